@@ -1,0 +1,30 @@
+# Each target creates .venv from pyproject.toml when it is missing or older than pyproject.toml.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: demo test ui bench venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/stripe-close demo
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+ui: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close ui
+
+bench: $(STAMP)
+	$(BIN)/stripe-close bench --transactions 1000000
+
+clean:
+	rm -rf .close exports dbt_project/target dbt_project/logs

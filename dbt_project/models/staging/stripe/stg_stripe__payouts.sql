@@ -1,0 +1,46 @@
+with
+
+source as (
+
+    select * from {{ source('stripe', 'stripe_payouts') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        id as payout_id,
+        balance_transaction_id,
+        failure_balance_transaction_id,
+        destination_id,
+
+        ---------- strings
+        lower(currency) as currency,
+        status as payout_status,
+        method as payout_method,
+        type as payout_type,
+        failure_code,
+        failure_message,
+        reconciliation_status,
+        trace_id_status,
+        trace_id_value,
+        statement_descriptor,
+        description,
+
+        ---------- numerics
+        -- Positive: what leaves the Stripe balance for the bank (its balance transaction is negative).
+        amount as amount_minor,
+
+        ---------- booleans
+        automatic as is_automatic,
+
+        ---------- dates and timestamps (UTC)
+        cast(arrival_date as date) as arrival_date,
+        created as created_at
+
+    from source
+
+)
+
+select * from renamed

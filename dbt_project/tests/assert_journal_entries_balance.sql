@@ -1,0 +1,10 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+-- Proof 2: every journal entry sums to zero in its currency. Returns the entries that do not.
+
+select
+    journal_entry_id,
+    currency,
+    sum(amount_minor) as imbalance_minor
+from {{ ref('fct_journal_lines') }}
+group by journal_entry_id, currency
+having sum(amount_minor) <> 0

@@ -1,0 +1,99 @@
+"""One whole close, in process: ingest a window, build the ledger with dbt, export the periods.
+
+This is what `stripe-close demo` and `stripe-close run` execute: real Dagster materializations of
+every asset, in the order the asset graph gives, on whatever instance the caller passes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ledger.config import CloseSettings
+from ledger.periods import periods_between
+
+
+class CloseFailed(RuntimeError):
+    """A step of the close failed; the message names it and Dagster's error."""
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    currency: str
+    account_code: str
+    account_name: str
+    balance_minor: int
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    run_id: str
+    balance_transactions: int
+    payouts: int
+    journal_entries: int
+    journal_lines: int
+    trial_balance: tuple[TrialBalanceRow, ...]
+    export_files: tuple[Path, ...]
+    failed_checks: tuple[str, ...]
+
+
+def run_close(settings: CloseSettings, start: date, end: date, instance: dg.DagsterInstance) -> CloseResult:
+    """Materialize every asset for the window [start, end] (dates inclusive, UTC)."""
+    # dbt runs as a subprocess and reads the same settings from the environment.
+    os.environ.update(settings.process_environment())
+    os.environ["STRIPE_API_KEY"] = settings.stripe_api_key
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    assets = list(definitions.assets or [])
+    run_config = {
+        "ops": {
+            "stripe_api_ingest": {"config": {"start_date": start.isoformat(), "end_date": end.isoformat()}},
+            "netsuite_journal_csv": {"config": {"periods": periods_between(start, end)}},
+        }
+    }
+    result = dg.materialize(assets, instance=instance, resources=definitions.resources, run_config=run_config, raise_on_error=False)
+    if not result.success:
+        failures = [
+            f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+            for event in result.all_events
+            if event.is_step_failure
+        ]
+        raise CloseFailed("the close failed at " + "; ".join(failures or ["an unknown step"]))
+    failed_checks = tuple(
+        evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    )
+    export_files = tuple(
+        Path(path)
+        for materialization in result.asset_materializations_for_node("netsuite_journal_csv")
+        for path in materialization.metadata["files"].value
+    )
+    return _summarize(settings.warehouse, result.run_id, export_files, failed_checks)
+
+
+def _summarize(warehouse: Path, run_id: str, export_files: tuple[Path, ...], failed_checks: tuple[str, ...]) -> CloseResult:
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        transactions, payouts = connection.execute(
+            "select (select count(*) from raw.stripe_balance_transactions), (select count(*) from raw.stripe_payouts)"
+        ).fetchone()
+        entries, lines = connection.execute(
+            "select count(distinct journal_entry_id), count(*) from main.fct_journal_lines"
+        ).fetchone()
+        trial_balance = tuple(
+            TrialBalanceRow(*row)
+            for row in connection.execute(
+                "select currency, account_code, account_name, balance_minor from main.rpt_trial_balance "
+                "where balance_minor <> 0 order by currency, account_code"
+            ).fetchall()
+        )
+    finally:
+        connection.close()
+    return CloseResult(run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks)

@@ -1,0 +1,93 @@
+"""What the books must say about a simulated world, worked out from what happened in it.
+
+The simulator knows each transaction's economic event (a sale, a refund, a lost dispute), so the
+expected balance of every GL account follows from the accounting policy stated here in terms of
+events, not from the reporting-category mapping the ledger uses. A ledger that drops, doubles,
+mis-signs or mis-maps anything disagrees with this to the minor unit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+
+from sandbox import stripe_objects
+from sandbox.bank_deposits import PayoutDeposit
+from sandbox.merchant import World
+
+BANK, STRIPE_CLEARING, CASH_IN_TRANSIT = "1000", "1010", "1030"
+REVENUE, REFUNDS, DISPUTES_RECEIVABLE = "4000", "4900", "1200"
+PROCESSING_FEES, FEE_TAX, CHARGEBACK_FEES = "6000", "6010", "6100"
+
+# event -> (account of the gross amount, account of the fee)
+EVENT_ACCOUNTS = {
+    "charge": (REVENUE, PROCESSING_FEES),
+    "partial_capture_reversal": (REVENUE, PROCESSING_FEES),
+    "refund": (REFUNDS, PROCESSING_FEES),
+    "dispute": (DISPUTES_RECEIVABLE, CHARGEBACK_FEES),
+    "dispute_reversal": (DISPUTES_RECEIVABLE, CHARGEBACK_FEES),
+    "stripe_fee": (PROCESSING_FEES, PROCESSING_FEES),
+    "tax_fee": (FEE_TAX, FEE_TAX),
+    "payout": (CASH_IN_TRANSIT, PROCESSING_FEES),
+    "payout_failure": (CASH_IN_TRANSIT, PROCESSING_FEES),
+}
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    gl_balances: dict[tuple[str, str], int]
+    """(currency, account code) -> balance in minor units, debit positive; zero balances omitted."""
+    stripe_balance: dict[str, int]
+    """currency -> available + pending at the world's end."""
+    deposits: tuple[PayoutDeposit, ...]
+
+    def to_json_dict(self) -> dict:
+        return {
+            "gl_balances": [
+                {"currency": c, "account_code": a, "balance_minor": b} for (c, a), b in sorted(self.gl_balances.items())
+            ],
+            "stripe_balance": self.stripe_balance,
+            "payout_deposits": [
+                {
+                    "payout_ids": list(d.payout_ids), "currency": d.currency, "direction": d.direction,
+                    "amount_minor": d.amount_minor, "booking_date": d.booking_date.isoformat(),
+                    "bank_reference": d.bank_reference,
+                }
+                for d in self.deposits
+            ],
+        }
+
+
+def ground_truth(world: World, deposits: list[PayoutDeposit]) -> GroundTruth:
+    table = world.balance_transactions
+    events = table.column("event").to_numpy(zero_copy_only=False)
+    currencies = table.column("currency").to_numpy(zero_copy_only=False)
+    columns = {name: table.column(name).to_numpy() for name in ("amount", "fee", "net", "created")}
+    visible = columns["created"] <= world.as_of
+    balances: dict[tuple[str, str], int] = defaultdict(int)
+    for event, (gross_account, fee_account) in EVENT_ACCOUNTS.items():
+        for currency in world.spec.currencies:
+            rows = visible & (events == event) & (currencies == currency)
+            balances[(currency, gross_account)] -= int(columns["amount"][rows].sum())
+            balances[(currency, fee_account)] += int(columns["fee"][rows].sum())
+            balances[(currency, STRIPE_CLEARING)] += int(columns["net"][rows].sum())
+    unknown = set(events[visible]) - set(EVENT_ACCOUNTS)
+    if unknown:
+        raise ValueError(f"ground truth has no accounting policy for events {sorted(unknown)}")
+    for payout in world.payouts.to_pylist():
+        if stripe_objects.payout_status(payout, world.as_of) == "paid":
+            balances[(payout["currency"], BANK)] += payout["amount"]
+            balances[(payout["currency"], CASH_IN_TRANSIT)] -= payout["amount"]
+    snapshot = stripe_objects.balance(world, world.as_of)
+    stripe_balance = {
+        entry["currency"]: entry["amount"] + next(p["amount"] for p in snapshot["pending"] if p["currency"] == entry["currency"])
+        for entry in snapshot["available"]
+    }
+    return GroundTruth(
+        gl_balances={key: value for key, value in balances.items() if value != 0},
+        stripe_balance=stripe_balance,
+        deposits=tuple(deposits),
+    )
+
+

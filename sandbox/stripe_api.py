@@ -1,0 +1,331 @@
+"""The sandbox Stripe API: Stripe's list semantics over HTTP on loopback, backed by a simulated world.
+
+Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payout`, `type`,
+`currency`), `GET /v1/balance_transactions/{id}`, `GET /v1/payouts` (filters `created`,
+`arrival_date`, `status`), `GET /v1/payouts/{id}`, `GET /v1/balance`. Lists are newest first with
+`limit` (1-100, default 10), `starting_after`, `ending_before`, `has_more` and `url`, exactly as
+the real stripe SDK expects when it pages. Errors use Stripe's JSON shape; a missing or wrong
+bearer key gets 401. Every response carries a `Request-Id`.
+
+The server has a clock: objects created after it are not visible yet, and payouts show the
+status they have at that time. Tests move the clock to watch a payout go `paid` then `failed`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+
+from sandbox import stripe_objects
+from sandbox.merchant import World
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+SCAN_CHUNK = 2_048
+RANGE_OPERATORS = ("gt", "gte", "lt", "lte")
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, message: str, error_type: str = "invalid_request_error", param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"message": message, "type": error_type}}
+        if param:
+            self.body["error"]["param"] = param
+        if code:
+            self.body["error"]["code"] = code
+
+
+@dataclass(frozen=True)
+class Query:
+    """One list request's parameters, as Stripe reads them from the query string."""
+
+    params: dict[str, str]
+
+    def get(self, name: str) -> str | None:
+        return self.params.get(name)
+
+    def integer(self, name: str) -> int | None:
+        value = self.params.get(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise StripeError(400, f"Invalid integer: {value}", param=name) from None
+
+    def limit(self) -> int:
+        limit = self.integer("limit")
+        if limit is None:
+            return DEFAULT_LIMIT
+        if not 1 <= limit <= MAX_LIMIT:
+            raise StripeError(400, f"Invalid limit: must be between 1 and {MAX_LIMIT}", param="limit")
+        return limit
+
+    def time_range(self, name: str) -> tuple[int | None, int | None]:
+        """Inclusive [low, high] bounds from `name=ts` or `name[gt|gte|lt|lte]=ts`."""
+        exact = self.integer(name)
+        if exact is not None:
+            return exact, exact
+        low = high = None
+        for operator in RANGE_OPERATORS:
+            value = self.integer(f"{name}[{operator}]")
+            if value is None:
+                continue
+            if operator == "gt":
+                low = value + 1 if low is None else max(low, value + 1)
+            elif operator == "gte":
+                low = value if low is None else max(low, value)
+            elif operator == "lt":
+                high = value - 1 if high is None else min(high, value - 1)
+            else:
+                high = value if high is None else min(high, value)
+        return low, high
+
+    def cursor(self) -> tuple[str | None, str | None]:
+        after, before = self.get("starting_after"), self.get("ending_before")
+        if after and before:
+            raise StripeError(400, "You may only specify one of these parameters: starting_after, ending_before.")
+        return after, before
+
+
+def _page(candidates: Sequence[int], matches: Callable[[np.ndarray], np.ndarray], cursor_position: int | None, backwards: bool, limit: int) -> tuple[list[int], bool]:
+    """Up to `limit` matching positions after (or before) the cursor, plus whether more exist.
+
+    `candidates` are ascending positions in newest-first order: a `range` for a `created` window,
+    so that a page costs a few thousand comparisons however large the window, or an array.
+    """
+    if cursor_position is not None:
+        cut = (bisect.bisect_left if backwards else bisect.bisect_right)(candidates, cursor_position)
+        candidates = candidates[:cut] if backwards else candidates[cut:]
+    if backwards:
+        candidates = candidates[::-1]
+    found: list[int] = []
+    for start in range(0, len(candidates), SCAN_CHUNK):
+        chunk = np.asarray(candidates[start:start + SCAN_CHUNK], dtype=np.int64)
+        found.extend(chunk[matches(chunk)].tolist())
+        if len(found) > limit:
+            break
+    has_more = len(found) > limit
+    found = found[:limit]
+    return (found[::-1] if backwards else found), has_more
+
+
+class SandboxStripe:
+    """The data behind the API: a world, indexed for Stripe's filters, seen at `clock`."""
+
+    def __init__(self, world: World, clock: int | None = None) -> None:
+        self.world = world
+        self.clock = world.as_of if clock is None else clock
+        transactions = world.balance_transactions
+        self._transactions = transactions
+        self._created = transactions.column("created").to_numpy()
+        self._currency = transactions.column("currency").to_numpy(zero_copy_only=False)
+        self._type = transactions.column("type").to_numpy(zero_copy_only=False)
+        self._ids = transactions.column("id").to_pylist()
+        self._position = {txn_id: position for position, txn_id in enumerate(self._ids)}
+        payout_ids = transactions.column("automatic_payout_id").to_numpy(zero_copy_only=False)
+        self._by_payout: dict[str, np.ndarray] = {}
+        keys = np.array([payout or "" for payout in payout_ids], dtype=str)
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        boundaries = np.nonzero(np.r_[True, keys[1:] != keys[:-1], True])[0]
+        for start, end in zip(boundaries[:-1], boundaries[1:]):
+            if keys[start]:
+                self._by_payout[str(keys[start])] = np.sort(order[start:end])
+        self._payouts = sorted(world.payouts.to_pylist(), key=lambda row: (row["created"], row["id"]), reverse=True)
+        self._payout_position = {row["id"]: position for position, row in enumerate(self._payouts)}
+
+    def _visible_start(self) -> int:
+        """First position (newest first) whose object exists at the clock."""
+        return int(np.searchsorted(-self._created, -self.clock, side="left"))
+
+    def list_balance_transactions(self, query: Query) -> dict[str, Any]:
+        limit = query.limit()
+        after, before = query.cursor()
+        low, high = query.time_range("created")
+        high = self.clock if high is None else min(high, self.clock)
+        payout_id = query.get("payout")
+        if payout_id is not None:
+            if payout_id not in self._by_payout and payout_id not in self._payout_position:
+                raise StripeError(404, f"No such payout: '{payout_id}'", param="payout", code="resource_missing")
+            candidates = self._by_payout.get(payout_id, np.empty(0, dtype=np.int64))
+        else:
+            first = int(np.searchsorted(-self._created, -high, side="left"))
+            last = len(self._created) if low is None else int(np.searchsorted(-self._created, -low, side="right"))
+            candidates = range(max(first, self._visible_start()), last)
+        wanted_type, wanted_currency = query.get("type"), query.get("currency")
+
+        def matches(chunk: np.ndarray) -> np.ndarray:
+            created = self._created[chunk]
+            keep = created <= high
+            if low is not None:
+                keep &= created >= low
+            if wanted_type:
+                keep &= self._type[chunk] == wanted_type
+            if wanted_currency:
+                keep &= self._currency[chunk] == wanted_currency.lower()
+            return keep
+
+        cursor_id = after or before
+        cursor_position = None
+        if cursor_id is not None:
+            if cursor_id not in self._position:
+                raise StripeError(400, f"No such balance_transaction: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
+            cursor_position = self._position[cursor_id]
+        positions, has_more = _page(candidates, matches, cursor_position, backwards=before is not None, limit=limit)
+        rows = self._transactions.take(positions).to_pylist() if positions else []
+        data = [stripe_objects.balance_transaction(row, self.clock) for row in rows]
+        return {"object": "list", "data": data, "has_more": has_more, "url": "/v1/balance_transactions"}
+
+    def retrieve_balance_transaction(self, txn_id: str) -> dict[str, Any]:
+        position = self._position.get(txn_id)
+        if position is None or self._created[position] > self.clock:
+            raise StripeError(404, f"No such balance_transaction: '{txn_id}'", param="id", code="resource_missing")
+        return stripe_objects.balance_transaction(self._transactions.slice(position, 1).to_pylist()[0], self.clock)
+
+    def list_payouts(self, query: Query) -> dict[str, Any]:
+        limit = query.limit()
+        after, before = query.cursor()
+        created_low, created_high = query.time_range("created")
+        arrival_low, arrival_high = query.time_range("arrival_date")
+        wanted_status = query.get("status")
+
+        def keep(row: dict[str, Any]) -> bool:
+            if row["created"] > self.clock:
+                return False
+            if created_low is not None and row["created"] < created_low:
+                return False
+            if created_high is not None and row["created"] > created_high:
+                return False
+            if arrival_low is not None and row["arrival_date"] < arrival_low:
+                return False
+            if arrival_high is not None and row["arrival_date"] > arrival_high:
+                return False
+            return wanted_status is None or stripe_objects.payout_status(row, self.clock) == wanted_status
+
+        positions = [p for p, row in enumerate(self._payouts) if keep(row)]
+        cursor_id = after or before
+        cursor_position = None
+        if cursor_id is not None:
+            if cursor_id not in self._payout_position:
+                raise StripeError(400, f"No such payout: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
+            cursor_position = self._payout_position[cursor_id]
+        found, has_more = _page(positions, lambda chunk: np.ones(len(chunk), dtype=bool), cursor_position, before is not None, limit)
+        data = [stripe_objects.payout(self._payouts[p], self.clock) for p in found]
+        return {"object": "list", "data": data, "has_more": has_more, "url": "/v1/payouts"}
+
+    def retrieve_payout(self, payout_id: str) -> dict[str, Any]:
+        position = self._payout_position.get(payout_id)
+        if position is None or self._payouts[position]["created"] > self.clock:
+            raise StripeError(404, f"No such payout: '{payout_id}'", param="id", code="resource_missing")
+        return stripe_objects.payout(self._payouts[position], self.clock)
+
+    def balance(self) -> dict[str, Any]:
+        return stripe_objects.balance(self.world, self.clock)
+
+
+def _masked(key: str) -> str:
+    return f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else "****"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, Nagle adds 40 ms a request.
+    disable_nagle_algorithm = True
+    server: "_Server"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        """Quiet: tests and benchmarks make tens of thousands of requests."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        request_id = f"req_{next(self.server.request_counter):014d}"
+        try:
+            self._authenticate()
+            body = self._route()
+            status = 200
+        except StripeError as error:
+            status, body = error.status, error.body
+            body["error"]["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Request-Id", request_id)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _authenticate(self) -> None:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            raise StripeError(401, "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+        key = header[7:].strip()
+        if key != self.server.api_key:
+            raise StripeError(401, f"Invalid API Key provided: {_masked(key)}")
+
+    def _route(self) -> dict[str, Any]:
+        parts = urlsplit(self.path)
+        query = Query(dict(parse_qsl(parts.query, keep_blank_values=True)))
+        segments = [segment for segment in parts.path.split("/") if segment]
+        store = self.server.store
+        if segments == ["v1", "balance_transactions"]:
+            return store.list_balance_transactions(query)
+        if segments[:2] == ["v1", "balance_transactions"] and len(segments) == 3:
+            return store.retrieve_balance_transaction(segments[2])
+        if segments == ["v1", "payouts"]:
+            return store.list_payouts(query)
+        if segments[:2] == ["v1", "payouts"] and len(segments) == 3:
+            return store.retrieve_payout(segments[2])
+        if segments == ["v1", "balance"]:
+            return store.balance()
+        raise StripeError(404, f"Unrecognized request URL (GET: {parts.path}).")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], store: SandboxStripe, api_key: str) -> None:
+        super().__init__(address, _Handler)
+        self.store = store
+        self.api_key = api_key
+        self.request_counter = itertools.count(1)
+
+
+class SandboxStripeServer:
+    """Runs the sandbox API on 127.0.0.1 in a background thread; port 0 picks a free one."""
+
+    def __init__(self, world: World, api_key: str, port: int = 0, clock: int | None = None) -> None:
+        self.store = SandboxStripe(world, clock)
+        self._server = _Server(("127.0.0.1", port), self.store, api_key)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-stripe", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def set_clock(self, clock: int) -> None:
+        self.store.clock = clock
+
+    def start(self) -> "SandboxStripeServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "SandboxStripeServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,54 @@
+"""The console script as a user runs it: `stripe-close demo`, `run` and `bench` in a fresh folder."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+STRIPE_CLOSE = str(Path(sys.executable).with_name("stripe-close"))
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("CLOSE_", "STRIPE_", "DAGSTER_"))}
+    return subprocess.run([STRIPE_CLOSE, *args], cwd=cwd, env={**environment, **(env or {})}, capture_output=True, text=True, timeout=600)
+
+
+def test_demo_closes_a_simulated_month_and_matches_the_truth(tmp_path):
+    result = run_cli("demo", "--days", "12", "--transactions-per-day", "25", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "The ledger equals the simulator's ground truth" in out
+    assert "JPY total (must be zero): 0" in out and "USD total (must be zero): 0.00" in out
+    export = tmp_path / "exports" / "main" / "2026-10" / "netsuite_journal_entries.csv"
+    assert f"Export: {export}" in out and export.exists()
+    assert (tmp_path / ".close" / "warehouse.duckdb").exists()
+    assert (tmp_path / ".close" / "sandbox" / "bank_statement.bai2").exists()
+    assert (tmp_path / ".close" / "dagster" / "dagster.yaml").exists()
+    assert "sk_test_sandbox" not in out + result.stderr, "the API key must never be printed"
+
+
+def test_run_refuses_to_start_without_a_key(tmp_path):
+    result = run_cli("run", "--start", "2026-10-01", "--end", "2026-10-31", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "STRIPE_API_KEY is not set" in result.stderr
+
+
+def test_run_rejects_a_backwards_window(tmp_path):
+    result = run_cli("run", "--start", "2026-10-31", "--end", "2026-10-01", cwd=tmp_path, env={"STRIPE_API_KEY": "sk_test_x"})
+    assert result.returncode == 2
+    assert "before --start" in result.stderr
+
+
+def test_bench_prints_stages_and_a_json_summary(tmp_path):
+    result = run_cli("bench", "--transactions", "3000", "--days", "10", "--workdir", str(tmp_path / "bench"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["transactions"] > 3000
+    assert set(summary["stages"]) == {"ingest", "dbt_build", "export"}
+    for stage in summary["stages"].values():
+        assert stage["wall_s"] > 0 and stage["peak_rss_mb"] > 0

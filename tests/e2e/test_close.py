@@ -1,0 +1,114 @@
+"""Whole closes: sandbox Stripe API -> stripe SDK -> DuckDB -> dbt -> NetSuite export, as Dagster runs."""
+
+import csv
+import dataclasses
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ledger.config import CloseSettings
+from ledger.money import parse_major
+from orchestration.close_run import run_close
+from sandbox.bank_deposits import plan_deposits
+from sandbox.ground_truth import ground_truth
+from sandbox.stripe_api import SandboxStripeServer
+from tests.conftest import API_KEY
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def closed_twice(small_world, tmp_path_factory):
+    """Close the small world, snapshot everything, close it again into the same warehouse."""
+    workdir = tmp_path_factory.mktemp("close")
+    spec = small_world.spec
+    snapshots = []
+    with SandboxStripeServer(small_world, API_KEY) as server:
+        settings = dataclasses.replace(
+            CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb",
+            export_dir=workdir / "exports", stripe_api_key=API_KEY, stripe_api_base=server.url,
+        )
+        for _ in range(2):
+            result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), dg.DagsterInstance.ephemeral())
+            snapshots.append((result, ledger_snapshot(settings.warehouse), {p: p.read_bytes() for p in result.export_files}))
+    return settings, snapshots
+
+
+def ledger_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {
+            table: connection.execute(f"select * from {table} order by all").fetchall()
+            for table in ("main.fct_journal_lines", "main.fct_journal_line_sources", "main.rpt_trial_balance")
+        } | {
+            table: connection.execute(f"select * exclude (_loaded_at) from {table} order by all").fetchall()
+            for table in ("raw.stripe_balance_transactions", "raw.stripe_payouts", "raw.stripe_payout_transactions", "raw.stripe_fee_details")
+        }
+
+
+def test_the_ledger_equals_the_ground_truth_to_the_minor_unit(closed_twice, small_world):
+    _, [(result, _, _), _] = closed_twice
+    truth = ground_truth(small_world, plan_deposits(small_world))
+    ledger = {(row.currency, row.account_code): row.balance_minor for row in result.trial_balance}
+    assert ledger == truth.gl_balances
+    assert {currency for currency, _ in ledger} == {"usd", "eur", "jpy"}
+    assert result.balance_transactions == small_world.balance_transactions.num_rows
+    assert result.failed_checks == ()
+
+
+def test_stripe_clearing_equals_the_stripe_balance(closed_twice, small_world):
+    _, [(result, _, _), _] = closed_twice
+    truth = ground_truth(small_world, plan_deposits(small_world))
+    clearing = {row.currency: row.balance_minor for row in result.trial_balance if row.account_code == "1010"}
+    assert clearing == truth.stripe_balance
+
+
+def test_a_second_close_gives_identical_rows_and_bytes(closed_twice):
+    _, [(first, first_ledger, first_files), (second, second_ledger, second_files)] = closed_twice
+    assert first.run_id != second.run_id
+    assert first_ledger == second_ledger
+    assert first_files == second_files and first_files
+
+
+def test_no_duplicates_anywhere(closed_twice):
+    settings, _ = closed_twice
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        for table, key in [
+            ("raw.stripe_balance_transactions", "id"), ("raw.stripe_payouts", "id"),
+            ("main.fct_journal_lines", "journal_line_id"),
+            ("main.fct_journal_line_sources", "journal_line_id, source_id, line_role"),
+        ]:
+            total, distinct = connection.execute(f"select count(*), count(distinct ({key})) from {table}").fetchone()
+            assert total == distinct, table
+
+
+def test_every_journal_entry_balances(closed_twice):
+    settings, _ = closed_twice
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        sums = connection.execute("select journal_entry_id, sum(amount_minor) from main.fct_journal_lines group by all").fetchall()
+    assert len(sums) > 30
+    assert {total for _, total in sums} == {0}
+
+
+def test_the_export_totals_equal_the_trial_balance(closed_twice):
+    settings, [(result, _, files), _] = closed_twice
+    [export] = files
+    assert export.parent == settings.export_dir / "main" / "2026-10"
+    debit, credit = defaultdict(int), defaultdict(int)
+    with export.open(newline="") as stream:
+        for row in csv.DictReader(stream):
+            currency = row["Currency"].lower()
+            if row["Journal Entry -Line: Debit"]:
+                debit[currency] += parse_major(row["Journal Entry -Line: Debit"], currency)
+            if row["Journal Entry -Line: Credit"]:
+                credit[currency] += parse_major(row["Journal Entry -Line: Credit"], currency)
+            if currency == "jpy":
+                assert "." not in row["Journal Entry -Line: Debit"] + row["Journal Entry -Line: Credit"]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        trial = connection.execute(
+            "select currency, sum(debit_minor)::bigint, sum(credit_minor)::bigint from main.rpt_trial_balance group by currency"
+        ).fetchall()
+    assert {c: (debit[c], credit[c]) for c in debit} == {c: (d, cr) for c, d, cr in trial}

@@ -1,0 +1,50 @@
+import dagster as dg
+
+from orchestration.definitions import defs
+
+
+def asset_graph():
+    return defs().resolve_asset_graph()
+
+
+def test_definitions_load_with_every_stage():
+    keys = {key.to_user_string() for key in asset_graph().get_all_asset_keys()}
+    assert {
+        "stripe/stripe_balance_transactions", "stripe/stripe_payouts", "stripe/stripe_payout_transactions",
+        "stripe/stripe_fee_details", "stripe/stripe_balance_snapshots",
+        "stg_stripe__balance_transactions", "stg_stripe__payouts", "fct_journal_lines", "fct_journal_line_sources",
+        "rpt_trial_balance", "accounting/gl_account_mapping", "accounting/currency_exponents", "netsuite_journal_csv",
+    } <= keys
+
+
+def test_dbt_sources_hang_off_the_ingestion_assets():
+    graph = asset_graph()
+    parents = graph.get(dg.AssetKey("stg_stripe__balance_transactions")).parent_keys
+    assert parents == {dg.AssetKey(["stripe", "stripe_balance_transactions"])}
+    export_parents = graph.get(dg.AssetKey("netsuite_journal_csv")).parent_keys
+    assert dg.AssetKey("fct_journal_lines") in export_parents
+
+
+def test_every_warehouse_step_is_in_the_duckdb_pool():
+    definitions = defs()
+    for assets_def in definitions.assets:
+        assert assets_def.op.pool == "duckdb", assets_def.node_def.name
+
+
+def test_the_proofs_are_asset_checks():
+    checks = {key.name for key in asset_graph().asset_check_keys}
+    assert {"assert_journal_entries_balance", "assert_trial_balance_sums_to_zero", "assert_every_balance_transaction_booked_once"} <= checks
+
+
+def test_every_asset_has_a_group_and_a_description():
+    graph = asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name and node.group_name != "default", key
+        if not key.to_user_string().startswith("accounting/"):
+            assert node.description, key
+
+
+def test_the_secret_is_an_env_var_not_a_value():
+    stripe_resource = defs().resources["stripe"]
+    assert isinstance(stripe_resource.api_key, dg.EnvVar)

@@ -1,0 +1,154 @@
+"""The sandbox Stripe API, driven by the real stripe SDK over HTTP."""
+
+import pytest
+import requests
+import stripe
+
+from tests.conftest import API_KEY
+
+
+def client(server, key=API_KEY) -> stripe.StripeClient:
+    return stripe.StripeClient(key, base_addresses={"api": server.url})
+
+
+def assert_same_shape(sample: dict, served: dict, path: str = "") -> None:
+    """Same keys as Stripe's example object, and the same JSON types wherever the example has a value."""
+    assert set(served) == set(sample), f"{path}: keys differ by {set(served) ^ set(sample)}"
+    for key, example in sample.items():
+        value = served[key]
+        if example is None or value is None:
+            continue
+        if isinstance(example, dict) and key != "metadata":
+            assert isinstance(value, dict), f"{path}.{key}"
+            if key != "trace_id" or value:
+                assert_same_shape(example, value, f"{path}.{key}")
+        else:
+            assert type(value) is type(example), f"{path}.{key}: {type(value).__name__} vs {type(example).__name__}"
+
+
+def test_balance_transactions_have_exactly_the_fixture_keys(stripe_server, stripe_fixtures):
+    page = client(stripe_server).v1.balance_transactions.list(params={"limit": 100})
+    fee_detail_keys = {"amount", "application", "currency", "description", "type"}
+    for transaction in page.data:
+        assert_same_shape(stripe_fixtures["balance_transaction"], transaction.to_dict(), transaction.id)
+        for detail in transaction.to_dict()["fee_details"]:
+            assert set(detail) == fee_detail_keys
+
+
+def test_payouts_and_balance_have_exactly_the_fixture_keys(stripe_server, stripe_fixtures):
+    payouts = client(stripe_server).v1.payouts.list(params={"limit": 100}).data
+    assert payouts
+    for payout in payouts:
+        assert_same_shape(stripe_fixtures["payout"], payout.to_dict(), payout.id)
+    balance = client(stripe_server).v1.balance.retrieve().to_dict()
+    assert set(balance) == set(stripe_fixtures["balance"])
+    for entry in balance["available"]:
+        assert set(entry) == set(stripe_fixtures["balance"]["available"][0])
+
+
+def test_the_sdk_pages_through_every_transaction_newest_first(stripe_server, small_world):
+    seen = []
+    page = client(stripe_server).v1.balance_transactions.list(params={"limit": 100})
+    pages = 0
+    while True:
+        pages += 1
+        seen.extend(page.data)
+        if not page.has_more:
+            break
+        page = page.next_page()
+    assert pages >= 3
+    assert [t.id for t in seen] == small_world.balance_transactions.column("id").to_pylist()
+    assert len({t.id for t in seen}) == small_world.balance_transactions.num_rows
+
+
+def test_auto_paging_with_filters(stripe_server, small_world):
+    start = small_world.spec.start_ts + 3 * 86_400
+    end = start + 2 * 86_400
+    listed = list(client(stripe_server).v1.balance_transactions.list(
+        params={"limit": 7, "created": {"gte": start, "lt": end}, "currency": "usd", "type": "charge"}
+    ).auto_paging_iter())
+    expected = [
+        row["id"] for row in small_world.balance_transactions.to_pylist()
+        if start <= row["created"] < end and row["currency"] == "usd" and row["type"] == "charge"
+    ]
+    assert len(expected) > 21  # at least three pages of 7
+    assert [t.id for t in listed] == expected
+
+
+def test_payout_filter_lists_the_payouts_transactions_and_its_own(stripe_server, small_world):
+    payout = small_world.payouts.to_pylist()[5]
+    listed = list(client(stripe_server).v1.balance_transactions.list(params={"payout": payout["id"], "limit": 100}).auto_paging_iter())
+    assert {t.id for t in listed} == {
+        row["id"] for row in small_world.balance_transactions.to_pylist() if row["automatic_payout_id"] == payout["id"]
+    }
+    assert sum(t.net for t in listed if t.type != "payout") == payout["amount"]
+    assert [t.type for t in listed].count("payout") == 1
+
+
+def test_ending_before_walks_towards_newer_objects(stripe_server, small_world):
+    ids = small_world.balance_transactions.column("id").to_pylist()
+    page = client(stripe_server).v1.balance_transactions.list(params={"limit": 5, "ending_before": ids[20]})
+    assert [t.id for t in page.data] == ids[15:20]
+    assert page.has_more is True
+
+
+def test_payout_list_filters_by_status_and_arrival(stripe_server, small_world):
+    sdk = client(stripe_server)
+    failed = sdk.v1.payouts.list(params={"status": "failed"}).data
+    assert [p.id for p in failed] == [p["id"] for p in small_world.payouts.to_pylist() if p["failure_balance_transaction"]]
+    assert failed[0].failure_code == "account_closed"
+    cutoff = small_world.spec.start_ts + 6 * 86_400
+    early = list(sdk.v1.payouts.list(params={"arrival_date": {"lt": cutoff}, "limit": 3}).auto_paging_iter())
+    assert early and all(p.arrival_date < cutoff for p in early)
+    assert len(early) == sum(1 for p in small_world.payouts.to_pylist() if p["arrival_date"] < cutoff)
+
+
+def test_the_clock_shows_a_payout_paid_then_failed(stripe_server, small_world):
+    failed = next(p for p in small_world.payouts.to_pylist() if p["failure_balance_transaction"])
+    sdk = client(stripe_server)
+    stripe_server.set_clock(failed["failed_at"] - 1)
+    before = sdk.v1.payouts.retrieve(failed["id"])
+    assert before.status == "paid" and before.failure_balance_transaction is None
+    with pytest.raises(stripe.InvalidRequestError, match="No such balance_transaction"):
+        sdk.v1.balance_transactions.retrieve(failed["failure_balance_transaction"])
+    stripe_server.set_clock(failed["failed_at"])
+    after = sdk.v1.payouts.retrieve(failed["id"])
+    assert after.status == "failed"
+    assert after.failure_balance_transaction == failed["failure_balance_transaction"]
+    assert sdk.v1.balance_transactions.retrieve(failed["failure_balance_transaction"]).type == "payout_failure"
+
+
+def test_balance_is_the_sum_of_all_nets(stripe_server, small_world):
+    balance = client(stripe_server).v1.balance.retrieve()
+    for currency in ("usd", "eur", "jpy"):
+        total = sum(e.amount for e in balance.available + balance.pending if e.currency == currency)
+        assert total == sum(r["net"] for r in small_world.balance_transactions.to_pylist() if r["currency"] == currency)
+
+
+def test_wrong_or_missing_key_is_refused_with_401(stripe_server):
+    with pytest.raises(stripe.AuthenticationError) as wrong:
+        client(stripe_server, "sk_test_not_the_right_key").v1.balance.retrieve()
+    assert wrong.value.http_status == 401
+    assert "Invalid API Key provided" in str(wrong.value)
+    assert "not_the_right" not in str(wrong.value), "the key itself must not be echoed"
+    response = requests.get(f"{stripe_server.url}/v1/balance_transactions", timeout=5)
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert response.headers["Request-Id"].startswith("req_")
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("limit=101", 400, "Invalid limit"),
+        ("limit=0", 400, "Invalid limit"),
+        ("starting_after=txn_missing", 400, "No such balance_transaction"),
+        ("starting_after=a&ending_before=b", 400, "only specify one"),
+        ("created[gte]=yesterday", 400, "Invalid integer"),
+        ("payout=po_missing", 404, "No such payout"),
+    ],
+)
+def test_bad_list_requests_get_stripe_errors(stripe_server, query, status, message):
+    response = requests.get(f"{stripe_server.url}/v1/balance_transactions?{query}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=5)
+    assert response.status_code == status
+    assert message in response.json()["error"]["message"]
