@@ -19,6 +19,7 @@ import duckdb
 import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from orchestration.instance import INSTANCE_CONFIG, PROJECT_ROOT
 from sandbox.merchant import WorldSpec, simulate
@@ -97,9 +98,14 @@ def page(dagster_ui):
 
 
 def dismiss_welcome(page: Page) -> None:
+    """A fresh instance greets the first visitor with a newsletter dialog, a moment after the page loads."""
     skip = page.get_by_role("button", name="Skip")
-    if skip.count():
-        skip.click()
+    try:
+        skip.wait_for(timeout=15_000)
+    except PlaywrightTimeoutError:
+        return
+    skip.click()
+    expect(skip).to_be_hidden()
 
 
 def test_materialize_the_close_from_the_ui_and_see_the_proofs(dagster_ui, page):
