@@ -13,12 +13,16 @@
 --    currency within the business-day window around arrival_date.
 -- 3. combined_deposit: consecutive open payouts of a currency whose sum is one Stripe-looking line.
 -- 4. split_deposit: consecutive Stripe-looking lines of one account and day whose sum is one payout.
+--    Rules 2-4 look at what the references left open, side by side: a payout or line that two of
+--    them propose (a decoy of the same amount beside a split deposit) is ambiguous, never matched.
 -- 5. failure_return: a failed payout's return debit, by reference or as the only Stripe-looking
 --    debit of its amount in the window after the failure.
 -- Amount rules never pair a line that names other payouts, a payout named by other lines, or a
 -- line carrying a trace that is not the payout's (a decoy from another Stripe account).
 -- Joins are equi-joins on currency and an amount bucket (amount // (tolerance + 1), with the
--- neighbouring buckets when the tolerance is not 0), filtered by the date window.
+-- neighbouring buckets when the tolerance is not 0), filtered by the date window; groups are built
+-- by equi-joining each group's last member to the members at fixed offsets before it. No range
+-- joins, so the work grows linearly with the number of payouts and lines.
 
 with
 
@@ -74,19 +78,15 @@ references_named as (
 
 ---------- 1. references
 
-reference_edges as (
+reference_edges as materialized (
 
     select
         references_named.payout_id,
         references_named.bank_statement_line_id,
         references_named.match_rule,
         references_named.priority,
-        payouts.currency,
         payouts.amount_minor as payout_amount_minor,
-        lines.signed_amount_minor as line_amount_minor,
-        lines.booking_date,
-        count(*) over (partition by references_named.payout_id) as lines_of_payout,
-        count(*) over (partition by references_named.bank_statement_line_id) as payouts_of_line
+        lines.signed_amount_minor as line_amount_minor
     from references_named
     inner join payouts
         on references_named.payout_id = payouts.payout_id
@@ -99,19 +99,60 @@ reference_edges as (
 
 ),
 
-reference_sums as (
+-- Aggregates rather than window functions: hash aggregation keeps this linear and fast.
+edges_per_line as materialized (
 
-    select
-        *,
-        bool_and(payouts_of_line = 1) over (partition by payout_id) as lines_name_only_this_payout,
-        sum(line_amount_minor) over (partition by payout_id) as lines_sum_minor,
-        bool_and(lines_of_payout = 1) over (partition by bank_statement_line_id) as payouts_named_only_here,
-        sum(payout_amount_minor) over (partition by bank_statement_line_id) as payouts_sum_minor
+    select bank_statement_line_id, count(*) as payouts_of_line, sum(payout_amount_minor) as payouts_sum_minor
     from reference_edges
+    group by bank_statement_line_id
 
 ),
 
-reference_outcomes as (
+edges_per_payout as materialized (
+
+    select
+        reference_edges.payout_id,
+        count(*) as lines_of_payout,
+        sum(reference_edges.line_amount_minor) as lines_sum_minor,
+        bool_and(edges_per_line.payouts_of_line = 1) as lines_name_only_this_payout
+    from reference_edges
+    inner join edges_per_line
+        on reference_edges.bank_statement_line_id = edges_per_line.bank_statement_line_id
+    group by reference_edges.payout_id
+
+),
+
+payouts_named_only_here as (
+
+    select reference_edges.bank_statement_line_id, bool_and(edges_per_payout.lines_of_payout = 1) as payouts_named_only_here
+    from reference_edges
+    inner join edges_per_payout
+        on reference_edges.payout_id = edges_per_payout.payout_id
+    group by reference_edges.bank_statement_line_id
+
+),
+
+reference_sums as (
+
+    select
+        reference_edges.*,
+        edges_per_payout.lines_of_payout,
+        edges_per_payout.lines_sum_minor,
+        edges_per_payout.lines_name_only_this_payout,
+        edges_per_line.payouts_of_line,
+        edges_per_line.payouts_sum_minor,
+        payouts_named_only_here.payouts_named_only_here
+    from reference_edges
+    inner join edges_per_payout
+        on reference_edges.payout_id = edges_per_payout.payout_id
+    inner join edges_per_line
+        on reference_edges.bank_statement_line_id = edges_per_line.bank_statement_line_id
+    inner join payouts_named_only_here
+        on reference_edges.bank_statement_line_id = payouts_named_only_here.bank_statement_line_id
+
+),
+
+reference_outcomes as materialized (
 
     select
         reference_sums.payout_id,
@@ -154,14 +195,15 @@ reference_closed_lines as (
 
 ),
 
-open_payouts as (
+open_payouts as materialized (
 
     select
         payouts.*,
-        coalesce(named.lines_naming, []) as lines_naming
+        coalesce(named.naming_lines, 0) as naming_lines,
+        named.naming_line_id
     from payouts
     left join (
-        select payout_id, list(bank_statement_line_id) as lines_naming
+        select payout_id, count(*) as naming_lines, min(bank_statement_line_id) as naming_line_id
         from references_named
         where match_kind = 'deposit'
         group by payout_id
@@ -171,18 +213,19 @@ open_payouts as (
 
 ),
 
-open_lines as (
+open_lines as materialized (
 
     select
         lines.*,
-        coalesce(named.payouts_named, []) as payouts_named,
+        coalesce(named.named_payouts, 0) as named_payouts,
+        named.named_payout_id,
         -- A trace-looking token that names none of our payouts: another Stripe account's payout,
         -- or ours whose trace id Stripe has not reported yet.
-        named.payouts_named is null
+        named.named_payouts is null
             and (len(lines.text_tokens) > 0 or coalesce(lines.customer_reference, '') like 'ST-%') as has_foreign_trace
     from lines
     left join (
-        select bank_statement_line_id, list(payout_id) as payouts_named
+        select bank_statement_line_id, count(*) as named_payouts, min(payout_id) as named_payout_id
         from references_named
         where match_kind = 'deposit'
         group by bank_statement_line_id
@@ -235,13 +278,13 @@ amount_pairs as (
     where abs(amount_lines.signed_amount_minor - amount_payouts.amount_minor) <= amount_rule.amount_tolerance_minor
         and amount_lines.booking_business_day between amount_payouts.arrival_business_day - amount_rule.business_days_before
             and amount_payouts.arrival_business_day + amount_rule.business_days_after
-        and len(amount_payouts.lines_naming) = 0
-        and len(amount_lines.payouts_named) = 0
+        and amount_payouts.naming_lines = 0
+        and amount_lines.named_payouts = 0
         and not (amount_lines.has_foreign_trace and amount_payouts.trace_id is not null)
 
 ),
 
-amount_outcomes as (
+amount_outcomes as materialized (
 
     select
         payout_id,
@@ -268,36 +311,71 @@ combined_rule as (
 
 ),
 
-combined_open_payouts as (
+combined_open_payouts as materialized (
 
     select
         *,
         row_number() over (partition by currency order by arrival_date, payout_id) as position
     from open_payouts
-    where payout_id not in (select payout_id from amount_outcomes)
 
 ),
 
-combined_groups as (
+-- Each possible group as its last member, its size, and the positions of its members (a separate
+-- step, so the members are found by an equi-join on currency and position).
+combined_group_members as materialized (
 
     select
         ends.currency,
         ends.position as end_position,
         sizes.group_size,
+        ends.position - offsets.member_offset as member_position
+    from combined_open_payouts as ends
+    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from combined_rule) as sizes
+    cross join (select unnest(range(0, max_group_size)) as member_offset from combined_rule) as offsets
+    where offsets.member_offset < sizes.group_size
+
+),
+
+combined_groups as materialized (
+
+    select
+        groups.currency,
+        groups.end_position,
+        groups.group_size,
         list(members.payout_id order by members.position) as payout_ids,
         sum(members.amount_minor) as amount_minor,
         min(members.arrival_business_day) as first_arrival_business_day,
         max(members.arrival_business_day) as last_arrival_business_day,
         bool_or(members.trace_id is not null) as has_known_trace,
-        flatten(list(members.lines_naming)) as lines_naming,
+        -- Members may be named only by one line, the same for all: the group's naming line.
+        bool_and(members.naming_lines <= 1) and count(distinct members.naming_line_id) <= 1 as is_named_at_most_once,
+        min(members.naming_line_id) as naming_line_id,
+        count(members.naming_line_id) as named_members,
         count(*) as member_count
-    from combined_open_payouts as ends
-    cross join combined_rule
-    cross join (select unnest(range(2, 1 + (select max_group_size from combined_rule))) as group_size) as sizes
+    from combined_group_members as groups
     inner join combined_open_payouts as members
-        on ends.currency = members.currency
-        and members.position between ends.position - sizes.group_size + 1 and ends.position
-    group by ends.currency, ends.position, sizes.group_size
+        on groups.currency = members.currency
+        and groups.member_position = members.position
+    group by groups.currency, groups.end_position, groups.group_size
+
+),
+
+combined_group_buckets as (
+
+    select
+        combined_groups.*,
+        combined_groups.amount_minor // (combined_rule.amount_tolerance_minor + 1)
+            + unnest(case when combined_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+    from combined_groups
+    cross join combined_rule
+
+),
+
+combined_lines as (
+
+    select open_lines.*, open_lines.signed_amount_minor // (combined_rule.amount_tolerance_minor + 1) as amount_bucket
+    from open_lines
+    cross join combined_rule
 
 ),
 
@@ -311,23 +389,26 @@ combined_pairs as (
         combined_groups.amount_minor as payouts_sum_minor,
         combined_lines.bank_statement_line_id,
         combined_lines.signed_amount_minor as line_amount_minor
-    from combined_groups
+    from combined_group_buckets as combined_groups
     cross join combined_rule
-    inner join (
-        select amount_lines.*
-        from amount_lines
-        where bank_statement_line_id not in (select bank_statement_line_id from amount_outcomes)
-    ) as combined_lines
+    inner join combined_lines
         on combined_groups.currency = combined_lines.currency
-        and abs(combined_groups.amount_minor - combined_lines.signed_amount_minor) <= combined_rule.amount_tolerance_minor
-    where combined_groups.member_count = combined_groups.group_size
+        and combined_groups.amount_bucket = combined_lines.amount_bucket
+    where abs(combined_groups.amount_minor - combined_lines.signed_amount_minor) <= combined_rule.amount_tolerance_minor
+        and combined_groups.member_count = combined_groups.group_size
         and combined_groups.last_arrival_business_day - combined_groups.first_arrival_business_day
             <= combined_rule.business_days_before + combined_rule.business_days_after
         and combined_lines.booking_business_day
             between combined_groups.last_arrival_business_day - combined_rule.business_days_before
             and combined_groups.first_arrival_business_day + combined_rule.business_days_after
-        and list_has_all([combined_lines.bank_statement_line_id], combined_groups.lines_naming)
-        and list_has_all(combined_groups.payout_ids, combined_lines.payouts_named)
+        and combined_groups.is_named_at_most_once
+        and (
+            (combined_groups.naming_line_id is null and combined_lines.named_payouts = 0)
+            or (
+                combined_groups.naming_line_id = combined_lines.bank_statement_line_id
+                and combined_lines.named_payouts = combined_groups.named_members
+            )
+        )
         and not (combined_lines.has_foreign_trace and combined_groups.has_known_trace)
 
 ),
@@ -351,7 +432,7 @@ combined_members as (
 
 ),
 
-combined_outcomes as (
+combined_outcomes as materialized (
 
     select
         combined_members.payout_id,
@@ -377,7 +458,7 @@ split_rule as (
 
 ),
 
-split_open_lines as (
+split_open_lines as materialized (
 
     select
         *,
@@ -385,34 +466,70 @@ split_open_lines as (
             partition by bank_account_id, currency, booking_date order by bank_reference, bank_statement_line_id
         ) as position
     from open_lines
-    where bank_statement_line_id not in (select bank_statement_line_id from amount_outcomes)
-        and bank_statement_line_id not in (select bank_statement_line_id from combined_outcomes)
 
 ),
 
-split_groups as (
+split_group_members as materialized (
 
     select
         ends.bank_account_id,
         ends.currency,
         ends.booking_date,
+        ends.booking_business_day,
         ends.position as end_position,
         sizes.group_size,
-        any_value(ends.booking_business_day) as booking_business_day,
+        ends.position - offsets.member_offset as member_position
+    from split_open_lines as ends
+    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from split_rule) as sizes
+    cross join (select unnest(range(0, max_group_size)) as member_offset from split_rule) as offsets
+    where offsets.member_offset < sizes.group_size
+
+),
+
+split_groups as materialized (
+
+    select
+        groups.bank_account_id,
+        groups.currency,
+        groups.booking_date,
+        groups.end_position,
+        groups.group_size,
+        any_value(groups.booking_business_day) as booking_business_day,
         list(members.bank_statement_line_id order by members.position) as line_ids,
         list(members.signed_amount_minor order by members.position) as line_amounts,
         sum(members.signed_amount_minor) as amount_minor,
         bool_or(members.has_foreign_trace) as has_foreign_trace,
-        flatten(list(members.payouts_named)) as payouts_named,
+        -- Members may name only one payout, the same for all: the group's named payout.
+        bool_and(members.named_payouts <= 1) and count(distinct members.named_payout_id) <= 1 as names_at_most_one,
+        min(members.named_payout_id) as named_payout_id,
+        count(members.named_payout_id) as naming_members,
         count(*) as member_count
-    from split_open_lines as ends
-    cross join (select unnest(range(2, 1 + (select max_group_size from split_rule))) as group_size) as sizes
+    from split_group_members as groups
     inner join split_open_lines as members
-        on ends.bank_account_id = members.bank_account_id
-        and ends.currency = members.currency
-        and ends.booking_date = members.booking_date
-        and members.position between ends.position - sizes.group_size + 1 and ends.position
-    group by ends.bank_account_id, ends.currency, ends.booking_date, ends.position, sizes.group_size
+        on groups.bank_account_id = members.bank_account_id
+        and groups.currency = members.currency
+        and groups.booking_date = members.booking_date
+        and groups.member_position = members.position
+    group by groups.bank_account_id, groups.currency, groups.booking_date, groups.end_position, groups.group_size
+
+),
+
+split_group_buckets as (
+
+    select
+        split_groups.*,
+        split_groups.amount_minor // (split_rule.amount_tolerance_minor + 1)
+            + unnest(case when split_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+    from split_groups
+    cross join split_rule
+
+),
+
+split_payouts as (
+
+    select open_payouts.*, open_payouts.amount_minor // (split_rule.amount_tolerance_minor + 1) as amount_bucket
+    from open_payouts
+    cross join split_rule
 
 ),
 
@@ -428,22 +545,24 @@ split_pairs as (
         split_groups.line_ids,
         split_groups.line_amounts,
         split_groups.amount_minor as lines_sum_minor
-    from split_groups
+    from split_group_buckets as split_groups
     cross join split_rule
-    inner join (
-        select *
-        from open_payouts
-        where payout_id not in (select payout_id from amount_outcomes)
-            and payout_id not in (select payout_id from combined_outcomes)
-    ) as split_payouts
+    inner join split_payouts
         on split_groups.currency = split_payouts.currency
-        and abs(split_groups.amount_minor - split_payouts.amount_minor) <= split_rule.amount_tolerance_minor
-    where split_groups.member_count = split_groups.group_size
+        and split_groups.amount_bucket = split_payouts.amount_bucket
+    where abs(split_groups.amount_minor - split_payouts.amount_minor) <= split_rule.amount_tolerance_minor
+        and split_groups.member_count = split_groups.group_size
         and split_groups.booking_business_day
             between split_payouts.arrival_business_day - split_rule.business_days_before
             and split_payouts.arrival_business_day + split_rule.business_days_after
-        and list_has_all([split_payouts.payout_id], split_groups.payouts_named)
-        and list_has_all(split_groups.line_ids, split_payouts.lines_naming)
+        and split_groups.names_at_most_one
+        and (
+            (split_groups.named_payout_id is null and split_payouts.naming_lines = 0)
+            or (
+                split_groups.named_payout_id = split_payouts.payout_id
+                and split_payouts.naming_lines = split_groups.naming_members
+            )
+        )
         and not (split_groups.has_foreign_trace and split_payouts.trace_id is not null)
 
 ),
@@ -468,7 +587,7 @@ split_members as (
 
 ),
 
-split_outcomes as (
+split_outcomes as materialized (
 
     select
         payout_id,
@@ -481,6 +600,53 @@ split_outcomes as (
         amount_minor,
         difference_minor
     from split_members
+
+),
+
+---------- rules 2-4 judged together: a payout or line that two of them propose is ambiguous
+
+amount_outcomes_unioned as (
+
+    select *, payout_id || '|' || bank_statement_line_id as group_key from amount_outcomes
+    union all
+    select *, bank_statement_line_id as group_key from combined_outcomes
+    union all
+    select *, payout_id as group_key from split_outcomes
+
+),
+
+contested_payouts as (
+
+    select payout_id from amount_outcomes_unioned group by payout_id having count(distinct match_rule) > 1
+
+),
+
+contested_lines as (
+
+    select bank_statement_line_id
+    from amount_outcomes_unioned
+    group by bank_statement_line_id
+    having count(distinct match_rule) > 1
+
+),
+
+amount_outcomes_judged as (
+
+    select
+        outcomes.* exclude (candidate_status, group_key),
+        case
+            when bool_and(
+                outcomes.candidate_status = 'matched'
+                and contested_payouts.payout_id is null
+                and contested_lines.bank_statement_line_id is null
+            ) over (partition by outcomes.match_rule, outcomes.group_key) then 'matched'
+            else 'ambiguous'
+        end as candidate_status
+    from amount_outcomes_unioned as outcomes
+    left join contested_payouts
+        on outcomes.payout_id = contested_payouts.payout_id
+    left join contested_lines
+        on outcomes.bank_statement_line_id = contested_lines.bank_statement_line_id
 
 ),
 
@@ -552,15 +718,13 @@ return_outcomes as (
 
 ---------- all outcomes, with what the rules record on a match
 
-unioned as (
+unioned as materialized (
 
     select * from reference_outcomes
     union all
-    select * from amount_outcomes
-    union all
-    select * from combined_outcomes
-    union all
-    select * from split_outcomes
+    select
+        payout_id, bank_statement_line_id, match_kind, match_rule, priority, candidate_status, amount_minor, difference_minor
+    from amount_outcomes_judged
     union all
     select * from return_outcomes
 

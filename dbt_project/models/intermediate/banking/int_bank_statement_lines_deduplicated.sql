@@ -41,15 +41,22 @@ current_lines as (
 
 ),
 
+first_of_each_entry as (
+
+    select arg_min(bank_statement_line_id, (loaded_at, file_name, file_position)) as bank_statement_line_id
+    from current_lines
+    where bank_reference is not null
+    group by bank_account_id, bank_reference, booking_date, signed_amount_minor
+
+),
+
 deduplicated as (
 
-    select *
+    select current_lines.*
     from current_lines
-    qualify bank_reference is null
-        or row_number() over (
-            partition by bank_account_id, bank_reference, booking_date, signed_amount_minor
-            order by loaded_at, file_name, file_position
-        ) = 1
+    left join first_of_each_entry
+        on current_lines.bank_statement_line_id = first_of_each_entry.bank_statement_line_id
+    where current_lines.bank_reference is null or first_of_each_entry.bank_statement_line_id is not null
 
 ),
 
