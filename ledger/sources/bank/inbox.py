@@ -112,3 +112,14 @@ def load_inbox(
         entries = [entry for entry in entries if entry.name in wanted]
     with tempfile.TemporaryDirectory(prefix="bank-inbox-") as scratch:
         return [load_statement_file(connection, inbox.fetch(entry, Path(scratch)), csv_config) for entry in entries]
+
+
+def open_inbox(location: str, s3_client: Any | None = None) -> Inbox:
+    """A folder path or an `s3://bucket/prefix` URI as an inbox; S3 through boto3 unless a client is given."""
+    if location.startswith("s3://"):
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        return S3Inbox.from_uri(location, s3_client)
+    return FolderInbox(Path(location))
