@@ -11,7 +11,8 @@
 --    or one line naming several payouts that add up to it (combined).
 -- 2. amount_descriptor: one Stripe-looking line of the payout's exact amount (+- tolerance) and
 --    currency within the business-day window around arrival_date.
--- 3. combined_deposit: consecutive open payouts of a currency whose sum is one Stripe-looking line.
+-- 3. combined_deposit: consecutive open payouts of a currency whose sum is one Stripe-looking line,
+--    or a line naming one payout whose surplus is exactly one other open payout.
 -- 4. split_deposit: consecutive Stripe-looking lines of one account and day whose sum is one payout.
 --    Rules 2-4 look at what the references left open, side by side: a payout or line that two of
 --    them propose (a decoy of the same amount beside a split deposit) is ambiguous, never matched.
@@ -413,12 +414,48 @@ combined_pairs as (
 
 ),
 
+-- A line naming one payout but holding more: the rest may be one open payout of exactly the
+-- difference (a combined deposit on which the bank printed one trace).
+combined_remainder_pairs as (
+
+    select
+        payouts.currency,
+        list_sort([named.payout_id, payouts.payout_id]) as payout_ids,
+        named.payout_amount_minor + payouts.amount_minor as payouts_sum_minor,
+        named.bank_statement_line_id,
+        named.line_amount_minor
+    from reference_sums as named
+    cross join combined_rule
+    inner join open_payouts as payouts
+        on payouts.amount_minor = named.line_amount_minor - named.payout_amount_minor
+    inner join lines
+        on named.bank_statement_line_id = lines.bank_statement_line_id
+        and lines.currency = payouts.currency
+    where named.lines_of_payout = 1
+        and named.payouts_of_line = 1
+        and payouts.naming_lines = 0
+        and payouts.payout_id <> named.payout_id
+        and lines.booking_business_day between payouts.arrival_business_day - combined_rule.business_days_before
+            and payouts.arrival_business_day + combined_rule.business_days_after
+
+),
+
+combined_candidates as (
+
+    select distinct currency, list_sort(payout_ids) as payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor
+    from combined_pairs
+    union
+    select currency, payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor
+    from combined_remainder_pairs
+
+),
+
 combined_unique as (
 
     select *
-    from combined_pairs
+    from combined_candidates
     qualify count(*) over (partition by bank_statement_line_id) = 1
-        and count(*) over (partition by currency, end_position, group_size) = 1
+        and count(*) over (partition by payout_ids) = 1
 
 ),
 
