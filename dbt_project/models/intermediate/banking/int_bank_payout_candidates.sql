@@ -316,59 +316,48 @@ combined_open_payouts as materialized (
 
     select
         *,
-        row_number() over (partition by currency order by arrival_date, payout_id) as position
+        row_number() over by_arrival as position,
+        sum(amount_minor) over by_arrival as running_sum_minor
     from open_payouts
+    window by_arrival as (partition by currency order by arrival_date, payout_id rows unbounded preceding)
 
 ),
 
--- Each possible group as its last member, its size, and the positions of its members (a separate
--- step, so the members are found by an equi-join on currency and position).
-combined_group_members as materialized (
+-- Each run of 2 to max_group_size consecutive open payouts, by its last member and its size. The
+-- sum comes from running totals (last minus the one before the first), so no member is read
+-- until a line of that sum turns up; the start is its own step so that it is found by an
+-- equi-join on currency and position.
+combined_run_ends as materialized (
 
     select
         ends.currency,
         ends.position as end_position,
+        ends.running_sum_minor,
+        ends.arrival_business_day as last_arrival_business_day,
         sizes.group_size,
-        ends.position - offsets.member_offset as member_position
+        ends.position - sizes.group_size + 1 as start_position
     from combined_open_payouts as ends
     cross join (select unnest(range(2, 1 + max_group_size)) as group_size from combined_rule) as sizes
-    cross join (select unnest(range(0, max_group_size)) as member_offset from combined_rule) as offsets
-    where offsets.member_offset < sizes.group_size
 
 ),
 
-combined_groups as materialized (
+combined_runs as (
 
     select
-        groups.currency,
-        groups.end_position,
-        groups.group_size,
-        list(members.payout_id order by members.position) as payout_ids,
-        sum(members.amount_minor) as amount_minor,
-        min(members.arrival_business_day) as first_arrival_business_day,
-        max(members.arrival_business_day) as last_arrival_business_day,
-        bool_or(members.trace_id is not null) as has_known_trace,
-        -- Members may be named only by one line, the same for all: the group's naming line.
-        bool_and(members.naming_lines <= 1) and count(distinct members.naming_line_id) <= 1 as is_named_at_most_once,
-        min(members.naming_line_id) as naming_line_id,
-        count(members.naming_line_id) as named_members,
-        count(*) as member_count
-    from combined_group_members as groups
-    inner join combined_open_payouts as members
-        on groups.currency = members.currency
-        and groups.member_position = members.position
-    group by groups.currency, groups.end_position, groups.group_size
-
-),
-
-combined_group_buckets as (
-
-    select
-        combined_groups.*,
-        combined_groups.amount_minor // (combined_rule.amount_tolerance_minor + 1)
+        run_ends.currency,
+        run_ends.end_position,
+        run_ends.group_size,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.amount_minor as amount_minor,
+        starts.arrival_business_day as first_arrival_business_day,
+        run_ends.last_arrival_business_day,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.amount_minor
+            // (combined_rule.amount_tolerance_minor + 1)
             + unnest(case when combined_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
-    from combined_groups
+    from combined_run_ends as run_ends
     cross join combined_rule
+    inner join combined_open_payouts as starts
+        on run_ends.currency = starts.currency
+        and run_ends.start_position = starts.position
 
 ),
 
@@ -380,37 +369,60 @@ combined_lines as (
 
 ),
 
+combined_run_pairs as materialized (
+
+    select
+        runs.currency,
+        runs.end_position,
+        runs.group_size,
+        runs.amount_minor as payouts_sum_minor,
+        combined_lines.bank_statement_line_id,
+        combined_lines.signed_amount_minor as line_amount_minor,
+        combined_lines.named_payouts,
+        combined_lines.has_foreign_trace
+    from combined_runs as runs
+    cross join combined_rule
+    inner join combined_lines
+        on runs.currency = combined_lines.currency
+        and runs.amount_bucket = combined_lines.amount_bucket
+    where abs(runs.amount_minor - combined_lines.signed_amount_minor) <= combined_rule.amount_tolerance_minor
+        and runs.last_arrival_business_day - runs.first_arrival_business_day
+            <= combined_rule.business_days_before + combined_rule.business_days_after
+        and combined_lines.booking_business_day
+            between runs.last_arrival_business_day - combined_rule.business_days_before
+            and runs.first_arrival_business_day + combined_rule.business_days_after
+
+),
+
+combined_run_member_positions as materialized (
+
+    select pairs.*, pairs.end_position - offsets.member_offset as member_position
+    from combined_run_pairs as pairs
+    cross join (select unnest(range(0, max_group_size)) as member_offset from combined_rule) as offsets
+    where offsets.member_offset < pairs.group_size
+
+),
+
+-- The members of the runs a line matched, checked against the references: members may be named
+-- only by that line, and the line may name only members.
 combined_pairs as (
 
     select
-        combined_groups.currency,
-        combined_groups.end_position,
-        combined_groups.group_size,
-        combined_groups.payout_ids,
-        combined_groups.amount_minor as payouts_sum_minor,
-        combined_lines.bank_statement_line_id,
-        combined_lines.signed_amount_minor as line_amount_minor
-    from combined_group_buckets as combined_groups
-    cross join combined_rule
-    inner join combined_lines
-        on combined_groups.currency = combined_lines.currency
-        and combined_groups.amount_bucket = combined_lines.amount_bucket
-    where abs(combined_groups.amount_minor - combined_lines.signed_amount_minor) <= combined_rule.amount_tolerance_minor
-        and combined_groups.member_count = combined_groups.group_size
-        and combined_groups.last_arrival_business_day - combined_groups.first_arrival_business_day
-            <= combined_rule.business_days_before + combined_rule.business_days_after
-        and combined_lines.booking_business_day
-            between combined_groups.last_arrival_business_day - combined_rule.business_days_before
-            and combined_groups.first_arrival_business_day + combined_rule.business_days_after
-        and combined_groups.is_named_at_most_once
-        and (
-            (combined_groups.naming_line_id is null and combined_lines.named_payouts = 0)
-            or (
-                combined_groups.naming_line_id = combined_lines.bank_statement_line_id
-                and combined_lines.named_payouts = combined_groups.named_members
-            )
-        )
-        and not (combined_lines.has_foreign_trace and combined_groups.has_known_trace)
+        pairs.currency,
+        pairs.end_position,
+        pairs.group_size,
+        list(members.payout_id order by members.position) as payout_ids,
+        pairs.payouts_sum_minor,
+        pairs.bank_statement_line_id,
+        pairs.line_amount_minor
+    from combined_run_member_positions as pairs
+    inner join combined_open_payouts as members
+        on pairs.currency = members.currency
+        and pairs.member_position = members.position
+    group by all
+    having bool_and(members.naming_lines = 0 or members.naming_line_id = pairs.bank_statement_line_id)
+        and pairs.named_payouts = count(members.naming_line_id)
+        and not (pairs.has_foreign_trace and bool_or(members.trace_id is not null))
 
 ),
 
@@ -499,14 +511,20 @@ split_open_lines as materialized (
 
     select
         *,
-        row_number() over (
-            partition by bank_account_id, currency, booking_date order by bank_reference, bank_statement_line_id
-        ) as position
+        row_number() over by_reference as position,
+        sum(signed_amount_minor) over by_reference as running_sum_minor
     from open_lines
+    window by_reference as (
+        partition by bank_account_id, currency, booking_date
+        order by bank_reference, bank_statement_line_id
+        rows unbounded preceding
+    )
 
 ),
 
-split_group_members as materialized (
+-- Runs of 2 to max_group_size consecutive lines of one account and day, summed from running
+-- totals as for combined deposits.
+split_run_ends as materialized (
 
     select
         ends.bank_account_id,
@@ -514,51 +532,34 @@ split_group_members as materialized (
         ends.booking_date,
         ends.booking_business_day,
         ends.position as end_position,
+        ends.running_sum_minor,
         sizes.group_size,
-        ends.position - offsets.member_offset as member_position
+        ends.position - sizes.group_size + 1 as start_position
     from split_open_lines as ends
     cross join (select unnest(range(2, 1 + max_group_size)) as group_size from split_rule) as sizes
-    cross join (select unnest(range(0, max_group_size)) as member_offset from split_rule) as offsets
-    where offsets.member_offset < sizes.group_size
 
 ),
 
-split_groups as materialized (
+split_runs as (
 
     select
-        groups.bank_account_id,
-        groups.currency,
-        groups.booking_date,
-        groups.end_position,
-        groups.group_size,
-        any_value(groups.booking_business_day) as booking_business_day,
-        list(members.bank_statement_line_id order by members.position) as line_ids,
-        list(members.signed_amount_minor order by members.position) as line_amounts,
-        sum(members.signed_amount_minor) as amount_minor,
-        bool_or(members.has_foreign_trace) as has_foreign_trace,
-        -- Members may name only one payout, the same for all: the group's named payout.
-        bool_and(members.named_payouts <= 1) and count(distinct members.named_payout_id) <= 1 as names_at_most_one,
-        min(members.named_payout_id) as named_payout_id,
-        count(members.named_payout_id) as naming_members,
-        count(*) as member_count
-    from split_group_members as groups
-    inner join split_open_lines as members
-        on groups.bank_account_id = members.bank_account_id
-        and groups.currency = members.currency
-        and groups.booking_date = members.booking_date
-        and groups.member_position = members.position
-    group by groups.bank_account_id, groups.currency, groups.booking_date, groups.end_position, groups.group_size
-
-),
-
-split_group_buckets as (
-
-    select
-        split_groups.*,
-        split_groups.amount_minor // (split_rule.amount_tolerance_minor + 1)
+        run_ends.bank_account_id,
+        run_ends.currency,
+        run_ends.booking_date,
+        run_ends.booking_business_day,
+        run_ends.end_position,
+        run_ends.group_size,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.signed_amount_minor as amount_minor,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.signed_amount_minor
+            // (split_rule.amount_tolerance_minor + 1)
             + unnest(case when split_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
-    from split_groups
+    from split_run_ends as run_ends
     cross join split_rule
+    inner join split_open_lines as starts
+        on run_ends.bank_account_id = starts.bank_account_id
+        and run_ends.currency = starts.currency
+        and run_ends.booking_date = starts.booking_date
+        and run_ends.start_position = starts.position
 
 ),
 
@@ -570,37 +571,63 @@ split_payouts as (
 
 ),
 
-split_pairs as (
+split_run_pairs as materialized (
 
     select
         split_payouts.payout_id,
         split_payouts.amount_minor as payout_amount_minor,
-        split_groups.bank_account_id,
-        split_groups.booking_date,
-        split_groups.end_position,
-        split_groups.group_size,
-        split_groups.line_ids,
-        split_groups.line_amounts,
-        split_groups.amount_minor as lines_sum_minor
-    from split_group_buckets as split_groups
+        split_payouts.naming_lines,
+        split_payouts.trace_id,
+        runs.bank_account_id,
+        runs.currency,
+        runs.booking_date,
+        runs.end_position,
+        runs.group_size,
+        runs.amount_minor as lines_sum_minor
+    from split_runs as runs
     cross join split_rule
     inner join split_payouts
-        on split_groups.currency = split_payouts.currency
-        and split_groups.amount_bucket = split_payouts.amount_bucket
-    where abs(split_groups.amount_minor - split_payouts.amount_minor) <= split_rule.amount_tolerance_minor
-        and split_groups.member_count = split_groups.group_size
-        and split_groups.booking_business_day
+        on runs.currency = split_payouts.currency
+        and runs.amount_bucket = split_payouts.amount_bucket
+    where abs(runs.amount_minor - split_payouts.amount_minor) <= split_rule.amount_tolerance_minor
+        and runs.booking_business_day
             between split_payouts.arrival_business_day - split_rule.business_days_before
             and split_payouts.arrival_business_day + split_rule.business_days_after
-        and split_groups.names_at_most_one
-        and (
-            (split_groups.named_payout_id is null and split_payouts.naming_lines = 0)
-            or (
-                split_groups.named_payout_id = split_payouts.payout_id
-                and split_payouts.naming_lines = split_groups.naming_members
-            )
-        )
-        and not (split_groups.has_foreign_trace and split_payouts.trace_id is not null)
+
+),
+
+split_run_member_positions as materialized (
+
+    select pairs.*, pairs.end_position - offsets.member_offset as member_position
+    from split_run_pairs as pairs
+    cross join (select unnest(range(0, max_group_size)) as member_offset from split_rule) as offsets
+    where offsets.member_offset < pairs.group_size
+
+),
+
+-- Members may name only the payout, and the payout may be named only by members.
+split_pairs as (
+
+    select
+        pairs.payout_id,
+        pairs.payout_amount_minor,
+        pairs.bank_account_id,
+        pairs.booking_date,
+        pairs.end_position,
+        pairs.group_size,
+        list(members.bank_statement_line_id order by members.position) as line_ids,
+        list(members.signed_amount_minor order by members.position) as line_amounts,
+        pairs.lines_sum_minor
+    from split_run_member_positions as pairs
+    inner join split_open_lines as members
+        on pairs.bank_account_id = members.bank_account_id
+        and pairs.currency = members.currency
+        and pairs.booking_date = members.booking_date
+        and pairs.member_position = members.position
+    group by all
+    having bool_and(members.named_payouts = 0 or members.named_payout_id = pairs.payout_id)
+        and pairs.naming_lines = count(members.named_payout_id)
+        and not (bool_or(members.has_foreign_trace) and pairs.trace_id is not null)
 
 ),
 
