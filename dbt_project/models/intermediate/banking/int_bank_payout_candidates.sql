@@ -811,6 +811,11 @@ final as (
         cast(unioned.difference_minor as bigint) as difference_minor,
         lines.booking_date,
         lines.booking_business_day,
+        lines.value_date,
+        lines.bank_account_id,
+        lines.bank_reference,
+        lines.file_name,
+        lines.file_line,
         payouts.arrival_date
     from unioned
     inner join rules

@@ -11,37 +11,29 @@ candidates as (
 
 ),
 
-lines as (
-
-    select * from {{ ref('int_bank_statement_lines_deduplicated') }}
-
-),
-
 final as (
 
     select
-        candidates.payout_id,
-        candidates.bank_statement_line_id,
-        candidates.booking_date,
-        lines.value_date,
-        candidates.currency,
-        candidates.amount_minor,
-        candidates.difference_minor,
-        candidates.match_rule,
-        candidates.priority as match_priority,
-        candidates.confidence,
-        candidates.payout_status,
-        candidates.arrival_date,
-        lines.bank_account_id,
-        lines.bank_reference,
-        lines.file_name,
-        lines.file_line
+        payout_id,
+        bank_statement_line_id,
+        booking_date,
+        value_date,
+        currency,
+        amount_minor,
+        difference_minor,
+        match_rule,
+        priority as match_priority,
+        confidence,
+        payout_status,
+        arrival_date,
+        bank_account_id,
+        bank_reference,
+        file_name,
+        file_line
     from candidates
-    inner join lines
-        on candidates.bank_statement_line_id = lines.bank_statement_line_id
-    where candidates.candidate_status = 'matched'
-        and candidates.match_kind = 'deposit'
-        and candidates.payout_status <> 'failed'
+    where candidate_status = 'matched'
+        and match_kind = 'deposit'
+        and payout_status <> 'failed'
 
 )
 
