@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ledger.sources.bank.raw_tables import BANK_RAW_TABLES
+
 RAW_SCHEMA = "raw"
 
 RAW_TABLES: dict[str, str] = {
@@ -87,6 +89,7 @@ RAW_TABLES: dict[str, str] = {
         _loaded_at timestamp not null,
         primary key (as_of, currency)
     """,
+    **BANK_RAW_TABLES,
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from orchestration import cli_bank
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -64,9 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workdir", type=Path, default=Path(".close/bench"))
     bench.set_defaults(handler=_bench)
 
-    bank = commands.add_parser("bank", help="bank statement files")
-    bank.add_argument("bank_args", nargs=argparse.REMAINDER, help="parse FILE [--format F]")
-    bank.set_defaults(handler=lambda args: _bank(args.bank_args))
+    cli_bank.register(commands)
     return parser
 
 
@@ -172,12 +171,6 @@ def _bench(args: argparse.Namespace) -> int:
     from orchestration.bench import run_chain_benchmark
 
     return run_chain_benchmark(args.transactions, args.days, args.seed, args.workdir)
-
-
-def _bank(bank_args: list[str]) -> int:
-    from ledger.sources.bank.cli import main as bank_main
-
-    return bank_main(bank_args)
 
 
 def _print_result(result) -> None:

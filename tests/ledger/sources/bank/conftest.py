@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from ledger.sources.bank import BankStatementError, parse_statement_file
 
@@ -42,3 +45,23 @@ def refused(bank_file: Callable[[str, str], Path]) -> Callable[..., BankStatemen
         return error
 
     return parse_expecting_refusal
+
+
+@pytest.fixture
+def s3_client() -> Iterator[Any]:
+    """A boto3 S3 client talking HTTP to a moto server on 127.0.0.1, with one bucket `bank-inbox`."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{host}:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        client.create_bucket(Bucket="bank-inbox")
+        yield client
+    finally:
+        server.stop()

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.sources.bank.cli import main
+from orchestration.cli import main as cli_main
+
+
+def main(argv: list[str]) -> int:
+    return cli_main(["bank", *argv])
 
 
 def test_prints_the_statement_as_one_json_object(samples: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,837 @@
+{{ config(materialized='table') }}
+
+-- Payout-to-bank-line matching, rule by rule in priority order (seed bank_matching_rules); each rule
+-- sees only what the rules before it left open. Every (payout, line) pair a rule proposes is kept
+-- with its outcome: `matched` when it is the only candidate both ways, `ambiguous` when a payout
+-- or a line has several (a person decides; later rules skip them), `amount_difference` when a
+-- reference names the payout but the amounts do not add up and no later rule explains it.
+--
+-- 1. References (trace_id, reference_token; int_bank_payout_references): lines naming a payout.
+--    One line for one payout, several lines that only name that payout and add up to it (split),
+--    or one line naming several payouts that add up to it (combined).
+-- 2. amount_descriptor: one Stripe-looking line of the payout's exact amount (+- tolerance) and
+--    currency within the business-day window around arrival_date.
+-- 3. combined_deposit: consecutive open payouts of a currency whose sum is one Stripe-looking line,
+--    or a line naming one payout whose surplus is exactly one other open payout.
+-- 4. split_deposit: consecutive Stripe-looking lines of one account and day whose sum is one payout.
+--    Rules 2-4 look at what the references left open, side by side: a payout or line that two of
+--    them propose (a decoy of the same amount beside a split deposit) is ambiguous, never matched.
+-- 5. failure_return: a failed payout's return debit, by reference or as the only Stripe-looking
+--    debit of its amount in the window after the failure.
+-- Amount rules never pair a line that names other payouts, a payout named by other lines, or a
+-- line carrying a trace that is not the payout's (a decoy from another Stripe account).
+-- Joins are equi-joins on currency and an amount bucket (amount // (tolerance + 1), with the
+-- neighbouring buckets when the tolerance is not 0), filtered by the date window; groups are built
+-- by equi-joining each group's last member to the members at fixed offsets before it. No range
+-- joins, so the work grows linearly with the number of payouts and lines.
+
+with
+
+rules as (
+
+    select * from {{ ref('bank_matching_rules') }}
+    where is_enabled
+
+),
+
+reference_rule as (
+
+    select
+        max(amount_tolerance_minor) as amount_tolerance_minor,
+        min(business_days_before) as business_days_before,
+        max(business_days_after) as business_days_after
+    from rules
+    where match_rule in ('trace_id', 'reference_token')
+
+),
+
+payouts as (
+
+    select
+        payouts.payout_id,
+        payouts.currency,
+        payouts.amount_minor,
+        payouts.payout_status,
+        payouts.arrival_date,
+        case when payouts.trace_id_status = 'supported' then payouts.trace_id_value end as trace_id,
+        (date_diff('day', date '1970-01-05', payouts.arrival_date) // 7) * 5
+            + least(date_diff('day', date '1970-01-05', payouts.arrival_date) % 7, 5) as arrival_business_day,
+        (date_diff('day', date '1970-01-05', cast(failures.created_at as date)) // 7) * 5
+            + least(date_diff('day', date '1970-01-05', cast(failures.created_at as date)) % 7, 5) as failure_business_day
+    from {{ ref('stg_stripe__payouts') }} as payouts
+    left join {{ ref('stg_stripe__balance_transactions') }} as failures
+        on payouts.failure_balance_transaction_id = failures.balance_transaction_id
+    where payouts.payout_status in ('in_transit', 'paid', 'failed')
+
+),
+
+lines as (
+
+    select * from {{ ref('int_bank_statement_lines_deduplicated') }}
+
+),
+
+references_named as (
+
+    select * from {{ ref('int_bank_payout_references') }}
+
+),
+
+---------- 1. references
+
+reference_edges as materialized (
+
+    select
+        references_named.payout_id,
+        references_named.bank_statement_line_id,
+        references_named.match_rule,
+        references_named.priority,
+        payouts.amount_minor as payout_amount_minor,
+        lines.signed_amount_minor as line_amount_minor
+    from references_named
+    inner join payouts
+        on references_named.payout_id = payouts.payout_id
+    inner join lines
+        on references_named.bank_statement_line_id = lines.bank_statement_line_id
+    cross join reference_rule
+    where references_named.match_kind = 'deposit'
+        and lines.booking_business_day between payouts.arrival_business_day - reference_rule.business_days_before
+            and payouts.arrival_business_day + reference_rule.business_days_after
+
+),
+
+-- Aggregates rather than window functions: hash aggregation keeps this linear and fast.
+edges_per_line as materialized (
+
+    select bank_statement_line_id, count(*) as payouts_of_line, sum(payout_amount_minor) as payouts_sum_minor
+    from reference_edges
+    group by bank_statement_line_id
+
+),
+
+edges_per_payout as materialized (
+
+    select
+        reference_edges.payout_id,
+        count(*) as lines_of_payout,
+        sum(reference_edges.line_amount_minor) as lines_sum_minor,
+        bool_and(edges_per_line.payouts_of_line = 1) as lines_name_only_this_payout
+    from reference_edges
+    inner join edges_per_line
+        on reference_edges.bank_statement_line_id = edges_per_line.bank_statement_line_id
+    group by reference_edges.payout_id
+
+),
+
+payouts_named_only_here as (
+
+    select reference_edges.bank_statement_line_id, bool_and(edges_per_payout.lines_of_payout = 1) as payouts_named_only_here
+    from reference_edges
+    inner join edges_per_payout
+        on reference_edges.payout_id = edges_per_payout.payout_id
+    group by reference_edges.bank_statement_line_id
+
+),
+
+reference_sums as (
+
+    select
+        reference_edges.*,
+        edges_per_payout.lines_of_payout,
+        edges_per_payout.lines_sum_minor,
+        edges_per_payout.lines_name_only_this_payout,
+        edges_per_line.payouts_of_line,
+        edges_per_line.payouts_sum_minor,
+        payouts_named_only_here.payouts_named_only_here
+    from reference_edges
+    inner join edges_per_payout
+        on reference_edges.payout_id = edges_per_payout.payout_id
+    inner join edges_per_line
+        on reference_edges.bank_statement_line_id = edges_per_line.bank_statement_line_id
+    inner join payouts_named_only_here
+        on reference_edges.bank_statement_line_id = payouts_named_only_here.bank_statement_line_id
+
+),
+
+reference_outcomes as materialized (
+
+    select
+        reference_sums.payout_id,
+        reference_sums.bank_statement_line_id,
+        'deposit' as match_kind,
+        reference_sums.match_rule,
+        reference_sums.priority,
+        case
+            when lines_name_only_this_payout
+                and abs(lines_sum_minor - payout_amount_minor) <= reference_rule.amount_tolerance_minor then 'matched'
+            when payouts_named_only_here
+                and abs(payouts_sum_minor - line_amount_minor) <= reference_rule.amount_tolerance_minor then 'matched'
+            when lines_of_payout = 1 and payouts_of_line = 1 then 'amount_difference'
+            else 'ambiguous'
+        end as candidate_status,
+        -- The part of the payout this line covers: the line's amount when the payout is split
+        -- over several lines, else the payout's amount.
+        case when lines_of_payout > 1 then line_amount_minor else payout_amount_minor end as amount_minor,
+        case
+            when lines_of_payout > 1 then lines_sum_minor - payout_amount_minor
+            when payouts_of_line > 1 then line_amount_minor - payouts_sum_minor
+            else line_amount_minor - payout_amount_minor
+        end as difference_minor
+    from reference_sums
+    cross join reference_rule
+
+),
+
+---------- what the references leave open
+
+reference_closed_payouts as (
+
+    select distinct payout_id from reference_outcomes where candidate_status <> 'amount_difference'
+
+),
+
+reference_closed_lines as (
+
+    select distinct bank_statement_line_id from reference_outcomes where candidate_status <> 'amount_difference'
+
+),
+
+open_payouts as materialized (
+
+    select
+        payouts.*,
+        coalesce(named.naming_lines, 0) as naming_lines,
+        named.naming_line_id
+    from payouts
+    left join (
+        select payout_id, count(*) as naming_lines, min(bank_statement_line_id) as naming_line_id
+        from references_named
+        where match_kind = 'deposit'
+        group by payout_id
+    ) as named
+        on payouts.payout_id = named.payout_id
+    where payouts.payout_id not in (select payout_id from reference_closed_payouts)
+
+),
+
+open_lines as materialized (
+
+    select
+        lines.*,
+        coalesce(named.named_payouts, 0) as named_payouts,
+        named.named_payout_id,
+        -- A trace-looking token that names none of our payouts: another Stripe account's payout,
+        -- or ours whose trace id Stripe has not reported yet.
+        named.named_payouts is null
+            and (len(lines.text_tokens) > 0 or coalesce(lines.customer_reference, '') like 'ST-%') as has_foreign_trace
+    from lines
+    left join (
+        select bank_statement_line_id, count(*) as named_payouts, min(payout_id) as named_payout_id
+        from references_named
+        where match_kind = 'deposit'
+        group by bank_statement_line_id
+    ) as named
+        on lines.bank_statement_line_id = named.bank_statement_line_id
+    where lines.is_stripe_like
+        and lines.bank_statement_line_id not in (select bank_statement_line_id from reference_closed_lines)
+
+),
+
+---------- 2. amount_descriptor
+
+amount_rule as (
+
+    select * from rules where match_rule = 'amount_descriptor'
+
+),
+
+amount_lines as (
+
+    select open_lines.*, open_lines.signed_amount_minor // (amount_rule.amount_tolerance_minor + 1) as amount_bucket
+    from open_lines
+    cross join amount_rule
+
+),
+
+amount_payouts as (
+
+    select
+        open_payouts.*,
+        open_payouts.amount_minor // (amount_rule.amount_tolerance_minor + 1)
+            + unnest(case when amount_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+    from open_payouts
+    cross join amount_rule
+
+),
+
+amount_pairs as (
+
+    select
+        amount_payouts.payout_id,
+        amount_lines.bank_statement_line_id,
+        amount_payouts.amount_minor as payout_amount_minor,
+        amount_lines.signed_amount_minor as line_amount_minor
+    from amount_payouts
+    inner join amount_lines
+        on amount_payouts.currency = amount_lines.currency
+        and amount_payouts.amount_bucket = amount_lines.amount_bucket
+    cross join amount_rule
+    where abs(amount_lines.signed_amount_minor - amount_payouts.amount_minor) <= amount_rule.amount_tolerance_minor
+        and amount_lines.booking_business_day between amount_payouts.arrival_business_day - amount_rule.business_days_before
+            and amount_payouts.arrival_business_day + amount_rule.business_days_after
+        and amount_payouts.naming_lines = 0
+        and amount_lines.named_payouts = 0
+        and not (amount_lines.has_foreign_trace and amount_payouts.trace_id is not null)
+
+),
+
+amount_outcomes as materialized (
+
+    select
+        payout_id,
+        bank_statement_line_id,
+        'deposit' as match_kind,
+        'amount_descriptor' as match_rule,
+        (select priority from amount_rule) as priority,
+        case
+            when count(*) over (partition by payout_id) = 1
+                and count(*) over (partition by bank_statement_line_id) = 1 then 'matched'
+            else 'ambiguous'
+        end as candidate_status,
+        payout_amount_minor as amount_minor,
+        line_amount_minor - payout_amount_minor as difference_minor
+    from amount_pairs
+
+),
+
+---------- 3. combined_deposit: several payouts in one line
+
+combined_rule as (
+
+    select * from rules where match_rule = 'combined_deposit'
+
+),
+
+combined_open_payouts as materialized (
+
+    select
+        *,
+        row_number() over by_arrival as position,
+        sum(amount_minor) over by_arrival as running_sum_minor
+    from open_payouts
+    window by_arrival as (partition by currency order by arrival_date, payout_id rows unbounded preceding)
+
+),
+
+-- Each run of 2 to max_group_size consecutive open payouts, by its last member and its size. The
+-- sum comes from running totals (last minus the one before the first), so no member is read
+-- until a line of that sum turns up; the start is its own step so that it is found by an
+-- equi-join on currency and position.
+combined_run_ends as materialized (
+
+    select
+        ends.currency,
+        ends.position as end_position,
+        ends.running_sum_minor,
+        ends.arrival_business_day as last_arrival_business_day,
+        sizes.group_size,
+        ends.position - sizes.group_size + 1 as start_position
+    from combined_open_payouts as ends
+    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from combined_rule) as sizes
+
+),
+
+combined_runs as (
+
+    select
+        run_ends.currency,
+        run_ends.end_position,
+        run_ends.group_size,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.amount_minor as amount_minor,
+        starts.arrival_business_day as first_arrival_business_day,
+        run_ends.last_arrival_business_day,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.amount_minor
+            // (combined_rule.amount_tolerance_minor + 1)
+            + unnest(case when combined_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+    from combined_run_ends as run_ends
+    cross join combined_rule
+    inner join combined_open_payouts as starts
+        on run_ends.currency = starts.currency
+        and run_ends.start_position = starts.position
+
+),
+
+combined_lines as (
+
+    select open_lines.*, open_lines.signed_amount_minor // (combined_rule.amount_tolerance_minor + 1) as amount_bucket
+    from open_lines
+    cross join combined_rule
+
+),
+
+combined_run_pairs as materialized (
+
+    select
+        runs.currency,
+        runs.end_position,
+        runs.group_size,
+        runs.amount_minor as payouts_sum_minor,
+        combined_lines.bank_statement_line_id,
+        combined_lines.signed_amount_minor as line_amount_minor,
+        combined_lines.named_payouts,
+        combined_lines.has_foreign_trace
+    from combined_runs as runs
+    cross join combined_rule
+    inner join combined_lines
+        on runs.currency = combined_lines.currency
+        and runs.amount_bucket = combined_lines.amount_bucket
+    where abs(runs.amount_minor - combined_lines.signed_amount_minor) <= combined_rule.amount_tolerance_minor
+        and runs.last_arrival_business_day - runs.first_arrival_business_day
+            <= combined_rule.business_days_before + combined_rule.business_days_after
+        and combined_lines.booking_business_day
+            between runs.last_arrival_business_day - combined_rule.business_days_before
+            and runs.first_arrival_business_day + combined_rule.business_days_after
+
+),
+
+combined_run_member_positions as materialized (
+
+    select pairs.*, pairs.end_position - offsets.member_offset as member_position
+    from combined_run_pairs as pairs
+    cross join (select unnest(range(0, max_group_size)) as member_offset from combined_rule) as offsets
+    where offsets.member_offset < pairs.group_size
+
+),
+
+-- The members of the runs a line matched, checked against the references: members may be named
+-- only by that line, and the line may name only members.
+combined_pairs as (
+
+    select
+        pairs.currency,
+        pairs.end_position,
+        pairs.group_size,
+        list(members.payout_id order by members.position) as payout_ids,
+        pairs.payouts_sum_minor,
+        pairs.bank_statement_line_id,
+        pairs.line_amount_minor
+    from combined_run_member_positions as pairs
+    inner join combined_open_payouts as members
+        on pairs.currency = members.currency
+        and pairs.member_position = members.position
+    group by all
+    having bool_and(members.naming_lines = 0 or members.naming_line_id = pairs.bank_statement_line_id)
+        and pairs.named_payouts = count(members.naming_line_id)
+        and not (pairs.has_foreign_trace and bool_or(members.trace_id is not null))
+
+),
+
+-- A line naming one payout but holding more: the rest may be one open payout of exactly the
+-- difference (a combined deposit on which the bank printed one trace).
+combined_remainder_pairs as (
+
+    select
+        payouts.currency,
+        list_sort([named.payout_id, payouts.payout_id]) as payout_ids,
+        named.payout_amount_minor + payouts.amount_minor as payouts_sum_minor,
+        named.bank_statement_line_id,
+        named.line_amount_minor
+    from reference_sums as named
+    cross join combined_rule
+    inner join open_payouts as payouts
+        on payouts.amount_minor = named.line_amount_minor - named.payout_amount_minor
+    inner join lines
+        on named.bank_statement_line_id = lines.bank_statement_line_id
+        and lines.currency = payouts.currency
+    where named.lines_of_payout = 1
+        and named.payouts_of_line = 1
+        and payouts.naming_lines = 0
+        and payouts.payout_id <> named.payout_id
+        and lines.booking_business_day between payouts.arrival_business_day - combined_rule.business_days_before
+            and payouts.arrival_business_day + combined_rule.business_days_after
+
+),
+
+combined_candidates as (
+
+    select distinct currency, list_sort(payout_ids) as payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor
+    from combined_pairs
+    union
+    select currency, payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor
+    from combined_remainder_pairs
+
+),
+
+combined_unique as (
+
+    select *
+    from combined_candidates
+    qualify count(*) over (partition by bank_statement_line_id) = 1
+        and count(*) over (partition by payout_ids) = 1
+
+),
+
+combined_members as (
+
+    select
+        unnest(combined_unique.payout_ids) as payout_id,
+        combined_unique.bank_statement_line_id,
+        combined_unique.line_amount_minor - combined_unique.payouts_sum_minor as difference_minor
+    from combined_unique
+
+),
+
+combined_outcomes as materialized (
+
+    select
+        combined_members.payout_id,
+        combined_members.bank_statement_line_id,
+        'deposit' as match_kind,
+        'combined_deposit' as match_rule,
+        (select priority from combined_rule) as priority,
+        case when count(*) over (partition by combined_members.payout_id) = 1 then 'matched' else 'ambiguous' end
+            as candidate_status,
+        payouts.amount_minor,
+        combined_members.difference_minor
+    from combined_members
+    inner join payouts
+        on combined_members.payout_id = payouts.payout_id
+
+),
+
+---------- 4. split_deposit: one payout in several lines
+
+split_rule as (
+
+    select * from rules where match_rule = 'split_deposit'
+
+),
+
+split_open_lines as materialized (
+
+    select
+        *,
+        row_number() over by_reference as position,
+        sum(signed_amount_minor) over by_reference as running_sum_minor
+    from open_lines
+    window by_reference as (
+        partition by bank_account_id, currency, booking_date
+        order by bank_reference, bank_statement_line_id
+        rows unbounded preceding
+    )
+
+),
+
+-- Runs of 2 to max_group_size consecutive lines of one account and day, summed from running
+-- totals as for combined deposits.
+split_run_ends as materialized (
+
+    select
+        ends.bank_account_id,
+        ends.currency,
+        ends.booking_date,
+        ends.booking_business_day,
+        ends.position as end_position,
+        ends.running_sum_minor,
+        sizes.group_size,
+        ends.position - sizes.group_size + 1 as start_position
+    from split_open_lines as ends
+    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from split_rule) as sizes
+
+),
+
+split_runs as (
+
+    select
+        run_ends.bank_account_id,
+        run_ends.currency,
+        run_ends.booking_date,
+        run_ends.booking_business_day,
+        run_ends.end_position,
+        run_ends.group_size,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.signed_amount_minor as amount_minor,
+        run_ends.running_sum_minor - starts.running_sum_minor + starts.signed_amount_minor
+            // (split_rule.amount_tolerance_minor + 1)
+            + unnest(case when split_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+    from split_run_ends as run_ends
+    cross join split_rule
+    inner join split_open_lines as starts
+        on run_ends.bank_account_id = starts.bank_account_id
+        and run_ends.currency = starts.currency
+        and run_ends.booking_date = starts.booking_date
+        and run_ends.start_position = starts.position
+
+),
+
+split_payouts as (
+
+    select open_payouts.*, open_payouts.amount_minor // (split_rule.amount_tolerance_minor + 1) as amount_bucket
+    from open_payouts
+    cross join split_rule
+
+),
+
+split_run_pairs as materialized (
+
+    select
+        split_payouts.payout_id,
+        split_payouts.amount_minor as payout_amount_minor,
+        split_payouts.naming_lines,
+        split_payouts.trace_id,
+        runs.bank_account_id,
+        runs.currency,
+        runs.booking_date,
+        runs.end_position,
+        runs.group_size,
+        runs.amount_minor as lines_sum_minor
+    from split_runs as runs
+    cross join split_rule
+    inner join split_payouts
+        on runs.currency = split_payouts.currency
+        and runs.amount_bucket = split_payouts.amount_bucket
+    where abs(runs.amount_minor - split_payouts.amount_minor) <= split_rule.amount_tolerance_minor
+        and runs.booking_business_day
+            between split_payouts.arrival_business_day - split_rule.business_days_before
+            and split_payouts.arrival_business_day + split_rule.business_days_after
+
+),
+
+split_run_member_positions as materialized (
+
+    select pairs.*, pairs.end_position - offsets.member_offset as member_position
+    from split_run_pairs as pairs
+    cross join (select unnest(range(0, max_group_size)) as member_offset from split_rule) as offsets
+    where offsets.member_offset < pairs.group_size
+
+),
+
+-- Members may name only the payout, and the payout may be named only by members.
+split_pairs as (
+
+    select
+        pairs.payout_id,
+        pairs.payout_amount_minor,
+        pairs.bank_account_id,
+        pairs.booking_date,
+        pairs.end_position,
+        pairs.group_size,
+        list(members.bank_statement_line_id order by members.position) as line_ids,
+        list(members.signed_amount_minor order by members.position) as line_amounts,
+        pairs.lines_sum_minor
+    from split_run_member_positions as pairs
+    inner join split_open_lines as members
+        on pairs.bank_account_id = members.bank_account_id
+        and pairs.currency = members.currency
+        and pairs.booking_date = members.booking_date
+        and pairs.member_position = members.position
+    group by all
+    having bool_and(members.named_payouts = 0 or members.named_payout_id = pairs.payout_id)
+        and pairs.naming_lines = count(members.named_payout_id)
+        and not (bool_or(members.has_foreign_trace) and pairs.trace_id is not null)
+
+),
+
+split_unique as (
+
+    select *
+    from split_pairs
+    qualify count(*) over (partition by payout_id) = 1
+        and count(*) over (partition by bank_account_id, booking_date, end_position, group_size) = 1
+
+),
+
+split_members as (
+
+    select
+        split_unique.payout_id,
+        unnest(split_unique.line_ids) as bank_statement_line_id,
+        unnest(split_unique.line_amounts) as amount_minor,
+        split_unique.lines_sum_minor - split_unique.payout_amount_minor as difference_minor
+    from split_unique
+
+),
+
+split_outcomes as materialized (
+
+    select
+        payout_id,
+        bank_statement_line_id,
+        'deposit' as match_kind,
+        'split_deposit' as match_rule,
+        (select priority from split_rule) as priority,
+        case when count(*) over (partition by bank_statement_line_id) = 1 then 'matched' else 'ambiguous' end
+            as candidate_status,
+        amount_minor,
+        difference_minor
+    from split_members
+
+),
+
+---------- rules 2-4 judged together: a payout or line that two of them propose is ambiguous
+
+amount_outcomes_unioned as (
+
+    select *, payout_id || '|' || bank_statement_line_id as group_key from amount_outcomes
+    union all
+    select *, bank_statement_line_id as group_key from combined_outcomes
+    union all
+    select *, payout_id as group_key from split_outcomes
+
+),
+
+contested_payouts as (
+
+    select payout_id from amount_outcomes_unioned group by payout_id having count(distinct match_rule) > 1
+
+),
+
+contested_lines as (
+
+    select bank_statement_line_id
+    from amount_outcomes_unioned
+    group by bank_statement_line_id
+    having count(distinct match_rule) > 1
+
+),
+
+amount_outcomes_judged as (
+
+    select
+        outcomes.* exclude (candidate_status, group_key),
+        case
+            when bool_and(
+                outcomes.candidate_status = 'matched'
+                and contested_payouts.payout_id is null
+                and contested_lines.bank_statement_line_id is null
+            ) over (partition by outcomes.match_rule, outcomes.group_key) then 'matched'
+            else 'ambiguous'
+        end as candidate_status
+    from amount_outcomes_unioned as outcomes
+    left join contested_payouts
+        on outcomes.payout_id = contested_payouts.payout_id
+    left join contested_lines
+        on outcomes.bank_statement_line_id = contested_lines.bank_statement_line_id
+
+),
+
+---------- 5. failure_return
+
+return_rule as (
+
+    select * from rules where match_rule = 'failure_return'
+
+),
+
+return_pairs as (
+
+    -- named by a reference
+    select
+        references_named.payout_id,
+        references_named.bank_statement_line_id,
+        payouts.amount_minor as payout_amount_minor,
+        lines.signed_amount_minor as line_amount_minor
+    from references_named
+    inner join payouts
+        on references_named.payout_id = payouts.payout_id
+    inner join lines
+        on references_named.bank_statement_line_id = lines.bank_statement_line_id
+    cross join return_rule
+    where references_named.match_kind = 'return'
+        and payouts.payout_status = 'failed'
+        and lines.booking_business_day between payouts.failure_business_day - return_rule.business_days_before
+            and payouts.failure_business_day + return_rule.business_days_after
+        and abs(lines.signed_amount_minor + payouts.amount_minor) <= return_rule.amount_tolerance_minor
+    union
+    -- or the only Stripe-looking line of the opposite amount, naming no payout
+    select
+        payouts.payout_id,
+        lines.bank_statement_line_id,
+        payouts.amount_minor as payout_amount_minor,
+        lines.signed_amount_minor as line_amount_minor
+    from payouts
+    cross join return_rule
+    inner join lines
+        on payouts.currency = lines.currency
+        and -payouts.amount_minor = lines.signed_amount_minor
+    where payouts.payout_status = 'failed'
+        and lines.is_stripe_like
+        and lines.bank_statement_line_id not in (select bank_statement_line_id from references_named)
+        and lines.booking_business_day between payouts.failure_business_day - return_rule.business_days_before
+            and payouts.failure_business_day + return_rule.business_days_after
+
+),
+
+return_outcomes as (
+
+    select
+        payout_id,
+        bank_statement_line_id,
+        'return' as match_kind,
+        'failure_return' as match_rule,
+        (select priority from return_rule) as priority,
+        case
+            when count(*) over (partition by payout_id) = 1
+                and count(*) over (partition by bank_statement_line_id) = 1 then 'matched'
+            else 'ambiguous'
+        end as candidate_status,
+        payout_amount_minor as amount_minor,
+        line_amount_minor + payout_amount_minor as difference_minor
+    from return_pairs
+
+),
+
+---------- all outcomes, with what the rules record on a match
+
+unioned as materialized (
+
+    select * from reference_outcomes
+    union all
+    select
+        payout_id, bank_statement_line_id, match_kind, match_rule, priority, candidate_status, amount_minor, difference_minor
+    from amount_outcomes_judged
+    union all
+    select * from return_outcomes
+
+),
+
+-- A reference whose amounts did not add up is only an exception when no later rule matched the pair.
+final as (
+
+    select
+        unioned.payout_id,
+        unioned.bank_statement_line_id,
+        unioned.match_kind,
+        unioned.match_rule,
+        unioned.priority,
+        rules.confidence,
+        unioned.candidate_status,
+        payouts.payout_status,
+        payouts.currency,
+        cast(unioned.amount_minor as bigint) as amount_minor,
+        cast(unioned.difference_minor as bigint) as difference_minor,
+        lines.booking_date,
+        lines.booking_business_day,
+        lines.value_date,
+        lines.bank_account_id,
+        lines.bank_reference,
+        lines.file_name,
+        lines.file_line,
+        payouts.arrival_date
+    from unioned
+    inner join rules
+        on unioned.match_rule = rules.match_rule
+    inner join payouts
+        on unioned.payout_id = payouts.payout_id
+    inner join lines
+        on unioned.bank_statement_line_id = lines.bank_statement_line_id
+    where not (
+        unioned.candidate_status = 'amount_difference'
+        and (
+            unioned.payout_id in (select payout_id from unioned where candidate_status = 'matched')
+            or unioned.bank_statement_line_id in (select bank_statement_line_id from unioned where candidate_status = 'matched')
+        )
+    )
+
+)
+
+select * from final

@@ -1,0 +1,185 @@
+-- What a person must look at after matching, one row per item, each with its age in business days
+-- at the as-of date (var `bank_reconciliation_as_of`, default: the last booking date on the loaded
+-- statements, i.e. as far as the bank has told us):
+--   ambiguous_candidates  a payout or line with several candidates under one rule (never auto-matched;
+--                         `candidate_count` says how many the payout has)
+--   amount_difference     a reference names the payout but the amounts differ (age from booking date)
+--   payout_in_transit     not at the bank yet, still inside the window after arrival_date (age from creation)
+--   payout_overdue        not at the bank and past the window after arrival_date (age from arrival_date)
+--   unmatched_bank_line   a Stripe-looking line that matches nothing (age from booking date)
+-- Payouts due before the first statement line of their currency are outside what the bank files
+-- cover and are not listed.
+
+with
+
+candidates as (
+
+    select * from {{ ref('int_bank_payout_candidates') }}
+
+),
+
+lines as (
+
+    select * from {{ ref('int_bank_statement_lines_deduplicated') }}
+
+),
+
+payouts as (
+
+    select * from {{ ref('stg_stripe__payouts') }}
+
+),
+
+window_rule as (
+
+    select business_days_after from {{ ref('bank_matching_rules') }} where match_rule = 'amount_descriptor'
+
+),
+
+as_of as (
+
+    select
+        coalesce(
+            {% if var('bank_reconciliation_as_of', none) %}date '{{ var("bank_reconciliation_as_of") }}'{% else %}null{% endif %},
+            (select max(booking_date) from lines),
+            current_date
+        ) as as_of_date
+
+),
+
+as_of_day as (
+
+    select
+        as_of_date,
+        (date_diff('day', date '1970-01-05', as_of_date) // 7) * 5
+            + least(date_diff('day', date '1970-01-05', as_of_date) % 7, 5) as as_of_business_day
+    from as_of
+
+),
+
+coverage as (
+
+    select currency, min(booking_date) as first_booking_date from lines group by currency
+
+),
+
+settled_payouts as (
+
+    select distinct payout_id from candidates where candidate_status = 'matched'
+
+),
+
+listed_payouts as (
+
+    select distinct payout_id from candidates where candidate_status in ('ambiguous', 'amount_difference')
+
+),
+
+candidate_items as (
+
+    select
+        case when candidate_status = 'ambiguous' then 'ambiguous_candidates' else candidate_status end as exception_type,
+        payout_id,
+        bank_statement_line_id,
+        currency,
+        amount_minor,
+        difference_minor,
+        booking_date as reference_date,
+        match_rule,
+        count(*) over (partition by payout_id, match_rule) as candidate_count
+    from candidates
+    where candidate_status in ('ambiguous', 'amount_difference')
+
+),
+
+open_payouts as (
+
+    select
+        payouts.payout_id,
+        payouts.currency,
+        payouts.amount_minor,
+        payouts.arrival_date,
+        cast(payouts.created_at as date) as created_date,
+        (date_diff('day', date '1970-01-05', payouts.arrival_date) // 7) * 5
+            + least(date_diff('day', date '1970-01-05', payouts.arrival_date) % 7, 5) as arrival_business_day
+    from payouts
+    inner join coverage
+        on payouts.currency = coverage.currency
+        and payouts.arrival_date >= coverage.first_booking_date
+    where payouts.payout_status in ('in_transit', 'paid')
+        and payouts.payout_id not in (select payout_id from settled_payouts)
+        and payouts.payout_id not in (select payout_id from listed_payouts)
+
+),
+
+payout_items as (
+
+    select
+        case
+            when as_of_day.as_of_business_day > open_payouts.arrival_business_day + window_rule.business_days_after
+                then 'payout_overdue'
+            else 'payout_in_transit'
+        end as exception_type,
+        open_payouts.payout_id,
+        cast(null as varchar) as bank_statement_line_id,
+        open_payouts.currency,
+        open_payouts.amount_minor,
+        cast(null as bigint) as difference_minor,
+        case
+            when as_of_day.as_of_business_day > open_payouts.arrival_business_day + window_rule.business_days_after
+                then open_payouts.arrival_date
+            else open_payouts.created_date
+        end as reference_date,
+        cast(null as varchar) as match_rule,
+        cast(0 as bigint) as candidate_count
+    from open_payouts
+    cross join as_of_day
+    cross join window_rule
+
+),
+
+line_items as (
+
+    select
+        'unmatched_bank_line' as exception_type,
+        cast(null as varchar) as payout_id,
+        lines.bank_statement_line_id,
+        lines.currency,
+        lines.signed_amount_minor as amount_minor,
+        cast(null as bigint) as difference_minor,
+        lines.booking_date as reference_date,
+        cast(null as varchar) as match_rule,
+        cast(0 as bigint) as candidate_count
+    from lines
+    where lines.is_stripe_like
+        and lines.bank_statement_line_id not in (select bank_statement_line_id from candidates)
+
+),
+
+unioned as (
+
+    select * from candidate_items
+    union all
+    select * from payout_items
+    union all
+    select * from line_items
+
+),
+
+final as (
+
+    select
+        md5(concat_ws('|', exception_type, payout_id, bank_statement_line_id, match_rule)) as exception_id,
+        unioned.*,
+        as_of_day.as_of_business_day
+            - (
+                (date_diff('day', date '1970-01-05', unioned.reference_date) // 7) * 5
+                + least(date_diff('day', date '1970-01-05', unioned.reference_date) % 7, 5)
+            ) as age_business_days,
+        as_of_day.as_of_date
+    from unioned
+    cross join as_of_day
+
+)
+
+select * from final

@@ -1,0 +1,110 @@
+"""`stripe-close bank parse|load` and `stripe-close bench match`: bank statements from a shell.
+
+`bank parse FILE` prints one statement file as a JSON object (exit 0), or the refusal naming file,
+line and reason on stderr (exit 1). `bank load FOLDER|s3://bucket/prefix` lands every file of an
+inbox in CLOSE_WAREHOUSE (exit 1 when a file was quarantined). `bench match --payouts N` times the
+matching on N generated payouts and scores it against the generated truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ledger.sources.bank.csv_statement import CsvConfig
+from ledger.sources.bank.detect import FILE_FORMATS
+from ledger.sources.bank.model import BankStatementError
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add `bank` to the top-level commands and `match` under `bench` (which must exist already)."""
+    bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
+    bank_commands = bank.add_subparsers(dest="bank_command", required=True)
+    parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, CSV) as JSON")
+    parse.add_argument("file", type=Path)
+    parse.add_argument("--format", choices=FILE_FORMATS, help="skip detection from the file's content")
+    _csv_config_argument(parse)
+    parse.add_argument(
+        "--accept-control-total-mismatch",
+        action="store_true",
+        help="load a BAI2 file whose 49/98/99 control totals do not add up, with warnings (check with the bank first)",
+    )
+    parse.set_defaults(handler=_parse)
+    load = bank_commands.add_parser("load", help="load every statement file of a folder or s3:// prefix into CLOSE_WAREHOUSE")
+    load.add_argument("source", help="a folder, or s3://bucket/prefix (boto3; AWS_ENDPOINT_URL is honoured)")
+    _csv_config_argument(load)
+    load.set_defaults(handler=_load)
+
+    bench_commands = _subcommands_of(subcommands.choices["bench"], "bench_command")
+    match = bench_commands.add_parser("match", help="time payout-to-bank matching on generated payouts, with precision and recall")
+    match.add_argument("--payouts", type=int, default=1_000_000)
+    match.add_argument("--seed", type=int, default=7)
+    match.add_argument("--workdir", type=Path, default=Path(".close/bench-match"))
+    match.set_defaults(handler=_bench_match)
+
+
+def _csv_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--csv-config", type=Path, metavar="FILE.json", help="CSV column mapping (CsvConfig keys)")
+
+
+def _subcommands_of(parser: argparse.ArgumentParser, dest: str) -> argparse._SubParsersAction:
+    """The parser's subcommands, created when it has none yet (argparse allows one set per parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest=dest)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from ledger.sources.bank.parse import parse_statement_file
+
+    try:
+        parsed = parse_statement_file(
+            args.file,
+            format=args.format,
+            csv_config=_load_csv_config(args.csv_config),
+            control_totals="warn" if args.accept_control_total_mismatch else "error",
+        )
+    except BankStatementError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    json.dump(parsed.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    for warning in parsed.warnings:
+        print(f"warning: {parsed.file_name}: {warning}", file=sys.stderr)
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    from ledger import warehouse
+    from ledger.config import CloseSettings
+    from ledger.sources.bank.inbox import load_inbox, open_inbox
+
+    try:
+        csv_config = _load_csv_config(args.csv_config)
+    except BankStatementError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    settings = CloseSettings.from_env()
+    with warehouse.connect(settings.warehouse) as connection:
+        outcomes = load_inbox(connection, open_inbox(args.source), csv_config)
+    for outcome in outcomes:
+        print(f"{outcome.status:<20} {outcome.name}  {outcome.lines} lines" + (f"  {outcome.message}" if outcome.message else ""))
+    return 1 if any(outcome.status == "quarantined" for outcome in outcomes) else 0
+
+
+def _bench_match(args: argparse.Namespace) -> int:
+    from orchestration.bench_match import run_match_benchmark
+
+    return run_match_benchmark(args.payouts, args.seed, args.workdir)
+
+
+def _load_csv_config(path: Path | None) -> CsvConfig | None:
+    if path is None:
+        return None
+    try:
+        return CsvConfig.from_mapping(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as error:
+        raise BankStatementError(path.name, None, f"not a usable CSV mapping: {error}") from error
