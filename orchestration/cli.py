@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     bank = commands.add_parser("bank", help="bank statement files")
     bank.add_argument("bank_args", nargs=argparse.REMAINDER, help="parse FILE [--format F]")
     bank.set_defaults(handler=lambda args: _bank(args.bank_args))
+
+    from orchestration import cli_close
+
+    cli_close.register(commands)
     return parser
 
 

@@ -42,7 +42,6 @@
         source_kind varchar not null,
         source_id varchar not null,
         line_role varchar not null,
-        payout_id varchar,
         currency varchar not null,
         amount_minor bigint not null,
         accounting_date date not null,

@@ -11,7 +11,34 @@ with
 
 transactions as (
 
-    select * from {{ ref('int_balance_transactions_mapped') }}
+    select
+        mapped.*,
+        {%- if granularity == 'daily' %}
+        mapped.accounting_date as entry_date,
+        {{ daily_entry_key('mapped.accounting_date', 'mapped.currency') }} as entry_key
+        {%- elif granularity == 'payout' %}
+        -- A payout's transactions book together on the day the payout leaves; the rest daily.
+        coalesce({{ accounting_date('payouts.created_at') }}, mapped.accounting_date) as entry_date,
+        coalesce(
+            payout_memberships.payout_id || '-' || upper(mapped.currency),
+            {{ daily_entry_key('mapped.accounting_date', 'mapped.currency') }}
+        ) as entry_key
+        {%- else %}
+        mapped.accounting_date as entry_date,
+        mapped.balance_transaction_id as entry_key
+        {%- endif %}
+    from {{ ref('int_balance_transactions_mapped') }} as mapped
+    {%- if granularity == 'payout' %}
+    left join (
+        -- A transaction belongs to one payout; a second claim is a broken payout the proofs report.
+        select balance_transaction_id, min(payout_id) as payout_id
+        from {{ ref('stg_stripe__payout_transactions') }}
+        group by balance_transaction_id
+    ) as payout_memberships
+        on mapped.balance_transaction_id = payout_memberships.balance_transaction_id
+    left join {{ ref('stg_stripe__payouts') }} as payouts
+        on payout_memberships.payout_id = payouts.payout_id
+    {%- endif %}
 
 ),
 
@@ -27,58 +54,14 @@ bank_moves as (
 
 ),
 
-payout_memberships as (
-
-    -- A transaction belongs to one payout; a second claim is a broken payout the proofs report.
-    select
-        payout_transactions.balance_transaction_id,
-        min(payout_transactions.payout_id) as payout_id
-    from {{ ref('stg_stripe__payout_transactions') }} as payout_transactions
-    group by payout_transactions.balance_transaction_id
-
-),
-
-payouts as (
-
-    select * from {{ ref('stg_stripe__payouts') }}
-
-),
-
-transaction_entries as (
-
-    select
-        transactions.balance_transaction_id,
-        payout_memberships.payout_id,
-        {%- if granularity == 'daily' %}
-        transactions.accounting_date as entry_date,
-        {{ daily_entry_key('transactions.accounting_date', 'transactions.currency') }} as entry_key
-        {%- elif granularity == 'payout' %}
-        -- A payout's transactions book together on the day the payout leaves; the rest daily.
-        coalesce({{ accounting_date('payouts.created_at') }}, transactions.accounting_date) as entry_date,
-        coalesce(
-            payout_memberships.payout_id || '-' || upper(transactions.currency),
-            {{ daily_entry_key('transactions.accounting_date', 'transactions.currency') }}
-        ) as entry_key
-        {%- else %}
-        transactions.accounting_date as entry_date,
-        transactions.balance_transaction_id as entry_key
-        {%- endif %}
-    from transactions
-    left join payout_memberships
-        on transactions.balance_transaction_id = payout_memberships.balance_transaction_id
-    {%- if granularity == 'payout' %}
-    left join payouts
-        on payout_memberships.payout_id = payouts.payout_id
-    {%- endif %}
-
-),
-
 gross_lines as (
 
     select
         'balance_transaction' as source_kind,
         balance_transaction_id as source_id,
         'gross' as line_role,
+        entry_date,
+        entry_key,
         currency,
         gross_account_code as account_code,
         -amount_minor as amount_minor
@@ -93,6 +76,8 @@ fee_lines as (
         'balance_transaction' as source_kind,
         fees.balance_transaction_id as source_id,
         'fee:' || fees.fee_type as line_role,
+        transactions.entry_date,
+        transactions.entry_key,
         transactions.currency,
         fees.account_code,
         fees.amount_minor
@@ -109,35 +94,13 @@ clearing_lines as (
         'balance_transaction' as source_kind,
         balance_transaction_id as source_id,
         'stripe_clearing' as line_role,
+        entry_date,
+        entry_key,
         currency,
         {{ control_account('stripe_clearing') }} as account_code,
         net_minor as amount_minor
     from transactions
     where net_minor <> 0
-
-),
-
-transaction_lines as (
-
-    select
-        lines.source_kind,
-        lines.source_id,
-        lines.line_role,
-        entries.payout_id,
-        entries.entry_date,
-        entries.entry_key,
-        lines.currency,
-        lines.account_code,
-        lines.amount_minor
-    from (
-        select * from gross_lines
-        union all
-        select * from fee_lines
-        union all
-        select * from clearing_lines
-    ) as lines
-    inner join transaction_entries as entries
-        on lines.source_id = entries.balance_transaction_id
 
 ),
 
@@ -156,11 +119,11 @@ bank_move_entries as (
 
 bank_lines as (
 
-    select source_kind, payout_id as source_id, 'bank' as line_role, payout_id, accounting_date as entry_date,
+    select source_kind, payout_id as source_id, 'bank' as line_role, accounting_date as entry_date,
         entry_key, currency, {{ control_account('bank') }} as account_code, amount_minor
     from bank_move_entries
     union all
-    select source_kind, payout_id as source_id, 'cash_in_transit' as line_role, payout_id, accounting_date as entry_date,
+    select source_kind, payout_id as source_id, 'cash_in_transit' as line_role, accounting_date as entry_date,
         entry_key, currency, {{ control_account('cash_in_transit') }} as account_code, -amount_minor as amount_minor
     from bank_move_entries
 
@@ -168,7 +131,11 @@ bank_lines as (
 
 unioned as (
 
-    select * from transaction_lines
+    select * from gross_lines
+    union all
+    select * from fee_lines
+    union all
+    select * from clearing_lines
     union all
     select * from bank_lines
 
@@ -180,7 +147,6 @@ select
     source_kind,
     source_id,
     line_role,
-    payout_id,
     currency,
     account_code,
     cast(amount_minor as bigint) as amount_minor,

@@ -40,7 +40,6 @@ open_items as (
         source_kind,
         source_id,
         line_role,
-        payout_id,
         currency,
         account_code,
         amount_minor,
@@ -72,7 +71,6 @@ already_posted as (
         source_id,
         line_role,
         any_value(original_accounting_date) as original_accounting_date,
-        any_value(payout_id) as payout_id,
         sum(amount_minor) as posted_minor
     from frozen
     where strftime(original_accounting_date, '%Y-%m') in (select period from locks)
@@ -89,7 +87,6 @@ differences as (
         coalesce(current_in_locked.source_kind, already_posted.source_kind) as source_kind,
         coalesce(current_in_locked.source_id, already_posted.source_id) as source_id,
         coalesce(current_in_locked.line_role, already_posted.line_role) as line_role,
-        coalesce(current_in_locked.payout_id, already_posted.payout_id) as payout_id,
         coalesce(current_in_locked.currency, already_posted.currency) as currency,
         coalesce(current_in_locked.account_code, already_posted.account_code) as account_code,
         coalesce(current_in_locked.amount_minor, 0) - coalesce(already_posted.posted_minor, 0) as amount_minor
@@ -114,7 +111,6 @@ adjustment_items as (
         differences.source_kind,
         differences.source_id,
         differences.line_role,
-        differences.payout_id,
         differences.currency,
         differences.account_code,
         differences.amount_minor,

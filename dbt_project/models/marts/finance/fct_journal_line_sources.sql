@@ -20,7 +20,6 @@ posted as (
         source_kind,
         source_id,
         line_role,
-        payout_id,
         currency,
         amount_minor,
         accounting_date,

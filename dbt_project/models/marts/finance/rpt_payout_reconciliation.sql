@@ -30,6 +30,15 @@ exponents as (
 
 ),
 
+-- Payouts' own transactions; an anti-join on equality, where `<>` across the join would be a
+-- nested loop over every item.
+payout_own_transactions as (
+
+    select balance_transaction_id from {{ ref('stg_stripe__payouts') }}
+    where balance_transaction_id is not null
+
+),
+
 final as (
 
     select
@@ -63,7 +72,8 @@ final as (
         on payout_transactions.balance_transaction_id = transactions.balance_transaction_id
     left join exponents
         on transactions.currency = exponents.currency
-    where transactions.balance_transaction_id <> coalesce(payouts.balance_transaction_id, '')
+    anti join payout_own_transactions
+        on transactions.balance_transaction_id = payout_own_transactions.balance_transaction_id
 
 )
 
