@@ -73,6 +73,30 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
+def lock_states(warehouse: Path) -> list[PeriodLock]:
+    """The locks as they stand, with the size of each frozen journal; none before the first build."""
+    if not Path(warehouse).exists():
+        return []
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        built = connection.execute(
+            "select count(*) from information_schema.tables where table_schema = 'close' and table_name = 'period_locks'"
+        ).fetchone()[0]
+        if not built:
+            return []
+        rows = connection.execute(
+            """
+            select locks.period, locks.locked_at, locks.locked_by,
+                (select count(*) from close.locked_journal_lines where locked_period = locks.period),
+                (select count(*) from close.locked_journal_line_sources where locked_period = locks.period)
+            from close.period_locks as locks order by locks.period
+            """
+        ).fetchall()
+    finally:
+        connection.close()
+    return [PeriodLock(*row) for row in rows]
+
+
 def locked_periods(warehouse: Path) -> list[str]:
     connection = _connect(warehouse)
     try:
