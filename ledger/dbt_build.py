@@ -68,12 +68,19 @@ def culprit_rows(warehouse: Path, sql: str, limit: int = CULPRITS_SHOWN) -> tupl
         connection.close()
 
 
-def build_ledger(warehouse: Path, environment: Mapping[str, str] | None = None, select: Sequence[str] = ()) -> str:
+def target_dir(warehouse: Path) -> Path:
+    """Where dbt writes its artifacts for `warehouse` (beside it, so concurrent builds never share one)."""
+    return Path(warehouse).resolve().parent / "dbt_target"
+
+
+def build_ledger(
+    warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR,
+) -> str:
     """`dbt build` on `warehouse`; returns dbt's output, or raises LedgerBuildFailed naming culprits."""
-    target = Path(warehouse).resolve().parent / "dbt_target"
+    target = target_dir(warehouse)
     command = [
-        dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target), *(["--select", *select] if select else []),
+        dbt_executable(), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+        "--target-path", str(target),
     ]
     env = {**os.environ, **(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
