@@ -221,3 +221,22 @@ def test_the_drill_down_names_every_balance_transaction_of_a_daily_line(tmp_path
     assert (line_id, amount) == ("STRIPE-main-20261005-USD-4000", -6_000)
     sources = query(path, "select source_id, amount_minor from main.fct_journal_line_sources where journal_line_id = ? order by 1", [line_id])
     assert sources == [("txn_d0", -1_000), ("txn_d1", -2_000), ("txn_d2", -3_000)]
+
+
+def test_foreign_currency_entries_translate_exactly_and_rounding_books_to_fx(mapped):
+    path, run = mapped
+    assert statuses(run)["assert_translated_entries_balance"] == "pass"
+    translated = {
+        (entry, account): (amount, rate, functional, is_fx)
+        for entry, account, amount, rate, functional, is_fx in query(path, """
+            select journal_entry_id, account_code, amount_minor, fx_rate::varchar, functional_amount_minor, is_fx_difference
+            from main.fct_journal_lines_translated where journal_entry_id in ('STRIPE-main-txn_jpy', 'STRIPE-main-txn_kwd')""")
+    }
+    # 1,234,567 JPY at 0.006712 USD (rate of 2026-10-01) = 8,286.413704 USD -> 828,641 cents.
+    assert translated[("STRIPE-main-txn_jpy", "4000")] == (-1_234_567, "0.006712000000", -828_641, False)
+    # 12.345 KWD at 3.2611 USD = 40.2582795 USD -> 4,026 cents.
+    assert translated[("STRIPE-main-txn_kwd", "4000")] == (-12_345, "3.261100000000", -4_026, False)
+    for entry in ("STRIPE-main-txn_jpy", "STRIPE-main-txn_kwd"):
+        assert sum(functional for (e, _), (_, _, functional, _) in translated.items() if e == entry) == 0
+    fx_lines = {key: value for key, value in translated.items() if value[3]}
+    assert all(account == "7000" and amount == 0 for (_, account), (amount, _, _, _) in fx_lines.items())

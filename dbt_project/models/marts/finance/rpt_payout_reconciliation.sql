@@ -1,3 +1,7 @@
+-- A view: a one-to-one projection of staging plus each payout, as large as the transactions it
+-- lists; computed when read rather than copied on every build.
+{{ config(materialized='view') }}
+
 -- Stripe's `payout_reconciliation.itemized.5`: the balance transactions settled in each automatic
 -- payout, one row each, dated by the payout's effective date (its arrival date). Amounts in major
 -- units as Stripe's CSV prints them (`gross`, `fee`, `net`) and in minor units (`*_minor`).
