@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import getpass
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +51,18 @@ def validate_period(period: str) -> str:
     if not PERIOD_FORMAT.match(period):
         raise PeriodCloseError(f"period {period!r} is not a month in the form YYYY-MM (e.g. 2026-10)")
     return period
+
+
+@contextmanager
+def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block's writes, or none of them."""
+    connection.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        connection.execute("rollback")
+        raise
+    connection.execute("commit")
 
 
 def _now() -> datetime:
@@ -137,8 +151,7 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None) -> Perio
         _ensure_built_with_current_locks(connection)
         locked_at = _now()
         counts = {}
-        connection.execute("begin transaction")
-        try:
+        with _transaction(connection):
             for table in LOCKED_TABLES:
                 columns = [
                     name for (name,) in connection.execute(
@@ -155,10 +168,6 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None) -> Perio
                 counts[table] = connection.execute(f"select count(*) from close.{table} where locked_period = ?", [period]).fetchone()[0]
             connection.execute("insert into close.period_locks values (?, ?, ?)", [period, locked_at, actor])
             connection.execute("insert into close.period_events values (?, 'lock', null, ?, ?)", [period, actor, locked_at])
-            connection.execute("commit")
-        except Exception:
-            connection.execute("rollback")
-            raise
     finally:
         connection.close()
     return PeriodLock(period, locked_at, actor, counts["locked_journal_lines"], counts["locked_journal_line_sources"])
@@ -180,16 +189,11 @@ def reopen_period(warehouse: Path, period: str, reason: str, actor: str | None =
             # would book those corrections twice.
             raise PeriodCloseError(f"period {period} cannot be reopened while later periods are locked: reopen {', '.join(reversed(later))} first")
         happened_at = _now()
-        connection.execute("begin transaction")
-        try:
+        with _transaction(connection):
             for table in LOCKED_TABLES:
                 connection.execute(f"delete from close.{table} where locked_period = ?", [period])
             connection.execute("delete from close.period_locks where period = ?", [period])
             connection.execute("insert into close.period_events values (?, 'reopen', ?, ?, ?)", [period, reason.strip(), actor, happened_at])
-            connection.execute("commit")
-        except Exception:
-            connection.execute("rollback")
-            raise
     finally:
         connection.close()
     return PeriodEvent(period, "reopen", reason.strip(), actor, happened_at)
