@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from tests.dbt.builders import build, land, payout, project_copy, query, statuses, transaction, ts
+from tests.dbt.builders import build, land, payout, project_copy, query, small_world_ledger, statuses, transaction, ts
 
 CLEARING, IN_TRANSIT, BANK, SUSPENSE = "1010", "1030", "1000", "9999"
 
@@ -212,15 +212,18 @@ def test_reports_print_major_units_exactly(mapped):
     assert reconciled == [("po_failed", "txn_c3", "30.00", "0.00", "30.00", 3_000), ("po_paid", "txn_c1", "50.00", "0.00", "50.00", 5_000)]
 
 
-def test_the_drill_down_names_every_balance_transaction_of_a_daily_line(tmp_path):
-    path = tmp_path / "warehouse.duckdb"
-    day = [transaction(f"txn_d{i}", "charge", "charge", 1_000 * (i + 1), 30) for i in range(3)]
-    land(path, day, balance={"available": [{"amount": sum(t["net"] for t in day), "currency": "usd"}], "pending": []})
-    build(path)
-    [(line_id, amount)] = query(path, "select journal_line_id, amount_minor from main.fct_journal_lines where account_code = '4000'")
-    assert (line_id, amount) == ("STRIPE-main-20261005-USD-4000", -6_000)
-    sources = query(path, "select source_id, amount_minor from main.fct_journal_line_sources where journal_line_id = ? order by 1", [line_id])
-    assert sources == [("txn_d0", -1_000), ("txn_d1", -2_000), ("txn_d2", -3_000)]
+def test_the_drill_down_names_every_balance_transaction_of_a_daily_line():
+    path = small_world_ledger()
+    [(amount,)] = query(path, "select amount_minor from main.fct_journal_lines where journal_line_id = 'STRIPE-main-20261002-USD-4000'")
+    sources = query(path, """
+        select source_id, amount_minor from main.fct_journal_line_sources
+        where journal_line_id = 'STRIPE-main-20261002-USD-4000' order by source_id""")
+    expected = query(path, """
+        select id, -amount from raw.stripe_balance_transactions
+        where currency = 'usd' and created::date = date '2026-10-02' and reporting_category in ('charge', 'partial_capture_reversal')
+        order by id""")
+    assert sources == expected and len(sources) > 5
+    assert sum(source_amount for _, source_amount in sources) == amount
 
 
 def test_foreign_currency_entries_translate_exactly_and_rounding_books_to_fx(mapped):
