@@ -59,7 +59,10 @@ def _close(args: argparse.Namespace) -> int:
         lock = period_close.lock_period(settings.warehouse, args.period, args.actor)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
-    build_ledger(settings.warehouse, settings.process_environment())
+    try:
+        build_ledger(settings.warehouse, settings.process_environment())
+    except LedgerBuildFailed as error:
+        return _fail(f"{lock.period} is locked, but the ledger could not be rebuilt to serve it: {error}")
     print(f"Locked {lock.period} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC by {lock.locked_by}: "
           f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen")
     return 0
@@ -71,7 +74,10 @@ def _reopen(args: argparse.Namespace) -> int:
         event = period_close.reopen_period(settings.warehouse, args.period, args.reason, args.actor)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT reopened: {error}")
-    build_ledger(settings.warehouse, settings.process_environment())
+    try:
+        build_ledger(settings.warehouse, settings.process_environment())
+    except LedgerBuildFailed as error:
+        return _fail(f"{event.period} is reopened, but the ledger could not be rebuilt: {error}")
     print(f"Reopened {event.period} at {event.happened_at:%Y-%m-%d %H:%M:%S} UTC by {event.actor}: {event.reason}")
     return 0
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import great_expectations as gx
 import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from ledger.checks.suites import SUITES, Suite
-
-# GX reads these when it is imported: no usage statistics, and no network for them.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-
-import great_expectations as gx  # noqa: E402  (after the environment it reads)
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 CULPRITS_KEPT = 20
 
