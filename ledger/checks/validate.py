@@ -74,8 +74,9 @@ def validate_frame(suite: Suite, frame: pd.DataFrame, context: gx.data_context.E
 
 def run_suites(warehouse: Path, suites: tuple[Suite, ...] = SUITES) -> list[SuiteResult]:
     """Every suite on the ledger in `warehouse`, read-only."""
-    connection = duckdb.connect(str(warehouse), read_only=True, config={"enable_progress_bar": False})
+    connection = duckdb.connect(str(warehouse), read_only=True)
     try:
+        connection.execute("set enable_progress_bar = false")
         frames = [(suite, connection.sql(suite.sql).df()) for suite in suites]
     finally:
         connection.close()
