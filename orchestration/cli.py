@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
-from orchestration import cli_bank
+from orchestration import cli_bank, cli_close
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -64,8 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--workdir", type=Path, default=Path(".close/bench"))
     bench.set_defaults(handler=_bench)
+    # `bench` alone times the whole chain; `bench ingest|close|match` time one part.
+    bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,match}")
 
-    cli_bank.register(commands)
+    cli_bank.register(commands, bench_targets)
+    cli_close.register(commands, bench_targets)
     return parser
 
 

@@ -18,7 +18,7 @@ from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
+def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
     """Add `bank` to the top-level commands and `match` under `bench` (which must exist already)."""
     bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
     bank_commands = bank.add_subparsers(dest="bank_command", required=True)
@@ -37,8 +37,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     _csv_config_argument(load)
     load.set_defaults(handler=_load)
 
-    bench_commands = _subcommands_of(subcommands.choices["bench"], "bench_command")
-    match = bench_commands.add_parser("match", help="time payout-to-bank matching on generated payouts, with precision and recall")
+    match = bench_targets.add_parser("match", help="time payout-to-bank matching on generated payouts, with precision and recall")
     match.add_argument("--payouts", type=int, default=1_000_000)
     match.add_argument("--seed", type=int, default=7)
     match.add_argument("--workdir", type=Path, default=Path(".close/bench-match"))
@@ -47,14 +46,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def _csv_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv-config", type=Path, metavar="FILE.json", help="CSV column mapping (CsvConfig keys)")
-
-
-def _subcommands_of(parser: argparse.ArgumentParser, dest: str) -> argparse._SubParsersAction:
-    """The parser's subcommands, created when it has none yet (argparse allows one set per parser)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest=dest)
 
 
 def _parse(args: argparse.Namespace) -> int:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-
+from typing import TYPE_CHECKING
 
 from sandbox import stripe_objects
-from sandbox.bank_deposits import PayoutDeposit
 from sandbox.merchant import World
+
+if TYPE_CHECKING:
+    from sandbox.bank_deposits import PayoutDeposit
 
 BANK, STRIPE_CLEARING, CASH_IN_TRANSIT = "1000", "1010", "1030"
 REVENUE, REFUNDS, DISPUTES_RECEIVABLE = "4000", "4900", "1200"
-PROCESSING_FEES, FEE_TAX, CHARGEBACK_FEES = "6000", "6010", "6100"
+PROCESSING_FEES, FEE_TAX, APPLICATION_FEES, CHARGEBACK_FEES = "6000", "6010", "6020", "6100"
 
-# event -> (account of the gross amount, account of the fee)
+# event -> (account of the gross amount, account of Stripe's own part of the fee); the application
+# fee and the tax inside a fee always book to application fees paid and tax on fees.
 EVENT_ACCOUNTS = {
     "charge": (REVENUE, PROCESSING_FEES),
     "partial_capture_reversal": (REVENUE, PROCESSING_FEES),
@@ -63,14 +66,17 @@ def ground_truth(world: World, deposits: list[PayoutDeposit]) -> GroundTruth:
     table = world.balance_transactions
     events = table.column("event").to_numpy(zero_copy_only=False)
     currencies = table.column("currency").to_numpy(zero_copy_only=False)
-    columns = {name: table.column(name).to_numpy() for name in ("amount", "fee", "net", "created")}
+    columns = {name: table.column(name).to_numpy() for name in ("amount", "fee", "net", "created", "application_fee", "fee_tax")}
     visible = columns["created"] <= world.as_of
     balances: dict[tuple[str, str], int] = defaultdict(int)
     for event, (gross_account, fee_account) in EVENT_ACCOUNTS.items():
         for currency in world.spec.currencies:
             rows = visible & (events == event) & (currencies == currency)
             balances[(currency, gross_account)] -= int(columns["amount"][rows].sum())
-            balances[(currency, fee_account)] += int(columns["fee"][rows].sum())
+            application_fee, fee_tax = int(columns["application_fee"][rows].sum()), int(columns["fee_tax"][rows].sum())
+            balances[(currency, fee_account)] += int(columns["fee"][rows].sum()) - application_fee - fee_tax
+            balances[(currency, APPLICATION_FEES)] += application_fee
+            balances[(currency, FEE_TAX)] += fee_tax
             balances[(currency, STRIPE_CLEARING)] += int(columns["net"][rows].sum())
     unknown = set(events[visible]) - set(EVENT_ACCOUNTS)
     if unknown:

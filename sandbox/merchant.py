@@ -2,7 +2,8 @@
 
 The world follows Stripe's semantics (reference/stripe.md): charges with fees, refunds that keep
 the fee, a partial-capture reversal, a dispute with its dispute fee and a won dispute reversal,
-standalone `stripe_fee` and `tax_fee` transactions, automatic daily payouts per currency whose
+standalone `stripe_fee` and `tax_fee` transactions, fees split in `fee_details` (a platform's
+application fee on some USD charges, VAT on the processing fee of EUR charges), automatic daily payouts per currency whose
 transactions net exactly to the payout, and one payout that is `paid` and then `failed`.
 
 Activity is generated column-wise with numpy so that a million transactions take seconds; only
@@ -34,6 +35,10 @@ CHARGE_RANGE = {"usd": (500, 50_000), "eur": (500, 40_000), "gbp": (500, 40_000)
 FEE_RULE = {"usd": (29, 30), "eur": (15, 25), "gbp": (15, 20), "jpy": (36, 0), "kwd": (29, 100)}
 DISPUTE_FEE = {"usd": 1_500, "eur": 1_500, "gbp": 1_500, "jpy": 2_000, "kwd": 5_000}
 REFUND_SHARE = 0.08
+# Every APPLICATION_FEE_EVERY-th USD charge goes through a platform that takes 1% as an application
+# fee; EUR processing fees carry 20% VAT. Both are parts of `fee`, itemized in `fee_details`.
+APPLICATION_FEE_EVERY = 7
+FEE_VAT_PERCENT = {"eur": 20}
 
 BALANCE_TRANSACTION_SCHEMA = pa.schema(
     [
@@ -50,6 +55,9 @@ BALANCE_TRANSACTION_SCHEMA = pa.schema(
         ("description", pa.string()),
         ("fee_detail_type", pa.string()),
         ("fee_detail_description", pa.string()),
+        # Parts of `fee` that are not Stripe's own fee (fee_details types application_fee and tax).
+        ("application_fee", pa.int64()),
+        ("fee_tax", pa.int64()),
         # What happened economically, in the simulator's own words; the ledger never sees it.
         ("event", pa.string()),
         ("automatic_payout_id", pa.string()),
@@ -141,6 +149,7 @@ class _Rows:
         self.columns: dict[str, list] = {name: [] for name in BALANCE_TRANSACTION_SCHEMA.names}
 
     def add(self, **values: object) -> None:
+        values = {"application_fee": 0, "fee_tax": 0, **values}
         for name, column in self.columns.items():
             column.append(values.get(name))
 
@@ -163,13 +172,17 @@ def _bulk_activity(spec: WorldSpec, rng: np.random.Generator) -> pa.Table:
     rate = np.array([FEE_RULE[c][0] for c in spec.currencies])[currency_index]
     fixed = np.array([FEE_RULE[c][1] for c in spec.currencies])[currency_index]
     charge_fee = (gross * rate + 500) // 1000 + fixed
+    seq = np.arange(count)
+    is_platform_charge = ~is_refund & (currency == "usd") & (seq % APPLICATION_FEE_EVERY == 0)
+    application_fee = np.where(is_platform_charge, gross // 100, 0)
+    vat_percent = np.array([FEE_VAT_PERCENT.get(c, 0) for c in spec.currencies])[currency_index]
+    fee_tax = np.where(is_refund, 0, (charge_fee * vat_percent + 50) // 100)
     refund_amount = np.maximum(gross // 2, 1)
     amount = np.where(is_refund, -refund_amount, gross)
-    fee = np.where(is_refund, 0, charge_fee)
+    fee = np.where(is_refund, 0, charge_fee + application_fee + fee_tax)
     midnight = spec.start_ts + day * DAY
     # Incoming funds wait for availability; debits leave the balance at once.
     available_on = np.where(is_refund, created, midnight + AVAILABILITY_DELAY_DAYS * DAY)
-    seq = np.arange(count)
     ids = [stable_id("txn", spec.seed, "a", i) for i in range(count)]
     sources = [stable_id("re" if refund else "ch", spec.seed, "s", i) for i, refund in zip(range(count), is_refund)]
     kind = np.where(is_refund, "refund", "charge")
@@ -189,6 +202,8 @@ def _bulk_activity(spec: WorldSpec, rng: np.random.Generator) -> pa.Table:
             "description": [f"{d} #{n}" for d, n in zip(description, seq)],
             "fee_detail_type": np.where(is_refund, None, "stripe_fee"),
             "fee_detail_description": np.where(is_refund, None, "Stripe processing fees"),
+            "application_fee": application_fee,
+            "fee_tax": fee_tax,
             "event": kind,
             "automatic_payout_id": pa.nulls(count, pa.string()),
         },

@@ -14,18 +14,26 @@ FAILURE_CODE = "account_closed"
 FAILURE_MESSAGE = "The bank account has been closed."
 
 
+PLATFORM_APPLICATION = "ca_sandbox_platform"
+APPLICATION_FEE_DESCRIPTION = "Platform application fee"
+FEE_TAX_DESCRIPTION = "VAT on Stripe processing fees"
+
+
+def fee_details(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """`fee` itemized: Stripe's own fee, then the application fee and the tax, when present."""
+    parts = [
+        (row["fee_detail_type"], row["fee_detail_description"], row["fee"] - row["application_fee"] - row["fee_tax"], None),
+        ("application_fee" if row["application_fee"] else None, APPLICATION_FEE_DESCRIPTION, row["application_fee"], PLATFORM_APPLICATION),
+        ("tax" if row["fee_tax"] else None, FEE_TAX_DESCRIPTION, row["fee_tax"], None),
+    ]
+    return [
+        {"amount": amount, "application": application, "currency": row["currency"], "description": description, "type": kind}
+        for kind, description, amount, application in parts
+        if kind is not None
+    ]
+
+
 def balance_transaction(row: dict[str, Any], clock: int) -> dict[str, Any]:
-    fee_details = []
-    if row["fee_detail_type"] is not None:
-        fee_details.append(
-            {
-                "amount": row["fee"],
-                "application": None,
-                "currency": row["currency"],
-                "description": row["fee_detail_description"],
-                "type": row["fee_detail_type"],
-            }
-        )
     return {
         "amount": row["amount"],
         "available_on": row["available_on"],
@@ -34,7 +42,7 @@ def balance_transaction(row: dict[str, Any], clock: int) -> dict[str, Any]:
         "description": row["description"],
         "exchange_rate": None,
         "fee": row["fee"],
-        "fee_details": fee_details,
+        "fee_details": fee_details(row),
         "id": row["id"],
         "net": row["net"],
         "object": "balance_transaction",

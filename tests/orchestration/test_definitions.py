@@ -13,7 +13,7 @@ def test_definitions_load_with_every_stage():
         "stripe/stripe_balance_transactions", "stripe/stripe_payouts", "stripe/stripe_payout_transactions",
         "stripe/stripe_fee_details", "stripe/stripe_balance_snapshots",
         "stg_stripe__balance_transactions", "stg_stripe__payouts", "fct_journal_lines", "fct_journal_line_sources",
-        "rpt_trial_balance", "accounting/gl_account_mapping", "accounting/currency_exponents", "netsuite_journal_csv",
+        "rpt_trial_balance", "accounting/gl_mapping_rules", "accounting/currency_exponents", "netsuite_journal_csv",
     } <= keys
 
 

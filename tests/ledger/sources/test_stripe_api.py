@@ -8,6 +8,7 @@ import stripe
 
 from ledger import warehouse
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
+from sandbox import stripe_objects
 from tests.conftest import API_KEY
 
 
@@ -39,7 +40,7 @@ def test_ingest_lands_every_object_exactly(stripe_server, small_world, window, t
         assert landed[1:7] == (expected["amount"], expected["fee"], expected["net"], expected["currency"], expected["type"], expected["reporting_category"])
         assert int(landed[7].replace(tzinfo=timezone.utc).timestamp()) == expected["created"]
     fee_details = table_rows(path, "stripe_fee_details", "balance_transaction_id, position")
-    assert len(fee_details) == sum(1 for row in world if row["fee_detail_type"])
+    assert len(fee_details) == sum(len(stripe_objects.fee_details(row)) for row in world)
     dispute = next(row for row in world if row["event"] == "dispute")
     assert [(d[2], d[4], d[5]) for d in fee_details if d[0] == dispute["id"]] == [(1_500, "stripe_fee", "Dispute fee")]
     links = table_rows(path, "stripe_payout_transactions", "payout_id, balance_transaction_id")

@@ -1,14 +1,16 @@
--- Drill-down: which balance transactions (and payout arrivals) make up each summarized journal line.
+-- Drill-down: the source records (balance transactions, payout arrivals and returns) behind every
+-- journal line, down to the balance transaction id. Locked periods keep their frozen rows.
 
 with
 
-line_items as (
+frozen as (
 
-    select * from {{ ref('int_journal_line_items') }}
+    select * exclude (locked_period), true as is_locked
+    from {{ ref('stg_close__locked_journal_line_sources') }}
 
 ),
 
-final as (
+posted as (
 
     select
         journal_entry_id || '-' || account_code as journal_line_id,
@@ -19,9 +21,22 @@ final as (
         source_id,
         line_role,
         currency,
-        cast(amount_minor as bigint) as amount_minor,
-        accounting_date
-    from line_items
+        amount_minor,
+        accounting_date,
+        period,
+        original_journal_entry_id,
+        original_accounting_date,
+        is_adjustment,
+        false as is_locked
+    from {{ ref('int_journal_line_items_posted') }}
+
+),
+
+final as (
+
+    select * from frozen
+    union all by name
+    select * from posted
 
 )
 

@@ -1,11 +1,21 @@
--- The general ledger: one summarized journal entry per entity, accounting date and currency,
--- one line per account. Signed minor units, debit positive; every entry sums to zero.
+-- The general ledger: one line per journal entry and account, signed minor units (debit positive);
+-- every entry sums to zero. Entries are daily summaries per entity and currency by default (var
+-- `journal_granularity`). Locked periods are served from their frozen lines, verbatim; changes to
+-- them arrive as adjusting entries in the first open period.
 
 with
 
-line_items as (
+frozen as (
 
-    select * from {{ ref('int_journal_line_items') }}
+    select * exclude (locked_period)
+    from {{ ref('stg_close__locked_journal_lines') }}
+
+),
+
+sources as (
+
+    select * from {{ ref('fct_journal_line_sources') }}
+    where not is_locked
 
 ),
 
@@ -21,16 +31,20 @@ summarized as (
         journal_entry_id,
         entity_id,
         accounting_date,
+        period,
         currency,
         account_code,
+        original_journal_entry_id,
+        original_accounting_date,
+        is_adjustment,
         cast(sum(amount_minor) as bigint) as amount_minor,
         count(*) as source_line_count
-    from line_items
+    from sources
     group by all
 
 ),
 
-final as (
+posted as (
 
     select
         ---------- ids
@@ -43,21 +57,40 @@ final as (
         ---------- strings
         accounts.account_name,
         summarized.currency,
-        strftime(summarized.accounting_date, '%Y-%m') as period,
-        'Stripe activity ' || strftime(summarized.accounting_date, '%Y-%m-%d') || ' ' || upper(summarized.currency) as memo,
+        summarized.period,
+        case
+            when summarized.is_adjustment then
+                'Adjustment to ' || summarized.original_journal_entry_id
+                || ' of ' || strftime(summarized.original_accounting_date, '%Y-%m-%d')
+                || ' (period ' || strftime(summarized.original_accounting_date, '%Y-%m') || ' locked)'
+            else 'Stripe activity ' || strftime(summarized.accounting_date, '%Y-%m-%d') || ' ' || upper(summarized.currency)
+        end as memo,
 
         ---------- numerics
         summarized.amount_minor,
         summarized.source_line_count,
 
         ---------- dates
-        summarized.accounting_date
+        summarized.accounting_date,
+
+        ---------- provenance
+        summarized.original_journal_entry_id,
+        summarized.original_accounting_date,
+        summarized.is_adjustment
 
     from summarized
     left join accounts
         on summarized.account_code = accounts.account_code
     -- A line that nets to zero carries no posting; its sources stay in the drill-down.
     where summarized.amount_minor <> 0
+
+),
+
+final as (
+
+    select * from frozen
+    union all by name
+    select * from posted
 
 )
 

@@ -1,0 +1,53 @@
+{#- The period-close tables (schema `close`): which periods are locked, the history of locks and
+    reopenings, and the journal as it stood when each period was locked. `ledger.period_close`
+    writes them; the marts read them. Created here, once, so both agree on one definition. -#}
+{% macro create_close_tables() -%}
+    create schema if not exists close;
+    create table if not exists close.period_locks (
+        period varchar primary key,
+        locked_at timestamp not null,
+        locked_by varchar not null
+    );
+    create table if not exists close.period_events (
+        period varchar not null,
+        action varchar not null,
+        reason varchar,
+        actor varchar not null,
+        happened_at timestamp not null
+    );
+    create table if not exists close.locked_journal_lines (
+        locked_period varchar not null,
+        journal_line_id varchar not null,
+        journal_entry_id varchar not null,
+        external_id varchar not null,
+        entity_id varchar not null,
+        account_code varchar not null,
+        account_name varchar,
+        currency varchar not null,
+        period varchar not null,
+        memo varchar,
+        amount_minor bigint not null,
+        source_line_count bigint not null,
+        accounting_date date not null,
+        original_journal_entry_id varchar not null,
+        original_accounting_date date not null,
+        is_adjustment boolean not null
+    );
+    create table if not exists close.locked_journal_line_sources (
+        locked_period varchar not null,
+        journal_line_id varchar not null,
+        journal_entry_id varchar not null,
+        entity_id varchar not null,
+        account_code varchar not null,
+        source_kind varchar not null,
+        source_id varchar not null,
+        line_role varchar not null,
+        currency varchar not null,
+        amount_minor bigint not null,
+        accounting_date date not null,
+        period varchar not null,
+        original_journal_entry_id varchar not null,
+        original_accounting_date date not null,
+        is_adjustment boolean not null
+    );
+{%- endmacro %}

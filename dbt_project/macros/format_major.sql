@@ -1,0 +1,12 @@
+{#- Minor units as the major-unit text Stripe's report CSVs print: exactly the currency's decimals,
+    no grouping ('12.34' USD, '1234' JPY, '1.235' KWD). Integer arithmetic only, never float. -#}
+{% macro format_major(amount_minor, exponent) -%}
+    case
+        when {{ exponent }} = 0 then cast({{ amount_minor }} as varchar)
+        else
+            (case when {{ amount_minor }} < 0 then '-' else '' end)
+            || cast(abs({{ amount_minor }}) // cast(pow(10, {{ exponent }}) as bigint) as varchar)
+            || '.'
+            || lpad(cast(abs({{ amount_minor }}) % cast(pow(10, {{ exponent }}) as bigint) as varchar), {{ exponent }}, '0')
+    end
+{%- endmacro %}

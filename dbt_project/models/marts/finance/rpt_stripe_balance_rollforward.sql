@@ -1,0 +1,114 @@
+-- Stripe's `balance.summary.1`, per currency and month: starting balance, activity, payouts and
+-- ending balance, in minor units and as the major-unit text of Stripe's CSV.
+-- Clocks as Stripe's report uses them: activity by `created`, payouts (and their reversals) by
+-- `available_on`, the date paid-out funds leave the balance; months in the reporting time zone.
+-- `payouts` is the balance impact (negative), so starting + activity + payouts = ending.
+
+with
+
+transactions as (
+
+    select * from {{ ref('stg_stripe__balance_transactions') }}
+
+),
+
+exponents as (
+
+    select * from {{ ref('currency_exponents') }}
+
+),
+
+dated as (
+
+    select
+        currency,
+        case when reporting_category in ('payout', 'payout_reversal') then 'payouts' else 'activity' end as category,
+        strftime(
+            case
+                when reporting_category in ('payout', 'payout_reversal') then {{ accounting_date('available_at') }}
+                else {{ accounting_date('created_at') }}
+            end,
+            '%Y-%m'
+        ) as period,
+        net_minor
+    from transactions
+
+),
+
+movements as (
+
+    select
+        currency,
+        period,
+        cast(sum(case when category = 'activity' then net_minor else 0 end) as bigint) as activity_minor,
+        cast(sum(case when category = 'payouts' then net_minor else 0 end) as bigint) as payouts_minor
+    from dated
+    group by all
+
+),
+
+-- Every month between the first and the last, so a quiet month still carries its balance.
+periods as (
+
+    select
+        currencies.currency,
+        strftime(months.month_start, '%Y-%m') as period
+    from (select currency, min(period) as first_period, max(period) as last_period from movements group by currency) as currencies
+    cross join lateral (
+        select unnest(generate_series(
+            cast(currencies.first_period || '-01' as date),
+            cast(currencies.last_period || '-01' as date),
+            interval 1 month
+        )) as month_start
+    ) as months
+
+),
+
+balances as (
+
+    select
+        periods.currency,
+        periods.period,
+        coalesce(movements.activity_minor, 0) as activity_minor,
+        coalesce(movements.payouts_minor, 0) as payouts_minor,
+        cast(coalesce(sum(coalesce(movements.activity_minor, 0) + coalesce(movements.payouts_minor, 0)) over (
+            partition by periods.currency order by periods.period
+            rows between unbounded preceding and 1 preceding
+        ), 0) as bigint) as starting_minor
+    from periods
+    left join movements
+        on periods.currency = movements.currency
+        and periods.period = movements.period
+
+),
+
+unpivoted as (
+
+    select currency, period, 1 as row_order, 'starting_balance' as category,
+        'Starting balance (' || period || '-01)' as description, starting_minor as net_amount_minor
+    from balances
+    union all
+    select currency, period, 2, 'activity', 'Activity', activity_minor
+    from balances
+    union all
+    select currency, period, 3, 'payouts', 'Total payouts', payouts_minor
+    from balances
+    union all
+    select currency, period, 4, 'ending_balance',
+        'Ending balance (' || strftime(last_day(cast(period || '-01' as date)), '%Y-%m-%d') || ')',
+        starting_minor + activity_minor + payouts_minor
+    from balances
+
+)
+
+select
+    unpivoted.period,
+    unpivoted.row_order,
+    unpivoted.category,
+    unpivoted.description,
+    unpivoted.currency,
+    cast(unpivoted.net_amount_minor as bigint) as net_amount_minor,
+    {{ format_major('unpivoted.net_amount_minor', 'coalesce(exponents.exponent, 2)') }} as net_amount
+from unpivoted
+left join exponents
+    on unpivoted.currency = exponents.currency

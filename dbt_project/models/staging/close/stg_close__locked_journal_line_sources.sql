@@ -1,0 +1,9 @@
+with
+
+source as (
+
+    select * from {{ source('close', 'locked_journal_line_sources') }}
+
+)
+
+select * from source

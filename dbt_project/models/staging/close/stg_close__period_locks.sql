@@ -1,0 +1,9 @@
+with
+
+source as (
+
+    select * from {{ source('close', 'period_locks') }}
+
+)
+
+select * from source

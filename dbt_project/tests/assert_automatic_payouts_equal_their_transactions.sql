@@ -1,0 +1,69 @@
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_payout_reconciliation'}}}) }}
+-- Proof 4: each reconciled automatic payout's amount equals the net of the transactions it settled
+-- (its own payout transaction excluded), its own transaction is exactly minus its amount, and no
+-- transaction is settled by two payouts. Returns the payout, the numbers and the culprit.
+
+with
+
+payouts as (
+
+    select * from {{ ref('stg_stripe__payouts') }}
+    where is_automatic and reconciliation_status = 'completed'
+
+),
+
+links as (
+
+    select * from {{ ref('stg_stripe__payout_transactions') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_stripe__balance_transactions') }}
+
+),
+
+claims as (
+
+    select balance_transaction_id, count(distinct payout_id) as payout_count
+    from links
+    group by balance_transaction_id
+
+),
+
+contents as (
+
+    select
+        links.payout_id,
+        sum(case when links.balance_transaction_id <> payouts.balance_transaction_id then transactions.net_minor else 0 end) as items_net_minor,
+        sum(case when links.balance_transaction_id = payouts.balance_transaction_id then transactions.net_minor else 0 end) as own_net_minor,
+        count(*) - count(transactions.balance_transaction_id) as unknown_transactions,
+        string_agg(case when claims.payout_count > 1 then links.balance_transaction_id end, ', ') as claimed_twice
+    from links
+    inner join payouts
+        on links.payout_id = payouts.payout_id
+    left join transactions
+        on links.balance_transaction_id = transactions.balance_transaction_id
+    left join claims
+        on links.balance_transaction_id = claims.balance_transaction_id
+    group by links.payout_id
+
+)
+
+select
+    payouts.payout_id,
+    payouts.currency,
+    payouts.amount_minor as payout_minor,
+    coalesce(contents.items_net_minor, 0) as items_net_minor,
+    coalesce(contents.items_net_minor, 0) - payouts.amount_minor as difference_minor,
+    contents.own_net_minor,
+    contents.unknown_transactions,
+    contents.claimed_twice
+from payouts
+left join contents
+    on payouts.payout_id = contents.payout_id
+where coalesce(contents.items_net_minor, 0) <> payouts.amount_minor
+    or coalesce(contents.own_net_minor, 0) <> -payouts.amount_minor
+    or contents.unknown_transactions > 0
+    or contents.claimed_twice is not null

@@ -1,0 +1,29 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+-- Drill-down proof: every journal line equals the sum of its source rows, and every source row
+-- belongs to a line (or to a line that nets to zero). Returns the lines that do not tie.
+
+with
+
+lines as (
+
+    select journal_line_id, amount_minor from {{ ref('fct_journal_lines') }}
+
+),
+
+sources as (
+
+    select journal_line_id, sum(amount_minor) as sources_minor, count(*) as source_rows
+    from {{ ref('fct_journal_line_sources') }}
+    group by journal_line_id
+
+)
+
+select
+    coalesce(lines.journal_line_id, sources.journal_line_id) as journal_line_id,
+    lines.amount_minor as line_minor,
+    sources.sources_minor,
+    sources.source_rows
+from lines
+full outer join sources
+    on lines.journal_line_id = sources.journal_line_id
+where coalesce(lines.amount_minor, 0) <> coalesce(sources.sources_minor, 0)

@@ -1,0 +1,71 @@
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_stripe_balance_rollforward'}}}) }}
+-- Proof 3, per currency: starting + activity - payouts = ending in every month, each month starts
+-- where the last ended, and the balance the transactions add up to at the time of Stripe's balance
+-- snapshot equals the snapshot (available + pending). Returns the currency, month and numbers.
+
+with
+
+rollforward as (
+
+    select
+        currency,
+        period,
+        sum(case when category = 'starting_balance' then net_amount_minor end) as starting_minor,
+        sum(case when category = 'activity' then net_amount_minor end) as activity_minor,
+        sum(case when category = 'payouts' then net_amount_minor end) as payouts_minor,
+        sum(case when category = 'ending_balance' then net_amount_minor end) as ending_minor
+    from {{ ref('rpt_stripe_balance_rollforward') }}
+    group by all
+
+),
+
+broken_months as (
+
+    select
+        currency,
+        period,
+        'starting + activity + payouts <> ending, or the month does not start at the last ending' as problem,
+        starting_minor + activity_minor + payouts_minor as computed_minor,
+        ending_minor as reported_minor
+    from (
+        select *, lag(ending_minor) over (partition by currency order by period) as previous_ending_minor
+        from rollforward
+    )
+    where starting_minor + activity_minor + payouts_minor <> ending_minor
+        or starting_minor <> coalesce(previous_ending_minor, 0)
+
+),
+
+snapshots as (
+
+    select * from {{ ref('stg_stripe__balance_snapshots') }}
+    qualify row_number() over (partition by currency order by as_of_at desc) = 1
+
+),
+
+balances_at_snapshot as (
+
+    select
+        coalesce(snapshots.currency, transactions.currency) as currency,
+        strftime(snapshots.as_of_at, '%Y-%m-%d %H:%M:%S') as period,
+        'transactions up to the snapshot <> Stripe balance snapshot' as problem,
+        coalesce(transactions.balance_minor, 0) as computed_minor,
+        snapshots.balance_minor as reported_minor
+    from snapshots
+    full outer join (
+        select stg.currency, sum(stg.net_minor) as balance_minor
+        from {{ ref('stg_stripe__balance_transactions') }} as stg
+        inner join snapshots as s
+            on stg.currency = s.currency
+            and stg.created_at <= s.as_of_at
+        group by stg.currency
+    ) as transactions
+        on snapshots.currency = transactions.currency
+    where snapshots.currency is not null
+        and coalesce(transactions.balance_minor, 0) <> snapshots.balance_minor
+
+)
+
+select * from broken_months
+union all
+select * from balances_at_snapshot

@@ -1,0 +1,100 @@
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_trial_balance'}}}) }}
+-- Proof 5: the Stripe-clearing GL balance equals Stripe's balance snapshot per currency (less any
+-- transactions created after the snapshot), and cash in transit equals the payouts that left
+-- Stripe and have not reached the bank. Returns the account, currency and both numbers.
+
+with
+
+journal_lines as (
+
+    select * from {{ ref('fct_journal_lines') }}
+
+),
+
+snapshots as (
+
+    select * from {{ ref('stg_stripe__balance_snapshots') }}
+    qualify row_number() over (partition by currency order by as_of_at desc) = 1
+
+),
+
+after_snapshot as (
+
+    select transactions.currency, sum(transactions.net_minor) as net_minor
+    from {{ ref('stg_stripe__balance_transactions') }} as transactions
+    inner join snapshots
+        on transactions.currency = snapshots.currency
+        and transactions.created_at > snapshots.as_of_at
+    group by transactions.currency
+
+),
+
+clearing as (
+
+    select currency, sum(amount_minor) as balance_minor
+    from journal_lines
+    where account_code = {{ control_account('stripe_clearing') }}
+    group by currency
+
+),
+
+in_transit_ledger as (
+
+    select currency, sum(amount_minor) as balance_minor
+    from journal_lines
+    where account_code = {{ control_account('cash_in_transit') }}
+    group by currency
+
+),
+
+-- Payouts whose money left Stripe and has neither reached the bank nor come back.
+in_transit_payouts as (
+
+    select payouts.currency, sum(payouts.amount_minor) as amount_minor
+    from {{ ref('stg_stripe__payouts') }} as payouts
+    inner join {{ ref('stg_stripe__balance_transactions') }} as payout_transactions
+        on payouts.balance_transaction_id = payout_transactions.balance_transaction_id
+    left join {{ ref('int_payout_bank_moves') }} as bank_moves
+        on payouts.payout_id = bank_moves.payout_id
+        and bank_moves.source_kind = 'payout_arrival'
+    left join {{ ref('stg_stripe__balance_transactions') }} as failures
+        on payouts.failure_balance_transaction_id = failures.balance_transaction_id
+    where bank_moves.payout_id is null
+        and failures.balance_transaction_id is null
+    group by payouts.currency
+
+),
+
+clearing_differences as (
+
+    select
+        {{ control_account('stripe_clearing') }} as account_code,
+        coalesce(snapshots.currency, clearing.currency) as currency,
+        coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) as ledger_minor,
+        snapshots.balance_minor as stripe_minor
+    from snapshots
+    full outer join clearing
+        on snapshots.currency = clearing.currency
+    left join after_snapshot
+        on coalesce(snapshots.currency, clearing.currency) = after_snapshot.currency
+    where coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) <> coalesce(snapshots.balance_minor, 0)
+
+),
+
+in_transit_differences as (
+
+    select
+        {{ control_account('cash_in_transit') }} as account_code,
+        coalesce(in_transit_ledger.currency, in_transit_payouts.currency) as currency,
+        coalesce(in_transit_ledger.balance_minor, 0) as ledger_minor,
+        coalesce(in_transit_payouts.amount_minor, 0) as stripe_minor
+    from in_transit_ledger
+    full outer join in_transit_payouts
+        on in_transit_ledger.currency = in_transit_payouts.currency
+    where coalesce(in_transit_ledger.balance_minor, 0) <> coalesce(in_transit_payouts.amount_minor, 0)
+
+)
+
+select * from clearing_differences
+union all
+select * from in_transit_differences

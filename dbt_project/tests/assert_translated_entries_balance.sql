@@ -1,0 +1,11 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines_translated'}}}) }}
+-- Every journal entry translated into its entity's functional currency still sums to zero.
+
+select
+    journal_entry_id,
+    entity_id,
+    any_value(functional_currency) as functional_currency,
+    sum(functional_amount_minor) as imbalance_minor
+from {{ ref('fct_journal_lines_translated') }}
+group by journal_entry_id, entity_id
+having sum(functional_amount_minor) <> 0

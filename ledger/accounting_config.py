@@ -1,0 +1,132 @@
+"""Check the accounting configuration (the dbt seeds an accountant edits) before anything books.
+
+dbt's seed tests fail a build on the same problems, but they report counts; this names the file,
+the line and the reason, all problems at once, so an edit can be fixed in one go. Plain `csv`,
+because the seeds are small and the messages need line numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from ledger.dbt_project import DBT_PROJECT_DIR
+
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+ACCOUNT_TYPES = {"asset", "liability", "equity", "income", "expense", "other", "suspense"}
+MATCH_ON = {"reporting_category", "type"}
+CONTROL_ROLES = {"stripe_clearing", "cash_in_transit", "bank", "suspense", "default_fee", "fx_gain_loss"}
+
+
+class AccountingConfigError(ValueError):
+    """The configuration is invalid; `problems` lists each file, line and reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid accounting configuration:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Row:
+    file: str
+    line: int
+    values: dict[str, str]
+
+    def where(self, *keys: str) -> str:
+        described = ", ".join(f"{key}={self.values.get(key, '')!r}" for key in keys)
+        return f"{self.file} line {self.line} ({described})"
+
+
+def read_seed(seeds_dir: Path, name: str) -> list[Row]:
+    path = seeds_dir / f"{name}.csv"
+    with path.open(newline="") as handle:
+        return [
+            Row(path.name, line, {key: (value or "").strip() for key, value in record.items()})
+            for line, record in enumerate(csv.DictReader(handle), start=2)
+        ]
+
+
+def _duplicates(rows: list[Row], keys: tuple[str, ...]) -> list[str]:
+    seen: dict[tuple[str, ...], list[Row]] = defaultdict(list)
+    for row in rows:
+        seen[tuple(row.values.get(k, "") for k in keys)].append(row)
+    return [
+        f"{group[1].where(*keys)}: duplicates line {group[0].line}; one row per {'/'.join(keys)}"
+        for group in seen.values()
+        if len(group) > 1
+    ]
+
+
+def problems(seeds_dir: Path = SEEDS_DIR) -> list[str]:
+    """Every problem of the configuration in `seeds_dir`; empty when it is valid."""
+    found: list[str] = []
+    accounts = read_seed(seeds_dir, "gl_accounts")
+    codes = {row.values["account_code"] for row in accounts}
+    found += _duplicates(accounts, ("account_code",))
+    found += [
+        f"{row.where('account_code', 'account_type')}: account_type must be one of {', '.join(sorted(ACCOUNT_TYPES))}"
+        for row in accounts if row.values["account_type"] not in ACCOUNT_TYPES
+    ]
+
+    def unknown_account(row: Row, column: str, required: bool, *keys: str) -> list[str]:
+        code = row.values.get(column, "")
+        if not code and not required:
+            return []
+        if code not in codes:
+            return [f"{row.where(*keys)}: {column} {code!r} is not an account in gl_accounts.csv"]
+        return []
+
+    entities = read_seed(seeds_dir, "entities")
+    entity_ids = {row.values["entity_id"] for row in entities}
+    currencies = {row.values["currency"] for row in read_seed(seeds_dir, "currency_exponents")}
+    found += _duplicates(entities, ("entity_id",))
+    found += [
+        f"{row.where('entity_id', 'functional_currency')}: functional_currency is not in currency_exponents.csv"
+        for row in entities if row.values["functional_currency"] not in currencies
+    ]
+
+    rules = read_seed(seeds_dir, "gl_mapping_rules")
+    rule_key = ("match_on", "match_value", "currency", "entity_id")
+    found += _duplicates(rules, rule_key)
+    for row in rules:
+        if row.values["match_on"] not in MATCH_ON:
+            found.append(f"{row.where(*rule_key)}: match_on must be reporting_category or type")
+        if not row.values["match_value"]:
+            found.append(f"{row.where(*rule_key)}: match_value is empty")
+        if row.values["entity_id"] and row.values["entity_id"] not in entity_ids:
+            found.append(f"{row.where(*rule_key)}: entity_id is not in entities.csv")
+        found += unknown_account(row, "gross_account_code", True, *rule_key)
+        found += unknown_account(row, "fee_account_code", False, *rule_key)
+
+    fee_accounts = read_seed(seeds_dir, "gl_fee_accounts")
+    found += _duplicates(fee_accounts, ("fee_type",))
+    for row in fee_accounts:
+        found += unknown_account(row, "account_code", True, "fee_type")
+
+    controls = read_seed(seeds_dir, "gl_control_accounts")
+    found += _duplicates(controls, ("account_role",))
+    for row in controls:
+        found += unknown_account(row, "account_code", True, "account_role")
+    missing_roles = CONTROL_ROLES - {row.values["account_role"] for row in controls}
+    if missing_roles:
+        found.append(f"gl_control_accounts.csv: no account for role(s) {', '.join(sorted(missing_roles))}")
+
+    rates = read_seed(seeds_dir, "fx_rates")
+    found += _duplicates(rates, ("rate_date", "currency", "functional_currency"))
+    for row in rates:
+        try:
+            if Decimal(row.values["rate"]) <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            found.append(f"{row.where('rate_date', 'currency', 'rate')}: rate must be a positive decimal")
+    return found
+
+
+def validate(seeds_dir: Path = SEEDS_DIR) -> None:
+    """Raise AccountingConfigError naming every bad row, or return quietly."""
+    found = problems(seeds_dir)
+    if found:
+        raise AccountingConfigError(found)

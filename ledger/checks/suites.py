@@ -1,0 +1,185 @@
+"""The proofs that the books are right (DESIGN.md section 5) as Great Expectations 1.x suites.
+
+Each suite is a SQL frame over the built ledger, one row per record the proof is about (a
+currency, a payout, a journal entry), and the expectations every row must meet. GX validates pandas
+frames (its DuckDB SQL path is broken in 1.x), so the frames are aggregates, small even for ten
+million transactions. A failing expectation names its rows by the suite's id columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import great_expectations as gx
+from great_expectations import expectations as gxe
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    sql: str
+    id_columns: tuple[str, ...]
+    expectations: Callable[[], list[gxe.Expectation]]
+
+
+def _equal(a: str, b: str) -> gxe.Expectation:
+    return gxe.ExpectColumnPairValuesToBeEqual(column_A=a, column_B=b)
+
+
+def _zero(column: str) -> gxe.Expectation:
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[0])
+
+
+LATEST_SNAPSHOTS = """
+    select * from main.stg_stripe__balance_snapshots
+    qualify row_number() over (partition by currency order by as_of_at desc) = 1
+"""
+
+SUITES: tuple[Suite, ...] = (
+    Suite(
+        name="balance_transactions_booked_once",
+        description="Per currency, every balance transaction is booked, none twice, with its net on Stripe clearing.",
+        sql="""
+            with transactions as (
+                select currency, count(*) as transactions, sum(net_minor) as net_minor
+                from main.stg_stripe__balance_transactions
+                where amount_minor <> 0 or fee_minor <> 0 or net_minor <> 0
+                group by currency
+            ),
+            booked as (
+                select currency,
+                    count(distinct source_id) as booked_transactions,
+                    count(distinct source_id || '|' || original_journal_entry_id) as booked_entries,
+                    sum(case when line_role = 'stripe_clearing' then amount_minor else 0 end) as clearing_minor,
+                    sum(amount_minor) as booked_total_minor
+                from main.fct_journal_line_sources
+                where source_kind = 'balance_transaction'
+                group by currency
+            )
+            select coalesce(transactions.currency, booked.currency) as currency,
+                coalesce(transactions.transactions, 0) as transactions,
+                coalesce(booked.booked_transactions, 0) as booked_transactions,
+                coalesce(booked.booked_entries, 0) as booked_entries,
+                cast(coalesce(transactions.net_minor, 0) as bigint) as net_minor,
+                cast(coalesce(booked.clearing_minor, 0) as bigint) as clearing_minor,
+                cast(coalesce(booked.booked_total_minor, 0) as bigint) as booked_total_minor
+            from transactions full outer join booked on transactions.currency = booked.currency
+        """,
+        id_columns=("currency",),
+        expectations=lambda: [
+            _equal("transactions", "booked_transactions"), _equal("transactions", "booked_entries"),
+            _equal("net_minor", "clearing_minor"), _zero("booked_total_minor"),
+        ],
+    ),
+    Suite(
+        name="journal_entries_balance",
+        description="Every journal entry sums to zero in its currency.",
+        sql="""
+            select journal_entry_id, currency, cast(sum(amount_minor) as bigint) as imbalance_minor
+            from main.fct_journal_lines group by all
+        """,
+        id_columns=("journal_entry_id", "currency"),
+        expectations=lambda: [_zero("imbalance_minor")],
+    ),
+    Suite(
+        name="trial_balance_sums_to_zero",
+        description="The trial balance sums to zero per entity and currency.",
+        sql="""
+            select entity_id, currency, cast(sum(balance_minor) as bigint) as imbalance_minor
+            from main.rpt_trial_balance group by all
+        """,
+        id_columns=("entity_id", "currency"),
+        expectations=lambda: [_zero("imbalance_minor")],
+    ),
+    Suite(
+        name="stripe_balance_rolls_forward",
+        description="Per currency and month: starting + activity - payouts = ending, and each month starts at the last ending.",
+        sql="""
+            with months as (
+                select currency, period,
+                    sum(case when category = 'starting_balance' then net_amount_minor end) as starting_minor,
+                    sum(case when category = 'activity' then net_amount_minor end) as activity_minor,
+                    sum(case when category = 'payouts' then net_amount_minor end) as payouts_minor,
+                    sum(case when category = 'ending_balance' then net_amount_minor end) as ending_minor
+                from main.rpt_stripe_balance_rollforward group by all
+            )
+            select currency, period,
+                cast(starting_minor as bigint) as starting_minor,
+                cast(coalesce(lag(ending_minor) over (partition by currency order by period), 0) as bigint) as previous_ending_minor,
+                cast(starting_minor + activity_minor + payouts_minor as bigint) as computed_ending_minor,
+                cast(ending_minor as bigint) as ending_minor
+            from months
+        """,
+        id_columns=("currency", "period"),
+        expectations=lambda: [_equal("computed_ending_minor", "ending_minor"), _equal("starting_minor", "previous_ending_minor")],
+    ),
+    Suite(
+        name="stripe_balance_equals_snapshot",
+        description="Per currency, the transactions up to Stripe's balance snapshot add up to the snapshot.",
+        sql=f"""
+            with snapshots as ({LATEST_SNAPSHOTS})
+            select snapshots.currency, cast(snapshots.balance_minor as bigint) as snapshot_minor,
+                cast(coalesce(sum(transactions.net_minor), 0) as bigint) as transactions_minor
+            from snapshots
+            left join main.stg_stripe__balance_transactions as transactions
+                on transactions.currency = snapshots.currency and transactions.created_at <= snapshots.as_of_at
+            group by all
+        """,
+        id_columns=("currency",),
+        expectations=lambda: [_equal("snapshot_minor", "transactions_minor")],
+    ),
+    Suite(
+        name="automatic_payouts_tie_out",
+        description="Each reconciled automatic payout equals the net of the transactions it settled.",
+        sql="""
+            with payouts as (
+                select * from main.stg_stripe__payouts where is_automatic and reconciliation_status = 'completed'
+            )
+            select payouts.payout_id, payouts.currency, payouts.amount_minor as payout_minor,
+                cast(coalesce(sum(case when links.balance_transaction_id <> payouts.balance_transaction_id then transactions.net_minor end), 0) as bigint) as items_net_minor,
+                cast(-coalesce(sum(case when links.balance_transaction_id = payouts.balance_transaction_id then transactions.net_minor end), 0) as bigint) as own_amount_minor
+            from payouts
+            left join main.stg_stripe__payout_transactions as links on links.payout_id = payouts.payout_id
+            left join main.stg_stripe__balance_transactions as transactions
+                on links.balance_transaction_id = transactions.balance_transaction_id
+            group by all
+        """,
+        id_columns=("payout_id",),
+        expectations=lambda: [_equal("payout_minor", "items_net_minor"), _equal("payout_minor", "own_amount_minor")],
+    ),
+    Suite(
+        name="stripe_clearing_equals_stripe_balance",
+        description="Per currency, the Stripe-clearing GL balance equals Stripe's balance snapshot.",
+        sql=f"""
+            with snapshots as ({LATEST_SNAPSHOTS}),
+            clearing as (
+                select currency, sum(amount_minor) as balance_minor from main.fct_journal_lines
+                where account_code = (select account_code from accounting.gl_control_accounts where account_role = 'stripe_clearing')
+                group by currency
+            ),
+            after_snapshot as (
+                select transactions.currency, sum(transactions.net_minor) as net_minor
+                from main.stg_stripe__balance_transactions as transactions
+                inner join snapshots on transactions.currency = snapshots.currency and transactions.created_at > snapshots.as_of_at
+                group by transactions.currency
+            )
+            select coalesce(snapshots.currency, clearing.currency) as currency,
+                cast(coalesce(snapshots.balance_minor, 0) as bigint) as snapshot_minor,
+                cast(coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) as bigint) as clearing_minor
+            from snapshots
+            full outer join clearing on snapshots.currency = clearing.currency
+            left join after_snapshot on coalesce(snapshots.currency, clearing.currency) = after_snapshot.currency
+        """,
+        id_columns=("currency",),
+        expectations=lambda: [_equal("snapshot_minor", "clearing_minor")],
+    ),
+)
+
+
+def suite_named(name: str) -> Suite:
+    for suite in SUITES:
+        if suite.name == name:
+            return suite
+    raise KeyError(f"no suite {name!r}; suites: {', '.join(s.name for s in SUITES)}")

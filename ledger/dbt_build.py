@@ -1,0 +1,91 @@
+"""Build the ledger with dbt, and when a proof fails, say which records break it.
+
+dbt reports a failing test as a count; an accountant needs the records. After dbt exits (and has
+released the DuckDB file), each failed test's compiled SQL, which dbt leaves in run_results.json,
+is run again read-only to fetch its first rows: the transactions, payouts or entries at fault.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
+
+CULPRITS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class FailedNode:
+    name: str
+    status: str
+    message: str
+    culprits: tuple[dict, ...]
+
+    def describe(self) -> str:
+        lines = [f"{self.name}: {self.status}: {self.message}"]
+        lines += [f"    {json.dumps(row, default=str, sort_keys=True)}" for row in self.culprits]
+        return "\n".join(lines)
+
+
+class LedgerBuildFailed(RuntimeError):
+    """dbt build failed; `failures` names each failed model or test and its culprit records."""
+
+    def __init__(self, failures: Sequence[FailedNode], output: str) -> None:
+        self.failures = tuple(failures)
+        self.output = output
+        summary = "\n".join(f.describe() for f in failures) or output[-2_000:]
+        super().__init__(f"the ledger build failed:\n{summary}")
+
+
+def failed_nodes(run_results: Mapping, warehouse: Path) -> list[FailedNode]:
+    """Failed models and tests of a run, each test with the first rows its SQL returns."""
+    failures = []
+    for result in run_results.get("results", []):
+        if result["status"] not in ("error", "fail"):
+            continue
+        name = result["unique_id"].split(".", 2)[-1]
+        culprits: tuple[dict, ...] = ()
+        if result["unique_id"].startswith("test.") and result.get("compiled_code"):
+            culprits = culprit_rows(warehouse, result["compiled_code"])
+        failures.append(FailedNode(name, result["status"], (result.get("message") or "").strip(), culprits))
+    return failures
+
+
+def culprit_rows(warehouse: Path, sql: str, limit: int = CULPRITS_SHOWN) -> tuple[dict, ...]:
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        relation = connection.sql(f"select * from ({sql}) as culprits limit {limit}")
+        columns = relation.columns
+        return tuple(dict(zip(columns, row)) for row in relation.fetchall())
+    finally:
+        connection.close()
+
+
+def target_dir(warehouse: Path) -> Path:
+    """Where dbt writes its artifacts for `warehouse` (beside it, so concurrent builds never share one)."""
+    return Path(warehouse).resolve().parent / "dbt_target"
+
+
+def build_ledger(
+    warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR,
+) -> str:
+    """`dbt build` on `warehouse`; returns dbt's output, or raises LedgerBuildFailed naming culprits."""
+    target = target_dir(warehouse)
+    command = [
+        dbt_executable(), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+        "--target-path", str(target),
+    ]
+    env = {**os.environ, **(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        results_file = target / "run_results.json"
+        results = json.loads(results_file.read_text()) if results_file.exists() else {}
+        raise LedgerBuildFailed(failed_nodes(results, Path(warehouse)), completed.stdout + completed.stderr)
+    return completed.stdout

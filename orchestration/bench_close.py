@@ -1,0 +1,87 @@
+"""`stripe-close bench close`: the ledger alone (dbt build with every proof, then the GX suites) on
+a large simulated month, with wall time and peak memory.
+
+The raw tables are filled straight from the simulator's arrow tables (sandbox.raw_tables), not
+through the HTTP API, so the figures measure the ledger. Simulating and loading are printed but
+not counted. Peak memory covers this process and the dbt subprocess; the simulation runs in a child process
+that has exited before the measured stages start. With several sizes the
+figures show how time grows; the last line printed is one JSON object, for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import time
+from pathlib import Path
+
+import psutil
+
+from ledger import warehouse
+from ledger.checks.validate import run_suites
+from ledger.dbt_build import build_ledger
+from orchestration.bench import StageFigures, measured
+from sandbox.merchant import WorldSpec, simulate
+from sandbox.raw_tables import load_world
+
+BENCH_CURRENCIES = ("usd", "eur", "gbp", "jpy", "kwd")
+
+
+def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> dict:
+    """One size: returns its figures; raises if a proof fails (a fast wrong ledger is no result)."""
+    spec = WorldSpec(seed=seed, days=days, transactions_per_day=max(1, transactions // days), currencies=BENCH_CURRENCIES)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    warehouse_file = (workdir / "warehouse.duckdb").resolve()
+    print(f"Benchmark close: {spec.days * spec.transactions_per_day:,} activity transactions over {spec.days} days, "
+          f"currencies {', '.join(spec.currencies)}", flush=True)
+
+    # In a child process: the simulator's arrays stay out of the measured process's memory.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        simulate_s, load_s, counts = pool.apply(_simulate_and_load, (spec, warehouse_file))
+    print(f"{'simulate':<12} {simulate_s:9.2f} s  (not counted)\n{'load raw':<12} {load_s:9.2f} s  (not counted) {counts}", flush=True)
+
+    figures: dict[str, StageFigures] = {}
+    me = psutil.Process()
+    with measured(figures, "dbt_build", me):
+        build_ledger(warehouse_file)
+    with measured(figures, "gx_checks", me) as stage:
+        results = run_suites(warehouse_file)
+        stage.extra = {"suites": len(results), "failed": [r.name for r in results if not r.success]}
+    failed = [r.describe() for r in results if not r.success]
+    if failed:
+        raise RuntimeError("a proof failed on the benchmark world:\n" + "\n".join(failed))
+    return {
+        "transactions": counts["stripe_balance_transactions"],
+        "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
+        "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
+        "simulate_s": round(simulate_s, 2),
+        "load_s": round(load_s, 2),
+        "stages": {name: {"wall_s": round(f.wall_s, 2), "peak_rss_mb": round(f.peak_rss_mb, 1), **f.extra} for name, f in figures.items()},
+    }
+
+
+def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, float, dict[str, int]]:
+    started = time.perf_counter()
+    world = simulate(spec)
+    simulate_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with warehouse.connect(warehouse_file) as connection:
+        counts = load_world(connection, world)
+    return simulate_s, time.perf_counter() - started, counts
+
+
+def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path) -> int:
+    runs = [close_benchmark(size, days, seed, workdir / str(size)) for size in sizes]
+    if len(runs) > 1:
+        base = runs[0]
+        print("Scaling (seconds per million transactions should stay flat if time grows linearly):")
+        for run in runs:
+            per_million = run["wall_s"] / (run["transactions"] / 1_000_000)
+            print(f"  {run['transactions']:>12,} transactions  {run['wall_s']:8.2f} s  {per_million:6.2f} s/M  "
+                  f"x{run['wall_s'] / base['wall_s']:.2f} time for x{run['transactions'] / base['transactions']:.2f} data  "
+                  f"peak {run['peak_rss_mb']:.0f} MiB", flush=True)
+    summary = {**runs[-1], "series": [{k: run[k] for k in ("transactions", "wall_s", "peak_rss_mb")} for run in runs]}
+    print(json.dumps(summary, sort_keys=True))
+    return 0

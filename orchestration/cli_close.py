@@ -1,0 +1,91 @@
+"""`stripe-close close`, `reopen` and `bench close`: period close from a shell.
+
+`close --period YYYY-MM` checks the accounting configuration, builds the ledger with every proof,
+runs the GX suites, and only then locks the month; it builds once more so the ledger serves the
+locked month from its frozen lines. `reopen` needs a reason, which is kept in the close history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ledger import accounting_config, period_close
+from ledger.config import CloseSettings
+from ledger.dbt_build import LedgerBuildFailed, build_ledger
+
+
+def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
+    close = subcommands.add_parser("close", help="prove the books and lock an accounting period")
+    close.add_argument("--period", required=True, help="the month to lock, YYYY-MM")
+    close.add_argument("--actor", default=None, help="who locks it (default: the OS user)")
+    close.set_defaults(handler=_close)
+
+    reopen = subcommands.add_parser("reopen", help="unlock a locked period, with a reason kept on record")
+    reopen.add_argument("--period", required=True, help="the month to reopen, YYYY-MM")
+    reopen.add_argument("--reason", required=True, help="why it is reopened (recorded)")
+    reopen.add_argument("--actor", default=None, help="who reopens it (default: the OS user)")
+    reopen.set_defaults(handler=_reopen)
+
+    bench_close = bench_targets.add_parser("close", help="time dbt build and every proof on raw tables of N transactions")
+    bench_close.add_argument("--transactions", type=int, default=1_000_000)
+    bench_close.add_argument("--sizes", default=None,
+                             help="comma-separated transaction counts to show how time grows, e.g. 1000000,10000000")
+    bench_close.add_argument("--days", type=int, default=30)
+    bench_close.add_argument("--seed", type=int, default=7)
+    bench_close.add_argument("--workdir", type=Path, default=Path(".close/bench"))
+    bench_close.set_defaults(handler=_bench_close)
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _close(args: argparse.Namespace) -> int:
+    # Great Expectations takes seconds to import: only the commands that prove the books load it.
+    from ledger.checks.validate import run_suites
+
+    settings = CloseSettings.from_env()
+    try:
+        period_close.validate_period(args.period)
+        accounting_config.validate()
+        build_ledger(settings.warehouse, settings.process_environment())
+    except (period_close.PeriodCloseError, accounting_config.AccountingConfigError, LedgerBuildFailed) as error:
+        return _fail(f"{args.period} was NOT locked: {error}")
+    failed = [result.describe() for result in run_suites(settings.warehouse) if not result.success]
+    if failed:
+        return _fail(f"{args.period} was NOT locked: a proof failed:\n" + "\n".join(failed))
+    try:
+        lock = period_close.lock_period(settings.warehouse, args.period, args.actor)
+    except period_close.PeriodCloseError as error:
+        return _fail(f"{args.period} was NOT locked: {error}")
+    try:
+        build_ledger(settings.warehouse, settings.process_environment())
+    except LedgerBuildFailed as error:
+        return _fail(f"{lock.period} is locked, but the ledger could not be rebuilt to serve it: {error}")
+    print(f"Locked {lock.period} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC by {lock.locked_by}: "
+          f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen")
+    return 0
+
+
+def _reopen(args: argparse.Namespace) -> int:
+    settings = CloseSettings.from_env()
+    try:
+        event = period_close.reopen_period(settings.warehouse, args.period, args.reason, args.actor)
+    except period_close.PeriodCloseError as error:
+        return _fail(f"{args.period} was NOT reopened: {error}")
+    try:
+        build_ledger(settings.warehouse, settings.process_environment())
+    except LedgerBuildFailed as error:
+        return _fail(f"{event.period} is reopened, but the ledger could not be rebuilt: {error}")
+    print(f"Reopened {event.period} at {event.happened_at:%Y-%m-%d %H:%M:%S} UTC by {event.actor}: {event.reason}")
+    return 0
+
+
+def _bench_close(args: argparse.Namespace) -> int:
+    from orchestration.bench_close import run_close_benchmark
+
+    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.transactions]
+    return run_close_benchmark(sizes, args.days, args.seed, Path(args.workdir) / "close")

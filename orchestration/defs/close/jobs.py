@@ -1,0 +1,39 @@
+"""Period close in Dagster: a job that locks or reopens a month, recorded in the `close` schema.
+
+A job rather than an asset: a lock is an accountant's decision with a period and a reason, not
+something a full materialization of the graph should do. The dbt marts read the `close` tables
+(sources `close.*`), so the next ledger build serves a locked month from its frozen lines.
+"""
+
+from typing import Literal
+
+import dagster as dg
+
+from ledger import period_close
+from orchestration.defs.resources import WarehouseResource
+
+
+class PeriodCloseConfig(dg.Config):
+    """Which month (YYYY-MM), whether to lock or reopen it, and for a reopening, why."""
+
+    period: str
+    action: Literal["lock", "reopen"] = "lock"
+    reason: str = ""
+    actor: str = "dagster"
+
+
+@dg.op(pool="duckdb", description="Locks a period (freezing its journal as last built) or reopens it with a recorded reason.")
+def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseConfig, warehouse: WarehouseResource) -> dict:
+    if config.action == "lock":
+        lock = period_close.lock_period(warehouse.file, config.period, config.actor)
+        context.log.info(f"Locked {lock.period}: {lock.journal_lines} journal lines frozen")
+        return {"period": lock.period, "action": "lock", "journal_lines": lock.journal_lines}
+    event = period_close.reopen_period(warehouse.file, config.period, config.reason, config.actor)
+    context.log.info(f"Reopened {event.period}: {event.reason}")
+    return {"period": event.period, "action": "reopen", "reason": event.reason}
+
+
+@dg.job(description="Lock a month so its journal never changes, or reopen it with a reason kept on record.")
+def period_close_job():
+    lock_or_reopen_period()
+

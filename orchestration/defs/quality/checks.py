@@ -1,0 +1,50 @@
+"""The GX proofs and the accounting-configuration check, as blocking Dagster asset checks.
+
+Every proof hangs off `fct_journal_lines`, the asset the exports read, so a failing proof stops
+every export downstream of the ledger. A failing check's metadata names the records that break it.
+"""
+
+import dagster as dg
+from dagster_dbt import get_asset_key_for_model
+
+from ledger import accounting_config
+from ledger.checks.suites import SUITES, Suite
+from ledger.checks.validate import run_suites
+from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.transform.assets import ledger_dbt_models
+
+JOURNAL = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
+MAPPING_RULES = dg.AssetKey(["accounting", "gl_mapping_rules"])
+
+
+def gx_proof_check(suite: Suite) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=JOURNAL, name=f"gx_{suite.name}", description=suite.description, blocking=True, pool="duckdb",
+    )
+    def proof(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        [result] = run_suites(warehouse.file, (suite,))
+        return dg.AssetCheckResult(
+            passed=result.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.describe(),
+            metadata={
+                "rows_validated": result.rows_validated,
+                "failed_expectations": dg.MetadataValue.json(list(result.failed_expectations)),
+                "culprits": dg.MetadataValue.json(list(result.culprits)),
+            },
+        )
+
+    return proof
+
+
+gx_proofs = [gx_proof_check(suite) for suite in SUITES]
+
+
+@dg.asset_check(asset=MAPPING_RULES, blocking=True, description="Every mapping rule names known accounts, and no key has two rules.")
+def accounting_configuration_is_valid() -> dg.AssetCheckResult:
+    problems = accounting_config.problems()
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"problems": dg.MetadataValue.json(problems)},
+    )

@@ -1,0 +1,73 @@
+"""An invalid accounting configuration fails at once, naming the file, the row and the reason."""
+
+import shutil
+
+import duckdb
+import pytest
+
+from ledger import accounting_config
+from ledger.dbt_build import LedgerBuildFailed
+from tests.dbt.builders import build, land, project_copy, transaction
+
+
+def edited_seeds(tmp_path, seed: str, extra_lines: str):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(accounting_config.SEEDS_DIR, seeds)
+    with (seeds / f"{seed}.csv").open("a") as handle:
+        handle.write(extra_lines)
+    return seeds
+
+
+def test_the_shipped_configuration_is_valid():
+    assert accounting_config.problems() == []
+
+
+def test_a_rule_naming_an_unknown_account_is_named_by_line(tmp_path):
+    seeds = edited_seeds(tmp_path, "gl_mapping_rules", "reporting_category,brand_new,,,4001,,typo in the account\n")
+    lines = sum(1 for _ in (seeds / "gl_mapping_rules.csv").open())
+    with pytest.raises(accounting_config.AccountingConfigError) as raised:
+        accounting_config.validate(seeds)
+    assert raised.value.problems == [
+        f"gl_mapping_rules.csv line {lines} (match_on='reporting_category', match_value='brand_new', currency='', entity_id=''): "
+        "gross_account_code '4001' is not an account in gl_accounts.csv"
+    ]
+
+
+def test_two_rules_for_one_key_are_named_by_line(tmp_path):
+    seeds = edited_seeds(tmp_path, "gl_mapping_rules", "reporting_category,charge,,,4100,,second rule for charge\n")
+    lines = sum(1 for _ in (seeds / "gl_mapping_rules.csv").open())
+    [problem] = accounting_config.problems(seeds)
+    assert problem == (
+        f"gl_mapping_rules.csv line {lines} (match_on='reporting_category', match_value='charge', currency='', entity_id=''): "
+        "duplicates line 2; one row per match_on/match_value/currency/entity_id"
+    )
+
+
+def test_a_rule_for_an_unknown_entity_or_a_bad_rate_is_named(tmp_path):
+    seeds = edited_seeds(tmp_path, "gl_mapping_rules", "type,charge,usd,acme_gmbh,4000,,\n")
+    with (seeds / "fx_rates.csv").open("a") as handle:
+        handle.write("2026-12-01,eur,usd,-1\n")
+    problems = accounting_config.problems(seeds)
+    assert any("entity_id='acme_gmbh'): entity_id is not in entities.csv" in p for p in problems)
+    assert any("fx_rates.csv" in p and "rate must be a positive decimal" in p for p in problems)
+
+
+def test_dbt_build_stops_before_any_model_on_an_invalid_rule(tmp_path):
+    project = project_copy(tmp_path / "dbt_project")
+    with (project / "seeds" / "gl_mapping_rules.csv").open("a") as handle:
+        handle.write("reporting_category,charge,,,4001,,\n")
+    path = tmp_path / "warehouse.duckdb"
+    land(path, [transaction("txn_1", "charge", "charge", 1_000)])
+    with pytest.raises(LedgerBuildFailed) as raised:
+        build(path, project_dir=project)
+    failed = {failure.name: failure for failure in raised.value.failures}
+    assert "assert_mapping_rules_resolve_uniquely" in failed
+    assert failed["assert_mapping_rules_resolve_uniquely"].culprits == (
+        {"match_on": "reporting_category", "match_value": "charge", "currency": "(any currency)",
+         "entity_id": "(any entity)", "rules": 2, "gross_account_codes": "4000, 4001"},
+    )
+    assert any(name.startswith("relationships_gl_mapping_rules_gross_account_code") for name in failed)
+    # Nothing downstream of the configuration was built.
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = {name for (name,) in connection.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+    assert "fct_journal_lines" not in tables
