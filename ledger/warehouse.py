@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -67,6 +68,7 @@ RAW_TABLES: dict[str, str] = {
         destination_id varchar,
         statement_descriptor varchar,
         description varchar,
+        not_itemizable_reason varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -89,6 +91,14 @@ RAW_TABLES: dict[str, str] = {
     """,
 }
 
+# Columns added after a table first shipped: warehouses created earlier gain them on connect.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("stripe_payouts", "not_itemizable_reason varchar"),)
+
+STATE_SCHEMA = "ingest_state"
+# One position per stream: the `created` time up to which every object is landed, or for the Data
+# Pipeline the run time of the newest export loaded. It only moves once everything before it is in.
+CURSOR_TABLE = f"{STATE_SCHEMA}.cursors"
+
 
 @contextmanager
 def connect(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -107,25 +117,49 @@ def ensure_raw_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"create schema if not exists {RAW_SCHEMA}")
     for table, columns in RAW_TABLES.items():
         connection.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({columns})")
+    for table, column in ADDED_COLUMNS:
+        connection.execute(f"alter table {RAW_SCHEMA}.{table} add column if not exists {column}")
+    connection.execute(f"create schema if not exists {STATE_SCHEMA}")
+    connection.execute(
+        f"create table if not exists {CURSOR_TABLE} (stream varchar primary key, position timestamp not null, updated_at timestamp not null)"
+    )
+
+
+def read_cursor(connection: duckdb.DuckDBPyConnection, stream: str) -> datetime | None:
+    """The stream's position (naive UTC), or None before its first complete run."""
+    row = connection.execute(f"select position from {CURSOR_TABLE} where stream = ?", [stream]).fetchone()
+    return None if row is None else row[0]
+
+
+def advance_cursors(connection: duckdb.DuckDBPyConnection, positions: dict[str, datetime]) -> None:
+    """Move each stream's cursor forward to its position (never backwards: a backfill of an old range
+    must not make the next incremental run re-read years), all streams in one transaction."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    with transaction(connection):
+        for stream, position in positions.items():
+            connection.execute(
+                f"insert into {CURSOR_TABLE} values (?, ?, ?) on conflict (stream) do update "
+                "set position = greatest(position, excluded.position), updated_at = excluded.updated_at",
+                [stream, position.astimezone(timezone.utc).replace(tzinfo=None) if position.tzinfo else position, now],
+            )
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: commit on success, roll back on any error."""
+    connection.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        connection.execute("rollback")
+        raise
+    connection.execute("commit")
 
 
 def upsert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
     """Insert `rows` into raw.`table`, replacing rows with the same key; all or nothing."""
-    if rows.num_rows == 0:
-        return 0
-    if table not in RAW_TABLES:
-        raise ValueError(f"unknown raw table {table!r}; expected one of {sorted(RAW_TABLES)}")
-    connection.register("incoming_rows", rows)
-    try:
-        connection.execute("begin transaction")
-        connection.execute(f"insert or replace into {RAW_SCHEMA}.{table} by name select * from incoming_rows")
-        connection.execute("commit")
-    except Exception:
-        connection.execute("rollback")
-        raise
-    finally:
-        connection.unregister("incoming_rows")
-    return rows.num_rows
+    with transaction(connection):
+        return _upsert_rows(connection, table, rows)
 
 
 def replace_where(connection: duckdb.DuckDBPyConnection, table: str, key: str, keys: list[str], rows: pa.Table) -> int:
@@ -133,17 +167,40 @@ def replace_where(connection: duckdb.DuckDBPyConnection, table: str, key: str, k
 
     For child tables (fee details, payout links) where the set of rows per parent can shrink.
     """
+    with transaction(connection):
+        return _replace_rows(connection, table, key, keys, rows)
+
+
+def upsert_with_children(
+    connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, child_table: str, parent_key: str, children: pa.Table,
+) -> int:
+    """Upsert parents and replace their children (e.g. balance transactions and their fee details)
+    in one transaction, so a crash never leaves a parent without its children."""
+    with transaction(connection):
+        _replace_rows(connection, child_table, parent_key, rows.column("id").to_pylist(), children)
+        return _upsert_rows(connection, table, rows)
+
+
+def _upsert_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
+    if rows.num_rows == 0:
+        return 0
+    if table not in RAW_TABLES:
+        raise ValueError(f"unknown raw table {table!r}; expected one of {sorted(RAW_TABLES)}")
+    connection.register("incoming_rows", rows)
+    try:
+        connection.execute(f"insert or replace into {RAW_SCHEMA}.{table} by name select * from incoming_rows")
+    finally:
+        connection.unregister("incoming_rows")
+    return rows.num_rows
+
+
+def _replace_rows(connection: duckdb.DuckDBPyConnection, table: str, key: str, keys: list[str], rows: pa.Table) -> int:
     connection.register("incoming_rows", rows)
     connection.register("replaced_keys", pa.table({"key": pa.array(keys, pa.string())}))
     try:
-        connection.execute("begin transaction")
         connection.execute(f"delete from {RAW_SCHEMA}.{table} where {key} in (select key from replaced_keys)")
         if rows.num_rows:
             connection.execute(f"insert into {RAW_SCHEMA}.{table} by name select * from incoming_rows")
-        connection.execute("commit")
-    except Exception:
-        connection.execute("rollback")
-        raise
     finally:
         connection.unregister("incoming_rows")
         connection.unregister("replaced_keys")
