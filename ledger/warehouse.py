@@ -132,16 +132,20 @@ def read_cursor(connection: duckdb.DuckDBPyConnection, stream: str) -> datetime 
 
 
 def advance_cursors(connection: duckdb.DuckDBPyConnection, positions: dict[str, datetime]) -> None:
-    """Move each stream's cursor forward to its position (never backwards: a backfill of an old range
+    """Move each stream's cursor forward to its position (naive UTC) (never backwards: a backfill of an old range
     must not make the next incremental run re-read years), all streams in one transaction."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
     with transaction(connection):
         for stream, position in positions.items():
-            connection.execute(
-                f"insert into {CURSOR_TABLE} values (?, ?, ?) on conflict (stream) do update "
-                "set position = greatest(position, excluded.position), updated_at = excluded.updated_at",
-                [stream, position.astimezone(timezone.utc).replace(tzinfo=None) if position.tzinfo else position, now],
-            )
+            write_cursor(connection, stream, position)
+
+
+def write_cursor(connection: duckdb.DuckDBPyConnection, stream: str, position: datetime) -> None:
+    """`advance_cursors` for one stream inside the caller's transaction; `position` is naive UTC."""
+    connection.execute(
+        f"insert into {CURSOR_TABLE} values (?, ?, ?) on conflict (stream) do update "
+        "set position = greatest(position, excluded.position), updated_at = excluded.updated_at",
+        [stream, position, datetime.now(timezone.utc).replace(tzinfo=None)],
+    )
 
 
 @contextmanager
@@ -159,7 +163,7 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def upsert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
     """Insert `rows` into raw.`table`, replacing rows with the same key; all or nothing."""
     with transaction(connection):
-        return _upsert_rows(connection, table, rows)
+        return write_rows(connection, table, rows)
 
 
 def replace_where(connection: duckdb.DuckDBPyConnection, table: str, key: str, keys: list[str], rows: pa.Table) -> int:
@@ -178,10 +182,11 @@ def upsert_with_children(
     in one transaction, so a crash never leaves a parent without its children."""
     with transaction(connection):
         _replace_rows(connection, child_table, parent_key, rows.column("id").to_pylist(), children)
-        return _upsert_rows(connection, table, rows)
+        return write_rows(connection, table, rows)
 
 
-def _upsert_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
+def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
+    """`upsert` inside the caller's transaction, for loads that write several tables at once."""
     if rows.num_rows == 0:
         return 0
     if table not in RAW_TABLES:
