@@ -127,8 +127,8 @@ def ensure_raw_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 def read_cursor(connection: duckdb.DuckDBPyConnection, stream: str) -> datetime | None:
     """The stream's position (naive UTC), or None before its first complete run."""
-    row = connection.execute(f"select position from {CURSOR_TABLE} where stream = ?", [stream]).fetchone()
-    return None if row is None else row[0]
+    rows = connection.execute(f"select position from {CURSOR_TABLE} where stream = ?", [stream]).fetchall()
+    return rows[0][0] if rows else None
 
 
 def advance_cursors(connection: duckdb.DuckDBPyConnection, positions: dict[str, datetime]) -> None:
@@ -166,23 +166,12 @@ def upsert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) ->
         return write_rows(connection, table, rows)
 
 
-def replace_where(connection: duckdb.DuckDBPyConnection, table: str, key: str, keys: list[str], rows: pa.Table) -> int:
-    """Replace every row of raw.`table` whose `key` is in `keys` by `rows`, in one transaction.
-
-    For child tables (fee details, payout links) where the set of rows per parent can shrink.
-    """
+def upsert_tables(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> int:
+    """`upsert` several tables in one transaction (e.g. balance transactions and their fee details,
+    so a crash never leaves one without the other); returns the rows of the first."""
     with transaction(connection):
-        return _replace_rows(connection, table, key, keys, rows)
-
-
-def upsert_with_children(
-    connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, child_table: str, parent_key: str, children: pa.Table,
-) -> int:
-    """Upsert parents and replace their children (e.g. balance transactions and their fee details)
-    in one transaction, so a crash never leaves a parent without its children."""
-    with transaction(connection):
-        _replace_rows(connection, child_table, parent_key, rows.column("id").to_pylist(), children)
-        return write_rows(connection, table, rows)
+        counts = [write_rows(connection, table, rows) for table, rows in tables.items()]
+    return counts[0] if counts else 0
 
 
 def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
@@ -196,17 +185,4 @@ def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table
         connection.execute(f"insert or replace into {RAW_SCHEMA}.{table} by name select * from incoming_rows")
     finally:
         connection.unregister("incoming_rows")
-    return rows.num_rows
-
-
-def _replace_rows(connection: duckdb.DuckDBPyConnection, table: str, key: str, keys: list[str], rows: pa.Table) -> int:
-    connection.register("incoming_rows", rows)
-    connection.register("replaced_keys", pa.table({"key": pa.array(keys, pa.string())}))
-    try:
-        connection.execute(f"delete from {RAW_SCHEMA}.{table} where {key} in (select key from replaced_keys)")
-        if rows.num_rows:
-            connection.execute(f"insert into {RAW_SCHEMA}.{table} by name select * from incoming_rows")
-    finally:
-        connection.unregister("incoming_rows")
-        connection.unregister("replaced_keys")
     return rows.num_rows

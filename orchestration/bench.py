@@ -41,17 +41,18 @@ class StageFigures:
 
 
 class RssSampler:
-    """Samples the resident memory of this process and its children in a background thread."""
+    """Samples the resident memory of this process (and its children) in a background thread."""
 
-    def __init__(self, root: psutil.Process) -> None:
+    def __init__(self, root: psutil.Process, include_children: bool = True) -> None:
         self._root = root
+        self._include_children = include_children
         self._peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _tree_rss(self) -> int:
         total = 0
-        for process in [self._root, *self._root.children(recursive=True)]:
+        for process in [self._root, *(self._root.children(recursive=True) if self._include_children else [])]:
             try:
                 total += process.memory_info().rss
             except psutil.Error:

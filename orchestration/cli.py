@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from orchestration import cli_ingest
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     bank = commands.add_parser("bank", help="bank statement files")
     bank.add_argument("bank_args", nargs=argparse.REMAINDER, help="parse FILE [--format F]")
     bank.set_defaults(handler=lambda args: _bank(args.bank_args))
+    cli_ingest.register(commands)
     return parser
 
 
@@ -121,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     settings = CloseSettings.from_env()
-    if not settings.stripe_api_key:
+    if not settings.stripe_api_key and settings.source != "data_pipeline":
         raise ConfigError("STRIPE_API_KEY is not set (a restricted, read-only key is enough)")
     _print_result(run_close(settings, args.start, args.end, persistent_instance()))
     return 0

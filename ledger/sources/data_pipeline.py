@@ -264,7 +264,7 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
     """Payout rows of `transfers` in the API's JSON shape, for the API's row builder."""
     epoch = "cast(epoch({}) as bigint)"
     types = ", ".join(f"'{t}'" for t in PAYOUT_TRANSFER_TYPES)
-    rows = connection.sql(f"""
+    result = connection.execute(f"""
         select id, amount, currency, status, {epoch.format(files.timestamp('created'))} as created,
                {epoch.format(files.timestamp('date'))} as arrival_date, automatic, type,
                {files.optional('method')} as method, {files.optional('balance_transaction_id')} as balance_transaction,
@@ -277,7 +277,9 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
         from {files.source()}
         where type in ({types})
         qualify row_number() over (partition by id) = 1
-    """).to_arrow_table().to_pylist()
+    """)
+    names = [column[0] for column in result.description]
+    rows = [dict(zip(names, values)) for values in result.fetchall()]
     for row in rows:
         row["trace_id"] = {"status": row.pop("trace_id_status"), "value": row.pop("trace_id_value")}
     return rows
@@ -340,10 +342,10 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
             with warehouse.transaction(connection):
                 raw = warehouse.RAW_SCHEMA
                 connection.execute(f"create or replace temp table loaded_transactions as {_balance_transactions_sql(transactions)}", parameters)
-                count = connection.execute("select count(*) from loaded_transactions").fetchone()[0]
+                count = connection.execute("select count(*) from loaded_transactions").fetchall()[0][0]
                 connection.execute(f"delete from {raw}.stripe_fee_details where balance_transaction_id in (select id from loaded_transactions)")
                 connection.execute(f"insert or replace into {raw}.stripe_balance_transactions by name select * from loaded_transactions")
-                fee_count = connection.execute(f"insert into {raw}.stripe_fee_details by name {_fee_details_sql(fees)}", parameters).fetchone()[0]
+                fee_count = connection.execute(f"insert into {raw}.stripe_fee_details by name {_fee_details_sql(fees)}", parameters).fetchall()[0][0]
                 warehouse.write_rows(connection, "stripe_payouts", payout_rows)
                 link_source = f"""
                     select automatic_transfer_id as payout_id, id as balance_transaction_id, '{SOURCE}' as _source, $loaded_at as _loaded_at
@@ -351,7 +353,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
                     where automatic_transfer_id in (select payout_id from itemizable_payouts)
                 """ if transactions.has("automatic_transfer_id") else None
                 connection.execute(f"delete from {raw}.stripe_payout_transactions where payout_id in (select payout_id from itemizable_payouts)")
-                link_count = connection.execute(f"insert into {raw}.stripe_payout_transactions by name {link_source}", parameters).fetchone()[0] if link_source else 0
+                link_count = connection.execute(f"insert into {raw}.stripe_payout_transactions by name {link_source}", parameters).fetchall()[0][0] if link_source else 0
                 warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, as_of, loaded_at))
                 warehouse.write_cursor(connection, STREAM, as_of)
         except duckdb.Error as error:

@@ -47,7 +47,7 @@ class StripeApiSettings:
     slice_seconds: int = 86_400
     overlap_seconds: int = 600
     payout_lookback_days: int = 14
-    batch_rows: int = 20_000
+    batch_rows: int = 50_000
     request_timeout_s: float = 30.0
     retry: RetryPolicy = RetryPolicy()
 
@@ -137,16 +137,32 @@ class IngestStats:
 
 def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, window: Window, now: datetime | None = None) -> IngestStats:
     """Land the window's balance transactions, recent payouts, payout contents and a balance snapshot,
-    then advance the stream cursors to the window's end (never past `now`)."""
+    then advance the stream cursors to the window's end (never past `now`).
+
+    Payouts are listed first (a few requests); then the balance transaction slices and the payout
+    contents run as one pool of jobs under the shared rate limit, so no phase waits for another's tail.
+    """
     now = now or datetime.now(timezone.utc)
     stats = IngestStats()
     fetcher = settings.fetcher(stats.telemetry)
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
 
-    _land_balance_transactions(fetcher, connection, settings, window, loaded_at, stats)
     payouts = _read_payouts(fetcher, settings, window)
     stats.payouts += warehouse.upsert(connection, "stripe_payouts", stripe_records.payout_rows(payouts, SOURCE, loaded_at))
-    _land_payout_links(fetcher, connection, settings, payouts, loaded_at, stats)
+    to_link = _payouts_to_link(connection, payouts, stats)
+    jobs = [_slice_job(fetcher, part, loaded_at) for part in _slices(window, settings)] + [_links_job(fetcher, payout_id) for payout_id in to_link]
+    transactions = _TransactionBatches(connection, settings.batch_rows, stats)
+    for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
+        if kind == "transactions":
+            transactions.add(item)
+        else:
+            payout_id, transaction_ids = item
+            links = [(payout_id, txn_id) for txn_id in transaction_ids]
+            # Whole per payout (one transaction), so a payout with links has all of them.
+            stats.payout_transactions += warehouse.upsert(
+                connection, "stripe_payout_transactions", stripe_records.payout_transaction_rows(links, SOURCE, loaded_at),
+            )
+    transactions.flush()
 
     as_of = min(window.end, now).astimezone(timezone.utc).replace(tzinfo=None)
     balance = fetcher.fetch("/v1/balance", {})
@@ -155,38 +171,60 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
     return stats
 
 
-def _land_balance_transactions(fetcher: StripeFetcher, connection: duckdb.DuckDBPyConnection, settings: StripeApiSettings,
-                               window: Window, loaded_at: datetime, stats: IngestStats) -> None:
-    def slice_job(part: Window) -> Callable[[], Iterator[tuple[pa.Table, pa.Table]]]:
-        def job() -> Iterator[tuple[pa.Table, pa.Table]]:
-            buffer: list[dict[str, Any]] = []
-            for page in fetcher.pages("/v1/balance_transactions", {"created": part.created_filter}):
-                buffer.extend(page)
-                if len(buffer) >= CONVERT_ROWS:
-                    yield stripe_records.balance_transaction_rows(buffer, SOURCE, loaded_at)
-                    buffer = []
-            if buffer:
-                yield stripe_records.balance_transaction_rows(buffer, SOURCE, loaded_at)
-        return job
+def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:
+    """At most `slice_seconds` long, and at least four per worker so that the last slices to
+    finish leave few workers idle."""
+    seconds = min(settings.slice_seconds, (window.end - window.start).total_seconds() / (4 * settings.workers))
+    return window.slices(max(60, int(seconds)))
 
-    pending: list[tuple[pa.Table, pa.Table]] = []
 
-    def flush() -> None:
-        if pending:
-            transactions = pa.concat_tables([t for t, _ in pending])
-            fee_details = pa.concat_tables([f for _, f in pending])
-            stats.balance_transactions += warehouse.upsert_with_children(
-                connection, "stripe_balance_transactions", transactions, "stripe_fee_details", "balance_transaction_id", fee_details,
-            )
-            stats.fee_details += fee_details.num_rows
-            pending.clear()
+def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime) -> Callable[[], Iterator[tuple[str, Any]]]:
+    def job() -> Iterator[tuple[str, Any]]:
+        buffer: list[dict[str, Any]] = []
+        for page in fetcher.pages("/v1/balance_transactions", {"created": part.created_filter}):
+            buffer.extend(page)
+            if len(buffer) >= CONVERT_ROWS:
+                yield "transactions", stripe_records.balance_transaction_rows(buffer, SOURCE, loaded_at)
+                buffer = []
+        if buffer:
+            yield "transactions", stripe_records.balance_transaction_rows(buffer, SOURCE, loaded_at)
+    return job
 
-    jobs = [slice_job(part) for part in window.slices(settings.slice_seconds)]
-    for converted in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
-        pending.append(converted)
-        if sum(t.num_rows for t, _ in pending) >= settings.batch_rows:
-            flush()
-    flush()
+
+def _links_job(fetcher: StripeFetcher, payout_id: str) -> Callable[[], Iterator[tuple[str, Any]]]:
+    def job() -> Iterator[tuple[str, Any]]:
+        yield "links", (payout_id, [txn["id"] for page in fetcher.pages("/v1/balance_transactions", {"payout": payout_id}) for txn in page])
+    return job
+
+
+class _TransactionBatches:
+    """Collects converted pages and writes them `batch_rows` at a time, each batch with its fee
+    details in one transaction. Stripe never edits a balance transaction's amounts or fees (only
+    `status` moves with time), so fee details are upserted by position, never shrunk."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, batch_rows: int, stats: IngestStats) -> None:
+        self._connection = connection
+        self._batch_rows = batch_rows
+        self._stats = stats
+        self._pending: list[tuple[pa.Table, pa.Table]] = []
+        self._rows = 0
+
+    def add(self, converted: tuple[pa.Table, pa.Table]) -> None:
+        self._pending.append(converted)
+        self._rows += converted[0].num_rows
+        if self._rows >= self._batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        transactions = pa.concat_tables([t for t, _ in self._pending])
+        fee_details = pa.concat_tables([f for _, f in self._pending])
+        self._stats.balance_transactions += warehouse.upsert_tables(
+            self._connection, {"stripe_balance_transactions": transactions, "stripe_fee_details": fee_details},
+        )
+        self._stats.fee_details += fee_details.num_rows
+        self._pending, self._rows = [], 0
 
 
 def _read_payouts(fetcher: StripeFetcher, settings: StripeApiSettings, window: Window) -> list[dict[str, Any]]:
@@ -202,27 +240,16 @@ def _read_payouts(fetcher: StripeFetcher, settings: StripeApiSettings, window: W
     return sorted(by_id.values(), key=lambda payout: (payout["created"], payout["id"]))
 
 
-def _land_payout_links(fetcher: StripeFetcher, connection: duckdb.DuckDBPyConnection, settings: StripeApiSettings,
-                       payouts: list[dict[str, Any]], loaded_at: datetime, stats: IngestStats) -> None:
-    """The balance transactions of each itemizable payout not linked yet. Once Stripe completes a
-    payout's reconciliation its contents are final, so links are listed once per payout."""
+def _payouts_to_link(connection: duckdb.DuckDBPyConnection, payouts: list[dict[str, Any]], stats: IngestStats) -> list[str]:
+    """Itemizable payouts whose contents are not landed yet. Once Stripe completes a payout's
+    reconciliation its contents are final, so they are listed once per payout."""
     itemizable = [p["id"] for p in payouts if stripe_records.not_itemizable_reason(p) is None]
     stats.payouts_not_itemized += len(payouts) - len(itemizable)
+    if not itemizable:
+        return []
     linked = {
         row[0] for row in connection.execute(
             "select distinct payout_id from raw.stripe_payout_transactions where payout_id in (select unnest(?))", [itemizable],
         ).fetchall()
-    } if itemizable else set()
-
-    def links_job(payout_id: str) -> Callable[[], Iterator[tuple[str, list[str]]]]:
-        def job() -> Iterator[tuple[str, list[str]]]:
-            yield payout_id, [txn["id"] for page in fetcher.pages("/v1/balance_transactions", {"payout": payout_id}) for txn in page]
-        return job
-
-    jobs = [links_job(payout_id) for payout_id in itemizable if payout_id not in linked]
-    for payout_id, transaction_ids in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
-        links = [(payout_id, txn_id) for txn_id in transaction_ids]
-        stats.payout_transactions += warehouse.replace_where(
-            connection, "stripe_payout_transactions", "payout_id", [payout_id],
-            stripe_records.payout_transaction_rows(links, SOURCE, loaded_at),
-        )
+    }
+    return [payout_id for payout_id in itemizable if payout_id not in linked]

@@ -1,0 +1,63 @@
+"""`stripe-close ingest` and `stripe-close bench ingest`: land Stripe data, measure how fast."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from ledger import warehouse
+from ledger.config import CloseSettings
+from ledger.sources.ingest_settings import IngestSettings
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    ingest = subcommands.add_parser("ingest", help="land new Stripe data in CLOSE_WAREHOUSE from CLOSE_SOURCE (no dbt, no export)")
+    ingest.add_argument("--start", type=date.fromisoformat, help="backfill from this day (UTC); default: continue from the cursors")
+    ingest.add_argument("--end", type=date.fromisoformat, help="last day (UTC), inclusive; default: now")
+    ingest.add_argument("--first-run-days", type=int, default=2, help="days read on a first run without --start")
+    ingest.set_defaults(handler=_ingest)
+
+    bench = subcommands.choices["bench"]
+    targets = bench.add_subparsers(dest="bench_target", required=False, help="default: the whole chain")
+    bench_ingest = targets.add_parser("ingest", help="ingestion throughput against its bound (API or Data Pipeline)")
+    bench_ingest.add_argument("--source", choices=("api", "data_pipeline"), default="api")
+    bench_ingest.add_argument("--objects", type=int, help="balance transactions (default: 1,000,000 API, 10,000,000 Data Pipeline)")
+    bench_ingest.add_argument("--days", type=int, default=30)
+    bench_ingest.add_argument("--seed", type=int, default=7)
+    bench_ingest.add_argument("--latency-ms", type=float, default=50.0, help="API: sandbox latency per request")
+    bench_ingest.add_argument("--requests-per-second", type=float, default=100.0, help="API: the rate limit, client and server")
+    bench_ingest.add_argument("--workers", type=int, default=12, help="API: parallel slices")
+    bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
+    bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"))
+    bench_ingest.set_defaults(handler=_bench_ingest)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(tzinfo=timezone.utc))
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ledger.sources.ingestion import run_ingestion
+
+    close = CloseSettings.from_env()
+    settings = IngestSettings.from_env(os.environ)
+    start = _midnight(args.start) if args.start else None
+    end = _midnight(args.end + timedelta(days=1)) if args.end else None
+    with warehouse.connect(close.warehouse) as connection:
+        outcome = run_ingestion(settings, connection, start, end, args.first_run_days)
+    print(outcome.summary)
+    return 0
+
+
+def _bench_ingest(args: argparse.Namespace) -> int:
+    from orchestration.bench_ingest import ApiBenchmark, run_api_benchmark, run_data_pipeline_benchmark
+
+    if args.source == "data_pipeline":
+        return run_data_pipeline_benchmark(args.objects or 10_000_000, args.parts, args.seed, args.workdir)
+    plan = ApiBenchmark(
+        transactions=args.objects or 1_000_000, days=args.days, seed=args.seed, latency_s=args.latency_ms / 1000,
+        requests_per_second=args.requests_per_second, workers=args.workers,
+    )
+    return run_api_benchmark(plan, args.workdir)
