@@ -42,7 +42,7 @@ class ApiBenchmark:
     seed: int = 7
     latency_s: float = 0.05
     requests_per_second: float = 100.0
-    workers: int = 12
+    workers: int = 16
 
 
 def _serve(spec: WorldSpec, behaviour: ServerBehaviour, pipe: Connection) -> None:

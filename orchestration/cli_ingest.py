@@ -28,7 +28,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     bench_ingest.add_argument("--seed", type=int, default=7)
     bench_ingest.add_argument("--latency-ms", type=float, default=50.0, help="API: sandbox latency per request")
     bench_ingest.add_argument("--requests-per-second", type=float, default=100.0, help="API: the rate limit, client and server")
-    bench_ingest.add_argument("--workers", type=int, default=12, help="API: parallel slices")
+    bench_ingest.add_argument("--workers", type=int, default=16, help="API: parallel slices")
     bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
     bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"))
     bench_ingest.set_defaults(handler=_bench_ingest)

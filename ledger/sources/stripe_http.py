@@ -12,9 +12,9 @@ version, sends the request and turns error bodies into its error classes, but it
 parses JSON with `object_pairs_hook=OrderedDict`, which costs more CPU than the request at 100
 requests/s. Bodies of successful responses are parsed here with orjson instead.
 
-The rate limiter paces requests evenly (a token bucket of size one); threads share it, so however
-many slices run in parallel the account sees at most `requests_per_second`. No library does this
-small job better than the dozen lines below.
+The rate limiter is a token bucket that the worker threads share, so however many slices run in
+parallel the account sees at most `requests_per_second`. No library does this small job better
+than the dozen lines below.
 """
 
 from __future__ import annotations
@@ -52,22 +52,30 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """At most `per_second` acquisitions per second across all threads, evenly spaced."""
+    """At most `per_second` acquisitions per second across all threads, on average.
+
+    A token bucket holding a quarter second of requests: a worker that was late (a slow response,
+    a pause for a database write) can use a missed slot soon after, while bursts stay far inside
+    Stripe's own one-second window. Callers beyond the bucket reserve a future slot and sleep.
+    """
 
     def __init__(self, per_second: float) -> None:
         if per_second <= 0:
             raise ValueError(f"requests per second must be positive, got {per_second}")
-        self._interval = 1.0 / per_second
-        self._next = time.monotonic()
+        self._rate = per_second
+        self._capacity = max(1.0, per_second / 4)
+        self._tokens = self._capacity
+        self._last = time.monotonic()
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
         with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
+            self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate) - 1
+            self._last = now
+            wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if wait:
+            time.sleep(wait)
 
 
 def _should_retry(status: int | None, headers: dict[str, str]) -> bool:
