@@ -6,8 +6,11 @@ from datetime import date, datetime, time, timedelta, timezone
 import dagster as dg
 
 from ledger import warehouse as ledger_warehouse
+from ledger.config import ConfigError
+from ledger.sources.data_pipeline import DataPipelineError
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.ingestion import run_ingestion
+from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
 
 RAW_TABLE_DESCRIPTIONS = {
@@ -48,10 +51,14 @@ class IngestWindowConfig(dg.Config):
 def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig, stripe: StripeApiResource, warehouse: WarehouseResource):
     """Lands new Stripe data: from the API (time slices in parallel, incremental by cursor) or from
     the newest complete Stripe Data Pipeline delivery on S3, as CLOSE_SOURCE says."""
-    settings = IngestSettings.from_env(os.environ).with_api(stripe.settings())
-    with ledger_warehouse.connect(warehouse.file) as connection:
-        outcome = run_ingestion(settings, connection, config.start(), config.end(), config.first_run_days)
-        row_counts = {table: connection.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in RAW_TABLE_DESCRIPTIONS}
+    try:
+        settings = IngestSettings.from_env(os.environ).with_api(stripe.settings())
+        with ledger_warehouse.connect(warehouse.file) as connection:
+            outcome = run_ingestion(settings, connection, config.start(), config.end(), config.first_run_days)
+            row_counts = {table: connection.execute(f"select count(*) from raw.{table}").fetchall()[0][0] for table in RAW_TABLE_DESCRIPTIONS}
+    except (ConfigError, DataPipelineError, StripeRequestFailed) as error:
+        # What to fix, as the step's failure message, without a stack trace around it.
+        raise dg.Failure(description=str(error)) from error
     context.log.info(outcome.summary)
     run_figures = {
         f"run_{name}": dg.MetadataValue.json(value) if isinstance(value, list) else value
