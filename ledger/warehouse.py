@@ -174,6 +174,30 @@ def upsert_tables(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Ta
     return counts[0] if counts else 0
 
 
+LOAD_COLUMNS = ("_source", "_loaded_at")
+
+
+def merge_from(connection: duckdb.DuckDBPyConnection, table: str, source: str, keys: tuple[str, ...]) -> tuple[int, int]:
+    """Bring raw.`table` up to date with the relation `source` (same columns), inside the caller's
+    transaction: rows with a new key are inserted, rows whose values changed are updated, rows that
+    did not change are left alone (with their `_loaded_at`). Returns (inserted, updated).
+
+    For full-snapshot loads: `insert or replace` rewrites the key index for every row, which costs
+    minutes for ten million rows; here an unchanged row costs one hash-join probe."""
+    columns = [row[0] for row in connection.execute(f"describe {RAW_SCHEMA}.{table}").fetchall()]
+    values = [column for column in columns if column not in keys]
+    matched = " and ".join(f"t.{key} = s.{key}" for key in keys)
+    changed = " or ".join(f"t.{column} is distinct from s.{column}" for column in values if column not in LOAD_COLUMNS)
+    updated = connection.execute(
+        f"update {RAW_SCHEMA}.{table} as t set {', '.join(f'{column} = s.{column}' for column in values)} "
+        f"from {source} as s where {matched} and ({changed})"
+    ).fetchall()[0][0] if changed else 0
+    inserted = connection.execute(
+        f"insert into {RAW_SCHEMA}.{table} by name select s.* from {source} as s anti join {RAW_SCHEMA}.{table} as t using ({', '.join(keys)})"
+    ).fetchall()[0][0]
+    return inserted, updated
+
+
 def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
     """`upsert` inside the caller's transaction, for loads that write several tables at once."""
     if rows.num_rows == 0:

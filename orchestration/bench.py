@@ -123,7 +123,8 @@ def run_chain_benchmark(transactions: int, days: int, seed: int, workdir: Path) 
         )
         with measured(figures, "ingest", me) as stage:
             with warehouse.connect(warehouse_file) as connection:
-                stats = ingest(StripeApiSettings(api_key=BENCH_API_KEY, api_base=url), connection, window)
+                # Paced at Stripe's live-mode limit, as a production run would be.
+                stats = ingest(StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=100), connection, window)
             stage.extra = {
                 "objects": stats.balance_transactions + stats.payouts + stats.payout_transactions,
                 "requests": stats.requests,

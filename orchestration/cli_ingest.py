@@ -24,11 +24,11 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     bench_ingest = targets.add_parser("ingest", help="ingestion throughput against its bound (API or Data Pipeline)")
     bench_ingest.add_argument("--source", choices=("api", "data_pipeline"), default="api")
     bench_ingest.add_argument("--objects", type=int, help="balance transactions (default: 1,000,000 API, 10,000,000 Data Pipeline)")
-    bench_ingest.add_argument("--days", type=int, default=30)
     bench_ingest.add_argument("--seed", type=int, default=7)
-    bench_ingest.add_argument("--latency-ms", type=float, default=50.0, help="API: sandbox latency per request")
-    bench_ingest.add_argument("--requests-per-second", type=float, default=100.0, help="API: the rate limit, client and server")
-    bench_ingest.add_argument("--workers", type=int, default=16, help="API: parallel slices")
+    bench_ingest.add_argument("--days", type=int, help="API: simulated days (default 30)")
+    bench_ingest.add_argument("--latency-ms", type=float, help="API: sandbox latency per request (default 50)")
+    bench_ingest.add_argument("--requests-per-second", type=float, help="API: the rate limit, client and server (default 100)")
+    bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
     bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
     bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"))
     bench_ingest.set_defaults(handler=_bench_ingest)
@@ -56,8 +56,8 @@ def _bench_ingest(args: argparse.Namespace) -> int:
 
     if args.source == "data_pipeline":
         return run_data_pipeline_benchmark(args.objects or 10_000_000, args.parts, args.seed, args.workdir)
-    plan = ApiBenchmark(
-        transactions=args.objects or 1_000_000, days=args.days, seed=args.seed, latency_s=args.latency_ms / 1000,
-        requests_per_second=args.requests_per_second, workers=args.workers,
-    )
-    return run_api_benchmark(plan, args.workdir)
+    given = {
+        "transactions": args.objects, "days": args.days, "seed": args.seed, "requests_per_second": args.requests_per_second,
+        "workers": args.workers, "latency_s": None if args.latency_ms is None else args.latency_ms / 1000,
+    }
+    return run_api_benchmark(ApiBenchmark(**{name: value for name, value in given.items() if value is not None}), args.workdir)

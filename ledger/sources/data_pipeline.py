@@ -2,7 +2,9 @@
 
 Stripe delivers a full copy of the data every few hours: per run, a folder per table of parquet
 files and, once the run is complete, a SUCCESS marker (reference/stripe.md 3.1). So a load picks
-the newest run that has its marker, ignores runs still being written, and replaces rows by id.
+the newest run that has its marker, ignores runs still being written, and brings the raw tables up
+to date by id: new rows are inserted, changed rows (a payout now `failed`, a transaction now
+`available`) updated, unchanged rows left alone, which keeps a reload of ten million rows cheap.
 Stripe documents the layout only loosely, so where runs, modes and tables live is a template to
 confirm against a real bucket (`table_template`, `marker_template`, `run_format`).
 
@@ -244,19 +246,23 @@ def _balance_transactions_sql(files: _TableFiles) -> str:
                {files.optional('balance_type')} as balance_type,
                '{SOURCE}' as _source, $loaded_at as _loaded_at
         from {files.source()}
-        qualify row_number() over (partition by id) = 1
     """
 
 
 def _fee_details_sql(files: _TableFiles) -> str:
-    order = "index" if files.has("index") else "id" if files.has("id") else "type, amount"
+    # The position within the transaction's `fee_details`: the export's `index` if it has one
+    # (cheap), else numbered in `id` order.
+    if files.has("index"):
+        position = "cast(index as integer)"
+    else:
+        order = "id" if files.has("id") else "type, amount"
+        position = f"cast(row_number() over (partition by balance_transaction_id order by {order}) - 1 as integer)"
     return f"""
-        select balance_transaction_id,
-               cast(row_number() over (partition by balance_transaction_id order by {order}) - 1 as integer) as position,
+        select balance_transaction_id, {position} as position,
                amount, lower(currency) as currency, type,
                {files.optional('description')} as description, {files.optional('application')} as application,
                '{SOURCE}' as _source, $loaded_at as _loaded_at
-        from (select distinct on (balance_transaction_id, {order}) * from {files.source()})
+        from {files.source()}
     """
 
 
@@ -340,27 +346,33 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
         connection.register("itemizable_payouts", itemizable)
         try:
             with warehouse.transaction(connection):
-                raw = warehouse.RAW_SCHEMA
-                connection.execute(f"create or replace temp table loaded_transactions as {_balance_transactions_sql(transactions)}", parameters)
-                count = connection.execute("select count(*) from loaded_transactions").fetchall()[0][0]
-                connection.execute(f"delete from {raw}.stripe_fee_details where balance_transaction_id in (select id from loaded_transactions)")
-                connection.execute(f"insert or replace into {raw}.stripe_balance_transactions by name select * from loaded_transactions")
-                fee_count = connection.execute(f"insert into {raw}.stripe_fee_details by name {_fee_details_sql(fees)}", parameters).fetchall()[0][0]
+                connection.execute(f"create or replace temp table staged_transactions as {_balance_transactions_sql(transactions)}", parameters)
+                connection.execute(f"create or replace temp table staged_fee_details as {_fee_details_sql(fees)}", parameters)
+                # Without `automatic_transfer_id` (null) the export cannot say what a payout contained: no links.
+                payout_of = transactions.optional("automatic_transfer_id")
+                connection.execute(
+                    f"create or replace temp table staged_links as select {payout_of} as payout_id, id as balance_transaction_id, "
+                    f"'{SOURCE}' as _source, $loaded_at as _loaded_at from {transactions.source()} "
+                    f"where {payout_of} in (select payout_id from itemizable_payouts)", parameters,
+                )
+                count, fee_count, link_count = (
+                    connection.execute(f"select count(*) from {name}").fetchall()[0][0]
+                    for name in ("staged_transactions", "staged_fee_details", "staged_links")
+                )
+                warehouse.merge_from(connection, "stripe_balance_transactions", "staged_transactions", ("id",))
+                warehouse.merge_from(connection, "stripe_fee_details", "staged_fee_details", ("balance_transaction_id", "position"))
+                warehouse.merge_from(connection, "stripe_payout_transactions", "staged_links", ("payout_id", "balance_transaction_id"))
                 warehouse.write_rows(connection, "stripe_payouts", payout_rows)
-                link_source = f"""
-                    select automatic_transfer_id as payout_id, id as balance_transaction_id, '{SOURCE}' as _source, $loaded_at as _loaded_at
-                    from (select distinct id, automatic_transfer_id from {transactions.source()})
-                    where automatic_transfer_id in (select payout_id from itemizable_payouts)
-                """ if transactions.has("automatic_transfer_id") else None
-                connection.execute(f"delete from {raw}.stripe_payout_transactions where payout_id in (select payout_id from itemizable_payouts)")
-                link_count = connection.execute(f"insert into {raw}.stripe_payout_transactions by name {link_source}", parameters).fetchall()[0][0] if link_source else 0
                 warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, as_of, loaded_at))
                 warehouse.write_cursor(connection, STREAM, as_of)
+        except duckdb.ConstraintException as error:
+            raise DataPipelineError(f"run {newest.run} holds the same key twice in one table, which a full delivery never should: {error}") from error
         except duckdb.Error as error:
             raise _locate_corrupt_file(connection, tables, error) from error
         finally:
             connection.unregister("itemizable_payouts")
-            connection.execute("drop table if exists loaded_transactions")
+            for name in ("staged_transactions", "staged_fee_details", "staged_links"):
+                connection.execute(f"drop table if exists {name}")
         load_s = time.perf_counter() - started
     return DataPipelineStats(
         newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,
