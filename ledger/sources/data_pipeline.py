@@ -234,7 +234,7 @@ def _download(settings: DataPipelineSettings, s3: Any, run: str, folder: Path) -
     return tables, downloaded
 
 
-def _balance_transactions_sql(files: _TableFiles) -> str:
+def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
     # The exchange rate goes through text, as the API path does, so both give the same decimal.
     rate = f"cast(cast({files.optional('exchange_rate', 'double')} as varchar) as decimal(38, 18))"
     return f"""
@@ -244,12 +244,12 @@ def _balance_transactions_sql(files: _TableFiles) -> str:
                {files.optional('status')} as status, {files.optional('description')} as description,
                {files.optional('source_id')} as source_id, {rate} as exchange_rate,
                {files.optional('balance_type')} as balance_type,
-               '{SOURCE}' as _source, $loaded_at as _loaded_at
+               '{SOURCE}' as _source, {loaded} as _loaded_at
         from {files.source()}
     """
 
 
-def _fee_details_sql(files: _TableFiles) -> str:
+def _fee_details_sql(files: _TableFiles, loaded: str) -> str:
     # The position within the transaction's `fee_details`: the export's `index` if it has one
     # (cheap), else numbered in `id` order.
     if files.has("index"):
@@ -261,7 +261,7 @@ def _fee_details_sql(files: _TableFiles) -> str:
         select balance_transaction_id, {position} as position,
                amount, lower(currency) as currency, type,
                {files.optional('description')} as description, {files.optional('application')} as application,
-               '{SOURCE}' as _source, $loaded_at as _loaded_at
+               '{SOURCE}' as _source, {loaded} as _loaded_at
         from {files.source()}
     """
 
@@ -312,6 +312,13 @@ def _snapshot(connection: duckdb.DuckDBPyConnection, as_of: datetime, loaded_at:
     return stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)
 
 
+def _refuse_repeated_keys(connection: duckdb.DuckDBPyConnection, run: str) -> None:
+    """A full delivery holds each balance transaction once; a repeat means a broken export."""
+    repeated = connection.execute("select id from staged_transactions group by id having count(*) > 1 limit 3").fetchall()
+    if repeated:
+        raise DataPipelineError(f"run {run} holds balance transaction {', '.join(r[0] for r in repeated)} more than once in {BALANCE_TRANSACTIONS}")
+
+
 def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, tables: dict[str, _TableFiles], error: duckdb.Error) -> DataPipelineError:
     """DuckDB names local paths; find the object that cannot be read and name its S3 key."""
     for files in tables.values():
@@ -341,38 +348,39 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
         payouts = _payout_objects(connection, tables[TRANSFERS])
         payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
         itemizable = pa.table({"payout_id": [p["id"] for p in payouts if stripe_records.not_itemizable_reason(p) is None]}, schema=pa.schema([("payout_id", pa.string())]))
-        parameters = {"loaded_at": loaded_at}
+        # Views cannot take parameters: the load time goes in as a literal.
+        loaded = f"timestamp '{loaded_at.isoformat(sep=' ')}'"
         transactions, fees = tables[BALANCE_TRANSACTIONS], tables[FEE_DETAILS]
         connection.register("itemizable_payouts", itemizable)
         try:
             with warehouse.transaction(connection):
-                connection.execute(f"create or replace temp table staged_transactions as {_balance_transactions_sql(transactions)}", parameters)
-                connection.execute(f"create or replace temp table staged_fee_details as {_fee_details_sql(fees)}", parameters)
+                # Views: the parquet files are read as the merge needs them, never held in memory whole.
+                connection.execute(f"create or replace temp view staged_transactions as {_balance_transactions_sql(transactions, loaded)}")
+                connection.execute(f"create or replace temp view staged_fee_details as {_fee_details_sql(fees, loaded)}")
                 # Without `automatic_transfer_id` (null) the export cannot say what a payout contained: no links.
                 payout_of = transactions.optional("automatic_transfer_id")
                 connection.execute(
-                    f"create or replace temp table staged_links as select {payout_of} as payout_id, id as balance_transaction_id, "
-                    f"'{SOURCE}' as _source, $loaded_at as _loaded_at from {transactions.source()} "
-                    f"where {payout_of} in (select payout_id from itemizable_payouts)", parameters,
+                    f"create or replace temp view staged_links as select {payout_of} as payout_id, id as balance_transaction_id, "
+                    f"'{SOURCE}' as _source, {loaded} as _loaded_at from {transactions.source()} "
+                    f"where {payout_of} in (select payout_id from itemizable_payouts)",
                 )
                 count, fee_count, link_count = (
                     connection.execute(f"select count(*) from {name}").fetchall()[0][0]
                     for name in ("staged_transactions", "staged_fee_details", "staged_links")
                 )
-                warehouse.merge_from(connection, "stripe_balance_transactions", "staged_transactions", ("id",))
-                warehouse.merge_from(connection, "stripe_fee_details", "staged_fee_details", ("balance_transaction_id", "position"))
-                warehouse.merge_from(connection, "stripe_payout_transactions", "staged_links", ("payout_id", "balance_transaction_id"))
+                _refuse_repeated_keys(connection, newest.run)
+                warehouse.merge_from(connection, "stripe_balance_transactions", "staged_transactions")
+                warehouse.merge_from(connection, "stripe_fee_details", "staged_fee_details")
+                warehouse.merge_from(connection, "stripe_payout_transactions", "staged_links")
                 warehouse.write_rows(connection, "stripe_payouts", payout_rows)
                 warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, as_of, loaded_at))
                 warehouse.write_cursor(connection, STREAM, as_of)
-        except duckdb.ConstraintException as error:
-            raise DataPipelineError(f"run {newest.run} holds the same key twice in one table, which a full delivery never should: {error}") from error
         except duckdb.Error as error:
             raise _locate_corrupt_file(connection, tables, error) from error
         finally:
             connection.unregister("itemizable_payouts")
             for name in ("staged_transactions", "staged_fee_details", "staged_links"):
-                connection.execute(f"drop table if exists {name}")
+                connection.execute(f"drop view if exists {name}")
         load_s = time.perf_counter() - started
     return DataPipelineStats(
         newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,

@@ -4,6 +4,7 @@ import io
 from datetime import datetime, timezone
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -175,3 +176,37 @@ def test_configuration_from_the_environment():
     assert settings.data_pipeline.endpoint_url == "http://127.0.0.1:9000"
     assert (settings.api.max_requests_per_second, settings.api.overlap_seconds) == (100.0, 900)
     assert "rk_live_secret" not in repr(settings)
+
+
+def test_a_delivery_holding_an_id_twice_is_refused_and_changes_nothing(loaded_once, layout):
+    path, before, _ = loaded_once
+
+    def doubled(body: bytes) -> bytes:
+        table = pq.read_table(io.BytesIO(body))
+        out = io.BytesIO()
+        pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), out)
+        return out.getvalue()
+
+    replace_object(layout, BALANCE_TRANSACTIONS, doubled)
+    with pytest.raises(DataPipelineError, match="more than once in balance_transactions"):
+        load(layout, path)
+    assert raw_tables(path) == before
+
+
+def test_reloading_a_newer_delivery_updates_only_what_changed(small_world, layout, tmp_path):
+    s3 = layout.s3_client()
+    delivery.write_export(s3, layout, small_world, clock=small_world.as_of - DAY)
+    path = tmp_path / "warehouse.duckdb"
+    load(layout, path)
+    with duckdb.connect(str(path), read_only=True) as connection:
+        first_loaded = dict(connection.execute("select id, _loaded_at from raw.stripe_balance_transactions").fetchall())
+    delivery.write_export(s3, layout, small_world)
+    load(layout, path)
+    with duckdb.connect(str(path), read_only=True) as connection:
+        rows = {row[0]: row[1:] for row in connection.execute("select id, status, _loaded_at from raw.stripe_balance_transactions").fetchall()}
+    world = {row["id"]: row for row in small_world.balance_transactions.to_pylist()}
+    assert set(rows) == set(world)
+    for txn_id, (status, loaded_at) in rows.items():
+        assert status == ("available" if world[txn_id]["available_on"] <= small_world.as_of else "pending")
+        if txn_id in first_loaded and world[txn_id]["available_on"] <= small_world.as_of - DAY:
+            assert loaded_at == first_loaded[txn_id], "an unchanged row is left alone"
