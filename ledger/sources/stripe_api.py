@@ -168,6 +168,7 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
     balance = fetcher.fetch("/v1/balance", {})
     warehouse.upsert(connection, "stripe_balance_snapshots", stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at))
     warehouse.advance_cursors(connection, {stream: as_of for stream in STREAMS})
+    stats.telemetry.finish()
     return stats
 
 

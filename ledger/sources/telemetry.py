@@ -27,6 +27,7 @@ class RequestTelemetry:
     failed_request_ids: list[str] = field(default_factory=list)
     _latencies_s: list[float] = field(default_factory=list, repr=False)
     _started: float = field(default_factory=time.perf_counter, repr=False)
+    _finished: float | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_response(self, latency_s: float, status: int | None, request_id: str | None) -> None:
@@ -51,9 +52,13 @@ class RequestTelemetry:
         with self._lock:
             self.objects += count
 
+    def finish(self) -> None:
+        """The run is over: rates are computed up to now, not up to when they are read."""
+        self._finished = time.perf_counter()
+
     @property
     def elapsed_s(self) -> float:
-        return time.perf_counter() - self._started
+        return (self._finished or time.perf_counter()) - self._started
 
     def summary(self) -> dict[str, Any]:
         with self._lock:
