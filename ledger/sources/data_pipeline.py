@@ -345,7 +345,10 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
         tables, downloaded = _download(settings, s3, newest.run, Path(folder))
         download_s = time.perf_counter() - started
         started = time.perf_counter()
-        payouts = _payout_objects(connection, tables[TRANSFERS])
+        try:
+            payouts = _payout_objects(connection, tables[TRANSFERS])
+        except duckdb.Error as error:
+            raise _locate_corrupt_file(connection, tables, error) from error
         payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
         itemizable = pa.table({"payout_id": [p["id"] for p in payouts if stripe_records.not_itemizable_reason(p) is None]}, schema=pa.schema([("payout_id", pa.string())]))
         # Views cannot take parameters: the load time goes in as a literal.

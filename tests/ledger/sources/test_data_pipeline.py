@@ -210,3 +210,11 @@ def test_reloading_a_newer_delivery_updates_only_what_changed(small_world, layou
         assert status == ("available" if world[txn_id]["available_on"] <= small_world.as_of else "pending")
         if txn_id in first_loaded and world[txn_id]["available_on"] <= small_world.as_of - DAY:
             assert loaded_at == first_loaded[txn_id], "an unchanged row is left alone"
+
+
+def test_a_corrupt_transfers_object_names_its_key(loaded_once, layout):
+    path, before, _ = loaded_once
+    uri = replace_object(layout, TRANSFERS, lambda body: body[:4] + bytes(b ^ 0x5A for b in body[4:len(body) // 2]) + body[len(body) // 2:])
+    with pytest.raises(DataPipelineError, match=uri):
+        load(layout, path)
+    assert raw_tables(path) == before
