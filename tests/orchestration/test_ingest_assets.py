@@ -93,3 +93,12 @@ def test_bad_configuration_fails_the_asset_and_leaves_the_warehouse_alone(monkey
     assert "is not an s3://bucket/prefix URI (from CLOSE_DATA_PIPELINE_URI)" in failure.event_specific_data.error.message
     # Settings are checked before the warehouse is opened.
     assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_the_code_location_carries_the_ingest_job_and_the_delivery_sensor():
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    assert definitions.resolve_sensor_def("stripe_data_pipeline_delivery").job_name == "stripe_ingest_job"
+    job_assets = definitions.resolve_job_def("stripe_ingest_job").asset_layer.executable_asset_keys
+    assert {key.path[-1] for key in job_assets} == set(RAW_TABLE_DESCRIPTIONS)
