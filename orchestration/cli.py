@@ -99,8 +99,8 @@ def _demo(args: argparse.Namespace) -> int:
     files = write_sandbox_files(world, base.warehouse.parent / "sandbox")
     # A demo starts from an empty warehouse so that a different seed never mixes with the last one.
     base.warehouse.unlink(missing_ok=True)
-    with SandboxStripeServer(world, SANDBOX_API_KEY) as server:
-        settings = dataclasses.replace(base, source="sandbox", stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url)
+    with SandboxStripeServer(world, SANDBOX_API_KEY) as server, cli_ingest.demo_source(args.source, world) as source:
+        settings = dataclasses.replace(base, source=source, stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url)
         print(f"Sandbox Stripe API at {server.url}; warehouse {settings.warehouse}")
         last_day = spec.start + timedelta(days=spec.days - 1)
         with contextlib.redirect_stdout(sys.stderr):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -12,7 +14,14 @@ from ledger.config import CloseSettings
 from ledger.sources.ingest_settings import IngestSettings
 
 
+DEMO_BUCKET = "stripe-close-demo"
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:
+    subcommands.choices["demo"].add_argument(
+        "--source", choices=("api", "data_pipeline"), default="api",
+        help="read the simulated Stripe through its API, or through a Data Pipeline delivery in a local S3 server",
+    )
     ingest = subcommands.add_parser("ingest", help="land new Stripe data in CLOSE_WAREHOUSE from CLOSE_SOURCE (no dbt, no export)")
     ingest.add_argument("--start", type=date.fromisoformat, help="backfill from this day (UTC); default: continue from the cursors")
     ingest.add_argument("--end", type=date.fromisoformat, help="last day (UTC), inclusive; default: now")
@@ -61,3 +70,33 @@ def _bench_ingest(args: argparse.Namespace) -> int:
         "workers": args.workers, "latency_s": None if args.latency_ms is None else args.latency_ms / 1000,
     }
     return run_api_benchmark(ApiBenchmark(**{name: value for name, value in given.items() if value is not None}), args.workdir)
+
+
+@contextmanager
+def demo_source(source: str, world) -> Iterator[str]:
+    """The CLOSE_SOURCE a demo closes from. For `data_pipeline`: a moto S3 server on loopback holding
+    one delivery of `world`, and the variables that point ingestion at it, for the demo's duration."""
+    if source != "data_pipeline":
+        yield "sandbox"
+        return
+    from ledger.sources.data_pipeline import DataPipelineSettings
+    from sandbox.data_pipeline import write_export
+    from sandbox.local_s3 import CREDENTIALS, LocalS3
+
+    with LocalS3() as s3:
+        layout = DataPipelineSettings(uri=f"s3://{DEMO_BUCKET}/stripe", mode="testmode", endpoint_url=s3.url)
+        client = s3.client()
+        client.create_bucket(Bucket=DEMO_BUCKET)
+        writer = write_export(client, layout, world)
+        print(f"Stripe Data Pipeline delivery {writer.run} in {layout.uri} (local S3 at {s3.url})")
+        variables = {**CREDENTIALS, "CLOSE_DATA_PIPELINE_URI": layout.uri, "CLOSE_DATA_PIPELINE_MODE": layout.mode, "AWS_ENDPOINT_URL": s3.url}
+        saved = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
+        try:
+            yield "data_pipeline"
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

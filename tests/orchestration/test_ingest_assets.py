@@ -1,10 +1,13 @@
 """The ingestion asset and the Data Pipeline sensor, materialized and evaluated by real Dagster."""
 
+import os
 from datetime import timedelta
 
 import dagster as dg
+import duckdb
 import pytest
 
+from ledger import warehouse as ledger_warehouse
 from orchestration.defs.ingest.assets import RAW_TABLE_DESCRIPTIONS, stripe_ingest
 from orchestration.defs.ingest.sensors import stripe_data_pipeline_delivery, stripe_ingest_job
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
@@ -102,3 +105,20 @@ def test_the_code_location_carries_the_ingest_job_and_the_delivery_sensor():
     assert definitions.resolve_sensor_def("stripe_data_pipeline_delivery").job_name == "stripe_ingest_job"
     job_assets = definitions.resolve_job_def("stripe_ingest_job").asset_layer.executable_asset_keys
     assert {key.path[-1] for key in job_assets} == set(RAW_TABLE_DESCRIPTIONS)
+
+
+def test_the_demo_can_close_from_a_local_data_pipeline_delivery(small_world, monkeypatch):
+    from ledger.sources.data_pipeline import load_newest_run
+    from ledger.sources.ingest_settings import data_pipeline_settings_from_env
+    from orchestration.cli_ingest import demo_source
+
+    monkeypatch.delenv("CLOSE_DATA_PIPELINE_URI", raising=False)
+    with demo_source("api", small_world) as source:
+        assert source == "sandbox"
+    with demo_source("data_pipeline", small_world) as source:
+        assert source == "data_pipeline"
+        settings = data_pipeline_settings_from_env(os.environ)
+        with duckdb.connect(":memory:") as connection:
+            ledger_warehouse.ensure_raw_tables(connection)
+            assert load_newest_run(settings, connection).balance_transactions == small_world.balance_transactions.num_rows
+    assert "CLOSE_DATA_PIPELINE_URI" not in os.environ
