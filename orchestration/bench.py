@@ -41,17 +41,18 @@ class StageFigures:
 
 
 class RssSampler:
-    """Samples the resident memory of this process and its children in a background thread."""
+    """Samples the resident memory of this process (and its children) in a background thread."""
 
-    def __init__(self, root: psutil.Process) -> None:
+    def __init__(self, root: psutil.Process, include_children: bool = True) -> None:
         self._root = root
+        self._include_children = include_children
         self._peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _tree_rss(self) -> int:
         total = 0
-        for process in [self._root, *self._root.children(recursive=True)]:
+        for process in [self._root, *(self._root.children(recursive=True) if self._include_children else [])]:
             try:
                 total += process.memory_info().rss
             except psutil.Error:
@@ -122,7 +123,8 @@ def run_chain_benchmark(transactions: int, days: int, seed: int, workdir: Path) 
         )
         with measured(figures, "ingest", me) as stage:
             with warehouse.connect(warehouse_file) as connection:
-                stats = ingest(StripeApiSettings(api_key=BENCH_API_KEY, api_base=url), connection, window)
+                # Paced at Stripe's live-mode limit, as a production run would be.
+                stats = ingest(StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=100), connection, window)
             stage.extra = {
                 "objects": stats.balance_transactions + stats.payouts + stats.payout_transactions,
                 "requests": stats.requests,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
-from orchestration import cli_bank, cli_close
+from orchestration import cli_bank, cli_close, cli_ingest
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_bank.register(commands, bench_targets)
     cli_close.register(commands, bench_targets)
+    cli_ingest.register(commands, bench_targets)
     return parser
 
 
@@ -99,8 +100,8 @@ def _demo(args: argparse.Namespace) -> int:
     files = write_sandbox_files(world, base.warehouse.parent / "sandbox")
     # A demo starts from an empty warehouse so that a different seed never mixes with the last one.
     base.warehouse.unlink(missing_ok=True)
-    with SandboxStripeServer(world, SANDBOX_API_KEY) as server:
-        settings = dataclasses.replace(base, source="sandbox", stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url)
+    with SandboxStripeServer(world, SANDBOX_API_KEY) as server, cli_ingest.demo_source(args.source, world) as source:
+        settings = dataclasses.replace(base, source=source, stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url)
         print(f"Sandbox Stripe API at {server.url}; warehouse {settings.warehouse}")
         last_day = spec.start + timedelta(days=spec.days - 1)
         with contextlib.redirect_stdout(sys.stderr):
@@ -125,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     settings = CloseSettings.from_env()
-    if not settings.stripe_api_key:
+    if not settings.stripe_api_key and settings.source != "data_pipeline":
         raise ConfigError("STRIPE_API_KEY is not set (a restricted, read-only key is enough)")
     with contextlib.redirect_stdout(sys.stderr):
         result = run_close(settings, args.start, args.end, persistent_instance())

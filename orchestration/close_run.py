@@ -53,7 +53,7 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
     assets = list(definitions.assets or [])
     run_config = {
         "ops": {
-            "stripe_api_ingest": {"config": {"start_date": start.isoformat(), "end_date": end.isoformat()}},
+            "stripe_ingest": {"config": {"start_date": start.isoformat(), "end_date": end.isoformat()}},
             "netsuite_journal_csv": {"config": {"periods": periods_between(start, end)}},
         },
         "loggers": {"console": {"config": {"log_level": "INFO"}}},

@@ -9,14 +9,19 @@ bearer key gets 401. Every response carries a `Request-Id`.
 
 The server has a clock: objects created after it are not visible yet, and payouts show the
 status they have at that time. Tests move the clock to watch a payout go `paid` then `failed`.
+
+`ServerBehaviour` makes it behave like Stripe under load: a latency per request, a per-key rate
+limit answered with 429 and `Stripe-Rate-Limited-Reason`, bursts of injected 429s (lock timeouts,
+with `Stripe-Should-Retry: true`) and 5xx, and balance transactions that become visible only some
+time after their `created` (Stripe's listing lag, the reason ingestion re-reads an overlap).
 """
 
 from __future__ import annotations
 
 import bisect
-import itertools
-import json
+import random
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Sequence
@@ -24,6 +29,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
+import orjson
 
 from sandbox import stripe_objects
 from sandbox.merchant import World
@@ -38,11 +44,74 @@ class StripeError(Exception):
     def __init__(self, status: int, message: str, error_type: str = "invalid_request_error", param: str | None = None, code: str | None = None):
         super().__init__(message)
         self.status = status
+        self.headers: dict[str, str] = {}
         self.body = {"error": {"message": message, "type": error_type}}
         if param:
             self.body["error"]["param"] = param
         if code:
             self.body["error"]["code"] = code
+
+
+@dataclass(frozen=True)
+class ServerBehaviour:
+    """How far the sandbox departs from an idle, instant Stripe. The defaults are an ideal server."""
+
+    latency_s: float = 0.0
+    # Share of requests that start a burst of injected errors, and how long a burst lasts.
+    failure_rate: float = 0.0
+    failure_statuses: tuple[int, ...] = (429, 500, 503)
+    burst_length: int = 1
+    # Per API key, like Stripe's global limit (100/s live, 25/s test); None for no limit.
+    rate_limit_per_second: float | None = None
+    # Share of balance transactions that become listable only `late_seconds` after `created`.
+    late_share: float = 0.0
+    late_seconds: int = 0
+    seed: int = 0
+
+
+class _Faults:
+    """Decides, request by request, whether to answer with an injected error or a rate-limit 429."""
+
+    def __init__(self, behaviour: ServerBehaviour) -> None:
+        self._behaviour = behaviour
+        self._random = random.Random(behaviour.seed)
+        self._burst_left = 0
+        self._burst_status = 0
+        self._lock = threading.Lock()
+        # Per key: a token bucket holding one second of requests.
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def injected(self) -> int | None:
+        with self._lock:
+            if self._burst_left == 0 and self._random.random() < self._behaviour.failure_rate:
+                self._burst_left = self._behaviour.burst_length
+                self._burst_status = self._random.choice(self._behaviour.failure_statuses)
+            if self._burst_left:
+                self._burst_left -= 1
+                return self._burst_status
+            return None
+
+    def over_limit(self, key: str) -> bool:
+        rate = self._behaviour.rate_limit_per_second
+        if rate is None:
+            return False
+        with self._lock:
+            now = time.monotonic()
+            tokens, last = self._buckets.get(key, (rate, now))
+            tokens = min(rate, tokens + (now - last) * rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return True
+            self._buckets[key] = (tokens - 1, now)
+            return False
+
+
+def _injected_error(status: int) -> "StripeError":
+    if status == 429:
+        error = StripeError(429, "This object cannot be accessed right now because another API request or Stripe process is currently accessing it.", code="lock_timeout")
+        error.headers = {"Stripe-Should-Retry": "true"}
+        return error
+    return StripeError(status, "An unexpected error occurred. Retry the request.", error_type="api_error")
 
 
 @dataclass(frozen=True)
@@ -123,12 +192,15 @@ def _page(candidates: Sequence[int], matches: Callable[[np.ndarray], np.ndarray]
 class SandboxStripe:
     """The data behind the API: a world, indexed for Stripe's filters, seen at `clock`."""
 
-    def __init__(self, world: World, clock: int | None = None) -> None:
+    def __init__(self, world: World, clock: int | None = None, late_share: float = 0.0, late_seconds: int = 0) -> None:
         self.world = world
         self.clock = world.as_of if clock is None else clock
         transactions = world.balance_transactions
         self._transactions = transactions
         self._created = transactions.column("created").to_numpy()
+        # A fixed, spread-out subset of transactions is listed only `late_seconds` after `created`.
+        spread = (np.arange(len(self._created), dtype=np.int64) * 2_654_435_761) % 1_000
+        self._visible_at = self._created + np.where(spread < late_share * 1_000, late_seconds, 0)
         self._currency = transactions.column("currency").to_numpy(zero_copy_only=False)
         self._type = transactions.column("type").to_numpy(zero_copy_only=False)
         self._ids = transactions.column("id").to_pylist()
@@ -167,7 +239,7 @@ class SandboxStripe:
 
         def matches(chunk: np.ndarray) -> np.ndarray:
             created = self._created[chunk]
-            keep = created <= high
+            keep = (created <= high) & (self._visible_at[chunk] <= self.clock)
             if low is not None:
                 keep &= created >= low
             if wanted_type:
@@ -189,7 +261,7 @@ class SandboxStripe:
 
     def retrieve_balance_transaction(self, txn_id: str) -> dict[str, Any]:
         position = self._position.get(txn_id)
-        if position is None or self._created[position] > self.clock:
+        if position is None or self._visible_at[position] > self.clock:
             raise StripeError(404, f"No such balance_transaction: '{txn_id}'", param="id", code="resource_missing")
         return stripe_objects.balance_transaction(self._transactions.slice(position, 1).to_pylist()[0], self.clock)
 
@@ -248,29 +320,40 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests and benchmarks make tens of thousands of requests."""
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        request_id = f"req_{next(self.server.request_counter):014d}"
+        request_id = f"req_{self.server.count_request():014d}"
+        headers: dict[str, str] = {}
         try:
-            self._authenticate()
+            if self.server.behaviour.latency_s:
+                time.sleep(self.server.behaviour.latency_s)
+            key = self._authenticate()
+            if self.server.faults.over_limit(key):
+                raise _rate_limited()
+            injected = self.server.faults.injected()
+            if injected is not None:
+                raise _injected_error(injected)
             body = self._route()
             status = 200
         except StripeError as error:
-            status, body = error.status, error.body
+            status, body, headers = error.status, error.body, error.headers
             body["error"]["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        payload = orjson.dumps(body)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Request-Id", request_id)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
-    def _authenticate(self) -> None:
+    def _authenticate(self) -> str:
         header = self.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:].strip():
             raise StripeError(401, "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
         key = header[7:].strip()
         if key != self.server.api_key:
             raise StripeError(401, f"Invalid API Key provided: {_masked(key)}")
+        return key
 
     def _route(self) -> dict[str, Any]:
         parts = urlsplit(self.path)
@@ -290,22 +373,38 @@ class _Handler(BaseHTTPRequestHandler):
         raise StripeError(404, f"Unrecognized request URL (GET: {parts.path}).")
 
 
+def _rate_limited() -> StripeError:
+    error = StripeError(429, "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.", code="rate_limit")
+    error.headers = {"Stripe-Rate-Limited-Reason": "global-rate"}
+    return error
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Parallel ingestion opens a connection per worker thread; the default backlog of 5 drops some.
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], store: SandboxStripe, api_key: str) -> None:
+    def __init__(self, address: tuple[str, int], store: SandboxStripe, api_key: str, behaviour: ServerBehaviour) -> None:
         super().__init__(address, _Handler)
         self.store = store
         self.api_key = api_key
-        self.request_counter = itertools.count(1)
+        self.behaviour = behaviour
+        self.faults = _Faults(behaviour)
+        self.requests_served = 0
+        self._count_lock = threading.Lock()
+
+    def count_request(self) -> int:
+        with self._count_lock:
+            self.requests_served += 1
+            return self.requests_served
 
 
 class SandboxStripeServer:
     """Runs the sandbox API on 127.0.0.1 in a background thread; port 0 picks a free one."""
 
-    def __init__(self, world: World, api_key: str, port: int = 0, clock: int | None = None) -> None:
-        self.store = SandboxStripe(world, clock)
-        self._server = _Server(("127.0.0.1", port), self.store, api_key)
+    def __init__(self, world: World, api_key: str, port: int = 0, clock: int | None = None, behaviour: ServerBehaviour = ServerBehaviour()) -> None:
+        self.store = SandboxStripe(world, clock, behaviour.late_share, behaviour.late_seconds)
+        self._server = _Server(("127.0.0.1", port), self.store, api_key, behaviour)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-stripe", daemon=True)
 
     @property
@@ -315,6 +414,10 @@ class SandboxStripeServer:
 
     def set_clock(self, clock: int) -> None:
         self.store.clock = clock
+
+    @property
+    def requests_served(self) -> int:
+        return self._server.requests_served
 
     def start(self) -> "SandboxStripeServer":
         self._thread.start()

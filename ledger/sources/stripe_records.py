@@ -74,6 +74,18 @@ def balance_transaction_rows(objects: Sequence[dict[str, Any]], source: str, loa
     return transactions, fee_details
 
 
+def not_itemizable_reason(payout: dict[str, Any]) -> str | None:
+    """Why Stripe cannot list this payout's transactions (reference/stripe.md 2.1), or None if it can."""
+    if not payout.get("automatic"):
+        return "manual payout: Stripe does not know which transactions it paid out"
+    if payout.get("method") == "instant":
+        return "instant payout: Stripe does not itemize instant payouts"
+    status = payout.get("reconciliation_status")
+    if status != "completed":
+        return f"reconciliation_status is {status}: itemizable once Stripe completes it"
+    return None
+
+
 def payout_rows(objects: Sequence[dict[str, Any]], source: str, loaded_at: datetime) -> pa.Table:
     traces = [o.get("trace_id") or {} for o in objects]
     return pa.table(
@@ -97,6 +109,7 @@ def payout_rows(objects: Sequence[dict[str, Any]], source: str, loaded_at: datet
             "destination_id": pa.array([_id_of(o.get("destination")) for o in objects], pa.string()),
             "statement_descriptor": pa.array([o.get("statement_descriptor") for o in objects], pa.string()),
             "description": pa.array([o.get("description") for o in objects], pa.string()),
+            "not_itemizable_reason": pa.array([not_itemizable_reason(o) for o in objects], pa.string()),
             **_load_columns(len(objects), source, loaded_at),
         }
     )

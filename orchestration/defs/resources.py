@@ -26,10 +26,9 @@ class StripeApiResource(dg.ConfigurableResource):
 
     api_key: str
     api_base: str = DEFAULT_API_BASE
-    max_network_retries: int = 3
 
     def settings(self) -> StripeApiSettings:
-        return StripeApiSettings(api_key=self.api_key, api_base=self.api_base, max_network_retries=self.max_network_retries)
+        return StripeApiSettings(api_key=self.api_key, api_base=self.api_base)
 
 
 class ExportResource(dg.ConfigurableResource):

@@ -4,6 +4,7 @@ import pytest
 import requests
 import stripe
 
+from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
 
 
@@ -152,3 +153,56 @@ def test_bad_list_requests_get_stripe_errors(stripe_server, query, status, messa
     response = requests.get(f"{stripe_server.url}/v1/balance_transactions?{query}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=5)
     assert response.status_code == status
     assert message in response.json()["error"]["message"]
+
+
+def get(server, path, key=API_KEY):
+    return requests.get(f"{server.url}{path}", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+
+
+def test_injected_429_bursts_say_retry_and_5xx_are_stripe_errors(small_world):
+    behaviour = ServerBehaviour(failure_rate=0.5, failure_statuses=(429, 503), burst_length=3, seed=1)
+    with SandboxStripeServer(small_world, API_KEY, behaviour=behaviour) as server:
+        responses = [get(server, "/v1/balance") for _ in range(60)]
+    statuses = [response.status_code for response in responses]
+    assert {200, 429, 503} <= set(statuses)
+    for response in responses:
+        if response.status_code == 429:
+            assert response.headers["Stripe-Should-Retry"] == "true"
+            assert response.json()["error"]["code"] == "lock_timeout"
+        elif response.status_code == 503:
+            assert response.json()["error"]["type"] == "api_error"
+    # Errors come in bursts: every failure run is a multiple of three long, but for the tail.
+    runs, current = [], 0
+    for status in statuses:
+        if status == 200:
+            if current:
+                runs.append(current)
+            current = 0
+        else:
+            current += 1
+    assert runs and all(run % 3 == 0 for run in runs)
+
+
+def test_the_rate_limit_is_per_key_and_says_why(small_world):
+    with SandboxStripeServer(small_world, API_KEY, behaviour=ServerBehaviour(rate_limit_per_second=5)) as server:
+        responses = [get(server, "/v1/balance") for _ in range(20)]
+        refused = [response for response in responses if response.status_code == 429]
+        assert refused and responses[0].status_code == 200
+        assert all(r.headers["Stripe-Rate-Limited-Reason"] == "global-rate" for r in refused)
+        assert all("Stripe-Should-Retry" not in r.headers for r in refused)
+        assert get(server, "/v1/balance", key="sk_test_other_key").status_code == 401
+
+
+def test_late_transactions_are_listed_only_after_their_lag(small_world):
+    lag = 12 * 3_600
+    behaviour = ServerBehaviour(late_share=0.5, late_seconds=lag)
+    clock = small_world.spec.start_ts + 4 * 86_400
+    with SandboxStripeServer(small_world, API_KEY, clock=clock, behaviour=behaviour) as server:
+        sdk = client(server)
+        params = {"limit": 100, "created": {"gte": clock - lag, "lte": clock}}
+        now_listed = {t.id for t in sdk.v1.balance_transactions.list(params=params).auto_paging_iter()}
+        server.set_clock(clock + lag)
+        later_listed = {t.id for t in sdk.v1.balance_transactions.list(params=params).auto_paging_iter()}
+    recent = {row["id"] for row in small_world.balance_transactions.to_pylist() if clock - lag <= row["created"] <= clock}
+    assert now_listed < later_listed == recent
+    assert len(recent) - len(now_listed) >= len(recent) // 4

@@ -1,56 +1,71 @@
-"""Ingestion assets: Stripe data landed in the warehouse's raw tables."""
+"""Ingestion assets: Stripe data (API or Data Pipeline exports) landed in the warehouse's raw tables."""
 
+import os
 from datetime import date, datetime, time, timedelta, timezone
 
 import dagster as dg
 
 from ledger import warehouse as ledger_warehouse
-from ledger.sources.stripe_api import Window, ingest
+from ledger.config import ConfigError
+from ledger.sources.data_pipeline import DataPipelineError
+from ledger.sources.ingest_settings import IngestSettings
+from ledger.sources.ingestion import run_ingestion
+from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
 
 RAW_TABLE_DESCRIPTIONS = {
     "stripe_balance_transactions": "Every Stripe balance transaction, keyed by id (raw landing).",
     "stripe_fee_details": "The fee breakdown of each balance transaction (raw landing).",
-    "stripe_payouts": "Payouts with their latest status (raw landing).",
+    "stripe_payouts": "Payouts with their latest status, and why a payout cannot be itemized (raw landing).",
     "stripe_payout_transactions": "Which balance transactions each automatic payout settled (raw landing).",
     "stripe_balance_snapshots": "Stripe's own balance per currency, captured each run (raw landing).",
 }
+RAW_ASSET_KEYS = [dg.AssetKey(["stripe", table]) for table in RAW_TABLE_DESCRIPTIONS]
+MIDNIGHT_UTC = time(tzinfo=timezone.utc)
 
 
 class IngestWindowConfig(dg.Config):
-    """Dates on Stripe's `created` clock (UTC), both inclusive; empty means the last `lookback_days`."""
+    """Dates on Stripe's `created` clock (UTC), both inclusive. Empty start: continue from the stream
+    cursors (minus the overlap), or on a first run the last `first_run_days`. Empty end: now.
+    The Data Pipeline source ignores the window: each delivery is a full copy."""
 
     start_date: str = ""
     end_date: str = ""
-    lookback_days: int = 2
+    first_run_days: int = 2
 
-    def window(self, now: datetime) -> Window:
-        end_day = date.fromisoformat(self.end_date) if self.end_date else now.date()
-        start_day = date.fromisoformat(self.start_date) if self.start_date else end_day - timedelta(days=self.lookback_days)
-        midnight = time(tzinfo=timezone.utc)
-        return Window(datetime.combine(start_day, midnight), datetime.combine(end_day + timedelta(days=1), midnight))
+    def start(self) -> datetime | None:
+        return datetime.combine(date.fromisoformat(self.start_date), MIDNIGHT_UTC) if self.start_date else None
+
+    def end(self) -> datetime | None:
+        return datetime.combine(date.fromisoformat(self.end_date) + timedelta(days=1), MIDNIGHT_UTC) if self.end_date else None
 
 
 @dg.multi_asset(
-    name="stripe_api_ingest",
+    name="stripe_ingest",
     specs=[
-        dg.AssetSpec(key=["stripe", table], description=description, group_name="ingest", kinds={"stripe", "duckdb"})
-        for table, description in RAW_TABLE_DESCRIPTIONS.items()
+        dg.AssetSpec(key=key, description=RAW_TABLE_DESCRIPTIONS[key.path[-1]], group_name="ingest", kinds={"stripe", "duckdb"})
+        for key in RAW_ASSET_KEYS
     ],
     pool="duckdb",
 )
-def stripe_api_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig, stripe: StripeApiResource, warehouse: WarehouseResource):
-    """Lists balance transactions, payouts and payout contents for the window with the stripe SDK."""
-    window = config.window(datetime.now(timezone.utc))
-    context.log.info(f"Ingesting Stripe objects created in [{window.start.isoformat()}, {window.end.isoformat()})")
-    with ledger_warehouse.connect(warehouse.file) as connection:
-        stats = ingest(stripe.settings(), connection, window)
-        row_counts = {table: connection.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in RAW_TABLE_DESCRIPTIONS}
-    context.log.info(f"Ingested {stats.balance_transactions} balance transactions and {stats.payouts} payouts in {stats.requests} requests")
-    run_figures = {f"run_{name}": value for name, value in stats.as_metadata().items()}
-    for table in RAW_TABLE_DESCRIPTIONS:
+def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig, stripe: StripeApiResource, warehouse: WarehouseResource):
+    """Lands new Stripe data: from the API (time slices in parallel, incremental by cursor) or from
+    the newest complete Stripe Data Pipeline delivery on S3, as CLOSE_SOURCE says."""
+    try:
+        settings = IngestSettings.from_env(os.environ).with_api(stripe.settings())
+        with ledger_warehouse.connect(warehouse.file) as connection:
+            outcome = run_ingestion(settings, connection, config.start(), config.end(), config.first_run_days)
+            row_counts = {table: connection.execute(f"select count(*) from raw.{table}").fetchall()[0][0] for table in RAW_TABLE_DESCRIPTIONS}
+    except (ConfigError, DataPipelineError, StripeRequestFailed) as error:
+        # What to fix, as the step's failure message, without a stack trace around it.
+        raise dg.Failure(description=str(error)) from error
+    context.log.info(outcome.summary)
+    run_figures = {
+        f"run_{name}": dg.MetadataValue.json(value) if isinstance(value, list) else value
+        for name, value in outcome.metadata.items()
+    }
+    for key in RAW_ASSET_KEYS:
         yield dg.MaterializeResult(
-            asset_key=["stripe", table],
-            metadata={"dagster/row_count": row_counts[table], "window_start": window.start.isoformat(), "window_end": window.end.isoformat(), **run_figures},
+            asset_key=key,
+            metadata={"dagster/row_count": row_counts[key.path[-1]], "source": outcome.source, **run_figures},
         )
-

@@ -7,9 +7,13 @@ import pytest
 import stripe
 
 from ledger import warehouse
-from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
+from ledger.sources.stripe_api import StripeApiSettings, Window, ingest, plan_window
 from sandbox import stripe_objects
 from tests.conftest import API_KEY
+
+
+def at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 @pytest.fixture
@@ -70,22 +74,29 @@ def test_ingesting_the_same_window_twice_changes_nothing(stripe_server, window, 
     assert all(first.values())
 
 
-def test_a_payout_that_fails_later_is_updated_on_the_next_run(stripe_server, small_world, window, tmp_path):
+def test_a_payout_that_fails_later_is_updated_on_the_next_incremental_run(stripe_server, small_world, window, tmp_path):
     failed = next(p for p in small_world.payouts.to_pylist() if p["failure_balance_transaction"])
     path = tmp_path / "warehouse.duckdb"
     settings = StripeApiSettings(api_key=API_KEY, api_base=stripe_server.url)
-    stripe_server.set_clock(failed["failed_at"] - 1)
+    first_clock = failed["failed_at"] - 1
+    stripe_server.set_clock(first_clock)
     with warehouse.connect(path) as connection:
-        ingest(settings, connection, window)
+        first = plan_window(connection, settings, window.start, None, at(first_clock), first_run_days=2)
+        ingest(settings, connection, first, now=at(first_clock))
         assert connection.execute("select status from raw.stripe_payouts where id = ?", [failed["id"]]).fetchone() == ("paid",)
+        assert warehouse.read_cursor(connection, "balance_transactions") == at(first_clock).replace(tzinfo=None)
     stripe_server.set_clock(small_world.as_of)
     with warehouse.connect(path) as connection:
-        ingest(settings, connection, window)
+        # No start: the run continues from the cursors, less the overlap.
+        second = plan_window(connection, settings, None, None, at(small_world.as_of), first_run_days=2)
+        assert second.start == at(first_clock - settings.overlap_seconds)
+        ingest(settings, connection, second, now=at(small_world.as_of))
         status, failure = connection.execute(
             "select status, failure_balance_transaction_id from raw.stripe_payouts where id = ?", [failed["id"]]
         ).fetchone()
         assert (status, failure) == ("failed", failed["failure_balance_transaction"])
-        assert connection.execute("select type from raw.stripe_balance_transactions where id = ?", [failure]).fetchone() == ("payout_failure",)
+        assert connection.execute("select type, amount from raw.stripe_balance_transactions where id = ?", [failure]).fetchone() == ("payout_failure", failed["amount"])
+        assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone()[0] == small_world.balance_transactions.num_rows
 
 
 def test_a_wrong_key_fails_clearly_and_lands_nothing(stripe_server, window, tmp_path):

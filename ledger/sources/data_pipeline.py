@@ -1,0 +1,392 @@
+"""Ingestion from Stripe Data Pipeline exports on S3: parquet tables, loaded into the raw tables.
+
+Stripe delivers a full copy of the data every few hours: per run, a folder per table of parquet
+files and, once the run is complete, a SUCCESS marker (reference/stripe.md 3.1). So a load picks
+the newest run that has its marker, ignores runs still being written, and brings the raw tables up
+to date by id: new rows are inserted, changed rows (a payout now `failed`, a transaction now
+`available`) updated, unchanged rows left alone, which keeps a reload of ten million rows cheap.
+Stripe documents the layout only loosely, so where runs, modes and tables live is a template to
+confirm against a real bucket (`table_template`, `marker_template`, `run_format`).
+
+Files move with boto3 (any S3 endpoint through `AWS_ENDPOINT_URL`) to a local folder, because
+DuckDB cannot load its S3 extension offline; DuckDB then reads the parquet itself, in parallel.
+Every file is checked before anything is written: a corrupt object fails naming its key, a missing
+required column fails naming the table and the column. Then all tables, and the cursor, are
+written in one transaction: a load is whole or absent.
+
+The rows are the API source's rows: balance transactions map column by column, payouts (Stripe
+keeps them in `transfers`) go through the same builder as API payouts, and payout contents come
+from `automatic_transfer_id`, for the payouts the API would itemize.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ledger import warehouse
+from ledger.sources import stripe_records
+
+SOURCE = "data_pipeline"
+STREAM = "data_pipeline"
+MODES = ("livemode", "testmode")
+DEFAULT_TABLE_TEMPLATE = "{run}/{mode}/{table}/"
+DEFAULT_MARKER_TEMPLATE = "{run}/{mode}/coreapi_SUCCESS"
+DEFAULT_RUN_FORMAT = "%Y%m%dT%H%M%SZ"
+
+BALANCE_TRANSACTIONS = "balance_transactions"
+TRANSFERS = "transfers"
+FEE_DETAILS = "balance_transaction_fee_details"
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    BALANCE_TRANSACTIONS: ("id", "amount", "fee", "net", "currency", "type", "created", "available_on"),
+    TRANSFERS: ("id", "amount", "currency", "status", "created", "date", "type", "automatic"),
+    FEE_DETAILS: ("balance_transaction_id", "amount", "currency", "type"),
+}
+# Columns read when present (Stripe adds columns over time; older exports may lack some).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    BALANCE_TRANSACTIONS: ("reporting_category", "status", "description", "source_id", "exchange_rate", "balance_type", "automatic_transfer_id"),
+    TRANSFERS: ("method", "balance_transaction_id", "failure_balance_transaction_id", "failure_code", "failure_message",
+                "reconciliation_status", "trace_id_status", "trace_id_value", "destination_id", "statement_descriptor", "description"),
+    FEE_DETAILS: ("id", "index", "description", "application"),
+}
+# `transfers` also holds Connect transfers (type `stripe_account`); payouts go to a bank or a card.
+PAYOUT_TRANSFER_TYPES = ("bank_account", "card")
+
+
+class DataPipelineError(RuntimeError):
+    """An export cannot be loaded; the message names the S3 key, table or column and the reason."""
+
+
+@dataclass(frozen=True)
+class DataPipelineSettings:
+    uri: str
+    mode: str = "livemode"
+    table_template: str = DEFAULT_TABLE_TEMPLATE
+    marker_template: str = DEFAULT_MARKER_TEMPLATE
+    run_format: str = DEFAULT_RUN_FORMAT
+    endpoint_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?", self.uri):
+            raise ValueError(f"the Data Pipeline location {self.uri!r} is not an s3://bucket/prefix URI")
+        if self.mode not in MODES:
+            raise ValueError(f"the Data Pipeline mode {self.mode!r} is not one of {', '.join(MODES)}")
+        for name, template, fields in (("table template", self.table_template, ("{run}", "{table}")), ("marker template", self.marker_template, ("{run}",))):
+            missing = [f for f in fields if f not in template]
+            if missing:
+                raise ValueError(f"the Data Pipeline {name} {template!r} lacks {', '.join(missing)}")
+
+    @property
+    def bucket(self) -> str:
+        return self.uri[len("s3://"):].split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        rest = self.uri[len("s3://"):].split("/", 1)
+        return rest[1].strip("/") + "/" if len(rest) == 2 and rest[1].strip("/") else ""
+
+    def table_prefix(self, run: str, table: str) -> str:
+        return self.prefix + self.table_template.format(run=run, mode=self.mode, table=table)
+
+    def marker_key(self, run: str) -> str:
+        return self.prefix + self.marker_template.format(run=run, mode=self.mode)
+
+    def run_time(self, run: str) -> datetime:
+        return datetime.strptime(run, self.run_format).replace(tzinfo=timezone.utc)
+
+    def s3_client(self):
+        return boto3.client("s3", endpoint_url=self.endpoint_url) if self.endpoint_url else boto3.client("s3")
+
+
+@dataclass(frozen=True)
+class CompleteRun:
+    run: str
+    time: datetime
+
+
+@dataclass(frozen=True)
+class DataPipelineStats:
+    run: str
+    run_time: datetime
+    loaded: bool
+    balance_transactions: int = 0
+    fee_details: int = 0
+    payouts: int = 0
+    payout_transactions: int = 0
+    payouts_not_itemized: int = 0
+    objects: int = 0
+    bytes_downloaded: int = 0
+    download_s: float = 0.0
+    load_s: float = 0.0
+
+    def as_metadata(self) -> dict[str, Any]:
+        seconds = self.download_s + self.load_s
+        return {
+            "data_pipeline_run": self.run,
+            "data_pipeline_run_time": self.run_time.isoformat(),
+            "loaded": self.loaded,
+            "balance_transactions": self.balance_transactions,
+            "fee_details": self.fee_details,
+            "payouts": self.payouts,
+            "payout_transactions": self.payout_transactions,
+            "payouts_not_itemized": self.payouts_not_itemized,
+            "objects": self.objects,
+            "bytes_downloaded": self.bytes_downloaded,
+            "download_s": round(self.download_s, 3),
+            "load_s": round(self.load_s, 3),
+            "rows_per_s": round(self.objects / seconds) if seconds > 0 else 0,
+        }
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
+    paginator = s3.get_paginator("list_objects_v2")
+    return [(item["Key"], item["Size"]) for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+
+
+def complete_runs(settings: DataPipelineSettings, s3: Any) -> list[CompleteRun]:
+    """Runs with their SUCCESS marker, oldest first. Runs without one are still being delivered."""
+    pattern = re.compile(re.escape(settings.prefix) + re.escape(settings.marker_template).replace(r"\{run\}", "(?P<run>[^/]+)").replace(r"\{mode\}", re.escape(settings.mode)) + "$")
+    runs = []
+    for key, _ in _keys(s3, settings.bucket, settings.prefix):
+        match = pattern.match(key)
+        if match:
+            try:
+                runs.append(CompleteRun(match["run"], settings.run_time(match["run"])))
+            except ValueError:
+                continue  # a folder that is not a run, e.g. Stripe's penny_test
+    return sorted(runs, key=lambda run: run.time)
+
+
+def newest_complete_run(settings: DataPipelineSettings, s3: Any) -> CompleteRun:
+    runs = complete_runs(settings, s3)
+    if not runs:
+        raise DataPipelineError(
+            f"no complete Data Pipeline run under s3://{settings.bucket}/{settings.prefix}: no key matches "
+            f"{settings.marker_template.format(run='<run>', mode=settings.mode)!r} (check the marker template and mode)"
+        )
+    return runs[-1]
+
+
+@dataclass(frozen=True)
+class _TableFiles:
+    table: str
+    paths: tuple[Path, ...]
+    keys: dict[Path, str]
+    columns: dict[str, pa.DataType]
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+    def source(self) -> str:
+        listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in self.paths)
+        return f"read_parquet([{listed}], union_by_name = true)"
+
+    def timestamp(self, column: str) -> str:
+        """A column as a naive UTC timestamp, whether stored with a zone, without one, or as epoch seconds."""
+        kind = self.columns[column]
+        if pa.types.is_integer(kind):
+            return f"make_timestamp({column} * 1000000)"
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            return f"timezone('UTC', {column})"
+        return f"cast({column} as timestamp)"
+
+    def optional(self, column: str, sql_type: str = "varchar") -> str:
+        return column if self.has(column) else f"cast(null as {sql_type})"
+
+
+def _download(settings: DataPipelineSettings, s3: Any, run: str, folder: Path) -> tuple[dict[str, _TableFiles], int]:
+    downloaded = 0
+    tables = {}
+    for table in REQUIRED_COLUMNS:
+        prefix = settings.table_prefix(run, table)
+        objects = [(key, size) for key, size in _keys(s3, settings.bucket, prefix) if key.endswith(".parquet")]
+        if not objects:
+            raise DataPipelineError(f"run {run} has no parquet files for table {table} under s3://{settings.bucket}/{prefix}")
+        paths, keys, columns = [], {}, {}
+        for number, (key, size) in enumerate(objects):
+            path = folder / table / f"{number:06d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(settings.bucket, key, str(path))
+            downloaded += size
+            uri = f"s3://{settings.bucket}/{key}"
+            try:
+                schema = pq.read_schema(path)
+            except (pa.ArrowException, OSError) as error:
+                raise DataPipelineError(f"{uri} is not a readable parquet file: {error}") from None
+            missing = [column for column in REQUIRED_COLUMNS[table] if column not in schema.names]
+            if missing:
+                raise DataPipelineError(f"table {table}: {uri} lacks required column {', '.join(repr(m) for m in missing)}")
+            for field in schema:
+                columns.setdefault(field.name, field.type)
+            paths.append(path)
+            keys[path] = uri
+        tables[table] = _TableFiles(table, tuple(paths), keys, columns)
+    return tables, downloaded
+
+
+def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
+    # The exchange rate goes through text, as the API path does, so both give the same decimal.
+    rate = f"cast(cast({files.optional('exchange_rate', 'double')} as varchar) as decimal(38, 18))"
+    return f"""
+        select id, amount, fee, net, lower(currency) as currency, type,
+               {files.optional('reporting_category')} as reporting_category,
+               {files.timestamp('created')} as created, {files.timestamp('available_on')} as available_on,
+               {files.optional('status')} as status, {files.optional('description')} as description,
+               {files.optional('source_id')} as source_id, {rate} as exchange_rate,
+               {files.optional('balance_type')} as balance_type,
+               '{SOURCE}' as _source, {loaded} as _loaded_at
+        from {files.source()}
+    """
+
+
+def _fee_details_sql(files: _TableFiles, loaded: str) -> str:
+    # The position within the transaction's `fee_details`: the export's `index` if it has one
+    # (cheap), else numbered in `id` order.
+    if files.has("index"):
+        position = "cast(index as integer)"
+    else:
+        order = "id" if files.has("id") else "type, amount"
+        position = f"cast(row_number() over (partition by balance_transaction_id order by {order}) - 1 as integer)"
+    return f"""
+        select balance_transaction_id, {position} as position,
+               amount, lower(currency) as currency, type,
+               {files.optional('description')} as description, {files.optional('application')} as application,
+               '{SOURCE}' as _source, {loaded} as _loaded_at
+        from {files.source()}
+    """
+
+
+def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -> list[dict[str, Any]]:
+    """Payout rows of `transfers` in the API's JSON shape, for the API's row builder."""
+    epoch = "cast(epoch({}) as bigint)"
+    types = ", ".join(f"'{t}'" for t in PAYOUT_TRANSFER_TYPES)
+    result = connection.execute(f"""
+        select id, amount, currency, status, {epoch.format(files.timestamp('created'))} as created,
+               {epoch.format(files.timestamp('date'))} as arrival_date, automatic, type,
+               {files.optional('method')} as method, {files.optional('balance_transaction_id')} as balance_transaction,
+               {files.optional('failure_balance_transaction_id')} as failure_balance_transaction,
+               {files.optional('failure_code')} as failure_code, {files.optional('failure_message')} as failure_message,
+               {files.optional('reconciliation_status')} as reconciliation_status,
+               {files.optional('trace_id_status')} as trace_id_status, {files.optional('trace_id_value')} as trace_id_value,
+               {files.optional('destination_id')} as destination, {files.optional('statement_descriptor')} as statement_descriptor,
+               {files.optional('description')} as description
+        from {files.source()}
+        where type in ({types})
+        qualify row_number() over (partition by id) = 1
+    """)
+    names = [column[0] for column in result.description]
+    rows = [dict(zip(names, values)) for values in result.fetchall()]
+    for row in rows:
+        row["trace_id"] = {"status": row.pop("trace_id_status"), "value": row.pop("trace_id_value")}
+    return rows
+
+
+def _snapshot(connection: duckdb.DuckDBPyConnection, as_of: datetime, loaded_at: datetime) -> pa.Table:
+    """The balance per currency at the run's time, from the balance transactions just loaded:
+    available once `available_on` has passed, pending before (Stripe's own definition)."""
+    rows = connection.execute(
+        f"""
+        select currency,
+               sum(net) filter (where available_on <= $as_of) as available,
+               sum(net) filter (where available_on > $as_of) as pending
+        from {warehouse.RAW_SCHEMA}.stripe_balance_transactions
+        where created <= $as_of
+        group by currency
+        """,
+        {"as_of": as_of},
+    ).fetchall()
+    balance = {
+        "available": [{"amount": int(available or 0), "currency": currency} for currency, available, _ in rows],
+        "pending": [{"amount": int(pending or 0), "currency": currency} for currency, _, pending in rows],
+    }
+    return stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)
+
+
+def _refuse_repeated_keys(connection: duckdb.DuckDBPyConnection, run: str) -> None:
+    """A full delivery holds each balance transaction once; a repeat means a broken export."""
+    repeated = connection.execute("select id from staged_transactions group by id having count(*) > 1 limit 3").fetchall()
+    if repeated:
+        raise DataPipelineError(f"run {run} holds balance transaction {', '.join(r[0] for r in repeated)} more than once in {BALANCE_TRANSACTIONS}")
+
+
+def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, tables: dict[str, _TableFiles], error: duckdb.Error) -> DataPipelineError:
+    """DuckDB names local paths; find the object that cannot be read and name its S3 key."""
+    for files in tables.values():
+        for path in files.paths:
+            try:
+                connection.execute(f"select min(columns(*)) from read_parquet('{path}')").fetchall()
+            except duckdb.Error as file_error:
+                return DataPipelineError(f"{files.keys[path]} cannot be read: {str(file_error).replace(str(path), files.keys[path])}")
+    return DataPipelineError(f"the Data Pipeline export could not be loaded: {error}")
+
+
+def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyConnection, s3: Any | None = None,
+                    work_dir: Path | None = None, force: bool = False) -> DataPipelineStats:
+    """Load the newest complete run unless it is already loaded (or `force`); all tables in one transaction."""
+    s3 = s3 or settings.s3_client()
+    newest = newest_complete_run(settings, s3)
+    cursor = warehouse.read_cursor(connection, STREAM)
+    if not force and cursor is not None and cursor.replace(tzinfo=timezone.utc) >= newest.time:
+        return DataPipelineStats(newest.run, newest.time, loaded=False)
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    as_of = newest.time.replace(tzinfo=None)
+    with tempfile.TemporaryDirectory(dir=work_dir) as folder:
+        started = time.perf_counter()
+        tables, downloaded = _download(settings, s3, newest.run, Path(folder))
+        download_s = time.perf_counter() - started
+        started = time.perf_counter()
+        try:
+            payouts = _payout_objects(connection, tables[TRANSFERS])
+        except duckdb.Error as error:
+            raise _locate_corrupt_file(connection, tables, error) from error
+        payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
+        itemizable = pa.table({"payout_id": [p["id"] for p in payouts if stripe_records.not_itemizable_reason(p) is None]}, schema=pa.schema([("payout_id", pa.string())]))
+        # Views cannot take parameters: the load time goes in as a literal.
+        loaded = f"timestamp '{loaded_at.isoformat(sep=' ')}'"
+        transactions, fees = tables[BALANCE_TRANSACTIONS], tables[FEE_DETAILS]
+        connection.register("itemizable_payouts", itemizable)
+        try:
+            with warehouse.transaction(connection):
+                # Views: the parquet files are read as the merge needs them, never held in memory whole.
+                connection.execute(f"create or replace temp view staged_transactions as {_balance_transactions_sql(transactions, loaded)}")
+                connection.execute(f"create or replace temp view staged_fee_details as {_fee_details_sql(fees, loaded)}")
+                # Without `automatic_transfer_id` (null) the export cannot say what a payout contained: no links.
+                payout_of = transactions.optional("automatic_transfer_id")
+                connection.execute(
+                    f"create or replace temp view staged_links as select {payout_of} as payout_id, id as balance_transaction_id, "
+                    f"'{SOURCE}' as _source, {loaded} as _loaded_at from {transactions.source()} "
+                    f"where {payout_of} in (select payout_id from itemizable_payouts)",
+                )
+                count, fee_count, link_count = (
+                    connection.execute(f"select count(*) from {name}").fetchall()[0][0]
+                    for name in ("staged_transactions", "staged_fee_details", "staged_links")
+                )
+                _refuse_repeated_keys(connection, newest.run)
+                warehouse.merge_from(connection, "stripe_balance_transactions", "staged_transactions")
+                warehouse.merge_from(connection, "stripe_fee_details", "staged_fee_details")
+                warehouse.merge_from(connection, "stripe_payout_transactions", "staged_links")
+                warehouse.write_rows(connection, "stripe_payouts", payout_rows)
+                warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, as_of, loaded_at))
+                warehouse.write_cursor(connection, STREAM, as_of)
+        except duckdb.Error as error:
+            raise _locate_corrupt_file(connection, tables, error) from error
+        finally:
+            connection.unregister("itemizable_payouts")
+            for name in ("staged_transactions", "staged_fee_details", "staged_links"):
+                connection.execute(f"drop view if exists {name}")
+        load_s = time.perf_counter() - started
+    return DataPipelineStats(
+        newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,
+        payout_transactions=link_count, payouts_not_itemized=payout_rows.num_rows - itemizable.num_rows,
+        objects=count + fee_count + payout_rows.num_rows, bytes_downloaded=downloaded, download_s=download_s, load_s=load_s,
+    )

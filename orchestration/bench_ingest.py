@@ -1,0 +1,138 @@
+"""`stripe-close bench ingest`: ingestion throughput against its bound, and peak memory.
+
+API: the sandbox Stripe API runs in its own process with Stripe's latency and rate limit; the
+bound is requests/s x 100 objects a page. Peak memory is this process's alone (the stand-in for
+Stripe is not the pipeline). Data Pipeline: a multi-part parquet delivery in a moto S3 server
+(its own process) is downloaded and loaded; the bound is the target rate. The last line printed
+is one JSON object, for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ledger import warehouse
+from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineSettings, load_newest_run
+from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
+from ledger.sources.stripe_http import PAGE_SIZE
+from orchestration.bench import RssSampler
+from sandbox import data_pipeline as delivery
+from sandbox.local_s3 import LocalS3
+from sandbox.merchant import WorldSpec, simulate
+from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
+
+BENCH_API_KEY = "sk_test_bench_ingest"
+DATA_PIPELINE_TARGET_ROWS_PER_S = 2_000_000
+
+
+@dataclass(frozen=True)
+class ApiBenchmark:
+    transactions: int = 1_000_000
+    days: int = 30
+    seed: int = 7
+    latency_s: float = 0.05
+    requests_per_second: float = 100.0
+    workers: int = 16
+
+
+def _serve(spec: WorldSpec, behaviour: ServerBehaviour, pipe: Connection) -> None:
+    """The sandbox API in a child process: report the address, serve until told to stop."""
+    server = SandboxStripeServer(simulate(spec), BENCH_API_KEY, behaviour=behaviour).start()
+    pipe.send(server.url)
+    pipe.recv()
+    server.stop()
+
+
+def _report(figures: dict[str, Any]) -> int:
+    for name, value in figures.items():
+        print(f"{name:<24} {value}", flush=True)
+    print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+def run_api_benchmark(plan: ApiBenchmark, workdir: Path) -> int:
+    spec = WorldSpec(seed=plan.seed, days=plan.days, transactions_per_day=max(1, plan.transactions // plan.days))
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    behaviour = ServerBehaviour(latency_s=plan.latency_s, rate_limit_per_second=plan.requests_per_second)
+    print(f"Sandbox API in its own process: {spec.days * spec.transactions_per_day:,} activity transactions, "
+          f"{plan.latency_s * 1000:.0f} ms latency, {plan.requests_per_second:g} requests/s per key", flush=True)
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    server = context.Process(target=_serve, args=(spec, behaviour, theirs), daemon=True)
+    server.start()
+    try:
+        url = ours.recv()
+        settings = StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=plan.requests_per_second, workers=plan.workers)
+        window = Window(datetime.fromtimestamp(spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(spec.end_ts, tz=timezone.utc))
+        with RssSampler(psutil.Process(), include_children=False) as sampler:
+            with warehouse.connect(workdir / "warehouse.duckdb") as connection:
+                stats = ingest(settings, connection, window)
+    finally:
+        ours.send("stop")
+        server.join(timeout=30)
+    telemetry = stats.telemetry.summary()
+    bound = plan.requests_per_second * PAGE_SIZE
+    return _report({
+        "source": "api",
+        "balance_transactions": stats.balance_transactions,
+        "payouts": stats.payouts,
+        "payout_transactions": stats.payout_transactions,
+        **{key: value for key, value in telemetry.items() if key != "failed_request_ids"},
+        "bound_objects_per_s": round(bound),
+        "ratio_to_bound": round(telemetry["objects_per_s"] / bound, 3),
+        "peak_rss_mb": round(sampler.peak_mb, 1),
+    })
+
+
+def run_data_pipeline_benchmark(rows: int, parts: int, seed: int, workdir: Path) -> int:
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    days = 30
+    per_part = max(1, rows // parts // days)
+    with LocalS3(own_process=True) as s3:
+        client = s3.client()
+        layout = DataPipelineSettings(uri="s3://stripe-close-bench/stripe", mode="livemode", endpoint_url=s3.url)
+        client.create_bucket(Bucket=layout.bucket)
+        started = time.perf_counter()
+        writer = None
+        for part in range(parts):
+            # Worlds with different seeds have different ids: parts of one delivery, no duplicates.
+            world = simulate(WorldSpec(seed=seed + part, days=days, transactions_per_day=per_part))
+            writer = writer or delivery.ExportWriter(client, layout, datetime.fromtimestamp(world.as_of, tz=timezone.utc))
+            writer.put(BALANCE_TRANSACTIONS, delivery.balance_transactions(world, world.as_of), part)
+            writer.put(TRANSFERS, delivery.transfers(world, world.as_of), part)
+            writer.put(FEE_DETAILS, delivery.fee_details(world, world.as_of), part)
+            print(f"delivery part {part + 1}/{parts} written ({time.perf_counter() - started:.0f} s)", flush=True)
+            del world
+        writer.complete()
+        with RssSampler(psutil.Process(), include_children=False) as sampler:
+            with warehouse.connect(workdir / "warehouse.duckdb") as connection:
+                stats = load_newest_run(layout, connection, s3=client, work_dir=workdir)
+    seconds = stats.download_s + stats.load_s
+    rate = stats.balance_transactions / seconds
+    return _report({
+        "source": "data_pipeline",
+        "objects": stats.balance_transactions,
+        "fee_details": stats.fee_details,
+        "payouts": stats.payouts,
+        "payout_transactions": stats.payout_transactions,
+        "bytes_downloaded": stats.bytes_downloaded,
+        "download_s": round(stats.download_s, 2),
+        "load_s": round(stats.load_s, 2),
+        "seconds": round(seconds, 2),
+        "objects_per_s": round(rate),
+        "bound_objects_per_s": DATA_PIPELINE_TARGET_ROWS_PER_S,
+        "ratio_to_bound": round(rate / DATA_PIPELINE_TARGET_ROWS_PER_S, 3),
+        "peak_rss_mb": round(sampler.peak_mb, 1),
+    })

@@ -1,0 +1,100 @@
+"""`stripe-close ingest` and `stripe-close bench ingest`: land Stripe data, measure how fast."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from ledger import warehouse
+from ledger.config import CloseSettings
+from ledger.sources.ingest_settings import IngestSettings
+
+
+DEMO_BUCKET = "stripe-close-demo"
+
+
+def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
+    subcommands.choices["demo"].add_argument(
+        "--source", choices=("api", "data_pipeline"), default="api",
+        help="read the simulated Stripe through its API, or through a Data Pipeline delivery in a local S3 server",
+    )
+    ingest = subcommands.add_parser("ingest", help="land new Stripe data in CLOSE_WAREHOUSE from CLOSE_SOURCE (no dbt, no export)")
+    ingest.add_argument("--start", type=date.fromisoformat, help="backfill from this day (UTC); default: continue from the cursors")
+    ingest.add_argument("--end", type=date.fromisoformat, help="last day (UTC), inclusive; default: now")
+    ingest.add_argument("--first-run-days", type=int, default=2, help="days read on a first run without --start")
+    ingest.set_defaults(handler=_ingest)
+
+    bench_ingest = bench_targets.add_parser("ingest", help="ingestion throughput against its bound (API or Data Pipeline)")
+    bench_ingest.add_argument("--source", choices=("api", "data_pipeline"), default="api")
+    bench_ingest.add_argument("--objects", type=int, help="balance transactions (default: 1,000,000 API, 10,000,000 Data Pipeline)")
+    bench_ingest.add_argument("--seed", type=int, default=7)
+    bench_ingest.add_argument("--days", type=int, help="API: simulated days (default 30)")
+    bench_ingest.add_argument("--latency-ms", type=float, help="API: sandbox latency per request (default 50)")
+    bench_ingest.add_argument("--requests-per-second", type=float, help="API: the rate limit, client and server (default 100)")
+    bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
+    bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
+    bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"))
+    bench_ingest.set_defaults(handler=_bench_ingest)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(tzinfo=timezone.utc))
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ledger.sources.ingestion import run_ingestion
+
+    close = CloseSettings.from_env()
+    settings = IngestSettings.from_env(os.environ)
+    start = _midnight(args.start) if args.start else None
+    end = _midnight(args.end + timedelta(days=1)) if args.end else None
+    with warehouse.connect(close.warehouse) as connection:
+        outcome = run_ingestion(settings, connection, start, end, args.first_run_days)
+    print(outcome.summary)
+    return 0
+
+
+def _bench_ingest(args: argparse.Namespace) -> int:
+    from orchestration.bench_ingest import ApiBenchmark, run_api_benchmark, run_data_pipeline_benchmark
+
+    if args.source == "data_pipeline":
+        return run_data_pipeline_benchmark(args.objects or 10_000_000, args.parts, args.seed, args.workdir)
+    given = {
+        "transactions": args.objects, "days": args.days, "seed": args.seed, "requests_per_second": args.requests_per_second,
+        "workers": args.workers, "latency_s": None if args.latency_ms is None else args.latency_ms / 1000,
+    }
+    return run_api_benchmark(ApiBenchmark(**{name: value for name, value in given.items() if value is not None}), args.workdir)
+
+
+@contextmanager
+def demo_source(source: str, world) -> Iterator[str]:
+    """The CLOSE_SOURCE a demo closes from. For `data_pipeline`: a moto S3 server on loopback holding
+    one delivery of `world`, and the variables that point ingestion at it, for the demo's duration."""
+    if source != "data_pipeline":
+        yield "sandbox"
+        return
+    from ledger.sources.data_pipeline import DataPipelineSettings
+    from sandbox.data_pipeline import write_export
+    from sandbox.local_s3 import CREDENTIALS, LocalS3
+
+    with LocalS3() as s3:
+        layout = DataPipelineSettings(uri=f"s3://{DEMO_BUCKET}/stripe", mode="testmode", endpoint_url=s3.url)
+        client = s3.client()
+        client.create_bucket(Bucket=DEMO_BUCKET)
+        writer = write_export(client, layout, world)
+        print(f"Stripe Data Pipeline delivery {writer.run} in {layout.uri} (local S3 at {s3.url})")
+        variables = {**CREDENTIALS, "CLOSE_DATA_PIPELINE_URI": layout.uri, "CLOSE_DATA_PIPELINE_MODE": layout.mode, "AWS_ENDPOINT_URL": s3.url}
+        saved = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
+        try:
+            yield "data_pipeline"
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

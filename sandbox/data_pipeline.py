@@ -1,0 +1,148 @@
+"""Stripe Data Pipeline deliveries of the simulated world: parquet tables and a SUCCESS marker on S3.
+
+A delivery is the world as Stripe's warehouse sees it at a run time: the balance transactions
+created by then (with `status` and `automatic_transfer_id`), the payouts in `transfers` with the
+status they have at that time (the same `stripe_objects.payout` the sandbox API serves) next to a
+Connect transfer that is not a payout, and the fee breakdowns. Column names follow the Sigma schema
+(reference/stripe.md 3.2); an extra `merchant_id` column, as Stripe adds, rides along.
+
+Tables are written first and the marker last, as Stripe does, so a reader never sees a half run
+as complete. Large tables can be written in several parts of one run (`ExportWriter.put`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineSettings
+from sandbox import stripe_objects
+from sandbox.merchant import World, stable_id
+
+UTC_SECONDS = pa.timestamp("s", tz="UTC")
+MERCHANT_ID = "acct_sandbox_merchant"
+
+
+def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pc.cast(column, pa.int64()).cast(UTC_SECONDS)
+
+
+def balance_transactions(world: World, clock: int) -> pa.Table:
+    table = world.balance_transactions
+    table = table.filter(pc.less_equal(table["created"], clock))
+    available_on = table["available_on"]
+    return pa.table({
+        "id": table["id"],
+        "merchant_id": pa.array([MERCHANT_ID] * table.num_rows, pa.string()),
+        "amount": table["amount"],
+        "fee": table["fee"],
+        "net": table["net"],
+        "currency": table["currency"],
+        "type": table["type"],
+        "reporting_category": table["reporting_category"],
+        "created": _seconds(table["created"]),
+        "available_on": _seconds(available_on),
+        "status": pc.if_else(pc.less_equal(available_on, clock), "available", "pending"),
+        "description": table["description"],
+        "source_id": table["source"],
+        "exchange_rate": pa.nulls(table.num_rows, pa.float64()),
+        "balance_type": pa.array(["payments"] * table.num_rows, pa.string()),
+        "automatic_transfer_id": table["automatic_payout_id"],
+    })
+
+
+def fee_details(world: World, clock: int) -> pa.Table:
+    table = world.balance_transactions
+    table = table.filter(pc.and_(pc.less_equal(table["created"], clock), pc.is_valid(table["fee_detail_type"])))
+    return pa.table({
+        "id": pc.binary_join_element_wise(table["id"], "0", "-"),
+        "balance_transaction_id": table["id"],
+        "index": pa.array(np.zeros(table.num_rows, dtype=np.int32)),
+        "amount": table["fee"],
+        "currency": table["currency"],
+        "type": table["fee_detail_type"],
+        "description": table["fee_detail_description"],
+        "application": pa.nulls(table.num_rows, pa.string()),
+    })
+
+
+def transfers(world: World, clock: int) -> pa.Table:
+    payouts = [stripe_objects.payout(row, clock) for row in world.payouts.to_pylist() if row["created"] <= clock]
+    connect_transfer = {
+        "id": stable_id("tr", world.spec.seed, "connect"), "amount": 1_000, "currency": "usd", "status": "paid",
+        "created": world.spec.start_ts, "arrival_date": world.spec.start_ts, "automatic": False, "type": "stripe_account",
+        "method": None, "balance_transaction": None, "failure_balance_transaction": None, "failure_code": None,
+        "failure_message": None, "reconciliation_status": None, "trace_id": {}, "destination": "acct_connected",
+        "statement_descriptor": None, "description": "Connect transfer (not a payout)",
+    }
+    rows = [*payouts, connect_transfer] if clock >= world.spec.start_ts else payouts
+
+    def column(name: str, kind: pa.DataType = pa.string()) -> pa.Array:
+        return pa.array([row[name] for row in rows], kind)
+
+    return pa.table({
+        "id": column("id"),
+        "merchant_id": pa.array([MERCHANT_ID] * len(rows), pa.string()),
+        "amount": column("amount", pa.int64()),
+        "currency": column("currency"),
+        "status": column("status"),
+        "created": _seconds(column("created", pa.int64())),
+        "date": _seconds(column("arrival_date", pa.int64())),
+        "type": column("type"),
+        "automatic": column("automatic", pa.bool_()),
+        "method": column("method"),
+        "balance_transaction_id": column("balance_transaction"),
+        "failure_balance_transaction_id": column("failure_balance_transaction"),
+        "failure_code": column("failure_code"),
+        "failure_message": column("failure_message"),
+        "reconciliation_status": column("reconciliation_status"),
+        "trace_id_status": pa.array([(row["trace_id"] or {}).get("status") for row in rows], pa.string()),
+        "trace_id_value": pa.array([(row["trace_id"] or {}).get("value") for row in rows], pa.string()),
+        "destination_id": column("destination"),
+        "statement_descriptor": column("statement_descriptor"),
+        "description": column("description"),
+    })
+
+
+@dataclass
+class ExportWriter:
+    """One delivery run: `put` table parts, then `complete` writes the SUCCESS marker."""
+
+    s3: Any
+    layout: DataPipelineSettings
+    run_time: datetime
+
+    @property
+    def run(self) -> str:
+        return self.run_time.astimezone(timezone.utc).strftime(self.layout.run_format)
+
+    def put(self, table_name: str, table: pa.Table, part: int = 0) -> str:
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        key = f"{self.layout.table_prefix(self.run, table_name)}part-{part:05d}.parquet"
+        buffer.seek(0)
+        self.s3.upload_fileobj(buffer, self.layout.bucket, key)
+        return key
+
+    def complete(self) -> str:
+        key = self.layout.marker_key(self.run)
+        self.s3.put_object(Bucket=self.layout.bucket, Key=key, Body=b"")
+        return key
+
+
+def write_export(s3: Any, layout: DataPipelineSettings, world: World, clock: int | None = None) -> ExportWriter:
+    """Deliver the world as of `clock` (default: the world's end) as one complete run."""
+    clock = world.as_of if clock is None else clock
+    writer = ExportWriter(s3, layout, datetime.fromtimestamp(clock, tz=timezone.utc))
+    writer.put(BALANCE_TRANSACTIONS, balance_transactions(world, clock))
+    writer.put(TRANSFERS, transfers(world, clock))
+    writer.put(FEE_DETAILS, fee_details(world, clock))
+    writer.complete()
+    return writer
