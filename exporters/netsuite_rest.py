@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +25,7 @@ from decimal import Decimal
 import requests
 
 from exporters.journal import JournalEntry
+from exporters.http_retry import Outcome, RetryPolicy, send
 from exporters.netsuite import UnsupportedPrecisionError, netsuite_amount
 from exporters.netsuite_auth import NetSuiteAccount, NetSuiteAuthError
 
@@ -33,7 +33,6 @@ RECORD_PATH = "/record/v1/journalentry"
 SUITEQL_PATH = "/query/v1/suiteql"
 SUITEQL_PAGE = 1000
 DEFAULT_CONCURRENCY = 5  # the Standard service tier's account-wide limit
-RETRYABLE = {429, 500, 502, 503, 504}
 
 _slots_lock = threading.Lock()
 _account_slots: dict[str, threading.BoundedSemaphore] = {}
@@ -86,6 +85,10 @@ class VerifyResult:
     external_id: str
     matches: bool
     detail: str = ""
+
+
+class NetSuiteReadBackError(RuntimeError):
+    """SuiteQL did not answer the read-back."""
 
 
 class RefusedEntry(ValueError):
@@ -147,18 +150,14 @@ class NetSuiteRestClient:
         auth: requests.auth.AuthBase,
         references: NetSuiteReferences,
         concurrency: int = DEFAULT_CONCURRENCY,
-        max_attempts: int = 6,
-        backoff_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        policy: RetryPolicy = RetryPolicy(),
     ) -> None:
         self.account = account
         self.references = references
         self.concurrency = concurrency
         self._auth = auth
         self._slots = account_slots(account, concurrency)
-        self._max_attempts = max_attempts
-        self._backoff_s = backoff_s
-        self._sleep = sleep
+        self._policy = policy
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
@@ -168,27 +167,8 @@ class NetSuiteRestClient:
             session.auth = self._auth
         return session
 
-    def _request(self, method: str, path: str, **kwargs) -> tuple[requests.Response | None, int, str]:
-        """Send with retries on 429/5xx/connection errors; returns (last response, attempts, connection error)."""
-        url = self.account.rest_base + path
-        failure = ""
-        for attempt in range(1, self._max_attempts + 1):
-            with self._slots:
-                try:
-                    response = self._session().request(method, url, timeout=60, **kwargs)
-                except requests.ConnectionError as error:
-                    response, failure = None, f"connection failed: {type(error).__name__}"
-            if response is not None and response.status_code not in RETRYABLE:
-                return response, attempt, ""
-            if attempt < self._max_attempts:
-                self._sleep(self._delay(response, attempt))
-        return response, self._max_attempts, failure
-
-    def _delay(self, response: requests.Response | None, attempt: int) -> float:
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after and retry_after.isdigit():
-            return float(retry_after)
-        return self._backoff_s * 2 ** (attempt - 1)
+    def _send(self, method: str, path: str, **kwargs) -> Outcome:
+        return send(self._session(), self._slots, self._policy, method, self.account.rest_base + path, **kwargs)
 
     def upsert(self, entry: JournalEntry) -> PushResult:
         try:
@@ -196,17 +176,18 @@ class NetSuiteRestClient:
         except RefusedEntry as error:
             return PushResult(entry.external_id, "refused", errors=(ErrorDetail("REFUSED", str(error)),))
         try:
-            response, attempts, failure = self._request(
+            outcome = self._send(
                 "PUT", f"{RECORD_PATH}/eid:{entry.external_id}", params={"replace": "line"}, data=body.encode(),
                 headers={"Content-Type": "application/json", "X-NetSuite-PropertyNameValidation": "Error"},
             )
         except NetSuiteAuthError as error:
             return PushResult(entry.external_id, "failed", errors=(ErrorDetail("AUTH", str(error)),))
+        response = outcome.response
         if response is None:
-            return PushResult(entry.external_id, "failed", errors=(ErrorDetail("CONNECTION", failure),), attempts=attempts)
+            return PushResult(entry.external_id, "failed", errors=(ErrorDetail("CONNECTION", outcome.connection_error),), attempts=outcome.attempts)
         if response.status_code in (200, 201, 204):
-            return PushResult(entry.external_id, "upserted", response.status_code, attempts=attempts)
-        return PushResult(entry.external_id, "failed", response.status_code, _error_details(response), attempts)
+            return PushResult(entry.external_id, "upserted", response.status_code, attempts=outcome.attempts)
+        return PushResult(entry.external_id, "failed", response.status_code, _error_details(response), outcome.attempts)
 
     def push(self, entries: Iterable[JournalEntry]) -> list[PushResult]:
         """Upsert every entry, `concurrency` at a time; results in the entries' order."""
@@ -218,13 +199,14 @@ class NetSuiteRestClient:
         rows: list[dict] = []
         offset = 0
         while True:
-            response, _, failure = self._request(
+            outcome = self._send(
                 "POST", SUITEQL_PATH, params={"limit": SUITEQL_PAGE, "offset": offset}, data=json.dumps({"q": sql}).encode(),
                 headers={"Content-Type": "application/json", "Prefer": "transient"},
             )
+            response = outcome.response
             if response is None or response.status_code != 200:
-                details = "; ".join(f"{e.code}: {e.detail}" for e in _error_details(response)) if response is not None else failure
-                raise RuntimeError(f"SuiteQL read-back failed: {details}")
+                details = "; ".join(f"{e.code}: {e.detail}" for e in _error_details(response)) if response is not None else outcome.connection_error
+                raise NetSuiteReadBackError(f"SuiteQL read-back failed: {details}")
             page = response.json()
             rows.extend(page.get("items", []))
             if not page.get("hasMore"):
