@@ -103,16 +103,21 @@ def account_reference(line: JournalLine, options: NetSuiteOptions) -> str:
     return internal_id
 
 
+def split_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list[JournalEntry]:
+    """The entries NetSuite receives, split to its line limit."""
+    return [part for entry in group_entries(lines) for part in split_entry(entry, options.max_lines, options.carry_account_code)]
+
+
 def netsuite_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list[JournalEntry]:
-    """The entries NetSuite receives: split to its line limit. Raises on three-decimal currencies."""
-    entries = group_entries(lines)
+    """`split_entries`, refusing the whole file when any entry is in a three-decimal currency."""
+    entries = split_entries(lines, options)
     refused: dict[str, list[str]] = {}
     for entry in entries:
         if exponent(entry.currency) > MAX_DECIMALS:
             refused.setdefault(entry.currency, []).append(entry.external_id)
     if refused:
         raise UnsupportedPrecisionError("; ".join(_precision_message(ids, currency) for currency, ids in sorted(refused.items())))
-    return [part for entry in entries for part in split_entry(entry, options.max_lines, options.carry_account_code)]
+    return entries
 
 
 def write_csv(lines: list[JournalLine], path: Path, options: NetSuiteOptions) -> ExportedFile:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from orchestration.cli_export import register as register_export
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -66,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     bank = commands.add_parser("bank", help="bank statement files")
     bank.add_argument("bank_args", nargs=argparse.REMAINDER, help="parse FILE [--format F]")
     bank.set_defaults(handler=lambda args: _bank(args.bank_args))
+
+    register_export(commands)
     return parser
 
 
