@@ -168,8 +168,7 @@ class SapSoapClient:
                         "$select": "DocumentReferenceID,AccountingDocument", "$format": "json"},
             )
             if outcome.response is None or outcome.response.status_code != 200:
-                status = outcome.response.status_code if outcome.response is not None else outcome.connection_error
-                raise SapPostError(f"SAP read-back of posted journal entries failed: {status}")
+                raise SapPostError(f"SAP read-back of posted journal entries failed: {self._reason(outcome.response, outcome.connection_error)}")
             for row in outcome.response.json()["d"]["results"]:
                 found[row["DocumentReferenceID"]] = row["AccountingDocument"]
         return found
@@ -203,12 +202,7 @@ class SapSoapClient:
         )
         response = outcome.response
         if response is None or response.status_code != 200:
-            if response is None:
-                reason = outcome.connection_error + "; the next push reads back what was posted"
-            elif response.status_code == 401:
-                reason = f"HTTP 401: SAP refused the communication user {self.endpoint.user!r}"
-            else:
-                reason = f"HTTP {response.status_code}: {_fault(response.content)}"
+            reason = self._reason(response, outcome.connection_error + "; the next push reads back what was posted")
             return {entry.external_id: SapPostResult(entry.external_id, references[entry.external_id], "failed", notes=(reason,)) for entry in entries}
         confirmations = _confirmations(response.content)
         results = {}
@@ -217,6 +211,14 @@ class SapSoapClient:
             status = "failed" if document == FAILED_DOCUMENT else "posted"
             results[entry.external_id] = SapPostResult(entry.external_id, references[entry.external_id], status, "" if status == "failed" else document, notes if status == "failed" else ())
         return results
+
+
+    def _reason(self, response: requests.Response | None, connection_error: str) -> str:
+        if response is None:
+            return connection_error
+        if response.status_code == 401:
+            return f"HTTP 401: SAP refused the communication user {self.endpoint.user!r}"
+        return f"HTTP {response.status_code}: {_fault(response.content)}"
 
 
 class SapPostError(RuntimeError):
