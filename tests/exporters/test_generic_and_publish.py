@@ -4,12 +4,12 @@ import json
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from exporters import generic, manifest, xlsx
 from exporters.journal import ExportTotalsError, LineSource
 from exporters.manifest import LedgerRun
 from exporters.publish import Destination, export_folder, publish
+from tests.exporters.conftest import S3_ENVIRONMENT
 from tests.exporters.lines import DAY, JPY, KWD, USD
 
 LINES = JPY + KWD + USD
@@ -68,24 +68,13 @@ def test_disk_manifest_describes_every_file_and_an_unchanged_re_export_is_byte_i
     assert export("run-2") == first
 
 
-@pytest.fixture(scope="module")
-def s3(monkeypatch_module):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    for name, value in {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch_module.setenv(name, value)
+@pytest.fixture
+def s3(moto_endpoint, monkeypatch):
+    for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, **S3_ENVIRONMENT}.items():
+        monkeypatch.setenv(name, value)
     client = boto3.client("s3")
     client.create_bucket(Bucket="gl-exports")
-    yield client
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+    return client
 
 
 def test_s3_publishing_uploads_files_and_manifest_with_working_presigned_links(s3):
@@ -98,4 +87,4 @@ def test_s3_publishing_uploads_files_and_manifest_with_working_presigned_links(s
     assert requests.get(published[0].download_url, timeout=10).content == local_bytes
     stored = json.loads(s3.get_object(Bucket="gl-exports", Key="close/main/2026-10/manifest.json")["Body"].read())
     assert stored["files"][0]["sha256"] == manifest.sha256(local_bytes)
-    assert "testing-secret" not in json.dumps(stored) + "".join(item.download_url for item in published)
+    assert S3_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"] not in json.dumps(stored) + "".join(item.download_url for item in published)
