@@ -279,9 +279,10 @@ class _Handler(BaseHTTPRequestHandler):
                 record = json.loads(body, parse_float=Decimal)
             except ValueError:
                 raise NetSuiteError(400, "INVALID_CONTENT", "The request body is not valid JSON.", None) from None
-            sandbox._before_write()
+            drop_answer = sandbox._reserve_write()
             internal_id = sandbox.store.upsert(match.group(1), record, query.get("replace", "").lower() == "line")
-            sandbox._after_write()
+            if drop_answer:
+                raise _DropConnection()
             return 204, None, {"Location": f"http://{self.headers.get('Host', '')}/services/rest/record/v1/journalentry/{internal_id}"}
         if match and method == "GET":
             with sandbox.store.lock:
@@ -365,18 +366,15 @@ class SandboxNetSuiteServer(LoopbackServer):
         with self._lock:
             self._in_flight -= 1
 
-    def _before_write(self) -> None:
-        with self._lock:
-            if self._writes_left is not None and self._writes_left < 0:
-                raise NetSuiteError(503, "UNEXPECTED_ERROR", "An unexpected error occurred. The service is unavailable.", None)
-
-    def _after_write(self) -> None:
+    def _reserve_write(self) -> bool:
+        """Count a write before applying it (atomically, as writes run concurrently); True: drop its answer."""
         with self._lock:
             if self._writes_left is None:
-                return
-            self._writes_left -= 1
+                return False
             if self._writes_left < 0:
-                raise _DropConnection()
+                raise NetSuiteError(503, "UNEXPECTED_ERROR", "An unexpected error occurred. The service is unavailable.", None)
+            self._writes_left -= 1
+            return self._writes_left < 0
 
     def _authenticate(self, method: str, headers: Any, base_uri: str, query: list[tuple[str, str]]) -> None:
         header = headers.get("Authorization", "")
