@@ -31,14 +31,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from sandbox.loopback import HttpError, LoopbackServer
+from sandbox.loopback import DropConnection, HttpError, LoopbackServer
 
 TIMESTAMP_TOLERANCE_S = 300
 TOKEN_LIFETIME_S = 3600
@@ -71,7 +70,15 @@ class NetSuiteError(HttpError):
             "status": status,
             "o:errorDetails": [item],
         }
-        super().__init__(status, body, headers)
+        super().__init__(status, json.dumps(body).encode(), {"Content-Type": "application/vnd.oracle.resource+json; type=error", **(headers or {})})
+
+
+def _json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    return status, json.dumps(body, default=str).encode(), {"Content-Type": "application/json", **(headers or {})}
+
+
+def _oauth_error(code: str) -> HttpError:
+    return HttpError(400, json.dumps({"error": code}).encode(), {"Content-Type": "application/json"})
 
 
 @dataclass
@@ -217,93 +224,6 @@ class NetSuiteAccountStore:
         return {"links": [], "count": len(items), "hasMore": len(rows) > limit, "items": items, "offset": offset}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        """Quiet."""
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._serve("PUT")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        sandbox: SandboxNetSuiteServer = self.server.sandbox
-        status, payload, headers = 204, None, {}
-        entered = sandbox._enter()
-        try:
-            if not entered:
-                raise NetSuiteError(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked.", None, {"Retry-After": "0"})
-            status, payload, headers = self._route(method, body)
-        except HttpError as error:
-            status, payload, headers = error.status, error.body, error.headers
-        except _DropConnection:
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        finally:
-            if entered:
-                sandbox._leave()
-        data = json.dumps(payload, default=str).encode() if payload is not None else b""
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if data:
-            self.send_header("Content-Type", "application/vnd.oracle.resource+json; type=error" if status >= 400 else "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _route(self, method: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
-        sandbox: SandboxNetSuiteServer = self.server.sandbox
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        path = unquote(parts.path)
-        if method == "POST" and path == "/services/rest/auth/oauth2/v1/token":
-            return 200, sandbox._issue_token(dict(parse_qsl(body.decode()))), {}
-        sandbox._authenticate(method, self.headers, f"http://{self.headers.get('Host', '')}{parts.path}", parse_qsl(parts.query, keep_blank_values=True))
-        time.sleep(sandbox.latency_s)
-        if sandbox._forced_429 > 0:
-            with sandbox._lock:
-                sandbox._forced_429 -= 1
-            raise NetSuiteError(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked.", None)
-        match = re.fullmatch(r"/services/rest/record/v1/journalentry/eid:([^/]+)", path, re.IGNORECASE)
-        if match and method == "PUT":
-            try:
-                record = json.loads(body, parse_float=Decimal)
-            except ValueError:
-                raise NetSuiteError(400, "INVALID_CONTENT", "The request body is not valid JSON.", None) from None
-            drop_answer = sandbox._reserve_write()
-            internal_id = sandbox.store.upsert(match.group(1), record, query.get("replace", "").lower() == "line")
-            if drop_answer:
-                raise _DropConnection()
-            return 204, None, {"Location": f"http://{self.headers.get('Host', '')}/services/rest/record/v1/journalentry/{internal_id}"}
-        if match and method == "GET":
-            with sandbox.store.lock:
-                record = sandbox.store.read(match.group(1))
-            if record is None:
-                raise NetSuiteError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provide a valid record instance ID: eid:{match.group(1)}.", None)
-            return 200, record, {}
-        if path == "/services/rest/query/v1/suiteql" and method == "POST":
-            if self.headers.get("Prefer", "").lower() != "transient":
-                raise NetSuiteError(400, "INVALID_HEADER", "SuiteQL requests need the header Prefer: transient.", None)
-            limit, offset = int(query.get("limit", 1000)), int(query.get("offset", 0))
-            if not 1 <= limit <= 1000:
-                raise NetSuiteError(400, "INVALID_PARAMETER", "limit must be between 1 and 1000.", None)
-            return 200, sandbox.store.suiteql(json.loads(body)["q"], limit, offset), {}
-        raise NetSuiteError(404, "NONEXISTENT_ID", f"Unsupported request: {method} {path}", None)
-
-
-class _DropConnection(Exception):
-    """Close the socket without an answer: a crash after the write was applied."""
-
-
 class SandboxNetSuiteServer(LoopbackServer):
     """A NetSuite account on 127.0.0.1 (port 0 picks a free one). `url` is its `/services/rest` base."""
 
@@ -323,17 +243,12 @@ class SandboxNetSuiteServer(LoopbackServer):
         self.token_based = token_based
         self.client_certificate = client_certificate
         self.store = NetSuiteAccountStore(set(subsidiary_ids), set(currency_ids), set(account_ids))
-        self.concurrency_limit = concurrency_limit
         self.latency_s = latency_s
-        self.max_in_flight = 0
-        self.rejected_for_concurrency = 0
-        self._in_flight = 0
         self._forced_429 = 0
         self._writes_left: int | None = None
-        self._lock = threading.Lock()
         self._nonces: set[tuple[str, str]] = set()
         self._tokens: dict[str, float] = {}
-        super().__init__(_Handler, "sandbox-netsuite", port)
+        super().__init__("sandbox-netsuite", port, concurrency_limit)
 
     @property
     def url(self) -> str:
@@ -353,18 +268,47 @@ class SandboxNetSuiteServer(LoopbackServer):
         with self._lock:
             self._writes_left = None
 
-    def _enter(self) -> bool:
-        with self._lock:
-            if self._in_flight >= self.concurrency_limit:
-                self.rejected_for_concurrency += 1
-                return False
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            return True
+    def too_busy(self) -> HttpError:
+        return NetSuiteError(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked.", None)
 
-    def _leave(self) -> None:
+    def respond(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        parts = urlsplit(path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        route = unquote(parts.path)
+        host = headers.get("Host", "")
+        if method == "POST" and route == "/services/rest/auth/oauth2/v1/token":
+            return _json_answer(200, self._issue_token(dict(parse_qsl(body.decode()))))
+        self._authenticate(method, headers, f"http://{host}{parts.path}", parse_qsl(parts.query, keep_blank_values=True))
+        time.sleep(self.latency_s)
         with self._lock:
-            self._in_flight -= 1
+            forced, self._forced_429 = self._forced_429 > 0, max(0, self._forced_429 - 1)
+        if forced:
+            raise self.too_busy()
+        match = re.fullmatch(r"/services/rest/record/v1/journalentry/eid:([^/]+)", route, re.IGNORECASE)
+        if match and method == "PUT":
+            try:
+                record = json.loads(body, parse_float=Decimal)
+            except ValueError:
+                raise NetSuiteError(400, "INVALID_CONTENT", "The request body is not valid JSON.", None) from None
+            drop_answer = self._reserve_write()
+            internal_id = self.store.upsert(match.group(1), record, query.get("replace", "").lower() == "line")
+            if drop_answer:
+                raise DropConnection()
+            return 204, b"", {"Location": f"http://{host}/services/rest/record/v1/journalentry/{internal_id}"}
+        if match and method == "GET":
+            with self.store.lock:
+                record = self.store.read(match.group(1))
+            if record is None:
+                raise NetSuiteError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provide a valid record instance ID: eid:{match.group(1)}.", None)
+            return _json_answer(200, record)
+        if route == "/services/rest/query/v1/suiteql" and method == "POST":
+            if headers.get("Prefer", "").lower() != "transient":
+                raise NetSuiteError(400, "INVALID_HEADER", "SuiteQL requests need the header Prefer: transient.", None)
+            limit, offset = int(query.get("limit", 1000)), int(query.get("offset", 0))
+            if not 1 <= limit <= 1000:
+                raise NetSuiteError(400, "INVALID_PARAMETER", "limit must be between 1 and 1000.", None)
+            return _json_answer(200, self.store.suiteql(json.loads(body)["q"], limit, offset))
+        raise NetSuiteError(404, "NONEXISTENT_ID", f"Unsupported request: {method} {route}", None)
 
     def _reserve_write(self) -> bool:
         """Count a write before applying it (atomically, as writes run concurrently); True: drop its answer."""
@@ -411,9 +355,9 @@ class SandboxNetSuiteServer(LoopbackServer):
     def _issue_token(self, form: dict[str, str]) -> dict[str, Any]:
         certificate = self.client_certificate
         if form.get("grant_type") != "client_credentials" or certificate is None:
-            raise HttpError(400, {"error": "unsupported_grant_type"})
+            raise _oauth_error("unsupported_grant_type")
         if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
-            raise HttpError(400, {"error": "invalid_request"})
+            raise _oauth_error("invalid_request")
         claims = self._verified_claims(form.get("client_assertion", ""), certificate)
         now = time.time()
         if (
@@ -423,7 +367,7 @@ class SandboxNetSuiteServer(LoopbackServer):
             or not isinstance(claims.get("exp"), int) or not isinstance(claims.get("iat"), int)
             or claims["exp"] < now or claims["exp"] > claims["iat"] + 3600 or claims["iat"] > now + TIMESTAMP_TOLERANCE_S
         ):
-            raise HttpError(400, {"error": "invalid_grant"})
+            raise _oauth_error("invalid_grant")
         token = base64.urlsafe_b64encode(hashlib.sha256(f"{claims.get('jti')}{now}".encode()).digest()).decode().rstrip("=")
         with self._lock:
             self._tokens[token] = now + TOKEN_LIFETIME_S
@@ -445,4 +389,4 @@ class SandboxNetSuiteServer(LoopbackServer):
             )
             return json.loads(decode(claims_b64))
         except Exception:  # noqa: BLE001 - every malformed or forged assertion gets the same answer
-            raise HttpError(400, {"error": "invalid_client"}) from None
+            raise _oauth_error("invalid_client") from None

@@ -22,18 +22,16 @@ import base64
 import hmac
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
 
 from ledger.money import exponent
-from sandbox.loopback import HttpError, LoopbackServer
+from sandbox.loopback import Answer, DropConnection, HttpError, LoopbackServer
 
 SFIN = "http://sap.com/xi/SAPSCORE/SFIN"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -114,63 +112,6 @@ class _Fault(HttpError):
         super().__init__(500, etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"), {"Content-Type": "text/xml; charset=utf-8"})
 
 
-class _DropConnection(Exception):
-    """Close the socket without an answer: a crash after part of the batch was posted."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        """Quiet."""
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        sandbox: SandboxSapServer = self.server.sandbox
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        entered = sandbox._enter()
-        headers = {"Content-Type": "text/xml; charset=utf-8"}
-        try:
-            if not entered:
-                raise HttpError(429, b"Too many concurrent requests", {"Content-Type": "text/plain", "Retry-After": "0"})
-            sandbox._authenticate(self.headers.get("Authorization", ""))
-            time.sleep(sandbox.latency_s)
-            status, payload, headers = self._route(method, body, headers)
-        except HttpError as error:
-            status, payload, headers = error.status, error.body, error.headers
-        except _DropConnection:
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        finally:
-            if entered:
-                sandbox._leave()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _route(self, method: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
-        sandbox: SandboxSapServer = self.server.sandbox
-        parts = urlsplit(self.path)
-        if method == "POST" and parts.path == POST_PATH:
-            if self.headers.get("SOAPAction", "").strip('"') != SOAP_ACTION:
-                raise _Fault(f"SOAPAction must be {SOAP_ACTION}")
-            return 200, sandbox._post(body), headers
-        if method == "GET" and parts.path == ODATA_PATH:
-            query = dict(parse_qsl(parts.query))
-            return 200, json.dumps({"d": {"results": sandbox._odata(query.get("$filter", ""), query.get("$select", ""))}}).encode(), {"Content-Type": "application/json"}
-        raise HttpError(404, b"Not found", {"Content-Type": "text/plain"})
-
-
 class SandboxSapServer(LoopbackServer):
     """An SAP system on 127.0.0.1 (port 0 picks a free one); `url` is the host to configure."""
 
@@ -179,16 +120,12 @@ class SandboxSapServer(LoopbackServer):
         self._credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
         self.company_codes = set(company_codes)
         self.gl_accounts = gl_accounts
-        self.concurrency_limit = concurrency_limit
         self.latency_s = latency_s
         self.items: list[PostedItem] = []
         self.posted_requests = 0
-        self.max_in_flight = 0
-        self._in_flight = 0
         self._fail_after: int | None = None
         self._next_document = 100000001
-        self._lock = threading.Lock()
-        super().__init__(_Handler, "sandbox-sap", port)
+        super().__init__("sandbox-sap", port, concurrency_limit)
 
     @property
     def url(self) -> str:
@@ -207,17 +144,22 @@ class SandboxSapServer(LoopbackServer):
                 found.setdefault((item.company_code, item.accounting_document), []).append(item)
             return found
 
-    def _enter(self) -> bool:
-        with self._lock:
-            if self._in_flight >= self.concurrency_limit:
-                return False
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            return True
+    def too_busy(self) -> HttpError:
+        return HttpError(429, b"Too many concurrent requests", {"Content-Type": "text/plain", "Retry-After": "0"})
 
-    def _leave(self) -> None:
-        with self._lock:
-            self._in_flight -= 1
+    def respond(self, method: str, path: str, headers: Any, body: bytes) -> Answer:
+        self._authenticate(headers.get("Authorization", ""))
+        time.sleep(self.latency_s)
+        parts = urlsplit(path)
+        if method == "POST" and parts.path == POST_PATH:
+            if headers.get("SOAPAction", "").strip('"') != SOAP_ACTION:
+                raise _Fault(f"SOAPAction must be {SOAP_ACTION}")
+            return 200, self._post(body), {"Content-Type": "text/xml; charset=utf-8"}
+        if method == "GET" and parts.path == ODATA_PATH:
+            query = dict(parse_qsl(parts.query))
+            results = self._odata(query.get("$filter", ""), query.get("$select", ""))
+            return 200, json.dumps({"d": {"results": results}}).encode(), {"Content-Type": "application/json"}
+        raise HttpError(404, b"Not found", {"Content-Type": "text/plain"})
 
     def _authenticate(self, header: str) -> None:
         if not (header.startswith("Basic ") and hmac.compare_digest(header[6:].strip(), self._credentials)):
@@ -242,7 +184,7 @@ class SandboxSapServer(LoopbackServer):
         etree.SubElement(header, "ID").text = request.findtext("MessageHeader/ID")
         for position, create in enumerate(request.iterfind("JournalEntryCreateRequest")):
             if fail_after is not None and position == fail_after:
-                raise _DropConnection()
+                raise DropConnection()
             document_number, notes = self._post_entry(create.find("JournalEntry"))
             result = etree.SubElement(confirmation, "JournalEntryCreateConfirmation")
             etree.SubElement(etree.SubElement(result, "MessageHeader"), "ReferenceID").text = create.findtext("MessageHeader/ID")
