@@ -1,9 +1,11 @@
-"""XLSX workbooks that are byte-identical for identical content.
+"""XLSX workbooks that are byte-identical for identical content, streamed, and never past Excel's row limit.
 
 openpyxl stamps the save time into docProps/core.xml and the zip entries; an export of an
 unchanged period must give the same bytes, so the saved package is rewritten with a fixed
 timestamp. Amounts go into numeric cells from `Decimal` (openpyxl writes the decimal text as
 is) with a number format showing the currency's decimals, so accountants can sum them.
+Workbooks are write-only (rows stream to disk; a big period's drill-down has millions of rows),
+and a sheet that would pass Excel's 1,048,576 rows continues in "<title> (2)", "<title> (3)"...
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 from exporters.journal import atomic_write_bytes
 
@@ -28,25 +31,40 @@ def amount_format(decimals: int) -> str:
     return "0" if decimals == 0 else "0." + "0" * decimals
 
 
-def add_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Append a sheet of rows; a `Decimal` cell is shown with exactly its own decimals. Returns the row count."""
-    sheet = workbook.create_sheet(title)
-    sheet.append(list(header))
-    count = 0
+MAX_SHEET_ROWS = 1_048_576
+
+
+def _sheet_title(title: str, number: int) -> str:
+    return title if number == 1 else f"{title} ({number})"
+
+
+def add_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Iterable[Sequence[object]], max_rows: int = MAX_SHEET_ROWS) -> int:
+    """Append rows under `header`; a `Decimal` cell shows exactly its own decimals. Returns the data row count."""
+    count, number, sheet, used = 0, 0, None, max_rows
     for row in rows:
-        sheet.append(list(row))
+        if used == max_rows:
+            number += 1
+            sheet = workbook.create_sheet(_sheet_title(title, number))
+            sheet.append(list(header))
+            used = 1
+        sheet.append([_cell(sheet, value) for value in row])
+        used += 1
         count += 1
-        for cell, value in zip(sheet[sheet.max_row], row):
-            if isinstance(value, Decimal):
-                cell.number_format = amount_format(max(0, -int(value.as_tuple().exponent)))
+    if sheet is None:
+        workbook.create_sheet(title).append(list(header))
     return count
 
 
+def _cell(sheet, value: object) -> object:
+    if not isinstance(value, Decimal):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = amount_format(max(0, -int(value.as_tuple().exponent)))
+    return cell
+
+
 def new_workbook() -> Workbook:
-    """A workbook without openpyxl's default empty sheet."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    return workbook
+    return Workbook(write_only=True)
 
 
 def save(workbook: Workbook, path: Path) -> None:
@@ -64,11 +82,17 @@ def save(workbook: Workbook, path: Path) -> None:
     atomic_write_bytes(path, output.getvalue())
 
 
-def read_rows(path: Path, sheet: str) -> list[tuple]:
-    """Every row of a sheet, header included, as values."""
+def read_rows(path: Path, title: str) -> list[tuple]:
+    """Every row of a sheet and its continuation sheets, as values: the header once, then the data."""
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
-        return [tuple(row) for row in workbook[sheet].iter_rows(values_only=True)]
+        rows: list[tuple] = []
+        number = 1
+        while _sheet_title(title, number) in workbook.sheetnames:
+            sheet_rows = [tuple(row) for row in workbook[_sheet_title(title, number)].iter_rows(values_only=True)]
+            rows += sheet_rows if number == 1 else sheet_rows[1:]
+            number += 1
+        return rows
     finally:
         workbook.close()
 
