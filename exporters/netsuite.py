@@ -20,7 +20,6 @@ from pathlib import Path
 
 from exporters.journal import (
     ExportedFile,
-    ExportTotalsError,
     JournalEntry,
     JournalLine,
     atomic_write,

@@ -3,7 +3,6 @@
 import pytest
 
 from exporters.http_retry import RetryPolicy
-from exporters.journal import group_entries
 from exporters.sap import SapOptions, document_reference_id, sap_entries
 from exporters.sap_soap import SapEndpoint, SapSoapClient
 from sandbox.sap_server import SandboxSapServer
