@@ -20,6 +20,10 @@ from pathlib import Path
 import duckdb
 
 
+# mkstemp creates 0600 files; exports are for accountants and file servers to read.
+EXPORT_FILE_MODE = 0o644
+
+
 @dataclass(frozen=True)
 class JournalLine:
     journal_entry_id: str
@@ -229,13 +233,14 @@ def load_line_sources(connection: duckdb.DuckDBPyConnection, entity_id: str, per
 
 
 @contextmanager
-def atomic_write(path: Path, newline: str | None = "") -> Iterator:
+def atomic_write(path: Path, newline: str | None = "", binary: bool = False) -> Iterator:
     """Write to a temporary file beside `path` and rename it into place: never a half-written export."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
+        with (os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline=newline)) as stream:
             yield stream
+        os.chmod(temporary, EXPORT_FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -243,13 +248,6 @@ def atomic_write(path: Path, newline: str | None = "") -> Iterator:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """`atomic_write` for binary content (XLSX)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """`atomic_write` for binary content (XLSX, XML)."""
+    with atomic_write(path, binary=True) as stream:
+        stream.write(data)

@@ -66,6 +66,7 @@ def test_disk_manifest_describes_every_file_and_an_unchanged_re_export_is_byte_i
     assert csv_entry["totals"]["JPY"]["debit"] == "100000"
     assert csv_entry["ledger_run"] == {"dagster_run_id": "run-1", "fingerprint": "f" * 64}
     assert export("run-2") == first
+    assert {path.stat().st_mode & 0o777 for path in (tmp_path / "main" / "2026-10").iterdir()} == {0o644}
 
 
 @pytest.fixture
