@@ -62,7 +62,7 @@ def test_xlsx_parses_back_to_the_ledger_and_is_byte_identical(tmp_path):
     assert first.totals == LEDGER_TOTALS
     assert first.path.read_bytes() == second.path.read_bytes()
     items = data_rows(xlsx.read_rows(first.path, sap_template.SHEET), "Line Items")
-    assert [xlsx.cell_decimal(row[4] if row[4] is not None else row[5]) for row in items][3:6] == [
+    assert [xlsx.cell_decimal(row[4] or row[5]) for row in items][3:6] == [
         xlsx.cell_decimal("12.345"), xlsx.cell_decimal("12.346"), xlsx.cell_decimal("0.001"),
     ]
 
