@@ -159,6 +159,8 @@ class NetSuiteRestClient:
         self._slots = account_slots(account, concurrency)
         self._policy = policy
         self._local = threading.local()
+        # After one 401 the other entries are not sent: the credentials would be refused again.
+        self._credentials_refused = threading.Event()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -175,18 +177,24 @@ class NetSuiteRestClient:
             body = _json(journal_entry_body(entry, self.references))
         except RefusedEntry as error:
             return PushResult(entry.external_id, "refused", errors=(ErrorDetail("REFUSED", str(error)),))
+        if self._credentials_refused.is_set():
+            return PushResult(entry.external_id, "failed", errors=(ErrorDetail(
+                "NOT_SENT", "NetSuite refused the credentials for an earlier entry; fix the NETSUITE_* settings and push again"),))
         try:
             outcome = self._send(
                 "PUT", f"{RECORD_PATH}/eid:{entry.external_id}", params={"replace": "line"}, data=body.encode(),
                 headers={"Content-Type": "application/json", "X-NetSuite-PropertyNameValidation": "Error"},
             )
         except NetSuiteAuthError as error:
+            self._credentials_refused.set()
             return PushResult(entry.external_id, "failed", errors=(ErrorDetail("AUTH", str(error)),))
         response = outcome.response
         if response is None:
             return PushResult(entry.external_id, "failed", errors=(ErrorDetail("CONNECTION", outcome.connection_error),), attempts=outcome.attempts)
         if response.status_code in (200, 201, 204):
             return PushResult(entry.external_id, "upserted", response.status_code, attempts=outcome.attempts)
+        if response.status_code == 401:
+            self._credentials_refused.set()
         return PushResult(entry.external_id, "failed", response.status_code, _error_details(response), outcome.attempts)
 
     def push(self, entries: Iterable[JournalEntry]) -> list[PushResult]:

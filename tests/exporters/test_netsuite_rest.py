@@ -143,8 +143,9 @@ def test_kwd_entries_are_refused_by_name_without_rounding_and_nothing_else_is_lo
 
 def test_bad_credentials_fail_every_entry_clearly_without_leaking_secrets(server):
     wrong = TokenCredentials("consumer-key", "not-the-secret", "token-id", SECRETS[1])
-    results = client_for(server, credentials=wrong).push(group_entries(JPY + USD))
-    assert [(r.status, r.http_status, r.errors[0].code) for r in results] == [("failed", 401, "INVALID_LOGIN")] * 2
+    results = client_for(server, credentials=wrong, concurrency=1).push(group_entries(JPY + USD + KWD))
+    assert [(r.status, r.http_status, r.errors[0].code) for r in results] == [("failed", 401, "INVALID_LOGIN"), ("failed", None, "NOT_SENT"), ("refused", None, "REFUSED")]
+    assert "fix the NETSUITE_* settings and push again" in results[1].describe()
     text = " ".join(r.describe() for r in results) + repr(wrong) + repr(results)
     assert not any(secret in text for secret in (*SECRETS, "not-the-secret"))
     assert server.store.entry_count() == 0
