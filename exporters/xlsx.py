@@ -2,8 +2,8 @@
 
 openpyxl stamps the save time into docProps/core.xml and the zip entries; an export of an
 unchanged period must give the same bytes, so the saved package is rewritten with a fixed
-timestamp. Amounts go into numeric cells from `Decimal` (openpyxl writes the decimal text as
-is) with a number format showing the currency's decimals, so accountants can sum them.
+timestamp. Amounts go into numeric cells holding the decimal's exact text, with a number format
+showing the currency's decimals, so accountants can sum them.
 Workbooks are write-only (rows stream to disk; a big period's drill-down has millions of rows),
 and a sheet that would pass Excel's 1,048,576 rows continues in "<title> (2)", "<title> (3)"...
 """
@@ -62,7 +62,10 @@ def add_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Itera
 def _cell(sheet, value: object) -> object:
     if not isinstance(value, Decimal):
         return value
-    cell = WriteOnlyCell(sheet, value=value)
+    # openpyxl writes numbers with "%.16g", which turns Decimal("66896.76") into 66896.75999999999;
+    # a numeric cell holding the decimal's own text is written exactly as given.
+    cell = WriteOnlyCell(sheet, value=str(value))
+    cell.data_type = "n"
     cell.number_format = amount_format(max(0, -int(value.as_tuple().exponent)))
     return cell
 

@@ -15,4 +15,13 @@ def test_a_sheet_past_the_row_limit_continues_on_numbered_sheets_and_reads_back_
     assert back[0] == ("id", "amount")
     assert [(name, xlsx.cell_decimal(value)) for name, value in back[1:]] == [(name, value) for name, value in rows]
     cell = load_workbook(tmp_path / "book.xlsx")["Drill-down"]["B3"]
-    assert cell.number_format == "0.000"
+    assert (cell.number_format, cell.data_type) == ("0.000", "n")
+
+
+def test_amounts_are_written_with_their_exact_decimal_text(tmp_path):
+    workbook = xlsx.new_workbook()
+    amounts = [Decimal("66896.76"), Decimal("1234567890123.45"), Decimal("-0.001"), Decimal("98765")]
+    xlsx.add_sheet(workbook, "Journal", ("amount",), [(amount,) for amount in amounts])
+    xlsx.save(workbook, tmp_path / "book.xlsx")
+    assert [value for (value,) in xlsx.read_rows(tmp_path / "book.xlsx", "Journal")[1:]] == amounts
+    assert [cell.value for (cell,) in load_workbook(tmp_path / "book.xlsx")["Journal"].iter_rows(min_row=2)] == [66896.76, 1234567890123.45, -0.001, 98765]
