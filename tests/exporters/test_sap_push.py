@@ -74,3 +74,12 @@ def test_bad_credentials_fail_each_entry_clearly_without_the_password(server):
     text = repr(results) + repr(SapEndpoint(server.url, "STRIPE_COMM", "wrong-password"))
     assert "wrong-password" not in text and PASSWORD not in text
     assert server.items == []
+
+
+def test_repeated_429s_fail_each_entry_with_the_reason_and_post_nothing(server):
+    server.concurrency_limit = 0
+    results = client_for(server).post(sap_entries(JPY + USD, OPTIONS))
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert results[0].notes == ("SAP read-back of posted journal entries failed: HTTP 429: Too many concurrent requests",)
+    assert server.rejected_for_concurrency == 3  # one read-back, three attempts
+    assert server.items == []
