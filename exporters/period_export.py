@@ -56,8 +56,9 @@ class PushReport:
         ]
 
 
-def load_periods(warehouse: Path, entity_id: str, wanted: list[str] | None) -> list[PeriodLedger]:
-    """The lines and drill-down of each wanted period (every period in the ledger when None)."""
+def load_periods(warehouse: Path, entity_id: str, wanted: list[str] | None, with_sources: bool = False) -> list[PeriodLedger]:
+    """The lines of each wanted period (every period in the ledger when None), and its drill-down when asked:
+    a big period has millions of source rows, which only the accountants' journal needs."""
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         available = periods(connection, entity_id)
@@ -65,7 +66,7 @@ def load_periods(warehouse: Path, entity_id: str, wanted: list[str] | None) -> l
         if missing:
             raise ValueError(f"no journal lines for entity {entity_id!r} in period(s) {missing}; the ledger has {available}")
         return [
-            PeriodLedger(period, load_journal_lines(connection, entity_id, period), load_line_sources(connection, entity_id, period))
+            PeriodLedger(period, load_journal_lines(connection, entity_id, period), load_line_sources(connection, entity_id, period) if with_sources else [])
             for period in wanted or available
         ]
     finally:
@@ -95,7 +96,7 @@ def export_periods(warehouse: Path, settings: ExportSettings, target: str, wante
     """Write, prove and publish the target's files for each wanted period."""
     writers = _writers(target, settings)
     exports = []
-    for ledger in load_periods(warehouse, settings.entity_id, wanted):
+    for ledger in load_periods(warehouse, settings.entity_id, wanted, with_sources=target == "generic"):
         with export_folder(settings.destination, settings.entity_id, ledger.period) as folder:
             files = [write(ledger, folder) for write in writers]
             published = publish(settings.destination, settings.entity_id, ledger.period, files, LedgerRun(ledger_fingerprint(ledger.lines), dagster_run_id))
