@@ -3,6 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test ui bench venv clean
 
@@ -12,12 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(CHROMIUM):
+	apt-get update
+	apt-get install -y chromium
+
 venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/stripe-close demo
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 ui: $(STAMP)

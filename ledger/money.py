@@ -2,18 +2,21 @@
 
 The exponent of each currency comes from the dbt seed `currency_exponents.csv`, so the
 warehouse and the Python exporters can never disagree about how many decimals a currency has.
-Currencies missing from the seed default to 2 decimals, which is Stripe's default.
+Currencies missing from the seed default to 2 decimals: Stripe lists every zero- and
+three-decimal currency, and all others it supports have two.
 """
 
 from __future__ import annotations
 
 import csv
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 EXPONENT_SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "currency_exponents.csv"
 DEFAULT_EXPONENT = 2
+_CURRENCY_CODE = re.compile(r"[a-z]{3}")
 
 
 class MoneyFormatError(ValueError):
@@ -28,7 +31,10 @@ def _exponents() -> dict[str, int]:
 
 def exponent(currency: str) -> int:
     """Number of decimals of `currency` (JPY 0, USD 2, KWD 3)."""
-    return _exponents().get(currency.lower(), DEFAULT_EXPONENT)
+    code = currency.lower()
+    if not _CURRENCY_CODE.fullmatch(code):
+        raise MoneyFormatError(f"{currency!r} is not a three-letter ISO currency code")
+    return _exponents().get(code, DEFAULT_EXPONENT)
 
 
 def to_major(amount_minor: int, currency: str) -> Decimal:
@@ -45,13 +51,16 @@ def format_major(amount_minor: int, currency: str, decimal_separator: str = ".")
 
 
 def parse_major(text: str, currency: str, decimal_separator: str = ".") -> int:
-    """Minor units from a major-unit decimal string; refuses amounts finer than the currency allows."""
-    cleaned = text.strip().replace(decimal_separator, ".") if decimal_separator != "." else text.strip()
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as error:
-        raise MoneyFormatError(f"{text!r} is not a decimal amount") from error
-    scaled = value.scaleb(exponent(currency))
+    """Minor units from a plain major-unit decimal ('-1234.56'); refuses anything finer than the currency allows.
+
+    Only digits, an optional leading minus and at most one `decimal_separator`: no exponents, no
+    NaN or infinity, no grouping, and no other separator, so '12.50' is refused when ',' is expected.
+    """
+    separator = re.escape(decimal_separator)
+    cleaned = text.strip()
+    if not re.fullmatch(rf"-?\d+(?:{separator}\d*)?|-?{separator}\d+", cleaned):
+        raise MoneyFormatError(f"{text!r} is not a decimal amount with {decimal_separator!r} as decimal separator")
+    scaled = Decimal(cleaned.replace(decimal_separator, ".")).scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise MoneyFormatError(
             f"{text!r} has more decimals than {currency.upper()} allows ({exponent(currency)})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import signal
@@ -103,7 +104,8 @@ def _demo(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(base, source="sandbox", stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url)
         print(f"Sandbox Stripe API at {server.url}; warehouse {settings.warehouse}")
         last_day = spec.start + timedelta(days=spec.days - 1)
-        result = run_close(settings, spec.start, last_day, persistent_instance())
+        with contextlib.redirect_stdout(sys.stderr):
+            result = run_close(settings, spec.start, last_day, persistent_instance())
     _print_result(result)
     differences = _differences_from_truth(result, files.truth)
     print(f"Bank statements for matching: {files.bai2}, {files.camt053}")
@@ -126,7 +128,9 @@ def _run(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
     if not settings.stripe_api_key:
         raise ConfigError("STRIPE_API_KEY is not set (a restricted, read-only key is enough)")
-    _print_result(run_close(settings, args.start, args.end, persistent_instance()))
+    with contextlib.redirect_stdout(sys.stderr):
+        result = run_close(settings, args.start, args.end, persistent_instance())
+    _print_result(result)
     return 0
 
 
@@ -180,6 +184,7 @@ def _bank(bank_args: list[str]) -> int:
 
 
 def _print_result(result) -> None:
+    """The close's summary on stdout; progress (Dagster and dbt logs) went to stderr."""
     print(f"Dagster run {result.run_id}")
     print(f"Ingested {result.balance_transactions} balance transactions and {result.payouts} payouts")
     print(f"Booked {result.journal_entries} journal entries ({result.journal_lines} lines)")

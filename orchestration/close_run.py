@@ -55,7 +55,8 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
         "ops": {
             "stripe_api_ingest": {"config": {"start_date": start.isoformat(), "end_date": end.isoformat()}},
             "netsuite_journal_csv": {"config": {"periods": periods_between(start, end)}},
-        }
+        },
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
     result = dg.materialize(assets, instance=instance, resources=definitions.resources, run_config=run_config, raise_on_error=False)
     if not result.success:

@@ -33,3 +33,20 @@ def test_amounts_finer_than_the_minor_unit_are_refused(text, currency):
 def test_floats_are_refused():
     with pytest.raises(TypeError):
         format_major(12.5, "usd")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "1e3", "1,234.56", "12.50x", "", "--1", "1.2.3"])
+def test_only_plain_decimals_are_amounts(text):
+    with pytest.raises(MoneyFormatError, match="not a decimal amount"):
+        parse_major(text, "usd")
+
+
+def test_the_wrong_decimal_separator_is_refused():
+    with pytest.raises(MoneyFormatError, match="not a decimal amount"):
+        parse_major("12.50", "eur", decimal_separator=",")
+
+
+@pytest.mark.parametrize("currency", ["us", "usdd", "US$", ""])
+def test_currency_codes_must_be_three_letters(currency):
+    with pytest.raises(MoneyFormatError, match="three-letter ISO currency code"):
+        exponent(currency)

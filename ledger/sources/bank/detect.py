@@ -1,0 +1,33 @@
+"""Tell a statement file's format from its first bytes.
+
+Content, not the file name: banks name files `.txt`, `.dat` or `.sta` whatever they hold.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from ledger.sources.bank.model import BankStatementError
+from ledger.sources.bank.source_file import SourceFile
+
+FileFormat = Literal["bai2", "camt", "mt940", "csv"]
+FILE_FORMATS: tuple[FileFormat, ...] = ("bai2", "camt", "mt940", "csv")
+
+_MT940_TAG = re.compile(r"^\s*(\{1:|:(20|25|28C?|60[FM]|61):)", re.MULTILINE)
+
+
+def detect_format(source: SourceFile) -> FileFormat:
+    head = source.data[:4096].decode("utf-8", errors="replace").lstrip("\ufeff\x01 \t\r\n")
+    if head.startswith("01,"):
+        return "bai2"
+    if head.startswith("<"):
+        return "camt"
+    if _MT940_TAG.search(head):
+        return "mt940"
+    raise BankStatementError(
+        source.name,
+        1,
+        "cannot tell the format: not BAI2 (starts with '01,'), camt XML, or MT940 (':20:' tags)."
+        " For a CSV export pass a column mapping (csv_config, CLI: --csv-config FILE.json)",
+    )

@@ -1,0 +1,51 @@
+"""Field parsers shared by the formats: dates, currency codes and decimal amounts.
+
+Each raises ValueError with the reason; the format parser adds file and line (`model.located`).
+Shapes are checked with a regex first because `datetime.strptime` and `Decimal` accept more than
+a bank file may contain ("6321" as a date, "1e3" or "NaN" as an amount).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from ledger.money import parse_major
+
+_YYMMDD = re.compile(r"\d{6}")
+_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(T.*)?")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+
+
+def parse_yymmdd(text: str) -> date:
+    """BAI2 and MT940 dates; two-digit years 00-68 are 20xx, 69-99 are 19xx (as strptime does)."""
+    if not _YYMMDD.fullmatch(text):
+        raise ValueError(f"date {text!r} is not YYMMDD")
+    try:
+        return datetime.strptime(text, "%y%m%d").date()
+    except ValueError:
+        raise ValueError(f"date {text!r} (YYMMDD) is not a calendar date") from None
+
+
+def parse_iso_date(text: str) -> date:
+    """A camt `Dt`, or the calendar date of a `DtTm` as the bank wrote it (no time-zone shift)."""
+    match = _ISO_DATE.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"date {text!r} is not an ISO date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(match.group(1))
+    except ValueError:
+        raise ValueError(f"date {text!r} is not a calendar date") from None
+
+
+def parse_currency(text: str) -> str:
+    if not _CURRENCY.fullmatch(text.strip()):
+        raise ValueError(f"currency {text!r} is not a three-letter ISO code")
+    return text.strip().lower()
+
+
+def parse_decimal_amount(text: str, currency: str, decimal_separator: str = ".") -> int:
+    """Unsigned minor units from '1234.56', '8.850' (camt) or '1234,56' / '500,' (MT940)."""
+    if not re.fullmatch(rf"\d+({re.escape(decimal_separator)}\d*)?", text):
+        raise ValueError(f"amount {text!r} is not an unsigned decimal with {decimal_separator!r} as separator")
+    return parse_major(text, currency, decimal_separator)
