@@ -1,17 +1,27 @@
-"""Journal lines as the exporters read them from the ledger: one period of one entity."""
+"""Journal lines as the exporters read them from the ledger: one period of one entity.
+
+Also the shapes every target shares: entries grouped by external id, and entries split into
+balanced parts when a target limits the lines per entry (NetSuite 1,000, SAP 999).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
+
+
+# mkstemp creates 0600 files; exports are for accountants and file servers to read.
+EXPORT_FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,45 @@ class JournalLine:
 
 
 @dataclass(frozen=True)
+class LineSource:
+    """One source record behind a summarized journal line: the drill-down to balance transactions."""
+
+    journal_line_id: str
+    external_id: str
+    account_code: str
+    source_kind: str
+    source_id: str
+    line_role: str
+    currency: str
+    amount_minor: int
+    accounting_date: date
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """The lines of one entry (or one part of a split entry) under the id the ERP keys it by."""
+
+    external_id: str
+    lines: tuple[JournalLine, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.lines[0].currency
+
+    @property
+    def accounting_date(self) -> date:
+        return self.lines[0].accounting_date
+
+    @property
+    def memo(self) -> str:
+        return self.lines[0].memo
+
+
+class EntrySplitError(ValueError):
+    """An entry cannot be split the way the target needs; the message names the entry."""
+
+
+@dataclass(frozen=True)
 class CurrencyTotals:
     debit_minor: int
     credit_minor: int
@@ -50,6 +99,95 @@ def totals_by_currency(lines: Iterable[JournalLine]) -> dict[str, CurrencyTotals
         debit[line.currency] += line.debit_minor
         credit[line.currency] += line.credit_minor
     return {currency: CurrencyTotals(debit[currency], credit[currency]) for currency in sorted(debit)}
+
+
+def net_by_currency_and_account(lines: Iterable[JournalLine]) -> dict[tuple[str, str], int]:
+    """Signed total per (currency, account code): what every export must reproduce, split or not."""
+    net: dict[tuple[str, str], int] = defaultdict(int)
+    for line in lines:
+        net[line.currency, line.account_code] += line.amount_minor
+    return {key: amount for key, amount in sorted(net.items()) if amount != 0}
+
+
+class ExportTotalsError(RuntimeError):
+    """A written file does not add up to the ledger it was written from."""
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """A written export file and what it holds, as parsed back from the file itself."""
+
+    path: Path
+    rows: int
+    totals: dict[str, CurrencyTotals]
+
+
+def parsed_line(external_id: str, currency: str, account_code: str, amount_minor: int) -> JournalLine:
+    """A line as read back from an export file: just what the totals proof compares."""
+    return JournalLine(external_id, external_id, "", date.min, currency, account_code, "", "", "", amount_minor, "")
+
+
+def prove_totals(path: Path, written: list[JournalLine], ledger: list[JournalLine]) -> ExportedFile:
+    """Compare lines parsed back from `path` with the ledger's per currency and account; remove the file if they differ."""
+    written_net, ledger_net = net_by_currency_and_account(written), net_by_currency_and_account(ledger)
+    if written_net != ledger_net:
+        path.unlink(missing_ok=True)
+        differences = {
+            f"{currency.upper()} {account}": (written_net.get((currency, account), 0), ledger_net.get((currency, account), 0))
+            for currency, account in sorted(set(written_net) | set(ledger_net))
+            if written_net.get((currency, account), 0) != ledger_net.get((currency, account), 0)
+        }
+        raise ExportTotalsError(f"{path}: (file, ledger) minor units differ for {differences}; the file was removed")
+    return ExportedFile(path=path, rows=len(written), totals=totals_by_currency(written))
+
+
+def group_entries(lines: Iterable[JournalLine]) -> list[JournalEntry]:
+    """Lines grouped by external id, in the order of first appearance (the ledger's stable order)."""
+    grouped: dict[str, list[JournalLine]] = {}
+    for line in lines:
+        grouped.setdefault(line.external_id, []).append(line)
+    return [JournalEntry(external_id, tuple(entry_lines)) for external_id, entry_lines in grouped.items()]
+
+
+def split_entry(entry: JournalEntry, max_lines: int, carry_account_code: str) -> list[JournalEntry]:
+    """Split an entry longer than `max_lines` into balanced parts, deterministically.
+
+    The entry's line on the carry account is taken out; each part takes the next `max_lines - 1`
+    other lines in ledger order plus one carry-account line that balances the part. Because the
+    entry sums to zero, the carry lines add up to the line taken out, so per account the parts sum
+    to exactly the original entry. Part ids are
+    `<external id>-P01`, `-P02`... ; an entry that fits is returned unchanged.
+    """
+    if len(entry.lines) <= max_lines:
+        return [entry]
+    if max_lines < 2:
+        raise EntrySplitError(f"entry {entry.external_id}: cannot split into parts of {max_lines} line(s)")
+    template = next((line for line in entry.lines if line.account_code == carry_account_code), None)
+    if template is None:
+        raise EntrySplitError(
+            f"entry {entry.external_id} has {len(entry.lines)} lines (limit {max_lines}) and no line on the "
+            f"carry account {carry_account_code} to balance its parts with; configure a carry account the entry uses"
+        )
+    body = [line for line in entry.lines if line is not template]
+    chunks = [body[start:start + max_lines - 1] for start in range(0, len(body), max_lines - 1)]
+    parts = []
+    for number, chunk in enumerate(chunks, start=1):
+        part_id = f"{entry.external_id}-P{number:02d}"
+        carry = dataclass_replace(
+            template, external_id=part_id, amount_minor=-sum(line.amount_minor for line in chunk),
+            memo=f"{template.memo} (part {number} of {len(chunks)})",
+        )
+        renamed = [dataclass_replace(line, external_id=part_id, memo=carry.memo) for line in chunk]
+        parts.append(JournalEntry(part_id, tuple(line for line in [*renamed, carry] if line.amount_minor != 0)))
+    return parts
+
+
+def ledger_fingerprint(lines: Iterable[JournalLine]) -> str:
+    """sha256 over the lines' exported fields: equal fingerprints mean an unchanged period."""
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(repr(tuple(getattr(line, field) for field in JournalLine.__dataclass_fields__)).encode())
+    return digest.hexdigest()
 
 
 def periods(connection: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
@@ -78,15 +216,38 @@ def load_journal_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
     return [JournalLine(*row) for row in rows]
 
 
+def load_line_sources(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> list[LineSource]:
+    """The drill-down of the period's lines, down to balance transaction ids, in a stable order."""
+    rows = connection.execute(
+        """
+        select
+            sources.journal_line_id, sources.journal_entry_id, sources.account_code, sources.source_kind,
+            sources.source_id, sources.line_role, sources.currency, sources.amount_minor, sources.accounting_date
+        from main.fct_journal_line_sources as sources
+        where sources.entity_id = ? and strftime(sources.accounting_date, '%Y-%m') = ?
+        order by sources.journal_line_id, sources.source_id, sources.line_role
+        """,
+        [entity_id, period],
+    ).fetchall()
+    return [LineSource(*row) for row in rows]
+
+
 @contextmanager
-def atomic_write(path: Path, newline: str | None = "") -> Iterator:
+def atomic_write(path: Path, newline: str | None = "", binary: bool = False) -> Iterator:
     """Write to a temporary file beside `path` and rename it into place: never a half-written export."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
+        with (os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline=newline)) as stream:
             yield stream
+        os.chmod(temporary, EXPORT_FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """`atomic_write` for binary content (XLSX, XML)."""
+    with atomic_write(path, binary=True) as stream:
+        stream.write(data)

@@ -1,18 +1,34 @@
 """NetSuite journal entries as a CSV Import Assistant file (single-file format, reference/erp.md 1a).
 
 Rows are grouped into journal entries by External ID, which is deterministic, so importing the
-file again with Add-or-Update updates entries instead of duplicating them. Amounts are written in
-major units with exactly the currency's decimals (JPY none), as unsigned Debit/Credit columns.
+file again with Add-or-Update updates entries instead of duplicating them. Amounts are unsigned
+Debit/Credit columns in major units with exactly the currency's decimals (JPY none).
+
+NetSuite accepts at most 2 decimals. A three-decimal currency (KWD, BHD, JOD, OMR, TND) is
+refused, never rounded: the error names every entry concerned, and nothing is written. The push
+client applies the same rule entry by entry. Entries above 1,000 lines are split into balanced
+parts (`journal.split_entry`).
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
-from exporters.journal import CurrencyTotals, JournalLine, atomic_write, totals_by_currency
-from ledger.money import format_major, parse_major
+from exporters.journal import (
+    ExportedFile,
+    JournalEntry,
+    JournalLine,
+    atomic_write,
+    group_entries,
+    parsed_line,
+    prove_totals,
+    split_entry,
+)
+from ledger.money import exponent, format_major, parse_major, to_major
 
 HEADER = (
     "External ID",
@@ -25,54 +41,117 @@ HEADER = (
     "Journal Entry -Line: Credit",
     "Journal Entry -Line: Memo",
 )
+DEBIT, CREDIT = HEADER[6], HEADER[7]
 DEFAULT_DATE_FORMAT = "%m/%d/%Y"
+MAX_LINES_PER_ENTRY = 1000
+MAX_DECIMALS = 2
+ACCOUNT_REFERENCES = ("number_name", "number", "name", "internal_id")
 
 
-class ExportTotalsError(RuntimeError):
-    """The written file does not add up to the ledger it was written from."""
+class UnsupportedPrecisionError(ValueError):
+    """An amount needs more decimals than NetSuite accepts; the message names the entries."""
+
+
+class AccountReferenceError(ValueError):
+    """An account has no reference of the configured kind; the message names it."""
 
 
 @dataclass(frozen=True)
-class ExportedFile:
-    path: Path
-    rows: int
-    totals: dict[str, CurrencyTotals]
+class NetSuiteOptions:
+    """How the target NetSuite account wants entries: see docs/exports.md."""
+
+    subsidiary: str
+    date_format: str = DEFAULT_DATE_FORMAT
+    # number_name "1000 Operating Bank" (Use Account Numbers on), number "1000", name "Operating Bank",
+    # or internal_id through `account_ids` (account code -> NetSuite internal id).
+    account_reference: str = "number_name"
+    account_ids: Mapping[str, str] = field(default_factory=dict)
+    max_lines: int = MAX_LINES_PER_ENTRY
+    carry_account_code: str = "1010"
+
+    def __post_init__(self) -> None:
+        if self.account_reference not in ACCOUNT_REFERENCES:
+            raise ValueError(f"account_reference {self.account_reference!r} is not one of {', '.join(ACCOUNT_REFERENCES)}")
 
 
-def write_csv(lines: list[JournalLine], path: Path, subsidiary: str, date_format: str = DEFAULT_DATE_FORMAT) -> ExportedFile:
-    """Write `lines` and prove the file's debit and credit totals equal the ledger's, per currency."""
+def netsuite_amount(amount_minor: int, currency: str, external_id: str) -> Decimal:
+    """The unsigned major amount NetSuite takes; refuses currencies with more than 2 decimals."""
+    if exponent(currency) > MAX_DECIMALS:
+        raise UnsupportedPrecisionError(_precision_message([external_id], currency))
+    return to_major(abs(amount_minor), currency)
+
+
+def _precision_message(external_ids: list[str], currency: str) -> str:
+    return (
+        f"{currency.upper()} has {exponent(currency)} decimals and NetSuite accepts at most {MAX_DECIMALS}; "
+        f"refusing rather than rounding entry(ies) {', '.join(external_ids)}: export them with the SAP or generic target"
+    )
+
+
+def account_reference(line: JournalLine, options: NetSuiteOptions) -> str:
+    number, _, name = (line.netsuite_account or f"{line.account_code} {line.account_name}").partition(" ")
+    if options.account_reference == "number_name":
+        return line.netsuite_account or f"{line.account_code} {line.account_name}"
+    if options.account_reference == "number":
+        return number
+    if options.account_reference == "name":
+        return name or line.account_name
+    internal_id = options.account_ids.get(line.account_code)
+    if not internal_id:
+        raise AccountReferenceError(f"account {line.account_code} ({line.account_name}) has no NetSuite internal id in the configured account map")
+    return internal_id
+
+
+def split_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list[JournalEntry]:
+    """The entries NetSuite receives, split to its line limit."""
+    return [part for entry in group_entries(lines) for part in split_entry(entry, options.max_lines, options.carry_account_code)]
+
+
+def netsuite_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list[JournalEntry]:
+    """`split_entries`, refusing the whole file when any entry is in a three-decimal currency."""
+    entries = split_entries(lines, options)
+    refused: dict[str, list[str]] = {}
+    for entry in entries:
+        if exponent(entry.currency) > MAX_DECIMALS:
+            refused.setdefault(entry.currency, []).append(entry.external_id)
+    if refused:
+        raise UnsupportedPrecisionError("; ".join(_precision_message(ids, currency) for currency, ids in sorted(refused.items())))
+    return entries
+
+
+def write_csv(lines: list[JournalLine], path: Path, options: NetSuiteOptions) -> ExportedFile:
+    """Write `lines` and prove the file, parsed back, equals the ledger per currency and account."""
+    entries = netsuite_entries(lines, options)
     with atomic_write(path) as stream:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(HEADER)
-        for line in lines:
-            writer.writerow(
-                (
-                    line.external_id,
-                    line.accounting_date.strftime(date_format),
-                    subsidiary,
-                    line.currency.upper(),
-                    line.memo,
-                    line.netsuite_account or line.account_code,
-                    format_major(line.debit_minor, line.currency) if line.debit_minor else "",
-                    format_major(line.credit_minor, line.currency) if line.credit_minor else "",
-                    line.account_name,
+        for entry in entries:
+            for line in entry.lines:
+                amount = format_major(abs(line.amount_minor), line.currency)
+                writer.writerow(
+                    (
+                        entry.external_id,
+                        line.accounting_date.strftime(options.date_format),
+                        options.subsidiary,
+                        line.currency.upper(),
+                        line.memo,
+                        account_reference(line, options),
+                        amount if line.debit_minor else "",
+                        amount if line.credit_minor else "",
+                        line.account_name,
+                    )
                 )
-            )
-    written = read_totals(path)
-    expected = totals_by_currency(lines)
-    if written != expected:
-        path.unlink()
-        raise ExportTotalsError(f"{path}: file totals {written} differ from ledger totals {expected}; the file was removed")
-    return ExportedFile(path=path, rows=len(lines), totals=written)
+    accounts = {account_reference(line, options): line.account_code for line in lines}
+    return prove_totals(path, read_lines(path, accounts), lines)
 
 
-def read_totals(path: Path) -> dict[str, CurrencyTotals]:
-    """Debit and credit totals per currency, parsed back from a written file."""
-    debit: dict[str, int] = {}
-    credit: dict[str, int] = {}
+def read_lines(path: Path, account_codes: Mapping[str, str]) -> list[JournalLine]:
+    """The file's rows parsed back, accounts mapped from their NetSuite reference to the ledger's code."""
     with path.open(newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            currency = row["Currency"].lower()
-            debit[currency] = debit.get(currency, 0) + (parse_major(row[HEADER[6]], currency) if row[HEADER[6]] else 0)
-            credit[currency] = credit.get(currency, 0) + (parse_major(row[HEADER[7]], currency) if row[HEADER[7]] else 0)
-    return {currency: CurrencyTotals(debit[currency], credit[currency]) for currency in sorted(debit)}
+        return [
+            parsed_line(
+                row["External ID"], row["Currency"].lower(), account_codes.get(row[HEADER[5]], row[HEADER[5]]),
+                (parse_major(row[DEBIT], row["Currency"]) if row[DEBIT] else 0) - (parse_major(row[CREDIT], row["Currency"]) if row[CREDIT] else 0),
+            )
+            for row in csv.DictReader(stream)
+        ]

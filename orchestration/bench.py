@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from exporters.period_export import export_periods
+from exporters.settings import ExportSettings
 from ledger import warehouse
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
@@ -141,7 +142,9 @@ def run_chain_benchmark(transactions: int, days: int, seed: int, workdir: Path) 
             env=environment, check=True,
         )
     with measured(figures, "export", me) as stage:
-        exported = export_periods(warehouse_file, workdir / "exports", "main", periods_between(spec.start, spec.start + timedelta(days=spec.days - 1)))
+        settings = ExportSettings.from_env({"CLOSE_EXPORT_DIR": str(workdir / "exports")})
+        periods = periods_between(spec.start, spec.start + timedelta(days=spec.days - 1))
+        exported = [file for period in export_periods(warehouse_file, settings, "netsuite", periods) for file in period.files]
         stage.extra = {"files": len(exported), "lines": sum(file.rows for file in exported)}
 
     summary = {

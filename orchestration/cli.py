@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
-from orchestration import cli_bank, cli_close, cli_ingest
+from orchestration import cli_bank, cli_close, cli_export, cli_ingest
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_bank.register(commands, bench_targets)
     cli_close.register(commands, bench_targets)
     cli_ingest.register(commands, bench_targets)
+    cli_export.register(commands)
     return parser
 
 

@@ -117,7 +117,7 @@ def test_materialize_the_close_from_the_ui_and_see_the_proofs(dagster_ui, page):
     page.screenshot(path=ARTIFACTS / "1-asset-graph.png")
 
     page.get_by_role("button", name="Materialize all").first.click()
-    expect(page.get_by_text("Launched run")).to_be_visible()
+    expect(page.get_by_text("Launched run")).to_be_visible(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "2-launched.png")
 
     page.goto(f"{base}/runs")

@@ -1,11 +1,24 @@
-"""Export assets: the GL journal for the ERP, per period."""
+"""Export assets: the GL journal per period for NetSuite, SAP and accountants (pushes: `push.py`).
+
+Every asset first asks the guard (`guard.py`) whether the ledger's blocking checks passed, reads
+the warehouse read-only (pool `duckdb`), and publishes into `<exports>/<entity>/<period>/` or
+under `CLOSE_EXPORT_S3_URI`, with presigned download links in the metadata on S3.
+"""
+
+import dataclasses
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from exporters.period_export import export_periods
+from exporters.period_export import PeriodExport, export_periods
+from exporters.publish import Destination
+from exporters.settings import ExportSettings
+from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
+
+JOURNAL_LINES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
+JOURNAL_SOURCES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_line_sources")
 
 
 class ExportConfig(dg.Config):
@@ -14,27 +27,54 @@ class ExportConfig(dg.Config):
     periods: list[str] = []
 
 
-@dg.asset(
-    deps=[get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")],
-    group_name="export",
-    kinds={"netsuite", "csv"},
-    pool="duckdb",
-)
+def export_settings(exports: ExportResource) -> ExportSettings:
+    """Settings from the environment, with the entity and folder of the `exports` resource."""
+    settings = ExportSettings.from_env()
+    destination = settings.destination if settings.destination.s3_uri else Destination(directory=exports.root)
+    return dataclasses.replace(settings, entity_id=exports.entity_id, destination=destination)
+
+
+def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
+    event = context.instance.get_latest_materialization_event(JOURNAL_LINES)
+    return event.run_id if event else None
+
+
+def _export(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
+    require_passing_checks(context)
+    exported = export_periods(warehouse.file, export_settings(exports), target, config.periods or None, _latest_ledger_run(context))
+    return dg.MaterializeResult(metadata=_export_metadata(exported))
+
+
+def _export_metadata(exported: list[PeriodExport]) -> dict:
+    metadata = {
+        "files": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name != "manifest.json"]),
+        "manifests": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name == "manifest.json"]),
+        "dagster/row_count": sum(file.rows for period in exported for file in period.files),
+        "totals_per_period_and_currency": dg.MetadataValue.json({
+            f"{period.period} {file.path.name} {currency.upper()}": {"debit_minor": totals.debit_minor, "credit_minor": totals.credit_minor}
+            for period in exported for file in period.files for currency, totals in file.totals.items()
+        }),
+    }
+    for period in exported:
+        for published in period.published:
+            if published.download_url:
+                metadata[f"download {period.period}/{published.name}"] = dg.MetadataValue.url(published.download_url)
+    return metadata
+
+
+@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb")
 def netsuite_journal_csv(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """NetSuite CSV import files, one per period, whose totals are proven equal to the ledger's."""
-    exported = export_periods(warehouse.file, exports.root, exports.entity_id, config.periods or None)
-    totals = {
-        f"{file.path.parent.name} {currency.upper()}": {"debit_minor": t.debit_minor, "credit_minor": t.credit_minor}
-        for file in exported
-        for currency, t in file.totals.items()
-    }
-    for file in exported:
-        context.log.info(f"Wrote {file.rows} lines to {file.path}")
-    return dg.MaterializeResult(
-        metadata={
-            "files": dg.MetadataValue.json([str(file.path) for file in exported]),
-            "dagster/row_count": sum(file.rows for file in exported),
-            "totals_per_period_and_currency": dg.MetadataValue.json(totals),
-        }
-    )
+    return _export(context, config, warehouse, exports, "netsuite")
 
+
+@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb")
+def sap_journal_files(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
+    """SAP "Upload General Journal Entries" templates (comma CSV, semicolon CSV, XLSX) and the JournalEntryBulkCreateRequest XML, per period."""
+    return _export(context, config, warehouse, exports, "sap")
+
+
+@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name="export", kinds={"csv", "excel"}, pool="duckdb")
+def accountant_journal(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
+    """The journal for accountants, CSV and XLSX, with a drill-down sheet down to balance transaction ids."""
+    return _export(context, config, warehouse, exports, "generic")

@@ -1,0 +1,67 @@
+"""The export guard outside Dagster: run the ledger's proofs (`dbt test` on the marts) before exporting.
+
+The CLI cannot rely on check results an earlier run left behind (the warehouse may have changed
+since), so it runs the proofs itself against the warehouse it is about to export from. Inside
+Dagster the guard reads the asset check results instead (orchestration/defs/export/guard.py).
+A test that fails or errors blocks; a test configured with severity `warn` does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
+
+MARTS_SELECTOR = "path:models/marts"
+BLOCKING_STATUSES = ("fail", "error")
+
+
+@dataclass(frozen=True)
+class FailedProof:
+    name: str
+    status: str
+    failures: int | None
+    message: str
+
+    def describe(self) -> str:
+        rows = f", {self.failures} failing row(s)" if self.failures else ""
+        return f"{self.name} ({self.status}{rows})"
+
+
+class LedgerNotProven(RuntimeError):
+    """The ledger's blocking checks did not all pass; the message names every failing one."""
+
+    def __init__(self, failed: list[str]) -> None:
+        super().__init__("exports and pushes are blocked until the ledger's blocking checks pass; failing: " + ", ".join(failed))
+        self.failed = failed
+
+
+def run_ledger_proofs(warehouse: Path) -> list[FailedProof]:
+    """`dbt test` on the marts against `warehouse`; the tests that failed or errored."""
+    with tempfile.TemporaryDirectory(prefix="stripe-close-proofs-") as scratch:
+        environment = {**os.environ, "CLOSE_WAREHOUSE": str(warehouse)}
+        completed = subprocess.run(
+            [dbt_executable(), "test", "--select", MARTS_SELECTOR, "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch, "--log-path", scratch, "--quiet"],
+            env=environment, capture_output=True, text=True, check=False,
+        )
+        results_file = Path(scratch) / "run_results.json"
+        if not results_file.exists():
+            raise RuntimeError(f"dbt test did not run (exit {completed.returncode}): {(completed.stdout + completed.stderr).strip()[-2000:]}")
+        results = json.loads(results_file.read_text())["results"]
+    return [
+        FailedProof(result["unique_id"].split(".")[2], result["status"], result.get("failures"), (result.get("message") or "").strip())
+        for result in results
+        if result["status"] in BLOCKING_STATUSES
+    ]
+
+
+def require_proven_ledger(warehouse: Path) -> None:
+    failed = run_ledger_proofs(warehouse)
+    if failed:
+        raise LedgerNotProven([proof.describe() for proof in failed])

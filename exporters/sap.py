@@ -1,0 +1,48 @@
+"""What the SAP targets share: options, the entries SAP receives, and their 16-character reference.
+
+SAP takes at most 999 line items per journal entry (reference/erp.md 2a), so longer entries are
+split into balanced parts. Amounts keep the currency's own decimals (JPY none, KWD three).
+`DocumentReferenceID` (XBLNR) holds 16 characters, fewer than the ledger's external ids, so it is
+derived deterministically: the entry's date (yymmdd) and currency, then 7 base32 characters of
+the sha256 of the full external id; the same entry always gets the same reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from exporters.journal import JournalEntry, JournalLine, group_entries, split_entry
+
+MAX_LINES_PER_ENTRY = 999
+REFERENCE_LENGTH = 16
+HEADER_TEXT_LENGTH = 25
+ITEM_TEXT_LENGTH = 50
+
+
+@dataclass(frozen=True)
+class SapOptions:
+    company_code: str
+    document_type: str = "SA"
+    logical_system: str = "STRIPE"
+    created_by_user: str = "CC_STRIPE"
+    date_format: str = "%d/%m/%Y"
+    max_lines: int = MAX_LINES_PER_ENTRY
+    carry_account_code: str = "1010"
+
+
+def document_reference_id(entry: JournalEntry) -> str:
+    digest = base64.b32encode(hashlib.sha256(entry.external_id.encode()).digest()).decode()
+    reference = f"{entry.accounting_date:%y%m%d}{entry.currency.upper()}{digest[:REFERENCE_LENGTH - 9]}"
+    assert len(reference) == REFERENCE_LENGTH
+    return reference
+
+
+def sap_entries(lines: list[JournalLine], options: SapOptions) -> list[JournalEntry]:
+    return [part for entry in group_entries(lines) for part in split_entry(entry, options.max_lines, options.carry_account_code)]
+
+
+def debit_credit_code(amount_minor: int) -> str:
+    """S (Soll) for a debit, H (Haben) for a credit."""
+    return "S" if amount_minor > 0 else "H"

@@ -1,0 +1,126 @@
+"""Export and push settings from the environment (`.env.example` documents each variable).
+
+Secrets (`NETSUITE_CONSUMER_SECRET`, `NETSUITE_TOKEN_SECRET`, the M2M private key, `SAP_PASSWORD`)
+live only in `repr=False` fields of the credential objects; no error here quotes a value.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from exporters.netsuite import NetSuiteOptions
+from exporters.netsuite_auth import ClientCredentials, NetSuiteAccount, TokenCredentials
+from exporters.netsuite_rest import DEFAULT_CONCURRENCY, NetSuiteReferences, NetSuiteRestClient
+from exporters.publish import Destination
+from exporters.sap import SapOptions
+from exporters.sap_soap import SapEndpoint, SapSoapClient
+from ledger.config import ConfigError
+
+REFERENCE_KINDS = ("subsidiary", "currency", "account")
+
+
+def load_references(path: Path) -> dict[str, dict[str, str]]:
+    """`kind,key,internal_id` rows: subsidiary by entity id, currency by ISO code, account by ledger code."""
+    found: dict[str, dict[str, str]] = {kind: {} for kind in REFERENCE_KINDS}
+    try:
+        with path.open(newline="", encoding="utf-8") as stream:
+            for number, row in enumerate(csv.DictReader(stream), start=2):
+                if row.get("kind") not in REFERENCE_KINDS or not row.get("key") or not row.get("internal_id"):
+                    raise ConfigError(f"{path} line {number}: expected kind ({'|'.join(REFERENCE_KINDS)}), key and internal_id")
+                found[row["kind"]][row["key"].lower() if row["kind"] == "currency" else row["key"]] = row["internal_id"]
+    except FileNotFoundError:
+        raise ConfigError(f"NETSUITE_REFERENCES_FILE={path} does not exist") from None
+    return found
+
+
+@dataclass(frozen=True)
+class NetSuitePush:
+    account: NetSuiteAccount
+    credentials: TokenCredentials | ClientCredentials
+    references: NetSuiteReferences
+    concurrency: int = DEFAULT_CONCURRENCY
+    verify: bool = False
+
+    def client(self) -> NetSuiteRestClient:
+        return NetSuiteRestClient(self.account, self.credentials.auth(self.account), self.references, self.concurrency)
+
+
+@dataclass(frozen=True)
+class SapPush:
+    endpoint: SapEndpoint
+    batch_size: int = 50
+
+    def client(self, options: SapOptions) -> SapSoapClient:
+        return SapSoapClient(self.endpoint, options, self.batch_size)
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    entity_id: str
+    destination: Destination
+    netsuite: NetSuiteOptions
+    sap: SapOptions
+    netsuite_push: NetSuitePush | None = None
+    sap_push: SapPush | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ExportSettings":
+        env = os.environ if environ is None else environ
+        entity_id = env.get("CLOSE_ENTITY_ID", "main")
+        references = load_references(Path(env["NETSUITE_REFERENCES_FILE"])) if env.get("NETSUITE_REFERENCES_FILE") else None
+        carry = env.get("CLOSE_EXPORT_SPLIT_ACCOUNT", "1010")
+        s3_uri = env.get("CLOSE_EXPORT_S3_URI", "")
+        try:
+            destination = Destination(s3_uri=s3_uri) if s3_uri else Destination(directory=Path(env.get("CLOSE_EXPORT_DIR", "exports")).resolve())
+            netsuite = NetSuiteOptions(
+                subsidiary=env.get("NETSUITE_SUBSIDIARY", entity_id),
+                date_format=env.get("NETSUITE_DATE_FORMAT", "%m/%d/%Y"),
+                account_reference=env.get("NETSUITE_ACCOUNT_REFERENCE", "number_name"),
+                account_ids=(references or {}).get("account", {}),
+                carry_account_code=carry,
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        sap = SapOptions(company_code=env.get("SAP_COMPANY_CODE", "1010"), date_format=env.get("SAP_DATE_FORMAT", "%d/%m/%Y"), carry_account_code=carry)
+        return cls(entity_id, destination, netsuite, sap, _netsuite_push(env, entity_id, references), _sap_push(env))
+
+
+def _netsuite_push(env: Mapping[str, str], entity_id: str, references: dict[str, dict[str, str]] | None) -> NetSuitePush | None:
+    if not env.get("NETSUITE_ACCOUNT_ID"):
+        return None
+    account = NetSuiteAccount(env["NETSUITE_ACCOUNT_ID"], env.get("NETSUITE_REST_URL", ""))
+    if env.get("NETSUITE_CLIENT_ID"):
+        key_file = env.get("NETSUITE_PRIVATE_KEY_FILE", "")
+        if not key_file or not Path(key_file).is_file():
+            raise ConfigError("NETSUITE_CLIENT_ID is set: NETSUITE_PRIVATE_KEY_FILE must name the PEM private key of the M2M certificate")
+        if not env.get("NETSUITE_CERTIFICATE_ID"):
+            raise ConfigError("NETSUITE_CLIENT_ID is set: NETSUITE_CERTIFICATE_ID (the certificate id of the M2M mapping) is missing")
+        credentials: TokenCredentials | ClientCredentials = ClientCredentials(env["NETSUITE_CLIENT_ID"], env["NETSUITE_CERTIFICATE_ID"], Path(key_file).read_text())
+    else:
+        names = ("NETSUITE_CONSUMER_KEY", "NETSUITE_CONSUMER_SECRET", "NETSUITE_TOKEN_ID", "NETSUITE_TOKEN_SECRET")
+        missing = [name for name in names if not env.get(name)]
+        if missing:
+            raise ConfigError(f"NETSUITE_ACCOUNT_ID is set but {', '.join(missing)} is/are not (token-based auth), nor NETSUITE_CLIENT_ID (OAuth 2.0)")
+        credentials = TokenCredentials(*(env[name] for name in names))
+    if references is None:
+        raise ConfigError("NETSUITE_ACCOUNT_ID is set: NETSUITE_REFERENCES_FILE must give the internal ids of the subsidiary, currencies and accounts")
+    if entity_id not in references["subsidiary"]:
+        raise ConfigError(f"NETSUITE_REFERENCES_FILE has no subsidiary row for entity {entity_id!r}")
+    return NetSuitePush(
+        account, credentials,
+        NetSuiteReferences(references["subsidiary"][entity_id], references["currency"], references["account"]),
+        int(env.get("NETSUITE_CONCURRENCY", DEFAULT_CONCURRENCY)),
+        env.get("NETSUITE_VERIFY", "").lower() in ("1", "true", "yes"),
+    )
+
+
+def _sap_push(env: Mapping[str, str]) -> SapPush | None:
+    if not env.get("SAP_URL"):
+        return None
+    if not env.get("SAP_USER") or not env.get("SAP_PASSWORD"):
+        raise ConfigError("SAP_URL is set: SAP_USER and SAP_PASSWORD (the communication user) are needed too")
+    return SapPush(SapEndpoint(env["SAP_URL"].rstrip("/"), env["SAP_USER"], env["SAP_PASSWORD"]), int(env.get("SAP_BATCH_SIZE", 50)))

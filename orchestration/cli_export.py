@@ -1,0 +1,89 @@
+"""`stripe-close export`: write a period's GL export files, or push its entries into the ERP.
+
+Before anything is written or sent, the ledger's proofs run (`dbt test` on the marts, against the
+warehouse being exported); when any blocking one fails, the command refuses and names them.
+Exit codes: 0 done, 1 some entries were not pushed (each named), 2 bad input or configuration,
+3 the ledger's checks failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from exporters.guard import LedgerNotProven, require_proven_ledger
+from exporters.period_export import PUSH_TARGETS, TARGETS, export_periods, push_periods
+from exporters.settings import ExportSettings
+from ledger.config import CloseSettings
+from ledger.money import format_major
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    export = subcommands.add_parser("export", help="export a period's journal for NetSuite, SAP or accountants, or push it to the ERP")
+    export.add_argument("--period", required=True, help="the accounting period, YYYY-MM")
+    export.add_argument("--target", choices=TARGETS, default="netsuite", help="which files to write (default netsuite)")
+    export.add_argument("--push", action="store_true", help=f"send the entries to the configured ERP instead ({' or '.join(PUSH_TARGETS)})")
+    export.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    close = CloseSettings.from_env()
+    settings = ExportSettings.from_env()
+    if not close.warehouse.exists():
+        print(f"no warehouse at {close.warehouse}: run the close first (stripe-close run or demo)", file=sys.stderr)
+        return 2
+    if args.push and args.target not in PUSH_TARGETS:
+        print(f"--push works with --target {' or '.join(PUSH_TARGETS)}", file=sys.stderr)
+        return 2
+    try:
+        require_proven_ledger(close.warehouse)
+    except LedgerNotProven as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 3
+    try:
+        if args.push:
+            return _push(close.warehouse, settings, args)
+        exported = export_periods(close.warehouse, settings, args.target, [args.period], _latest_ledger_run())
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    for period in exported:
+        for file in period.files:
+            totals = ", ".join(
+                f"{currency.upper()} debit {format_major(t.debit_minor, currency)} credit {format_major(t.credit_minor, currency)}"
+                for currency, t in file.totals.items()
+            )
+            print(f"{file.path.name}: {file.rows} rows; {totals}")
+        for published in period.published:
+            print(f"Published: {published.location}")
+    return 0
+
+
+def _push(warehouse: Path, settings: ExportSettings, args: argparse.Namespace) -> int:
+    reports = push_periods(warehouse, settings, args.target, [args.period])
+    failures = 0
+    for report in reports:
+        for result in report.results:
+            print(result.describe())
+        for check in report.verification:
+            print(f"{check.external_id}: read-back {'matches' if check.matches else 'DIFFERS: ' + check.detail}")
+        failures += len(report.failures)
+    if failures:
+        print(f"{failures} entr(ies) not pushed or not matching; push again to retry (nothing is duplicated)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _latest_ledger_run() -> str | None:
+    """The Dagster run that last built the journal, when the close ran on this machine's instance."""
+    home = Path(os.environ.get("DAGSTER_HOME", ".close/dagster")).resolve()
+    if not (home / "dagster.yaml").exists():
+        return None
+    import dagster as dg
+
+    from orchestration.instance import persistent_instance
+
+    event = persistent_instance().get_latest_materialization_event(dg.AssetKey("fct_journal_lines"))
+    return event.run_id if event else None
