@@ -28,6 +28,7 @@ class CloseSettings:
     stripe_api_base: str
     entity_id: str
     reporting_timezone: str
+    bank_inbox: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "CloseSettings":
@@ -46,6 +47,7 @@ class CloseSettings:
             stripe_api_base=env.get("STRIPE_API_BASE", DEFAULT_API_BASE),
             entity_id=entity_id,
             reporting_timezone=env.get("CLOSE_REPORTING_TIMEZONE", "UTC"),
+            bank_inbox=env.get("CLOSE_BANK_INBOX", ""),
         )
 
     def process_environment(self) -> dict[str, str]:
@@ -57,4 +59,5 @@ class CloseSettings:
             "STRIPE_API_BASE": self.stripe_api_base,
             "CLOSE_ENTITY_ID": self.entity_id,
             "CLOSE_REPORTING_TIMEZONE": self.reporting_timezone,
+            "CLOSE_BANK_INBOX": self.bank_inbox,
         }

@@ -102,14 +102,16 @@ def _demo(args: argparse.Namespace) -> int:
     # A demo starts from an empty warehouse so that a different seed never mixes with the last one.
     base.warehouse.unlink(missing_ok=True)
     with SandboxStripeServer(world, SANDBOX_API_KEY) as server, cli_ingest.demo_source(args.source, world) as source:
-        settings = dataclasses.replace(base, source=source, stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url)
+        settings = dataclasses.replace(
+            base, source=source, stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url, bank_inbox=str(files.bai2.parent)
+        )
         print(f"Sandbox Stripe API at {server.url}; warehouse {settings.warehouse}")
         last_day = spec.start + timedelta(days=spec.days - 1)
         with contextlib.redirect_stdout(sys.stderr):
             result = run_close(settings, spec.start, last_day, persistent_instance())
     _print_result(result)
     differences = _differences_from_truth(result, files.truth)
-    print(f"Bank statements for matching: {files.bai2}, {files.camt053}")
+    print(f"Bank statements matched: {files.bai2}, {files.camt053}")
     if differences:
         print("The ledger DIFFERS from the simulator's ground truth:")
         for line in differences:
@@ -193,6 +195,8 @@ def _print_result(result) -> None:
     for currency in sorted({row.currency for row in result.trial_balance}):
         total = sum(row.balance_minor for row in result.trial_balance if row.currency == currency)
         print(f"  {currency.upper()} total (must be zero): {format_major(total, currency)}")
+    print(f"Bank: {result.payouts_matched} payouts matched to the statement; open items: "
+          + (", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.exceptions.items()) or "none"))
     for path in result.export_files:
         print(f"Export: {path}")
 

@@ -40,6 +40,8 @@ class CloseResult:
     trial_balance: tuple[TrialBalanceRow, ...]
     export_files: tuple[Path, ...]
     failed_checks: tuple[str, ...]
+    payouts_matched: int
+    exceptions: dict[str, int]
 
 
 def run_close(settings: CloseSettings, start: date, end: date, instance: dg.DagsterInstance) -> CloseResult:
@@ -95,6 +97,10 @@ def _summarize(warehouse: Path, run_id: str, export_files: tuple[Path, ...], fai
                 "where balance_minor <> 0 order by currency, account_code"
             ).fetchall()
         )
+        (payouts_matched,) = connection.execute("select count(distinct payout_id) from main.fct_payout_bank_matches").fetchone()
+        exceptions = dict(connection.execute(
+            "select exception_type, count(*) from main.fct_reconciliation_exceptions group by all order by all"
+        ).fetchall())
     finally:
         connection.close()
-    return CloseResult(run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks)
+    return CloseResult(run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks, payouts_matched, exceptions)

@@ -22,13 +22,15 @@ class SandboxFiles:
 
 
 def write_sandbox_files(world: World, directory: Path) -> SandboxFiles:
-    directory.mkdir(parents=True, exist_ok=True)
+    # The statements get a folder of their own: it is the bank inbox the demo's close loads.
+    bank_folder = directory / "bank"
+    bank_folder.mkdir(parents=True, exist_ok=True)
     deposits = plan_deposits(world)
     statements = bank_statements(world, deposits)
     # The statement is created the morning after the world's last day: deterministic, like the rest.
     created_at = datetime.fromtimestamp(world.as_of, tz=timezone.utc).replace(hour=6)
-    bai2 = write_bai2(statements, directory / "bank_statement.bai2", sender_id="121000248", receiver_id="ACMEROBOT", file_id="1", created_at=created_at)
-    camt = write_camt053(statements, directory / "bank_statement.camt053.xml", message_id=f"SANDBOX-{world.spec.seed}", created_at=created_at)
+    bai2 = write_bai2(statements, bank_folder / "bank_statement.bai2", sender_id="121000248", receiver_id="ACMEROBOT", file_id="1", created_at=created_at)
+    camt = write_camt053(statements, bank_folder / "bank_statement.camt053.xml", message_id=f"SANDBOX-{world.spec.seed}", created_at=created_at)
     truth = ground_truth(world, deposits)
     truth_path = directory / "ground_truth.json"
     truth_path.write_text(json.dumps(truth.to_json_dict(), indent=2, sort_keys=True) + "\n")

@@ -63,8 +63,7 @@ def land(path: Path, transactions: list[dict] = (), payouts: list[dict] = (), li
     with warehouse.connect(path) as connection:
         if transactions:
             rows, fee_details = stripe_records.balance_transaction_rows(list(transactions), "api", LOADED_AT)
-            warehouse.upsert(connection, "stripe_balance_transactions", rows)
-            warehouse.replace_where(connection, "stripe_fee_details", "balance_transaction_id", rows.column("id").to_pylist(), fee_details)
+            warehouse.upsert_tables(connection, {"stripe_balance_transactions": rows, "stripe_fee_details": fee_details})
         if payouts:
             warehouse.upsert(connection, "stripe_payouts", stripe_records.payout_rows(list(payouts), "api", LOADED_AT))
         if links:

@@ -2,7 +2,7 @@
 
 Granularity `transaction` gives each balance transaction its own journal entry, so each test row
 is checked against the complete entry it should produce. The build runs on a copy of the project
-whose bank-match seam (fct_payout_bank_matches) holds one match, as the matching work will provide. Expected accounts follow the defaults of
+whose bank matches (fct_payout_bank_matches) hold one confident match. Expected accounts follow the defaults of
 reference/erp.md section 4 (seeds/gl_mapping_rules.csv holds them for accountants to edit).
 """
 
@@ -116,8 +116,13 @@ def mapped(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("mapping")
     path = workdir / "warehouse.duckdb"
     project = project_copy(workdir / "dbt_project")
-    (project / "models" / "marts" / "finance" / "fct_payout_bank_matches.sql").write_text(
-        "select 'po_matched' as payout_id, date '2026-10-10' as bank_booking_date\n"
+    # The bank statement is not loaded here: the matching model is replaced by one confident match.
+    (project / "models" / "marts" / "banking" / "fct_payout_bank_matches.sql").write_text(
+        "select 'po_matched' as payout_id, 'bank-line-1' as bank_statement_line_id, date '2026-10-10' as booking_date,\n"
+        "    date '2026-10-10' as value_date, 'usd' as currency, 4000::bigint as amount_minor, 0::bigint as difference_minor,\n"
+        "    'trace_id' as match_rule, 1 as match_priority, 1.0 as confidence, 'in_transit' as payout_status,\n"
+        "    date '2026-10-09' as arrival_date, 'USD-OPERATING' as bank_account_id, 'REF1' as bank_reference,\n"
+        "    'statement.bai2' as file_name, 7 as file_line\n"
     )
     items = [transaction("txn_c1", "charge", "charge", 5_000), transaction("txn_c3", "charge", "charge", 3_000)]
     payout_transactions = [

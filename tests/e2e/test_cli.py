@@ -27,7 +27,8 @@ def test_demo_closes_a_simulated_month_and_matches_the_truth(tmp_path):
     export = tmp_path / "exports" / "main" / "2026-10" / "netsuite_journal_entries.csv"
     assert f"Export: {export}" in out and export.exists()
     assert (tmp_path / ".close" / "warehouse.duckdb").exists()
-    assert (tmp_path / ".close" / "sandbox" / "bank_statement.bai2").exists()
+    assert (tmp_path / ".close" / "sandbox" / "bank" / "bank_statement.bai2").exists()
+    assert "payouts matched to the statement" in out
     assert (tmp_path / ".close" / "dagster" / "dagster.yaml").exists()
     assert "sk_test_sandbox" not in out + result.stderr, "the API key must never be printed"
 

@@ -1,4 +1,4 @@
-"""Whole closes: sandbox Stripe API -> stripe SDK -> DuckDB -> dbt -> NetSuite export, as Dagster runs."""
+"""Whole closes: sandbox Stripe API and bank statements -> DuckDB -> dbt -> exports, as Dagster runs."""
 
 import csv
 import dataclasses
@@ -15,6 +15,7 @@ from ledger.money import parse_major
 from orchestration.close_run import run_close
 from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
+from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
 
@@ -27,10 +28,12 @@ def closed_twice(small_world, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("close")
     spec = small_world.spec
     snapshots = []
+    bank_files = write_sandbox_files(small_world, workdir / "sandbox")
     with SandboxStripeServer(small_world, API_KEY) as server:
         settings = dataclasses.replace(
             CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb",
             export_dir=workdir / "exports", stripe_api_key=API_KEY, stripe_api_base=server.url,
+            bank_inbox=str(bank_files.bai2.parent),
         )
         for _ in range(2):
             result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), dg.DagsterInstance.ephemeral())
@@ -57,6 +60,27 @@ def test_the_ledger_equals_the_ground_truth_to_the_minor_unit(closed_twice, smal
     assert {currency for currency, _ in ledger} == {"usd", "eur", "jpy"}
     assert result.balance_transactions == small_world.balance_transactions.num_rows
     assert result.failed_checks == ()
+
+
+def test_payouts_reach_the_bank_on_the_statements_booking_dates(closed_twice, small_world):
+    settings, [(result, _, _), _] = closed_twice
+    last_day = small_world.spec.start + timedelta(days=small_world.spec.days - 1)
+    failed = {p["id"] for p in small_world.payouts.to_pylist() if p["failure_balance_transaction"]}
+    booked = defaultdict(set)
+    for deposit in plan_deposits(small_world):
+        if deposit.direction == "credit" and deposit.booking_date <= last_day:
+            for payout_id in set(deposit.payout_ids) - failed:
+                booked[payout_id].add(deposit.booking_date)
+    assert result.payouts_matched == len(booked) > 10
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        ledger_dates = defaultdict(set)
+        for payout_id, day in connection.execute(
+            "select source_id, accounting_date from main.fct_journal_line_sources "
+            "where source_kind = 'payout_arrival' and line_role = 'bank'"
+        ).fetchall():
+            ledger_dates[payout_id].add(day)
+    assert {payout: ledger_dates[payout] for payout in booked} == dict(booked)
+    assert result.exceptions.get("payout_in_transit", 0) > 0
 
 
 def test_stripe_clearing_equals_the_stripe_balance(closed_twice, small_world):
