@@ -59,18 +59,36 @@ def balance_transactions(world: World, clock: int) -> pa.Table:
 
 
 def fee_details(world: World, clock: int) -> pa.Table:
-    table = world.balance_transactions
-    table = table.filter(pc.and_(pc.less_equal(table["created"], clock), pc.is_valid(table["fee_detail_type"])))
-    return pa.table({
-        "id": pc.binary_join_element_wise(table["id"], "0", "-"),
-        "balance_transaction_id": table["id"],
-        "index": pa.array(np.zeros(table.num_rows, dtype=np.int32)),
-        "amount": table["fee"],
-        "currency": table["currency"],
-        "type": table["fee_detail_type"],
-        "description": table["fee_detail_description"],
-        "application": pa.nulls(table.num_rows, pa.string()),
-    })
+    """The rows of `stripe_objects.fee_details`, column-wise: Stripe's own fee, then the application
+    fee, then the tax, each only when present, numbered in that order per transaction."""
+    table = world.balance_transactions.filter(pc.less_equal(world.balance_transactions["created"], clock))
+    own = pc.is_valid(table["fee_detail_type"])
+    application = pc.not_equal(table["application_fee"], 0)
+    tax = pc.not_equal(table["fee_tax"], 0)
+    as_index = lambda mask: pc.cast(mask, pa.int32())  # noqa: E731 - a one-line conversion
+    parts = [
+        (own, pa.array(np.zeros(table.num_rows, dtype=np.int32)), pc.subtract(pc.subtract(table["fee"], table["application_fee"]), table["fee_tax"]),
+         table["fee_detail_type"], table["fee_detail_description"], None),
+        (application, as_index(own), table["application_fee"], "application_fee", stripe_objects.APPLICATION_FEE_DESCRIPTION,
+         stripe_objects.PLATFORM_APPLICATION),
+        (tax, pc.add(as_index(own), as_index(application)), table["fee_tax"], "tax", stripe_objects.FEE_TAX_DESCRIPTION, None),
+    ]
+    pieces = []
+    for present, index, amount, kind, description, application_id in parts:
+        rows = pc.sum(present).as_py() or 0
+        index = pc.filter(index, present)
+        ids = pc.filter(table["id"], present)
+        pieces.append(pa.table({
+            "id": pc.binary_join_element_wise(ids, pc.cast(index, pa.string()), "-"),
+            "balance_transaction_id": ids,
+            "index": index,
+            "amount": pc.filter(amount, present),
+            "currency": pc.filter(table["currency"], present),
+            "type": pc.filter(kind, present) if isinstance(kind, pa.ChunkedArray) else pa.array([kind] * rows, pa.string()),
+            "description": pc.filter(description, present) if isinstance(description, pa.ChunkedArray) else pa.array([description] * rows, pa.string()),
+            "application": pa.array([application_id] * rows, pa.string()),
+        }))
+    return pa.concat_tables(pieces)
 
 
 def transfers(world: World, clock: int) -> pa.Table:

@@ -1,8 +1,8 @@
 """The close in the Dagster UI, as a finance person sees it: headless Chromium against `dagster dev`.
 
 The webserver and daemon run on a fresh embedded instance (the project's dagster.yaml), wired to a
-sandbox Stripe API whose simulated month ends yesterday, so the assets' default window finds
-activity. Screenshots are kept in test-artifacts/browser/.
+sandbox Stripe API whose simulated days end yesterday; the first run backfills all of them, so the
+balance proofs hold. Screenshots are kept in test-artifacts/browser/.
 """
 
 import os
@@ -31,7 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 API_KEY = "sk_test_browser_stripe_close"
-RUN_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 600
 
 
 def free_port() -> int:
@@ -58,6 +58,8 @@ def dagster_ui(tmp_path_factory):
             "CLOSE_EXPORT_DIR": str(workdir / "exports"),
             "STRIPE_API_KEY": API_KEY,
             "STRIPE_API_BASE": stripe_api.url,
+            # The first run backfills the whole simulated history, so the balance proofs can hold.
+            "CLOSE_INGEST_FIRST_RUN_DAYS": str(spec.days + 1),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         server = subprocess.Popen(

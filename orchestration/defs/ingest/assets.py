@@ -31,7 +31,9 @@ class IngestWindowConfig(dg.Config):
 
     start_date: str = ""
     end_date: str = ""
-    first_run_days: int = 2
+    # A first run must read the whole history for the balance proofs to hold: set
+    # CLOSE_INGEST_FIRST_RUN_DAYS to cover it (the sandbox UI does), or backfill with start_date.
+    first_run_days: int = int(os.environ.get("CLOSE_INGEST_FIRST_RUN_DAYS", "2"))
 
     def start(self) -> datetime | None:
         return datetime.combine(date.fromisoformat(self.start_date), MIDNIGHT_UTC) if self.start_date else None
