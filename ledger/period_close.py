@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+
+from ledger.warehouse import transaction
 
 PERIOD_FORMAT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 LOCKED_TABLES = ("locked_journal_lines", "locked_journal_line_sources")
@@ -51,18 +51,6 @@ def validate_period(period: str) -> str:
     if not PERIOD_FORMAT.match(period):
         raise PeriodCloseError(f"period {period!r} is not a month in the form YYYY-MM (e.g. 2026-10)")
     return period
-
-
-@contextmanager
-def _transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """All of the block's writes, or none of them."""
-    connection.execute("begin transaction")
-    try:
-        yield
-    except BaseException:
-        connection.execute("rollback")
-        raise
-    connection.execute("commit")
 
 
 def _now() -> datetime:
@@ -151,7 +139,7 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None) -> Perio
         _ensure_built_with_current_locks(connection)
         locked_at = _now()
         counts = {}
-        with _transaction(connection):
+        with transaction(connection):
             for table in LOCKED_TABLES:
                 columns = [
                     name for (name,) in connection.execute(
@@ -189,7 +177,7 @@ def reopen_period(warehouse: Path, period: str, reason: str, actor: str | None =
             # would book those corrections twice.
             raise PeriodCloseError(f"period {period} cannot be reopened while later periods are locked: reopen {', '.join(reversed(later))} first")
         happened_at = _now()
-        with _transaction(connection):
+        with transaction(connection):
             for table in LOCKED_TABLES:
                 connection.execute(f"delete from close.{table} where locked_period = ?", [period])
             connection.execute("delete from close.period_locks where period = ?", [period])
