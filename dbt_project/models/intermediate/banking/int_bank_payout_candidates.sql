@@ -54,10 +54,8 @@ payouts as (
         payouts.payout_status,
         payouts.arrival_date,
         case when payouts.trace_id_status = 'supported' then payouts.trace_id_value end as trace_id,
-        (date_diff('day', date '1970-01-05', payouts.arrival_date) // 7) * 5
-            + least(date_diff('day', date '1970-01-05', payouts.arrival_date) % 7, 5) as arrival_business_day,
-        (date_diff('day', date '1970-01-05', cast(failures.created_at as date)) // 7) * 5
-            + least(date_diff('day', date '1970-01-05', cast(failures.created_at as date)) % 7, 5) as failure_business_day
+        {{ business_day_number("payouts.arrival_date") }} as arrival_business_day,
+        {{ business_day_number("cast(failures.created_at as date)") }} as failure_business_day
     from {{ ref('stg_stripe__payouts') }} as payouts
     left join {{ ref('stg_stripe__balance_transactions') }} as failures
         on payouts.failure_balance_transaction_id = failures.balance_transaction_id

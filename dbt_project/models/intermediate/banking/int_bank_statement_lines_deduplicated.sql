@@ -64,8 +64,7 @@ final as (
 
     select
         *,
-        (date_diff('day', date '1970-01-05', booking_date) // 7) * 5
-            + least(date_diff('day', date '1970-01-05', booking_date) % 7, 5) as booking_business_day,
+        {{ business_day_number("booking_date") }} as booking_business_day,
         regexp_matches(
             statement_text, '{{ var("bank_stripe_text_pattern", "(?i)\\bSTRIPE\\b|1?800948598|4270465600|WFMSTRIPE1|\\bST-[A-Z0-9]{10,12}\\b") }}'
         ) as is_stripe_like,

@@ -51,8 +51,7 @@ as_of_day as (
 
     select
         as_of_date,
-        (date_diff('day', date '1970-01-05', as_of_date) // 7) * 5
-            + least(date_diff('day', date '1970-01-05', as_of_date) % 7, 5) as as_of_business_day
+        {{ business_day_number("as_of_date") }} as as_of_business_day
     from as_of
 
 ),
@@ -100,8 +99,7 @@ open_payouts as (
         payouts.amount_minor,
         payouts.arrival_date,
         cast(payouts.created_at as date) as created_date,
-        (date_diff('day', date '1970-01-05', payouts.arrival_date) // 7) * 5
-            + least(date_diff('day', date '1970-01-05', payouts.arrival_date) % 7, 5) as arrival_business_day
+        {{ business_day_number("payouts.arrival_date") }} as arrival_business_day
     from payouts
     inner join coverage
         on payouts.currency = coverage.currency
@@ -173,8 +171,7 @@ final as (
         unioned.*,
         as_of_day.as_of_business_day
             - (
-                (date_diff('day', date '1970-01-05', unioned.reference_date) // 7) * 5
-                + least(date_diff('day', date '1970-01-05', unioned.reference_date) % 7, 5)
+                {{ business_day_number("unioned.reference_date") }}
             ) as age_business_days,
         as_of_day.as_of_date
     from unioned
