@@ -60,7 +60,7 @@ def test_a_failed_payout_is_not_matched_and_its_return_pairs_with_the_failure(ma
     [(amount, deposit_booked, return_booked, return_reference)] = matched_world.query(
         "select returns.amount_minor, returns.deposit_booking_date, returns.return_booking_date, lines.bank_reference "
         "from main.fct_payout_bank_returns as returns "
-        "join main.int_bank_statement_lines_deduplicated as lines on returns.return_line_id = lines.bank_statement_line_id "
+        "join main.stg_bank__statement_lines as lines on returns.return_line_id = lines.bank_statement_line_id "
         f"where returns.payout_id = '{failed}'"
     )
     assert (amount, deposit_booked, return_booked, return_reference) == (
@@ -72,7 +72,7 @@ def test_exceptions_list_the_stripe_decoys_and_the_payouts_still_in_transit(matc
     exceptions = matched_world.query(
         "select exception_type, payout_id, lines.statement_text, exceptions.amount_minor, age_business_days "
         "from main.fct_reconciliation_exceptions as exceptions "
-        "left join main.int_bank_statement_lines_deduplicated as lines using (bank_statement_line_id)"
+        "left join main.stg_bank__statement_lines as lines using (bank_statement_line_id)"
     )
     decoys = sorted((amount, text) for kind, _, text, amount, _ in exceptions if kind == "unmatched_bank_line")
     bare_amounts = sorted(

@@ -19,11 +19,15 @@
 -- 5. failure_return: a failed payout's return debit, by reference or as the only Stripe-looking
 --    debit of its amount in the window after the failure.
 -- Amount rules never pair a line that names other payouts, a payout named by other lines, or a
--- line carrying a trace that is not the payout's (a decoy from another Stripe account).
+-- line carrying a trace that is not the payout's (a decoy from another Stripe account). Where the
+-- bank account has descriptors (seed bank_payout_descriptors: what the bank shows on this Stripe
+-- account's payouts), they match only lines naming one: another candidate (a payout whose trace
+-- Stripe has not reported, beside another Stripe account's credit of its amount) is ambiguous,
+-- and a payout's line naming this account is preferred to one that does not.
 -- Joins are equi-joins on currency and an amount bucket (amount // (tolerance + 1), with the
 -- neighbouring buckets when the tolerance is not 0), filtered by the date window; groups are built
--- by equi-joining each group's last member to the members at fixed offsets before it. No range
--- joins, so the work grows linearly with the number of payouts and lines.
+-- by equi-joining each group's last member to the members at fixed offsets before it (macro
+-- consecutive_runs). No range joins, so the work grows linearly with the number of payouts and lines.
 
 with
 
@@ -54,8 +58,8 @@ payouts as (
         payouts.payout_status,
         payouts.arrival_date,
         case when payouts.trace_id_status = 'supported' then payouts.trace_id_value end as trace_id,
-        {{ business_day_number("payouts.arrival_date") }} as arrival_business_day,
-        {{ business_day_number("cast(failures.created_at as date)") }} as failure_business_day
+        {{ business_day_number("payouts.arrival_date", "payouts.currency") }} as arrival_business_day,
+        {{ business_day_number("cast(failures.created_at as date)", "payouts.currency") }} as failure_business_day
     from {{ ref('stg_stripe__payouts') }} as payouts
     left join {{ ref('stg_stripe__balance_transactions') }} as failures
         on payouts.failure_balance_transaction_id = failures.balance_transaction_id
@@ -221,7 +225,9 @@ open_lines as materialized (
         -- A trace-looking token that names none of our payouts: another Stripe account's payout,
         -- or ours whose trace id Stripe has not reported yet.
         named.named_payouts is null
-            and (len(lines.text_tokens) > 0 or coalesce(lines.customer_reference, '') like 'ST-%') as has_foreign_trace
+            and (len(lines.text_tokens) > 0 or coalesce(lines.customer_reference, '') like 'ST-%') as has_foreign_trace,
+        -- The text names this Stripe account, or its bank shows no name to check (no descriptor configured).
+        coalesce(lines.names_this_account, true) as is_confirmed
     from lines
     left join (
         select bank_statement_line_id, count(*) as named_payouts, min(payout_id) as named_payout_id
@@ -268,7 +274,8 @@ amount_pairs as (
         amount_payouts.payout_id,
         amount_lines.bank_statement_line_id,
         amount_payouts.amount_minor as payout_amount_minor,
-        amount_lines.signed_amount_minor as line_amount_minor
+        amount_lines.signed_amount_minor as line_amount_minor,
+        amount_lines.is_confirmed
     from amount_payouts
     inner join amount_lines
         on amount_payouts.currency = amount_lines.currency
@@ -280,6 +287,8 @@ amount_pairs as (
         and amount_payouts.naming_lines = 0
         and amount_lines.named_payouts = 0
         and not (amount_lines.has_foreign_trace and amount_payouts.trace_id is not null)
+    -- A line naming this account beats one that does not (another Stripe account's payout).
+    qualify amount_lines.is_confirmed or not bool_or(amount_lines.is_confirmed) over (partition by amount_payouts.payout_id)
 
 ),
 
@@ -293,7 +302,8 @@ amount_outcomes as materialized (
         (select priority from amount_rule) as priority,
         case
             when count(*) over (partition by payout_id) = 1
-                and count(*) over (partition by bank_statement_line_id) = 1 then 'matched'
+                and count(*) over (partition by bank_statement_line_id) = 1
+                and is_confirmed then 'matched'
             else 'ambiguous'
         end as candidate_status,
         payout_amount_minor as amount_minor,
@@ -310,54 +320,11 @@ combined_rule as (
 
 ),
 
-combined_open_payouts as materialized (
-
-    select
-        *,
-        row_number() over by_arrival as position,
-        sum(amount_minor) over by_arrival as running_sum_minor
-    from open_payouts
-    window by_arrival as (partition by currency order by arrival_date, payout_id rows unbounded preceding)
-
-),
-
--- Each run of 2 to max_group_size consecutive open payouts, by its last member and its size. The
--- sum comes from running totals (last minus the one before the first), so no member is read
--- until a line of that sum turns up; the start is its own step so that it is found by an
--- equi-join on currency and position.
-combined_run_ends as materialized (
-
-    select
-        ends.currency,
-        ends.position as end_position,
-        ends.running_sum_minor,
-        ends.arrival_business_day as last_arrival_business_day,
-        sizes.group_size,
-        ends.position - sizes.group_size + 1 as start_position
-    from combined_open_payouts as ends
-    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from combined_rule) as sizes
-
-),
-
-combined_runs as (
-
-    select
-        run_ends.currency,
-        run_ends.end_position,
-        run_ends.group_size,
-        run_ends.running_sum_minor - starts.running_sum_minor + starts.amount_minor as amount_minor,
-        starts.arrival_business_day as first_arrival_business_day,
-        run_ends.last_arrival_business_day,
-        run_ends.running_sum_minor - starts.running_sum_minor + starts.amount_minor
-            // (combined_rule.amount_tolerance_minor + 1)
-            + unnest(case when combined_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
-    from combined_run_ends as run_ends
-    cross join combined_rule
-    inner join combined_open_payouts as starts
-        on run_ends.currency = starts.currency
-        and run_ends.start_position = starts.position
-
-),
+{{ consecutive_runs(
+    'combined', 'open_payouts', partition_by=['currency'], order_by=['arrival_date', 'payout_id'],
+    amount_column='amount_minor', rule='combined_rule',
+    first_columns=['arrival_business_day'], last_columns=['arrival_business_day'],
+) }},
 
 combined_lines as (
 
@@ -377,7 +344,8 @@ combined_run_pairs as materialized (
         combined_lines.bank_statement_line_id,
         combined_lines.signed_amount_minor as line_amount_minor,
         combined_lines.named_payouts,
-        combined_lines.has_foreign_trace
+        combined_lines.has_foreign_trace,
+        combined_lines.is_confirmed
     from combined_runs as runs
     cross join combined_rule
     inner join combined_lines
@@ -394,10 +362,7 @@ combined_run_pairs as materialized (
 
 combined_run_member_positions as materialized (
 
-    select pairs.*, pairs.end_position - offsets.member_offset as member_position
-    from combined_run_pairs as pairs
-    cross join (select unnest(range(0, max_group_size)) as member_offset from combined_rule) as offsets
-    where offsets.member_offset < pairs.group_size
+    {{ run_member_positions('combined_run_pairs', 'combined_rule') }}
 
 ),
 
@@ -412,9 +377,10 @@ combined_pairs as (
         list(members.payout_id order by members.position) as payout_ids,
         pairs.payouts_sum_minor,
         pairs.bank_statement_line_id,
-        pairs.line_amount_minor
+        pairs.line_amount_minor,
+        pairs.is_confirmed
     from combined_run_member_positions as pairs
-    inner join combined_open_payouts as members
+    inner join combined_numbered as members
         on pairs.currency = members.currency
         and pairs.member_position = members.position
     group by all
@@ -433,7 +399,9 @@ combined_remainder_pairs as (
         list_sort([named.payout_id, payouts.payout_id]) as payout_ids,
         named.payout_amount_minor + payouts.amount_minor as payouts_sum_minor,
         named.bank_statement_line_id,
-        named.line_amount_minor
+        named.line_amount_minor,
+        -- the line names one of our payouts: it is ours whatever else it says
+        true as is_confirmed
     from reference_sums as named
     cross join combined_rule
     inner join open_payouts as payouts
@@ -452,10 +420,10 @@ combined_remainder_pairs as (
 
 combined_candidates as (
 
-    select distinct currency, list_sort(payout_ids) as payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor
+    select distinct currency, list_sort(payout_ids) as payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor, is_confirmed
     from combined_pairs
     union
-    select currency, payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor
+    select currency, payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor, is_confirmed
     from combined_remainder_pairs
 
 ),
@@ -474,7 +442,8 @@ combined_members as (
     select
         unnest(combined_unique.payout_ids) as payout_id,
         combined_unique.bank_statement_line_id,
-        combined_unique.line_amount_minor - combined_unique.payouts_sum_minor as difference_minor
+        combined_unique.line_amount_minor - combined_unique.payouts_sum_minor as difference_minor,
+        combined_unique.is_confirmed
     from combined_unique
 
 ),
@@ -487,8 +456,10 @@ combined_outcomes as materialized (
         'deposit' as match_kind,
         'combined_deposit' as match_rule,
         (select priority from combined_rule) as priority,
-        case when count(*) over (partition by combined_members.payout_id) = 1 then 'matched' else 'ambiguous' end
-            as candidate_status,
+        case
+            when count(*) over (partition by combined_members.payout_id) = 1 and combined_members.is_confirmed then 'matched'
+            else 'ambiguous'
+        end as candidate_status,
         payouts.amount_minor,
         combined_members.difference_minor
     from combined_members
@@ -505,61 +476,12 @@ split_rule as (
 
 ),
 
-split_open_lines as materialized (
-
-    select
-        *,
-        row_number() over by_reference as position,
-        sum(signed_amount_minor) over by_reference as running_sum_minor
-    from open_lines
-    window by_reference as (
-        partition by bank_account_id, currency, booking_date
-        order by bank_reference, bank_statement_line_id
-        rows unbounded preceding
-    )
-
-),
-
--- Runs of 2 to max_group_size consecutive lines of one account and day, summed from running
--- totals as for combined deposits.
-split_run_ends as materialized (
-
-    select
-        ends.bank_account_id,
-        ends.currency,
-        ends.booking_date,
-        ends.booking_business_day,
-        ends.position as end_position,
-        ends.running_sum_minor,
-        sizes.group_size,
-        ends.position - sizes.group_size + 1 as start_position
-    from split_open_lines as ends
-    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from split_rule) as sizes
-
-),
-
-split_runs as (
-
-    select
-        run_ends.bank_account_id,
-        run_ends.currency,
-        run_ends.booking_date,
-        run_ends.booking_business_day,
-        run_ends.end_position,
-        run_ends.group_size,
-        run_ends.running_sum_minor - starts.running_sum_minor + starts.signed_amount_minor as amount_minor,
-        run_ends.running_sum_minor - starts.running_sum_minor + starts.signed_amount_minor
-            // (split_rule.amount_tolerance_minor + 1)
-            + unnest(case when split_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
-    from split_run_ends as run_ends
-    cross join split_rule
-    inner join split_open_lines as starts
-        on run_ends.bank_account_id = starts.bank_account_id
-        and run_ends.currency = starts.currency
-        and run_ends.booking_date = starts.booking_date
-        and run_ends.start_position = starts.position
-
-),
+-- Runs of consecutive lines of one account and day.
+{{ consecutive_runs(
+    'split', 'open_lines', partition_by=['bank_account_id', 'currency', 'booking_date'],
+    order_by=['bank_reference', 'bank_statement_line_id'], amount_column='signed_amount_minor', rule='split_rule',
+    first_columns=[], last_columns=['booking_business_day'],
+) }},
 
 split_payouts as (
 
@@ -588,7 +510,7 @@ split_run_pairs as materialized (
         on runs.currency = split_payouts.currency
         and runs.amount_bucket = split_payouts.amount_bucket
     where abs(runs.amount_minor - split_payouts.amount_minor) <= split_rule.amount_tolerance_minor
-        and runs.booking_business_day
+        and runs.last_booking_business_day
             between split_payouts.arrival_business_day - split_rule.business_days_before
             and split_payouts.arrival_business_day + split_rule.business_days_after
 
@@ -596,10 +518,7 @@ split_run_pairs as materialized (
 
 split_run_member_positions as materialized (
 
-    select pairs.*, pairs.end_position - offsets.member_offset as member_position
-    from split_run_pairs as pairs
-    cross join (select unnest(range(0, max_group_size)) as member_offset from split_rule) as offsets
-    where offsets.member_offset < pairs.group_size
+    {{ run_member_positions('split_run_pairs', 'split_rule') }}
 
 ),
 
@@ -615,9 +534,10 @@ split_pairs as (
         pairs.group_size,
         list(members.bank_statement_line_id order by members.position) as line_ids,
         list(members.signed_amount_minor order by members.position) as line_amounts,
-        pairs.lines_sum_minor
+        pairs.lines_sum_minor,
+        bool_and(members.is_confirmed) as is_confirmed
     from split_run_member_positions as pairs
-    inner join split_open_lines as members
+    inner join split_numbered as members
         on pairs.bank_account_id = members.bank_account_id
         and pairs.currency = members.currency
         and pairs.booking_date = members.booking_date
@@ -644,7 +564,8 @@ split_members as (
         split_unique.payout_id,
         unnest(split_unique.line_ids) as bank_statement_line_id,
         unnest(split_unique.line_amounts) as amount_minor,
-        split_unique.lines_sum_minor - split_unique.payout_amount_minor as difference_minor
+        split_unique.lines_sum_minor - split_unique.payout_amount_minor as difference_minor,
+        split_unique.is_confirmed
     from split_unique
 
 ),
@@ -657,7 +578,7 @@ split_outcomes as materialized (
         'deposit' as match_kind,
         'split_deposit' as match_rule,
         (select priority from split_rule) as priority,
-        case when count(*) over (partition by bank_statement_line_id) = 1 then 'matched' else 'ambiguous' end
+        case when count(*) over (partition by bank_statement_line_id) = 1 and is_confirmed then 'matched' else 'ambiguous' end
             as candidate_status,
         amount_minor,
         difference_minor

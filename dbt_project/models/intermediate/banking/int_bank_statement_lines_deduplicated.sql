@@ -4,9 +4,11 @@
 -- each entry once even when two files carry it (a BAI2 and a camt.053 of the same day, or
 -- overlapping statement periods): the same account, bank reference, booking date and signed
 -- amount is the same entry, and the first file loaded keeps it (stable line ids).
--- Adds what every matching rule needs: the business-day number of the booking date (Mon-Fri,
--- so a weekend date counts as the Monday after), whether the text looks like a Stripe payout, and
--- the reference tokens written in the text.
+-- Keeps only what matching and its marts read (the text stays in stg_bank__statement_lines: a
+-- narrow table is much cheaper to write) and adds: the business-day number of the booking date
+-- (weekends and the currency's bank holidays count as the next business day), whether the text
+-- looks like a Stripe payout, the reference tokens written in it, and whether it names this Stripe
+-- account (seed bank_payout_descriptors).
 
 with
 
@@ -60,16 +62,46 @@ deduplicated as (
 
 ),
 
+account_descriptors as (
+
+    select bank_account_id, list(upper(descriptor)) as descriptors
+    from {{ ref('bank_payout_descriptors') }}
+    group by bank_account_id
+
+),
+
 final as (
 
     select
-        *,
-        {{ business_day_number("booking_date") }} as booking_business_day,
+        deduplicated.bank_statement_line_id,
+        deduplicated.bank_account_id,
+        deduplicated.currency,
+        deduplicated.signed_amount_minor,
+        deduplicated.booking_date,
+        deduplicated.value_date,
+        {{ business_day_number("deduplicated.booking_date", "deduplicated.currency") }} as booking_business_day,
+        deduplicated.bank_reference,
+        deduplicated.customer_reference,
+        deduplicated.file_name,
+        deduplicated.file_line,
         regexp_matches(
-            statement_text, '{{ var("bank_stripe_text_pattern", "(?i)\\bSTRIPE\\b|1?800948598|4270465600|WFMSTRIPE1|\\bST-[A-Z0-9]{10,12}\\b") }}'
+            deduplicated.statement_text,
+            '{{ var("bank_stripe_text_pattern", "(?i)\\bSTRIPE\\b|1?800948598|4270465600|WFMSTRIPE1|\\bST-[A-Z0-9]{10,12}\\b") }}'
         ) as is_stripe_like,
-        regexp_extract_all(statement_text, '\bST-[A-Z0-9]{10,12}\b|\bpo_[A-Za-z0-9]{8,}\b') as text_tokens
+        regexp_extract_all(deduplicated.statement_text, '\bST-[A-Z0-9]{10,12}\b|\bpo_[A-Za-z0-9]{8,}\b') as text_tokens,
+        -- Null where no descriptor is configured for the account: the text cannot confirm the line.
+        case
+            when this_account.descriptors is not null or every_account.descriptors is not null
+                then len(list_filter(
+                    list_concat(this_account.descriptors, every_account.descriptors),
+                    lambda descriptor: contains(upper(deduplicated.statement_text), descriptor)
+                )) > 0
+        end as names_this_account
     from deduplicated
+    left join account_descriptors as this_account
+        on deduplicated.bank_account_id = this_account.bank_account_id
+    left join account_descriptors as every_account
+        on every_account.bank_account_id is null
 
 )
 

@@ -47,15 +47,6 @@ as_of as (
 
 ),
 
-as_of_day as (
-
-    select
-        as_of_date,
-        {{ business_day_number("as_of_date") }} as as_of_business_day
-    from as_of
-
-),
-
 coverage as (
 
     select currency, min(booking_date) as first_booking_date from lines group by currency
@@ -99,8 +90,10 @@ open_payouts as (
         payouts.amount_minor,
         payouts.arrival_date,
         cast(payouts.created_at as date) as created_date,
-        {{ business_day_number("payouts.arrival_date") }} as arrival_business_day
+        {{ business_day_number("payouts.arrival_date", "payouts.currency") }} as arrival_business_day,
+        {{ business_day_number("as_of.as_of_date", "payouts.currency") }} as as_of_business_day
     from payouts
+    cross join as_of
     inner join coverage
         on payouts.currency = coverage.currency
         and payouts.arrival_date >= coverage.first_booking_date
@@ -114,7 +107,7 @@ payout_items as (
 
     select
         case
-            when as_of_day.as_of_business_day > open_payouts.arrival_business_day + window_rule.business_days_after
+            when open_payouts.as_of_business_day > open_payouts.arrival_business_day + window_rule.business_days_after
                 then 'payout_overdue'
             else 'payout_in_transit'
         end as exception_type,
@@ -124,14 +117,13 @@ payout_items as (
         open_payouts.amount_minor,
         cast(null as bigint) as difference_minor,
         case
-            when as_of_day.as_of_business_day > open_payouts.arrival_business_day + window_rule.business_days_after
+            when open_payouts.as_of_business_day > open_payouts.arrival_business_day + window_rule.business_days_after
                 then open_payouts.arrival_date
             else open_payouts.created_date
         end as reference_date,
         cast(null as varchar) as match_rule,
         cast(0 as bigint) as candidate_count
     from open_payouts
-    cross join as_of_day
     cross join window_rule
 
 ),
@@ -169,13 +161,11 @@ final as (
     select
         md5(concat_ws('|', exception_type, payout_id, bank_statement_line_id, match_rule)) as exception_id,
         unioned.*,
-        as_of_day.as_of_business_day
-            - (
-                {{ business_day_number("unioned.reference_date") }}
-            ) as age_business_days,
-        as_of_day.as_of_date
+        {{ business_day_number("as_of.as_of_date", "unioned.currency") }}
+            - {{ business_day_number("unioned.reference_date", "unioned.currency") }} as age_business_days,
+        as_of.as_of_date
     from unioned
-    cross join as_of_day
+    cross join as_of
 
 )
 
