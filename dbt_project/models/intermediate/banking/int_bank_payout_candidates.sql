@@ -24,6 +24,8 @@
 -- account's payouts), they match only lines naming one: another candidate (a payout whose trace
 -- Stripe has not reported, beside another Stripe account's credit of its amount) is ambiguous,
 -- and a payout's line naming this account is preferred to one that does not.
+-- Payouts and lines are joined and grouped by their integer keys (int_bank_payouts,
+-- int_bank_statement_lines_deduplicated); the string ids come back in the final step.
 -- Joins are equi-joins on currency and an amount bucket (amount // (tolerance + 1), with the
 -- neighbouring buckets when the tolerance is not 0), filtered by the date window; groups are built
 -- by equi-joining each group's last member to the members at fixed offsets before it (macro
@@ -51,19 +53,7 @@ reference_rule as (
 
 payouts as (
 
-    select
-        payouts.payout_id,
-        payouts.currency,
-        payouts.amount_minor,
-        payouts.payout_status,
-        payouts.arrival_date,
-        case when payouts.trace_id_status = 'supported' then payouts.trace_id_value end as trace_id,
-        {{ business_day_number("payouts.arrival_date", "payouts.currency") }} as arrival_business_day,
-        {{ business_day_number("cast(failures.created_at as date)", "payouts.currency") }} as failure_business_day
-    from {{ ref('stg_stripe__payouts') }} as payouts
-    left join {{ ref('stg_stripe__balance_transactions') }} as failures
-        on payouts.failure_balance_transaction_id = failures.balance_transaction_id
-    where payouts.payout_status in ('in_transit', 'paid', 'failed')
+    select * from {{ ref('int_bank_payouts') }}
 
 ),
 
@@ -84,17 +74,17 @@ references_named as (
 reference_edges as materialized (
 
     select
-        references_named.payout_id,
-        references_named.bank_statement_line_id,
+        references_named.payout_key,
+        references_named.line_key,
         references_named.match_rule,
         references_named.priority,
         payouts.amount_minor as payout_amount_minor,
         lines.signed_amount_minor as line_amount_minor
     from references_named
     inner join payouts
-        on references_named.payout_id = payouts.payout_id
+        on references_named.payout_key = payouts.payout_key
     inner join lines
-        on references_named.bank_statement_line_id = lines.bank_statement_line_id
+        on references_named.line_key = lines.line_key
     cross join reference_rule
     where references_named.match_kind = 'deposit'
         and lines.booking_business_day between payouts.arrival_business_day - reference_rule.business_days_before
@@ -105,33 +95,33 @@ reference_edges as materialized (
 -- Aggregates rather than window functions: hash aggregation keeps this linear and fast.
 edges_per_line as materialized (
 
-    select bank_statement_line_id, count(*) as payouts_of_line, sum(payout_amount_minor) as payouts_sum_minor
+    select line_key, count(*) as payouts_of_line, sum(payout_amount_minor) as payouts_sum_minor
     from reference_edges
-    group by bank_statement_line_id
+    group by line_key
 
 ),
 
 edges_per_payout as materialized (
 
     select
-        reference_edges.payout_id,
+        reference_edges.payout_key,
         count(*) as lines_of_payout,
         sum(reference_edges.line_amount_minor) as lines_sum_minor,
         bool_and(edges_per_line.payouts_of_line = 1) as lines_name_only_this_payout
     from reference_edges
     inner join edges_per_line
-        on reference_edges.bank_statement_line_id = edges_per_line.bank_statement_line_id
-    group by reference_edges.payout_id
+        on reference_edges.line_key = edges_per_line.line_key
+    group by reference_edges.payout_key
 
 ),
 
 payouts_named_only_here as (
 
-    select reference_edges.bank_statement_line_id, bool_and(edges_per_payout.lines_of_payout = 1) as payouts_named_only_here
+    select reference_edges.line_key, bool_and(edges_per_payout.lines_of_payout = 1) as payouts_named_only_here
     from reference_edges
     inner join edges_per_payout
-        on reference_edges.payout_id = edges_per_payout.payout_id
-    group by reference_edges.bank_statement_line_id
+        on reference_edges.payout_key = edges_per_payout.payout_key
+    group by reference_edges.line_key
 
 ),
 
@@ -147,19 +137,19 @@ reference_sums as (
         payouts_named_only_here.payouts_named_only_here
     from reference_edges
     inner join edges_per_payout
-        on reference_edges.payout_id = edges_per_payout.payout_id
+        on reference_edges.payout_key = edges_per_payout.payout_key
     inner join edges_per_line
-        on reference_edges.bank_statement_line_id = edges_per_line.bank_statement_line_id
+        on reference_edges.line_key = edges_per_line.line_key
     inner join payouts_named_only_here
-        on reference_edges.bank_statement_line_id = payouts_named_only_here.bank_statement_line_id
+        on reference_edges.line_key = payouts_named_only_here.line_key
 
 ),
 
 reference_outcomes as materialized (
 
     select
-        reference_sums.payout_id,
-        reference_sums.bank_statement_line_id,
+        reference_sums.payout_key,
+        reference_sums.line_key,
         'deposit' as match_kind,
         reference_sums.match_rule,
         reference_sums.priority,
@@ -188,13 +178,13 @@ reference_outcomes as materialized (
 
 reference_closed_payouts as (
 
-    select distinct payout_id from reference_outcomes where candidate_status <> 'amount_difference'
+    select distinct payout_key from reference_outcomes where candidate_status <> 'amount_difference'
 
 ),
 
 reference_closed_lines as (
 
-    select distinct bank_statement_line_id from reference_outcomes where candidate_status <> 'amount_difference'
+    select distinct line_key from reference_outcomes where candidate_status <> 'amount_difference'
 
 ),
 
@@ -203,16 +193,16 @@ open_payouts as materialized (
     select
         payouts.*,
         coalesce(named.naming_lines, 0) as naming_lines,
-        named.naming_line_id
+        named.naming_line_key
     from payouts
     left join (
-        select payout_id, count(*) as naming_lines, min(bank_statement_line_id) as naming_line_id
+        select payout_key, count(*) as naming_lines, min(line_key) as naming_line_key
         from references_named
         where match_kind = 'deposit'
-        group by payout_id
+        group by payout_key
     ) as named
-        on payouts.payout_id = named.payout_id
-    where payouts.payout_id not in (select payout_id from reference_closed_payouts)
+        on payouts.payout_key = named.payout_key
+    where payouts.payout_key not in (select payout_key from reference_closed_payouts)
 
 ),
 
@@ -221,7 +211,7 @@ open_lines as materialized (
     select
         lines.*,
         coalesce(named.named_payouts, 0) as named_payouts,
-        named.named_payout_id,
+        named.named_payout_key,
         -- A trace-looking token that names none of our payouts: another Stripe account's payout,
         -- or ours whose trace id Stripe has not reported yet.
         named.named_payouts is null
@@ -230,14 +220,14 @@ open_lines as materialized (
         coalesce(lines.names_this_account, true) as is_confirmed
     from lines
     left join (
-        select bank_statement_line_id, count(*) as named_payouts, min(payout_id) as named_payout_id
+        select line_key, count(*) as named_payouts, min(payout_key) as named_payout_key
         from references_named
         where match_kind = 'deposit'
-        group by bank_statement_line_id
+        group by line_key
     ) as named
-        on lines.bank_statement_line_id = named.bank_statement_line_id
+        on lines.line_key = named.line_key
     where lines.is_stripe_like
-        and lines.bank_statement_line_id not in (select bank_statement_line_id from reference_closed_lines)
+        and lines.line_key not in (select line_key from reference_closed_lines)
 
 ),
 
@@ -271,8 +261,8 @@ amount_payouts as (
 amount_pairs as (
 
     select
-        amount_payouts.payout_id,
-        amount_lines.bank_statement_line_id,
+        amount_payouts.payout_key,
+        amount_lines.line_key,
         amount_payouts.amount_minor as payout_amount_minor,
         amount_lines.signed_amount_minor as line_amount_minor,
         amount_lines.is_confirmed
@@ -288,21 +278,21 @@ amount_pairs as (
         and amount_lines.named_payouts = 0
         and not (amount_lines.has_foreign_trace and amount_payouts.trace_id is not null)
     -- A line naming this account beats one that does not (another Stripe account's payout).
-    qualify amount_lines.is_confirmed or not bool_or(amount_lines.is_confirmed) over (partition by amount_payouts.payout_id)
+    qualify amount_lines.is_confirmed or not bool_or(amount_lines.is_confirmed) over (partition by amount_payouts.payout_key)
 
 ),
 
 amount_outcomes as materialized (
 
     select
-        payout_id,
-        bank_statement_line_id,
+        payout_key,
+        line_key,
         'deposit' as match_kind,
         'amount_descriptor' as match_rule,
         (select priority from amount_rule) as priority,
         case
-            when count(*) over (partition by payout_id) = 1
-                and count(*) over (partition by bank_statement_line_id) = 1
+            when count(*) over (partition by payout_key) = 1
+                and count(*) over (partition by line_key) = 1
                 and is_confirmed then 'matched'
             else 'ambiguous'
         end as candidate_status,
@@ -321,7 +311,7 @@ combined_rule as (
 ),
 
 {{ consecutive_runs(
-    'combined', 'open_payouts', partition_by=['currency'], order_by=['arrival_date', 'payout_id'],
+    'combined', 'open_payouts', partition_by=['currency'], order_by=['arrival_date', 'payout_key'],
     amount_column='amount_minor', rule='combined_rule',
     first_columns=['arrival_business_day'], last_columns=['arrival_business_day'],
 ) }},
@@ -341,7 +331,7 @@ combined_run_pairs as materialized (
         runs.end_position,
         runs.group_size,
         runs.amount_minor as payouts_sum_minor,
-        combined_lines.bank_statement_line_id,
+        combined_lines.line_key,
         combined_lines.signed_amount_minor as line_amount_minor,
         combined_lines.named_payouts,
         combined_lines.has_foreign_trace,
@@ -374,9 +364,9 @@ combined_pairs as (
         pairs.currency,
         pairs.end_position,
         pairs.group_size,
-        list(members.payout_id order by members.position) as payout_ids,
+        list(members.payout_key order by members.position) as payout_keys,
         pairs.payouts_sum_minor,
-        pairs.bank_statement_line_id,
+        pairs.line_key,
         pairs.line_amount_minor,
         pairs.is_confirmed
     from combined_run_member_positions as pairs
@@ -384,8 +374,8 @@ combined_pairs as (
         on pairs.currency = members.currency
         and pairs.member_position = members.position
     group by all
-    having bool_and(members.naming_lines = 0 or members.naming_line_id = pairs.bank_statement_line_id)
-        and pairs.named_payouts = count(members.naming_line_id)
+    having bool_and(members.naming_lines = 0 or members.naming_line_key = pairs.line_key)
+        and pairs.named_payouts = count(members.naming_line_key)
         and not (pairs.has_foreign_trace and bool_or(members.trace_id is not null))
 
 ),
@@ -396,9 +386,9 @@ combined_remainder_pairs as (
 
     select
         payouts.currency,
-        list_sort([named.payout_id, payouts.payout_id]) as payout_ids,
+        list_sort([named.payout_key, payouts.payout_key]) as payout_keys,
         named.payout_amount_minor + payouts.amount_minor as payouts_sum_minor,
-        named.bank_statement_line_id,
+        named.line_key,
         named.line_amount_minor,
         -- the line names one of our payouts: it is ours whatever else it says
         true as is_confirmed
@@ -407,12 +397,12 @@ combined_remainder_pairs as (
     inner join open_payouts as payouts
         on payouts.amount_minor = named.line_amount_minor - named.payout_amount_minor
     inner join lines
-        on named.bank_statement_line_id = lines.bank_statement_line_id
+        on named.line_key = lines.line_key
         and lines.currency = payouts.currency
     where named.lines_of_payout = 1
         and named.payouts_of_line = 1
         and payouts.naming_lines = 0
-        and payouts.payout_id <> named.payout_id
+        and payouts.payout_key <> named.payout_key
         and lines.booking_business_day between payouts.arrival_business_day - combined_rule.business_days_before
             and payouts.arrival_business_day + combined_rule.business_days_after
 
@@ -420,10 +410,10 @@ combined_remainder_pairs as (
 
 combined_candidates as (
 
-    select distinct currency, list_sort(payout_ids) as payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor, is_confirmed
+    select distinct currency, list_sort(payout_keys) as payout_keys, payouts_sum_minor, line_key, line_amount_minor, is_confirmed
     from combined_pairs
     union
-    select currency, payout_ids, payouts_sum_minor, bank_statement_line_id, line_amount_minor, is_confirmed
+    select currency, payout_keys, payouts_sum_minor, line_key, line_amount_minor, is_confirmed
     from combined_remainder_pairs
 
 ),
@@ -432,16 +422,16 @@ combined_unique as (
 
     select *
     from combined_candidates
-    qualify count(*) over (partition by bank_statement_line_id) = 1
-        and count(*) over (partition by payout_ids) = 1
+    qualify count(*) over (partition by line_key) = 1
+        and count(*) over (partition by payout_keys) = 1
 
 ),
 
 combined_members as (
 
     select
-        unnest(combined_unique.payout_ids) as payout_id,
-        combined_unique.bank_statement_line_id,
+        unnest(combined_unique.payout_keys) as payout_key,
+        combined_unique.line_key,
         combined_unique.line_amount_minor - combined_unique.payouts_sum_minor as difference_minor,
         combined_unique.is_confirmed
     from combined_unique
@@ -451,20 +441,20 @@ combined_members as (
 combined_outcomes as materialized (
 
     select
-        combined_members.payout_id,
-        combined_members.bank_statement_line_id,
+        combined_members.payout_key,
+        combined_members.line_key,
         'deposit' as match_kind,
         'combined_deposit' as match_rule,
         (select priority from combined_rule) as priority,
         case
-            when count(*) over (partition by combined_members.payout_id) = 1 and combined_members.is_confirmed then 'matched'
+            when count(*) over (partition by combined_members.payout_key) = 1 and combined_members.is_confirmed then 'matched'
             else 'ambiguous'
         end as candidate_status,
         payouts.amount_minor,
         combined_members.difference_minor
     from combined_members
     inner join payouts
-        on combined_members.payout_id = payouts.payout_id
+        on combined_members.payout_key = payouts.payout_key
 
 ),
 
@@ -479,7 +469,7 @@ split_rule as (
 -- Runs of consecutive lines of one account and day.
 {{ consecutive_runs(
     'split', 'open_lines', partition_by=['bank_account_id', 'currency', 'booking_date'],
-    order_by=['bank_reference', 'bank_statement_line_id'], amount_column='signed_amount_minor', rule='split_rule',
+    order_by=['bank_reference', 'line_key'], amount_column='signed_amount_minor', rule='split_rule',
     first_columns=[], last_columns=['booking_business_day'],
 ) }},
 
@@ -494,7 +484,7 @@ split_payouts as (
 split_run_pairs as materialized (
 
     select
-        split_payouts.payout_id,
+        split_payouts.payout_key,
         split_payouts.amount_minor as payout_amount_minor,
         split_payouts.naming_lines,
         split_payouts.trace_id,
@@ -526,13 +516,13 @@ split_run_member_positions as materialized (
 split_pairs as (
 
     select
-        pairs.payout_id,
+        pairs.payout_key,
         pairs.payout_amount_minor,
         pairs.bank_account_id,
         pairs.booking_date,
         pairs.end_position,
         pairs.group_size,
-        list(members.bank_statement_line_id order by members.position) as line_ids,
+        list(members.line_key order by members.position) as line_keys,
         list(members.signed_amount_minor order by members.position) as line_amounts,
         pairs.lines_sum_minor,
         bool_and(members.is_confirmed) as is_confirmed
@@ -543,8 +533,8 @@ split_pairs as (
         and pairs.booking_date = members.booking_date
         and pairs.member_position = members.position
     group by all
-    having bool_and(members.named_payouts = 0 or members.named_payout_id = pairs.payout_id)
-        and pairs.naming_lines = count(members.named_payout_id)
+    having bool_and(members.named_payouts = 0 or members.named_payout_key = pairs.payout_key)
+        and pairs.naming_lines = count(members.named_payout_key)
         and not (bool_or(members.has_foreign_trace) and pairs.trace_id is not null)
 
 ),
@@ -553,7 +543,7 @@ split_unique as (
 
     select *
     from split_pairs
-    qualify count(*) over (partition by payout_id) = 1
+    qualify count(*) over (partition by payout_key) = 1
         and count(*) over (partition by bank_account_id, booking_date, end_position, group_size) = 1
 
 ),
@@ -561,8 +551,8 @@ split_unique as (
 split_members as (
 
     select
-        split_unique.payout_id,
-        unnest(split_unique.line_ids) as bank_statement_line_id,
+        split_unique.payout_key,
+        unnest(split_unique.line_keys) as line_key,
         unnest(split_unique.line_amounts) as amount_minor,
         split_unique.lines_sum_minor - split_unique.payout_amount_minor as difference_minor,
         split_unique.is_confirmed
@@ -573,12 +563,12 @@ split_members as (
 split_outcomes as materialized (
 
     select
-        payout_id,
-        bank_statement_line_id,
+        payout_key,
+        line_key,
         'deposit' as match_kind,
         'split_deposit' as match_rule,
         (select priority from split_rule) as priority,
-        case when count(*) over (partition by bank_statement_line_id) = 1 and is_confirmed then 'matched' else 'ambiguous' end
+        case when count(*) over (partition by line_key) = 1 and is_confirmed then 'matched' else 'ambiguous' end
             as candidate_status,
         amount_minor,
         difference_minor
@@ -590,25 +580,25 @@ split_outcomes as materialized (
 
 amount_outcomes_unioned as (
 
-    select *, payout_id || '|' || bank_statement_line_id as group_key from amount_outcomes
+    select *, [payout_key, line_key] as group_key from amount_outcomes
     union all
-    select *, bank_statement_line_id as group_key from combined_outcomes
+    select *, [line_key] as group_key from combined_outcomes
     union all
-    select *, payout_id as group_key from split_outcomes
+    select *, [payout_key] as group_key from split_outcomes
 
 ),
 
 contested_payouts as (
 
-    select payout_id from amount_outcomes_unioned group by payout_id having count(distinct match_rule) > 1
+    select payout_key from amount_outcomes_unioned group by payout_key having count(distinct match_rule) > 1
 
 ),
 
 contested_lines as (
 
-    select bank_statement_line_id
+    select line_key
     from amount_outcomes_unioned
-    group by bank_statement_line_id
+    group by line_key
     having count(distinct match_rule) > 1
 
 ),
@@ -620,16 +610,16 @@ amount_outcomes_judged as (
         case
             when bool_and(
                 outcomes.candidate_status = 'matched'
-                and contested_payouts.payout_id is null
-                and contested_lines.bank_statement_line_id is null
+                and contested_payouts.payout_key is null
+                and contested_lines.line_key is null
             ) over (partition by outcomes.match_rule, outcomes.group_key) then 'matched'
             else 'ambiguous'
         end as candidate_status
     from amount_outcomes_unioned as outcomes
     left join contested_payouts
-        on outcomes.payout_id = contested_payouts.payout_id
+        on outcomes.payout_key = contested_payouts.payout_key
     left join contested_lines
-        on outcomes.bank_statement_line_id = contested_lines.bank_statement_line_id
+        on outcomes.line_key = contested_lines.line_key
 
 ),
 
@@ -645,15 +635,15 @@ return_pairs as (
 
     -- named by a reference
     select
-        references_named.payout_id,
-        references_named.bank_statement_line_id,
+        references_named.payout_key,
+        references_named.line_key,
         payouts.amount_minor as payout_amount_minor,
         lines.signed_amount_minor as line_amount_minor
     from references_named
     inner join payouts
-        on references_named.payout_id = payouts.payout_id
+        on references_named.payout_key = payouts.payout_key
     inner join lines
-        on references_named.bank_statement_line_id = lines.bank_statement_line_id
+        on references_named.line_key = lines.line_key
     cross join return_rule
     where references_named.match_kind = 'return'
         and payouts.payout_status = 'failed'
@@ -663,8 +653,8 @@ return_pairs as (
     union
     -- or the only Stripe-looking line of the opposite amount, naming no payout
     select
-        payouts.payout_id,
-        lines.bank_statement_line_id,
+        payouts.payout_key,
+        lines.line_key,
         payouts.amount_minor as payout_amount_minor,
         lines.signed_amount_minor as line_amount_minor
     from payouts
@@ -674,7 +664,7 @@ return_pairs as (
         and -payouts.amount_minor = lines.signed_amount_minor
     where payouts.payout_status = 'failed'
         and lines.is_stripe_like
-        and lines.bank_statement_line_id not in (select bank_statement_line_id from references_named)
+        and lines.line_key not in (select line_key from references_named)
         and lines.booking_business_day between payouts.failure_business_day - return_rule.business_days_before
             and payouts.failure_business_day + return_rule.business_days_after
 
@@ -683,14 +673,14 @@ return_pairs as (
 return_outcomes as (
 
     select
-        payout_id,
-        bank_statement_line_id,
+        payout_key,
+        line_key,
         'return' as match_kind,
         'failure_return' as match_rule,
         (select priority from return_rule) as priority,
         case
-            when count(*) over (partition by payout_id) = 1
-                and count(*) over (partition by bank_statement_line_id) = 1 then 'matched'
+            when count(*) over (partition by payout_key) = 1
+                and count(*) over (partition by line_key) = 1 then 'matched'
             else 'ambiguous'
         end as candidate_status,
         payout_amount_minor as amount_minor,
@@ -706,7 +696,7 @@ unioned as materialized (
     select * from reference_outcomes
     union all
     select
-        payout_id, bank_statement_line_id, match_kind, match_rule, priority, candidate_status, amount_minor, difference_minor
+        payout_key, line_key, match_kind, match_rule, priority, candidate_status, amount_minor, difference_minor
     from amount_outcomes_judged
     union all
     select * from return_outcomes
@@ -717,8 +707,8 @@ unioned as materialized (
 final as (
 
     select
-        unioned.payout_id,
-        unioned.bank_statement_line_id,
+        payouts.payout_id,
+        lines.bank_statement_line_id,
         unioned.match_kind,
         unioned.match_rule,
         unioned.priority,
@@ -740,14 +730,14 @@ final as (
     inner join rules
         on unioned.match_rule = rules.match_rule
     inner join payouts
-        on unioned.payout_id = payouts.payout_id
+        on unioned.payout_key = payouts.payout_key
     inner join lines
-        on unioned.bank_statement_line_id = lines.bank_statement_line_id
+        on unioned.line_key = lines.line_key
     where not (
         unioned.candidate_status = 'amount_difference'
         and (
-            unioned.payout_id in (select payout_id from unioned where candidate_status = 'matched')
-            or unioned.bank_statement_line_id in (select bank_statement_line_id from unioned where candidate_status = 'matched')
+            unioned.payout_key in (select payout_key from unioned where candidate_status = 'matched')
+            or unioned.line_key in (select line_key from unioned where candidate_status = 'matched')
         )
     )
 

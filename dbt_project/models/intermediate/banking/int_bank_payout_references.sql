@@ -2,7 +2,7 @@
 
 -- Which bank lines name which payouts, and how: the payout's trace id (or id) as the line's customer
 -- or bank reference (rule trace_id), or as a token in the line's text (rule reference_token).
--- One row per (payout, line) pair with the strongest way it was named. `match_kind` says whether
+-- One row per (payout, line) pair with the strongest way it was named, by their integer keys. `match_kind` says whether
 -- the line brings the payout's money in (`deposit`: same sign as the payout) or takes it back
 -- (`return`: opposite sign, the bank returning a failed payout).
 
@@ -17,12 +17,7 @@ rules as (
 
 payouts as (
 
-    select
-        payout_id,
-        amount_minor,
-        case when trace_id_status = 'supported' then trace_id_value end as trace_id
-    from {{ ref('stg_stripe__payouts') }}
-    where payout_status in ('in_transit', 'paid', 'failed')
+    select payout_key, payout_id, amount_minor, trace_id from {{ ref('int_bank_payouts') }}
 
 ),
 
@@ -34,27 +29,27 @@ lines as (
 
 named_references as (
 
-    select bank_statement_line_id, customer_reference as reference, 'trace_id' as match_rule
+    select line_key, customer_reference as reference, 'trace_id' as match_rule
     from lines
     where customer_reference is not null
     union all
-    select bank_statement_line_id, bank_reference as reference, 'trace_id' as match_rule
+    select line_key, bank_reference as reference, 'trace_id' as match_rule
     from lines
     where bank_reference is not null
     union all
-    select bank_statement_line_id, unnest(text_tokens) as reference, 'reference_token' as match_rule
+    select line_key, unnest(text_tokens) as reference, 'reference_token' as match_rule
     from lines
 
 ),
 
 hits as (
 
-    select named_references.bank_statement_line_id, payouts.payout_id, named_references.match_rule
+    select named_references.line_key, payouts.payout_key, named_references.match_rule
     from named_references
     inner join payouts
         on named_references.reference = payouts.trace_id
     union all
-    select named_references.bank_statement_line_id, payouts.payout_id, named_references.match_rule
+    select named_references.line_key, payouts.payout_key, named_references.match_rule
     from named_references
     inner join payouts
         on named_references.reference = payouts.payout_id
@@ -64,14 +59,14 @@ hits as (
 strongest as (
 
     select
-        hits.payout_id,
-        hits.bank_statement_line_id,
+        hits.payout_key,
+        hits.line_key,
         arg_min(rules.match_rule, rules.priority) as match_rule,
         min(rules.priority) as priority
     from hits
     inner join rules
         on hits.match_rule = rules.match_rule
-    group by hits.payout_id, hits.bank_statement_line_id
+    group by hits.payout_key, hits.line_key
 
 ),
 
@@ -85,9 +80,9 @@ final as (
         end as match_kind
     from strongest
     inner join lines
-        on strongest.bank_statement_line_id = lines.bank_statement_line_id
+        on strongest.line_key = lines.line_key
     inner join payouts
-        on strongest.payout_id = payouts.payout_id
+        on strongest.payout_key = payouts.payout_key
 
 )
 

@@ -12,7 +12,9 @@
 
 with
 
-lines as (
+-- Read twice (keys, then rows) through current_lines: inlined, so that the wide rows are never
+-- copied into a CTE.
+lines as not materialized (
 
     select * from {{ ref('stg_bank__statement_lines') }}
     where entry_status = 'booked'
@@ -34,7 +36,7 @@ current_files as (
 
 ),
 
-current_lines as (
+current_lines as not materialized (
 
     select lines.*
     from lines
@@ -54,7 +56,10 @@ first_of_each_entry as (
 
 deduplicated as (
 
-    select current_lines.*
+    select
+        current_lines.*,
+        -- Upper-cased once here: inside the descriptor lambda below it would be per descriptor and costly.
+        upper(current_lines.statement_text) as statement_text_upper
     from current_lines
     left join first_of_each_entry
         on current_lines.bank_statement_line_id = first_of_each_entry.bank_statement_line_id
@@ -73,6 +78,8 @@ account_descriptors as (
 final as (
 
     select
+        -- Matching joins and groups on this integer (stable within one build only), not the string id.
+        row_number() over () as line_key,
         deduplicated.bank_statement_line_id,
         deduplicated.bank_account_id,
         deduplicated.currency,
@@ -94,7 +101,7 @@ final as (
             when this_account.descriptors is not null or every_account.descriptors is not null
                 then len(list_filter(
                     list_concat(this_account.descriptors, every_account.descriptors),
-                    lambda descriptor: contains(upper(deduplicated.statement_text), descriptor)
+                    lambda descriptor: contains(deduplicated.statement_text_upper, descriptor)
                 )) > 0
         end as names_this_account
     from deduplicated

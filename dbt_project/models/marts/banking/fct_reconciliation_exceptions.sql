@@ -26,7 +26,7 @@ lines as (
 
 payouts as (
 
-    select * from {{ ref('stg_stripe__payouts') }}
+    select * from {{ ref('int_bank_payouts') }}
 
 ),
 
@@ -89,8 +89,8 @@ open_payouts as (
         payouts.currency,
         payouts.amount_minor,
         payouts.arrival_date,
-        cast(payouts.created_at as date) as created_date,
-        {{ business_day_number("payouts.arrival_date", "payouts.currency") }} as arrival_business_day,
+        payouts.created_date,
+        payouts.arrival_business_day,
         {{ business_day_number("as_of.as_of_date", "payouts.currency") }} as as_of_business_day
     from payouts
     cross join as_of
