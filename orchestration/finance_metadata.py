@@ -146,16 +146,22 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
         collected.extend(events)
     except Exception as error:  # re-raised below, after the finished models are reported
         failure = error
+    if warehouse.exists():  # a build that failed before creating the file has nothing to measure
+        yield from _with_table_metadata(context, collected, warehouse)
+    else:
+        yield from collected
+    if failure is not None:
+        raise failure
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], warehouse: Path) -> Iterator[Any]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         tables = dict(connection.execute(
             "select table_name, table_schema from information_schema.tables where table_type = 'BASE TABLE' and table_schema in ('main', 'accounting')"
         ).fetchall())
-        for event in collected:
+        for event in events:
             if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                 key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
-                table = key.path[-1]
-                if table in tables:
-                    event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[table], table)})
+                if key.path[-1] in tables:
+                    event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
             yield event
-    if failure is not None:
-        raise failure

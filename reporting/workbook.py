@@ -24,8 +24,19 @@ UNMATCHED_BY_AGE = "Unmatched by age"
 
 def write_workbook(data: CloseData, path: Path) -> Path:
     workbook = xlsx.new_workbook()
+    headline = [
+        row
+        for figures in data.headline()
+        for row in (
+            (f"{figures.currency.upper()} Stripe ending balance", to_major(figures.stripe_ending_balance_minor, figures.currency)),
+            (f"{figures.currency.upper()} payouts matched", figures.payouts_matched),
+            (f"{figures.currency.upper()} unmatched payouts", figures.unmatched_payouts),
+            (f"{figures.currency.upper()} unmatched payouts amount", to_major(figures.unmatched_payouts_minor, figures.currency)),
+        )
+    ]
     xlsx.add_sheet(workbook, "Summary", ("Item", "Value"), [
         ("Entity", data.entity_id), ("Period", data.period), ("Bank reconciliation as of", data.as_of_date),
+        *headline, ("Open exceptions", len(data.exceptions)),
     ])
     xlsx.add_sheet(workbook, TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing"), [
         (line.currency.upper(), line.account_code, line.account_name, line.account_type,

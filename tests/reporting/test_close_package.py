@@ -133,6 +133,10 @@ def test_the_workbook_equals_the_ledger(package, marts):
     assert {(currency.lower(), status): (int(count), amount) for currency, status, _, count, amount, _ in reconciliation} == {
         key: (count, to_major(amount, key[0])) for key, (count, amount) in marts["reconciliation"].items()
     }
+    summary = dict(xlsx.read_rows(path, "Summary")[1:])
+    for currency in ("eur", "jpy", "usd"):
+        assert summary[f"{currency.upper()} Stripe ending balance"] == to_major(marts["rollforward"][(currency, "ending_balance")], currency)
+        assert summary[f"{currency.upper()} payouts matched"] == marts["reconciliation"][(currency, "matched")][0]
     _, *exceptions = xlsx.read_rows(path, "Exceptions")
     assert Counter(
         (kind, currency.lower(), payout or "", line or "", parse_major(str(amount), currency), int(age))

@@ -8,6 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.finance_metadata import with_dbt_metadata
+
 pytestmark = pytest.mark.e2e
 
 
@@ -89,3 +91,23 @@ def test_the_exports_link_their_files(closed):
     links = {key: value for key, value in metadata.items() if key.startswith("file ")}
     assert set(links) == {"file 2026-10/netsuite_journal_entries.csv", "file 2026-10/manifest.json"}
     assert all(isinstance(value, dg.PathMetadataValue) and Path(value.path).exists() for value in links.values())
+
+
+def test_dbt_events_before_a_failure_keep_their_figures_and_the_failure_is_raised(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create table main.fct_journal_lines as select * from (values ('jpy', 1250), ('jpy', -1250), ('usd', 99)) as lines(currency, amount_minor)")
+
+    def dbt_events():
+        yield dg.AssetMaterialization(dg.AssetKey("fct_journal_lines"))
+        yield dg.AssetMaterialization(dg.AssetKey("stg_stripe__payouts"))  # a view: no table, no figures
+        raise RuntimeError("dbt build failed: assert_journal_entries_balance")
+
+    reported = []
+    with pytest.raises(RuntimeError, match="assert_journal_entries_balance"):
+        reported.extend(with_dbt_metadata(dg.build_asset_context(), dbt_events(), warehouse))
+    journal, view = reported
+    assert {name: value.value for name, value in journal.metadata.items() if name != "totals"} == {
+        "dagster/row_count": 3, "jpy_debits_minor": 1250, "jpy_credits_minor": 1250, "usd_debits_minor": 99, "usd_credits_minor": 0,
+    }
+    assert view.metadata == {}
