@@ -42,9 +42,9 @@ class Destination:
     def bucket(self) -> str:
         return urlsplit(self.s3_uri).netloc
 
-    def key(self, entity_id: str, period: str, name: str) -> str:
+    def key(self, entity_id: str, period: str, name: str, subfolder: str = "") -> str:
         prefix = urlsplit(self.s3_uri).path.strip("/")
-        return "/".join(part for part in (prefix, entity_id, period, name) if part)
+        return "/".join(part for part in (prefix, entity_id, period, subfolder, name) if part)
 
 
 @dataclass(frozen=True)
@@ -55,20 +55,22 @@ class PublishedFile:
 
 
 @contextmanager
-def export_folder(destination: Destination, entity_id: str, period: str) -> Iterator[Path]:
-    """Where to write a period's files before publishing them."""
+def export_folder(destination: Destination, entity_id: str, period: str, subfolder: str = "") -> Iterator[Path]:
+    """Where to write a period's files (or those of its `subfolder`, e.g. the close package) before publishing them."""
     if destination.directory is not None:
-        yield destination.directory / entity_id / period
+        yield destination.directory / entity_id / period / subfolder
         return
     with tempfile.TemporaryDirectory(prefix=f"stripe-close-{entity_id}-{period}-") as scratch:
         yield Path(scratch)
 
 
-def publish(destination: Destination, entity_id: str, period: str, files: list[ExportedFile], ledger: manifest.LedgerRun) -> list[PublishedFile]:
+def publish(
+    destination: Destination, entity_id: str, period: str, files: list[ExportedFile], ledger: manifest.LedgerRun, subfolder: str = ""
+) -> list[PublishedFile]:
     """Publish proven files and merge them into the folder's manifest; returns files then the manifest."""
     entries = [manifest.file_entry(exported, ledger) for exported in files]
     if destination.directory is not None:
-        folder = destination.directory / entity_id / period
+        folder = destination.directory / entity_id / period / subfolder
         manifest_path = folder / manifest.MANIFEST
         existing = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
         content = manifest.dumps(manifest.merged(existing, entity_id, period, entries))
@@ -78,10 +80,10 @@ def publish(destination: Destination, entity_id: str, period: str, files: list[E
     s3 = boto3.client("s3")
     published = []
     for exported in files:
-        key = destination.key(entity_id, period, exported.path.name)
+        key = destination.key(entity_id, period, exported.path.name, subfolder)
         s3.upload_file(str(exported.path), destination.bucket, key)
         published.append(PublishedFile(exported.path.name, f"s3://{destination.bucket}/{key}", _presigned(s3, destination.bucket, key)))
-    manifest_key = destination.key(entity_id, period, manifest.MANIFEST)
+    manifest_key = destination.key(entity_id, period, manifest.MANIFEST, subfolder)
     try:
         existing = json.loads(s3.get_object(Bucket=destination.bucket, Key=manifest_key)["Body"].read())
     except ClientError as error:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
-from orchestration import cli_bank, cli_close, cli_export, cli_ingest
+from orchestration import cli_bank, cli_close, cli_export, cli_ingest, cli_package
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_close.register(commands, bench_targets)
     cli_ingest.register(commands, bench_targets)
     cli_export.register(commands)
+    cli_package.register(commands)
     return parser
 
 

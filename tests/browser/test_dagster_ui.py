@@ -119,6 +119,10 @@ def test_materialize_the_close_from_the_ui_and_see_the_proofs(dagster_ui, page):
     page.screenshot(path=ARTIFACTS / "1-asset-graph.png")
 
     page.get_by_role("button", name="Materialize all").first.click()
+    # The close package is monthly: the launch dialog asks for a month; the latest holds the simulated days.
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Latest").click()
+    dialog.get_by_role("button", name="Launch 1 run").click()
     expect(page.get_by_text("Launched run")).to_be_visible(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "2-launched.png")
 

@@ -9,6 +9,7 @@ from ledger import warehouse as ledger_warehouse
 from ledger.sources.bank.inbox import load_inbox
 from orchestration.defs.bank.resources import BankInboxResource
 from orchestration.defs.resources import WarehouseResource
+from orchestration.finance_metadata import table_metadata
 
 BANK_TABLES = {
     "bank_statement_lines": "Every entry of every loaded bank statement file version (raw landing).",
@@ -45,7 +46,7 @@ def bank_statement_load(
     inbox = bank_inbox.inbox()
     with ledger_warehouse.connect(warehouse.file) as connection:
         outcomes = load_inbox(connection, inbox, bank_inbox.csv_config(), config.names or None) if inbox else []
-        row_counts = {table: connection.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in BANK_TABLES}
+        figures = {table: table_metadata(connection, "raw", table) for table in BANK_TABLES}
         quarantine = connection.execute(
             "select file_name, error_line, error_reason from raw.bank_statement_files where status = 'quarantined' order by file_name"
         ).fetchall()
@@ -57,7 +58,7 @@ def bank_statement_load(
     for table in BANK_TABLES:
         yield dg.MaterializeResult(
             asset_key=["bank", table],
-            metadata={"dagster/row_count": row_counts[table], "lines_added": sum(o.lines for o in outcomes), **run_figures},
+            metadata={**figures[table], "lines_added": sum(o.lines for o in outcomes), **run_figures},
         )
     yield dg.AssetCheckResult(
         check_name="no_quarantined_files",

@@ -16,6 +16,7 @@ from exporters.settings import ExportSettings
 from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
+from orchestration.finance_metadata import file_link
 
 JOURNAL_LINES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
 JOURNAL_SOURCES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_line_sources")
@@ -57,8 +58,7 @@ def _export_metadata(exported: list[PeriodExport]) -> dict:
     }
     for period in exported:
         for published in period.published:
-            if published.download_url:
-                metadata[f"download {period.period}/{published.name}"] = dg.MetadataValue.url(published.download_url)
+            metadata[f"{'download' if published.download_url else 'file'} {period.period}/{published.name}"] = file_link(published)
     return metadata
 
 

@@ -12,6 +12,7 @@ from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.ingestion import run_ingestion
 from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
+from orchestration.finance_metadata import table_metadata
 
 RAW_TABLE_DESCRIPTIONS = {
     "stripe_balance_transactions": "Every Stripe balance transaction, keyed by id (raw landing).",
@@ -57,7 +58,7 @@ def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig,
         settings = IngestSettings.from_env(os.environ).with_api(stripe.settings())
         with ledger_warehouse.connect(warehouse.file) as connection:
             outcome = run_ingestion(settings, connection, config.start(), config.end(), config.first_run_days)
-            row_counts = {table: connection.execute(f"select count(*) from raw.{table}").fetchall()[0][0] for table in RAW_TABLE_DESCRIPTIONS}
+            figures = {table: table_metadata(connection, "raw", table) for table in RAW_TABLE_DESCRIPTIONS}
     except (ConfigError, DataPipelineError, StripeRequestFailed) as error:
         # What to fix, as the step's failure message, without a stack trace around it.
         raise dg.Failure(description=str(error)) from error
@@ -69,5 +70,5 @@ def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig,
     for key in RAW_ASSET_KEYS:
         yield dg.MaterializeResult(
             asset_key=key,
-            metadata={"dagster/row_count": row_counts[key.path[-1]], "source": outcome.source, **run_figures},
+            metadata={**figures[key.path[-1]], "source": outcome.source, **run_figures},
         )

@@ -6,7 +6,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import dbt_project
+from orchestration.finance_metadata import with_dbt_metadata
 
 
 class LedgerTranslator(DagsterDbtTranslator):
@@ -25,6 +27,6 @@ class LedgerTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=LedgerTranslator(),
     pool="duckdb",
 )
-def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the ledger with `dbt build`: models, seeds, and every data test as an asset check."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from with_dbt_metadata(context, dbt.cli(["build"], context=context).stream(), warehouse.file)

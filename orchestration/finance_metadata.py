@@ -1,0 +1,167 @@
+"""What a finance person reads on each asset: row counts, totals per currency, unmatched payouts,
+the trial balance, and links to files.
+
+Totals are integer minor units, one numeric entry per currency and measure (`usd_net_minor`), which
+Dagster plots across materializations; a `totals` markdown table shows the same figures in major
+units, formatted from the integers (never through a float). Everything is read from the
+warehouse with the caller's connection, after the writer (ingestion, bank load, dbt) is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from exporters.publish import PublishedFile
+from reporting.close_data import reconciliation_lines, unmatched_payouts
+from reporting.presentation import STATUS_LABELS, display_amount
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A per-currency sum: `expression` over the rows of the relation, named `<currency>_<name>_minor`."""
+
+    name: str
+    expression: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    measures: tuple[Measure, ...]
+    where: str = "true"
+
+
+_DEBITS = Measure("debits", "case when amount_minor > 0 then amount_minor else 0 end", "Debits")
+_CREDITS = Measure("credits", "case when amount_minor < 0 then -amount_minor else 0 end", "Credits")
+# By table name (raw tables, dbt marts); a table not listed gets its row count only.
+TOTALS = {
+    "stripe_balance_transactions": Totals((Measure("gross", "amount", "Gross"), Measure("fee", "fee", "Fees"), Measure("net", "net", "Net"))),
+    "stripe_fee_details": Totals((Measure("fees", "amount", "Fees"),)),
+    "stripe_payouts": Totals((Measure("payouts", "amount", "Payouts"),)),
+    "stripe_balance_snapshots": Totals(
+        (Measure("available", "available_minor", "Available"), Measure("pending", "pending_minor", "Pending")),
+        "as_of = (select max(as_of) from raw.stripe_balance_snapshots)",
+    ),
+    "bank_statement_lines": Totals((
+        Measure("credits", "case when direction = 'credit' then amount_minor else 0 end", "Credits"),
+        Measure("debits", "case when direction = 'debit' then amount_minor else 0 end", "Debits"),
+    )),
+    "fct_journal_lines": Totals((_DEBITS, _CREDITS)),
+    "fct_journal_lines_translated": Totals((_DEBITS, _CREDITS)),
+    "rpt_trial_balance": Totals((Measure("debits", "debit_minor", "Debits"), Measure("credits", "credit_minor", "Credits"), Measure("balance", "balance_minor", "Balance"))),
+    "rpt_stripe_balance_rollforward": Totals(
+        (Measure("ending_balance", "net_amount_minor", "Ending balance (latest period)"),),
+        "category = 'ending_balance' and period = (select max(period) from main.rpt_stripe_balance_rollforward)",
+    ),
+    "fct_payout_bank_matches": Totals((Measure("matched", "amount_minor", "Matched at the bank"),)),
+    "fct_payout_bank_returns": Totals((Measure("returned", "amount_minor", "Returned by the bank"),)),
+}
+
+
+def table_metadata(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, Any]:
+    """Row count, totals per currency, and what the table adds (trial balance, unmatched payouts)."""
+    relation = f"{schema}.{table}"
+    metadata: dict[str, Any] = {"dagster/row_count": connection.execute(f"select count(*) from {relation}").fetchone()[0]}
+    if table in TOTALS:
+        metadata |= _totals(connection, relation, TOTALS[table])
+    if table == "rpt_trial_balance":
+        metadata["trial_balance"] = trial_balance_table(connection)
+    if table == "fct_reconciliation_exceptions":
+        metadata |= reconciliation_metadata(connection)
+    return metadata
+
+
+def _totals(connection: duckdb.DuckDBPyConnection, relation: str, totals: Totals) -> dict[str, Any]:
+    sums = ", ".join(f"cast(sum({measure.expression}) as bigint)" for measure in totals.measures)
+    rows = connection.execute(f"select currency, {sums} from {relation} where {totals.where} group by currency order by currency").fetchall()
+    metadata: dict[str, Any] = {
+        f"{currency}_{measure.name}_minor": int(amount) for currency, *amounts in rows for measure, amount in zip(totals.measures, amounts)
+    }
+    header = "| Currency | " + " | ".join(measure.label for measure in totals.measures) + " |"
+    lines = [header, "|---|" + "---:|" * len(totals.measures)] + [
+        f"| {currency.upper()} | " + " | ".join(display_amount(int(amount), currency) for amount in amounts) + " |" for currency, *amounts in rows
+    ]
+    metadata["totals"] = dg.MetadataValue.md("\n".join(lines) if rows else "no rows")
+    return metadata
+
+
+def trial_balance_table(connection: duckdb.DuckDBPyConnection) -> dg.MetadataValue:
+    rows = connection.execute(
+        "select entity_id, currency, account_code, account_name, balance_minor, debit_minor, credit_minor "
+        "from main.rpt_trial_balance where balance_minor <> 0 or debit_minor <> 0 order by entity_id, currency, account_code"
+    ).fetchall()
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({
+                "entity": entity, "currency": currency.upper(), "account": account, "name": name or "",
+                "balance": display_amount(balance, currency), "debits": display_amount(debits, currency), "credits": display_amount(credits, currency),
+                "balance_minor": balance,
+            })
+            for entity, currency, account, name, balance, debits, credits in rows
+        ],
+        schema=dg.TableSchema(columns=[
+            dg.TableColumn("entity", "string"), dg.TableColumn("currency", "string"), dg.TableColumn("account", "string"),
+            dg.TableColumn("name", "string"), dg.TableColumn("balance", "string", "major units"), dg.TableColumn("debits", "string", "major units"),
+            dg.TableColumn("credits", "string", "major units"), dg.TableColumn("balance_minor", "int", "signed minor units, debit positive"),
+        ]),
+    )
+
+
+def reconciliation_metadata(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Unmatched payouts (count and amount per currency) and the open items per type, over all periods."""
+    unmatched = unmatched_payouts(connection, None)
+    currencies = sorted({payout.currency for payout in unmatched})
+    metadata: dict[str, Any] = {"unmatched_payouts": len(unmatched)}
+    for currency in currencies:
+        mine = [payout for payout in unmatched if payout.currency == currency]
+        metadata[f"{currency}_unmatched_payouts"] = len(mine)
+        metadata[f"{currency}_unmatched_payouts_minor"] = sum(payout.amount_minor for payout in mine)
+    lines = ["| Currency | Status | Count | Amount |", "|---|---|---:|---:|"] + [
+        f"| {line.currency.upper()} | {STATUS_LABELS[line.status]} | {line.count} | {display_amount(line.amount_minor, line.currency)} |"
+        for line in reconciliation_lines(connection, None)
+    ]
+    metadata["reconciliation"] = dg.MetadataValue.md("\n".join(lines))
+    return metadata
+
+
+def file_link(published: PublishedFile) -> dg.MetadataValue:
+    """A presigned download link for a file on S3, the local path otherwise."""
+    return dg.MetadataValue.url(published.download_url) if published.download_url else dg.MetadataValue.path(published.location)
+
+
+def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path) -> Iterator[Any]:
+    """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer).
+
+    Events are held until dbt exits, as dagster-dbt's own `fetch_row_counts` does on DuckDB; when
+    dbt fails, the events it produced are still reported, then the failure is raised.
+    """
+    collected, failure = [], None
+    try:
+        collected.extend(events)
+    except Exception as error:  # re-raised below, after the finished models are reported
+        failure = error
+    if warehouse.exists():  # a build that failed before creating the file has nothing to measure
+        yield from _with_table_metadata(context, collected, warehouse)
+    else:
+        yield from collected
+    if failure is not None:
+        raise failure
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], warehouse: Path) -> Iterator[Any]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        tables = dict(connection.execute(
+            "select table_name, table_schema from information_schema.tables where table_type = 'BASE TABLE' and table_schema in ('main', 'accounting')"
+        ).fetchall())
+        for event in events:
+            if isinstance(event, (dg.Output, dg.AssetMaterialization)):
+                key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
+                if key.path[-1] in tables:
+                    event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
+            yield event

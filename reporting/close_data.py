@@ -1,0 +1,298 @@
+"""Everything the close package shows, read from the warehouse's marts (read-only), in minor units.
+
+Scope of a period P (YYYY-MM):
+- trial balance: per currency and account, the opening balance (periods before P), P's debits and
+  credits, and the closing balance (through P), from `fct_journal_lines` of the entity;
+- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P;
+- reconciliation: payouts whose `arrival_date` falls in P, by where they stand at the bank
+  (`fct_payout_bank_matches`, `fct_payout_bank_returns`, `fct_reconciliation_exceptions`), and
+  Stripe-looking bank lines booked in P that match nothing;
+- exceptions: the open items of P from `fct_reconciliation_exceptions`, aged in business days at
+  the mart's as-of date (the last booking date on the loaded statements);
+- daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources.
+The Stripe and bank marts hold one Stripe account, so they are not filtered by entity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
+RECONCILIATION_STATUSES = ("matched", "returned", "payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates", "unmatched_bank_line")
+# Business days since the payout should have reached the bank (or since it was created, in transit).
+AGE_BUCKETS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-5", 4, 5), ("6-10", 6, 10), ("over 10", 11, None))
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+class CloseDataError(ValueError):
+    """The period cannot be reported: malformed, or nothing in the ledger for it."""
+
+
+@dataclass(frozen=True)
+class TrialBalanceLine:
+    currency: str
+    account_code: str
+    account_name: str
+    account_type: str
+    opening_minor: int
+    debits_minor: int
+    credits_minor: int
+    closing_minor: int
+
+
+@dataclass(frozen=True)
+class RollforwardLine:
+    currency: str
+    category: str
+    description: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class ReconciliationLine:
+    """How many payouts (or bank lines) of a currency stand at `status`, their amount, and for
+    amount differences the sum of the differences."""
+
+    currency: str
+    status: str
+    count: int
+    amount_minor: int
+    difference_minor: int
+
+
+@dataclass(frozen=True)
+class ExceptionItem:
+    exception_type: str
+    currency: str
+    payout_id: str | None
+    bank_statement_line_id: str | None
+    amount_minor: int
+    difference_minor: int | None
+    reference_date: date
+    age_business_days: int
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    day: date
+    currency: str
+    charges: int
+    volume_minor: int
+
+
+@dataclass(frozen=True)
+class UnmatchedPayout:
+    payout_id: str
+    currency: str
+    amount_minor: int
+    age_business_days: int
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A currency's figures at a glance."""
+
+    currency: str
+    stripe_ending_balance_minor: int
+    payouts_matched: int
+    unmatched_payouts: int
+    unmatched_payouts_minor: int
+
+
+@dataclass(frozen=True)
+class CloseData:
+    entity_id: str
+    period: str
+    as_of_date: date | None
+    trial_balance: tuple[TrialBalanceLine, ...]
+    rollforward: tuple[RollforwardLine, ...]
+    reconciliation: tuple[ReconciliationLine, ...]
+    exceptions: tuple[ExceptionItem, ...]
+    daily_volume: tuple[DailyVolume, ...]
+    unmatched_payouts: tuple[UnmatchedPayout, ...]
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return tuple(sorted({line.currency for line in self.trial_balance} | {line.currency for line in self.rollforward}))
+
+    def headline(self) -> tuple[Headline, ...]:
+        return tuple(
+            Headline(
+                currency,
+                sum(line.amount_minor for line in self.rollforward if line.currency == currency and line.category == "ending_balance"),
+                sum(line.count for line in self.reconciliation if line.currency == currency and line.status == "matched"),
+                sum(1 for payout in self.unmatched_payouts if payout.currency == currency),
+                sum(payout.amount_minor for payout in self.unmatched_payouts if payout.currency == currency),
+            )
+            for currency in self.currencies
+        )
+
+    def unmatched_by_age(self) -> dict[str, list[int]]:
+        """Unmatched payouts counted per currency and age bucket (`AGE_BUCKETS` order)."""
+        return {
+            currency: [
+                sum(1 for payout in self.unmatched_payouts if payout.currency == currency and low <= payout.age_business_days and (high is None or payout.age_business_days <= high))
+                for _, low, high in AGE_BUCKETS
+            ]
+            for currency in self.currencies
+        }
+
+
+def check_period(period: str) -> str:
+    if not _PERIOD.fullmatch(period):
+        raise CloseDataError(f"period {period!r} is not YYYY-MM")
+    return period
+
+
+def load_close_data(warehouse: Path, entity_id: str, period: str) -> CloseData:
+    """The package's figures for `period`; refuses a period without journal lines."""
+    check_period(period)
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        trial_balance = trial_balance_lines(connection, entity_id, period)
+        if not trial_balance:
+            (available,) = connection.execute(
+                "select coalesce(string_agg(distinct period, ', ' order by period), 'none') from main.fct_journal_lines where entity_id = ?", [entity_id]
+            ).fetchone()
+            raise CloseDataError(f"no journal lines for entity {entity_id!r} through period {period}; the ledger has periods: {available}")
+        return CloseData(
+            entity_id=entity_id,
+            period=period,
+            as_of_date=connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()[0],
+            trial_balance=trial_balance,
+            rollforward=_rollforward(connection, period),
+            reconciliation=reconciliation_lines(connection, period),
+            exceptions=_exceptions(connection, period),
+            daily_volume=_daily_volume(connection, entity_id, period),
+            unmatched_payouts=unmatched_payouts(connection, period),
+        )
+    finally:
+        connection.close()
+
+
+def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[TrialBalanceLine, ...]:
+    rows = connection.execute(
+        """
+        select
+            lines.currency, lines.account_code, any_value(lines.account_name), coalesce(any_value(accounts.account_type), ''),
+            cast(sum(case when lines.period < $period then lines.amount_minor else 0 end) as bigint),
+            cast(sum(case when lines.period = $period and lines.amount_minor > 0 then lines.amount_minor else 0 end) as bigint),
+            cast(sum(case when lines.period = $period and lines.amount_minor < 0 then -lines.amount_minor else 0 end) as bigint),
+            cast(sum(lines.amount_minor) as bigint)
+        from main.fct_journal_lines as lines
+        left join accounting.gl_accounts as accounts on lines.account_code = accounts.account_code
+        where lines.entity_id = $entity and lines.period <= $period
+        group by lines.currency, lines.account_code
+        order by lines.currency, lines.account_code
+        """,
+        {"period": period, "entity": entity_id},
+    ).fetchall()
+    return tuple(TrialBalanceLine(*row) for row in rows)
+
+
+def _rollforward(connection: duckdb.DuckDBPyConnection, period: str) -> tuple[RollforwardLine, ...]:
+    rows = connection.execute(
+        "select currency, category, description, net_amount_minor from main.rpt_stripe_balance_rollforward where period = ? order by currency, row_order",
+        [period],
+    ).fetchall()
+    return tuple(RollforwardLine(*row) for row in rows)
+
+
+# Payout exceptions once per payout and type, dated by the payout's arrival; `$period` null means all.
+_PAYOUT_EXCEPTIONS = f"""
+    select
+        exceptions.exception_type, payouts.currency, payouts.payout_id, payouts.amount_minor,
+        cast(sum(coalesce(exceptions.difference_minor, 0)) as bigint) as difference_minor,
+        max(exceptions.age_business_days) as age_business_days
+    from main.fct_reconciliation_exceptions as exceptions
+    inner join main.stg_stripe__payouts as payouts on exceptions.payout_id = payouts.payout_id
+    where exceptions.exception_type in {PAYOUT_EXCEPTIONS}
+        and ($period is null or strftime(payouts.arrival_date, '%Y-%m') = $period)
+    group by all
+"""
+
+
+def reconciliation_lines(connection: duckdb.DuckDBPyConnection, period: str | None) -> tuple[ReconciliationLine, ...]:
+    """Per currency and status: payouts arriving in `period` (None: all), and unmatched bank lines booked in it."""
+    rows = connection.execute(
+        f"""
+        with payout_exceptions as ({_PAYOUT_EXCEPTIONS}),
+        summary as (
+            select currency, 'matched' as status, count(distinct payout_id) as items, sum(amount_minor) as amount_minor, 0 as difference_minor
+            from main.fct_payout_bank_matches
+            where $period is null or strftime(arrival_date, '%Y-%m') = $period
+            group by all
+            union all
+            select returns.currency, 'returned', count(distinct returns.payout_id), sum(returns.amount_minor), 0
+            from main.fct_payout_bank_returns as returns
+            inner join main.stg_stripe__payouts as payouts on returns.payout_id = payouts.payout_id
+            where $period is null or strftime(payouts.arrival_date, '%Y-%m') = $period
+            group by all
+            union all
+            select currency, exception_type, count(*), sum(amount_minor), sum(difference_minor)
+            from payout_exceptions
+            group by all
+            union all
+            select currency, exception_type, count(*), sum(amount_minor), 0
+            from main.fct_reconciliation_exceptions
+            where exception_type = 'unmatched_bank_line' and ($period is null or strftime(reference_date, '%Y-%m') = $period)
+            group by all
+        )
+        select currency, status, items, cast(amount_minor as bigint), cast(difference_minor as bigint) from summary
+        """,
+        {"period": period},
+    ).fetchall()
+    order = {status: position for position, status in enumerate(RECONCILIATION_STATUSES)}
+    return tuple(sorted((ReconciliationLine(*row) for row in rows), key=lambda line: (line.currency, order[line.status])))
+
+
+def unmatched_payouts(connection: duckdb.DuckDBPyConnection, period: str | None) -> tuple[UnmatchedPayout, ...]:
+    """Payouts not (confidently) at the bank: in transit, overdue, amount differences, ambiguous; once each."""
+    rows = connection.execute(
+        f"""
+        with payout_exceptions as ({_PAYOUT_EXCEPTIONS})
+        select payout_id, currency, amount_minor, max(age_business_days)
+        from payout_exceptions
+        group by all
+        order by currency, payout_id
+        """,
+        {"period": period},
+    ).fetchall()
+    return tuple(UnmatchedPayout(*row) for row in rows)
+
+
+def _exceptions(connection: duckdb.DuckDBPyConnection, period: str) -> tuple[ExceptionItem, ...]:
+    rows = connection.execute(
+        """
+        select
+            exceptions.exception_type, exceptions.currency, exceptions.payout_id, exceptions.bank_statement_line_id,
+            exceptions.amount_minor, exceptions.difference_minor, exceptions.reference_date, exceptions.age_business_days
+        from main.fct_reconciliation_exceptions as exceptions
+        left join main.stg_stripe__payouts as payouts on exceptions.payout_id = payouts.payout_id
+        where strftime(coalesce(payouts.arrival_date, exceptions.reference_date), '%Y-%m') = ?
+        order by exceptions.age_business_days desc, exceptions.exception_type, exceptions.currency, exceptions.exception_id
+        """,
+        [period],
+    ).fetchall()
+    return tuple(ExceptionItem(*row) for row in rows)
+
+
+def _daily_volume(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[DailyVolume, ...]:
+    rows = connection.execute(
+        """
+        select sources.accounting_date, sources.currency, count(*), cast(sum(transactions.amount_minor) as bigint)
+        from main.fct_journal_line_sources as sources
+        inner join main.stg_stripe__balance_transactions as transactions on sources.source_id = transactions.balance_transaction_id
+        where sources.source_kind = 'balance_transaction' and sources.line_role = 'gross' and not sources.is_adjustment
+            and transactions.reporting_category = 'charge' and sources.entity_id = ? and sources.period = ?
+        group by all
+        order by 1, 2
+        """,
+        [entity_id, period],
+    ).fetchall()
+    return tuple(DailyVolume(*row) for row in rows)
