@@ -1,7 +1,12 @@
--- Each balance transaction's `fee`, split by its `fee_details` into the accounts of the components:
--- Stripe fee (the category's fee account, so a dispute fee books apart from processing fees),
--- application fee and tax. Whatever the details do not explain (no details, or details that do not
--- add up to `fee`) books as a Stripe fee, so a transaction always balances.
+-- The `fee` of each balance transaction whose `fee_details` hold more than Stripe's own fee, split
+-- into the accounts of the components: Stripe fee (the category's fee account, so a dispute fee
+-- books apart from processing fees), application fee and tax. Whatever the details do not explain
+-- (details that do not add up to `fee`) books as a Stripe fee, so a transaction always balances.
+--
+-- Only these transactions need the split: when every detail is a Stripe fee (or there are none),
+-- the parts and the unexplained rest all book to the Stripe-fee account as one `stripe_fee` line
+-- of exactly `fee`, which int_journal_source_records writes without reading the details. Grouping
+-- ten million fee details by transaction to learn that would be most of the ledger's work.
 
 with
 
@@ -24,22 +29,38 @@ fee_accounts as (
 
 ),
 
+split_transactions as (
+
+    select distinct balance_transaction_id
+    from fee_details
+    where fee_type <> 'stripe_fee'
+
+),
+
+split_details as (
+
+    select fee_details.*
+    from fee_details
+    semi join split_transactions
+        on fee_details.balance_transaction_id = split_transactions.balance_transaction_id
+
+),
+
 components as (
 
     select
         transactions.balance_transaction_id,
-        fee_details.fee_type,
-        fee_details.fee_position,
+        split_details.fee_type,
         case
-            when fee_details.fee_type = 'stripe_fee' then transactions.stripe_fee_account_code
+            when split_details.fee_type = 'stripe_fee' then transactions.stripe_fee_account_code
             else coalesce(fee_accounts.account_code, transactions.stripe_fee_account_code)
         end as account_code,
-        fee_details.amount_minor
+        split_details.amount_minor
     from transactions
-    inner join fee_details
-        on transactions.balance_transaction_id = fee_details.balance_transaction_id
+    inner join split_details
+        on transactions.balance_transaction_id = split_details.balance_transaction_id
     left join fee_accounts
-        on fee_details.fee_type = fee_accounts.fee_type
+        on split_details.fee_type = fee_accounts.fee_type
 
 ),
 
@@ -56,13 +77,12 @@ remainders as (
     select
         transactions.balance_transaction_id,
         'stripe_fee' as fee_type,
-        -1 as fee_position,
         transactions.stripe_fee_account_code as account_code,
-        transactions.fee_minor - coalesce(explained.explained_minor, 0) as amount_minor
+        transactions.fee_minor - explained.explained_minor as amount_minor
     from transactions
-    left join explained
+    inner join explained
         on transactions.balance_transaction_id = explained.balance_transaction_id
-    where transactions.fee_minor <> coalesce(explained.explained_minor, 0)
+    where transactions.fee_minor <> explained.explained_minor
 
 ),
 

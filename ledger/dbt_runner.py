@@ -1,0 +1,107 @@
+"""dbt in this process, through dbt's programmatic `dbtRunner`, with the parsed project kept.
+
+A fresh `dbt` subprocess spends seconds starting Python, importing dbt and parsing the project
+before it runs a single model; a continuous close that builds every hour pays that each time. Here
+dbt is imported once, and the project is parsed once per process and set of settings: the parsed
+manifest is handed to the next build, which then only compiles and runs.
+
+dbt reads its settings (CLOSE_WAREHOUSE, CLOSE_JOURNAL_GRANULARITY, ...) from the environment, so
+each invocation sees the caller's settings in `os.environ` for its duration, under one lock: dbt
+does not support concurrent invocations in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+# Two cores: a third thread keeps DuckDB busy while dbt's Python prepares the next node.
+DBT_THREADS = 3
+# The project's own folders: a change to any file in them is a new project to parse.
+PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
+
+_lock = threading.Lock()
+_manifests: dict[tuple, object] = {}
+
+
+@contextmanager
+def _environment(settings: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _project_state(project_dir: Path) -> tuple:
+    """Every project file with its modification time: what a parse depends on besides settings."""
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    files += [path for folder in PROJECT_FOLDERS for path in sorted((project_dir / folder).rglob("*")) if path.is_file()]
+    return tuple((str(path), path.stat().st_mtime_ns) for path in files)
+
+
+def _settings_key() -> tuple:
+    return tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith(("CLOSE_", "DBT_"))))
+
+
+def _log_collector(lines: list[str]):
+    from dbt_common.events.base_types import EventLevel
+
+    def collect(event) -> None:
+        if event.info.level in (EventLevel.INFO, EventLevel.WARN, EventLevel.ERROR) and event.info.msg:
+            lines.append(event.info.msg)
+
+    return collect
+
+
+def run_dbt(arguments: list[str], settings: Mapping[str, str], project_dir: Path):
+    """Invoke dbt with `arguments` under `settings`; returns (dbtRunnerResult, the log as text).
+
+    The parse is cached per project state and settings; a dbt var in `arguments` does not need a
+    new parse, dbt applies vars when it compiles.
+    """
+    from dbt.cli.main import dbtRunner
+
+    project_dir = Path(project_dir).resolve()
+    lines: list[str] = []
+    quiet = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats"]
+    with _lock, _environment(settings):
+        key = (str(project_dir), _project_state(project_dir), _settings_key())
+        manifest = _manifests.get(key)
+        if manifest is None:
+            parse_arguments = ["parse", *_option_values(arguments, ("--project-dir", "--profiles-dir", "--target-path"))]
+            parsed = dbtRunner(callbacks=[_log_collector(lines)]).invoke([*quiet, *parse_arguments])
+            if not parsed.success:
+                return parsed, "\n".join(lines)
+            manifest = _manifests[key] = parsed.result
+        try:
+            result = dbtRunner(manifest=manifest, callbacks=[_log_collector(lines)]).invoke([*quiet, *arguments])
+        finally:
+            _release_duckdb()
+    return result, "\n".join(lines)
+
+
+def _option_values(arguments: list[str], options: tuple[str, ...]) -> list[str]:
+    picked = []
+    for position, argument in enumerate(arguments):
+        if argument in options:
+            picked += [argument, arguments[position + 1]]
+    return picked
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide database handle: the file must be free for the next reader."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    DuckDBConnectionManager.close_all_connections()
+    if environment is not None:
+        environment.close()
