@@ -7,7 +7,7 @@
 -- A payout's money moves from cash in transit to the bank when it arrives (int_payout_bank_moves).
 -- One row per record rather than per line: the drill-down stores each source id once, not three
 -- times (fct_journal_line_sources unnests the lines when read). A transaction whose fee is split
--- by fee_details (int_balance_transaction_fees_split) has one more row per fee component.
+-- by fee_details (int_balance_transaction_fees_split) has one more row per other fee kind.
 {%- set granularity = journal_granularity() %}
 {%- set entity = "'" ~ var('entity_id') ~ "'" %}
 
@@ -61,7 +61,15 @@ split_fees as (
 
 ),
 
--- A transaction's gross, its Stripe fee (unless split by fee_details) and its net.
+split_totals as (
+
+    select balance_transaction_id, sum(amount_minor) as split_minor
+    from split_fees
+    group by balance_transaction_id
+
+),
+
+-- A transaction's gross, its Stripe fee (`fee` less the parts split off to other fee kinds) and its net.
 transaction_records as (
 
     select
@@ -73,26 +81,24 @@ transaction_records as (
         list_filter(
             [
                 {{ journal_line("'gross'", 'transactions.gross_account_code', '-transactions.amount_minor') }},
-                {{ journal_line("'fee:stripe_fee'", 'transactions.stripe_fee_account_code', 'transactions.fee_minor') }},
+                {{ journal_line(
+                    "'fee:stripe_fee'", 'transactions.stripe_fee_account_code',
+                    'case when transactions.fee_minor <> 0 then transactions.fee_minor - coalesce(split_totals.split_minor, 0) else 0 end'
+                ) }},
                 {{ journal_line("'stripe_clearing'", 'control_accounts.stripe_clearing', 'transactions.net_minor') }}
             ],
             lambda line: line.amount_minor <> 0
-                and not (line.line_role = 'fee:stripe_fee' and transactions.has_split_fee)
         ) as lines
-    from (
-        select
-            transactions.*,
-            split_transactions.balance_transaction_id is not null as has_split_fee
-        from transactions
-        left join (select distinct balance_transaction_id from split_fees) as split_transactions
-            on transactions.balance_transaction_id = split_transactions.balance_transaction_id
-    ) as transactions
+    from transactions
+    left join split_totals
+        on transactions.balance_transaction_id = split_totals.balance_transaction_id
     cross join control_accounts
 
 ),
 
--- A split fee's components, one record each: collecting them into one list per transaction
--- (a list aggregate over millions of rows) would cost more than the rows it saves.
+-- The other fee kinds, one record each: collecting them into one list per transaction (a list
+-- aggregate over millions of rows) would cost more than the rows it saves. A transaction without
+-- a fee books no fee line, whatever its details say.
 split_fee_records as (
 
     select
@@ -101,11 +107,16 @@ split_fee_records as (
         transactions.entry_date,
         transactions.entry_key,
         transactions.currency,
-        [{{ journal_line("'fee:' || split_fees.fee_type", 'split_fees.account_code', 'split_fees.amount_minor') }}] as lines
+        [{{ journal_line(
+            "'fee:' || split_fees.fee_type",
+            'coalesce(split_fees.account_code, transactions.stripe_fee_account_code)',
+            'split_fees.amount_minor'
+        ) }}] as lines
     from split_fees
     inner join transactions
         on split_fees.balance_transaction_id = transactions.balance_transaction_id
     where split_fees.amount_minor <> 0
+        and transactions.fee_minor <> 0
 
 ),
 
