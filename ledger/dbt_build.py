@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ledger.dbt_project import DBT_PROJECT_DIR
-from ledger.dbt_runner import DBT_THREADS, run_dbt
+from ledger.dbt_runner import DBT_THREADS, parse_project, run_dbt
 
 CULPRITS_SHOWN = 10
 
@@ -89,6 +89,19 @@ class CloseWindow:
         return {"close_window_start": self.start.isoformat(), "close_window_end": self.end.isoformat()}
 
 
+def _project_options(warehouse: Path, project_dir: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target-path", str(target_dir(warehouse))]
+
+
+def _settings(warehouse: Path, environment: Mapping[str, str] | None) -> dict[str, str]:
+    return {**(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
+
+
+def parse_ledger(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Parse the dbt project for builds of `warehouse` in this process, ahead of the first build."""
+    parse_project(_project_options(warehouse, project_dir), _settings(warehouse, environment), project_dir)
+
+
 def build_ledger(
     warehouse: Path,
     environment: Mapping[str, str] | None = None,
@@ -101,13 +114,9 @@ def build_ledger(
     adjusting rows); without one, they are rebuilt whole (--full-refresh).
     """
     target = target_dir(warehouse)
-    command = [
-        "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-        "--target-path", str(target), "--threads", str(DBT_THREADS),
-    ]
+    command = ["build", *_project_options(warehouse, project_dir), "--threads", str(DBT_THREADS)]
     command += ["--vars", json.dumps(window.dbt_vars())] if window else ["--full-refresh"]
-    settings = {**(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
-    result, output = run_dbt(command, settings, project_dir)
+    result, output = run_dbt(command, _settings(warehouse, environment), project_dir)
     if not result.success:
         results_file = target / "run_results.json"
         results = json.loads(results_file.read_text()) if results_file.exists() else {}

@@ -22,6 +22,7 @@ from pathlib import Path
 DBT_THREADS = 3
 # The project's own folders: a change to any file in them is a new project to parse.
 PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
+QUIET = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats"]
 
 _lock = threading.Lock()
 _manifests: dict[tuple, object] = {}
@@ -70,23 +71,40 @@ def run_dbt(arguments: list[str], settings: Mapping[str, str], project_dir: Path
     """
     from dbt.cli.main import dbtRunner
 
-    project_dir = Path(project_dir).resolve()
     lines: list[str] = []
-    quiet = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats"]
     with _lock, _environment(settings):
-        key = (str(project_dir), _project_state(project_dir), _settings_key())
-        manifest = _manifests.get(key)
-        if manifest is None:
-            parse_arguments = ["parse", *_option_values(arguments, ("--project-dir", "--profiles-dir", "--target-path"))]
-            parsed = dbtRunner(callbacks=[_log_collector(lines)]).invoke([*quiet, *parse_arguments])
-            if not parsed.success:
-                return parsed, "\n".join(lines)
-            manifest = _manifests[key] = parsed.result
+        manifest, failed_parse = _manifest(Path(project_dir), arguments, lines)
+        if failed_parse is not None:
+            return failed_parse, "\n".join(lines)
         try:
-            result = dbtRunner(manifest=manifest, callbacks=[_log_collector(lines)]).invoke([*quiet, *arguments])
+            result = dbtRunner(manifest=manifest, callbacks=[_log_collector(lines)]).invoke([*QUIET, *arguments])
         finally:
             _release_duckdb()
     return result, "\n".join(lines)
+
+
+def parse_project(arguments: list[str], settings: Mapping[str, str], project_dir: Path) -> None:
+    """Parse the project for later `run_dbt` calls with the same settings (what a long-lived process pays once)."""
+    lines: list[str] = []
+    with _lock, _environment(settings):
+        _, failed_parse = _manifest(Path(project_dir), arguments, lines)
+    if failed_parse is not None:
+        raise RuntimeError("dbt could not parse the project:\n" + "\n".join(lines))
+
+
+def _manifest(project_dir: Path, arguments: list[str], lines: list[str]):
+    """(the parsed manifest, None), or (None, the failed parse's result); call with the settings applied."""
+    from dbt.cli.main import dbtRunner
+
+    project_dir = project_dir.resolve()
+    key = (str(project_dir), _project_state(project_dir), _settings_key())
+    if key not in _manifests:
+        parse_arguments = ["parse", *_option_values(arguments, ("--project-dir", "--profiles-dir", "--target-path"))]
+        parsed = dbtRunner(callbacks=[_log_collector(lines)]).invoke([*QUIET, *parse_arguments])
+        if not parsed.success:
+            return None, parsed
+        _manifests[key] = parsed.result
+    return _manifests[key], None
 
 
 def _option_values(arguments: list[str], options: tuple[str, ...]) -> list[str]:

@@ -66,17 +66,41 @@ booked_parts as (
 
 ),
 
-booked as (
+booked_totals as (
 
     select
         source_id as balance_transaction_id,
-        min(original_journal_entry_id) <> max(original_journal_entry_id) as is_in_several_entries,
+        count(*) as parts,
         sum(case when not is_adjustment then gross_rows else 0 end) as gross_rows,
         sum(case when not is_adjustment then clearing_rows else 0 end) as clearing_rows,
         sum(gross_minor) as gross_minor,
         sum(clearing_minor) as clearing_minor
     from booked_parts
     group by source_id
+
+),
+
+-- Only a transaction booked in more than one part (adjusted, or booked twice) can be in several
+-- entries: comparing entry ids for those alone spares a string comparison per transaction.
+in_several_entries as (
+
+    select source_id as balance_transaction_id
+    from booked_parts
+    semi join (select balance_transaction_id from booked_totals where parts > 1) as several
+        on booked_parts.source_id = several.balance_transaction_id
+    group by source_id
+    having min(original_journal_entry_id) <> max(original_journal_entry_id)
+
+),
+
+booked as (
+
+    select
+        booked_totals.*,
+        in_several_entries.balance_transaction_id is not null as is_in_several_entries
+    from booked_totals
+    left join in_several_entries
+        on booked_totals.balance_transaction_id = in_several_entries.balance_transaction_id
 
 ),
 

@@ -16,7 +16,13 @@ with
 transactions as (
 
     select
-        mapped.*,
+        mapped.balance_transaction_id,
+        mapped.currency,
+        mapped.amount_minor,
+        mapped.fee_minor,
+        mapped.net_minor,
+        mapped.gross_account_code,
+        mapped.stripe_fee_account_code,
         {%- if granularity == 'daily' %}
         mapped.accounting_date as entry_date,
         {{ daily_entry_key('mapped.accounting_date', 'mapped.currency') }} as entry_key
