@@ -56,10 +56,18 @@ def test_a_windowed_build_after_new_days_equals_a_full_build(tmp_path):
     assert ("txn_window_jpy", "gross", -9_000) in booked and ("txn_window_refund", "stripe_clearing", -2_000) in booked
 
 
-def test_a_windowed_build_books_a_late_fact_for_a_locked_month_as_an_adjustment(tmp_path):
+def test_after_a_lock_a_windowed_build_books_a_late_fact_as_an_adjustment(tmp_path):
     def lock_october(path):
         period_close.lock_period(path, "2026-10", actor="controller")
-        build_ledger(path)  # a lock is followed by a whole build, as `stripe-close close` does
+        # A windowed build right after the lock would serve October the old way: it is refused.
+        with pytest.raises(LedgerBuildFailed) as raised:
+            build_ledger(path, window=CloseWindow(date(2026, 11, 1), date(2026, 11, 2)))
+        [failure] = [f for f in raised.value.failures if f.name == "assert_journal_serves_current_locks"]
+        assert sorted((row["period"], row["problem"]) for row in failure.culprits) == [
+            ("2026-10", "locked, but its frozen lines are not served: build the journal whole"),
+            ("2026-10", "locked, but still served from open records: build the journal whole"),
+        ]
+        build_ledger(path)  # as `stripe-close close` does after locking
 
     new = [
         transaction("txn_late_october", "charge", "charge", 12_345, 388, created=ts("2026-10-07", 9)),
@@ -69,18 +77,6 @@ def test_a_windowed_build_books_a_late_fact_for_a_locked_month_as_an_adjustment(
     assert journal(windowed) == journal(full)
     adjustments = query(windowed, "select account_code, amount_minor from main.fct_journal_lines where is_adjustment order by account_code")
     assert adjustments == [("1010", 11_957), ("4000", -12_345), ("6000", 388)]
-
-
-def test_a_windowed_build_after_a_lock_names_the_period_to_build_whole(tmp_path):
-    path = copy_ledger(small_world_ledger(), tmp_path)
-    period_close.lock_period(path, "2026-10", actor="controller")
-    with pytest.raises(LedgerBuildFailed) as raised:
-        build_ledger(path, window=CloseWindow(date(2026, 11, 1), date(2026, 11, 2)))
-    [failure] = [f for f in raised.value.failures if f.name == "assert_journal_serves_current_locks"]
-    assert sorted((row["period"], row["problem"]) for row in failure.culprits) == [
-        ("2026-10", "locked, but its frozen lines are not served: build the journal whole"),
-        ("2026-10", "locked, but still served from open records: build the journal whole"),
-    ]
 
 
 def test_a_close_window_must_end_after_it_starts():
