@@ -6,17 +6,18 @@ dbt is imported once, and the project is parsed once per process and set of sett
 manifest is handed to the next build, which then only compiles and runs.
 
 dbt reads its settings (CLOSE_WAREHOUSE, CLOSE_JOURNAL_GRANULARITY, ...) from the environment, so
-each invocation sees the caller's settings in `os.environ` for its duration, under one lock: dbt
-does not support concurrent invocations in one process.
+each invocation sees the caller's settings in `os.environ` for its duration (the standard
+library's `mock.patch.dict` sets and restores them), under one lock: dbt does not support
+concurrent invocations in one process.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
+from unittest import mock
 
 # Two cores: a third thread keeps DuckDB busy while dbt's Python prepares the next node.
 DBT_THREADS = 3
@@ -26,20 +27,6 @@ QUIET = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats"]
 
 _lock = threading.Lock()
 _manifests: dict[tuple, object] = {}
-
-
-@contextmanager
-def _environment(settings: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _project_state(project_dir: Path) -> tuple:
@@ -72,7 +59,7 @@ def run_dbt(arguments: list[str], settings: Mapping[str, str], project_dir: Path
     from dbt.cli.main import dbtRunner
 
     lines: list[str] = []
-    with _lock, _environment(settings):
+    with _lock, mock.patch.dict(os.environ, settings):
         manifest, failed_parse = _manifest(Path(project_dir), arguments, lines)
         if failed_parse is not None:
             return failed_parse, "\n".join(lines)
@@ -86,7 +73,7 @@ def run_dbt(arguments: list[str], settings: Mapping[str, str], project_dir: Path
 def parse_project(arguments: list[str], settings: Mapping[str, str], project_dir: Path) -> None:
     """Parse the project for later `run_dbt` calls with the same settings (what a long-lived process pays once)."""
     lines: list[str] = []
-    with _lock, _environment(settings):
+    with _lock, mock.patch.dict(os.environ, settings):
         _, failed_parse = _manifest(Path(project_dir), arguments, lines)
     if failed_parse is not None:
         raise RuntimeError("dbt could not parse the project:\n" + "\n".join(lines))
