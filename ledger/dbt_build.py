@@ -1,22 +1,23 @@
 """Build the ledger with dbt, and when a proof fails, say which records break it.
 
-dbt reports a failing test as a count; an accountant needs the records. After dbt exits (and has
+dbt reports a failing test as a count; an accountant needs the records. After dbt has finished (and
 released the DuckDB file), each failed test's compiled SQL, which dbt leaves in run_results.json,
 is run again read-only to fetch its first rows: the transactions, payouts or entries at fault.
+dbt runs in this process (ledger.dbt_runner), so the project is parsed once per process.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from ledger.dbt_project import DBT_PROJECT_DIR
+from ledger.dbt_runner import DBT_THREADS, parse_project, run_dbt
 
 CULPRITS_SHOWN = 10
 
@@ -73,19 +74,53 @@ def target_dir(warehouse: Path) -> Path:
     return Path(warehouse).resolve().parent / "dbt_target"
 
 
+@dataclass(frozen=True)
+class CloseWindow:
+    """The accounting dates a partition run rebuilds: `start` inclusive, `end` exclusive."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"close window end {self.end} is not after its start {self.start}")
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"close_window_start": self.start.isoformat(), "close_window_end": self.end.isoformat()}
+
+
+def _project_options(warehouse: Path, project_dir: Path) -> list[str]:
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target-path", str(target_dir(warehouse))]
+
+
+def _settings(warehouse: Path, environment: Mapping[str, str] | None) -> dict[str, str]:
+    return {**(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
+
+
+def parse_ledger(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Parse the dbt project for builds of `warehouse` in this process, ahead of the first build."""
+    parse_project(_project_options(warehouse, project_dir), _settings(warehouse, environment), project_dir)
+
+
 def build_ledger(
-    warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR,
+    warehouse: Path,
+    environment: Mapping[str, str] | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
+    window: CloseWindow | None = None,
 ) -> str:
-    """`dbt build` on `warehouse`; returns dbt's output, or raises LedgerBuildFailed naming culprits."""
+    """`dbt build` on `warehouse`, in this process; returns dbt's log, or raises LedgerBuildFailed naming culprits.
+
+    With a `window`, the incremental journal models rewrite only the rows dated inside it (and the
+    adjusting rows); without one, they are rebuilt whole (--full-refresh).
+    """
     target = target_dir(warehouse)
-    command = [
-        dbt_executable(), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-        "--target-path", str(target),
-    ]
-    env = {**os.environ, **(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
+    command = ["build", *_project_options(warehouse, project_dir), "--threads", str(DBT_THREADS)]
+    command += ["--vars", json.dumps(window.dbt_vars())] if window else ["--full-refresh"]
+    result, output = run_dbt(command, _settings(warehouse, environment), project_dir)
+    if not result.success:
         results_file = target / "run_results.json"
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        raise LedgerBuildFailed(failed_nodes(results, Path(warehouse)), completed.stdout + completed.stderr)
-    return completed.stdout
+        if result.exception is not None:
+            output += f"\n{type(result.exception).__name__}: {result.exception}"
+        raise LedgerBuildFailed(failed_nodes(results, Path(warehouse)), output)
+    return output

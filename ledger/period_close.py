@@ -120,8 +120,8 @@ def period_events(warehouse: Path) -> list[PeriodEvent]:
 
 def _ensure_built_with_current_locks(connection: duckdb.DuckDBPyConnection) -> None:
     """The marts must reflect the current locks, or a lock would freeze lines computed without them."""
-    frozen = {p for (p,) in connection.execute("select distinct locked_period from close.locked_journal_line_sources").fetchall()}
-    served_frozen = {p for (p,) in connection.execute("select distinct period from main.fct_journal_line_sources where is_locked").fetchall()}
+    frozen = {p for (p,) in connection.execute("select distinct locked_period from close.locked_journal_lines").fetchall()}
+    served_frozen = {p for (p,) in connection.execute("select distinct period from main.fct_journal_lines where is_locked").fetchall()}
     if served_frozen != frozen:
         raise PeriodCloseError(
             "the ledger was built before the last lock or reopen: build it again (dbt build) and then lock"

@@ -18,3 +18,8 @@
     {%- endif -%}
     {{ return(granularity) }}
 {%- endmacro %}
+
+{#- One journal line of a source record: its role, account and signed amount (debit positive). -#}
+{% macro journal_line(line_role, account_code, amount_minor) -%}
+    {'line_role': {{ line_role }}, 'account_code': {{ account_code }}, 'amount_minor': cast({{ amount_minor }} as bigint)}
+{%- endmacro %}

@@ -24,11 +24,13 @@ transactions as (
 
 ),
 
-claims as (
+-- Transactions settled by more than one payout (normally none: the join below stays small).
+claimed_twice as (
 
-    select balance_transaction_id, count(distinct payout_id) as payout_count
+    select balance_transaction_id
     from links
     group by balance_transaction_id
+    having count(distinct payout_id) > 1
 
 ),
 
@@ -39,14 +41,14 @@ contents as (
         sum(case when links.balance_transaction_id <> payouts.balance_transaction_id then transactions.net_minor else 0 end) as items_net_minor,
         sum(case when links.balance_transaction_id = payouts.balance_transaction_id then transactions.net_minor else 0 end) as own_net_minor,
         count(*) - count(transactions.balance_transaction_id) as unknown_transactions,
-        string_agg(case when claims.payout_count > 1 then links.balance_transaction_id end, ', ') as claimed_twice
+        string_agg(claimed_twice.balance_transaction_id, ', ') as claimed_twice
     from links
     inner join payouts
         on links.payout_id = payouts.payout_id
     left join transactions
         on links.balance_transaction_id = transactions.balance_transaction_id
-    left join claims
-        on links.balance_transaction_id = claims.balance_transaction_id
+    left join claimed_twice
+        on links.balance_transaction_id = claimed_twice.balance_transaction_id
     group by links.payout_id
 
 )

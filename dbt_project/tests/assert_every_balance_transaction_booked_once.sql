@@ -1,10 +1,12 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}}) }}
+-- depends_on: {{ ref('fct_journal_line_sources') }}
 -- Proof 1: every balance transaction with a movement is booked under exactly one original journal
 -- entry (adjusting entries cite it), with its gross on one gross line and exactly its net on Stripe
 -- clearing; and per currency, everything booked from balance transactions sums to zero.
 -- Returns each culprit transaction (or currency) with what is wrong.
--- Per transaction it reads only the gross and clearing rows: a third of the drill-down, which
--- matters at ten million transactions; a stray fee row still breaks the per-currency sum.
+-- It reads the drill-down where it is stored: one row per posted record with its lines
+-- (fct_journal_source_records, whose gross and clearing lines it filters without unnesting) and
+-- the frozen lines of locked periods. A stray fee line still breaks the per-currency sum.
 
 with
 
@@ -15,19 +17,90 @@ transactions as (
 
 ),
 
-booked as (
+posted_records as (
+
+    select
+        source_id,
+        currency,
+        original_journal_entry_id,
+        is_adjustment,
+        list_filter(lines, lambda line: line.line_role = 'gross') as gross_lines,
+        list_filter(lines, lambda line: line.line_role = 'stripe_clearing') as clearing_lines,
+        list_sum(list_transform(lines, lambda line: line.amount_minor)) as booked_minor
+    from {{ ref('fct_journal_source_records') }}
+    where source_kind = 'balance_transaction'
+
+),
+
+frozen_lines as (
+
+    select * from {{ ref('stg_close__locked_journal_line_sources') }}
+    where source_kind = 'balance_transaction'
+
+),
+
+-- Per record (posted) or line (frozen): its gross and clearing lines, counted and summed.
+booked_parts as (
+
+    select
+        source_id,
+        original_journal_entry_id,
+        is_adjustment,
+        len(gross_lines) as gross_rows,
+        len(clearing_lines) as clearing_rows,
+        coalesce(list_sum(list_transform(gross_lines, lambda line: -line.amount_minor)), 0) as gross_minor,
+        coalesce(list_sum(list_transform(clearing_lines, lambda line: line.amount_minor)), 0) as clearing_minor
+    from posted_records
+    where len(gross_lines) + len(clearing_lines) > 0
+    union all
+    select
+        source_id,
+        original_journal_entry_id,
+        is_adjustment,
+        case when line_role = 'gross' then 1 else 0 end,
+        case when line_role = 'stripe_clearing' then 1 else 0 end,
+        case when line_role = 'gross' then -amount_minor else 0 end,
+        case when line_role = 'stripe_clearing' then amount_minor else 0 end
+    from frozen_lines
+    where line_role in ('gross', 'stripe_clearing')
+
+),
+
+booked_totals as (
 
     select
         source_id as balance_transaction_id,
-        min(original_journal_entry_id) <> max(original_journal_entry_id) as is_in_several_entries,
-        sum(case when line_role = 'gross' and not is_adjustment then 1 else 0 end) as gross_rows,
-        sum(case when line_role = 'stripe_clearing' and not is_adjustment then 1 else 0 end) as clearing_rows,
-        sum(case when line_role = 'gross' then -amount_minor else 0 end) as gross_minor,
-        sum(case when line_role = 'stripe_clearing' then amount_minor else 0 end) as clearing_minor
-    from {{ ref('fct_journal_line_sources') }}
-    where source_kind = 'balance_transaction'
-        and line_role in ('gross', 'stripe_clearing')
+        count(*) as parts,
+        sum(case when not is_adjustment then gross_rows else 0 end) as gross_rows,
+        sum(case when not is_adjustment then clearing_rows else 0 end) as clearing_rows,
+        sum(gross_minor) as gross_minor,
+        sum(clearing_minor) as clearing_minor
+    from booked_parts
     group by source_id
+
+),
+
+-- Only a transaction booked in more than one part (adjusted, or booked twice) can be in several
+-- entries: comparing entry ids for those alone spares a string comparison per transaction.
+in_several_entries as (
+
+    select source_id as balance_transaction_id
+    from booked_parts
+    semi join (select balance_transaction_id from booked_totals where parts > 1) as several
+        on booked_parts.source_id = several.balance_transaction_id
+    group by source_id
+    having min(original_journal_entry_id) <> max(original_journal_entry_id)
+
+),
+
+booked as (
+
+    select
+        booked_totals.*,
+        in_several_entries.balance_transaction_id is not null as is_in_several_entries
+    from booked_totals
+    left join in_several_entries
+        on booked_totals.balance_transaction_id = in_several_entries.balance_transaction_id
 
 ),
 
@@ -68,11 +141,14 @@ per_currency as (
         null::bigint as amount_minor,
         null::bigint as gross_minor,
         null::bigint as net_minor,
-        cast(sum(amount_minor) as bigint) as clearing_minor
-    from {{ ref('fct_journal_line_sources') }}
-    where source_kind = 'balance_transaction'
+        cast(sum(booked_minor) as bigint) as clearing_minor
+    from (
+        select currency, booked_minor from posted_records
+        union all
+        select currency, amount_minor from frozen_lines
+    )
     group by currency
-    having sum(amount_minor) <> 0
+    having sum(booked_minor) <> 0
 
 )
 

@@ -10,11 +10,16 @@ lines as (
 
 ),
 
+-- Grouped by entry and account, whose join is the line id: the id is built once per line, not
+-- once per source row.
 sources as (
 
-    select journal_line_id, sum(amount_minor) as sources_minor, count(*) as source_rows
+    select
+        journal_entry_id || '-' || account_code as journal_line_id,
+        sum(amount_minor) as sources_minor,
+        count(*) as source_rows
     from {{ ref('fct_journal_line_sources') }}
-    group by journal_line_id
+    group by journal_entry_id, account_code
 
 )
 

@@ -48,14 +48,32 @@ SUITES: tuple[Suite, ...] = (
                 where amount_minor <> 0 or fee_minor <> 0 or net_minor <> 0
                 group by currency
             ),
+            -- The stored drill-down (one row per posted record with its lines) and the frozen lines of locked periods.
+            booked_records as (
+                select currency, source_id, original_journal_entry_id,
+                    list_sum(list_transform(list_filter(lines, lambda line: line.line_role = 'stripe_clearing'), lambda line: line.amount_minor)) as clearing_minor,
+                    list_sum(list_transform(lines, lambda line: line.amount_minor)) as booked_minor
+                from main.fct_journal_source_records
+                where source_kind = 'balance_transaction'
+                union all
+                select currency, source_id, original_journal_entry_id,
+                    case when line_role = 'stripe_clearing' then amount_minor else 0 end, amount_minor
+                from close.locked_journal_line_sources
+                where source_kind = 'balance_transaction'
+            ),
+            booked_entries as (
+                select currency, source_id, original_journal_entry_id,
+                    sum(clearing_minor) as clearing_minor, sum(booked_minor) as booked_minor
+                from booked_records
+                group by all
+            ),
             booked as (
                 select currency,
                     count(distinct source_id) as booked_transactions,
-                    count(distinct source_id || '|' || original_journal_entry_id) as booked_entries,
-                    sum(case when line_role = 'stripe_clearing' then amount_minor else 0 end) as clearing_minor,
-                    sum(amount_minor) as booked_total_minor
-                from main.fct_journal_line_sources
-                where source_kind = 'balance_transaction'
+                    count(*) as booked_entries,
+                    sum(clearing_minor) as clearing_minor,
+                    sum(booked_minor) as booked_total_minor
+                from booked_entries
                 group by currency
             )
             select coalesce(transactions.currency, booked.currency) as currency,

@@ -11,7 +11,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.transform.assets import ledger_dbt_models
 
-GUARDED_MODELS = ("fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance")
+GUARDED_MODELS = ("fct_journal_lines", "fct_journal_line_sources", "fct_journal_source_records", "rpt_trial_balance")
 
 
 def guarded_assets() -> list[dg.AssetKey]:

@@ -75,7 +75,7 @@ def test_a_transaction_in_two_payouts_names_both_and_the_transaction(tmp_path):
 
 def test_a_doubled_booking_names_the_transaction(tmp_path):
     _, transaction_id, _, currency = a_payout_and_one_of_its_transactions(small_world_ledger())
-    path = damaged(tmp_path, f"insert into main.fct_journal_line_sources select * from main.fct_journal_line_sources where source_id = '{transaction_id}'")
+    path = damaged(tmp_path, f"insert into main.fct_journal_source_records select * from main.fct_journal_source_records where source_id = '{transaction_id}'")
     [culprit] = [c for c in proof(path, "assert_every_balance_transaction_booked_once") if c["culprit"] == transaction_id]
     assert culprit["problem"] == "booked twice"
     ties = proof(path, "assert_journal_lines_tie_to_sources")

@@ -1,20 +1,19 @@
--- Each balance transaction's `fee`, split by its `fee_details` into the accounts of the components:
--- Stripe fee (the category's fee account, so a dispute fee books apart from processing fees),
--- application fee and tax. Whatever the details do not explain (no details, or details that do not
--- add up to `fee`) books as a Stripe fee, so a transaction always balances.
+-- The parts of balance transactions' fees that `fee_details` assign to something other than
+-- Stripe's own fee: application fees, tax, and any newer kind, one row per transaction and kind,
+-- with the account configured for the kind (seeds/gl_fee_accounts.csv; null books it with the
+-- transaction's Stripe-fee account).
+--
+-- The Stripe-fee line of a transaction is then simply `fee` less these parts: Stripe-fee details
+-- and whatever the details leave unexplained both book to the Stripe-fee account, so they never
+-- need reading, and most transactions (Stripe fees only) have no row here at all. Grouping ten
+-- million fee details by transaction would be a large share of the ledger's work.
 
 with
-
-transactions as (
-
-    select * from {{ ref('int_balance_transactions_mapped') }}
-    where fee_minor <> 0
-
-),
 
 fee_details as (
 
     select * from {{ ref('stg_stripe__fee_details') }}
+    where fee_type <> 'stripe_fee'
 
 ),
 
@@ -24,66 +23,17 @@ fee_accounts as (
 
 ),
 
-components as (
-
-    select
-        transactions.balance_transaction_id,
-        fee_details.fee_type,
-        fee_details.fee_position,
-        case
-            when fee_details.fee_type = 'stripe_fee' then transactions.stripe_fee_account_code
-            else coalesce(fee_accounts.account_code, transactions.stripe_fee_account_code)
-        end as account_code,
-        fee_details.amount_minor
-    from transactions
-    inner join fee_details
-        on transactions.balance_transaction_id = fee_details.balance_transaction_id
-    left join fee_accounts
-        on fee_details.fee_type = fee_accounts.fee_type
-
-),
-
-explained as (
-
-    select balance_transaction_id, sum(amount_minor) as explained_minor
-    from components
-    group by balance_transaction_id
-
-),
-
-remainders as (
-
-    select
-        transactions.balance_transaction_id,
-        'stripe_fee' as fee_type,
-        -1 as fee_position,
-        transactions.stripe_fee_account_code as account_code,
-        transactions.fee_minor - coalesce(explained.explained_minor, 0) as amount_minor
-    from transactions
-    left join explained
-        on transactions.balance_transaction_id = explained.balance_transaction_id
-    where transactions.fee_minor <> coalesce(explained.explained_minor, 0)
-
-),
-
-unioned as (
-
-    select * from components
-    union all
-    select * from remainders
-
-),
-
--- One row per transaction, fee type and account: the grain of a journal source line.
 final as (
 
     select
-        balance_transaction_id,
-        fee_type,
-        account_code,
-        cast(sum(amount_minor) as bigint) as amount_minor
-    from unioned
-    group by all
+        fee_details.balance_transaction_id,
+        fee_details.fee_type,
+        any_value(fee_accounts.account_code) as account_code,
+        cast(sum(fee_details.amount_minor) as bigint) as amount_minor
+    from fee_details
+    left join fee_accounts
+        on fee_details.fee_type = fee_accounts.fee_type
+    group by fee_details.balance_transaction_id, fee_details.fee_type
 
 )
 

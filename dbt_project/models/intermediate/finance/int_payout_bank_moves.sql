@@ -25,10 +25,16 @@ bank_matches as (
 
 ),
 
+-- The payouts' failure transactions only: dating every transaction to find a few would cost a
+-- full pass over them.
 failures as (
 
-    select balance_transaction_id, accounting_date
-    from {{ ref('int_balance_transactions_mapped') }}
+    select
+        transactions.balance_transaction_id,
+        {{ accounting_date('transactions.created_at') }} as accounting_date
+    from {{ ref('stg_stripe__balance_transactions') }} as transactions
+    semi join payouts
+        on transactions.balance_transaction_id = payouts.failure_balance_transaction_id
 
 ),
 

@@ -1,3 +1,7 @@
+-- A view: the drill-down line by line, computed when read from the stored records
+-- (fct_journal_source_records), which hold each source id once.
+{{ config(materialized='view') }}
+
 -- Drill-down: the source records (balance transactions, payout arrivals and returns) behind every
 -- journal line, down to the balance transaction id. Locked periods keep their frozen rows.
 
@@ -10,25 +14,32 @@ frozen as (
 
 ),
 
+records as (
+
+    select *, unnest(lines) as line
+    from {{ ref('fct_journal_source_records') }}
+
+),
+
 posted as (
 
     select
-        journal_entry_id || '-' || account_code as journal_line_id,
+        journal_entry_id || '-' || line.account_code as journal_line_id,
         journal_entry_id,
         entity_id,
-        account_code,
+        line.account_code,
         source_kind,
         source_id,
-        line_role,
+        line.line_role,
         currency,
-        amount_minor,
+        line.amount_minor,
         accounting_date,
         period,
         original_journal_entry_id,
         original_accounting_date,
         is_adjustment,
         false as is_locked
-    from {{ ref('int_journal_line_items_posted') }}
+    from records
 
 ),
 

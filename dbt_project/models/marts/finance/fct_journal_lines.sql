@@ -1,21 +1,30 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_close_window_scope() }}",
+) }}
+
 -- The general ledger: one line per journal entry and account, signed minor units (debit positive);
 -- every entry sums to zero. Entries are daily summaries per entity and currency by default (var
 -- `journal_granularity`). Locked periods are served from their frozen lines, verbatim; changes to
 -- them arrive as adjusting entries in the first open period.
+-- Incremental like fct_journal_source_records: a close window rewrites the lines dated inside it and
+-- the adjusting lines.
 
 with
 
 frozen as (
 
-    select * exclude (locked_period)
+    select * exclude (locked_period), true as is_locked
     from {{ ref('stg_close__locked_journal_lines') }}
 
 ),
 
 sources as (
 
-    select * from {{ ref('fct_journal_line_sources') }}
-    where not is_locked
+    select * exclude (lines), unnest(lines, recursive := true)
+    from {{ ref('fct_journal_source_records') }}
 
 ),
 
@@ -76,7 +85,8 @@ posted as (
         ---------- provenance
         summarized.original_journal_entry_id,
         summarized.original_accounting_date,
-        summarized.is_adjustment
+        summarized.is_adjustment,
+        false as is_locked
 
     from summarized
     left join accounts
@@ -95,3 +105,6 @@ final as (
 )
 
 select * from final
+{%- if is_incremental() %}
+where {{ close_window_scope() }}
+{%- endif %}

@@ -1,16 +1,17 @@
--- What the ledger posts on top of the locked periods' frozen lines:
---   * open periods: the line items exactly as the current facts call for them;
+-- What the ledger posts on top of the locked periods' frozen lines, per source record:
+--   * open periods: the records exactly as the current facts call for them;
 --   * locked periods: only the difference between the current facts and everything already posted
 --     for the same original entry (its frozen lines plus earlier frozen adjustments), posted in the
 --     first open period after it as an adjusting entry that cites the original entry and date.
 -- Both sides of the difference balance per entry and currency, so every adjusting entry balances.
+-- Differences are taken line by line; only the locked periods' records are unnested for it.
 
 with
 
-line_items as (
+records as (
 
     select *, strftime(accounting_date, '%Y-%m') as period
-    from {{ ref('int_journal_line_items') }}
+    from {{ ref('int_journal_source_records') }}
 
 ),
 
@@ -32,31 +33,42 @@ frozen as (
 
 ),
 
-open_items as (
+open_records as (
 
     select
         entity_id,
         journal_entry_id,
         source_kind,
         source_id,
-        line_role,
         currency,
-        account_code,
-        amount_minor,
         accounting_date,
         period,
         journal_entry_id as original_journal_entry_id,
         accounting_date as original_accounting_date,
-        false as is_adjustment
-    from line_items
+        false as is_adjustment,
+        lines
+    from records
     where period not in (select period from locks)
 
 ),
 
 current_in_locked as (
 
-    select * from line_items
-    where period in (select period from locks)
+    select
+        entity_id,
+        journal_entry_id,
+        source_kind,
+        source_id,
+        currency,
+        accounting_date,
+        line.line_role,
+        line.account_code,
+        line.amount_minor
+    from (
+        select *, unnest(lines) as line
+        from records
+        where period in (select period from locks)
+    )
 
 ),
 
@@ -103,33 +115,35 @@ differences as (
 
 ),
 
-adjustment_items as (
+adjustment_records as (
 
     select
         differences.entity_id,
         'ADJ-' || differences.original_journal_entry_id || '-' || replace(targets.adjustment_period, '-', '') as journal_entry_id,
         differences.source_kind,
         differences.source_id,
-        differences.line_role,
         differences.currency,
-        differences.account_code,
-        differences.amount_minor,
         cast(targets.adjustment_period || '-01' as date) as accounting_date,
         targets.adjustment_period as period,
         differences.original_journal_entry_id,
         differences.original_accounting_date,
-        true as is_adjustment
+        true as is_adjustment,
+        list(
+            {{ journal_line('differences.line_role', 'differences.account_code', 'differences.amount_minor') }}
+            order by differences.line_role, differences.account_code
+        ) as lines
     from differences
     inner join targets
         on strftime(differences.original_accounting_date, '%Y-%m') = targets.locked_period
+    group by all
 
 ),
 
 final as (
 
-    select * from open_items
-    union all
-    select * from adjustment_items
+    select * from open_records
+    union all by name
+    select * from adjustment_records
 
 )
 

@@ -1,0 +1,170 @@
+-- Every debit and credit before summarizing, grouped by the source record that calls for them: one
+-- row per balance transaction (or payout bank move) with the journal entry it belongs to at the
+-- configured granularity (var `journal_granularity`: daily, payout or transaction) and its `lines`,
+-- a list of (line_role, account_code, amount_minor) in signed minor units, debit positive.
+-- A balance transaction books its gross to its category's account, its fee components to their
+-- accounts and its net to Stripe clearing (gross - fee - net = 0: each transaction balances alone).
+-- A payout's money moves from cash in transit to the bank when it arrives (int_payout_bank_moves).
+-- One row per record rather than per line: the drill-down stores each source id once, not three
+-- times (fct_journal_line_sources unnests the lines when read). A transaction whose fee is split
+-- by fee_details (int_balance_transaction_fees_split) has one more row per other fee kind.
+{%- set granularity = journal_granularity() %}
+{%- set entity = "'" ~ var('entity_id') ~ "'" %}
+
+with
+
+transactions as (
+
+    select
+        mapped.balance_transaction_id,
+        mapped.currency,
+        mapped.amount_minor,
+        mapped.fee_minor,
+        mapped.net_minor,
+        mapped.gross_account_code,
+        mapped.stripe_fee_account_code,
+        {%- if granularity == 'daily' %}
+        mapped.accounting_date as entry_date,
+        {{ daily_entry_key('mapped.accounting_date', 'mapped.currency') }} as entry_key
+        {%- elif granularity == 'payout' %}
+        -- A payout's transactions book together on the day the payout leaves; the rest daily.
+        coalesce({{ accounting_date('payouts.created_at') }}, mapped.accounting_date) as entry_date,
+        coalesce(
+            payout_memberships.payout_id || '-' || upper(mapped.currency),
+            {{ daily_entry_key('mapped.accounting_date', 'mapped.currency') }}
+        ) as entry_key
+        {%- else %}
+        mapped.accounting_date as entry_date,
+        mapped.balance_transaction_id as entry_key
+        {%- endif %}
+    from {{ ref('int_balance_transactions_mapped') }} as mapped
+    {%- if granularity == 'payout' %}
+    left join (
+        -- A transaction belongs to one payout; a second claim is a broken payout the proofs report.
+        select balance_transaction_id, min(payout_id) as payout_id
+        from {{ ref('stg_stripe__payout_transactions') }}
+        group by balance_transaction_id
+    ) as payout_memberships
+        on mapped.balance_transaction_id = payout_memberships.balance_transaction_id
+    left join {{ ref('stg_stripe__payouts') }} as payouts
+        on payout_memberships.payout_id = payouts.payout_id
+    {%- endif %}
+
+),
+
+control_accounts as (
+
+    select
+        {{ control_account('stripe_clearing') }} as stripe_clearing,
+        {{ control_account('bank') }} as bank,
+        {{ control_account('cash_in_transit') }} as cash_in_transit
+
+),
+
+split_fees as (
+
+    select * from {{ ref('int_balance_transaction_fees_split') }}
+
+),
+
+split_totals as (
+
+    select balance_transaction_id, sum(amount_minor) as split_minor
+    from split_fees
+    group by balance_transaction_id
+
+),
+
+-- A transaction's gross, its Stripe fee (`fee` less the parts split off to other fee kinds) and its net.
+transaction_records as (
+
+    select
+        'balance_transaction' as source_kind,
+        transactions.balance_transaction_id as source_id,
+        transactions.entry_date,
+        transactions.entry_key,
+        transactions.currency,
+        list_filter(
+            [
+                {{ journal_line("'gross'", 'transactions.gross_account_code', '-transactions.amount_minor') }},
+                {{ journal_line(
+                    "'fee:stripe_fee'", 'transactions.stripe_fee_account_code',
+                    'case when transactions.fee_minor <> 0 then transactions.fee_minor - coalesce(split_totals.split_minor, 0) else 0 end'
+                ) }},
+                {{ journal_line("'stripe_clearing'", 'control_accounts.stripe_clearing', 'transactions.net_minor') }}
+            ],
+            lambda line: line.amount_minor <> 0
+        ) as lines
+    from transactions
+    left join split_totals
+        on transactions.balance_transaction_id = split_totals.balance_transaction_id
+    cross join control_accounts
+
+),
+
+-- The other fee kinds, one record each: collecting them into one list per transaction (a list
+-- aggregate over millions of rows) would cost more than the rows it saves. A transaction without
+-- a fee books no fee line, whatever its details say.
+split_fee_records as (
+
+    select
+        'balance_transaction' as source_kind,
+        split_fees.balance_transaction_id as source_id,
+        transactions.entry_date,
+        transactions.entry_key,
+        transactions.currency,
+        [{{ journal_line(
+            "'fee:' || split_fees.fee_type",
+            'coalesce(split_fees.account_code, transactions.stripe_fee_account_code)',
+            'split_fees.amount_minor'
+        ) }}] as lines
+    from split_fees
+    inner join transactions
+        on split_fees.balance_transaction_id = transactions.balance_transaction_id
+    where split_fees.amount_minor <> 0
+        and transactions.fee_minor <> 0
+
+),
+
+bank_move_records as (
+
+    select
+        source_kind,
+        payout_id as source_id,
+        accounting_date as entry_date,
+        {%- if granularity == 'daily' %}
+        {{ daily_entry_key('accounting_date', 'currency') }} as entry_key,
+        {%- else %}
+        payout_id || '-' || upper(replace(source_kind, 'payout_', '')) as entry_key,
+        {%- endif %}
+        currency,
+        [
+            {{ journal_line("'bank'", 'control_accounts.bank', 'bank_moves.amount_minor') }},
+            {{ journal_line("'cash_in_transit'", 'control_accounts.cash_in_transit', '-bank_moves.amount_minor') }}
+        ] as lines
+    from {{ ref('int_payout_bank_moves') }} as bank_moves
+    cross join control_accounts
+
+),
+
+unioned as (
+
+    select * from transaction_records
+    union all
+    select * from split_fee_records
+    union all
+    select * from bank_move_records
+
+)
+
+select
+    {{ entity }} as entity_id,
+    {{ journal_entry_id(entity, 'entry_key') }} as journal_entry_id,
+    source_kind,
+    source_id,
+    currency,
+    entry_date as accounting_date,
+    lines
+from unioned
+-- A transaction that moves nothing books no line.
+where len(lines) > 0
