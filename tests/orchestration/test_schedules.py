@@ -1,5 +1,6 @@
 """The close's schedules and the month-end chain, evaluated with Dagster's own test helpers."""
 
+import functools
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -8,10 +9,12 @@ import pytest
 from orchestration.defs.schedules import schedules
 from orchestration.defs.schedules.jobs import ledger_close_job
 from orchestration.defs.schedules.month_end import month_end_export_after_lock, month_end_lock_after_proofs
-from orchestration.definitions import defs
+from orchestration import definitions
 from orchestration.partitions import daily_partitions
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+# Loading the code location takes seconds: once for the module.
+defs = functools.cache(definitions.defs)
 
 
 def tick(schedule: dg.ScheduleDefinition, when: datetime) -> dg.RunRequest | dg.SkipReason:
@@ -28,30 +31,26 @@ def tick(schedule: dg.ScheduleDefinition, when: datetime) -> dg.RunRequest | dg.
     return request
 
 
-def test_the_continuous_close_runs_yesterday_and_today_every_hour():
-    request = tick(schedules.continuous_close, datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc))
-    assert (request.tags[RANGE[0]], request.tags[RANGE[1]]) == ("2026-11-23", "2026-11-24")
-    assert request.tags["close/schedule"] == "continuous_close"
-    assert request.run_key == "continuous-2026-11-24T10:00:00+00:00"
-    assert schedules.continuous_close.cron_schedule == "0 * * * *"
-    assert schedules.continuous_close.job_name == "ledger_close_job"
+@pytest.mark.parametrize(("schedule", "when", "days", "run_key"), [
+    # Every hour: yesterday (late objects) and today, in one run.
+    (schedules.continuous_close, datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc), ("2026-11-24", "2026-11-23"), "continuous-2026-11-24T10:00:00+00:00"),
+    # After midnight: the day that just ended, here the last of a month.
+    (schedules.daily_close, datetime(2026, 12, 1, 0, 30, tzinfo=timezone.utc), ("2026-11-30", "2026-11-30"), "daily-2026-11-30"),
+    # After the grace period: every day of the month before.
+    (schedules.month_end_close, datetime(2026, 11, 4, 2, 0, tzinfo=timezone.utc), ("2026-10-31", "2026-10-01"), "month-end-2026-10"),
+])
+def test_each_schedule_runs_the_ledger_for_its_days(schedule, when, days, run_key):
+    request = tick(schedule, when)
+    assert (request.tags[RANGE[1]], request.tags[RANGE[0]]) == days
+    assert (request.run_key, request.tags["close/schedule"], schedule.job_name) == (run_key, schedule.name, "ledger_close_job")
+    assert request.tags.get("close/month_end") == ("2026-10" if schedule is schedules.month_end_close else None)
 
 
-def test_the_daily_close_runs_the_day_that_just_ended():
-    request = tick(schedules.daily_close, datetime(2026, 12, 1, 0, 30, tzinfo=timezone.utc))
-    assert (request.tags[RANGE[0]], request.tags[RANGE[1]]) == ("2026-11-30", "2026-11-30")
-    assert request.run_key == "daily-2026-11-30"
-    assert "close/month_end" not in request.tags
-
-
-def test_the_month_end_close_proves_every_day_of_the_month_before():
-    request = tick(schedules.month_end_close, datetime(2026, 11, 4, 2, 0, tzinfo=timezone.utc))
-    assert (request.tags[RANGE[0]], request.tags[RANGE[1]]) == ("2026-10-01", "2026-10-31")
-    assert request.tags["close/month_end"] == "2026-10"
-    assert request.run_key == "month-end-2026-10"
-    # Default grace: three calendar days, so the 4th at 02:00 in the reporting time zone.
-    assert schedules.month_end_close.cron_schedule == "0 2 4 * *"
-    assert schedules.month_end_close.execution_timezone == "UTC"
+def test_the_schedules_cron_in_the_reporting_time_zone():
+    assert [(s.cron_schedule, s.execution_timezone) for s in (schedules.continuous_close, schedules.daily_close, schedules.month_end_close)] == [
+        # Default grace: three calendar days, so the month-end close runs on the 4th at 02:00.
+        ("0 * * * *", "UTC"), ("30 0 * * *", "UTC"), ("0 2 4 * *", "UTC"),
+    ]
 
 
 def test_a_tick_before_the_first_partition_starts_nothing():

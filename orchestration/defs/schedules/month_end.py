@@ -28,35 +28,34 @@ from orchestration.defs.schedules.schedules import MONTH_END_TAG
 MONTH_END_ACTOR = "month_end_close"
 
 
-@dg.run_status_sensor(
-    name="month_end_lock_after_proofs",
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ledger_close_job],
-    request_job=period_close_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When a month-end ledger run's proofs pass, locks its period with period_close_job.",
-)
-def month_end_lock_after_proofs(context: dg.RunStatusSensorContext):
-    period = context.dagster_run.tags.get(MONTH_END_TAG)
-    if not period:
-        return dg.SkipReason(f"run {context.dagster_run.run_id} is not a month-end close")
-    return dg.RunRequest(
-        run_key=f"lock-{period}-{context.dagster_run.run_id}",
+def _next_step(name: str, after: dg.JobDefinition, starts, description: str, request) -> dg.RunStatusSensorDefinition:
+    """A sensor that, when a month-end run of `after` succeeds, asks `request(period, run_id)` for the next run."""
+
+    @dg.run_status_sensor(
+        name=name, run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[after], request_job=starts,
+        default_status=dg.DefaultSensorStatus.RUNNING, description=description,
+    )
+    def next_step(context: dg.RunStatusSensorContext):
+        period = context.dagster_run.tags.get(MONTH_END_TAG)
+        if not period:
+            return dg.SkipReason(f"run {context.dagster_run.run_id} is not a month-end close")
+        return request(period, context.dagster_run.run_id)
+
+    return next_step
+
+
+month_end_lock_after_proofs = _next_step(
+    "month_end_lock_after_proofs", ledger_close_job, period_close_job,
+    "When a month-end ledger run's proofs pass, locks its period with period_close_job.",
+    lambda period, run_id: dg.RunRequest(
+        run_key=f"lock-{period}-{run_id}",
         run_config={"ops": {"lock_or_reopen_period": {"config": {"period": period, "action": "lock", "actor": MONTH_END_ACTOR}}}},
         tags={MONTH_END_TAG: period},
-    )
-
-
-@dg.run_status_sensor(
-    name="month_end_export_after_lock",
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[period_close_job],
-    request_job=period_export_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When the month-end lock succeeds, exports the locked period (its monthly partition).",
+    ),
 )
-def month_end_export_after_lock(context: dg.RunStatusSensorContext):
-    period = context.dagster_run.tags.get(MONTH_END_TAG)
-    if not period:
-        return dg.SkipReason(f"run {context.dagster_run.run_id} is not a month-end close")
-    return dg.RunRequest(run_key=f"export-{period}-{context.dagster_run.run_id}", partition_key=period, tags={MONTH_END_TAG: period})
+
+month_end_export_after_lock = _next_step(
+    "month_end_export_after_lock", period_close_job, period_export_job,
+    "When the month-end lock succeeds, exports the locked period (its monthly partition).",
+    lambda period, run_id: dg.RunRequest(run_key=f"export-{period}-{run_id}", partition_key=period, tags={MONTH_END_TAG: period}),
+)
