@@ -13,7 +13,8 @@ sandbox runs the continuous close by itself.
 """
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -50,8 +51,8 @@ def days_request(first: date, last: date, schedule: str, run_key: str, tags: dic
 
 
 def _local_day(context: dg.ScheduleEvaluationContext) -> date:
-    tick: datetime = context.scheduled_execution_time
-    return tick.date()
+    """The tick's accounting day, in the reporting time zone whatever zone the tick arrives in."""
+    return context.scheduled_execution_time.astimezone(ZoneInfo(REPORTING_TIMEZONE)).date()
 
 
 @dg.schedule(
