@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
-from orchestration import cli_bank, cli_close, cli_export, cli_ingest, cli_package
+from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_ingest.register(commands, bench_targets)
     cli_export.register(commands)
     cli_package.register(commands)
+    cli_backfill.register(commands)
     return parser
 
 
@@ -170,7 +171,11 @@ def _ui(args: argparse.Namespace) -> int:
             "STRIPE_API_KEY": SANDBOX_API_KEY,
             "CLOSE_INGEST_FIRST_RUN_DAYS": str(args.days + 1),
             "DAGSTER_HOME": str(dagster_home()),
+            "CLOSE_SCHEDULES_RUNNING": "1",
         }
+        # The schedules close yesterday and today: first close the world's months, so the balance proofs have its history.
+        backfill = [sys.executable, "-m", "orchestration.cli", "backfill", "--from", f"{spec.start:%Y-%m}", "--to", f"{date.today():%Y-%m}"]
+        subprocess.run(backfill, env=environment, check=False)
         print(f"Sandbox Stripe API at {server.url}; Dagster UI at http://{args.host}:{args.port}", flush=True)
         command = [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
         return subprocess.run(command, env=environment, check=False).returncode

@@ -11,9 +11,9 @@ import sys
 
 from exporters.settings import ExportSettings
 from ledger.config import CloseSettings, ConfigError
-from reporting.close_data import CloseDataError
-from reporting.package import build_close_package
-from reporting.presentation import display_amount
+from exporters.close_package.close_data import CloseDataError
+from exporters.close_package.package import build_close_package
+from exporters.close_package.presentation import display_amount
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -1,7 +1,11 @@
 """One whole close, in process: ingest a window, build the ledger with dbt, export the periods.
 
 This is what `stripe-close demo` and `stripe-close run` execute: real Dagster materializations of
-every asset, in the order the asset graph gives, on whatever instance the caller passes.
+every asset on whatever instance the caller passes, in two runs as a backfill of the window would
+make them: the window's accounting days (ingestion, bank statements, the ledger; one run over the
+day range), then its months (the exports; one run over the month range). Partitioned runs, not
+unpartitioned ones, so the UI shows the closed days and months, and the ledger builds with the
+same window vars as a scheduled run.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import duckdb
 
 from ledger.config import CloseSettings
 from ledger.periods import periods_between
+from orchestration.partition_runs import day_range, month_range, range_tags
 
 
 class CloseFailed(RuntimeError):
@@ -33,6 +38,7 @@ class TrialBalanceRow:
 @dataclass(frozen=True)
 class CloseResult:
     run_id: str
+    export_run_id: str
     balance_transactions: int
     payouts: int
     journal_entries: int
@@ -45,44 +51,50 @@ class CloseResult:
 
 
 def run_close(settings: CloseSettings, start: date, end: date, instance: dg.DagsterInstance) -> CloseResult:
-    """Materialize every asset for the window [start, end] (dates inclusive, UTC)."""
+    """Materialize every asset for the accounting days [start, end] and their months."""
     # dbt runs as a subprocess and reads the same settings from the environment.
     os.environ.update(settings.process_environment())
     os.environ["STRIPE_API_KEY"] = settings.stripe_api_key
     from orchestration.definitions import defs
+    from orchestration.partitions import monthly_partitions
 
     definitions = defs()
-    # Monthly assets (the close package) are materialized per period, not in this unpartitioned run.
-    assets = [asset for asset in definitions.assets or [] if asset.partitions_def is None]
-    run_config = {
-        "ops": {
-            "stripe_ingest": {"config": {"start_date": start.isoformat(), "end_date": end.isoformat()}},
-            "netsuite_journal_csv": {"config": {"periods": periods_between(start, end)}},
-        },
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
-    }
-    result = dg.materialize(assets, instance=instance, resources=definitions.resources, run_config=run_config, raise_on_error=False)
+    periods = periods_between(start, end)
+    days, months = day_range(start, end), month_range(periods[0], periods[-1])
+    monthly = [asset for asset in definitions.assets or [] if asset.partitions_def == monthly_partitions]
+    daily = [asset for asset in definitions.assets or [] if asset.partitions_def != monthly_partitions]
+    ledger = _materialize(daily, days, instance, definitions)
+    exports = _materialize(monthly, months, instance, definitions)
+    failed_checks = tuple(
+        evaluation.check_name
+        for result in (ledger, exports)
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    )
+    export_files = tuple(
+        Path(path)
+        for materialization in exports.asset_materializations_for_node("netsuite_journal_csv")
+        for path in materialization.metadata["files"].value
+    )
+    return _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, failed_checks)
+
+
+def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterInstance, definitions: dg.Definitions) -> dg.ExecuteInProcessResult:
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    result = dg.materialize(
+        assets, instance=instance, resources=definitions.resources, run_config=run_config, tags=range_tags(keys), raise_on_error=False,
+    )
     if not result.success:
         failures = [
             f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
             for event in result.all_events
             if event.is_step_failure
         ]
-        raise CloseFailed("the close failed at " + "; ".join(failures or ["an unknown step"]))
-    failed_checks = tuple(
-        evaluation.check_name
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    )
-    export_files = tuple(
-        Path(path)
-        for materialization in result.asset_materializations_for_node("netsuite_journal_csv")
-        for path in materialization.metadata["files"].value
-    )
-    return _summarize(settings.warehouse, result.run_id, export_files, failed_checks)
+        raise CloseFailed(f"the close of {keys.start}..{keys.end} failed at " + "; ".join(failures or ["an unknown step"]))
+    return result
 
 
-def _summarize(warehouse: Path, run_id: str, export_files: tuple[Path, ...], failed_checks: tuple[str, ...]) -> CloseResult:
+def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: tuple[Path, ...], failed_checks: tuple[str, ...]) -> CloseResult:
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         transactions, payouts = connection.execute(
@@ -104,4 +116,4 @@ def _summarize(warehouse: Path, run_id: str, export_files: tuple[Path, ...], fai
         ).fetchall())
     finally:
         connection.close()
-    return CloseResult(run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks, payouts_matched, exceptions)
+    return CloseResult(run_id, export_run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks, payouts_matched, exceptions)

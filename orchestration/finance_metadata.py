@@ -18,8 +18,8 @@ import dagster as dg
 import duckdb
 
 from exporters.publish import PublishedFile
-from reporting.close_data import reconciliation_lines, unmatched_payouts
-from reporting.presentation import STATUS_LABELS, display_amount
+from exporters.close_package.close_data import reconciliation_lines, unmatched_payouts
+from exporters.close_package.presentation import STATUS_LABELS, display_amount
 
 
 @dataclass(frozen=True)

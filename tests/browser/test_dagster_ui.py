@@ -1,8 +1,10 @@
 """The close in the Dagster UI, as a finance person sees it: headless Chromium against `dagster dev`.
 
 The webserver and daemon run on a fresh embedded instance (the project's dagster.yaml), wired to a
-sandbox Stripe API whose simulated days end yesterday; the first run backfills all of them, so the
-balance proofs hold. Screenshots are kept in test-artifacts/browser/.
+sandbox Stripe API whose simulated days end yesterday. `stripe-close ingest` lands that history
+first (no Dagster run, so it is quick), so the balance proofs hold; the UI then materializes one
+partition, the latest day, of `ledger_close_job` (ingestion, the ledger, its proofs), picked in
+the launch dialog. Screenshots are kept in test-artifacts/browser/.
 """
 
 import os
@@ -15,6 +17,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 import requests
@@ -58,10 +61,11 @@ def dagster_ui(tmp_path_factory):
             "CLOSE_EXPORT_DIR": str(workdir / "exports"),
             "STRIPE_API_KEY": API_KEY,
             "STRIPE_API_BASE": stripe_api.url,
-            # The first run backfills the whole simulated history, so the balance proofs can hold.
-            "CLOSE_INGEST_FIRST_RUN_DAYS": str(spec.days + 1),
+            "CLOSE_SOURCE": "sandbox",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
+        history = [sys.executable, "-m", "orchestration.cli", "ingest", "--start", spec.start.isoformat()]
+        subprocess.run(history, cwd=PROJECT_ROOT, env=environment, check=True, capture_output=True, timeout=300)
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
             cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=(workdir / "dagster.log").open("w"),
@@ -118,15 +122,26 @@ def test_materialize_the_close_from_the_ui_and_see_the_proofs(dagster_ui, page):
         expect(page.get_by_text(group, exact=True).first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "1-asset-graph.png")
 
+    page.goto(f"{base}/locations/orchestration.definitions/jobs/ledger_close_job")
     page.get_by_role("button", name="Materialize all").first.click()
-    # The close package is monthly: the launch dialog asks for a month; the latest holds the simulated days.
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_role("button", name="Latest").click()
-    dialog.get_by_role("button", name="Launch 1 run").click()
-    expect(page.get_by_text("Launched run")).to_be_visible(timeout=30_000)
-    page.screenshot(path=ARTIFACTS / "2-launched.png")
+    # The bank and close tables upstream are not materialized on a fresh instance; the ledger run
+    # creates what it reads, so the warning is confirmed.
+    expect(page.get_by_text("upstream assets listed below have not been materialized yet")).to_be_visible()
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Launch runs to materialize").first).to_be_visible()
+    # One day, not the whole calendar: the latest partition (today) in the launch dialog.
+    dialog = page.get_by_role("dialog").last
+    page.screenshot(path=ARTIFACTS / "2-launch-dialog.png")
+    dialog.get_by_role("button", name="Latest", exact=True).first.click()
+    launch = dialog.get_by_role("button", name="Launch 1 run")
+    expect(launch).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "2-launch-one-partition.png")
+    launch.click()
+    # The job page names its latest run once the launch went through (a fresh instance has none).
+    expect(page.get_by_text("Latest run:")).to_be_visible(timeout=60_000)
 
     page.goto(f"{base}/runs")
+    expect(page.get_by_text("ledger_close_job").first).to_be_visible()
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while not page.get_by_text("Success", exact=True).count():
         assert not page.get_by_text("Failure", exact=True).count(), f"the run failed: {(workdir / 'dagster.log').read_text()[-3000:]}"
@@ -143,7 +158,14 @@ def test_materialize_the_close_from_the_ui_and_see_the_proofs(dagster_ui, page):
     assert not page.get_by_text("Failed", exact=True).count()
     page.screenshot(path=ARTIFACTS / "4-checks.png")
 
-    # What the UI launched really happened: the ledger holds balanced entries for the window.
+    # What the UI launched really happened: today's partition, and a ledger of balanced entries.
+    previous_home = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            assert instance.get_materialized_partitions(dg.AssetKey("fct_journal_lines")) == {date.today().isoformat()}
+    finally:
+        os.environ.pop("DAGSTER_HOME") if previous_home is None else os.environ.update(DAGSTER_HOME=previous_home)
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as connection:
         entries, imbalance = connection.execute(
             "select count(distinct journal_entry_id), sum(abs(total)) from "

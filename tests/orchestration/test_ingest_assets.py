@@ -77,6 +77,8 @@ def test_the_sensor_starts_one_run_per_new_success_marker(small_world, pipeline_
     second.complete()
     request = stripe_data_pipeline_delivery(dg.build_sensor_context(cursor=first.run))
     assert isinstance(request, dg.RunRequest) and request.run_key == second.run
+    # The delivery lands on the accounting day of its cut-off: the daily partition of the run.
+    assert request.partition_key == second.run_time.date().isoformat()
     assert stripe_data_pipeline_delivery.job_name == stripe_ingest_job.name
 
 

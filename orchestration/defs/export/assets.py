@@ -3,6 +3,9 @@
 Every asset first asks the guard (`guard.py`) whether the ledger's blocking checks passed, reads
 the warehouse read-only (pool `duckdb`), and publishes into `<exports>/<entity>/<period>/` or
 under `CLOSE_EXPORT_S3_URI`, with presigned download links in the metadata on S3.
+
+Monthly-partitioned: a partition key is a period (YYYY-MM), and a month reads the daily ledger
+partitions of its days. A run without a partition exports `ExportConfig.periods`.
 """
 
 import dataclasses
@@ -17,15 +20,26 @@ from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
+from orchestration.partitions import monthly_partitions
 
 JOURNAL_LINES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
 JOURNAL_SOURCES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_line_sources")
 
 
 class ExportConfig(dg.Config):
-    """Periods (YYYY-MM) to export; empty means every period in the ledger."""
+    """For a run without a partition: periods (YYYY-MM) to export; empty means every period in the ledger."""
 
     periods: list[str] = []
+
+    def selected(self, context: dg.AssetExecutionContext) -> list[str] | None:
+        """The run's months (its partition keys are periods), else the configured ones, else None (all)."""
+        if context.has_partition_key or context.has_partition_key_range:
+            return list(context.partition_keys)
+        return self.periods or None
+
+
+# One run over a range of months: the exporters write each period of it.
+PERIOD_ASSET = {"partitions_def": monthly_partitions, "backfill_policy": dg.BackfillPolicy.single_run()}
 
 
 def export_settings(exports: ExportResource) -> ExportSettings:
@@ -42,7 +56,7 @@ def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
 
 def _export(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
-    exported = export_periods(warehouse.file, export_settings(exports), target, config.periods or None, _latest_ledger_run(context))
+    exported = export_periods(warehouse.file, export_settings(exports), target, config.selected(context), _latest_ledger_run(context))
     return dg.MaterializeResult(metadata=_export_metadata(exported))
 
 
@@ -62,19 +76,19 @@ def _export_metadata(exported: list[PeriodExport]) -> dict:
     return metadata
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb")
+@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb", **PERIOD_ASSET)
 def netsuite_journal_csv(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """NetSuite CSV import files, one per period, whose totals are proven equal to the ledger's."""
     return _export(context, config, warehouse, exports, "netsuite")
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb")
+@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb", **PERIOD_ASSET)
 def sap_journal_files(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """SAP "Upload General Journal Entries" templates (comma CSV, semicolon CSV, XLSX) and the JournalEntryBulkCreateRequest XML, per period."""
     return _export(context, config, warehouse, exports, "sap")
 
 
-@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name="export", kinds={"csv", "excel"}, pool="duckdb")
+@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name="export", kinds={"csv", "excel"}, pool="duckdb", **PERIOD_ASSET)
 def accountant_journal(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """The journal for accountants, CSV and XLSX, with a drill-down sheet down to balance transaction ids."""
     return _export(context, config, warehouse, exports, "generic")

@@ -10,14 +10,14 @@ import os
 import dagster as dg
 
 from exporters.period_export import PushReport, push_periods
-from orchestration.defs.export.assets import JOURNAL_LINES, ExportConfig, export_settings
+from orchestration.defs.export.assets import JOURNAL_LINES, PERIOD_ASSET, ExportConfig, export_settings
 from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 
 
 def _push(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
-    reports = push_periods(warehouse.file, export_settings(exports), target, config.periods or None)
+    reports = push_periods(warehouse.file, export_settings(exports), target, config.selected(context))
     metadata = _push_metadata(reports)
     failures = [failure for report in reports for failure in report.failures]
     for failure in failures:
@@ -54,7 +54,7 @@ def push_assets() -> dg.Definitions:
     """The push assets of the ERPs configured in the environment."""
     assets = []
     if os.environ.get("NETSUITE_ACCOUNT_ID"):
-        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite"}, pool="duckdb")(netsuite_journal_push))
+        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite"}, pool="duckdb", **PERIOD_ASSET)(netsuite_journal_push))
     if os.environ.get("SAP_URL"):
-        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap"}, pool="duckdb")(sap_journal_push))
+        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap"}, pool="duckdb", **PERIOD_ASSET)(sap_journal_push))
     return dg.Definitions(assets=assets)

@@ -13,6 +13,7 @@ from ledger.sources.ingestion import run_ingestion
 from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
 from orchestration.finance_metadata import table_metadata
+from orchestration.partitions import daily_partitions
 
 RAW_TABLE_DESCRIPTIONS = {
     "stripe_balance_transactions": "Every Stripe balance transaction, keyed by id (raw landing).",
@@ -26,8 +27,9 @@ MIDNIGHT_UTC = time(tzinfo=timezone.utc)
 
 
 class IngestWindowConfig(dg.Config):
-    """Dates on Stripe's `created` clock (UTC), both inclusive. Empty start: continue from the stream
-    cursors (minus the overlap), or on a first run the last `first_run_days`. Empty end: now.
+    """For a run without a partition: dates on Stripe's `created` clock (UTC), both inclusive. Empty
+    start: continue from the stream cursors (minus the overlap), or on a first run the last
+    `first_run_days`. Empty end: now. A partitioned run reads its days' window instead.
     The Data Pipeline source ignores the window: each delivery is a full copy."""
 
     start_date: str = ""
@@ -50,6 +52,9 @@ class IngestWindowConfig(dg.Config):
         for key in RAW_ASSET_KEYS
     ],
     pool="duckdb",
+    partitions_def=daily_partitions,
+    # A range of days (a backfill) is one run over one `created` window, not a run per day.
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig, stripe: StripeApiResource, warehouse: WarehouseResource):
     """Lands new Stripe data: from the API (time slices in parallel, incremental by cursor) or from
@@ -57,7 +62,8 @@ def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig,
     try:
         settings = IngestSettings.from_env(os.environ).with_api(stripe.settings())
         with ledger_warehouse.connect(warehouse.file) as connection:
-            outcome = run_ingestion(settings, connection, config.start(), config.end(), config.first_run_days)
+            start, end = _window(context, config)
+            outcome = run_ingestion(settings, connection, start, end, config.first_run_days)
             figures = {table: table_metadata(connection, "raw", table) for table in RAW_TABLE_DESCRIPTIONS}
     except (ConfigError, DataPipelineError, StripeRequestFailed) as error:
         # What to fix, as the step's failure message, without a stack trace around it.
@@ -72,3 +78,11 @@ def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig,
             asset_key=key,
             metadata={**figures[key.path[-1]], "source": outcome.source, **run_figures},
         )
+
+
+def _window(context: dg.AssetExecutionContext, config: IngestWindowConfig) -> tuple[datetime | None, datetime | None]:
+    """The `created` window: the partition's days (in the reporting time zone) or, unpartitioned, the config's."""
+    if context.has_partition_key or context.has_partition_key_range:
+        window = context.partition_time_window
+        return window.start.astimezone(timezone.utc), window.end.astimezone(timezone.utc)
+    return config.start(), config.end()

@@ -1,6 +1,12 @@
-"""Start an ingestion run when Stripe Data Pipeline finishes a delivery (a new SUCCESS marker)."""
+"""Start an ingestion run when Stripe Data Pipeline finishes a delivery (a new SUCCESS marker).
+
+A delivery is a full copy, so the run loads all of it; it is recorded on the accounting day of the
+delivery's cut-off (the daily partition), which is where the UI shows it.
+"""
 
 import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -8,6 +14,7 @@ from ledger.config import ConfigError
 from ledger.sources.data_pipeline import complete_runs
 from ledger.sources.ingest_settings import IngestSettings
 from orchestration.defs.ingest.assets import RAW_ASSET_KEYS
+from orchestration.partitions import REPORTING_TIMEZONE, daily_partitions
 
 stripe_ingest_job = dg.define_asset_job(
     "stripe_ingest_job", selection=dg.AssetSelection.assets(*RAW_ASSET_KEYS),
@@ -29,8 +36,14 @@ def stripe_data_pipeline_delivery(context: dg.SensorEvaluationContext):
     if not settings.uses_data_pipeline:
         return dg.SkipReason(f"CLOSE_SOURCE is {settings.source}, not data_pipeline")
     runs = complete_runs(settings.data_pipeline, settings.data_pipeline.s3_client())
-    newest = runs[-1].run if runs else None
-    if newest is None or newest == context.cursor:
+    newest = runs[-1] if runs else None
+    if newest is None or newest.run == context.cursor:
         return dg.SkipReason("no new complete Data Pipeline delivery")
-    context.update_cursor(newest)
-    return dg.RunRequest(run_key=newest, tags={"stripe/data_pipeline_run": newest})
+    context.update_cursor(newest.run)
+    return dg.RunRequest(run_key=newest.run, partition_key=accounting_day(newest.time), tags={"stripe/data_pipeline_run": newest.run})
+
+
+def accounting_day(moment: datetime) -> str:
+    """The daily partition holding `moment` in the reporting time zone (the first one for older moments)."""
+    day = moment.astimezone(ZoneInfo(REPORTING_TIMEZONE)).date().isoformat()
+    return max(day, daily_partitions.get_first_partition_key())

@@ -9,9 +9,9 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
 from orchestration.partitions import monthly_partitions
-from reporting.close_data import CloseDataError
-from reporting.package import ClosePackage, build_close_package
-from reporting.presentation import display_amount
+from exporters.close_package.close_data import CloseDataError
+from exporters.close_package.package import ClosePackage, build_close_package
+from exporters.close_package.presentation import display_amount
 
 PACKAGE_MODELS = (
     "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance", "rpt_stripe_balance_rollforward",

@@ -10,9 +10,9 @@ from pathlib import Path
 from exporters.journal import CurrencyTotals, ExportedFile
 from exporters.manifest import LedgerRun
 from exporters.publish import Destination, PublishedFile, export_folder, publish
-from reporting.close_data import CloseData, load_close_data
-from reporting.html import write_html
-from reporting.workbook import write_workbook
+from exporters.close_package.close_data import CloseData, load_close_data
+from exporters.close_package.html import write_html
+from exporters.close_package.workbook import write_workbook
 
 PACKAGE_FOLDER = "close_package"
 

@@ -8,9 +8,9 @@ import jinja2
 from markupsafe import Markup
 
 from exporters.journal import atomic_write_bytes
-from reporting import charts
-from reporting.close_data import CloseData, TrialBalanceLine
-from reporting.presentation import STATUS_LABELS, display_amount
+from exporters.close_package import charts
+from exporters.close_package.close_data import CloseData, TrialBalanceLine
+from exporters.close_package.presentation import STATUS_LABELS, display_amount
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),

@@ -10,7 +10,7 @@ import pytest
 from orchestration.defs.reporting.assets import close_package
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.partitions import monthly_partitions
-from tests.reporting.conftest import PERIOD
+from tests.exporters.close_package.conftest import PERIOD
 
 pytestmark = pytest.mark.e2e
 

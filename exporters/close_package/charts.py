@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
 from ledger.money import to_major
-from reporting.close_data import AGE_BUCKETS, CloseData
+from exporters.close_package.close_data import AGE_BUCKETS, CloseData
 
 SVG_SETTINGS = {"svg.hashsalt": "stripe-close", "svg.fonttype": "none", "font.size": 9}
 

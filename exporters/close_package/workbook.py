@@ -10,9 +10,9 @@ from openpyxl.chart import BarChart, Reference
 
 from exporters import xlsx
 from ledger.money import to_major
-from reporting.charts import period_days
-from reporting.close_data import AGE_BUCKETS, CloseData
-from reporting.presentation import STATUS_LABELS
+from exporters.close_package.charts import period_days
+from exporters.close_package.close_data import AGE_BUCKETS, CloseData
+from exporters.close_package.presentation import STATUS_LABELS
 
 TRIAL_BALANCE = "Trial balance"
 ROLLFORWARD = "Roll-forward"

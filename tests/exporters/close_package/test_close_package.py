@@ -21,10 +21,10 @@ from lxml import html as lxml_html
 from exporters import xlsx
 from exporters.publish import Destination
 from ledger.money import parse_major, to_major
-from reporting.close_data import CloseDataError
-from reporting.package import build_close_package
+from exporters.close_package.close_data import CloseDataError
+from exporters.close_package.package import build_close_package
 from tests.exporters.conftest import S3_ENVIRONMENT, moto_endpoint  # noqa: F401 (fixture)
-from tests.reporting.conftest import PERIOD
+from tests.exporters.close_package.conftest import PERIOD
 
 pytestmark = pytest.mark.e2e
 

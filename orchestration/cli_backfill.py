@@ -1,0 +1,80 @@
+"""`stripe-close backfill --from YYYY-MM --to YYYY-MM`: close whole months again, as Dagster runs.
+
+Two runs on the configured instance ($DAGSTER_HOME, so they show in the UI next to the scheduled
+ones): `ledger_close_job` over every accounting day of the months (ingestion, the ledger, every
+proof), then, only when it succeeded, `period_export_job` over the months. Each is one run over
+its partition range, as a backfill launched from the UI runs these single-run-policy assets. The
+runs execute in this process; the instance's queue does not hold them, so do not backfill while
+the daemon runs a close on the same warehouse (see docs/operations.md).
+Exit codes: 0 done, 1 a run failed (its failing steps are printed), 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+
+from ledger.config import CloseSettings
+
+BACKFILL_TAG = "close/backfill"
+
+
+def _period(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a period YYYY-MM")
+    return value
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    backfill = subcommands.add_parser("backfill", help="re-run the close of whole months: the ledger of their days, then their exports")
+    backfill.add_argument("--from", dest="first", type=_period, required=True, help="the first month, YYYY-MM")
+    backfill.add_argument("--to", dest="last", type=_period, required=True, help="the last month, YYYY-MM (inclusive)")
+    backfill.set_defaults(handler=_backfill)
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from orchestration.instance import persistent_instance
+    from orchestration.partition_runs import days_of, month_range, range_tags
+
+    months = month_range(args.first, args.last)
+    days = days_of(months)
+    settings = CloseSettings.from_env()
+    # dbt runs as a subprocess and reads the settings from the environment.
+    os.environ.update(settings.process_environment())
+    from orchestration.definitions import defs
+
+    definitions, instance = defs(), persistent_instance()
+    label = f"{months.start}..{months.end}"
+    for job_name, keys in (("ledger_close_job", days), ("period_export_job", months)):
+        job = definitions.resolve_job_def(job_name)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = job.execute_in_process(instance=instance, tags={**range_tags(keys), BACKFILL_TAG: label}, raise_on_error=False)
+        _print_run(job_name, keys, result)
+        if not result.success:
+            return 1
+    return 0
+
+
+def _print_run(job_name: str, keys, result) -> None:
+    materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    checks = result.get_asset_check_evaluations()
+    status = "succeeded" if result.success else "FAILED"
+    print(f"{job_name} {keys.start}..{keys.end}: run {result.run_id} {status}; "
+          f"{len(materialized)} assets materialized, {sum(c.passed for c in checks)} of {len(checks)} checks passed")
+    for check in checks:
+        if not check.passed:
+            print(f"  check failed: {check.asset_key.to_user_string()}:{check.check_name}")
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"  step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")
+    # A range run records each asset once per partition, with the files of the whole range.
+    files: dict[str, set[str]] = {}
+    for event in result.get_asset_materialization_events():
+        listed = event.materialization.metadata.get("files")
+        files.setdefault(event.asset_key.to_user_string(), set()).update(listed.value if listed else [])
+    for asset, paths in sorted(files.items()):
+        for path in sorted(paths):
+            print(f"  {asset}: {path}")

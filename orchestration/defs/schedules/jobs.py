@@ -1,0 +1,26 @@
+"""The jobs the schedules start: the ledger for some days, and the exports for some months.
+
+`ledger_close_job` lands Stripe data and builds the ledger with every proof (dbt tests and the GX
+checks, blocking) for its days; `period_export_job` writes and pushes the exports of its months and their close packages.
+Both run one partition or a range of them in a single run (the assets' single-run backfill policy).
+"""
+
+import dagster as dg
+
+from orchestration.defs.ingest.assets import RAW_ASSET_KEYS
+from orchestration.defs.transform.assets import ledger_dbt_models
+from orchestration.partitions import daily_partitions, monthly_partitions
+
+ledger_close_job = dg.define_asset_job(
+    "ledger_close_job",
+    selection=dg.AssetSelection.assets(*RAW_ASSET_KEYS) | dg.AssetSelection.assets(ledger_dbt_models),
+    partitions_def=daily_partitions,
+    description="Ingest Stripe and build the ledger with every proof, for the days of the run.",
+)
+
+period_export_job = dg.define_asset_job(
+    "period_export_job",
+    selection=dg.AssetSelection.groups("export") | dg.AssetSelection.assets("close_package"),
+    partitions_def=monthly_partitions,
+    description="Write (and, where configured, push) the GL exports and the close package of the months of the run.",
+)
