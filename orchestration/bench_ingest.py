@@ -3,7 +3,9 @@
 API: the sandbox Stripe API runs in its own process with Stripe's latency and rate limit; the
 bound is requests/s x 100 objects a page. Peak memory is this process's alone (the stand-in for
 Stripe is not the pipeline). Data Pipeline: a multi-part parquet delivery in a moto S3 server
-(its own process) is downloaded and loaded; the bound is the target rate. The last line printed
+(its own process) is downloaded and loaded; the bound is the target rate, and the figure is balance
+transactions per second of the whole load, from listing the bucket to the commit, download
+included (also printed without the time spent waiting for the download). The last line printed
 is one JSON object, for scripts.
 """
 
@@ -119,20 +121,24 @@ def run_data_pipeline_benchmark(rows: int, parts: int, seed: int, workdir: Path)
         with RssSampler(psutil.Process(), include_children=False) as sampler:
             with warehouse.connect(workdir / "warehouse.duckdb") as connection:
                 stats = load_newest_run(layout, connection, s3=client, work_dir=workdir)
-    seconds = stats.download_s + stats.load_s
-    rate = stats.balance_transactions / seconds
+    # The headline counts the download: a delivery is not loaded until its files are here.
+    rate = stats.balance_transactions / stats.seconds
+    load_rate = stats.balance_transactions / stats.load_s
     return _report({
         "source": "data_pipeline",
         "objects": stats.balance_transactions,
         "fee_details": stats.fee_details,
         "payouts": stats.payouts,
         "payout_transactions": stats.payout_transactions,
+        "rows_written": stats.balance_transactions + stats.fee_details + stats.payouts + stats.payout_transactions,
         "bytes_downloaded": stats.bytes_downloaded,
         "download_s": round(stats.download_s, 2),
         "load_s": round(stats.load_s, 2),
-        "seconds": round(seconds, 2),
+        "seconds": round(stats.seconds, 2),
         "objects_per_s": round(rate),
+        "objects_per_s_without_download": round(load_rate),
         "bound_objects_per_s": DATA_PIPELINE_TARGET_ROWS_PER_S,
         "ratio_to_bound": round(rate / DATA_PIPELINE_TARGET_ROWS_PER_S, 3),
+        "ratio_to_bound_without_download": round(load_rate / DATA_PIPELINE_TARGET_ROWS_PER_S, 3),
         "peak_rss_mb": round(sampler.peak_mb, 1),
     })
