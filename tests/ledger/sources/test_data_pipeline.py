@@ -37,20 +37,33 @@ def load(layout, path, **options):
         return load_newest_run(layout, connection, **options)
 
 
-def test_api_and_data_pipeline_give_identical_raw_tables(small_world, layout, tmp_path):
-    delivery.write_export(layout.s3_client(), layout, small_world)
+@pytest.mark.parametrize("world_name", ["small_world", "payouts_by_hand_world"])
+def test_api_and_data_pipeline_give_identical_raw_tables(world_name, request, layout, tmp_path):
+    world = request.getfixturevalue(world_name)
+    delivery.write_export(layout.s3_client(), layout, world)
     stats = load(layout, tmp_path / "pipeline.duckdb")
-    with SandboxStripeServer(small_world, API_KEY) as server, warehouse.connect(tmp_path / "api.duckdb") as connection:
-        window = Window(datetime.fromtimestamp(small_world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(small_world.as_of, tz=timezone.utc))
+    with SandboxStripeServer(world, API_KEY) as server, warehouse.connect(tmp_path / "api.duckdb") as connection:
+        window = Window(datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(world.as_of, tz=timezone.utc))
         ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
     from_api, from_pipeline = raw_tables(tmp_path / "api.duckdb"), raw_tables(tmp_path / "pipeline.duckdb")
     assert all(from_api.values())
     assert from_pipeline == from_api
-    assert stats.balance_transactions == small_world.balance_transactions.num_rows
+    assert stats.balance_transactions == world.balance_transactions.num_rows
     # The Connect transfer in `transfers` is not a payout.
-    assert stats.payouts == small_world.payouts.num_rows
+    assert stats.payouts == world.payouts.num_rows
     with duckdb.connect(str(tmp_path / "pipeline.duckdb"), read_only=True) as connection:
         assert connection.execute("select distinct _source from raw.stripe_balance_transactions").fetchall() == [("data_pipeline",)]
+        by_hand = connection.execute(
+            "select method, not_itemizable_reason, (select count(*) from raw.stripe_payout_transactions l where l.payout_id = p.id) "
+            "from raw.stripe_payouts p where not automatic order by method"
+        ).fetchall()
+    if world_name == "payouts_by_hand_world":
+        assert by_hand == [
+            ("instant", "instant payout: Stripe does not itemize instant payouts", 0),
+            ("standard", "manual payout: Stripe does not know which transactions it paid out", 0),
+        ]
+    else:
+        assert by_hand == []
 
 
 def test_the_newest_complete_run_is_loaded_and_incomplete_ones_wait(small_world, layout, tmp_path):
