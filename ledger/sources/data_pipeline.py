@@ -375,7 +375,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
         return DataPipelineStats(newest.run, newest.time, loaded=False)
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     as_of = newest.time.replace(tzinfo=None)
-    # Views cannot take parameters: the load time goes in as a literal.
+    # The statements are built as text (file lists, optional columns): the load time goes in as a literal.
     loaded = f"timestamp '{loaded_at.isoformat(sep=' ')}'"
     tables: dict[str, _TableFiles] = {}
     with tempfile.TemporaryDirectory(dir=work_dir) as folder:
