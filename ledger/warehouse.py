@@ -7,8 +7,9 @@ same columns; only `_source` and `_loaded_at` say where a row came from.
 The keys are kept by the writes here (every write replaces by key, in one transaction) rather than
 by PRIMARY KEY constraints: DuckDB maintains a constraint through an ART index on every insert,
 which made loading a ten-million-row Data Pipeline delivery take minutes and gigabytes; a hash
-join per write does the same job at a fraction of the cost. dbt's `unique` tests on the staging
-ids check the result on every build. Warehouses created with the constraints keep working.
+join per write does the same job at a fraction of the cost, and a full snapshot replaces the
+table whole (`replace_from`). dbt's `unique` tests on the staging ids check the result on every
+build. Warehouses created with the constraints keep working.
 """
 
 from __future__ import annotations
@@ -25,9 +26,14 @@ from ledger.sources.bank.raw_tables import BANK_RAW_TABLES
 
 RAW_SCHEMA = "raw"
 
+# Stripe ids are random: DuckDB's default string compression (dictionary + FSST) saves little on
+# them and was 40% of the CPU of landing ten million balance transactions, so they are stored
+# as they are.
+STRIPE_ID = "varchar using compression uncompressed"
+
 RAW_TABLES: dict[str, str] = {
-    "stripe_balance_transactions": """
-        id varchar not null,
+    "stripe_balance_transactions": f"""
+        id {STRIPE_ID} not null,
         amount bigint not null,
         fee bigint not null,
         net bigint not null,
@@ -38,14 +44,14 @@ RAW_TABLES: dict[str, str] = {
         available_on timestamp not null,
         status varchar,
         description varchar,
-        source_id varchar,
+        source_id {STRIPE_ID},
         exchange_rate decimal(38, 18),
         balance_type varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
-    "stripe_fee_details": """
-        balance_transaction_id varchar not null,
+    "stripe_fee_details": f"""
+        balance_transaction_id {STRIPE_ID} not null,
         position integer not null,
         amount bigint not null,
         currency varchar not null,
@@ -79,9 +85,9 @@ RAW_TABLES: dict[str, str] = {
         _source varchar not null,
         _loaded_at timestamp not null
     """,
-    "stripe_payout_transactions": """
+    "stripe_payout_transactions": f"""
         payout_id varchar not null,
-        balance_transaction_id varchar not null,
+        balance_transaction_id {STRIPE_ID} not null,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -107,6 +113,9 @@ RAW_KEYS: dict[str, tuple[str, ...]] = {
 
 # Columns added after a table first shipped: warehouses created earlier gain them on connect.
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("stripe_payouts", "not_itemizable_reason varchar"),)
+
+# Suffix of the table `replace_from` fills before swapping it in.
+_INCOMING = "__incoming"
 
 STATE_SCHEMA = "ingest_state"
 # One position per stream: the `created` time up to which every object is landed, or for the Data
@@ -188,27 +197,25 @@ def upsert_tables(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Ta
     return counts[0] if counts else 0
 
 
-LOAD_COLUMNS = ("_source", "_loaded_at")
-
-
-def merge_from(connection: duckdb.DuckDBPyConnection, table: str, source: str) -> tuple[int, int]:
-    """Bring raw.`table` up to date with the relation `source` (same columns, unique keys), inside
-    the caller's transaction: rows with a new key are inserted, rows whose values changed are
-    updated, unchanged rows are left alone (with their `_loaded_at`). Returns (inserted, updated).
-    For full-snapshot loads, where most rows did not change."""
-    keys = RAW_KEYS[table]
-    columns = [row[0] for row in connection.execute(f"describe {RAW_SCHEMA}.{table}").fetchall()]
-    values = [column for column in columns if column not in keys]
-    matched = " and ".join(f"t.{key} = s.{key}" for key in keys)
-    changed = " or ".join(f"t.{column} is distinct from s.{column}" for column in values if column not in LOAD_COLUMNS)
-    updated = connection.execute(
-        f"update {RAW_SCHEMA}.{table} as t set {', '.join(f'{column} = s.{column}' for column in values)} "
-        f"from {source} as s where {matched} and ({changed})"
-    ).fetchall()[0][0] if changed else 0
-    inserted = connection.execute(
-        f"insert into {RAW_SCHEMA}.{table} by name select s.* from {source} as s anti join {RAW_SCHEMA}.{table} as t using ({', '.join(keys)})"
-    ).fetchall()[0][0]
-    return inserted, updated
+def replace_from(connection: duckdb.DuckDBPyConnection, table: str, source: str, source_name: str) -> int:
+    """Make `source` (a relation: a full snapshot of `table` from `source_name`, unique keys) the
+    `source_name` rows of raw.`table`, inside the caller's transaction. A fresh table is filled and
+    swapped in for the old one, so nothing is compared row by row, readers see the old table until
+    the commit, and a crash leaves it as it was. Rows other sources landed under keys the snapshot
+    lacks (API rows newer than a delivery) are carried over. Returns the rows taken from `source`."""
+    fresh = f"{RAW_SCHEMA}.{table}{_INCOMING}"
+    old = f"{RAW_SCHEMA}.{table}"
+    connection.execute(f"create or replace table {fresh} ({RAW_TABLES[table]})")
+    count = connection.execute(f"insert into {fresh} by name select * from {source}").fetchall()[0][0]
+    if connection.execute(f"select 1 from {old} where _source <> ? limit 1", [source_name]).fetchall():
+        connection.execute(
+            f"insert into {fresh} by name select t.* from {old} as t anti join {fresh} as s using ({', '.join(RAW_KEYS[table])}) "
+            "where t._source <> ?",
+            [source_name],
+        )
+    connection.execute(f"drop table {old}")
+    connection.execute(f"alter table {fresh} rename to {table}")
+    return count
 
 
 def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:

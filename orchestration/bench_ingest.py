@@ -3,7 +3,9 @@
 API: the sandbox Stripe API runs in its own process with Stripe's latency and rate limit; the
 bound is requests/s x 100 objects a page. Peak memory is this process's alone (the stand-in for
 Stripe is not the pipeline). Data Pipeline: a multi-part parquet delivery in a moto S3 server
-(its own process) is downloaded and loaded; the bound is the target rate. The last line printed
+(its own process) is downloaded and loaded; the bound is the target rate, and the figure is balance
+transactions per second of the whole load, from listing the bucket to the commit, download
+included (also printed without the time spent waiting for the download). The last line printed
 is one JSON object, for scripts.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 import psutil
 
 from ledger import warehouse
-from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineSettings, load_newest_run
+from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineSettings, DataPipelineStats, load_newest_run
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from ledger.sources.stripe_http import PAGE_SIZE
 from orchestration.bench import RssSampler
@@ -95,7 +97,28 @@ def run_api_benchmark(plan: ApiBenchmark, workdir: Path) -> int:
     })
 
 
-def run_data_pipeline_benchmark(rows: int, parts: int, seed: int, workdir: Path) -> int:
+@dataclass(frozen=True)
+class _LoadRun:
+    stats: DataPipelineStats
+    cpu_s: float
+    peak_rss_mb: float
+
+
+def _load_into_empty_warehouse(layout: DataPipelineSettings, client: Any, workdir: Path) -> _LoadRun:
+    for stale in workdir.glob("warehouse.duckdb*"):
+        stale.unlink()
+    process = psutil.Process()
+    cpu_before = process.cpu_times()
+    with RssSampler(process, include_children=False) as sampler:
+        with warehouse.connect(workdir / "warehouse.duckdb") as connection:
+            stats = load_newest_run(layout, connection, s3=client, work_dir=workdir)
+    cpu_after = process.cpu_times()
+    return _LoadRun(stats, cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system, sampler.peak_mb)
+
+
+def run_data_pipeline_benchmark(rows: int, parts: int, seed: int, workdir: Path, repeats: int = 1) -> int:
+    """Write the delivery once, load it `repeats` times into an empty warehouse, report the fastest
+    (the machine is shared: the others are slower for reasons not the loader's)."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     days = 30
@@ -116,23 +139,35 @@ def run_data_pipeline_benchmark(rows: int, parts: int, seed: int, workdir: Path)
             print(f"delivery part {part + 1}/{parts} written ({time.perf_counter() - started:.0f} s)", flush=True)
             del world
         writer.complete()
-        with RssSampler(psutil.Process(), include_children=False) as sampler:
-            with warehouse.connect(workdir / "warehouse.duckdb") as connection:
-                stats = load_newest_run(layout, connection, s3=client, work_dir=workdir)
-    seconds = stats.download_s + stats.load_s
-    rate = stats.balance_transactions / seconds
+        runs = []
+        for attempt in range(max(1, repeats)):
+            runs.append(_load_into_empty_warehouse(layout, client, workdir))
+            print(f"load {attempt + 1}/{max(1, repeats)}: {runs[-1].stats.seconds:.1f} s, {runs[-1].cpu_s:.1f} CPU s", flush=True)
+    best = min(runs, key=lambda run: run.stats.seconds)
+    stats = best.stats
+    # The headline counts the download: a delivery is not loaded until its files are here.
+    rate = stats.balance_transactions / stats.seconds
+    load_rate = stats.balance_transactions / stats.load_s
     return _report({
         "source": "data_pipeline",
         "objects": stats.balance_transactions,
         "fee_details": stats.fee_details,
         "payouts": stats.payouts,
         "payout_transactions": stats.payout_transactions,
+        "rows_written": stats.balance_transactions + stats.fee_details + stats.payouts + stats.payout_transactions,
         "bytes_downloaded": stats.bytes_downloaded,
+        "runs": len(runs),
+        "seconds_of_each_run": [round(run.stats.seconds, 1) for run in runs],
         "download_s": round(stats.download_s, 2),
         "load_s": round(stats.load_s, 2),
-        "seconds": round(seconds, 2),
+        "seconds": round(stats.seconds, 2),
+        # CPU seconds of this process (DuckDB's threads included; the S3 server's not): what the
+        # load costs, whatever the contention on a shared machine.
+        "cpu_s": round(best.cpu_s, 1),
         "objects_per_s": round(rate),
+        "objects_per_s_without_download": round(load_rate),
         "bound_objects_per_s": DATA_PIPELINE_TARGET_ROWS_PER_S,
         "ratio_to_bound": round(rate / DATA_PIPELINE_TARGET_ROWS_PER_S, 3),
-        "peak_rss_mb": round(sampler.peak_mb, 1),
+        "ratio_to_bound_without_download": round(load_rate / DATA_PIPELINE_TARGET_ROWS_PER_S, 3),
+        "peak_rss_mb": round(max(run.peak_rss_mb for run in runs), 1),
     })

@@ -37,6 +37,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_ingest.add_argument("--requests-per-second", type=float, help="API: the rate limit, client and server (default 100)")
     bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
     bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
+    bench_ingest.add_argument("--repeats", type=int, default=1, help="Data Pipeline: loads of the one delivery; the fastest is reported")
     bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"))
     bench_ingest.set_defaults(handler=_bench_ingest)
 
@@ -62,7 +63,7 @@ def _bench_ingest(args: argparse.Namespace) -> int:
     from orchestration.bench_ingest import ApiBenchmark, run_api_benchmark, run_data_pipeline_benchmark
 
     if args.source == "data_pipeline":
-        return run_data_pipeline_benchmark(args.objects or 10_000_000, args.parts, args.seed, args.workdir)
+        return run_data_pipeline_benchmark(args.objects or 10_000_000, args.parts, args.seed, args.workdir, args.repeats)
     given = {
         "transactions": args.objects, "days": args.days, "seed": args.seed, "requests_per_second": args.requests_per_second,
         "workers": args.workers, "latency_s": None if args.latency_ms is None else args.latency_ms / 1000,

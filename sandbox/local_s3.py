@@ -58,7 +58,7 @@ class LocalS3:
             try:
                 requests.get(self.url, timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting on a busy machine
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"the moto S3 server did not start at {self.url}")

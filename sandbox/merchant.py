@@ -4,7 +4,11 @@ The world follows Stripe's semantics (reference/stripe.md): charges with fees, r
 the fee, a partial-capture reversal, a dispute with its dispute fee and a won dispute reversal,
 standalone `stripe_fee` and `tax_fee` transactions, fees split in `fee_details` (a platform's
 application fee on some USD charges, VAT on the processing fee of EUR charges), automatic daily payouts per currency whose
-transactions net exactly to the payout, and one payout that is `paid` and then `failed`.
+transactions net exactly to the payout, and one payout that is `paid` and then `failed`. On request,
+a manual and an instant payout too (`automatic` false): their own `payout` transactions leave the
+balance before the day's automatic payout, which sweeps what is left, so they are items of that
+automatic payout (as a failed payout's return is of a later one) [inferred from Stripe's rule that
+an automatic payout's transactions net to its amount].
 
 Activity is generated column-wise with numpy so that a million transactions take seconds; only
 the payout schedule is sequential, because a payout depends on what earlier payouts left behind.
@@ -26,6 +30,9 @@ PAYOUT_ARRIVAL_BUSINESS_DAYS = 2
 FAILED_PAYOUT_DAY = 3
 LATE_DEPOSIT_PAYOUT_DAY = 4
 COMBINED_DEPOSIT_PAYOUT_DAYS = (5, 6)
+# With `WorldSpec.manual_and_instant_payouts`: on these days the merchant pays out a third of the
+# available USD by hand an hour before the automatic payout, which sweeps the rest.
+PAYOUTS_BY_HAND = {8: "standard", 9: "instant"}
 MIN_DAYS = 10
 
 CURRENCY_WEIGHTS = {"usd": 0.6, "eur": 0.25, "jpy": 0.15, "gbp": 0.2, "kwd": 0.05}
@@ -76,6 +83,8 @@ PAYOUT_SCHEMA = pa.schema(
         ("failed_at", pa.int64()),
         ("trace_id", pa.string()),
         ("destination", pa.string()),
+        ("automatic", pa.bool_()),
+        ("method", pa.string()),
     ]
 )
 
@@ -90,6 +99,9 @@ class WorldSpec:
     transactions_per_day: int = 40
     currencies: tuple[str, ...] = ("usd", "eur", "jpy")
     merchant_name: str = "ACME ROBOTICS INC"
+    # Also a manual (standard) and an instant payout, which Stripe cannot itemize (PAYOUTS_BY_HAND).
+    # Off by default: the default world stays the one the tests and the ground truth were built on.
+    manual_and_instant_payouts: bool = False
 
     def __post_init__(self) -> None:
         if self.days < MIN_DAYS:
@@ -280,6 +292,16 @@ def _schedule_payouts(spec: WorldSpec, activity: pa.Table) -> tuple[pa.Table, pa
     extra = _Rows()
     extra_payout: list[str | None] = []
     payouts = {name: [] for name in PAYOUT_SCHEMA.names}
+
+    def add_payout(payout_id: str, created: int, arrival: int, currency: str, amount: int, txn_id: str, failure_txn: str | None = None,
+                   failed_at: int | None = None, automatic: bool = True, method: str = "standard") -> None:
+        row = {"id": payout_id, "created": created, "arrival_date": arrival, "currency": currency, "amount": amount,
+               "balance_transaction": txn_id, "failure_balance_transaction": failure_txn, "failed_at": failed_at,
+               "trace_id": "ST-" + stable_id("x", seed, "trace", payout_id)[2:14].upper(),
+               "destination": stable_id("ba", seed, "bank", currency), "automatic": automatic, "method": method}
+        for name, value in row.items():
+            payouts[name].append(value)
+
     for currency in spec.currencies:
         rows_in_currency = np.nonzero(currencies == currency)[0]
         order = rows_in_currency[np.argsort(bucket[rows_in_currency], kind="stable")]
@@ -297,6 +319,19 @@ def _schedule_payouts(spec: WorldSpec, activity: pa.Table) -> tuple[pa.Table, pa
                 carried_net += extra_net
             if carried_net <= 0:
                 continue
+            by_hand = PAYOUTS_BY_HAND.get(day_index) if spec.manual_and_instant_payouts and currency == "usd" else None
+            if by_hand and carried_net >= 3:
+                amount, created = carried_net // 3, int(payout_time) - 3_600
+                payout_id = stable_id("po", seed, currency, by_hand, day_index)
+                txn_id = stable_id("txn", seed, "payout", currency, by_hand, day_index)
+                extra.add(id=txn_id, created=created, available_on=created, currency=currency, amount=-amount, fee=0, net=-amount,
+                          type="payout", reporting_category="payout", source=payout_id, description="STRIPE PAYOUT", event="payout")
+                carried_extra.append(len(extra_payout))
+                extra_payout.append(None)
+                carried_net -= amount
+                # An instant payout reaches the bank within minutes; a standard one in two business days.
+                arrival = created if by_hand == "instant" else midnight_ts(add_business_days(ts_date(created), PAYOUT_ARRIVAL_BUSINESS_DAYS))
+                add_payout(payout_id, created, arrival, currency, amount, txn_id, automatic=False, method=by_hand)
             payout_id = stable_id("po", seed, currency, day_index)
             txn_id = stable_id("txn", seed, "payout", currency, day_index)
             created_day = ts_date(int(payout_time))
@@ -320,16 +355,7 @@ def _schedule_payouts(spec: WorldSpec, activity: pa.Table) -> tuple[pa.Table, pa
                 extra_payout.append(None)
                 failure_bucket = int(np.searchsorted(payout_times, failed_at, side="left"))
                 pending_extra.setdefault(failure_bucket, []).append((len(extra_payout) - 1, carried_net))
-            payouts["id"].append(payout_id)
-            payouts["created"].append(int(payout_time))
-            payouts["arrival_date"].append(arrival)
-            payouts["currency"].append(currency)
-            payouts["amount"].append(carried_net)
-            payouts["balance_transaction"].append(txn_id)
-            payouts["failure_balance_transaction"].append(failure_txn)
-            payouts["failed_at"].append(failed_at)
-            payouts["trace_id"].append("ST-" + stable_id("x", seed, "trace", payout_id)[2:14].upper())
-            payouts["destination"].append(stable_id("ba", seed, "bank", currency))
+            add_payout(payout_id, int(payout_time), arrival, currency, carried_net, txn_id, failure_txn, failed_at)
             carried_rows, carried_extra, carried_net = [], [], 0
 
     activity = activity.set_column(

@@ -66,12 +66,14 @@ def payout(row: dict[str, Any], clock: int) -> dict[str, Any]:
     status = payout_status(row, clock)
     failed = status == "failed"
     settled = status in ("paid", "failed")
+    # Stripe reconciles only automatic payouts; the others are `not_applicable` (reference/stripe.md 2).
+    reconciliation = ("completed" if settled else "in_progress") if row["automatic"] else "not_applicable"
     return {
         "amount": row["amount"],
         "application_fee": None,
         "application_fee_amount": None,
         "arrival_date": row["arrival_date"],
-        "automatic": True,
+        "automatic": row["automatic"],
         "balance_transaction": row["balance_transaction"],
         "created": row["created"],
         "currency": row["currency"],
@@ -83,10 +85,10 @@ def payout(row: dict[str, Any], clock: int) -> dict[str, Any]:
         "id": row["id"],
         "livemode": False,
         "metadata": {},
-        "method": "standard",
+        "method": row["method"],
         "object": "payout",
         "original_payout": None,
-        "reconciliation_status": "completed" if settled else "in_progress",
+        "reconciliation_status": reconciliation,
         "reversed_by": None,
         "source_type": "card",
         "statement_descriptor": None,

@@ -17,6 +17,8 @@ API_KEY = "sk_test_stripe_close_tests"
 # Small, but every special case (partial capture, dispute and its reversal, the failed payout,
 # the late and the combined deposit) happens, in three currencies including JPY.
 SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
+# The same, plus a manual and an instant payout, which Stripe cannot itemize.
+PAYOUTS_BY_HAND_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, manual_and_instant_payouts=True)
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +29,11 @@ def stripe_fixtures() -> dict:
 @pytest.fixture(scope="session")
 def small_world() -> World:
     return simulate(SMALL_WORLD)
+
+
+@pytest.fixture(scope="session")
+def payouts_by_hand_world() -> World:
+    return simulate(PAYOUTS_BY_HAND_WORLD)
 
 
 @pytest.fixture

@@ -76,10 +76,10 @@ def balance_transaction_rows(objects: Sequence[dict[str, Any]], source: str, loa
 
 def not_itemizable_reason(payout: dict[str, Any]) -> str | None:
     """Why Stripe cannot list this payout's transactions (reference/stripe.md 2.1), or None if it can."""
-    if not payout.get("automatic"):
-        return "manual payout: Stripe does not know which transactions it paid out"
     if payout.get("method") == "instant":
         return "instant payout: Stripe does not itemize instant payouts"
+    if not payout.get("automatic"):
+        return "manual payout: Stripe does not know which transactions it paid out"
     status = payout.get("reconciliation_status")
     if status != "completed":
         return f"reconciliation_status is {status}: itemizable once Stripe completes it"

@@ -3,7 +3,8 @@ from collections import Counter, defaultdict
 import pyarrow.compute as pc
 import pytest
 
-from sandbox.merchant import FAILED_PAYOUT_DAY, DAY, WorldSpec, simulate
+from sandbox import stripe_objects
+from sandbox.merchant import FAILED_PAYOUT_DAY, DAY, PAYOUTS_BY_HAND, WorldSpec, simulate
 
 
 def test_same_spec_gives_the_same_world(small_world):
@@ -91,3 +92,31 @@ def test_too_short_a_world_is_refused(days):
 def test_three_currencies_including_zero_decimal_jpy(small_world):
     currencies = set(pc.unique(small_world.balance_transactions.column("currency")).to_pylist())
     assert currencies == {"usd", "eur", "jpy"}
+
+
+def test_payouts_by_hand_are_swept_into_the_days_automatic_payout(payouts_by_hand_world, small_world):
+    payouts = {p["id"]: p for p in payouts_by_hand_world.payouts.to_pylist()}
+    by_hand = [p for p in payouts.values() if not p["automatic"]]
+    assert [(p["currency"], (p["created"] - payouts_by_hand_world.spec.start_ts) // DAY, p["method"]) for p in by_hand] == [
+        ("usd", day, method) for day, method in PAYOUTS_BY_HAND.items()
+    ]
+    transactions = {row["id"]: row for row in payouts_by_hand_world.balance_transactions.to_pylist()}
+    for payout in by_hand:
+        own = transactions[payout["balance_transaction"]]
+        assert (own["type"], own["net"], own["source"]) == ("payout", -payout["amount"], payout["id"])
+        # Its own transaction is an item of the automatic payout that swept the rest, an hour later.
+        swept_by = payouts[own["automatic_payout_id"]]
+        assert swept_by["automatic"] and swept_by["created"] == payout["created"] + 3_600
+        rendered = stripe_objects.payout(payout, payouts_by_hand_world.as_of)
+        assert (rendered["automatic"], rendered["method"], rendered["reconciliation_status"]) == (False, payout["method"], "not_applicable")
+    instant = next(p for p in by_hand if p["method"] == "instant")
+    assert instant["arrival_date"] == instant["created"]
+    # Every automatic payout still holds exactly its items (everything it lists but its own transaction).
+    items = defaultdict(int)
+    for row in transactions.values():
+        if row["automatic_payout_id"] and row["id"] != payouts[row["automatic_payout_id"]]["balance_transaction"]:
+            items[row["automatic_payout_id"]] += row["net"]
+    assert all(items[p["id"]] == p["amount"] for p in payouts.values() if p["automatic"])
+    # Money only moved between payouts: the balance is the default world's.
+    assert sum(row["net"] for row in transactions.values()) == pc.sum(small_world.balance_transactions["net"]).as_py()
+    assert len(payouts) == small_world.payouts.num_rows + 2

@@ -13,7 +13,9 @@ from ledger.config import ConfigError
 from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineError, load_newest_run
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
+from ledger.sources import stripe_records
 from sandbox import data_pipeline as delivery
+from sandbox import stripe_objects
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
 from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
@@ -35,20 +37,33 @@ def load(layout, path, **options):
         return load_newest_run(layout, connection, **options)
 
 
-def test_api_and_data_pipeline_give_identical_raw_tables(small_world, layout, tmp_path):
-    delivery.write_export(layout.s3_client(), layout, small_world)
+@pytest.mark.parametrize("world_name", ["small_world", "payouts_by_hand_world"])
+def test_api_and_data_pipeline_give_identical_raw_tables(world_name, request, layout, tmp_path):
+    world = request.getfixturevalue(world_name)
+    delivery.write_export(layout.s3_client(), layout, world)
     stats = load(layout, tmp_path / "pipeline.duckdb")
-    with SandboxStripeServer(small_world, API_KEY) as server, warehouse.connect(tmp_path / "api.duckdb") as connection:
-        window = Window(datetime.fromtimestamp(small_world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(small_world.as_of, tz=timezone.utc))
+    with SandboxStripeServer(world, API_KEY) as server, warehouse.connect(tmp_path / "api.duckdb") as connection:
+        window = Window(datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(world.as_of, tz=timezone.utc))
         ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
     from_api, from_pipeline = raw_tables(tmp_path / "api.duckdb"), raw_tables(tmp_path / "pipeline.duckdb")
     assert all(from_api.values())
     assert from_pipeline == from_api
-    assert stats.balance_transactions == small_world.balance_transactions.num_rows
+    assert stats.balance_transactions == world.balance_transactions.num_rows
     # The Connect transfer in `transfers` is not a payout.
-    assert stats.payouts == small_world.payouts.num_rows
+    assert stats.payouts == world.payouts.num_rows
     with duckdb.connect(str(tmp_path / "pipeline.duckdb"), read_only=True) as connection:
         assert connection.execute("select distinct _source from raw.stripe_balance_transactions").fetchall() == [("data_pipeline",)]
+        by_hand = connection.execute(
+            "select method, not_itemizable_reason, (select count(*) from raw.stripe_payout_transactions l where l.payout_id = p.id) "
+            "from raw.stripe_payouts p where not automatic order by method"
+        ).fetchall()
+    if world_name == "payouts_by_hand_world":
+        assert by_hand == [
+            ("instant", "instant payout: Stripe does not itemize instant payouts", 0),
+            ("standard", "manual payout: Stripe does not know which transactions it paid out", 0),
+        ]
+    else:
+        assert by_hand == []
 
 
 def test_the_newest_complete_run_is_loaded_and_incomplete_ones_wait(small_world, layout, tmp_path):
@@ -194,23 +209,32 @@ def test_a_delivery_holding_an_id_twice_is_refused_and_changes_nothing(loaded_on
     assert raw_tables(path) == before
 
 
-def test_reloading_a_newer_delivery_updates_only_what_changed(small_world, layout, tmp_path):
+def test_a_newer_delivery_replaces_the_older_and_keeps_newer_api_rows(small_world, layout, tmp_path):
     s3 = layout.s3_client()
-    delivery.write_export(s3, layout, small_world, clock=small_world.as_of - DAY)
+    delivery.write_export(s3, layout, small_world, clock=small_world.as_of - 2 * DAY)
     path = tmp_path / "warehouse.duckdb"
     load(layout, path)
-    with duckdb.connect(str(path), read_only=True) as connection:
-        first_loaded = dict(connection.execute("select id, _loaded_at from raw.stripe_balance_transactions").fetchall())
-    delivery.write_export(s3, layout, small_world)
+    # The API has meanwhile landed the last two days, beyond what the next delivery holds.
+    recent = [stripe_objects.balance_transaction(row, small_world.as_of) for row in small_world.balance_transactions.to_pylist()
+              if row["created"] > small_world.as_of - 2 * DAY]
+    transactions, fees = stripe_records.balance_transaction_rows(recent, "api", datetime(2026, 11, 1))
+    with warehouse.connect(path) as connection:
+        warehouse.upsert_tables(connection, {"stripe_balance_transactions": transactions, "stripe_fee_details": fees})
+    clock = small_world.as_of - DAY
+    delivery.write_export(s3, layout, small_world, clock=clock)
     load(layout, path)
     with duckdb.connect(str(path), read_only=True) as connection:
-        rows = {row[0]: row[1:] for row in connection.execute("select id, status, _loaded_at from raw.stripe_balance_transactions").fetchall()}
+        rows = {row[0]: row[1:] for row in connection.execute("select id, status, _source from raw.stripe_balance_transactions").fetchall()}
+        fee_sources = dict(connection.execute("select _source, count(*) from raw.stripe_fee_details group by all").fetchall())
     world = {row["id"]: row for row in small_world.balance_transactions.to_pylist()}
     assert set(rows) == set(world)
-    for txn_id, (status, loaded_at) in rows.items():
-        assert status == ("available" if world[txn_id]["available_on"] <= small_world.as_of else "pending")
-        if txn_id in first_loaded and world[txn_id]["available_on"] <= small_world.as_of - DAY:
-            assert loaded_at == first_loaded[txn_id], "an unchanged row is left alone"
+    for txn_id, (status, source) in rows.items():
+        if world[txn_id]["created"] <= clock:
+            assert (status, source) == ("available" if world[txn_id]["available_on"] <= clock else "pending", "data_pipeline")
+        else:
+            assert source == "api"
+    newer_fees = sum(len(stripe_objects.fee_details(row)) for row in world.values() if row["created"] > clock)
+    assert fee_sources["api"] == newer_fees > 0
 
 
 def test_a_corrupt_transfers_object_names_its_key(loaded_once, layout):

@@ -23,6 +23,8 @@ renamed as (
         failure_code,
         failure_message,
         reconciliation_status,
+        -- Why Stripe cannot list the payout's transactions (manual, instant, still reconciling); null when it can.
+        not_itemizable_reason,
         trace_id_status,
         trace_id_value,
         statement_descriptor,

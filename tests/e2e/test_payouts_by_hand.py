@@ -1,0 +1,61 @@
+"""A whole close of a world with a manual and an instant payout, ingested with the stripe SDK over
+HTTP from the sandbox API: the payouts land with the reason Stripe cannot itemize them, the proofs
+pass (the payout proof covers automatic payouts only) and the ledger equals the ground truth."""
+
+import dataclasses
+from datetime import timedelta
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ledger.config import CloseSettings
+from ledger.sources.stripe_records import not_itemizable_reason
+from orchestration.close_run import run_close
+from sandbox import stripe_objects
+from sandbox.bank_deposits import plan_deposits
+from sandbox.ground_truth import ground_truth
+from sandbox.outputs import write_sandbox_files
+from sandbox.stripe_api import SandboxStripeServer
+from tests.conftest import API_KEY
+
+pytestmark = pytest.mark.e2e
+
+
+def test_manual_and_instant_payouts_close_balanced_with_their_reasons(payouts_by_hand_world, tmp_path):
+    world = payouts_by_hand_world
+    spec = world.spec
+    bank_files = write_sandbox_files(world, tmp_path / "sandbox")
+    with SandboxStripeServer(world, API_KEY) as server:
+        settings = dataclasses.replace(
+            CloseSettings.from_env({}), source="sandbox", warehouse=tmp_path / "warehouse.duckdb", export_dir=tmp_path / "exports",
+            stripe_api_key=API_KEY, stripe_api_base=server.url, bank_inbox=str(bank_files.bai2.parent),
+        )
+        result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), dg.DagsterInstance.ephemeral())
+
+    truth = ground_truth(world, plan_deposits(world))
+    assert {(row.currency, row.account_code): row.balance_minor for row in result.trial_balance} == truth.gl_balances
+    assert result.failed_checks == ()
+    assert result.payouts == world.payouts.num_rows
+
+    by_hand = sorted((p for p in world.payouts.to_pylist() if not p["automatic"]), key=lambda p: p["id"])
+    expected = [
+        (p["id"], p["method"], p["amount"], "paid", not_itemizable_reason(stripe_objects.payout(p, world.as_of))) for p in by_hand
+    ]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
+        staged = connection.execute(
+            "select payout_id, payout_method, amount_minor, payout_status, not_itemizable_reason "
+            "from stg_stripe__payouts where not is_automatic order by payout_id"
+        ).fetchall()
+        listed = connection.execute(
+            "select count(*) from raw.stripe_payout_transactions where payout_id in (select id from raw.stripe_payouts where not automatic)"
+        ).fetchone()[0]
+        arrivals = dict(connection.execute(
+            "select source_id, sum(amount_minor) from fct_journal_line_sources "
+            "where source_kind = 'payout_arrival' and line_role = 'bank' group by source_id"
+        ).fetchall())
+    assert staged == expected
+    assert {reason.split(":")[0] for *_, reason in staged} == {"manual payout", "instant payout"}
+    assert listed == 0
+    # Both reached the bank in full, matched to their deposits like any other payout.
+    assert {p["id"]: arrivals.get(p["id"]) for p in by_hand} == {p["id"]: p["amount"] for p in by_hand}
