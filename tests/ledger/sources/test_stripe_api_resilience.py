@@ -17,7 +17,9 @@ from ledger.sources.stripe_http import RetryPolicy, StripeRequestFailed
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
 
-FAST_RETRIES = RetryPolicy(max_attempts=8, base_delay_s=0.005, max_delay_s=0.05)
+# Twelve attempts, not the default eight: with parallel workers interleaving, one injected burst
+# can catch the same request several times in a row, so eight lose a request now and then under load.
+FAST_RETRIES = RetryPolicy(max_attempts=12, base_delay_s=0.005, max_delay_s=0.05)
 
 
 def at(timestamp: int) -> datetime:
