@@ -29,8 +29,14 @@ test: $(STAMP) $(CHROMIUM)
 ui: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close ui
 
+# The issues' benchmarks at their sizes, one after the other (about half an hour on 2 cores).
 bench: $(STAMP)
-	$(BIN)/stripe-close bench --transactions 1000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench --transactions 1000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --source data_pipeline
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --sizes 1000000,10000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 1000000
 
 clean:
 	rm -rf .close exports dbt_project/target dbt_project/logs

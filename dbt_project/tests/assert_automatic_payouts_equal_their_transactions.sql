@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'rpt_payout_reconciliation'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'stg_stripe__payout_transactions'}}}) }}
 -- Proof 4: each reconciled automatic payout's amount equals the net of the transactions it settled
 -- (its own payout transaction excluded), its own transaction is exactly minus its amount, and no
 -- transaction is settled by two payouts. Returns the payout, the numbers and the culprit.

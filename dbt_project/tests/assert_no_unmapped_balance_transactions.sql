@@ -1,4 +1,4 @@
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_balance_transactions_mapped'}}}) }}
 -- Warning: balance transactions whose category and type match no mapping rule. They are booked to
 -- suspense (never dropped); add a row to seeds/gl_mapping_rules.csv to book them properly.
 

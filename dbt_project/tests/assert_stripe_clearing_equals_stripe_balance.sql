@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'rpt_trial_balance'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
 -- Proof 5: the Stripe-clearing GL balance equals Stripe's balance snapshot per currency (less any
 -- transactions created after the snapshot), and cash in transit equals the payouts that left
 -- Stripe and have not reached the bank. Returns the account, currency and both numbers.

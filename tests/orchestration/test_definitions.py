@@ -1,6 +1,9 @@
+import json
+
 import dagster as dg
 
 from orchestration.definitions import defs
+from orchestration.defs.transform.project import dbt_project
 
 
 def asset_graph():
@@ -31,9 +34,16 @@ def test_every_warehouse_step_is_in_the_duckdb_pool():
         assert assets_def.op.pool == "duckdb", assets_def.node_def.name
 
 
-def test_the_proofs_are_asset_checks():
-    checks = {key.name for key in asset_graph().asset_check_keys}
-    assert {"assert_journal_entries_balance", "assert_trial_balance_sums_to_zero", "assert_every_balance_transaction_booked_once"} <= checks
+def test_every_dbt_test_is_an_asset_check_on_the_model_it_reads():
+    """dagster-dbt attaches a singular test only to a model the test reads (its `meta.dagster.ref`
+    must be one of its refs); any other test would run as a bare observation, blocking nothing."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+    checks = {key.name: key.asset_key.to_user_string() for key in asset_graph().asset_check_keys}
+    assert tests - checks.keys() == set()
+    assert checks["assert_automatic_payouts_equal_their_transactions"] == "stg_stripe__payout_transactions"
+    assert checks["assert_stripe_clearing_equals_stripe_balance"] == "fct_journal_lines"
+    assert checks["assert_every_balance_transaction_booked_once"] == "fct_journal_line_sources"
 
 
 def test_every_asset_has_a_group_and_a_description():

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_bank_matches'}}}) }}
 -- A bank line is matched to one payout, or (one deposit holding several payouts) to several payouts
 -- under a single rule; a payout is matched once per line. Returns the offending lines.
 

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_bank_matches'}}}) }}
 -- The lines matched to a payout cover it exactly once: their parts add up to the payout's amount.
 -- Returns payouts whose matched parts do not.
 

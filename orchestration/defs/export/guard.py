@@ -1,6 +1,6 @@
 """The export guard inside Dagster: the latest results of the ledger's blocking checks.
 
-Blocking are the dbt tests on the journal marts (the proofs; a test of severity `warn` reports
+Blocking are the dbt tests on the journal marts and the payout links (the proofs; a test of severity `warn` reports
 without blocking) and every other check on those assets declared `blocking=True`. A blocking
 check that failed, or has no result yet, stops every export and push asset with the checks named.
 """
@@ -11,7 +11,9 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.transform.assets import ledger_dbt_models
 
-GUARDED_MODELS = ("fct_journal_lines", "fct_journal_line_sources", "fct_journal_source_records", "rpt_trial_balance")
+GUARDED_MODELS = (
+    "stg_stripe__payout_transactions", "fct_journal_lines", "fct_journal_line_sources", "fct_journal_source_records", "rpt_trial_balance",
+)
 
 
 def guarded_assets() -> list[dg.AssetKey]:

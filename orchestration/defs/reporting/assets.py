@@ -25,16 +25,25 @@ PACKAGE_MODELS = (
     group_name="close",
     kinds={"html", "excel"},
     pool="duckdb",
+    # Like the exports: a range of months (a backfill) is one run writing one package per month.
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def close_package(context: dg.AssetExecutionContext, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """The period's close package (HTML and XLSX): trial balance, Stripe balance roll-forward,
     bank reconciliation, exceptions, and charts, in `<exports>/<entity>/<period>/close_package/`."""
     settings = export_settings(exports)
     try:
-        package = build_close_package(warehouse.file, settings.destination, settings.entity_id, context.partition_key, context.run_id)
+        packages = [
+            build_close_package(warehouse.file, settings.destination, settings.entity_id, period, context.run_id)
+            for period in context.partition_keys
+        ]
     except CloseDataError as error:
         raise dg.Failure(description=str(error)) from error
-    return dg.MaterializeResult(metadata=package_metadata(package))
+    if len(packages) == 1:
+        return dg.MaterializeResult(metadata=package_metadata(packages[0]))
+    return dg.MaterializeResult(metadata={
+        f"{package.data.period} {name}": value for package in packages for name, value in package_metadata(package).items()
+    })
 
 
 def package_metadata(package: ClosePackage) -> dict:
