@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import great_expectations as gx
 from great_expectations import expectations as gxe
 
 
