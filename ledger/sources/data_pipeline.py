@@ -27,6 +27,7 @@ import re
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -191,7 +192,6 @@ def newest_complete_run(settings: DataPipelineSettings, s3: Any) -> CompleteRun:
 class _TableFiles:
     table: str
     paths: tuple[Path, ...]
-    keys: dict[Path, str]
     columns: dict[str, pa.DataType]
 
     def has(self, column: str) -> bool:
@@ -229,7 +229,7 @@ def _parts(settings: DataPipelineSettings, s3: Any, run: str, folder: Path) -> d
 
 def _checked_files(settings: DataPipelineSettings, table: str, parts: list[S3Object]) -> _TableFiles:
     """The downloaded parts of `table`, each a readable parquet file with the required columns."""
-    keys, columns = {}, {}
+    columns = {}
     for part in parts:
         uri = f"s3://{settings.bucket}/{part.key}"
         try:
@@ -241,8 +241,7 @@ def _checked_files(settings: DataPipelineSettings, table: str, parts: list[S3Obj
             raise DataPipelineError(f"table {table}: {uri} lacks required column {', '.join(repr(m) for m in missing)}")
         for field in schema:
             columns.setdefault(field.name, field.type)
-        keys[part.path] = uri
-    return _TableFiles(table, tuple(part.path for part in parts), keys, columns)
+    return _TableFiles(table, tuple(part.path for part in parts), columns)
 
 
 def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
@@ -302,49 +301,94 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
     return rows
 
 
-def _snapshot(connection: duckdb.DuckDBPyConnection, as_of: datetime, loaded_at: datetime) -> pa.Table:
-    """The balance per currency at the run's time, from the balance transactions just loaded:
-    available once `available_on` has passed, pending before (Stripe's own definition)."""
-    rows = connection.execute(
-        f"""
-        select currency,
-               sum(net) filter (where available_on <= $as_of) as available,
-               sum(net) filter (where available_on > $as_of) as pending
-        from {warehouse.RAW_SCHEMA}.stripe_balance_transactions
-        where created <= $as_of
-        group by currency
-        """,
+def _balance_sums(created: str, available_on: str) -> list[str]:
+    """Per currency, the balance at `$as_of` (Stripe's definition: available once `available_on`
+    has passed, pending before) of the transactions created by then."""
+    return [f"sum(net) filter (where {created} <= $as_of and {available_on} <= $as_of)",
+            f"sum(net) filter (where {created} <= $as_of and {available_on} > $as_of)"]
+
+
+def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: dict[str, list[int]], as_of: datetime, loaded_at: datetime) -> pa.Table:
+    """The balance per currency at the run's time: the delivered transactions' sums (taken while
+    checking the files) plus those of the rows landed under other keys (newer API rows)."""
+    totals = {currency: list(sums) for currency, sums in delivered.items()}
+    landed = connection.execute(
+        f"select currency, {', '.join(_balance_sums('created', 'available_on'))} from {warehouse.landed_table('stripe_balance_transactions')} group by currency",
         {"as_of": as_of},
     ).fetchall()
+    for currency, available, pending in landed:
+        sums = totals.setdefault(currency, [0, 0])
+        sums[0] += int(available or 0)
+        sums[1] += int(pending or 0)
     balance = {
-        "available": [{"amount": int(available or 0), "currency": currency} for currency, available, _ in rows],
-        "pending": [{"amount": int(pending or 0), "currency": currency} for currency, _, pending in rows],
+        "available": [{"amount": sums[0], "currency": currency} for currency, sums in totals.items()],
+        "pending": [{"amount": sums[1], "currency": currency} for currency, sums in totals.items()],
     }
     return stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)
 
 
-def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, tables: dict[str, _TableFiles], error: duckdb.Error) -> DataPipelineError:
+def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, parts: dict[str, list[S3Object]],
+                         error: duckdb.Error) -> DataPipelineError:
     """DuckDB names local paths; find the object that cannot be read and name its S3 key."""
-    for files in tables.values():
-        for path in files.paths:
-            try:
-                connection.execute(f"select min(columns(*)) from read_parquet('{path}')").fetchall()
-            except duckdb.Error as file_error:
-                return DataPipelineError(f"{files.keys[path]} cannot be read: {str(file_error).replace(str(path), files.keys[path])}")
+    for part in (part for table in LOAD_ORDER for part in parts[table] if part.path.exists()):
+        try:
+            connection.execute(f"select bit_xor(hash(columns(*))) from read_parquet('{part.path}')").fetchall()
+        except duckdb.Error as file_error:
+            uri = f"s3://{settings.bucket}/{part.key}"
+            return DataPipelineError(f"{uri} cannot be read: {str(file_error).replace(str(part.path), uri)}")
     return DataPipelineError(f"the Data Pipeline export could not be loaded: {error}")
 
 
-def _validated(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -> int:
-    """Read every value of every file of `files` once (a corrupt page fails here, not in a later
-    build) and return the row count. Counting the values of a column decodes its pages."""
-    return connection.execute(f"select count(*), count(columns(*)) from {files.source()}").fetchall()[0][0]
+# Parts checked at once, each on its own DuckDB cursor: a part is about one parquet row group, which
+# DuckDB reads on one thread, so one part at a time would leave the second core idle.
+CHECK_WORKERS = 2
 
 
-def _refuse_repeated_ids(connection: duckdb.DuckDBPyConnection, files: _TableFiles, run: str) -> None:
-    """A full delivery holds each balance transaction once; a repeat means a broken export. Grouping
-    64-bit hashes is several times cheaper than grouping strings; only a repeated hash makes the ids
-    themselves compared (to name them, and to rule out a hash collision)."""
-    if not connection.execute(f"select 1 from {files.source()} group by hash(id) having count(*) > 1 limit 1").fetchall():
+@dataclass(frozen=True)
+class _PartCheck:
+    rows: int
+    # Balance transactions only: per currency (available, pending) at the run's time, and id hashes.
+    balances: tuple[tuple[str, int, int], ...] = ()
+    id_hashes: pa.Table | None = None
+
+
+def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, table: str, part: S3Object, as_of: datetime) -> _PartCheck:
+    """One part: its schema checked and every value read once, so a corrupt page fails the load and
+    not a later build (hashing a column's values decodes its pages; counting them may be answered
+    from the footer's statistics). Balance transactions give their balance sums and id hashes on the way."""
+    files = _checked_files(settings, table, [part])
+    if table != BALANCE_TRANSACTIONS:
+        [(rows, *_)] = cursor.execute(f"select count(*), bit_xor(hash(columns(*))) from {files.source()}").fetchall()
+        return _PartCheck(rows)
+    sums = _balance_sums(files.timestamp("created"), files.timestamp("available_on"))
+    per_currency = cursor.execute(
+        f"select lower(currency), count(*), {', '.join(sums)}, bit_xor(hash(columns(* exclude (id)))) from {files.source()} group by all",
+        {"as_of": as_of},
+    ).fetchall()
+    return _PartCheck(
+        rows=sum(row[1] for row in per_currency),
+        balances=tuple((currency, int(available or 0), int(pending or 0)) for currency, _, available, pending, *_ in per_currency),
+        id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").to_arrow_table(),
+    )
+
+
+def _check_when_landed(connection: duckdb.DuckDBPyConnection, download: ParallelDownload, settings: DataPipelineSettings,
+                       table: str, part: S3Object, as_of: datetime) -> _PartCheck:
+    download.wait([part])
+    with connection.cursor() as cursor:
+        return _check_part(cursor, settings, table, part, as_of)
+
+
+def _refuse_repeated_ids(connection: duckdb.DuckDBPyConnection, checks: list[_PartCheck], files: _TableFiles, run: str) -> None:
+    """A full delivery holds each balance transaction once; a repeat means a broken export. Counting
+    distinct 64-bit hashes is several times cheaper than distinct strings; only a repeated hash makes
+    the ids themselves compared (to name them, and to rule out a hash collision)."""
+    connection.register("delivered_id_hashes", pa.concat_tables([check.id_hashes for check in checks]))
+    try:
+        [(repeats,)] = connection.execute("select count(*) - count(distinct id_hash) from delivered_id_hashes").fetchall()
+    finally:
+        connection.unregister("delivered_id_hashes")
+    if not repeats:
         return
     repeated = connection.execute(f"select id from {files.source()} group by id having count(*) > 1 order by id limit 3").fetchall()
     if repeated:
@@ -393,29 +437,36 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     root = deliveries or deliveries_folder(connection)
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{newest.run}-", dir=root))
-    tables: dict[str, _TableFiles] = {}
     try:
         parts = _parts(settings, s3, newest.run, folder)
-        counts: dict[str, int] = {}
         with ParallelDownload(s3, settings.bucket, [part for table in LOAD_ORDER for part in parts[table]]) as download:
-            try:
-                for table in LOAD_ORDER:
-                    download.wait(parts[table])
-                    tables[table] = _checked_files(settings, table, parts[table])
-                    counts[table] = _validated(connection, tables[table])
-                _refuse_repeated_ids(connection, tables[BALANCE_TRANSACTIONS], newest.run)
-                payouts = _payout_objects(connection, tables[TRANSFERS])
-            except duckdb.Error as error:
-                raise _locate_corrupt_file(connection, tables, error) from error
+            with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="parquet-check") as pool:
+                pending = {table: [pool.submit(_check_when_landed, connection, download, settings, table, part, as_of) for part in parts[table]]
+                           for table in LOAD_ORDER}
+                try:
+                    checks = {table: [future.result() for future in futures] for table, futures in pending.items()}
+                    files = {table: _checked_files(settings, table, parts[table]) for table in LOAD_ORDER}
+                    _refuse_repeated_ids(connection, checks[BALANCE_TRANSACTIONS], files[BALANCE_TRANSACTIONS], newest.run)
+                    payouts = _payout_objects(connection, files[TRANSFERS])
+                except duckdb.Error as error:
+                    raise _locate_corrupt_file(connection, settings, parts, error) from error
+                finally:
+                    pool.shutdown(cancel_futures=True)
         payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
-        transactions = tables[BALANCE_TRANSACTIONS]
+        delivered: dict[str, list[int]] = {}
+        for currency, available, pending_amount in (balance for check in checks[BALANCE_TRANSACTIONS] for balance in check.balances):
+            totals = delivered.setdefault(currency, [0, 0])
+            totals[0] += available
+            totals[1] += pending_amount
+        count, fee_count = (sum(check.rows for check in checks[table]) for table in (BALANCE_TRANSACTIONS, FEE_DETAILS))
+        transactions = files[BALANCE_TRANSACTIONS]
         with warehouse.transaction(connection):
             warehouse.write_rows(connection, "stripe_payouts", payout_rows)
             warehouse.deliver(connection, "stripe_balance_transactions", _balance_transactions_sql(transactions, loaded))
-            warehouse.deliver(connection, "stripe_fee_details", _fee_details_sql(tables[FEE_DETAILS], loaded))
+            warehouse.deliver(connection, "stripe_fee_details", _fee_details_sql(files[FEE_DETAILS], loaded))
             warehouse.deliver(connection, "stripe_payout_transactions", _payout_links_sql(transactions, loaded))
-            link_count = connection.execute(f"select count(*) from {warehouse.delivered_view('stripe_payout_transactions')}").fetchall()[0][0]
-            warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, as_of, loaded_at))
+            [(link_count,)] = connection.execute(f"select count(*) from {warehouse.delivered_view('stripe_payout_transactions')}").fetchall()
+            warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, delivered, as_of, loaded_at))
             warehouse.write_cursor(connection, STREAM, as_of)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -424,10 +475,9 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
         if earlier != folder:
             shutil.rmtree(earlier, ignore_errors=True)
     seconds = time.perf_counter() - started
-    count, fee_count = counts[BALANCE_TRANSACTIONS], counts[FEE_DETAILS]
     return DataPipelineStats(
         newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,
-        payout_transactions=link_count, payouts_not_itemized=sum(1 for reason in payout_rows.column("not_itemizable_reason").to_pylist() if reason),
+        payout_transactions=link_count, payouts_not_itemized=sum(1 for payout in payouts if stripe_records.not_itemizable_reason(payout)),
         objects=count + fee_count + payout_rows.num_rows, bytes_downloaded=sum(part.size for table in parts.values() for part in table),
         download_s=download.download_s, load_s=seconds - download.waited_s, seconds=seconds,
     )
