@@ -35,6 +35,7 @@ from typing import Any
 
 import boto3
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -349,7 +350,7 @@ class _PartCheck:
     rows: int
     # Balance transactions only: per currency (available, pending) at the run's time, and id hashes.
     balances: tuple[tuple[str, int, int], ...] = ()
-    id_hashes: pa.Table | None = None
+    id_hashes: np.ndarray | None = None
 
 
 def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, table: str, part: S3Object, as_of: datetime) -> _PartCheck:
@@ -368,7 +369,7 @@ def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSetting
     return _PartCheck(
         rows=sum(row[1] for row in per_currency),
         balances=tuple((currency, int(available or 0), int(pending or 0)) for currency, _, available, pending, *_ in per_currency),
-        id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").to_arrow_table(),
+        id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").fetchnumpy()["id_hash"],
     )
 
 
@@ -379,16 +380,13 @@ def _check_when_landed(connection: duckdb.DuckDBPyConnection, download: Parallel
         return _check_part(cursor, settings, table, part, as_of)
 
 
-def _refuse_repeated_ids(connection: duckdb.DuckDBPyConnection, checks: list[_PartCheck], files: _TableFiles, run: str) -> None:
-    """A full delivery holds each balance transaction once; a repeat means a broken export. Counting
-    distinct 64-bit hashes is several times cheaper than distinct strings; only a repeated hash makes
-    the ids themselves compared (to name them, and to rule out a hash collision)."""
-    connection.register("delivered_id_hashes", pa.concat_tables([check.id_hashes for check in checks]))
-    try:
-        [(repeats,)] = connection.execute("select count(*) - count(distinct id_hash) from delivered_id_hashes").fetchall()
-    finally:
-        connection.unregister("delivered_id_hashes")
-    if not repeats:
+def _refuse_repeated_ids(checks: list[_PartCheck], files: _TableFiles, connection: duckdb.DuckDBPyConnection, run: str) -> None:
+    """A full delivery holds each balance transaction once; a repeat means a broken export. Sorting
+    the ids' 64-bit hashes finds a repeat several times faster than DuckDB's distinct count of them
+    (and far faster than of the strings); only a repeated hash makes the ids themselves compared
+    (to name them, and to rule out a hash collision)."""
+    hashes = np.sort(np.concatenate([check.id_hashes for check in checks]))
+    if not (hashes[1:] == hashes[:-1]).any():
         return
     repeated = connection.execute(f"select id from {files.source()} group by id having count(*) > 1 order by id limit 3").fetchall()
     if repeated:
@@ -446,7 +444,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
                 try:
                     checks = {table: [future.result() for future in futures] for table, futures in pending.items()}
                     files = {table: _checked_files(settings, table, parts[table]) for table in LOAD_ORDER}
-                    _refuse_repeated_ids(connection, checks[BALANCE_TRANSACTIONS], files[BALANCE_TRANSACTIONS], newest.run)
+                    _refuse_repeated_ids(checks[BALANCE_TRANSACTIONS], files[BALANCE_TRANSACTIONS], connection, newest.run)
                     payouts = _payout_objects(connection, files[TRANSFERS])
                 except duckdb.Error as error:
                     raise _locate_corrupt_file(connection, settings, parts, error) from error
