@@ -7,8 +7,8 @@ Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payou
 the real stripe SDK expects when it pages. Errors use Stripe's JSON shape; a missing or wrong
 bearer key gets 401. Every response carries a `Request-Id`.
 
-The server has a clock: objects created after it are not visible yet, and payouts show the
-status they have at that time. Tests move the clock to watch a payout go `paid` then `failed`.
+The server has a clock: objects created after it are not visible yet, payouts show the status
+they have at that time, and every response's `Date` header tells it (as Stripe's tells its own). Tests move the clock to watch a payout go `paid` then `failed`.
 
 `ServerBehaviour` makes it behave like Stripe under load: a latency per request, a per-key rate
 limit answered with 429 and `Stripe-Rate-Limited-Reason`, bursts of injected 429s (lock timeouts,
@@ -318,6 +318,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         """Quiet: tests and benchmarks make tens of thousands of requests."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header tells the time on the sandbox's clock, as Stripe's tells its own."""
+        return super().date_time_string(self.server.store.clock if timestamp is None else timestamp)
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         request_id = f"req_{self.server.count_request():014d}"

@@ -2,6 +2,8 @@
 -- Proof 3, per currency: starting + activity - payouts = ending in every month, each month starts
 -- where the last ended, and the balance the transactions add up to at the time of Stripe's balance
 -- snapshot equals the snapshot (available + pending). Returns the currency, month and numbers.
+-- A snapshot is Stripe's balance at the moment it was read (`as_of_at`); ingestion records one only
+-- when the transactions landed reach that moment, so the latest one is always provable.
 
 with
 
@@ -26,7 +28,8 @@ broken_months as (
         period,
         'starting + activity + payouts <> ending, or the month does not start at the last ending' as problem,
         starting_minor + activity_minor + payouts_minor as computed_minor,
-        ending_minor as reported_minor
+        ending_minor as reported_minor,
+        starting_minor + activity_minor + payouts_minor - ending_minor as difference_minor
     from (
         select *, lag(ending_minor) over (partition by currency order by period) as previous_ending_minor
         from rollforward
@@ -50,7 +53,8 @@ balances_at_snapshot as (
         strftime(snapshots.as_of_at, '%Y-%m-%d %H:%M:%S') as period,
         'transactions up to the snapshot <> Stripe balance snapshot' as problem,
         coalesce(transactions.balance_minor, 0) as computed_minor,
-        snapshots.balance_minor as reported_minor
+        snapshots.balance_minor as reported_minor,
+        coalesce(transactions.balance_minor, 0) - snapshots.balance_minor as difference_minor
     from snapshots
     full outer join (
         select stg.currency, sum(stg.net_minor) as balance_minor

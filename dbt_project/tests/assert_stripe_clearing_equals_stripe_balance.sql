@@ -71,7 +71,8 @@ clearing_differences as (
         {{ control_account('stripe_clearing') }} as account_code,
         coalesce(snapshots.currency, clearing.currency) as currency,
         coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) as ledger_minor,
-        snapshots.balance_minor as stripe_minor
+        snapshots.balance_minor as stripe_minor,
+        coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) - coalesce(snapshots.balance_minor, 0) as difference_minor
     from snapshots
     full outer join clearing
         on snapshots.currency = clearing.currency
@@ -87,7 +88,8 @@ in_transit_differences as (
         {{ control_account('cash_in_transit') }} as account_code,
         coalesce(in_transit_ledger.currency, in_transit_payouts.currency) as currency,
         coalesce(in_transit_ledger.balance_minor, 0) as ledger_minor,
-        coalesce(in_transit_payouts.amount_minor, 0) as stripe_minor
+        coalesce(in_transit_payouts.amount_minor, 0) as stripe_minor,
+        coalesce(in_transit_ledger.balance_minor, 0) - coalesce(in_transit_payouts.amount_minor, 0) as difference_minor
     from in_transit_ledger
     full outer join in_transit_payouts
         on in_transit_ledger.currency = in_transit_payouts.currency

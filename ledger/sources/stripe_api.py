@@ -6,7 +6,14 @@ writes Arrow batches into DuckDB, each batch in its own transaction keyed by Str
 killed at any point leaves whole batches and a re-run replaces rather than duplicates.
 
 Cursors (one per stream, in the warehouse) move to the window's end only after every slice, the
-payouts and their links are in. The next incremental run starts `overlap_seconds` before the
+payouts and their links are in.
+
+Stripe's balance (`GET /v1/balance`) is the balance now, not at the window's end. Each run reads it
+first and stamps it with the time Stripe answered (the response's `Date`); it is recorded only when
+the window reaches that moment, so that every transaction it sums is landed: a run up to now (or
+ending within `overlap_seconds` of it, which the run then stretches to the moment of the read)
+records it; a backfill of past days does not, and the balance proofs keep using the latest snapshot
+the ledger covers. The next incremental run starts `overlap_seconds` before the
 cursor, because Stripe makes some balance transactions visible a little after their `created`
 time (reference/stripe.md 8.9). Payouts change after they are created (`paid`, then `failed`
 days later), so every run re-reads the payouts created or arriving within `payout_lookback_days`.
@@ -110,6 +117,8 @@ class IngestStats:
     payouts: int = 0
     payout_transactions: int = 0
     payouts_not_itemized: int = 0
+    # When Stripe's balance was read, if the window reached that moment and it was recorded.
+    balance_snapshot_as_of: datetime | None = None
     telemetry: RequestTelemetry = field(default_factory=RequestTelemetry)
 
     @property
@@ -131,21 +140,29 @@ class IngestStats:
             "payouts": self.payouts,
             "payout_transactions": self.payout_transactions,
             "payouts_not_itemized": self.payouts_not_itemized,
+            "balance_snapshot_as_of": self.balance_snapshot_as_of.isoformat() if self.balance_snapshot_as_of else None,
             **self.telemetry.summary(),
         }
 
 
 def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, window: Window, now: datetime | None = None) -> IngestStats:
-    """Land the window's balance transactions, recent payouts, payout contents and a balance snapshot,
-    then advance the stream cursors to the window's end (never past `now`).
+    """Land the window's balance transactions, recent payouts, payout contents and, if the window
+    reaches the present, Stripe's balance; then advance the stream cursors to the window's end
+    (never past the present). The present is Stripe's clock (the balance response's `Date`), else
+    `now`, else this machine's clock.
 
-    Payouts are listed first (a few requests); then the balance transaction slices and the payout
+    The balance is read first, so every transaction it includes was created before the window's
+    end. Payouts are listed next (a few requests); then the balance transaction slices and the payout
     contents run as one pool of jobs under the shared rate limit, so no phase waits for another's tail.
     """
-    now = now or datetime.now(timezone.utc)
     stats = IngestStats()
     fetcher = settings.fetcher(stats.telemetry)
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    balance, answered_at = fetcher.fetch_dated("/v1/balance", {})
+    read_at = answered_at or now or datetime.now(timezone.utc)
+    reaches_read = window.end >= read_at - timedelta(seconds=settings.overlap_seconds)
+    if reaches_read and window.end < read_at:
+        window = Window(window.start, read_at)
 
     payouts = _read_payouts(fetcher, settings, window)
     stats.payouts += warehouse.upsert(connection, "stripe_payouts", stripe_records.payout_rows(payouts, SOURCE, loaded_at))
@@ -164,12 +181,18 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
             )
     transactions.flush()
 
-    as_of = min(window.end, now).astimezone(timezone.utc).replace(tzinfo=None)
-    balance = fetcher.fetch("/v1/balance", {})
-    warehouse.upsert(connection, "stripe_balance_snapshots", stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at))
-    warehouse.advance_cursors(connection, {stream: as_of for stream in STREAMS})
+    if reaches_read:
+        stats.balance_snapshot_as_of = _naive_utc(read_at)
+        warehouse.upsert(connection, "stripe_balance_snapshots",
+                         stripe_records.balance_snapshot_rows(balance, stats.balance_snapshot_as_of, SOURCE, loaded_at))
+    position = _naive_utc(min(window.end, read_at))
+    warehouse.advance_cursors(connection, {stream: position for stream in STREAMS})
     stats.telemetry.finish()
     return stats
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:

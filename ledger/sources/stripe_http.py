@@ -24,6 +24,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -102,6 +104,19 @@ class StripeFetcher:
         self.telemetry = telemetry
 
     def fetch(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._fetch(path, params)[0]
+
+    def fetch_dated(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], datetime | None]:
+        """`fetch`, with the time Stripe answered (its `Date` header, UTC, whole seconds), or None
+        if the response has no usable `Date`."""
+        body, headers = self._fetch(path, params)
+        try:
+            answered = parsedate_to_datetime(headers["date"])
+        except (KeyError, TypeError, ValueError):
+            return body, None
+        return body, answered if answered.tzinfo else None
+
+    def _fetch(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         last = "no attempt"
         request_ids: list[str] = []
         for attempt in range(1, self._retry.max_attempts + 1):
@@ -119,7 +134,7 @@ class StripeFetcher:
                 request_id = headers.get("request-id")
                 self.telemetry.record_response(time.perf_counter() - started, status, request_id)
                 if 200 <= status < 300:
-                    return orjson.loads(body)
+                    return orjson.loads(body), headers
                 if request_id:
                     request_ids.append(request_id)
                 last = f"HTTP {status}"
