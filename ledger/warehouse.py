@@ -31,6 +31,11 @@ RAW_SCHEMA = "raw"
 # as they are.
 STRIPE_ID = "varchar using compression uncompressed"
 
+# The raw Stripe tables, each row carrying the Stripe account it came from.
+STRIPE_ACCOUNT_TABLES = (
+    "stripe_balance_transactions", "stripe_fee_details", "stripe_payouts", "stripe_payout_transactions", "stripe_balance_snapshots",
+)
+
 RAW_TABLES: dict[str, str] = {
     "stripe_balance_transactions": f"""
         id {STRIPE_ID} not null,
@@ -47,6 +52,7 @@ RAW_TABLES: dict[str, str] = {
         source_id {STRIPE_ID},
         exchange_rate decimal(38, 18),
         balance_type varchar,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -58,6 +64,7 @@ RAW_TABLES: dict[str, str] = {
         type varchar not null,
         description varchar,
         application varchar,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -82,12 +89,14 @@ RAW_TABLES: dict[str, str] = {
         statement_descriptor varchar,
         description varchar,
         not_itemizable_reason varchar,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
     "stripe_payout_transactions": f"""
         payout_id varchar not null,
         balance_transaction_id {STRIPE_ID} not null,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -97,6 +106,7 @@ RAW_TABLES: dict[str, str] = {
         available_minor bigint not null,
         pending_minor bigint not null,
         connect_reserved_minor bigint not null,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -108,19 +118,29 @@ RAW_KEYS: dict[str, tuple[str, ...]] = {
     "stripe_fee_details": ("balance_transaction_id", "position"),
     "stripe_payouts": ("id",),
     "stripe_payout_transactions": ("payout_id", "balance_transaction_id"),
-    "stripe_balance_snapshots": ("as_of", "currency"),
+    "stripe_balance_snapshots": ("stripe_account_id", "as_of", "currency"),
 }
 
 # Columns added after a table first shipped: warehouses created earlier gain them on connect.
-ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("stripe_payouts", "not_itemizable_reason varchar"),)
+# `stripe_account_id` is null on rows landed before it (the default entity books them).
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("stripe_payouts", "not_itemizable_reason varchar"),
+    *((table, "stripe_account_id varchar") for table in STRIPE_ACCOUNT_TABLES),
+)
 
 # Suffix of the table `replace_from` fills before swapping it in.
 _INCOMING = "__incoming"
 
 STATE_SCHEMA = "ingest_state"
-# One position per stream: the `created` time up to which every object is landed, or for the Data
+# One position per stream and Stripe account (`account_stream`): the `created` time up to which every object is landed, or for the Data
 # Pipeline the run time of the newest export loaded. It only moves once everything before it is in.
 CURSOR_TABLE = f"{STATE_SCHEMA}.cursors"
+
+
+def account_stream(stream: str, stripe_account: str | None) -> str:
+    """The cursor name of `stream` for a connected account; the key's own account (None) keeps
+    the plain stream name it has always had."""
+    return stream if stripe_account is None else f"{stream}@{stripe_account}"
 
 
 @contextmanager

@@ -255,7 +255,7 @@ def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
                {files.timestamp('created')} as created, {files.timestamp('available_on')} as available_on,
                {files.optional('status')} as status, {files.optional('description')} as description,
                {files.optional('source_id')} as source_id, {rate} as exchange_rate,
-               {files.optional('balance_type')} as balance_type,
+               {files.optional('balance_type')} as balance_type, {files.optional('merchant_id')} as stripe_account_id,
                '{SOURCE}' as _source, {loaded} as _loaded_at
         from {files.source()}
     """
@@ -273,7 +273,7 @@ def _fee_details_sql(files: _TableFiles, loaded: str) -> str:
         select balance_transaction_id, {position} as position,
                amount, lower(currency) as currency, type,
                {files.optional('description')} as description, {files.optional('application')} as application,
-               '{SOURCE}' as _source, {loaded} as _loaded_at
+               {files.optional('merchant_id')} as stripe_account_id, '{SOURCE}' as _source, {loaded} as _loaded_at
         from {files.source()}
     """
 
@@ -291,7 +291,7 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
                {files.optional('reconciliation_status')} as reconciliation_status,
                {files.optional('trace_id_status')} as trace_id_status, {files.optional('trace_id_value')} as trace_id_value,
                {files.optional('destination_id')} as destination, {files.optional('statement_descriptor')} as statement_descriptor,
-               {files.optional('description')} as description
+               {files.optional('description')} as description, {files.optional('merchant_id')} as stripe_account_id
         from {files.source()}
         where type in ({types})
         qualify row_number() over (partition by id) = 1
@@ -304,24 +304,28 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
 
 
 def _snapshot(connection: duckdb.DuckDBPyConnection, as_of: datetime, loaded_at: datetime) -> pa.Table:
-    """The balance per currency at the run's time, from the balance transactions just loaded:
-    available once `available_on` has passed, pending before (Stripe's own definition)."""
+    """The balance per account (`merchant_id`) and currency at the run's time, from the balance
+    transactions just loaded: available once `available_on` has passed, pending before (Stripe's
+    own definition)."""
     rows = connection.execute(
         f"""
-        select currency,
+        select stripe_account_id, currency,
                sum(net) filter (where available_on <= $as_of) as available,
                sum(net) filter (where available_on > $as_of) as pending
         from {warehouse.RAW_SCHEMA}.stripe_balance_transactions
         where created <= $as_of
-        group by currency
+        group by stripe_account_id, currency
         """,
         {"as_of": as_of},
     ).fetchall()
-    balance = {
-        "available": [{"amount": int(available or 0), "currency": currency} for currency, available, _ in rows],
-        "pending": [{"amount": int(pending or 0), "currency": currency} for currency, _, pending in rows],
-    }
-    return stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)
+    per_account = []
+    for account in dict.fromkeys(row[0] for row in rows):
+        balance = {
+            "available": [{"amount": int(available or 0), "currency": currency} for a, currency, available, _ in rows if a == account],
+            "pending": [{"amount": int(pending or 0), "currency": currency} for a, currency, _, pending in rows if a == account],
+        }
+        per_account.append(stripe_records.with_account(stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at), account))
+    return pa.concat_tables(per_account) if per_account else stripe_records.with_account(stripe_records.balance_snapshot_rows({}, as_of, SOURCE, loaded_at), None)
 
 
 def _refuse_repeated_keys(connection: duckdb.DuckDBPyConnection, run: str) -> None:
@@ -389,7 +393,8 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
 
             try:
                 payouts = _payout_objects(connection, files(TRANSFERS))
-                payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
+                payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at).append_column(
+                    "stripe_account_id", pa.array([p["stripe_account_id"] for p in payouts], pa.string()))
                 itemizable = pa.table({"payout_id": [p["id"] for p in payouts if stripe_records.not_itemizable_reason(p) is None]},
                                       schema=pa.schema([("payout_id", pa.string())]))
                 connection.register("itemizable_payouts", itemizable)
@@ -401,7 +406,8 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
                     payout_of = transactions.optional("automatic_transfer_id")
                     link_count = warehouse.replace_from(
                         connection, "stripe_payout_transactions",
-                        f"(select {payout_of} as payout_id, id as balance_transaction_id, '{SOURCE}' as _source, {loaded} as _loaded_at "
+                        f"(select {payout_of} as payout_id, id as balance_transaction_id, {transactions.optional('merchant_id')} as stripe_account_id, "
+                        f"'{SOURCE}' as _source, {loaded} as _loaded_at "
                         f"from {transactions.source()} where {payout_of} in (select payout_id from itemizable_payouts))",
                         SOURCE,
                     )

@@ -95,10 +95,14 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 
 class StripeFetcher:
-    """GETs JSON from one Stripe account; safe to share between threads."""
+    """GETs JSON from one Stripe account (the key's own, or `stripe_account`: a connected account,
+    sent as the SDK's `stripe_account` request option, i.e. the `Stripe-Account` header); safe
+    to share between threads."""
 
-    def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, retry: RetryPolicy, telemetry: RequestTelemetry) -> None:
+    def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, retry: RetryPolicy, telemetry: RequestTelemetry,
+                 stripe_account: str | None = None) -> None:
         self._requestor = client._requestor  # noqa: SLF001 - see the module docstring
+        self._options: dict[str, Any] = {"stripe_account": stripe_account} if stripe_account else {}
         self._limiter = limiter
         self._retry = retry
         self.telemetry = telemetry
@@ -124,7 +128,7 @@ class StripeFetcher:
             started = time.perf_counter()
             try:
                 body, status, raw_headers = self._requestor.request_raw(
-                    "get", path, params=params, options={}, base_address="api", api_mode="V1", usage=["stripe_close"],
+                    "get", path, params=params, options=self._options, base_address="api", api_mode="V1", usage=["stripe_close"],
                 )
             except stripe.APIConnectionError as error:
                 self.telemetry.record_response(time.perf_counter() - started, None, None)

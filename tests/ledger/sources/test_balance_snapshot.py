@@ -13,7 +13,7 @@ from ledger import warehouse
 from ledger.dbt_build import culprit_rows
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox import stripe_objects
-from sandbox.stripe_api import SandboxStripeServer
+from sandbox.stripe_api import OWN_ACCOUNT_ID, SandboxStripeServer
 from tests.conftest import API_KEY
 from tests.dbt.builders import build, compiled_test_sql, copy_ledger
 
@@ -51,8 +51,8 @@ def test_a_backfill_of_past_days_records_no_snapshot(small_world, stripe_server,
     past = Window(at(small_world.spec.start_ts), at(small_world.spec.start_ts + 4 * DAY))
     with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
         stats = ingest(settings, connection, past)
-        assert stats.balance_snapshot_as_of is None
-        assert stats.as_metadata()["balance_snapshot_as_of"] is None
+        assert stats.balance_snapshots == {}
+        assert stats.as_metadata()["balance_snapshots"] == {}
         assert snapshot_rows(connection) == []
         assert stats.balance_transactions == connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone()[0] > 0
         assert warehouse.read_cursor(connection, "balance_transactions") == past.end.replace(tzinfo=None)
@@ -65,7 +65,7 @@ def test_a_run_up_to_now_records_the_balance_at_the_time_stripe_answered(small_w
     today = Window(at(small_world.spec.start_ts), at(small_world.spec.start_ts + 7 * DAY))
     with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
         stats = ingest(settings, connection, today)
-        assert stats.balance_snapshot_as_of == naive(clock)
+        assert stats.balance_snapshots == {OWN_ACCOUNT_ID: naive(clock)}
         assert snapshot_rows(connection) == sandbox_balance(small_world, clock)
         assert warehouse.read_cursor(connection, "balance_transactions") == naive(clock)
 
@@ -79,7 +79,7 @@ def test_a_window_ending_within_the_overlap_of_now_is_stretched_to_the_read(smal
     window = Window(at(small_world.spec.start_ts), at(end))
     with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
         stats = ingest(settings, connection, window)
-        assert stats.balance_snapshot_as_of == naive(clock)
+        assert stats.balance_snapshots == {OWN_ACCOUNT_ID: naive(clock)}
         assert stats.balance_transactions == sum(1 for c in created if c < clock)
         assert sum(1 for c in created if end <= c < clock) > 0
         assert snapshot_rows(connection) == sandbox_balance(small_world, clock)
@@ -93,9 +93,9 @@ def test_the_balance_proofs_hold_after_a_backfill_and_name_a_snapshot_that_disag
     middle = small_world.spec.start_ts + 5 * DAY
     with SandboxStripeServer(small_world, API_KEY) as server, warehouse.connect(path) as connection:
         settings = StripeApiSettings(api_key=API_KEY, api_base=server.url)
-        assert ingest(settings, connection, Window(at(small_world.spec.start_ts), at(middle))).balance_snapshot_as_of is None
+        assert ingest(settings, connection, Window(at(small_world.spec.start_ts), at(middle))).balance_snapshots == {}
         stats = ingest(settings, connection, Window(at(middle - settings.overlap_seconds), at(small_world.as_of)))
-        assert stats.balance_snapshot_as_of == naive(small_world.as_of)
+        assert stats.balance_snapshots == {OWN_ACCOUNT_ID: naive(small_world.as_of)}
     build(path)  # a failing proof fails the build
     damaged = copy_ledger(path, tmp_path / "damaged")
     with duckdb.connect(str(damaged)) as connection:

@@ -52,7 +52,8 @@ def test_ingest_lands_every_object_exactly(stripe_server, small_world, window, t
     assert {payout for payout, *_ in links} == {p["id"] for p in settled}
     assert len(links) == sum(1 for row in world if row["automatic_payout_id"] in {p["id"] for p in settled})
     snapshot = table_rows(path, "stripe_balance_snapshots", "currency")
-    for _, currency, available, pending, reserved, _source in snapshot:
+    assert snapshot and {row[5] for row in snapshot} == {"acct_main"}
+    for _, currency, available, pending, reserved, _account, _source in snapshot:
         assert available + pending == sum(row["net"] for row in world if row["currency"] == currency)
 
 
