@@ -245,8 +245,12 @@ def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table
         return 0
     if table not in RAW_TABLES:
         raise ValueError(f"unknown raw table {table!r}; expected one of {sorted(RAW_TABLES)}")
+    if table in STRIPE_ACCOUNT_TABLES and "stripe_account_id" not in rows.column_names:
+        # From a source that does not know the account (the default entity books them).
+        rows = rows.append_column("stripe_account_id", pa.nulls(rows.num_rows, pa.string()))
     keys = ", ".join(RAW_KEYS[table])
-    matched = " and ".join(f"t.{key} = i.{key}" for key in RAW_KEYS[table])
+    # `stripe_account_id` may be null (such rows): null matches null.
+    matched = " and ".join(f"t.{key} {'is not distinct from' if key == 'stripe_account_id' else '='} i.{key}" for key in RAW_KEYS[table])
     connection.register("incoming_rows", rows)
     try:
         connection.execute(

@@ -81,6 +81,7 @@ def fee_details(world: World, clock: int) -> pa.Table:
         pieces.append(pa.table({
             "id": pc.binary_join_element_wise(ids, pc.cast(index, pa.string()), "-"),
             "balance_transaction_id": ids,
+            "merchant_id": pa.array([MERCHANT_ID] * rows, pa.string()),
             "index": index,
             "amount": pc.filter(amount, present),
             "currency": pc.filter(table["currency"], present),

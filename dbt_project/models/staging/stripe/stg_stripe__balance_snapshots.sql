@@ -10,7 +10,7 @@ renamed as (
 
     select
         stripe_account_id,
-        {{ stripe_account_entity('stripe_account_id') }} as entity_id,
+        {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
         lower(currency) as currency,
         available_minor,
         pending_minor,

@@ -13,7 +13,7 @@ renamed as (
         id as balance_transaction_id,
         source_id,
         stripe_account_id,
-        {{ stripe_account_entity('stripe_account_id') }} as entity_id,
+        {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
 
         ---------- strings
         type as balance_transaction_type,

@@ -15,7 +15,7 @@ renamed as (
         failure_balance_transaction_id,
         destination_id,
         stripe_account_id,
-        {{ stripe_account_entity('stripe_account_id') }} as entity_id,
+        {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
 
         ---------- strings
         lower(currency) as currency,
