@@ -109,6 +109,16 @@ def test_a_wrong_key_fails_clearly_and_lands_nothing(stripe_server, window, tmp_
         assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone() == (0,)
 
 
+def test_an_account_the_key_cannot_reach_fails_naming_it_and_lands_nothing(stripe_server, window, tmp_path):
+    settings = StripeApiSettings(api_key=API_KEY, api_base=stripe_server.url, accounts=("acct_1NotConnected",))
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
+        with pytest.raises(stripe.PermissionError, match="does not have access to account 'acct_1NotConnected'") as error:
+            ingest(settings, connection, window)
+        assert API_KEY not in str(error.value)
+        assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone() == (0,)
+        assert warehouse.read_cursor(connection, "balance_transactions@acct_1NotConnected") is None
+
+
 def test_an_empty_key_is_a_configuration_error(window, tmp_path):
     with warehouse.connect(tmp_path / "w.duckdb") as connection:
         with pytest.raises(ValueError, match="STRIPE_API_KEY is empty"):
