@@ -36,6 +36,11 @@ RAW_SCHEMA = "raw"
 # as they are.
 STRIPE_ID = "varchar using compression uncompressed"
 
+# The raw Stripe tables, each row carrying the Stripe account it came from.
+STRIPE_ACCOUNT_TABLES = (
+    "stripe_balance_transactions", "stripe_fee_details", "stripe_payouts", "stripe_payout_transactions", "stripe_balance_snapshots",
+)
+
 RAW_TABLES: dict[str, str] = {
     "stripe_balance_transactions": f"""
         id {STRIPE_ID} not null,
@@ -52,6 +57,7 @@ RAW_TABLES: dict[str, str] = {
         source_id {STRIPE_ID},
         exchange_rate decimal(38, 18),
         balance_type varchar,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -63,6 +69,7 @@ RAW_TABLES: dict[str, str] = {
         type varchar not null,
         description varchar,
         application varchar,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -87,12 +94,14 @@ RAW_TABLES: dict[str, str] = {
         statement_descriptor varchar,
         description varchar,
         not_itemizable_reason varchar,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
     "stripe_payout_transactions": f"""
         payout_id varchar not null,
         balance_transaction_id {STRIPE_ID} not null,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -102,6 +111,7 @@ RAW_TABLES: dict[str, str] = {
         available_minor bigint not null,
         pending_minor bigint not null,
         connect_reserved_minor bigint not null,
+        stripe_account_id varchar,
         _source varchar not null,
         _loaded_at timestamp not null
     """,
@@ -113,19 +123,29 @@ RAW_KEYS: dict[str, tuple[str, ...]] = {
     "stripe_fee_details": ("balance_transaction_id", "position"),
     "stripe_payouts": ("id",),
     "stripe_payout_transactions": ("payout_id", "balance_transaction_id"),
-    "stripe_balance_snapshots": ("as_of", "currency"),
+    "stripe_balance_snapshots": ("stripe_account_id", "as_of", "currency"),
 }
 
 # Columns added after a table first shipped: warehouses created earlier gain them on connect.
-ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("stripe_payouts", "not_itemizable_reason varchar"),)
+# `stripe_account_id` is null on rows landed before it (the default entity books them).
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("stripe_payouts", "not_itemizable_reason varchar"),
+    *((table, "stripe_account_id varchar") for table in STRIPE_ACCOUNT_TABLES),
+)
 
 # Tables a Data Pipeline delivery fills by reference to its parquet files rather than by copy.
 DELIVERED_TABLES = ("stripe_balance_transactions", "stripe_fee_details", "stripe_payout_transactions")
 
 STATE_SCHEMA = "ingest_state"
-# One position per stream: the `created` time up to which every object is landed, or for the Data
+# One position per stream and Stripe account (`account_stream`): the `created` time up to which every object is landed, or for the Data
 # Pipeline the run time of the newest export loaded. It only moves once everything before it is in.
 CURSOR_TABLE = f"{STATE_SCHEMA}.cursors"
+
+
+def account_stream(stream: str, stripe_account: str | None) -> str:
+    """The cursor name of `stream` for a connected account; the key's own account (None) keeps
+    the plain stream name it has always had."""
+    return stream if stripe_account is None else f"{stream}@{stripe_account}"
 
 
 @contextmanager
@@ -260,8 +280,12 @@ def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table
         return 0
     if table not in RAW_TABLES:
         raise ValueError(f"unknown raw table {table!r}; expected one of {sorted(RAW_TABLES)}")
+    if table in STRIPE_ACCOUNT_TABLES and "stripe_account_id" not in rows.column_names:
+        # From a source that does not know the account (the default entity books them).
+        rows = rows.append_column("stripe_account_id", pa.nulls(rows.num_rows, pa.string()))
     keys = ", ".join(RAW_KEYS[table])
-    matched = " and ".join(f"t.{key} = i.{key}" for key in RAW_KEYS[table])
+    # `stripe_account_id` may be null (such rows): null matches null.
+    matched = " and ".join(f"t.{key} {'is not distinct from' if key == 'stripe_account_id' else '='} i.{key}" for key in RAW_KEYS[table])
     connection.register("incoming_rows", rows)
     try:
         connection.execute(

@@ -46,7 +46,8 @@ TOTALS = {
     "stripe_payouts": Totals((Measure("payouts", "amount", "Payouts"),)),
     "stripe_balance_snapshots": Totals(
         (Measure("available", "available_minor", "Available"), Measure("pending", "pending_minor", "Pending")),
-        "as_of = (select max(as_of) from raw.stripe_balance_snapshots)",
+        # The latest snapshot of each Stripe account, summed over accounts.
+        "(stripe_account_id, as_of) in (select (stripe_account_id, max(as_of)) from raw.stripe_balance_snapshots group by stripe_account_id)",
     ),
     "bank_statement_lines": Totals((
         Measure("credits", "case when direction = 'credit' then amount_minor else 0 end", "Credits"),

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 
 from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineSettings
 from sandbox import stripe_objects
-from sandbox.merchant import World, stable_id
+from sandbox.merchant import OWN_ACCOUNT_ID, World, stable_id
 
 UTC_SECONDS = pa.timestamp("s", tz="UTC")
-MERCHANT_ID = "acct_sandbox_merchant"
+MERCHANT_ID = OWN_ACCOUNT_ID
 
 
 def _seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -81,6 +81,7 @@ def fee_details(world: World, clock: int) -> pa.Table:
         pieces.append(pa.table({
             "id": pc.binary_join_element_wise(ids, pc.cast(index, pa.string()), "-"),
             "balance_transaction_id": ids,
+            "merchant_id": pa.array([MERCHANT_ID] * rows, pa.string()),
             "index": index,
             "amount": pc.filter(amount, present),
             "currency": pc.filter(table["currency"], present),

@@ -89,6 +89,9 @@ PAYOUT_SCHEMA = pa.schema(
 )
 
 
+# The simulated merchant's Stripe account, as the demo's entities seed names it.
+OWN_ACCOUNT_ID = "acct_main"
+
 @dataclass(frozen=True)
 class WorldSpec:
     """What to simulate: `days` of activity from `start`, about `transactions_per_day` a day."""

@@ -2,13 +2,15 @@
 
 Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payout`, `type`,
 `currency`), `GET /v1/balance_transactions/{id}`, `GET /v1/payouts` (filters `created`,
-`arrival_date`, `status`), `GET /v1/payouts/{id}`, `GET /v1/balance`. Lists are newest first with
+`arrival_date`, `status`), `GET /v1/payouts/{id}`, `GET /v1/balance`, `GET /v1/account`. The
+`Stripe-Account` header acts as a connected account (a world of its own); an account the key
+cannot reach is refused as Stripe does (403). Lists are newest first with
 `limit` (1-100, default 10), `starting_after`, `ending_before`, `has_more` and `url`, exactly as
 the real stripe SDK expects when it pages. Errors use Stripe's JSON shape; a missing or wrong
 bearer key gets 401. Every response carries a `Request-Id`.
 
-The server has a clock: objects created after it are not visible yet, and payouts show the
-status they have at that time. Tests move the clock to watch a payout go `paid` then `failed`.
+The server has a clock: objects created after it are not visible yet, payouts show the status
+they have at that time, and every response's `Date` header tells it (as Stripe's tells its own). Tests move the clock to watch a payout go `paid` then `failed`.
 
 `ServerBehaviour` makes it behave like Stripe under load: a latency per request, a per-key rate
 limit answered with 429 and `Stripe-Rate-Limited-Reason`, bursts of injected 429s (lock timeouts,
@@ -24,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -32,7 +34,7 @@ import numpy as np
 import orjson
 
 from sandbox import stripe_objects
-from sandbox.merchant import World
+from sandbox.merchant import OWN_ACCOUNT_ID, World
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -319,6 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         """Quiet: tests and benchmarks make tens of thousands of requests."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header tells the time on the sandbox's clock, as Stripe's tells its own."""
+        return super().date_time_string(self.server.store.clock if timestamp is None else timestamp)
+
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         request_id = f"req_{self.server.count_request():014d}"
         headers: dict[str, str] = {}
@@ -359,7 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = Query(dict(parse_qsl(parts.query, keep_blank_values=True)))
         segments = [segment for segment in parts.path.split("/") if segment]
-        store = self.server.store
+        account_id, store = self.server.account(self.headers.get("Stripe-Account"))
+        if segments == ["v1", "account"]:
+            return {"id": account_id, "object": "account"}
         if segments == ["v1", "balance_transactions"]:
             return store.list_balance_transactions(query)
         if segments[:2] == ["v1", "balance_transactions"] and len(segments) == 3:
@@ -384,14 +392,27 @@ class _Server(ThreadingHTTPServer):
     # Parallel ingestion opens a connection per worker thread; the default backlog of 5 drops some.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], store: SandboxStripe, api_key: str, behaviour: ServerBehaviour) -> None:
+    def __init__(self, address: tuple[str, int], stores: dict[str, SandboxStripe], api_key: str, behaviour: ServerBehaviour) -> None:
         super().__init__(address, _Handler)
-        self.store = store
+        # The key's own account first, then the connected accounts it may act as.
+        self.stores = stores
         self.api_key = api_key
         self.behaviour = behaviour
         self.faults = _Faults(behaviour)
         self.requests_served = 0
         self._count_lock = threading.Lock()
+
+    @property
+    def store(self) -> SandboxStripe:
+        return next(iter(self.stores.values()))
+
+    def account(self, stripe_account: str | None) -> tuple[str, SandboxStripe]:
+        """The account a request acts as: its `Stripe-Account` header, else the key's own."""
+        account_id = stripe_account or next(iter(self.stores))
+        if account_id not in self.stores:
+            raise StripeError(403, f"The provided key '{_masked(self.api_key)}' does not have access to account '{account_id}' (or that account does not exist). Application access may have been revoked.",
+                              code="account_invalid")
+        return account_id, self.stores[account_id]
 
     def count_request(self) -> int:
         with self._count_lock:
@@ -402,9 +423,14 @@ class _Server(ThreadingHTTPServer):
 class SandboxStripeServer:
     """Runs the sandbox API on 127.0.0.1 in a background thread; port 0 picks a free one."""
 
-    def __init__(self, world: World, api_key: str, port: int = 0, clock: int | None = None, behaviour: ServerBehaviour = ServerBehaviour()) -> None:
-        self.store = SandboxStripe(world, clock, behaviour.late_share, behaviour.late_seconds)
-        self._server = _Server(("127.0.0.1", port), self.store, api_key, behaviour)
+    def __init__(self, world: World, api_key: str, port: int = 0, clock: int | None = None, behaviour: ServerBehaviour = ServerBehaviour(),
+                 account_id: str = OWN_ACCOUNT_ID, connected: Mapping[str, World] | None = None) -> None:
+        """`world` is the key's own account (`account_id`); `connected` maps each connected account
+        the key may act as (the `Stripe-Account` header) to its world, all on one clock."""
+        worlds = {account_id: world, **(connected or {})}
+        self._stores = {account: SandboxStripe(w, clock, behaviour.late_share, behaviour.late_seconds) for account, w in worlds.items()}
+        self.store = self._stores[account_id]
+        self._server = _Server(("127.0.0.1", port), self._stores, api_key, behaviour)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-stripe", daemon=True)
 
     @property
@@ -413,7 +439,8 @@ class SandboxStripeServer:
         return f"http://{host}:{port}"
 
     def set_clock(self, clock: int) -> None:
-        self.store.clock = clock
+        for store in self._stores.values():
+            store.clock = clock
 
     @property
     def requests_served(self) -> int:

@@ -1,7 +1,10 @@
 {{ config(meta={'dagster': {'ref': {'name': 'rpt_stripe_balance_rollforward'}}}) }}
 -- Proof 3, per currency: starting + activity - payouts = ending in every month, each month starts
--- where the last ended, and the balance the transactions add up to at the time of Stripe's balance
--- snapshot equals the snapshot (available + pending). Returns the currency, month and numbers.
+-- where the last ended, and, per Stripe account, the balance the transactions add up to at the time
+-- of Stripe's balance snapshot equals the snapshot (available + pending). Returns the currency, the
+-- account (snapshots), the month or snapshot time and the numbers.
+-- A snapshot is Stripe's balance at the moment it was read (`as_of_at`); ingestion records one only
+-- when the transactions landed reach that moment, so the latest one is always provable.
 
 with
 
@@ -23,10 +26,12 @@ broken_months as (
 
     select
         currency,
+        cast(null as varchar) as stripe_account_id,
         period,
         'starting + activity + payouts <> ending, or the month does not start at the last ending' as problem,
         starting_minor + activity_minor + payouts_minor as computed_minor,
-        ending_minor as reported_minor
+        ending_minor as reported_minor,
+        starting_minor + activity_minor + payouts_minor - ending_minor as difference_minor
     from (
         select *, lag(ending_minor) over (partition by currency order by period) as previous_ending_minor
         from rollforward
@@ -39,30 +44,33 @@ broken_months as (
 snapshots as (
 
     select * from {{ ref('stg_stripe__balance_snapshots') }}
-    qualify row_number() over (partition by currency order by as_of_at desc) = 1
+    qualify row_number() over (partition by stripe_account_id, currency order by as_of_at desc) = 1
 
 ),
 
 balances_at_snapshot as (
 
     select
-        coalesce(snapshots.currency, transactions.currency) as currency,
+        snapshots.currency,
+        snapshots.stripe_account_id,
         strftime(snapshots.as_of_at, '%Y-%m-%d %H:%M:%S') as period,
         'transactions up to the snapshot <> Stripe balance snapshot' as problem,
         coalesce(transactions.balance_minor, 0) as computed_minor,
-        snapshots.balance_minor as reported_minor
+        snapshots.balance_minor as reported_minor,
+        coalesce(transactions.balance_minor, 0) - snapshots.balance_minor as difference_minor
     from snapshots
-    full outer join (
-        select stg.currency, sum(stg.net_minor) as balance_minor
+    left join (
+        select s.stripe_account_id, stg.currency, sum(stg.net_minor) as balance_minor
         from {{ ref('stg_stripe__balance_transactions') }} as stg
         inner join snapshots as s
             on stg.currency = s.currency
+            and stg.stripe_account_id is not distinct from s.stripe_account_id
             and stg.created_at <= s.as_of_at
-        group by stg.currency
+        group by s.stripe_account_id, stg.currency
     ) as transactions
         on snapshots.currency = transactions.currency
-    where snapshots.currency is not null
-        and coalesce(transactions.balance_minor, 0) <> snapshots.balance_minor
+        and snapshots.stripe_account_id is not distinct from transactions.stripe_account_id
+    where coalesce(transactions.balance_minor, 0) <> snapshots.balance_minor
 
 )
 

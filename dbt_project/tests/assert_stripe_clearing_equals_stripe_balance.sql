@@ -1,5 +1,5 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
--- Proof 5: the Stripe-clearing GL balance equals Stripe's balance snapshot per currency (less any
+-- Proof 5, per entity and currency: the Stripe-clearing GL balance equals Stripe's balance snapshot (less any
 -- transactions created after the snapshot), and cash in transit equals the payouts that left
 -- Stripe and have not reached the bank. Returns the account, currency and both numbers.
 
@@ -14,43 +14,44 @@ journal_lines as (
 snapshots as (
 
     select * from {{ ref('stg_stripe__balance_snapshots') }}
-    qualify row_number() over (partition by currency order by as_of_at desc) = 1
+    qualify row_number() over (partition by stripe_account_id, currency order by as_of_at desc) = 1
 
 ),
 
 after_snapshot as (
 
-    select transactions.currency, sum(transactions.net_minor) as net_minor
+    select snapshots.entity_id, transactions.currency, sum(transactions.net_minor) as net_minor
     from {{ ref('stg_stripe__balance_transactions') }} as transactions
     inner join snapshots
         on transactions.currency = snapshots.currency
+        and transactions.entity_id = snapshots.entity_id
         and transactions.created_at > snapshots.as_of_at
-    group by transactions.currency
+    group by snapshots.entity_id, transactions.currency
 
 ),
 
 clearing as (
 
-    select currency, sum(amount_minor) as balance_minor
+    select entity_id, currency, sum(amount_minor) as balance_minor
     from journal_lines
     where account_code = {{ control_account('stripe_clearing') }}
-    group by currency
+    group by entity_id, currency
 
 ),
 
 in_transit_ledger as (
 
-    select currency, sum(amount_minor) as balance_minor
+    select entity_id, currency, sum(amount_minor) as balance_minor
     from journal_lines
     where account_code = {{ control_account('cash_in_transit') }}
-    group by currency
+    group by entity_id, currency
 
 ),
 
 -- Payouts whose money left Stripe and has neither reached the bank nor come back.
 in_transit_payouts as (
 
-    select payouts.currency, sum(payouts.amount_minor) as amount_minor
+    select payouts.entity_id, payouts.currency, sum(payouts.amount_minor) as amount_minor
     from {{ ref('stg_stripe__payouts') }} as payouts
     inner join {{ ref('stg_stripe__balance_transactions') }} as payout_transactions
         on payouts.balance_transaction_id = payout_transactions.balance_transaction_id
@@ -61,7 +62,7 @@ in_transit_payouts as (
         on payouts.failure_balance_transaction_id = failures.balance_transaction_id
     where bank_moves.payout_id is null
         and failures.balance_transaction_id is null
-    group by payouts.currency
+    group by payouts.entity_id, payouts.currency
 
 ),
 
@@ -69,14 +70,18 @@ clearing_differences as (
 
     select
         {{ control_account('stripe_clearing') }} as account_code,
+        coalesce(snapshots.entity_id, clearing.entity_id) as entity_id,
         coalesce(snapshots.currency, clearing.currency) as currency,
         coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) as ledger_minor,
-        snapshots.balance_minor as stripe_minor
+        snapshots.balance_minor as stripe_minor,
+        coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) - coalesce(snapshots.balance_minor, 0) as difference_minor
     from snapshots
     full outer join clearing
         on snapshots.currency = clearing.currency
+        and snapshots.entity_id = clearing.entity_id
     left join after_snapshot
         on coalesce(snapshots.currency, clearing.currency) = after_snapshot.currency
+        and coalesce(snapshots.entity_id, clearing.entity_id) = after_snapshot.entity_id
     where coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) <> coalesce(snapshots.balance_minor, 0)
 
 ),
@@ -85,12 +90,15 @@ in_transit_differences as (
 
     select
         {{ control_account('cash_in_transit') }} as account_code,
+        coalesce(in_transit_ledger.entity_id, in_transit_payouts.entity_id) as entity_id,
         coalesce(in_transit_ledger.currency, in_transit_payouts.currency) as currency,
         coalesce(in_transit_ledger.balance_minor, 0) as ledger_minor,
-        coalesce(in_transit_payouts.amount_minor, 0) as stripe_minor
+        coalesce(in_transit_payouts.amount_minor, 0) as stripe_minor,
+        coalesce(in_transit_ledger.balance_minor, 0) - coalesce(in_transit_payouts.amount_minor, 0) as difference_minor
     from in_transit_ledger
     full outer join in_transit_payouts
         on in_transit_ledger.currency = in_transit_payouts.currency
+        and in_transit_ledger.entity_id = in_transit_payouts.entity_id
     where coalesce(in_transit_ledger.balance_minor, 0) <> coalesce(in_transit_payouts.amount_minor, 0)
 
 )

@@ -33,7 +33,7 @@ def _zero(column: str) -> gxe.Expectation:
 
 LATEST_SNAPSHOTS = """
     select * from main.stg_stripe__balance_snapshots
-    qualify row_number() over (partition by currency order by as_of_at desc) = 1
+    qualify row_number() over (partition by stripe_account_id, currency order by as_of_at desc) = 1
 """
 
 SUITES: tuple[Suite, ...] = (
@@ -134,17 +134,18 @@ SUITES: tuple[Suite, ...] = (
     ),
     Suite(
         name="stripe_balance_equals_snapshot",
-        description="Per currency, the transactions up to Stripe's balance snapshot add up to the snapshot.",
+        description="Per Stripe account and currency, the transactions up to Stripe's balance snapshot add up to the snapshot.",
         sql=f"""
             with snapshots as ({LATEST_SNAPSHOTS})
-            select snapshots.currency, cast(snapshots.balance_minor as bigint) as snapshot_minor,
+            select snapshots.stripe_account_id, snapshots.currency, cast(snapshots.balance_minor as bigint) as snapshot_minor,
                 cast(coalesce(sum(transactions.net_minor), 0) as bigint) as transactions_minor
             from snapshots
             left join main.stg_stripe__balance_transactions as transactions
                 on transactions.currency = snapshots.currency and transactions.created_at <= snapshots.as_of_at
+                and transactions.stripe_account_id is not distinct from snapshots.stripe_account_id
             group by all
         """,
-        id_columns=("currency",),
+        id_columns=("stripe_account_id", "currency"),
         expectations=lambda: [_equal("snapshot_minor", "transactions_minor")],
     ),
     Suite(
@@ -168,28 +169,30 @@ SUITES: tuple[Suite, ...] = (
     ),
     Suite(
         name="stripe_clearing_equals_stripe_balance",
-        description="Per currency, the Stripe-clearing GL balance equals Stripe's balance snapshot.",
+        description="Per entity and currency, the Stripe-clearing GL balance equals Stripe's balance snapshot.",
         sql=f"""
             with snapshots as ({LATEST_SNAPSHOTS}),
             clearing as (
-                select currency, sum(amount_minor) as balance_minor from main.fct_journal_lines
+                select entity_id, currency, sum(amount_minor) as balance_minor from main.fct_journal_lines
                 where account_code = (select account_code from accounting.gl_control_accounts where account_role = 'stripe_clearing')
-                group by currency
+                group by entity_id, currency
             ),
             after_snapshot as (
-                select transactions.currency, sum(transactions.net_minor) as net_minor
+                select snapshots.entity_id, transactions.currency, sum(transactions.net_minor) as net_minor
                 from main.stg_stripe__balance_transactions as transactions
                 inner join snapshots on transactions.currency = snapshots.currency and transactions.created_at > snapshots.as_of_at
-                group by transactions.currency
+                    and transactions.entity_id = snapshots.entity_id
+                group by snapshots.entity_id, transactions.currency
             )
-            select coalesce(snapshots.currency, clearing.currency) as currency,
+            select coalesce(snapshots.entity_id, clearing.entity_id) as entity_id, coalesce(snapshots.currency, clearing.currency) as currency,
                 cast(coalesce(snapshots.balance_minor, 0) as bigint) as snapshot_minor,
                 cast(coalesce(clearing.balance_minor, 0) - coalesce(after_snapshot.net_minor, 0) as bigint) as clearing_minor
             from snapshots
-            full outer join clearing on snapshots.currency = clearing.currency
+            full outer join clearing on snapshots.currency = clearing.currency and snapshots.entity_id = clearing.entity_id
             left join after_snapshot on coalesce(snapshots.currency, clearing.currency) = after_snapshot.currency
+                and coalesce(snapshots.entity_id, clearing.entity_id) = after_snapshot.entity_id
         """,
-        id_columns=("currency",),
+        id_columns=("entity_id", "currency"),
         expectations=lambda: [_equal("snapshot_minor", "clearing_minor")],
     ),
 )

@@ -254,7 +254,7 @@ def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
                {files.timestamp('created')} as created, {files.timestamp('available_on')} as available_on,
                {files.optional('status')} as status, {files.optional('description')} as description,
                {files.optional('source_id')} as source_id, {rate} as exchange_rate,
-               {files.optional('balance_type')} as balance_type,
+               {files.optional('balance_type')} as balance_type, {files.optional('merchant_id')} as stripe_account_id,
                '{SOURCE}' as _source, {loaded} as _loaded_at
         from {files.source()}
     """
@@ -272,7 +272,7 @@ def _fee_details_sql(files: _TableFiles, loaded: str) -> str:
         select balance_transaction_id, {position} as position,
                amount, lower(currency) as currency, type,
                {files.optional('description')} as description, {files.optional('application')} as application,
-               '{SOURCE}' as _source, {loaded} as _loaded_at
+               {files.optional('merchant_id')} as stripe_account_id, '{SOURCE}' as _source, {loaded} as _loaded_at
         from {files.source()}
     """
 
@@ -290,7 +290,7 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
                {files.optional('reconciliation_status')} as reconciliation_status,
                {files.optional('trace_id_status')} as trace_id_status, {files.optional('trace_id_value')} as trace_id_value,
                {files.optional('destination_id')} as destination, {files.optional('statement_descriptor')} as statement_descriptor,
-               {files.optional('description')} as description
+               {files.optional('description')} as description, {files.optional('merchant_id')} as stripe_account_id
         from {files.source()}
         where type in ({types})
         qualify row_number() over (partition by id) = 1
@@ -309,23 +309,29 @@ def _balance_sums(created: str, available_on: str) -> list[str]:
             f"sum(net) filter (where {created} <= $as_of and {available_on} > $as_of)"]
 
 
-def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: dict[str, list[int]], as_of: datetime, loaded_at: datetime) -> pa.Table:
-    """The balance per currency at the run's time: the delivered transactions' sums (taken while
-    checking the files) plus those of the rows landed under other keys (newer API rows)."""
-    totals = {currency: list(sums) for currency, sums in delivered.items()}
+def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: dict[tuple[str | None, str], list[int]], as_of: datetime,
+              loaded_at: datetime) -> pa.Table:
+    """The balance per account (`merchant_id`) and currency at the run's time: the delivered
+    transactions' sums (taken while checking the files) plus those of the rows landed under other
+    keys (newer API rows)."""
+    totals = {key: list(sums) for key, sums in delivered.items()}
     landed = connection.execute(
-        f"select currency, {', '.join(_balance_sums('created', 'available_on'))} from {warehouse.landed_table('stripe_balance_transactions')} group by currency",
+        f"select stripe_account_id, currency, {', '.join(_balance_sums('created', 'available_on'))} "
+        f"from {warehouse.landed_table('stripe_balance_transactions')} group by all",
         {"as_of": as_of},
     ).fetchall()
-    for currency, available, pending in landed:
-        sums = totals.setdefault(currency, [0, 0])
+    for account, currency, available, pending in landed:
+        sums = totals.setdefault((account, currency), [0, 0])
         sums[0] += int(available or 0)
         sums[1] += int(pending or 0)
-    balance = {
-        "available": [{"amount": sums[0], "currency": currency} for currency, sums in totals.items()],
-        "pending": [{"amount": sums[1], "currency": currency} for currency, sums in totals.items()],
-    }
-    return stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)
+    per_account = []
+    for account in dict.fromkeys(account for account, _ in totals):
+        balance = {
+            bucket: [{"amount": sums[position], "currency": currency} for (a, currency), sums in totals.items() if a == account]
+            for position, bucket in enumerate(("available", "pending"))
+        }
+        per_account.append(stripe_records.with_account(stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at), account))
+    return pa.concat_tables(per_account) if per_account else stripe_records.with_account(stripe_records.balance_snapshot_rows({}, as_of, SOURCE, loaded_at), None)
 
 
 def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, parts: dict[str, list[S3Object]],
@@ -348,8 +354,8 @@ CHECK_WORKERS = 2
 @dataclass(frozen=True)
 class _PartCheck:
     rows: int
-    # Balance transactions only: per currency (available, pending) at the run's time, and id hashes.
-    balances: tuple[tuple[str, int, int], ...] = ()
+    # Balance transactions only: per account and currency (available, pending) at the run's time, and id hashes.
+    balances: tuple[tuple[str | None, str, int, int], ...] = ()
     id_hashes: np.ndarray | None = None
 
 
@@ -363,12 +369,13 @@ def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSetting
         return _PartCheck(rows)
     sums = _balance_sums(files.timestamp("created"), files.timestamp("available_on"))
     per_currency = cursor.execute(
-        f"select lower(currency), count(*), {', '.join(sums)}, bit_xor(hash(columns(* exclude (id)))) from {files.source()} group by all",
+        f"select {files.optional('merchant_id')}, lower(currency), count(*), {', '.join(sums)}, bit_xor(hash(columns(* exclude (id)))) "
+        f"from {files.source()} group by all",
         {"as_of": as_of},
     ).fetchall()
     return _PartCheck(
-        rows=sum(row[1] for row in per_currency),
-        balances=tuple((currency, int(available or 0), int(pending or 0)) for currency, _, available, pending, *_ in per_currency),
+        rows=sum(row[2] for row in per_currency),
+        balances=tuple((account, currency, int(available or 0), int(pending or 0)) for account, currency, _, available, pending, *_ in per_currency),
         id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").fetchnumpy()["id_hash"],
     )
 
@@ -398,7 +405,8 @@ def _payout_links_sql(transactions: _TableFiles, loaded: str) -> str:
     only those); without the column the export cannot say what a payout contained: no links."""
     payout_of = transactions.optional("automatic_transfer_id")
     return (
-        f"select {payout_of} as payout_id, id as balance_transaction_id, '{SOURCE}' as _source, {loaded} as _loaded_at "
+        f"select {payout_of} as payout_id, id as balance_transaction_id, {transactions.optional('merchant_id')} as stripe_account_id, "
+        f"'{SOURCE}' as _source, {loaded} as _loaded_at "
         f"from {transactions.source()} where {payout_of} in "
         f"(select id from {warehouse.RAW_SCHEMA}.stripe_payouts where not_itemizable_reason is null)"
     )
@@ -450,10 +458,11 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
                     raise _locate_corrupt_file(connection, settings, parts, error) from error
                 finally:
                     pool.shutdown(cancel_futures=True)
-        payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
-        delivered: dict[str, list[int]] = {}
-        for currency, available, pending_amount in (balance for check in checks[BALANCE_TRANSACTIONS] for balance in check.balances):
-            totals = delivered.setdefault(currency, [0, 0])
+        payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at).append_column(
+            "stripe_account_id", pa.array([payout["stripe_account_id"] for payout in payouts], pa.string()))
+        delivered: dict[tuple[str | None, str], list[int]] = {}
+        for account, currency, available, pending_amount in (balance for check in checks[BALANCE_TRANSACTIONS] for balance in check.balances):
+            totals = delivered.setdefault((account, currency), [0, 0])
             totals[0] += available
             totals[1] += pending_amount
         count, fee_count = (sum(check.rows for check in checks[table]) for table in (BALANCE_TRANSACTIONS, FEE_DETAILS))

@@ -24,6 +24,7 @@ API_VARIABLES: dict[str, tuple[str, Callable[[str], Any], float]] = {
     "payout_lookback_days": ("STRIPE_PAYOUT_LOOKBACK_DAYS", int, 0),
 }
 MAX_ATTEMPTS_VARIABLE = "STRIPE_MAX_ATTEMPTS"
+ACCOUNTS_VARIABLE = "STRIPE_ACCOUNT_IDS"
 DATA_PIPELINE_VARIABLES: dict[str, str] = {
     "uri": "CLOSE_DATA_PIPELINE_URI",
     "mode": "CLOSE_DATA_PIPELINE_MODE",
@@ -49,7 +50,17 @@ def api_settings_from_env(env: Mapping[str, str]) -> StripeApiSettings:
     tuning = {name: _number(env, variable, parse, lowest) for name, (variable, parse, lowest) in API_VARIABLES.items() if env.get(variable)}
     if env.get(MAX_ATTEMPTS_VARIABLE):
         tuning["retry"] = RetryPolicy(max_attempts=_number(env, MAX_ATTEMPTS_VARIABLE, int, 1))
-    return StripeApiSettings(api_key=env.get("STRIPE_API_KEY", ""), api_base=env.get("STRIPE_API_BASE") or DEFAULT_API_BASE, **tuning)
+    return StripeApiSettings(api_key=env.get("STRIPE_API_KEY", ""), api_base=env.get("STRIPE_API_BASE") or DEFAULT_API_BASE,
+                             accounts=_accounts(env), **tuning)
+
+
+def _accounts(env: Mapping[str, str]) -> tuple[str, ...]:
+    """STRIPE_ACCOUNT_IDS: comma-separated `acct_...` ids; empty means the key's own account."""
+    accounts = tuple(dict.fromkeys(part.strip() for part in env.get(ACCOUNTS_VARIABLE, "").split(",") if part.strip()))
+    malformed = [account for account in accounts if not account.startswith("acct_")]
+    if malformed:
+        raise ConfigError(f"{ACCOUNTS_VARIABLE}: {', '.join(repr(a) for a in malformed)} is not a Stripe account id (acct_...)")
+    return accounts
 
 
 def data_pipeline_settings_from_env(env: Mapping[str, str]) -> DataPipelineSettings:

@@ -5,15 +5,27 @@ threads page through in parallel under one shared rate limit (`stripe_http`); th
 writes Arrow batches into DuckDB, each batch in its own transaction keyed by Stripe id, so a run
 killed at any point leaves whole batches and a re-run replaces rather than duplicates.
 
-Cursors (one per stream, in the warehouse) move to the window's end only after every slice, the
-payouts and their links are in. The next incremental run starts `overlap_seconds` before the
-cursor, because Stripe makes some balance transactions visible a little after their `created`
+Cursors (one per stream and account, in the warehouse) move to the window's end only after every
+slice, the payouts and their links are in. The next incremental run starts `overlap_seconds` before
+the cursor, because Stripe makes some balance transactions visible a little after their `created`
 time (reference/stripe.md 8.9). Payouts change after they are created (`paid`, then `failed`
 days later), so every run re-reads the payouts created or arriving within `payout_lookback_days`.
+
+Stripe's balance (`GET /v1/balance`) is the balance now, not at the window's end. Each run reads it
+first and stamps it with the time Stripe answered (the response's `Date`); it is recorded only when
+the window reaches that moment, so that every transaction it sums is landed: a run up to now (or
+ending within `overlap_seconds` of it, which the run then stretches to the moment of the read)
+records it; a backfill of past days does not, and the balance proofs keep using the latest snapshot
+the ledger covers.
+
+A Connect platform lists the accounts to read (`accounts`); each is read in turn through the SDK's
+`stripe_account` option (the `Stripe-Account` header), and every row carries `stripe_account_id`,
+which the ledger maps to an entity. Without a list, the key's own account is read, as always.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +62,9 @@ class StripeApiSettings:
     batch_rows: int = 50_000
     request_timeout_s: float = 30.0
     retry: RetryPolicy = RetryPolicy()
+    # Stripe accounts to read (a Connect platform's connected accounts, through `Stripe-Account`);
+    # empty: the key's own account.
+    accounts: tuple[str, ...] = ()
 
     def client(self) -> stripe.StripeClient:
         if not self.api_key:
@@ -62,8 +77,13 @@ class StripeApiSettings:
             max_network_retries=0,
         )
 
-    def fetcher(self, telemetry: RequestTelemetry) -> StripeFetcher:
-        return StripeFetcher(self.client(), RateLimiter(self.max_requests_per_second), self.retry, telemetry)
+    def fetcher(self, telemetry: RequestTelemetry, stripe_account: str | None = None) -> StripeFetcher:
+        return StripeFetcher(self.client(), RateLimiter(self.max_requests_per_second), self.retry, telemetry, stripe_account)
+
+    @property
+    def cursor_streams(self) -> list[str]:
+        """Every cursor a run of these settings moves."""
+        return [warehouse.account_stream(stream, account) for account in self.accounts or (None,) for stream in STREAMS]
 
 
 @dataclass(frozen=True)
@@ -95,7 +115,7 @@ def plan_window(connection: duckdb.DuckDBPyConnection, settings: StripeApiSettin
     cursor minus the overlap, else (first run) the last `first_run_days` days; up to `end` or now."""
     end = min(end or now, now)
     if start is None:
-        cursors = [warehouse.read_cursor(connection, stream) for stream in STREAMS]
+        cursors = [warehouse.read_cursor(connection, stream) for stream in settings.cursor_streams]
         if all(cursors):
             start = min(cursors).replace(tzinfo=timezone.utc) - timedelta(seconds=settings.overlap_seconds)
         else:
@@ -110,6 +130,8 @@ class IngestStats:
     payouts: int = 0
     payout_transactions: int = 0
     payouts_not_itemized: int = 0
+    # Per account, when Stripe's balance was read, if the window reached that moment and it was recorded.
+    balance_snapshots: dict[str, datetime] = field(default_factory=dict)
     telemetry: RequestTelemetry = field(default_factory=RequestTelemetry)
 
     @property
@@ -131,26 +153,60 @@ class IngestStats:
             "payouts": self.payouts,
             "payout_transactions": self.payout_transactions,
             "payouts_not_itemized": self.payouts_not_itemized,
+            "balance_snapshots": {account: as_of.isoformat() for account, as_of in self.balance_snapshots.items()},
             **self.telemetry.summary(),
         }
 
 
 def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, window: Window, now: datetime | None = None) -> IngestStats:
-    """Land the window's balance transactions, recent payouts, payout contents and a balance snapshot,
-    then advance the stream cursors to the window's end (never past `now`).
+    """Land the window's Stripe data of every configured account (`settings.accounts`, else the
+    key's own), one account after the other, each row stamped with its account."""
+    stats = IngestStats()
+    own_fetcher = settings.fetcher(stats.telemetry)
+    own_account = own_fetcher.fetch("/v1/account", {})["id"]
+    for configured in settings.accounts or (None,):
+        # The key's own account is read without `Stripe-Account`, whether listed or not.
+        connected = configured if configured not in (None, own_account) else None
+        fetcher = settings.fetcher(stats.telemetry, connected) if connected else own_fetcher
+        _ingest_account(settings, connection, window, now, fetcher, _AccountRun(connected or own_account, configured), stats)
+    stats.telemetry.finish()
+    return stats
 
-    Payouts are listed first (a few requests); then the balance transaction slices and the payout
+
+@dataclass(frozen=True)
+class _AccountRun:
+    """Which account a pass reads: its id (stamped on every row) and the name its cursors carry."""
+
+    account_id: str
+    configured: str | None
+
+    def stream(self, stream: str) -> str:
+        return warehouse.account_stream(stream, self.configured)
+
+
+def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, window: Window, now: datetime | None,
+                    fetcher: StripeFetcher, account: _AccountRun, stats: IngestStats) -> None:
+    """Land one account's balance transactions, recent payouts, payout contents and, if the window
+    reaches the present, its balance; then advance its stream cursors to the window's end (never
+    past the present). The present is Stripe's clock (the balance response's `Date`), else `now`,
+    else this machine's clock.
+
+    The balance is read first, so every transaction it includes was created before the window's
+    end. Payouts are listed next (a few requests); then the balance transaction slices and the payout
     contents run as one pool of jobs under the shared rate limit, so no phase waits for another's tail.
     """
-    now = now or datetime.now(timezone.utc)
-    stats = IngestStats()
-    fetcher = settings.fetcher(stats.telemetry)
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    stamp = functools.partial(stripe_records.with_account, stripe_account_id=account.account_id)
+    balance, answered_at = fetcher.fetch_dated("/v1/balance", {})
+    read_at = answered_at or now or datetime.now(timezone.utc)
+    reaches_read = window.end >= read_at - timedelta(seconds=settings.overlap_seconds)
+    if reaches_read and window.end < read_at:
+        window = Window(window.start, read_at)
 
     payouts = _read_payouts(fetcher, settings, window)
-    stats.payouts += warehouse.upsert(connection, "stripe_payouts", stripe_records.payout_rows(payouts, SOURCE, loaded_at))
+    stats.payouts += warehouse.upsert(connection, "stripe_payouts", stamp(stripe_records.payout_rows(payouts, SOURCE, loaded_at)))
     to_link = _payouts_to_link(connection, payouts, stats)
-    jobs = [_slice_job(fetcher, part, loaded_at) for part in _slices(window, settings)] + [_links_job(fetcher, payout_id) for payout_id in to_link]
+    jobs = [_slice_job(fetcher, part, loaded_at, stamp) for part in _slices(window, settings)] + [_links_job(fetcher, payout_id) for payout_id in to_link]
     transactions = _TransactionBatches(connection, settings.batch_rows, stats)
     for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
         if kind == "transactions":
@@ -160,16 +216,19 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
             links = [(payout_id, txn_id) for txn_id in transaction_ids]
             # Whole per payout (one transaction), so a payout with links has all of them.
             stats.payout_transactions += warehouse.upsert(
-                connection, "stripe_payout_transactions", stripe_records.payout_transaction_rows(links, SOURCE, loaded_at),
+                connection, "stripe_payout_transactions", stamp(stripe_records.payout_transaction_rows(links, SOURCE, loaded_at)),
             )
     transactions.flush()
 
-    as_of = min(window.end, now).astimezone(timezone.utc).replace(tzinfo=None)
-    balance = fetcher.fetch("/v1/balance", {})
-    warehouse.upsert(connection, "stripe_balance_snapshots", stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at))
-    warehouse.advance_cursors(connection, {stream: as_of for stream in STREAMS})
-    stats.telemetry.finish()
-    return stats
+    if reaches_read:
+        as_of = stats.balance_snapshots[account.account_id] = _naive_utc(read_at)
+        warehouse.upsert(connection, "stripe_balance_snapshots", stamp(stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)))
+    position = _naive_utc(min(window.end, read_at))
+    warehouse.advance_cursors(connection, {account.stream(stream): position for stream in STREAMS})
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:
@@ -179,16 +238,21 @@ def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:
     return window.slices(max(60, int(seconds)))
 
 
-def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime) -> Callable[[], Iterator[tuple[str, Any]]]:
+def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime,
+               stamp: Callable[[pa.Table], pa.Table]) -> Callable[[], Iterator[tuple[str, Any]]]:
+    def converted(objects: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
+        transactions, fee_details = stripe_records.balance_transaction_rows(objects, SOURCE, loaded_at)
+        return stamp(transactions), stamp(fee_details)
+
     def job() -> Iterator[tuple[str, Any]]:
         buffer: list[dict[str, Any]] = []
         for page in fetcher.pages("/v1/balance_transactions", {"created": part.created_filter}):
             buffer.extend(page)
             if len(buffer) >= CONVERT_ROWS:
-                yield "transactions", stripe_records.balance_transaction_rows(buffer, SOURCE, loaded_at)
+                yield "transactions", converted(buffer)
                 buffer = []
         if buffer:
-            yield "transactions", stripe_records.balance_transaction_rows(buffer, SOURCE, loaded_at)
+            yield "transactions", converted(buffer)
     return job
 
 

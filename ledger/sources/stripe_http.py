@@ -24,6 +24,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -93,15 +95,32 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 
 class StripeFetcher:
-    """GETs JSON from one Stripe account; safe to share between threads."""
+    """GETs JSON from one Stripe account (the key's own, or `stripe_account`: a connected account,
+    sent as the SDK's `stripe_account` request option, i.e. the `Stripe-Account` header); safe
+    to share between threads."""
 
-    def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, retry: RetryPolicy, telemetry: RequestTelemetry) -> None:
+    def __init__(self, client: stripe.StripeClient, limiter: RateLimiter, retry: RetryPolicy, telemetry: RequestTelemetry,
+                 stripe_account: str | None = None) -> None:
         self._requestor = client._requestor  # noqa: SLF001 - see the module docstring
+        self._options: dict[str, Any] = {"stripe_account": stripe_account} if stripe_account else {}
         self._limiter = limiter
         self._retry = retry
         self.telemetry = telemetry
 
     def fetch(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self._fetch(path, params)[0]
+
+    def fetch_dated(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], datetime | None]:
+        """`fetch`, with the time Stripe answered (its `Date` header, UTC, whole seconds), or None
+        if the response has no usable `Date`."""
+        body, headers = self._fetch(path, params)
+        try:
+            answered = parsedate_to_datetime(headers["date"])
+        except (KeyError, TypeError, ValueError):
+            return body, None
+        return body, answered if answered.tzinfo else None
+
+    def _fetch(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         last = "no attempt"
         request_ids: list[str] = []
         for attempt in range(1, self._retry.max_attempts + 1):
@@ -109,7 +128,7 @@ class StripeFetcher:
             started = time.perf_counter()
             try:
                 body, status, raw_headers = self._requestor.request_raw(
-                    "get", path, params=params, options={}, base_address="api", api_mode="V1", usage=["stripe_close"],
+                    "get", path, params=params, options=self._options, base_address="api", api_mode="V1", usage=["stripe_close"],
                 )
             except stripe.APIConnectionError as error:
                 self.telemetry.record_response(time.perf_counter() - started, None, None)
@@ -119,7 +138,7 @@ class StripeFetcher:
                 request_id = headers.get("request-id")
                 self.telemetry.record_response(time.perf_counter() - started, status, request_id)
                 if 200 <= status < 300:
-                    return orjson.loads(body)
+                    return orjson.loads(body), headers
                 if request_id:
                     request_ids.append(request_id)
                 last = f"HTTP {status}"

@@ -144,3 +144,8 @@ def balance_snapshot_rows(balance: dict[str, Any], as_of: datetime, source: str,
             **_load_columns(len(currencies), source, loaded_at),
         }
     )
+
+
+def with_account(rows: pa.Table, stripe_account_id: str | None) -> pa.Table:
+    """`rows` of a raw table stamped with the Stripe account they came from (None: not known)."""
+    return rows.append_column("stripe_account_id", pa.array([stripe_account_id] * rows.num_rows, pa.string()))

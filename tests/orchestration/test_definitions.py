@@ -23,7 +23,8 @@ def test_definitions_load_with_every_stage():
 def test_dbt_sources_hang_off_the_ingestion_assets():
     graph = asset_graph()
     parents = graph.get(dg.AssetKey("stg_stripe__balance_transactions")).parent_keys
-    assert parents == {dg.AssetKey(["stripe", "stripe_balance_transactions"])}
+    # And the entities seed, which maps each row's Stripe account to its entity.
+    assert parents == {dg.AssetKey(["stripe", "stripe_balance_transactions"]), dg.AssetKey(["accounting", "entities"])}
     export_parents = graph.get(dg.AssetKey("netsuite_journal_csv")).parent_keys
     assert dg.AssetKey("fct_journal_lines") in export_parents
 

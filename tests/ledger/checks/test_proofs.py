@@ -63,8 +63,8 @@ def test_dropping_a_transaction_from_a_payout_names_the_payout(tmp_path):
 def test_a_transaction_in_two_payouts_names_both_and_the_transaction(tmp_path):
     payout_id, transaction_id, _, currency = a_payout_and_one_of_its_transactions(small_world_ledger())
     path = damaged(tmp_path, f"""
-        insert into raw.stripe_payout_transactions_landed
-        select links.payout_id, '{transaction_id}', 'test', now()::timestamp
+        insert into raw.stripe_payout_transactions_landed by name
+        select links.payout_id, '{transaction_id}' as balance_transaction_id, 'test' as _source, now()::timestamp as _loaded_at
         from raw.stripe_payout_transactions as links join raw.stripe_payouts as payouts on payouts.id = links.payout_id
         where links.payout_id <> '{payout_id}' and payouts.currency = '{currency}' and payouts.reconciliation_status = 'completed'
         limit 1""")

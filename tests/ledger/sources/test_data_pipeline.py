@@ -176,6 +176,7 @@ def test_a_corrupt_object_names_its_key_and_changes_nothing(loaded_once, layout,
         ({"STRIPE_MAX_REQUESTS_PER_SECOND": "fast"}, "STRIPE_MAX_REQUESTS_PER_SECOND='fast' is not a number"),
         ({"STRIPE_INGEST_WORKERS": "0"}, "STRIPE_INGEST_WORKERS='0' must be at least 1"),
         ({"STRIPE_INGEST_OVERLAP_SECONDS": "-5"}, "STRIPE_INGEST_OVERLAP_SECONDS='-5' must be at least 0"),
+        ({"STRIPE_ACCOUNT_IDS": "acct_1A, 1B"}, "STRIPE_ACCOUNT_IDS: '1B' is not a Stripe account id"),
     ],
 )
 def test_bad_configuration_names_the_variable(environment, message):
@@ -191,6 +192,8 @@ def test_configuration_from_the_environment():
     assert settings.data_pipeline.bucket == "acme-stripe" and settings.data_pipeline.prefix == "exports/"
     assert settings.data_pipeline.endpoint_url == "http://127.0.0.1:9000"
     assert (settings.api.max_requests_per_second, settings.api.overlap_seconds) == (100.0, 900)
+    assert settings.api.accounts == ()
+    assert IngestSettings.from_env({"STRIPE_ACCOUNT_IDS": " acct_1A,acct_1B,,acct_1A "}).api.accounts == ("acct_1A", "acct_1B")
     assert "rk_live_secret" not in repr(settings)
 
 

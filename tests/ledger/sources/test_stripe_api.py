@@ -52,7 +52,8 @@ def test_ingest_lands_every_object_exactly(stripe_server, small_world, window, t
     assert {payout for payout, *_ in links} == {p["id"] for p in settled}
     assert len(links) == sum(1 for row in world if row["automatic_payout_id"] in {p["id"] for p in settled})
     snapshot = table_rows(path, "stripe_balance_snapshots", "currency")
-    for _, currency, available, pending, reserved, _source in snapshot:
+    assert snapshot and {row[5] for row in snapshot} == {"acct_main"}
+    for _, currency, available, pending, reserved, _account, _source in snapshot:
         assert available + pending == sum(row["net"] for row in world if row["currency"] == currency)
 
 
@@ -106,6 +107,16 @@ def test_a_wrong_key_fails_clearly_and_lands_nothing(stripe_server, window, tmp_
             ingest(StripeApiSettings(api_key="sk_test_wrong_key_123", api_base=stripe_server.url), connection, window)
         assert "wrong_key" not in str(error.value)
         assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone() == (0,)
+
+
+def test_an_account_the_key_cannot_reach_fails_naming_it_and_lands_nothing(stripe_server, window, tmp_path):
+    settings = StripeApiSettings(api_key=API_KEY, api_base=stripe_server.url, accounts=("acct_1NotConnected",))
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
+        with pytest.raises(stripe.PermissionError, match="does not have access to account 'acct_1NotConnected'") as error:
+            ingest(settings, connection, window)
+        assert API_KEY not in str(error.value)
+        assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone() == (0,)
+        assert warehouse.read_cursor(connection, "balance_transactions@acct_1NotConnected") is None
 
 
 def test_an_empty_key_is_a_configuration_error(window, tmp_path):

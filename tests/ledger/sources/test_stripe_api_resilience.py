@@ -70,7 +70,7 @@ def test_a_server_that_never_recovers_fails_clearly_and_lands_nothing(small_worl
     path = tmp_path / "warehouse.duckdb"
     with SandboxStripeServer(small_world, API_KEY, behaviour=down) as server, warehouse.connect(path) as connection:
         settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500, retry=RetryPolicy(3, 0.001, 0.01))
-        with pytest.raises(StripeRequestFailed, match=r"GET /v1/payouts failed 3 times, last with HTTP 503; request ids req_\d+") as error:
+        with pytest.raises(StripeRequestFailed, match=r"GET /v1/account failed 3 times, last with HTTP 503; request ids req_\d+") as error:
             ingest(settings, connection, whole_world(small_world))
         assert API_KEY not in str(error.value)
         assert connection.execute("select count(*) from raw.stripe_payouts").fetchone() == (0,)

@@ -1,7 +1,7 @@
 -- One row per balance transaction with the GL account of its gross amount and of its Stripe fee.
 --
 -- Rules match on the reporting category or on the type, optionally narrowed to a currency and an
--- entity; the most specific matching rule wins (entity, then type over category, then currency).
+-- entity (the transaction's, from its Stripe account); the most specific matching rule wins (entity, then type over category, then currency).
 -- Rules are resolved once per distinct (category, type, currency), a few hundred combinations,
 -- then joined back on equality, so ten million transactions never meet a non-equi join.
 -- An unknown category books to suspense instead of being dropped.
@@ -22,7 +22,7 @@ rules as (
 
 classifications as (
 
-    select distinct reporting_category, balance_transaction_type, currency
+    select distinct reporting_category, balance_transaction_type, currency, entity_id
     from transactions
 
 ),
@@ -33,6 +33,7 @@ candidate_rules as (
         classifications.reporting_category,
         classifications.balance_transaction_type,
         classifications.currency,
+        classifications.entity_id,
         rules.gross_account_code,
         rules.fee_account_code,
         (case when rules.entity_id is not null then 4 else 0 end)
@@ -45,7 +46,7 @@ candidate_rules as (
             or (rules.match_on = 'type' and rules.match_value = classifications.balance_transaction_type)
         )
         and coalesce(rules.currency, classifications.currency) = classifications.currency
-        and coalesce(rules.entity_id, '{{ var("entity_id") }}') = '{{ var("entity_id") }}'
+        and coalesce(rules.entity_id, classifications.entity_id) = classifications.entity_id
 
 ),
 
@@ -53,7 +54,7 @@ resolved_rules as (
 
     select * from candidate_rules
     qualify row_number() over (
-        partition by reporting_category, balance_transaction_type, currency
+        partition by reporting_category, balance_transaction_type, currency, entity_id
         order by specificity desc
     ) = 1
 
@@ -78,6 +79,7 @@ mapped as (
         on transactions.reporting_category = resolved_rules.reporting_category
         and transactions.balance_transaction_type = resolved_rules.balance_transaction_type
         and transactions.currency = resolved_rules.currency
+        and transactions.entity_id = resolved_rules.entity_id
 
 )
 

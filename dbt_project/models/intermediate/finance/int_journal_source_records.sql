@@ -5,11 +5,11 @@
 -- A balance transaction books its gross to its category's account, its fee components to their
 -- accounts and its net to Stripe clearing (gross - fee - net = 0: each transaction balances alone).
 -- A payout's money moves from cash in transit to the bank when it arrives (int_payout_bank_moves).
+-- Each record books to the entity of the Stripe account it came from (staging's `entity_id`).
 -- One row per record rather than per line: the drill-down stores each source id once, not three
 -- times (fct_journal_line_sources unnests the lines when read). A transaction whose fee is split
 -- by fee_details (int_balance_transaction_fees_split) has one more row per other fee kind.
 {%- set granularity = journal_granularity() %}
-{%- set entity = "'" ~ var('entity_id') ~ "'" %}
 
 with
 
@@ -17,6 +17,7 @@ transactions as (
 
     select
         mapped.balance_transaction_id,
+        mapped.entity_id,
         mapped.currency,
         mapped.amount_minor,
         mapped.fee_minor,
@@ -81,6 +82,7 @@ transaction_records as (
     select
         'balance_transaction' as source_kind,
         transactions.balance_transaction_id as source_id,
+        transactions.entity_id,
         transactions.entry_date,
         transactions.entry_key,
         transactions.currency,
@@ -110,6 +112,7 @@ split_fee_records as (
     select
         'balance_transaction' as source_kind,
         split_fees.balance_transaction_id as source_id,
+        transactions.entity_id,
         transactions.entry_date,
         transactions.entry_key,
         transactions.currency,
@@ -129,20 +132,23 @@ split_fee_records as (
 bank_move_records as (
 
     select
-        source_kind,
-        payout_id as source_id,
-        accounting_date as entry_date,
+        bank_moves.source_kind,
+        bank_moves.payout_id as source_id,
+        payouts.entity_id,
+        bank_moves.accounting_date as entry_date,
         {%- if granularity == 'daily' %}
-        {{ daily_entry_key('accounting_date', 'currency') }} as entry_key,
+        {{ daily_entry_key('bank_moves.accounting_date', 'bank_moves.currency') }} as entry_key,
         {%- else %}
-        payout_id || '-' || upper(replace(source_kind, 'payout_', '')) as entry_key,
+        bank_moves.payout_id || '-' || upper(replace(bank_moves.source_kind, 'payout_', '')) as entry_key,
         {%- endif %}
-        currency,
+        bank_moves.currency,
         [
             {{ journal_line("'bank'", 'control_accounts.bank', 'bank_moves.amount_minor') }},
             {{ journal_line("'cash_in_transit'", 'control_accounts.cash_in_transit', '-bank_moves.amount_minor') }}
         ] as lines
     from {{ ref('int_payout_bank_moves') }} as bank_moves
+    inner join {{ ref('stg_stripe__payouts') }} as payouts
+        on bank_moves.payout_id = payouts.payout_id
     cross join control_accounts
 
 ),
@@ -158,8 +164,8 @@ unioned as (
 )
 
 select
-    {{ entity }} as entity_id,
-    {{ journal_entry_id(entity, 'entry_key') }} as journal_entry_id,
+    entity_id,
+    {{ journal_entry_id('entity_id', 'entry_key') }} as journal_entry_id,
     source_kind,
     source_id,
     currency,

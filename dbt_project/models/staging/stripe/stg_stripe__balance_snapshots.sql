@@ -9,6 +9,8 @@ source as (
 renamed as (
 
     select
+        stripe_account_id,
+        {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
         lower(currency) as currency,
         available_minor,
         pending_minor,

@@ -12,6 +12,8 @@ renamed as (
         ---------- ids
         id as balance_transaction_id,
         source_id,
+        stripe_account_id,
+        {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
 
         ---------- strings
         type as balance_transaction_type,

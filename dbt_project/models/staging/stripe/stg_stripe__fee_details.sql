@@ -12,6 +12,7 @@ renamed as (
         ---------- ids
         balance_transaction_id,
         application as application_id,
+        stripe_account_id,
 
         ---------- strings
         type as fee_type,

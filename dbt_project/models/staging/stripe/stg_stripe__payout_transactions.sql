@@ -10,7 +10,8 @@ renamed as (
 
     select
         payout_id,
-        balance_transaction_id
+        balance_transaction_id,
+        stripe_account_id
 
     from source
 

@@ -14,6 +14,8 @@ renamed as (
         balance_transaction_id,
         failure_balance_transaction_id,
         destination_id,
+        stripe_account_id,
+        {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
 
         ---------- strings
         lower(currency) as currency,
