@@ -103,7 +103,7 @@ def test_an_account_missing_from_the_entities_seed_is_named(two_entities, tmp_pa
     path, _, _ = two_entities
     damaged = copy_ledger(path, tmp_path)
     with duckdb.connect(str(damaged)) as connection:
-        connection.execute(f"update raw.stripe_balance_transactions set stripe_account_id = 'acct_1Unknown' where stripe_account_id = '{EUROPE}'")
+        connection.execute(f"update raw.stripe_balance_transactions_landed set stripe_account_id = 'acct_1Unknown' where stripe_account_id = '{EUROPE}'")
     culprits = culprit_rows(damaged, compiled_test_sql(path, "assert_every_stripe_account_has_an_entity"))
     assert [(row["stripe_account_id"], row["found_in"]) for row in culprits] == [("acct_1Unknown", "balance_transactions")]
     assert culprits[0]["records"] > 0
