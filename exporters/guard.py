@@ -1,4 +1,4 @@
-"""The export guard outside Dagster: run the ledger's proofs (`dbt test` on the marts) before exporting.
+"""The export guard outside Dagster: run the ledger's proofs (`dbt test` on the marts and the singular proofs) before exporting.
 
 The CLI cannot rely on check results an earlier run left behind (the warehouse may have changed
 since), so it runs the proofs itself against the warehouse it is about to export from. Inside
@@ -17,7 +17,9 @@ from pathlib import Path
 
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 
-MARTS_SELECTOR = "path:models/marts"
+# The tests on the marts and every singular test: a proof over staging models only (automatic
+# payouts = their transactions) has no mart among its parents, so the marts' path alone misses it.
+PROOFS_SELECTOR = "path:models/marts path:tests"
 BLOCKING_STATUSES = ("fail", "error")
 
 
@@ -42,11 +44,11 @@ class LedgerNotProven(RuntimeError):
 
 
 def run_ledger_proofs(warehouse: Path) -> list[FailedProof]:
-    """`dbt test` on the marts against `warehouse`; the tests that failed or errored."""
+    """`dbt test` of the proofs against `warehouse`; the tests that failed or errored."""
     with tempfile.TemporaryDirectory(prefix="stripe-close-proofs-") as scratch:
         environment = {**os.environ, "CLOSE_WAREHOUSE": str(warehouse)}
         completed = subprocess.run(
-            [dbt_executable(), "test", "--select", MARTS_SELECTOR, "--project-dir", str(DBT_PROJECT_DIR),
+            [dbt_executable(), "test", "--select", PROOFS_SELECTOR, "--project-dir", str(DBT_PROJECT_DIR),
              "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch, "--log-path", scratch, "--quiet"],
             env=environment, capture_output=True, text=True, check=False,
         )

@@ -1,15 +1,20 @@
 """The DuckDB warehouse file: the raw landing tables and idempotent writes into them.
 
 Raw tables are keyed by Stripe id (`RAW_KEYS`), so landing the same objects twice replaces rather
-than duplicates. Both sources (the API and Data Pipeline exports) fill the same tables with the
+than duplicates. Both sources (the API and Data Pipeline exports) fill the same raw tables with the
 same columns; only `_source` and `_loaded_at` say where a row came from.
+
+The three big Stripe tables (`DELIVERED_TABLES`) are views that read as one table: the rows landed
+row by row (`<table>_landed`: the API, the sandbox) and, under keys those lack, the newest Data
+Pipeline delivery (`<table>_delivered`, a view over the delivery's parquet files kept beside the
+warehouse). Copying ten million rows into DuckDB cost most of a delivery's load; reading the
+parquet where it lies costs nothing at load and about what a table scan costs at each read.
 
 The keys are kept by the writes here (every write replaces by key, in one transaction) rather than
 by PRIMARY KEY constraints: DuckDB maintains a constraint through an ART index on every insert,
-which made loading a ten-million-row Data Pipeline delivery take minutes and gigabytes; a hash
-join per write does the same job at a fraction of the cost, and a full snapshot replaces the
-table whole (`replace_from`). dbt's `unique` tests on the staging ids check the result on every
-build. Warehouses created with the constraints keep working.
+which made loading millions of rows take minutes and gigabytes; a hash join per write does the
+same job at a fraction of the cost. dbt's `unique` tests on the staging ids check the result on
+every build. Warehouses created with the constraints keep working.
 """
 
 from __future__ import annotations
@@ -114,8 +119,8 @@ RAW_KEYS: dict[str, tuple[str, ...]] = {
 # Columns added after a table first shipped: warehouses created earlier gain them on connect.
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("stripe_payouts", "not_itemizable_reason varchar"),)
 
-# Suffix of the table `replace_from` fills before swapping it in.
-_INCOMING = "__incoming"
+# Tables a Data Pipeline delivery fills by reference to its parquet files rather than by copy.
+DELIVERED_TABLES = ("stripe_balance_transactions", "stripe_fee_details", "stripe_payout_transactions")
 
 STATE_SCHEMA = "ingest_state"
 # One position per stream: the `created` time up to which every object is landed, or for the Data
@@ -136,16 +141,67 @@ def connect(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
+def landed_table(table: str) -> str:
+    """Where rows of raw `table` are written: its own table, or for a delivered table the landed part."""
+    return f"{RAW_SCHEMA}.{table}_landed" if table in DELIVERED_TABLES else f"{RAW_SCHEMA}.{table}"
+
+
+def delivered_view(table: str) -> str:
+    return f"{RAW_SCHEMA}.{table}_delivered"
+
+
 def ensure_raw_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for table in DELIVERED_TABLES:
+        # Warehouses from before deliveries were kept as files hold these as plain tables.
+        if _is_table(connection, table):
+            connection.execute(f"alter table {RAW_SCHEMA}.{table} rename to {table}_landed")
     for table, columns in RAW_TABLES.items():
-        connection.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({columns})")
+        connection.execute(f"create table if not exists {landed_table(table)} ({columns})")
     for table, column in ADDED_COLUMNS:
-        connection.execute(f"alter table {RAW_SCHEMA}.{table} add column if not exists {column}")
+        connection.execute(f"alter table {landed_table(table)} add column if not exists {column}")
+    for table in DELIVERED_TABLES:
+        if not _exists(connection, f"{table}_delivered"):
+            connection.execute(f"create view {delivered_view(table)} as select * from {landed_table(table)} where false")
+        connection.execute(
+            f"create or replace view {RAW_SCHEMA}.{table} as select * from {landed_table(table)} "
+            f"union all by name select delivered.* from {delivered_view(table)} as delivered "
+            f"anti join {landed_table(table)} as landed using ({', '.join(RAW_KEYS[table])})"
+        )
     connection.execute(f"create schema if not exists {STATE_SCHEMA}")
     connection.execute(
         f"create table if not exists {CURSOR_TABLE} (stream varchar primary key, position timestamp not null, updated_at timestamp not null)"
     )
+
+
+def _is_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(connection.execute(
+        "select 1 from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?", [RAW_SCHEMA, name]
+    ).fetchall())
+
+
+def _exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(connection.execute(
+        "select 1 from information_schema.tables where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [RAW_SCHEMA, name],
+    ).fetchall())
+
+
+def deliver(connection: duckdb.DuckDBPyConnection, table: str, relation: str) -> None:
+    """Make `relation` (SQL over a delivery's files: a full snapshot of `table`, unique keys) the
+    delivered rows of raw `table`, inside the caller's transaction. Its columns are cast to the
+    landed table's, so the two parts read alike. Landed rows under the delivery's keys are older
+    than it and go; rows landed later, and under keys it lacks, stay and win."""
+    columns = connection.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ? order by ordinal_position",
+        [RAW_SCHEMA, f"{table}_landed"],
+    ).fetchall()
+    listed = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns)
+    connection.execute(f"create or replace view {delivered_view(table)} as select {listed} from ({relation})")
+    if connection.execute(f"select 1 from {landed_table(table)} limit 1").fetchall():
+        matched = " and ".join(f"landed.{key} = delivered.{key}" for key in RAW_KEYS[table])
+        connection.execute(f"delete from {landed_table(table)} as landed using {delivered_view(table)} as delivered where {matched}")
 
 
 def read_cursor(connection: duckdb.DuckDBPyConnection, stream: str) -> datetime | None:
@@ -197,27 +253,6 @@ def upsert_tables(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Ta
     return counts[0] if counts else 0
 
 
-def replace_from(connection: duckdb.DuckDBPyConnection, table: str, source: str, source_name: str) -> int:
-    """Make `source` (a relation: a full snapshot of `table` from `source_name`, unique keys) the
-    `source_name` rows of raw.`table`, inside the caller's transaction. A fresh table is filled and
-    swapped in for the old one, so nothing is compared row by row, readers see the old table until
-    the commit, and a crash leaves it as it was. Rows other sources landed under keys the snapshot
-    lacks (API rows newer than a delivery) are carried over. Returns the rows taken from `source`."""
-    fresh = f"{RAW_SCHEMA}.{table}{_INCOMING}"
-    old = f"{RAW_SCHEMA}.{table}"
-    connection.execute(f"create or replace table {fresh} ({RAW_TABLES[table]})")
-    count = connection.execute(f"insert into {fresh} by name select * from {source}").fetchall()[0][0]
-    if connection.execute(f"select 1 from {old} where _source <> ? limit 1", [source_name]).fetchall():
-        connection.execute(
-            f"insert into {fresh} by name select t.* from {old} as t anti join {fresh} as s using ({', '.join(RAW_KEYS[table])}) "
-            "where t._source <> ?",
-            [source_name],
-        )
-    connection.execute(f"drop table {old}")
-    connection.execute(f"alter table {fresh} rename to {table}")
-    return count
-
-
 def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
     """`upsert` inside the caller's transaction, for loads that write several tables at once.
     Within `rows`, the last row of a key wins."""
@@ -233,8 +268,8 @@ def write_rows(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table
             "create or replace temp table incoming_unique as select * from (select *, row_number() over () as _arrival from incoming_rows) "
             f"qualify _arrival = max(_arrival) over (partition by {keys})"
         )
-        connection.execute(f"delete from {RAW_SCHEMA}.{table} as t using incoming_unique as i where {matched}")
-        count = connection.execute(f"insert into {RAW_SCHEMA}.{table} by name select * exclude (_arrival) from incoming_unique").fetchall()[0][0]
+        connection.execute(f"delete from {landed_table(table)} as t using incoming_unique as i where {matched}")
+        count = connection.execute(f"insert into {landed_table(table)} by name select * exclude (_arrival) from incoming_unique").fetchall()[0][0]
     finally:
         connection.unregister("incoming_rows")
         connection.execute("drop table if exists incoming_unique")

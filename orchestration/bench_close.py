@@ -3,9 +3,11 @@ a large simulated month, with wall time and peak memory.
 
 The raw tables are filled straight from the simulator's arrow tables (sandbox.raw_tables), not
 through the HTTP API, so the figures measure the ledger. Simulating and loading are printed but
-not counted. dbt runs in this process (ledger.dbt_runner); parsing the project, which a long-lived
-process does once, is printed but not counted. Peak memory covers this process; the simulation runs
-in a child process that has exited before the measured stages start. With several sizes the
+not counted. dbt runs in this process (ledger.dbt_runner) and its parse of the project is counted
+as a deployment pays it: a run starts a fresh process that finds the previous run's saved parse
+(dbt's partial_parse.msgpack in the target folder), written here by an earlier process, and only
+checks it. Peak memory covers this process; the simulation runs in a child process that has
+exited before the measured stages start. With several sizes the
 figures show how time grows; the last line printed is one JSON object, for scripts.
 """
 
@@ -44,16 +46,14 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
     # In a child process: the simulator's arrays stay out of the measured process's memory.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         simulate_s, load_s, counts = pool.apply(_simulate_and_load, (spec, warehouse_file))
-    print(f"{'simulate':<12} {simulate_s:9.2f} s  (not counted)\n{'load raw':<12} {load_s:9.2f} s  (not counted) {counts}", flush=True)
-
-    # What a long-lived process (Dagster, a continuous close) pays once, not per build.
-    started = time.perf_counter()
-    parse_ledger(warehouse_file)
-    parse_s = time.perf_counter() - started
-    print(f"{'parse dbt':<12} {parse_s:9.2f} s  (not counted: once per process)", flush=True)
+    print(f"{'simulate':<12} {simulate_s:9.2f} s  (not counted)\n{'load raw':<12} {load_s:9.2f} s  (not counted; with the saved parse of an earlier run) {counts}", flush=True)
 
     figures: dict[str, StageFigures] = {}
     me = psutil.Process()
+    with measured(figures, "dbt_parse", me) as stage:
+        with cpu_used(me) as cpu:
+            parse_ledger(warehouse_file)
+        stage.extra = {"cpu_s": cpu.seconds}
     with measured(figures, "dbt_build", me) as stage:
         with cpu_used(me) as cpu:
             build_ledger(warehouse_file)
@@ -70,7 +70,6 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
         "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
         "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
         "cpu_s": round(sum(f.extra["cpu_s"] for f in figures.values()), 2),
-        "parse_s": round(parse_s, 2),
         "simulate_s": round(simulate_s, 2),
         "load_s": round(load_s, 2),
         "stages": {name: {"wall_s": round(f.wall_s, 2), "peak_rss_mb": round(f.peak_rss_mb, 1), **f.extra} for name, f in figures.items()},
@@ -100,6 +99,8 @@ def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, fl
     started = time.perf_counter()
     with warehouse.connect(warehouse_file) as connection:
         counts = load_world(connection, world)
+    # The saved parse a deployed project keeps from its previous run.
+    parse_ledger(warehouse_file)
     return simulate_s, time.perf_counter() - started, counts
 
 

@@ -111,7 +111,7 @@ def _load_into_empty_warehouse(layout: DataPipelineSettings, client: Any, workdi
     cpu_before = process.cpu_times()
     with RssSampler(process, include_children=False) as sampler:
         with warehouse.connect(workdir / "warehouse.duckdb") as connection:
-            stats = load_newest_run(layout, connection, s3=client, work_dir=workdir)
+            stats = load_newest_run(layout, connection, s3=client, deliveries=workdir / "deliveries")
     cpu_after = process.cpu_times()
     return _LoadRun(stats, cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system, sampler.peak_mb)
 

@@ -84,7 +84,7 @@ def land_bulk_world(world: BulkMatchingWorld, warehouse_file: Path) -> None:
             ("bank_statement_files", world.statement_file()),
         ):
             connection.register("incoming_rows", rows)
-            connection.execute(f"insert into raw.{table} by name select * from incoming_rows")
+            connection.execute(f"insert into {warehouse.landed_table(table)} by name select * from incoming_rows")
             connection.unregister("incoming_rows")
         connection.execute("create schema if not exists bench")
         connection.register("truth_rows", world.truth)

@@ -135,7 +135,7 @@ def _insert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -
         return warehouse.upsert(connection, table, rows)
     connection.register("world_rows", rows)
     try:
-        connection.execute(f"insert into {warehouse.RAW_SCHEMA}.{table} by name select * from world_rows")
+        connection.execute(f"insert into {warehouse.landed_table(table)} by name select * from world_rows")
     finally:
         connection.unregister("world_rows")
     return rows.num_rows

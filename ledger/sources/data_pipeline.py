@@ -1,20 +1,20 @@
-"""Ingestion from Stripe Data Pipeline exports on S3: parquet tables, loaded into the raw tables.
+"""Ingestion from Stripe Data Pipeline exports on S3: parquet tables, served as the raw tables.
 
 Stripe delivers a full copy of the data every few hours: per run, a folder per table of parquet
 files and, once the run is complete, a SUCCESS marker (reference/stripe.md 3.1). So a load picks
 the newest run that has its marker, ignores runs still being written, and, since the run is the
-whole history, replaces the Data Pipeline's rows of each raw table with it: fresh tables filled
-straight from the parquet files (no per-key comparison with what was there) and swapped in at
-commit. Rows another source landed (API rows newer than the delivery) are kept where the delivery
-lacks their key. Stripe documents the layout only loosely, so where runs, modes and tables live is
-a template to confirm against a real bucket (`table_template`, `marker_template`, `run_format`).
+whole history, makes it the Data Pipeline's part of each raw table whole. Stripe documents the
+layout only loosely, so where runs, modes and tables live is a template to confirm against a real
+bucket (`table_template`, `marker_template`, `run_format`).
 
-Files move with boto3 (any S3 endpoint through `AWS_ENDPOINT_URL`) to a local folder, because
-DuckDB cannot load its S3 extension offline; they download on threads while DuckDB reads the
-tables already here, in parallel. Every file is checked before its table is read: a corrupt object
-fails naming its key, a missing required column fails naming the table and the column. All tables,
-and the cursor, are written in one transaction: a load is whole or absent, and readers see the old
-tables until the commit.
+Files move with boto3 (any S3 endpoint through `AWS_ENDPOINT_URL`) to a folder beside the
+warehouse, because DuckDB cannot load its S3 extension offline; they download on threads while
+DuckDB checks the ones already here. The files are not copied into DuckDB: the big raw tables read
+them in place (`warehouse.deliver`), which turns a load into a download and one read of every
+value. That read is the check: a corrupt object fails naming its key, a missing required column
+fails naming the table and the column, a repeated id fails naming the id. The views, payouts,
+snapshot and cursor change in one transaction: a load is whole or absent, and readers see the
+previous delivery until the commit.
 
 The rows are the API source's rows: balance transactions map column by column, payouts (Stripe
 keeps them in `transfers`) go through the same builder as API payouts, and payout contents come
@@ -24,10 +24,10 @@ from `automatic_transfer_id`, for the payouts the API would itemize.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 
 import boto3
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -192,7 +193,6 @@ def newest_complete_run(settings: DataPipelineSettings, s3: Any) -> CompleteRun:
 class _TableFiles:
     table: str
     paths: tuple[Path, ...]
-    keys: dict[Path, str]
     columns: dict[str, pa.DataType]
 
     def has(self, column: str) -> bool:
@@ -230,7 +230,7 @@ def _parts(settings: DataPipelineSettings, s3: Any, run: str, folder: Path) -> d
 
 def _checked_files(settings: DataPipelineSettings, table: str, parts: list[S3Object]) -> _TableFiles:
     """The downloaded parts of `table`, each a readable parquet file with the required columns."""
-    keys, columns = {}, {}
+    columns = {}
     for part in parts:
         uri = f"s3://{settings.bucket}/{part.key}"
         try:
@@ -242,8 +242,7 @@ def _checked_files(settings: DataPipelineSettings, table: str, parts: list[S3Obj
             raise DataPipelineError(f"table {table}: {uri} lacks required column {', '.join(repr(m) for m in missing)}")
         for field in schema:
             columns.setdefault(field.name, field.type)
-        keys[part.path] = uri
-    return _TableFiles(table, tuple(part.path for part in parts), keys, columns)
+    return _TableFiles(table, tuple(part.path for part in parts), columns)
 
 
 def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
@@ -303,69 +302,125 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
     return rows
 
 
-def _snapshot(connection: duckdb.DuckDBPyConnection, as_of: datetime, loaded_at: datetime) -> pa.Table:
-    """The balance per currency at the run's time, from the balance transactions just loaded:
-    available once `available_on` has passed, pending before (Stripe's own definition)."""
-    rows = connection.execute(
-        f"""
-        select currency,
-               sum(net) filter (where available_on <= $as_of) as available,
-               sum(net) filter (where available_on > $as_of) as pending
-        from {warehouse.RAW_SCHEMA}.stripe_balance_transactions
-        where created <= $as_of
-        group by currency
-        """,
+def _balance_sums(created: str, available_on: str) -> list[str]:
+    """Per currency, the balance at `$as_of` (Stripe's definition: available once `available_on`
+    has passed, pending before) of the transactions created by then."""
+    return [f"sum(net) filter (where {created} <= $as_of and {available_on} <= $as_of)",
+            f"sum(net) filter (where {created} <= $as_of and {available_on} > $as_of)"]
+
+
+def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: dict[str, list[int]], as_of: datetime, loaded_at: datetime) -> pa.Table:
+    """The balance per currency at the run's time: the delivered transactions' sums (taken while
+    checking the files) plus those of the rows landed under other keys (newer API rows)."""
+    totals = {currency: list(sums) for currency, sums in delivered.items()}
+    landed = connection.execute(
+        f"select currency, {', '.join(_balance_sums('created', 'available_on'))} from {warehouse.landed_table('stripe_balance_transactions')} group by currency",
         {"as_of": as_of},
     ).fetchall()
+    for currency, available, pending in landed:
+        sums = totals.setdefault(currency, [0, 0])
+        sums[0] += int(available or 0)
+        sums[1] += int(pending or 0)
     balance = {
-        "available": [{"amount": int(available or 0), "currency": currency} for currency, available, _ in rows],
-        "pending": [{"amount": int(pending or 0), "currency": currency} for currency, _, pending in rows],
+        "available": [{"amount": sums[0], "currency": currency} for currency, sums in totals.items()],
+        "pending": [{"amount": sums[1], "currency": currency} for currency, sums in totals.items()],
     }
     return stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)
 
 
-def _refuse_repeated_keys(connection: duckdb.DuckDBPyConnection, run: str) -> None:
-    """A full delivery holds each balance transaction once; a repeat means a broken export. Counting
-    distinct 64-bit hashes is several times cheaper than distinct strings; only when the counts
-    differ are the ids compared themselves (to name them, and to rule out a hash collision)."""
-    table = f"{warehouse.RAW_SCHEMA}.stripe_balance_transactions"
-    if connection.execute(f"select count(*) = count(distinct hash(id)) from {table}").fetchall()[0][0]:
+def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, parts: dict[str, list[S3Object]],
+                         error: duckdb.Error) -> DataPipelineError:
+    """DuckDB names local paths; find the object that cannot be read and name its S3 key."""
+    for part in (part for table in LOAD_ORDER for part in parts[table] if part.path.exists()):
+        try:
+            connection.execute(f"select bit_xor(hash(columns(*))) from read_parquet('{part.path}')").fetchall()
+        except duckdb.Error as file_error:
+            uri = f"s3://{settings.bucket}/{part.key}"
+            return DataPipelineError(f"{uri} cannot be read: {str(file_error).replace(str(part.path), uri)}")
+    return DataPipelineError(f"the Data Pipeline export could not be loaded: {error}")
+
+
+# Parts checked at once, each on its own DuckDB cursor: a part is about one parquet row group, which
+# DuckDB reads on one thread, so one part at a time would leave the second core idle.
+CHECK_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class _PartCheck:
+    rows: int
+    # Balance transactions only: per currency (available, pending) at the run's time, and id hashes.
+    balances: tuple[tuple[str, int, int], ...] = ()
+    id_hashes: np.ndarray | None = None
+
+
+def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, table: str, part: S3Object, as_of: datetime) -> _PartCheck:
+    """One part: its schema checked and every value read once, so a corrupt page fails the load and
+    not a later build (hashing a column's values decodes its pages; counting them may be answered
+    from the footer's statistics). Balance transactions give their balance sums and id hashes on the way."""
+    files = _checked_files(settings, table, [part])
+    if table != BALANCE_TRANSACTIONS:
+        [(rows, *_)] = cursor.execute(f"select count(*), bit_xor(hash(columns(*))) from {files.source()}").fetchall()
+        return _PartCheck(rows)
+    sums = _balance_sums(files.timestamp("created"), files.timestamp("available_on"))
+    per_currency = cursor.execute(
+        f"select lower(currency), count(*), {', '.join(sums)}, bit_xor(hash(columns(* exclude (id)))) from {files.source()} group by all",
+        {"as_of": as_of},
+    ).fetchall()
+    return _PartCheck(
+        rows=sum(row[1] for row in per_currency),
+        balances=tuple((currency, int(available or 0), int(pending or 0)) for currency, _, available, pending, *_ in per_currency),
+        id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").fetchnumpy()["id_hash"],
+    )
+
+
+def _check_when_landed(connection: duckdb.DuckDBPyConnection, download: ParallelDownload, settings: DataPipelineSettings,
+                       table: str, part: S3Object, as_of: datetime) -> _PartCheck:
+    download.wait([part])
+    with connection.cursor() as cursor:
+        return _check_part(cursor, settings, table, part, as_of)
+
+
+def _refuse_repeated_ids(checks: list[_PartCheck], files: _TableFiles, connection: duckdb.DuckDBPyConnection, run: str) -> None:
+    """A full delivery holds each balance transaction once; a repeat means a broken export. Sorting
+    the ids' 64-bit hashes finds a repeat several times faster than DuckDB's distinct count of them
+    (and far faster than of the strings); only a repeated hash makes the ids themselves compared
+    (to name them, and to rule out a hash collision)."""
+    hashes = np.sort(np.concatenate([check.id_hashes for check in checks]))
+    if not (hashes[1:] == hashes[:-1]).any():
         return
-    repeated = connection.execute(f"select id from {table} group by id having count(*) > 1 order by id limit 3").fetchall()
+    repeated = connection.execute(f"select id from {files.source()} group by id having count(*) > 1 order by id limit 3").fetchall()
     if repeated:
         raise DataPipelineError(f"run {run} holds balance transaction {', '.join(r[0] for r in repeated)} more than once in {BALANCE_TRANSACTIONS}")
 
 
-def _locate_corrupt_file(connection: duckdb.DuckDBPyConnection, tables: dict[str, _TableFiles], error: duckdb.Error) -> DataPipelineError:
-    """DuckDB names local paths; find the object that cannot be read and name its S3 key."""
-    for files in tables.values():
-        for path in files.paths:
-            try:
-                connection.execute(f"select min(columns(*)) from read_parquet('{path}')").fetchall()
-            except duckdb.Error as file_error:
-                return DataPipelineError(f"{files.keys[path]} cannot be read: {str(file_error).replace(str(path), files.keys[path])}")
-    return DataPipelineError(f"the Data Pipeline export could not be loaded: {error}")
+def _payout_links_sql(transactions: _TableFiles, loaded: str) -> str:
+    """Payout contents from `automatic_transfer_id`, for the payouts Stripe itemizes (the API lists
+    only those); without the column the export cannot say what a payout contained: no links."""
+    payout_of = transactions.optional("automatic_transfer_id")
+    return (
+        f"select {payout_of} as payout_id, id as balance_transaction_id, '{SOURCE}' as _source, {loaded} as _loaded_at "
+        f"from {transactions.source()} where {payout_of} in "
+        f"(select id from {warehouse.RAW_SCHEMA}.stripe_payouts where not_itemizable_reason is null)"
+    )
 
 
-@contextmanager
-def _bulk_settings(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let DuckDB write a bulk insert in parallel, in any order, for the load; then restore."""
-    before = connection.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
-    connection.execute("set preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        connection.execute(f"set preserve_insertion_order = {str(before).lower()}")
+def deliveries_folder(connection: duckdb.DuckDBPyConnection) -> Path:
+    """Where the warehouse keeps its delivery's files: beside the DuckDB file, as part of it."""
+    [(path,)] = connection.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    if not path:
+        raise DataPipelineError("an in-memory warehouse cannot keep a Data Pipeline delivery: pass a folder for its files")
+    return Path(path).with_name(Path(path).name + ".data_pipeline")
 
 
 def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyConnection, s3: Any | None = None,
-                    work_dir: Path | None = None, force: bool = False) -> DataPipelineStats:
+                    deliveries: Path | None = None, force: bool = False) -> DataPipelineStats:
     """Load the newest complete run unless it is already loaded (or `force`), all tables in one transaction.
 
-    Each table of the run replaces the Data Pipeline's rows of its raw table whole (a delivery is a
-    full snapshot): fresh tables are filled straight from the parquet files and swapped in at
-    commit (`warehouse.replace_from`). The files download on threads, in the order they are
-    needed, while DuckDB loads the ones already here.
+    The run's parquet files are downloaded (on threads, checked as they land) into a folder of
+    their own under `deliveries` (default: beside the warehouse file) and become the delivered part
+    of the raw tables (`warehouse.deliver`): every file is read once to check it, nothing is copied.
+    Payouts, the balance snapshot and the cursor are written as rows. At the commit the folder of the
+    delivery before is removed; on any error the new folder is, and the warehouse is as it was.
     """
     started = time.perf_counter()
     s3 = s3 or settings.s3_client()
@@ -377,46 +432,50 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     as_of = newest.time.replace(tzinfo=None)
     # The statements are built as text (file lists, optional columns): the load time goes in as a literal.
     loaded = f"timestamp '{loaded_at.isoformat(sep=' ')}'"
-    tables: dict[str, _TableFiles] = {}
-    with tempfile.TemporaryDirectory(dir=work_dir) as folder:
-        parts = _parts(settings, s3, newest.run, Path(folder))
+    root = deliveries or deliveries_folder(connection)
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{newest.run}-", dir=root))
+    try:
+        parts = _parts(settings, s3, newest.run, folder)
         with ParallelDownload(s3, settings.bucket, [part for table in LOAD_ORDER for part in parts[table]]) as download:
-
-            def files(table: str) -> _TableFiles:
-                download.wait(parts[table])
-                tables[table] = _checked_files(settings, table, parts[table])
-                return tables[table]
-
-            try:
-                payouts = _payout_objects(connection, files(TRANSFERS))
-                payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
-                itemizable = pa.table({"payout_id": [p["id"] for p in payouts if stripe_records.not_itemizable_reason(p) is None]},
-                                      schema=pa.schema([("payout_id", pa.string())]))
-                connection.register("itemizable_payouts", itemizable)
-                with _bulk_settings(connection), warehouse.transaction(connection):
-                    transactions = files(BALANCE_TRANSACTIONS)
-                    count = warehouse.replace_from(connection, "stripe_balance_transactions", f"({_balance_transactions_sql(transactions, loaded)})", SOURCE)
-                    _refuse_repeated_keys(connection, newest.run)
-                    # Without `automatic_transfer_id` (null) the export cannot say what a payout contained: no links.
-                    payout_of = transactions.optional("automatic_transfer_id")
-                    link_count = warehouse.replace_from(
-                        connection, "stripe_payout_transactions",
-                        f"(select {payout_of} as payout_id, id as balance_transaction_id, '{SOURCE}' as _source, {loaded} as _loaded_at "
-                        f"from {transactions.source()} where {payout_of} in (select payout_id from itemizable_payouts))",
-                        SOURCE,
-                    )
-                    fee_count = warehouse.replace_from(connection, "stripe_fee_details", f"({_fee_details_sql(files(FEE_DETAILS), loaded)})", SOURCE)
-                    warehouse.write_rows(connection, "stripe_payouts", payout_rows)
-                    warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, as_of, loaded_at))
-                    warehouse.write_cursor(connection, STREAM, as_of)
-            except duckdb.Error as error:
-                raise _locate_corrupt_file(connection, tables, error) from error
-            finally:
-                connection.unregister("itemizable_payouts")
+            with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="parquet-check") as pool:
+                pending = {table: [pool.submit(_check_when_landed, connection, download, settings, table, part, as_of) for part in parts[table]]
+                           for table in LOAD_ORDER}
+                try:
+                    checks = {table: [future.result() for future in futures] for table, futures in pending.items()}
+                    files = {table: _checked_files(settings, table, parts[table]) for table in LOAD_ORDER}
+                    _refuse_repeated_ids(checks[BALANCE_TRANSACTIONS], files[BALANCE_TRANSACTIONS], connection, newest.run)
+                    payouts = _payout_objects(connection, files[TRANSFERS])
+                except duckdb.Error as error:
+                    raise _locate_corrupt_file(connection, settings, parts, error) from error
+                finally:
+                    pool.shutdown(cancel_futures=True)
+        payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at)
+        delivered: dict[str, list[int]] = {}
+        for currency, available, pending_amount in (balance for check in checks[BALANCE_TRANSACTIONS] for balance in check.balances):
+            totals = delivered.setdefault(currency, [0, 0])
+            totals[0] += available
+            totals[1] += pending_amount
+        count, fee_count = (sum(check.rows for check in checks[table]) for table in (BALANCE_TRANSACTIONS, FEE_DETAILS))
+        transactions = files[BALANCE_TRANSACTIONS]
+        with warehouse.transaction(connection):
+            warehouse.write_rows(connection, "stripe_payouts", payout_rows)
+            warehouse.deliver(connection, "stripe_balance_transactions", _balance_transactions_sql(transactions, loaded))
+            warehouse.deliver(connection, "stripe_fee_details", _fee_details_sql(files[FEE_DETAILS], loaded))
+            warehouse.deliver(connection, "stripe_payout_transactions", _payout_links_sql(transactions, loaded))
+            [(link_count,)] = connection.execute(f"select count(*) from {warehouse.delivered_view('stripe_payout_transactions')}").fetchall()
+            warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, delivered, as_of, loaded_at))
+            warehouse.write_cursor(connection, STREAM, as_of)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    for earlier in root.iterdir():
+        if earlier != folder:
+            shutil.rmtree(earlier, ignore_errors=True)
     seconds = time.perf_counter() - started
     return DataPipelineStats(
         newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,
-        payout_transactions=link_count, payouts_not_itemized=payout_rows.num_rows - itemizable.num_rows,
+        payout_transactions=link_count, payouts_not_itemized=sum(1 for payout in payouts if stripe_records.not_itemizable_reason(payout)),
         objects=count + fee_count + payout_rows.num_rows, bytes_downloaded=sum(part.size for table in parts.values() for part in table),
         download_s=download.download_s, load_s=seconds - download.waited_s, seconds=seconds,
     )

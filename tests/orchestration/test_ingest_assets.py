@@ -109,7 +109,7 @@ def test_the_code_location_carries_the_ingest_job_and_the_delivery_sensor():
     assert {key.path[-1] for key in job_assets} == set(RAW_TABLE_DESCRIPTIONS)
 
 
-def test_the_demo_can_close_from_a_local_data_pipeline_delivery(small_world, monkeypatch):
+def test_the_demo_can_close_from_a_local_data_pipeline_delivery(small_world, monkeypatch, tmp_path):
     from ledger.sources.data_pipeline import load_newest_run
     from ledger.sources.ingest_settings import data_pipeline_settings_from_env
     from orchestration.cli_ingest import demo_source
@@ -120,7 +120,6 @@ def test_the_demo_can_close_from_a_local_data_pipeline_delivery(small_world, mon
     with demo_source("data_pipeline", small_world) as source:
         assert source == "data_pipeline"
         settings = data_pipeline_settings_from_env(os.environ)
-        with duckdb.connect(":memory:") as connection:
-            ledger_warehouse.ensure_raw_tables(connection)
+        with ledger_warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
             assert load_newest_run(settings, connection).balance_transactions == small_world.balance_transactions.num_rows
     assert "CLOSE_DATA_PIPELINE_URI" not in os.environ

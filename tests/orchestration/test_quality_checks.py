@@ -22,7 +22,7 @@ def test_a_failing_proof_names_the_culprit_and_stops_what_reads_the_journal(tmp_
         [(payout_id,)] = connection.execute(
             "select payout_id from raw.stripe_payout_transactions order by balance_transaction_id limit 1").fetchall()
         connection.execute(f"""
-            delete from raw.stripe_payout_transactions where balance_transaction_id =
+            delete from raw.stripe_payout_transactions_landed where balance_transaction_id =
                 (select min(balance_transaction_id) from raw.stripe_payout_transactions where payout_id = '{payout_id}'
                  and balance_transaction_id not in (select balance_transaction_id from raw.stripe_payouts where balance_transaction_id is not null))""")
 

@@ -10,7 +10,8 @@ sees the one before it SUCCEED:
    `close/month_end=<period>`. A failing dbt proof fails the dbt step, and a failing GX proof is a
    blocking check, which fails the run: either way the run does not succeed.
 2. `month_end_lock_after_proofs` sees that run succeed and starts `period_close_job` to lock the
-   period (same tag).
+   period (same tag); the lock proves the ledger once more as it stands (an hourly run may have
+   rebuilt it meanwhile) and refuses if a proof fails.
 3. `month_end_export_after_lock` sees the lock succeed and starts `period_export_job` for the
    period's monthly partition; the exports' own guard checks the proofs' latest results again.
 

@@ -52,7 +52,7 @@ def test_every_proof_passes_on_the_undamaged_ledger(tmp_path):
 
 def test_dropping_a_transaction_from_a_payout_names_the_payout(tmp_path):
     payout_id, transaction_id, net, _ = a_payout_and_one_of_its_transactions(small_world_ledger())
-    path = damaged(tmp_path, f"delete from raw.stripe_payout_transactions where balance_transaction_id = '{transaction_id}'")
+    path = damaged(tmp_path, f"delete from raw.stripe_payout_transactions_landed where balance_transaction_id = '{transaction_id}'")
     [culprit] = proof(path, "assert_automatic_payouts_equal_their_transactions")
     assert (culprit["payout_id"], culprit["difference_minor"]) == (payout_id, -net)
     result = gx(path, "automatic_payouts_tie_out")
@@ -63,7 +63,7 @@ def test_dropping_a_transaction_from_a_payout_names_the_payout(tmp_path):
 def test_a_transaction_in_two_payouts_names_both_and_the_transaction(tmp_path):
     payout_id, transaction_id, _, currency = a_payout_and_one_of_its_transactions(small_world_ledger())
     path = damaged(tmp_path, f"""
-        insert into raw.stripe_payout_transactions
+        insert into raw.stripe_payout_transactions_landed
         select links.payout_id, '{transaction_id}', 'test', now()::timestamp
         from raw.stripe_payout_transactions as links join raw.stripe_payouts as payouts on payouts.id = links.payout_id
         where links.payout_id <> '{payout_id}' and payouts.currency = '{currency}' and payouts.reconciliation_status = 'completed'
@@ -86,7 +86,7 @@ def test_a_doubled_booking_names_the_transaction(tmp_path):
 
 def test_a_changed_amount_names_the_currency_and_the_payout(tmp_path):
     payout_id, transaction_id, _, currency = a_payout_and_one_of_its_transactions(small_world_ledger())
-    path = damaged(tmp_path, f"update raw.stripe_balance_transactions set amount = amount + 100, net = net + 100 where id = '{transaction_id}'")
+    path = damaged(tmp_path, f"update raw.stripe_balance_transactions_landed set amount = amount + 100, net = net + 100 where id = '{transaction_id}'")
     [snapshot] = proof(path, "assert_stripe_balance_rolls_forward")
     assert (snapshot["currency"], snapshot["computed_minor"] - snapshot["reported_minor"]) == (currency, 100)
     [payout] = proof(path, "assert_automatic_payouts_equal_their_transactions")

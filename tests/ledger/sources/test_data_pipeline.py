@@ -243,3 +243,54 @@ def test_a_corrupt_transfers_object_names_its_key(loaded_once, layout):
     with pytest.raises(DataPipelineError, match=uri):
         load(layout, path)
     assert raw_tables(path) == before
+
+
+def delivery_folders(path) -> list[str]:
+    return sorted(folder.name for folder in path.with_name(path.name + ".data_pipeline").iterdir())
+
+
+def test_the_delivery_is_read_in_place_and_only_the_loaded_one_is_kept(small_world, layout, tmp_path):
+    s3 = layout.s3_client()
+    path = tmp_path / "warehouse.duckdb"
+    delivery.write_export(s3, layout, small_world, clock=small_world.as_of - 3 * DAY)
+    load(layout, path)
+    [first] = delivery_folders(path)
+    delivery.write_export(s3, layout, small_world)
+    load(layout, path)
+    [second] = delivery_folders(path)
+    newest_run = datetime.fromtimestamp(small_world.as_of, tz=timezone.utc).strftime(layout.run_format)
+    assert first != second and second.startswith(f"{newest_run}-")
+    with duckdb.connect(str(path), read_only=True) as connection:
+        # Nothing of the delivery is copied into the file: the landed tables are empty, the views read the parquet.
+        for table in warehouse.DELIVERED_TABLES:
+            assert connection.execute(f"select count(*) from raw.{table}_landed").fetchone() == (0,)
+        [(definition,)] = connection.execute("select sql from duckdb_views() where view_name = 'stripe_balance_transactions_delivered'").fetchall()
+        assert f"{second}/{BALANCE_TRANSACTIONS}/000000.parquet" in definition
+        assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone()[0] == small_world.balance_transactions.num_rows
+
+
+def test_a_failed_load_leaves_the_loaded_delivery_and_no_new_files(loaded_once, layout):
+    path, before, _ = loaded_once
+    kept = delivery_folders(path)
+    replace_object(layout, FEE_DETAILS, lambda body: b"this is not parquet")
+    with pytest.raises(DataPipelineError, match="is not a readable parquet file"):
+        load(layout, path)
+    assert delivery_folders(path) == kept and len(kept) == 1
+    assert raw_tables(path) == before
+
+
+def test_a_warehouse_with_the_tables_of_before_keeps_its_rows(small_world, tmp_path):
+    """Warehouses created before deliveries were read in place hold plain tables; they become the landed part."""
+    path = tmp_path / "old.duckdb"
+    transactions, fees = stripe_records.balance_transaction_rows(
+        [stripe_objects.balance_transaction(row, small_world.as_of) for row in small_world.balance_transactions.to_pylist()[:5]], "api", datetime(2026, 11, 1)
+    )
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema raw")
+        connection.execute(f"create table raw.stripe_balance_transactions ({warehouse.RAW_TABLES['stripe_balance_transactions']})")
+        connection.register("rows", transactions)
+        connection.execute("insert into raw.stripe_balance_transactions by name select * from rows")
+    with warehouse.connect(path) as connection:
+        ids = [row[0] for row in connection.execute("select id from raw.stripe_balance_transactions order by id").fetchall()]
+        assert ids == sorted(transactions.column("id").to_pylist()) and len(ids) == 5
+        assert connection.execute("select count(*) from raw.stripe_balance_transactions_landed").fetchone() == (5,)

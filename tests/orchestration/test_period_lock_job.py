@@ -1,0 +1,47 @@
+"""period_close_job proves the ledger as it is now before it freezes a month."""
+
+import duckdb
+
+from ledger import period_close
+from orchestration.defs.close.jobs import period_close_job
+from orchestration.defs.resources import WarehouseResource
+from tests.dbt.builders import copy_ledger, small_world_ledger
+
+PAYOUT_PROOF = "assert_automatic_payouts_equal_their_transactions"
+
+
+def lock(path, period):
+    return period_close_job.execute_in_process(
+        run_config={"ops": {"lock_or_reopen_period": {"config": {"period": period, "action": "lock", "actor": "test"}}}},
+        resources={"warehouse": WarehouseResource(path=str(path))},
+        raise_on_error=False,
+    )
+
+
+def first_period_and_lines(path):
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute("select period, count(*) from main.fct_journal_lines group by period order by period limit 1").fetchone()
+
+
+def test_a_proven_ledger_is_locked_with_its_lines(tmp_path):
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    period, lines = first_period_and_lines(path)
+    result = lock(path, period)
+    assert result.success
+    assert result.output_for_node("lock_or_reopen_period") == {"period": period, "action": "lock", "journal_lines": lines}
+    assert period_close.locked_periods(path) == [period]
+
+
+def test_a_ledger_changed_since_its_proofs_is_not_locked_and_the_failing_proof_is_named(tmp_path):
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    period, _ = first_period_and_lines(path)
+    with duckdb.connect(str(path)) as connection:
+        # A payout loses one of its transactions after the last build's checks passed.
+        connection.execute("delete from raw.stripe_payout_transactions_landed where balance_transaction_id = "
+                           "(select min(balance_transaction_id) from raw.stripe_payout_transactions_landed)")
+    result = lock(path, period)
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert f"{period} was NOT locked" in message and PAYOUT_PROOF in message
+    assert period_close.locked_periods(path) == []
