@@ -2,6 +2,12 @@
 
 Also the shapes every target shares: entries grouped by external id, and entries split into
 balanced parts when a target limits the lines per entry (NetSuite 1,000, SAP 999).
+
+Every line carries its amount twice: in the transaction (Stripe settlement) currency and in the
+entity's functional currency, from `fct_journal_lines_translated`, with the rate between them.
+A translated entry's rounding difference is a line with transaction amount 0. Period-end
+revaluations (`fct_fx_revaluation_lines`) move functional amounts only, so they are exported as
+entries in the functional currency (rate 1): any ERP imports them as an ordinary journal entry.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -37,6 +44,12 @@ class JournalLine:
     sap_gl_account: str
     amount_minor: int
     memo: str
+    functional_currency: str
+    functional_amount_minor: int
+    # Units of functional currency per unit of `currency` (NetSuite: base amount / foreign amount).
+    exchange_rate: Decimal
+    # A period-end revaluation line: no source records behind it (fct_fx_revaluation_lines).
+    is_revaluation: bool = False
 
     @property
     def debit_minor(self) -> int:
@@ -45,6 +58,11 @@ class JournalLine:
     @property
     def credit_minor(self) -> int:
         return -self.amount_minor if self.amount_minor < 0 else 0
+
+    @property
+    def is_debit(self) -> bool:
+        """The line's side: its transaction amount's sign, or for a rounding line (transaction amount 0) its functional amount's."""
+        return (self.amount_minor or self.functional_amount_minor) > 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,14 @@ class JournalEntry:
     def memo(self) -> str:
         return self.lines[0].memo
 
+    @property
+    def functional_currency(self) -> str:
+        return self.lines[0].functional_currency
+
+    @property
+    def exchange_rate(self) -> Decimal:
+        return self.lines[0].exchange_rate
+
 
 class EntrySplitError(ValueError):
     """An entry cannot be split the way the target needs; the message names the entry."""
@@ -92,6 +118,11 @@ class CurrencyTotals:
     credit_minor: int
 
 
+def format_rate(rate: Decimal) -> str:
+    """An exchange rate as plain decimal text without trailing zeros ("1.0871", "1")."""
+    return format(rate.normalize(), "f")
+
+
 def totals_by_currency(lines: Iterable[JournalLine]) -> dict[str, CurrencyTotals]:
     debit: dict[str, int] = defaultdict(int)
     credit: dict[str, int] = defaultdict(int)
@@ -101,11 +132,15 @@ def totals_by_currency(lines: Iterable[JournalLine]) -> dict[str, CurrencyTotals
     return {currency: CurrencyTotals(debit[currency], credit[currency]) for currency in sorted(debit)}
 
 
-def net_by_currency_and_account(lines: Iterable[JournalLine]) -> dict[tuple[str, str], int]:
-    """Signed total per (currency, account code): what every export must reproduce, split or not."""
+def net_by_currency_and_account(lines: Iterable[JournalLine], functional: bool = False) -> dict[tuple[str, str], int]:
+    """Signed total per (currency, account code), in the transaction or the functional currency:
+    what every export must reproduce, split or not."""
     net: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
-        net[line.currency, line.account_code] += line.amount_minor
+        if functional:
+            net[line.functional_currency, line.account_code] += line.functional_amount_minor
+        else:
+            net[line.currency, line.account_code] += line.amount_minor
     return {key: amount for key, amount in sorted(net.items()) if amount != 0}
 
 
@@ -122,21 +157,29 @@ class ExportedFile:
     totals: dict[str, CurrencyTotals]
 
 
-def parsed_line(external_id: str, currency: str, account_code: str, amount_minor: int) -> JournalLine:
+def parsed_line(
+    external_id: str, currency: str, account_code: str, amount_minor: int, functional_currency: str = "", functional_amount_minor: int = 0,
+) -> JournalLine:
     """A line as read back from an export file: just what the totals proof compares."""
-    return JournalLine(external_id, external_id, "", date.min, currency, account_code, "", "", "", amount_minor, "")
+    return JournalLine(
+        external_id, external_id, "", date.min, currency, account_code, "", "", "", amount_minor, "",
+        functional_currency, functional_amount_minor, Decimal(0),
+    )
 
 
-def prove_totals(path: Path, written: list[JournalLine], ledger: list[JournalLine]) -> ExportedFile:
-    """Compare lines parsed back from `path` with the ledger's per currency and account; remove the file if they differ."""
-    written_net, ledger_net = net_by_currency_and_account(written), net_by_currency_and_account(ledger)
-    if written_net != ledger_net:
-        path.unlink(missing_ok=True)
-        differences = {
-            f"{currency.upper()} {account}": (written_net.get((currency, account), 0), ledger_net.get((currency, account), 0))
+def prove_totals(path: Path, written: list[JournalLine], ledger: list[JournalLine], functional: bool = True) -> ExportedFile:
+    """Compare lines parsed back from `path` with the ledger's per currency and account, in the transaction
+    currency and (for a file that carries them) in the functional currency; remove the file if they differ."""
+    differences = {}
+    for kind in (False, True) if functional else (False,):
+        written_net, ledger_net = net_by_currency_and_account(written, kind), net_by_currency_and_account(ledger, kind)
+        differences |= {
+            f"{'functional ' if kind else ''}{currency.upper()} {account}": (written_net.get((currency, account), 0), ledger_net.get((currency, account), 0))
             for currency, account in sorted(set(written_net) | set(ledger_net))
             if written_net.get((currency, account), 0) != ledger_net.get((currency, account), 0)
         }
+    if differences:
+        path.unlink(missing_ok=True)
         raise ExportTotalsError(f"{path}: (file, ledger) minor units differ for {differences}; the file was removed")
     return ExportedFile(path=path, rows=len(written), totals=totals_by_currency(written))
 
@@ -153,9 +196,9 @@ def split_entry(entry: JournalEntry, max_lines: int, carry_account_code: str) ->
     """Split an entry longer than `max_lines` into balanced parts, deterministically.
 
     The entry's line on the carry account is taken out; each part takes the next `max_lines - 1`
-    other lines in ledger order plus one carry-account line that balances the part. Because the
-    entry sums to zero, the carry lines add up to the line taken out, so per account the parts sum
-    to exactly the original entry. Part ids are
+    other lines in ledger order plus one carry-account line that balances the part, in the
+    transaction and in the functional currency. Because the entry sums to zero in both, the carry
+    lines add up to the line taken out, so per account the parts sum to exactly the original entry. Part ids are
     `<external id>-P01`, `-P02`... ; an entry that fits is returned unchanged.
     """
     if len(entry.lines) <= max_lines:
@@ -175,10 +218,11 @@ def split_entry(entry: JournalEntry, max_lines: int, carry_account_code: str) ->
         part_id = f"{entry.external_id}-P{number:02d}"
         carry = dataclass_replace(
             template, external_id=part_id, amount_minor=-sum(line.amount_minor for line in chunk),
+            functional_amount_minor=-sum(line.functional_amount_minor for line in chunk),
             memo=f"{template.memo} (part {number} of {len(chunks)})",
         )
         renamed = [dataclass_replace(line, external_id=part_id, memo=carry.memo) for line in chunk]
-        parts.append(JournalEntry(part_id, tuple(line for line in [*renamed, carry] if line.amount_minor != 0)))
+        parts.append(JournalEntry(part_id, tuple(line for line in [*renamed, carry] if line.amount_minor or line.functional_amount_minor)))
     return parts
 
 
@@ -190,9 +234,27 @@ def ledger_fingerprint(lines: Iterable[JournalLine]) -> str:
     return digest.hexdigest()
 
 
+# The functional-currency journal: translated entries, then revaluations as functional-currency entries.
+FUNCTIONAL_JOURNAL = """
+    select
+        journal_line_id, journal_entry_id, external_id, entity_id, accounting_date, period, currency, account_code, account_name,
+        amount_minor, memo, functional_currency, functional_amount_minor, fx_rate, false as is_revaluation
+    from main.fct_journal_lines_translated
+    union all
+    select
+        journal_line_id, journal_entry_id, external_id, entity_id, accounting_date, period, functional_currency, account_code, account_name,
+        functional_amount_minor, memo, functional_currency, functional_amount_minor, 1, true
+    from main.fct_fx_revaluation_lines
+"""
+
+
+class MissingRateError(ValueError):
+    """A line has no functional amount because no rate covers its currency and date; the message names it."""
+
+
 def periods(connection: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
     rows = connection.execute(
-        "select distinct period from main.fct_journal_lines where entity_id = ? order by period", [entity_id]
+        f"select distinct period from ({FUNCTIONAL_JOURNAL}) where entity_id = ? order by period", [entity_id]
     ).fetchall()
     return [period for (period,) in rows]
 
@@ -200,20 +262,27 @@ def periods(connection: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
 def load_journal_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> list[JournalLine]:
     """The period's lines in a stable order: by entry, then account."""
     rows = connection.execute(
-        """
+        f"""
         select
-            lines.journal_entry_id, lines.external_id, lines.entity_id, lines.accounting_date, lines.currency,
+            lines.journal_line_id, lines.journal_entry_id, lines.external_id, lines.entity_id, lines.accounting_date, lines.currency,
             lines.account_code, lines.account_name, accounts.netsuite_account, accounts.sap_gl_account,
-            lines.amount_minor, lines.memo
-        from main.fct_journal_lines as lines
+            lines.amount_minor, lines.memo, lines.functional_currency, lines.functional_amount_minor, lines.fx_rate, lines.is_revaluation
+        from ({FUNCTIONAL_JOURNAL}) as lines
         left join accounting.gl_accounts as accounts
             on lines.account_code = accounts.account_code
         where lines.entity_id = ? and lines.period = ?
-        order by lines.journal_entry_id, lines.account_code
+        order by lines.journal_entry_id, lines.account_code, lines.journal_line_id
         """,
         [entity_id, period],
     ).fetchall()
-    return [JournalLine(*row) for row in rows]
+    missing = [row for row in rows if row[13] is None]
+    if missing:
+        described = ", ".join(f"{row[0]} ({row[5].upper()} on {row[4]})" for row in missing[:10])
+        raise MissingRateError(
+            f"{len(missing)} line(s) of period {period} have no {missing[0][12].upper()} amount because seeds/fx_rates.csv has no rate "
+            f"on or before their date: {described}; add the rates and build the ledger again"
+        )
+    return [JournalLine(*row[1:14], Decimal(row[14]), row[15]) for row in rows]
 
 
 def load_line_sources(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> list[LineSource]:

@@ -4,8 +4,15 @@ Rows are grouped into journal entries by External ID, which is deterministic, so
 file again with Add-or-Update updates entries instead of duplicating them. Amounts are unsigned
 Debit/Credit columns in major units with exactly the currency's decimals (JPY none).
 
-NetSuite accepts at most 2 decimals. A three-decimal currency (KWD, BHD, JOD, OMR, TND) is
-refused, never rounded: the error names every entry concerned, and nothing is written. The push
+Each entry also carries its `Exchange Rate` (base amount / foreign amount, as NetSuite defines it)
+and each line its amount in the entity's functional currency (`Functional Currency`,
+`Functional Debit`, `Functional Credit`, from the translated journal). NetSuite derives base
+amounts from the rate itself; the functional columns state what the ledger booked, to map onto
+base-amount fields or to check NetSuite against. A translated entry's rounding difference is a row
+with only functional amounts.
+
+NetSuite accepts at most 2 decimals. A three-decimal currency (KWD, BHD, JOD, OMR, TND), as the
+transaction or the functional currency, is refused, never rounded: the error names every entry concerned, and nothing is written. The push
 client applies the same rule entry by entry. Entries above 1,000 lines are split into balanced
 parts (`journal.split_entry`).
 """
@@ -23,6 +30,7 @@ from exporters.journal import (
     JournalEntry,
     JournalLine,
     atomic_write,
+    format_rate,
     group_entries,
     parsed_line,
     prove_totals,
@@ -35,13 +43,18 @@ HEADER = (
     "Date",
     "Subsidiary",
     "Currency",
+    "Exchange Rate",
     "Memo",
     "Journal Entry -Line: Account",
     "Journal Entry -Line: Debit",
     "Journal Entry -Line: Credit",
     "Journal Entry -Line: Memo",
+    "Functional Currency",
+    "Functional Debit",
+    "Functional Credit",
 )
-DEBIT, CREDIT = HEADER[6], HEADER[7]
+ACCOUNT, DEBIT, CREDIT = HEADER[6], HEADER[7], HEADER[8]
+FUNCTIONAL_CURRENCY, FUNCTIONAL_DEBIT, FUNCTIONAL_CREDIT = HEADER[10:]
 DEFAULT_DATE_FORMAT = "%m/%d/%Y"
 MAX_LINES_PER_ENTRY = 1000
 MAX_DECIMALS = 2
@@ -112,8 +125,9 @@ def netsuite_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list
     entries = split_entries(lines, options)
     refused: dict[str, list[str]] = {}
     for entry in entries:
-        if exponent(entry.currency) > MAX_DECIMALS:
-            refused.setdefault(entry.currency, []).append(entry.external_id)
+        for currency in dict.fromkeys((entry.currency, entry.functional_currency)):
+            if exponent(currency) > MAX_DECIMALS:
+                refused.setdefault(currency, []).append(entry.external_id)
     if refused:
         raise UnsupportedPrecisionError("; ".join(_precision_message(ids, currency) for currency, ids in sorted(refused.items())))
     return entries
@@ -128,17 +142,22 @@ def write_csv(lines: list[JournalLine], path: Path, options: NetSuiteOptions) ->
         for entry in entries:
             for line in entry.lines:
                 amount = format_major(abs(line.amount_minor), line.currency)
+                functional = format_major(abs(line.functional_amount_minor), line.functional_currency)
                 writer.writerow(
                     (
                         entry.external_id,
                         line.accounting_date.strftime(options.date_format),
                         options.subsidiary,
                         line.currency.upper(),
+                        format_rate(entry.exchange_rate),
                         line.memo,
                         account_reference(line, options),
                         amount if line.debit_minor else "",
                         amount if line.credit_minor else "",
                         line.account_name,
+                        line.functional_currency.upper(),
+                        functional if line.functional_amount_minor > 0 else "",
+                        functional if line.functional_amount_minor < 0 else "",
                     )
                 )
     accounts = {account_reference(line, options): line.account_code for line in lines}
@@ -147,11 +166,15 @@ def write_csv(lines: list[JournalLine], path: Path, options: NetSuiteOptions) ->
 
 def read_lines(path: Path, account_codes: Mapping[str, str]) -> list[JournalLine]:
     """The file's rows parsed back, accounts mapped from their NetSuite reference to the ledger's code."""
+    def signed(row: dict[str, str], debit: str, credit: str, currency: str) -> int:
+        return (parse_major(row[debit], currency) if row[debit] else 0) - (parse_major(row[credit], currency) if row[credit] else 0)
+
     with path.open(newline="", encoding="utf-8") as stream:
         return [
             parsed_line(
-                row["External ID"], row["Currency"].lower(), account_codes.get(row[HEADER[5]], row[HEADER[5]]),
-                (parse_major(row[DEBIT], row["Currency"]) if row[DEBIT] else 0) - (parse_major(row[CREDIT], row["Currency"]) if row[CREDIT] else 0),
+                row["External ID"], row["Currency"].lower(), account_codes.get(row[ACCOUNT], row[ACCOUNT]),
+                signed(row, DEBIT, CREDIT, row["Currency"]), row[FUNCTIONAL_CURRENCY].lower(),
+                signed(row, FUNCTIONAL_DEBIT, FUNCTIONAL_CREDIT, row[FUNCTIONAL_CURRENCY]),
             )
             for row in csv.DictReader(stream)
         ]

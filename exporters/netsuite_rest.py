@@ -121,7 +121,9 @@ def journal_entry_body(entry: JournalEntry, references: NetSuiteReferences) -> d
     if not currency_id:
         raise RefusedEntry(f"no NetSuite currency internal id configured for {entry.currency.upper()}")
     items = []
-    for index, line in enumerate(entry.lines):
+    # NetSuite derives base amounts from exchangeRate and books its own rounding: the ledger's
+    # rounding lines (transaction amount 0) have nothing to send.
+    for index, line in enumerate(line for line in entry.lines if line.amount_minor):
         account_id = references.account_ids.get(line.account_code)
         if not account_id:
             raise RefusedEntry(f"line {index}: no NetSuite account internal id configured for account {line.account_code} ({line.account_name})")
@@ -134,6 +136,7 @@ def journal_entry_body(entry: JournalEntry, references: NetSuiteReferences) -> d
         "externalId": entry.external_id,
         "subsidiary": {"id": references.subsidiary_id},
         "currency": {"id": currency_id},
+        "exchangeRate": entry.exchange_rate.normalize(),
         "tranDate": entry.accounting_date.isoformat(),
         "memo": entry.memo,
         "approved": True,
@@ -241,7 +244,7 @@ class NetSuiteRestClient:
         for entry in entries:
             sent = sorted(
                 (self.references.account_ids.get(line.account_code, ""), netsuite_amount(line.amount_minor, line.currency, entry.external_id) * (1 if line.amount_minor > 0 else -1))
-                for line in entry.lines
+                for line in entry.lines if line.amount_minor
             )
             found = sorted(stored.get(entry.external_id, []))
             detail = "" if sent == found else f"NetSuite holds {len(found)} line(s) {found}, the ledger {len(sent)} {sent}"

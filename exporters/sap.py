@@ -1,7 +1,9 @@
 """What the SAP targets share: options, the entries SAP receives, and their 16-character reference.
 
 SAP takes at most 999 line items per journal entry (reference/erp.md 2a), so longer entries are
-split into balanced parts. Amounts keep the currency's own decimals (JPY none, KWD three).
+split into balanced parts. Amounts keep the currency's own decimals (JPY none, KWD three). Each
+item carries its amount in the transaction currency and in the company code's (functional)
+currency, from the translated journal; the header carries the exchange rate.
 `DocumentReferenceID` (XBLNR) holds 16 characters, fewer than the ledger's external ids, so it is
 derived deterministically: the entry's date (yymmdd) and currency, then 7 base32 characters of
 the sha256 of the full external id; the same entry always gets the same reference.
@@ -43,6 +45,6 @@ def sap_entries(lines: list[JournalLine], options: SapOptions) -> list[JournalEn
     return [part for entry in group_entries(lines) for part in split_entry(entry, options.max_lines, options.carry_account_code)]
 
 
-def debit_credit_code(amount_minor: int) -> str:
-    """S (Soll) for a debit, H (Haben) for a credit."""
-    return "S" if amount_minor > 0 else "H"
+def debit_credit_code(line: JournalLine) -> str:
+    """S (Soll) for a debit, H (Haben) for a credit; a rounding line (transaction amount 0) takes its functional amount's side."""
+    return "S" if line.is_debit else "H"

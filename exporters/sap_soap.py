@@ -2,7 +2,10 @@
 
 Each entry becomes a `JournalEntryCreateRequest` with the company code, the 16-character
 `DocumentReferenceID` from `exporters.sap`, and items that carry both `DebitCreditCode` (S/H)
-and a signed amount (S positive, H negative) with the currency's own decimals.
+and a signed amount (S positive, H negative) with the currency's own decimals, in the transaction
+currency (`AmountInTransactionCurrency`) and in the company code's functional currency
+(`AmountInCompanyCodeCurrency`, from the translated journal: SAP then does not translate at its
+own rate). A rounding line has a transaction amount of 0 and takes its functional amount's side.
 `CreationDateTime` is the entries' last accounting date at midnight UTC, not the clock, so an
 unchanged period gives a byte-identical file.
 
@@ -81,7 +84,9 @@ def bulk_request(entries: list[JournalEntry], options: SapOptions) -> bytes:
             _element(item, "ReferenceDocumentItem", str(item_number))
             _element(item, "GLAccount", line.sap_gl_account)
             _element(item, "AmountInTransactionCurrency", format_major(line.amount_minor, line.currency), currencyCode=line.currency.upper())
-            _element(item, "DebitCreditCode", debit_credit_code(line.amount_minor))
+            _element(item, "AmountInCompanyCodeCurrency", format_major(line.functional_amount_minor, line.functional_currency),
+                     currencyCode=line.functional_currency.upper())
+            _element(item, "DebitCreditCode", debit_credit_code(line))
             _element(item, "DocumentItemText", line.account_name[:ITEM_TEXT_LENGTH])
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -104,13 +109,14 @@ def read_lines(document: bytes, account_codes: dict[str, str]) -> list[JournalLi
     for journal in root.iter("JournalEntry"):
         reference = journal.findtext("DocumentReferenceID")
         for item in journal.iter("Item"):
-            amount = item.find("AmountInTransactionCurrency")
-            currency = amount.get("currencyCode").lower()
-            minor = parse_major(amount.text, currency)
-            if debit_credit_code(minor) != item.findtext("DebitCreditCode"):
-                raise SapSignError(f"{reference} item {item.findtext('ReferenceDocumentItem')}: {item.findtext('DebitCreditCode')} with amount {amount.text}")
+            amount, functional = item.find("AmountInTransactionCurrency"), item.find("AmountInCompanyCodeCurrency")
+            currency, functional_currency = amount.get("currencyCode").lower(), functional.get("currencyCode").lower()
             gl_account = item.findtext("GLAccount")
-            lines.append(parsed_line(reference, currency, account_codes.get(gl_account, gl_account), minor))
+            line = parsed_line(reference, currency, account_codes.get(gl_account, gl_account), parse_major(amount.text, currency),
+                               functional_currency, parse_major(functional.text, functional_currency))
+            if debit_credit_code(line) != item.findtext("DebitCreditCode"):
+                raise SapSignError(f"{reference} item {item.findtext('ReferenceDocumentItem')}: {item.findtext('DebitCreditCode')} with amount {amount.text}")
+            lines.append(line)
     return lines
 
 

@@ -4,7 +4,9 @@ Layout (reference/erp.md 2a; always compare with the template your tenant downlo
 journal, a `Header` block and a `Line Items` block, each with a label row, a row of technical
 field names, a row of descriptions and its data rows; column A holds the journal number.
 Debits and credits are unsigned, in separate columns (WRSOL/WRHAB), with the currency's own
-decimals; the semicolon file writes a decimal comma, as the locales that use it expect.
+decimals; the semicolon file writes a decimal comma, as the locales that use it expect. The header
+carries the exchange rate (KURSF_EXT) and the company code's currency (HWAER); each item its
+signed amount in that currency (DMBTR, debit positive), from the translated journal.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from exporters import xlsx
-from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write, parsed_line, prove_totals
+from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write, format_rate, parsed_line, prove_totals
 from exporters.sap import HEADER_TEXT_LENGTH, ITEM_TEXT_LENGTH, SapOptions, document_reference_id, sap_entries
 from ledger.money import format_major, parse_major, to_major
 
-HEADER_FIELDS = ("BUKRS", "BLART", "BLDAT", "BUDAT", "MONAT", "BKTXT", "WAERS", "KURSF_EXT", "XBLNR")
+HEADER_FIELDS = ("BUKRS", "BLART", "BLDAT", "BUDAT", "MONAT", "BKTXT", "WAERS", "KURSF_EXT", "XBLNR", "HWAER")
 HEADER_LABELS = ("Company Code", "Journal Entry Type", "Journal Entry Date", "Posting Date", "Fiscal Period",
-                 "Header Text", "Transaction Currency", "Exchange Rate", "Reference")
-ITEM_FIELDS = ("BUKRS", "HKONT", "SGTXT", "WRSOL", "WRHAB")
-ITEM_LABELS = ("Company Code", "G/L Account", "Item Text", "Debit", "Credit")
+                 "Header Text", "Transaction Currency", "Exchange Rate", "Reference", "Company Code Currency")
+ITEM_FIELDS = ("BUKRS", "HKONT", "SGTXT", "WRSOL", "WRHAB", "DMBTR")
+ITEM_LABELS = ("Company Code", "G/L Account", "Item Text", "Debit", "Credit", "Amount in Company Code Currency")
 HEADER_BLOCK, ITEM_BLOCK = "Header", "Line Items"
 SHEET = "Journal Entries"
 
@@ -38,25 +40,27 @@ COMMA = CsvDialect(",", ".")
 SEMICOLON = CsvDialect(";", ",")
 
 
-def _rows(entries: list[JournalEntry], options: SapOptions, amount) -> list[list[object]]:
-    """The template's rows; `amount(minor, currency)` renders an unsigned amount cell."""
+def _rows(entries: list[JournalEntry], options: SapOptions, amount, rate) -> list[list[object]]:
+    """The template's rows; `amount(minor, currency)` renders an amount cell, `rate(decimal)` the exchange rate."""
     rows: list[list[object]] = []
     for number, entry in enumerate(entries, start=1):
         day = entry.accounting_date.strftime(options.date_format)
         rows += [[HEADER_BLOCK], ["Journal", *HEADER_FIELDS], ["Journal", *HEADER_LABELS]]
         rows.append([number, options.company_code, options.document_type, day, day, "", entry.external_id[:HEADER_TEXT_LENGTH],
-                     entry.currency.upper(), "", document_reference_id(entry)])
+                     entry.currency.upper(), rate(entry.exchange_rate), document_reference_id(entry), entry.functional_currency.upper()])
         rows += [[ITEM_BLOCK], ["Journal", *ITEM_FIELDS], ["Journal", *ITEM_LABELS]]
         for line in entry.lines:
             cell = amount(abs(line.amount_minor), line.currency)
             rows.append([number, options.company_code, line.sap_gl_account, line.account_name[:ITEM_TEXT_LENGTH],
-                         cell if line.amount_minor > 0 else "", cell if line.amount_minor < 0 else ""])
+                         cell if line.amount_minor > 0 else "", cell if line.amount_minor < 0 else "",
+                         amount(line.functional_amount_minor, line.functional_currency)])
     return rows
 
 
 def write_csv(lines: list[JournalLine], path: Path, options: SapOptions, dialect: CsvDialect = COMMA) -> ExportedFile:
     entries = sap_entries(lines, options)
-    rows = _rows(entries, options, lambda minor, currency: format_major(minor, currency, dialect.decimal_separator))
+    rows = _rows(entries, options, lambda minor, currency: format_major(minor, currency, dialect.decimal_separator),
+                 lambda rate: format_rate(rate).replace(".", dialect.decimal_separator))
     with atomic_write(path) as stream:
         csv.writer(stream, delimiter=dialect.delimiter, lineterminator="\n").writerows(rows)
     with path.open(newline="", encoding="utf-8") as stream:
@@ -67,7 +71,7 @@ def write_csv(lines: list[JournalLine], path: Path, options: SapOptions, dialect
 def write_xlsx(lines: list[JournalLine], path: Path, options: SapOptions) -> ExportedFile:
     entries = sap_entries(lines, options)
     workbook = xlsx.new_workbook()
-    table = _rows(entries, options, to_major)
+    table = _rows(entries, options, to_major, lambda rate: rate.normalize())
     xlsx.add_sheet(workbook, SHEET, table[0], table[1:])
     xlsx.save(workbook, path)
     written = [[("" if value is None else value) for value in row] for row in xlsx.read_rows(path, SHEET)]
@@ -91,18 +95,19 @@ def read_journal_lines(rows: list[list[object]], account_codes: dict[str, str], 
         if meta_rows:
             meta_rows -= 1
             continue
-        cells += [""] * (10 - len(cells))
+        cells += [""] * (len(HEADER_FIELDS) + 1 - len(cells))
         journal = int(cells[0])
         if block == HEADER_BLOCK:
-            headers[journal] = (str(cells[7]).lower(), str(cells[9]))
+            headers[journal] = (str(cells[7]).lower(), str(cells[9]), str(cells[10]).lower())
             continue
-        currency, reference = headers[journal]
+        currency, reference, functional_currency = headers[journal]
 
-        def minor(value: object) -> int:
+        def minor(value: object, currency: str) -> int:
             if value in ("", None):
                 return 0
             text = str(xlsx.cell_decimal(value)) if isinstance(value, (int, float)) else str(value)
             return parse_major(text, currency, decimal_separator if isinstance(value, str) else ".")
 
-        parsed.append(parsed_line(reference, currency, account_codes.get(str(cells[2]), str(cells[2])), minor(cells[4]) - minor(cells[5])))
+        parsed.append(parsed_line(reference, currency, account_codes.get(str(cells[2]), str(cells[2])),
+                                  minor(cells[4], currency) - minor(cells[5], currency), functional_currency, minor(cells[6], functional_currency)))
     return parsed

@@ -18,7 +18,7 @@ from ledger.dbt_project import DBT_PROJECT_DIR
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 ACCOUNT_TYPES = {"asset", "liability", "equity", "income", "expense", "other", "suspense"}
 MATCH_ON = {"reporting_category", "type"}
-CONTROL_ROLES = {"stripe_clearing", "cash_in_transit", "bank", "suspense", "default_fee", "fx_gain_loss"}
+CONTROL_ROLES = {"stripe_clearing", "cash_in_transit", "bank", "suspense", "default_fee", "fx_gain_loss", "fx_unrealized_gain_loss"}
 
 
 class AccountingConfigError(ValueError):

@@ -1,6 +1,7 @@
 """Period close: lock a month so that its journal never changes, and reopen it only on the record.
 
-Locking copies the period's journal lines and their drill-down, as the ledger was last built, into
+Locking copies the period's journal lines and their drill-down, its functional-currency journal and
+its period-end revaluation lines, as the ledger was last built, into
 the `close` schema (tables created by the dbt macro `create_close_tables`). From then on the marts
 serve that period from the frozen copy, and whatever changes later for it (a late transaction, a
 payout that fails after it was paid) posts to the first open period as an adjusting entry that
@@ -21,8 +22,13 @@ import duckdb
 from ledger.warehouse import transaction
 
 PERIOD_FORMAT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-LOCKED_TABLES = ("locked_journal_lines", "locked_journal_line_sources")
-SOURCE_MARTS = {"locked_journal_lines": "main.fct_journal_lines", "locked_journal_line_sources": "main.fct_journal_line_sources"}
+SOURCE_MARTS = {
+    "locked_journal_lines": "main.fct_journal_lines",
+    "locked_journal_line_sources": "main.fct_journal_line_sources",
+    "locked_journal_lines_translated": "main.fct_journal_lines_translated",
+    "locked_fx_revaluation_lines": "main.fct_fx_revaluation_lines",
+}
+LOCKED_TABLES = tuple(SOURCE_MARTS)
 
 
 class PeriodCloseError(ValueError):

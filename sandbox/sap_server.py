@@ -61,6 +61,7 @@ SCHEMA = etree.XMLSchema(etree.fromstring(f"""
     <xs:element name="ReferenceDocumentItem" type="xs:positiveInteger"/>
     <xs:element name="GLAccount" type="sfin:char10"/>
     <xs:element name="AmountInTransactionCurrency" type="sfin:Amount"/>
+    <xs:element name="AmountInCompanyCodeCurrency" type="sfin:Amount" minOccurs="0"/>
     <xs:element name="DebitCreditCode" type="sfin:DebitCreditCode"/>
     <xs:element name="DocumentItemText" type="sfin:char50" minOccurs="0"/>
   </xs:sequence></xs:complexType>
@@ -211,6 +212,7 @@ class SandboxSapServer(LoopbackServer):
         if len(items) > MAX_ITEMS:
             errors.append(f"Maximum number of items in FI reached ({len(items)} > {MAX_ITEMS})")
         balance: dict[str, Decimal] = {}
+        local_balance: dict[str, Decimal] = {}
         parsed = []
         for item in items:
             number = item.findtext("ReferenceDocumentItem")
@@ -222,7 +224,13 @@ class SandboxSapServer(LoopbackServer):
                 errors.append(f"Item {number}: amount {amount_element.text} is not a number")
                 continue
             code = item.findtext("DebitCreditCode")
-            if (code == "S") != (amount > 0) or amount == 0:
+            # An exchange-difference item moves only the company-code amount; its side follows that amount.
+            local_element = item.find("AmountInCompanyCodeCurrency")
+            local = Decimal(local_element.text) if local_element is not None else Decimal(0)
+            if local_element is not None:
+                local_balance[local_element.get("currencyCode")] = local_balance.get(local_element.get("currencyCode"), Decimal(0)) + local
+            side = amount or local
+            if (code == "S") != (side > 0) or side == 0:
                 errors.append(f"Item {number}: debit/credit code {code} does not match the amount {amount_element.text}")
             if -amount.as_tuple().exponent > exponent(currency):
                 errors.append(f"Item {number}: {currency} has {exponent(currency)} decimals, amount {amount_element.text} has more")
@@ -234,6 +242,9 @@ class SandboxSapServer(LoopbackServer):
         for currency, total in sorted(balance.items()):
             if total != 0:
                 errors.append(f"Balance in transaction currency {currency} is {total}, not zero")
+        for currency, total in sorted(local_balance.items()):
+            if total != 0:
+                errors.append(f"Balance in company code currency {currency} is {total}, not zero")
         if errors:
             return "0000000000", [("E", error) for error in errors]
         with self._lock:

@@ -1,5 +1,6 @@
 {#- The period-close tables (schema `close`): which periods are locked, the history of locks and
-    reopenings, and the journal as it stood when each period was locked. `ledger.period_close`
+    reopenings, and the journal as it stood when each period was locked (in the settlement
+    currency, translated into the functional currency, and its period-end revaluation). `ledger.period_close`
     writes them; the marts read them. Created here, once, so both agree on one definition. -#}
 {% macro create_close_tables() -%}
     create schema if not exists close;
@@ -33,6 +34,27 @@
         original_accounting_date date not null,
         is_adjustment boolean not null
     );
+    {%- for table in ['locked_journal_lines_translated', 'locked_fx_revaluation_lines'] %}
+    create table if not exists close.{{ table }} (
+        locked_period varchar not null,
+        journal_line_id varchar not null,
+        journal_entry_id varchar not null,
+        external_id varchar not null,
+        entity_id varchar not null,
+        account_code varchar not null,
+        account_name varchar,
+        currency varchar not null,
+        amount_minor bigint not null,
+        functional_currency varchar not null,
+        fx_rate decimal(38, 12),
+        functional_amount_minor bigint,
+        fx_line_kind varchar not null,
+        is_fx_difference boolean not null,
+        memo varchar,
+        accounting_date date not null,
+        period varchar not null
+    );
+    {%- endfor %}
     create table if not exists close.locked_journal_line_sources (
         locked_period varchar not null,
         journal_line_id varchar not null,

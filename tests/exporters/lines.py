@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from exporters.journal import JournalLine
 
@@ -16,6 +17,7 @@ def line(entry: str, currency: str, account: str, amount: int, day: date = DAY) 
         journal_entry_id=entry, external_id=entry, entity_id="main", accounting_date=day, currency=currency,
         account_code=account, account_name=name, netsuite_account=f"{account} {name}",
         sap_gl_account="0000" + account + "00", amount_minor=amount, memo=f"Stripe activity {day} {currency.upper()}",
+        functional_currency=currency, functional_amount_minor=amount, exchange_rate=Decimal(1),
     )
 
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from exporters import generic, manifest, netsuite, sap_soap, sap_template, xlsx
-from exporters.journal import net_by_currency_and_account, parsed_line
+from exporters.journal import FUNCTIONAL_JOURNAL, net_by_currency_and_account
 from ledger.config import CloseSettings
 from ledger.dbt_project import DBT_PROJECT_DIR
 from orchestration.close_run import run_close
@@ -85,12 +85,19 @@ def assets_named(definitions: dg.Definitions, *names: str) -> list:
     return [asset for asset in definitions.assets if {key.to_user_string() for key in asset.keys} <= set(names)]
 
 
-def ledger_net(warehouse: Path) -> dict[tuple[str, str], int]:
+def ledger_net(warehouse: Path, functional: bool = False, revaluations: bool = True) -> dict[tuple[str, str], int]:
+    """What the period's exports must hold per currency and account: the journal in the transaction
+    (settlement) currency plus the revaluations, or all of it in the functional currency."""
+    currency, amount = ("functional_currency", "functional_amount_minor") if functional else ("currency", "amount_minor")
+    sql = f"select {currency}, account_code, sum({amount})::bigint from main.fct_journal_lines_translated where period = ? group by all"
+    if revaluations:
+        sql += f" union all select functional_currency, account_code, sum(functional_amount_minor)::bigint from main.fct_fx_revaluation_lines where period = ? group by all"
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        rows = connection.execute(
-            "select currency, account_code, sum(amount_minor)::bigint from main.fct_journal_lines where period = ? group by all", [PERIOD]
-        ).fetchall()
-    return {(currency, account): amount for currency, account, amount in rows if amount}
+        rows = connection.execute(f"select * from ({sql})", [PERIOD, PERIOD] if revaluations else [PERIOD]).fetchall()
+    net: dict[tuple[str, str], int] = {}
+    for row_currency, account, row_amount in rows:
+        net[row_currency, account] = net.get((row_currency, account), 0) + row_amount
+    return {key: value for key, value in net.items() if value}
 
 
 def gl_accounts() -> dict[str, dict[str, str]]:
@@ -121,10 +128,7 @@ def parse_file(path: Path):
         with path.open(newline="") as stream:
             return generic._parse_drilldown([tuple(row) for row in list(csv.reader(stream))[1:]])
     if path.name == "journal.xlsx":
-        return generic._parse_journal(xlsx.read_rows(path, generic.JOURNAL_SHEET)[1:]) + [
-            parsed_line(line.external_id, line.currency, line.account_code, line.amount_minor)
-            for line in generic._parse_drilldown(xlsx.read_rows(path, generic.DRILLDOWN_SHEET)[1:])
-        ]
+        return generic._parse_journal(xlsx.read_rows(path, generic.JOURNAL_SHEET)[1:])
     raise AssertionError(f"unexpected export file {path}")
 
 
@@ -136,14 +140,21 @@ def test_every_export_file_parses_back_to_the_ledger_per_currency_and_account(cl
         "sap_journal_entries.xlsx", "sap_journal_entries_comma.csv", "sap_journal_entries_semicolon.csv", "sap_journal_entry_bulk_create_request.xml",
     ])
     expected = ledger_net(closed.settings.warehouse)
+    expected_functional = ledger_net(closed.settings.warehouse, functional=True)
     assert {currency for currency, _ in expected} == {"usd", "eur", "jpy"}
+    # The small world's EUR and JPY balances are revalued at the month end, in USD.
+    assert {currency for currency, _ in expected_functional} == {"usd"} and ("usd", "7010") in expected_functional
     for name in names:
         if name in ("manifest.json", "close_package"):  # the package is proven in tests/exporters/close_package
             continue
-        net = net_by_currency_and_account(parse_file(folder / name))
-        if name == "journal.xlsx":  # two sheets, each equal to the ledger
-            net = {key: amount // 2 for key, amount in net.items()}
-        assert net == expected, name
+        lines = parse_file(folder / name)
+        if name == "journal_drilldown.csv":  # source records: revaluations have none, and no functional amounts
+            assert net_by_currency_and_account(lines) == ledger_net(closed.settings.warehouse, revaluations=False), name
+            continue
+        assert net_by_currency_and_account(lines) == expected, name
+        assert net_by_currency_and_account(lines, functional=True) == expected_functional, name
+    drilldown = generic._parse_drilldown(xlsx.read_rows(folder / "journal.xlsx", generic.DRILLDOWN_SHEET)[1:])
+    assert net_by_currency_and_account(drilldown) == ledger_net(closed.settings.warehouse, revaluations=False)
 
 
 def test_the_manifest_describes_every_file_with_the_ledger_run(closed):
@@ -166,7 +177,8 @@ def test_the_manifest_describes_every_file_with_the_ledger_run(closed):
 
 def test_the_close_pushed_each_entry_exactly_once_and_a_second_push_changes_nothing(closed):
     with duckdb.connect(str(closed.settings.warehouse), read_only=True) as connection:
-        [(entries,)] = connection.execute("select count(distinct external_id) from main.fct_journal_lines").fetchall()
+        # The close pushes its period, October (the reversals of October's revaluations are November's).
+        [(entries,)] = connection.execute(f"select count(distinct external_id) from ({FUNCTIONAL_JOURNAL}) where period = ?", [PERIOD]).fetchall()
     assert closed.netsuite.store.entry_count() == entries
     assert (closed.netsuite.store.stats.created, closed.netsuite.store.stats.updated) == (entries, 0)
     assert len(closed.sap.documents()) == entries
@@ -178,7 +190,7 @@ def test_the_close_pushed_each_entry_exactly_once_and_a_second_push_changes_noth
     sap_requests = closed.sap.posted_requests
     again = dg.materialize(
         assets_named(definitions, "netsuite_journal_push", "sap_journal_push"),
-        instance=closed.instance, resources=definitions.resources,
+        instance=closed.instance, resources=definitions.resources, partition_key=PERIOD,
     )
     assert again.success
     assert closed.netsuite.store.entry_count() == entries and closed.netsuite.store.stats.updated == 0
@@ -195,7 +207,7 @@ def test_on_s3_the_files_are_the_same_bytes_behind_presigned_links(closed, moto_
     from orchestration.definitions import defs
 
     definitions = defs()
-    result = dg.materialize(assets_named(definitions, "sap_journal_files"), instance=closed.instance, resources=definitions.resources)
+    result = dg.materialize(assets_named(definitions, "sap_journal_files"), instance=closed.instance, resources=definitions.resources, partition_key=PERIOD)
     [event] = result.get_asset_materialization_events()
     links = {key.split("/")[-1]: value.url for key, value in event.materialization.metadata.items() if key.startswith("download ")}
     assert sorted(links) == ["manifest.json", "sap_journal_entries.xlsx", "sap_journal_entries_comma.csv", "sap_journal_entries_semicolon.csv", "sap_journal_entry_bulk_create_request.xml"]

@@ -19,7 +19,7 @@ import pytest
 from dagster_dbt import DbtCliResource
 
 from exporters import netsuite
-from exporters.journal import net_by_currency_and_account
+from exporters.journal import FUNCTIONAL_JOURNAL, net_by_currency_and_account
 from ledger.dbt_build import build_ledger
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from orchestration.defs.ingest.assets import stripe_ingest
@@ -111,8 +111,9 @@ def test_the_month_is_exported_and_equals_its_ledger(backfilled, world):
     assert trial_balance(warehouse) == ground_truth(world, plan_deposits(world)).gl_balances
     accounts = {row["netsuite_account"]: row["account_code"] for row in _gl_accounts()}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
+        # The journal in its transaction currencies, plus the month-end revaluation (in USD).
         ledger = connection.execute(
-            "select currency, account_code, sum(amount_minor)::bigint from main.fct_journal_lines where period = '2026-10' group by all"
+            f"select currency, account_code, sum(amount_minor)::bigint from ({FUNCTIONAL_JOURNAL}) where period = '2026-10' group by all"
         ).fetchall()
     exported = netsuite.read_lines(workdir / "exports" / "main" / "2026-10" / "netsuite_journal_entries.csv", accounts)
     assert ledger and net_by_currency_and_account(exported) == {(c, a): amount for c, a, amount in ledger if amount}

@@ -10,7 +10,7 @@ import dagster as dg
 from ledger import period_close
 from orchestration.defs.resources import WarehouseResource
 
-CLOSE_TABLES = ("period_locks", "locked_journal_lines", "locked_journal_line_sources")
+CLOSE_TABLES = ("period_locks", *period_close.LOCKED_TABLES)
 
 
 @dg.multi_asset(

@@ -2,13 +2,23 @@
 -- the latest rate on or before its accounting date (seeds/fx_rates.csv); rounding each line to the
 -- functional currency's minor unit can leave an entry a few units off balance, and that difference
 -- books to FX gain/loss so every translated entry balances. Lines already in the functional
--- currency keep their amount. Exact decimal arithmetic, never float.
+-- currency keep their amount. Exact decimal arithmetic, never float (macro to_functional_minor).
+-- A locked period is served from its frozen translation, so a rate edited later cannot change it.
+-- Period-end revaluation is fct_fx_revaluation_lines.
 
 with
+
+frozen as (
+
+    select * exclude (locked_period)
+    from {{ ref('stg_close__locked_journal_lines_translated') }}
+
+),
 
 journal_lines as (
 
     select * from {{ ref('fct_journal_lines') }}
+    where period not in (select period from frozen)
 
 ),
 
@@ -27,6 +37,12 @@ rates as (
 exponents as (
 
     select * from {{ ref('currency_exponents') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('gl_accounts') }}
 
 ),
 
@@ -62,17 +78,19 @@ translated as (
     select
         rated.journal_line_id,
         rated.journal_entry_id,
+        rated.external_id,
         rated.entity_id,
         rated.account_code,
+        rated.account_name,
         rated.currency,
         rated.amount_minor,
         rated.functional_currency,
         rated.fx_rate,
-        cast(round(
-            cast(rated.amount_minor as decimal(38, 0)) * rated.fx_rate
-            * cast(pow(10, coalesce(functional.exponent, 2) - coalesce(transactional.exponent, 2)) as decimal(38, 6))
-        ) as bigint) as functional_amount_minor,
+        {{ to_functional_minor('rated.amount_minor', 'rated.fx_rate', 'transactional.exponent', 'functional.exponent') }}
+            as functional_amount_minor,
+        'translation' as fx_line_kind,
         false as is_fx_difference,
+        rated.memo,
         rated.accounting_date,
         rated.period
     from rated
@@ -86,24 +104,36 @@ translated as (
 rounding_differences as (
 
     select
-        journal_entry_id || '-' || {{ control_account('fx_gain_loss') }} || '-FX' as journal_line_id,
-        journal_entry_id,
-        entity_id,
+        translated.journal_entry_id || '-' || {{ control_account('fx_gain_loss') }} || '-FX' as journal_line_id,
+        translated.journal_entry_id,
+        any_value(translated.external_id) as external_id,
+        translated.entity_id,
         {{ control_account('fx_gain_loss') }} as account_code,
-        any_value(currency) as currency,
+        (select account_name from accounts where account_code = {{ control_account('fx_gain_loss') }}) as account_name,
+        any_value(translated.currency) as currency,
         cast(0 as bigint) as amount_minor,
-        any_value(functional_currency) as functional_currency,
-        cast(null as decimal(38, 12)) as fx_rate,
-        -cast(sum(functional_amount_minor) as bigint) as functional_amount_minor,
+        any_value(translated.functional_currency) as functional_currency,
+        any_value(translated.fx_rate) as fx_rate,
+        -cast(sum(translated.functional_amount_minor) as bigint) as functional_amount_minor,
+        'rounding' as fx_line_kind,
         true as is_fx_difference,
-        any_value(accounting_date) as accounting_date,
-        any_value(period) as period
+        any_value(translated.memo) as memo,
+        any_value(translated.accounting_date) as accounting_date,
+        any_value(translated.period) as period
     from translated
-    group by journal_entry_id, entity_id
-    having sum(functional_amount_minor) <> 0
+    group by translated.journal_entry_id, translated.entity_id
+    having sum(translated.functional_amount_minor) <> 0
+
+),
+
+final as (
+
+    select * from frozen
+    union all by name
+    select * from translated
+    union all by name
+    select * from rounding_differences
 
 )
 
-select * from translated
-union all
-select * from rounding_differences
+select * from final

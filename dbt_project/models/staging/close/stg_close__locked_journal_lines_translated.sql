@@ -1,0 +1,9 @@
+with
+
+source as (
+
+    select * from {{ source('close', 'locked_journal_lines_translated') }}
+
+)
+
+select * from source
