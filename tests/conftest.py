@@ -34,11 +34,51 @@ CLOSE_VARIABLES = (
 )
 
 
+# `make test` runs the suite in two pytest-xdist workers, a test file at a time. The files that
+# read one session-wide build run in the same worker, so it is built once: the small world's close
+# (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
+SHARED_BUILDS = {
+    "tests/e2e/test_close.py": "closed_small_world",
+    "tests/exporters/close_package/": "closed_small_world",
+    "tests/dbt/test_granularity.py": "small_world_ledger",
+    "tests/dbt/test_incremental_close.py": "small_world_ledger",
+    "tests/dbt/test_journal_mapping.py": "small_world_ledger",
+    "tests/ledger/checks/test_proofs.py": "small_world_ledger",
+    "tests/ledger/test_period_cli.py": "small_world_ledger",
+    "tests/ledger/test_period_close.py": "small_world_ledger",
+    "tests/orchestration/test_quality_checks.py": "small_world_ledger",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Closed:
     settings: CloseSettings
     instance: dg.DagsterInstance
     result: CloseResult
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        # Parse the dbt project (when its manifest is stale) before any xdist worker starts: two
+        # workers finding it stale at once would both write dbt_project/target/manifest.json.
+        from orchestration.defs.transform.project import prepare_manifest
+
+        prepare_manifest()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole test files to a worker, in collection order (the long browser test first), with the
+    files of one shared build (SHARED_BUILDS) as one unit."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return next((build for prefix, build in SHARED_BUILDS.items() if module.startswith(prefix)), module)
+
+    config.option.loadscopereorder = False  # by test count, it would start the one-test browser file last
+    return SharedBuildScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
