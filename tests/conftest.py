@@ -32,8 +32,6 @@ CLOSE_VARIABLES = (
     "CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE",
     "CLOSE_BANK_INBOX", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI",
 )
-
-
 # `make test` runs the suite in two pytest-xdist workers, a test file at a time. The files that
 # read one session-wide build run in the same worker, so it is built once: the small world's close
 # (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
@@ -48,6 +46,9 @@ SHARED_BUILDS = {
     "tests/ledger/test_period_close.py": "small_world_ledger",
     "tests/orchestration/test_quality_checks.py": "small_world_ledger",
 }
+
+# The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
+SLOWEST_FILES = ("tests/browser/", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py", "tests/e2e/test_cli.py")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,10 +67,15 @@ def pytest_configure(config: pytest.Config) -> None:
         prepare_manifest()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FILES))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Whole test files to a worker, in collection order (the long browser test first), with the
-    files of one shared build (SHARED_BUILDS) as one unit."""
+    """Whole test files to a worker, in collection order (SLOWEST_FILES first), with the files of
+    one shared build (SHARED_BUILDS) as one unit."""
     from xdist.scheduler import LoadFileScheduling
 
     class SharedBuildScheduling(LoadFileScheduling):
