@@ -23,8 +23,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/stripe-close demo
 
+# Two pytest-xdist workers, one per core (tests/conftest.py decides which files share a worker).
 test: $(STAMP) $(CHROMIUM)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2
 
 ui: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close ui

@@ -1,14 +1,21 @@
-"""Shared fixtures: a small deterministic sandbox world and the sandbox Stripe API serving it."""
+"""Shared fixtures: a small deterministic sandbox world, the sandbox Stripe API serving it, and one
+real close of it that every test reading a closed warehouse shares."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from ledger.config import CloseSettings
+from orchestration.close_run import CloseResult, run_close
 from sandbox.merchant import World, WorldSpec, simulate
+from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -19,6 +26,65 @@ API_KEY = "sk_test_stripe_close_tests"
 SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
 # The same, plus a manual and an instant payout, which Stripe cannot itemize.
 PAYOUTS_BY_HAND_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, manual_and_instant_payouts=True)
+# run_close exports the close's settings to os.environ (dbt reads them there): cleared for a close
+# and restored afterwards, so no test sees another's warehouse.
+CLOSE_VARIABLES = (
+    "CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE",
+    "CLOSE_BANK_INBOX", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI",
+)
+# `make test` runs the suite in two pytest-xdist workers, a test file at a time. The files that
+# read one session-wide build run in the same worker, so it is built once: the small world's close
+# (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
+SHARED_BUILDS = {
+    "tests/e2e/test_close.py": "closed_small_world",
+    "tests/exporters/close_package/": "closed_small_world",
+    "tests/dbt/test_granularity.py": "small_world_ledger",
+    "tests/dbt/test_incremental_close.py": "small_world_ledger",
+    "tests/dbt/test_journal_mapping.py": "small_world_ledger",
+    "tests/ledger/checks/test_proofs.py": "small_world_ledger",
+    "tests/ledger/test_period_cli.py": "small_world_ledger",
+    "tests/ledger/test_period_close.py": "small_world_ledger",
+    "tests/orchestration/test_quality_checks.py": "small_world_ledger",
+}
+
+# The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
+SLOWEST_FILES = ("tests/browser/", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py", "tests/e2e/test_cli.py")
+
+
+@dataclasses.dataclass(frozen=True)
+class Closed:
+    settings: CloseSettings
+    instance: dg.DagsterInstance
+    result: CloseResult
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        # Parse the dbt project (when its manifest is stale) before any xdist worker starts: two
+        # workers finding it stale at once would both write dbt_project/target/manifest.json.
+        from orchestration.defs.transform.project import prepare_manifest
+
+        prepare_manifest()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FILES))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole test files to a worker, in collection order (SLOWEST_FILES first), with the files of
+    one shared build (SHARED_BUILDS) as one unit."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return next((build for prefix, build in SHARED_BUILDS.items() if module.startswith(prefix)), module)
+
+    config.option.loadscopereorder = False  # by test count, it would start the one-test browser file last
+    return SharedBuildScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +106,27 @@ def payouts_by_hand_world() -> World:
 def stripe_server(small_world: World) -> Iterator[SandboxStripeServer]:
     with SandboxStripeServer(small_world, API_KEY) as server:
         yield server
+
+
+def close_small_world(world: World, settings: CloseSettings, instance: dg.DagsterInstance) -> Closed:
+    """A whole close of `world` (sandbox Stripe API over HTTP, the bank files in `settings.bank_inbox`)."""
+    spec = world.spec
+    with pytest.MonkeyPatch.context() as patch, SandboxStripeServer(world, API_KEY) as server:
+        for name in CLOSE_VARIABLES:
+            patch.delenv(name, raising=False)
+        settings = dataclasses.replace(settings, stripe_api_base=server.url)
+        result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), instance)
+    return Closed(settings, instance, result)
+
+
+@pytest.fixture(scope="session")
+def closed_small_world(small_world: World, tmp_path_factory) -> Closed:
+    """One real close of the small world (Stripe API and bank statements, dbt, Dagster), period
+    2026-10, three currencies including JPY. Read-only: a test that changes it works on a copy."""
+    workdir = tmp_path_factory.mktemp("small-world-close")
+    bank_files = write_sandbox_files(small_world, workdir / "sandbox")
+    settings = dataclasses.replace(
+        CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb", export_dir=workdir / "exports",
+        stripe_api_key=API_KEY, bank_inbox=str(bank_files.bai2.parent),
+    )
+    return close_small_world(small_world, settings, dg.DagsterInstance.ephemeral())

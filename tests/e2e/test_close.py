@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import shutil
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -10,35 +11,31 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ledger.config import CloseSettings
 from ledger.money import parse_major
-from orchestration.close_run import run_close
 from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
-from sandbox.outputs import write_sandbox_files
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY
+from tests.conftest import close_small_world
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def closed_twice(small_world, tmp_path_factory):
-    """Close the small world, snapshot everything, close it again into the same warehouse."""
-    workdir = tmp_path_factory.mktemp("close")
-    spec = small_world.spec
-    snapshots = []
-    bank_files = write_sandbox_files(small_world, workdir / "sandbox")
-    with SandboxStripeServer(small_world, API_KEY) as server:
-        settings = dataclasses.replace(
-            CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb",
-            export_dir=workdir / "exports", stripe_api_key=API_KEY, stripe_api_base=server.url,
-            bank_inbox=str(bank_files.bai2.parent),
-        )
-        for _ in range(2):
-            result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), dg.DagsterInstance.ephemeral())
-            snapshots.append((result, ledger_snapshot(settings.warehouse), {p: p.read_bytes() for p in result.export_files}))
-    return settings, snapshots
+def closed_twice(small_world, closed_small_world, tmp_path_factory):
+    """The suite's close of the small world, snapshot, then a second close into (a copy of) the same
+    warehouse, with the same bank inbox and a new instance."""
+    first = closed_small_world
+    workdir = tmp_path_factory.mktemp("close-again")
+    shutil.copyfile(first.settings.warehouse, workdir / "warehouse.duckdb")
+    settings = dataclasses.replace(first.settings, warehouse=workdir / "warehouse.duckdb", export_dir=workdir / "exports")
+    snapshots = [(first.result, ledger_snapshot(settings.warehouse), export_bytes(first.result, first.settings))]
+    second = close_small_world(small_world, settings, dg.DagsterInstance.ephemeral()).result
+    snapshots.append((second, ledger_snapshot(settings.warehouse), export_bytes(second, settings)))
+    return first.settings, settings, snapshots
+
+
+def export_bytes(result, settings) -> dict[Path, bytes]:
+    """Each export file's bytes, by its path under the close's export folder."""
+    return {path.relative_to(settings.export_dir): path.read_bytes() for path in result.export_files}
 
 
 def ledger_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -53,7 +50,7 @@ def ledger_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
 
 
 def test_the_ledger_equals_the_ground_truth_to_the_minor_unit(closed_twice, small_world):
-    _, [(result, _, _), _] = closed_twice
+    _, _, [(result, _, _), _] = closed_twice
     truth = ground_truth(small_world, plan_deposits(small_world))
     ledger = {(row.currency, row.account_code): row.balance_minor for row in result.trial_balance}
     assert ledger == truth.gl_balances
@@ -63,7 +60,7 @@ def test_the_ledger_equals_the_ground_truth_to_the_minor_unit(closed_twice, smal
 
 
 def test_payouts_reach_the_bank_on_the_statements_booking_dates(closed_twice, small_world):
-    settings, [(result, _, _), _] = closed_twice
+    _, settings, [(result, _, _), _] = closed_twice
     last_day = small_world.spec.start + timedelta(days=small_world.spec.days - 1)
     failed = {p["id"] for p in small_world.payouts.to_pylist() if p["failure_balance_transaction"]}
     booked = defaultdict(set)
@@ -84,21 +81,21 @@ def test_payouts_reach_the_bank_on_the_statements_booking_dates(closed_twice, sm
 
 
 def test_stripe_clearing_equals_the_stripe_balance(closed_twice, small_world):
-    _, [(result, _, _), _] = closed_twice
+    _, _, [(result, _, _), _] = closed_twice
     truth = ground_truth(small_world, plan_deposits(small_world))
     clearing = {row.currency: row.balance_minor for row in result.trial_balance if row.account_code == "1010"}
     assert clearing == truth.stripe_balance
 
 
 def test_a_second_close_gives_identical_rows_and_bytes(closed_twice):
-    _, [(first, first_ledger, first_files), (second, second_ledger, second_files)] = closed_twice
+    _, _, [(first, first_ledger, first_files), (second, second_ledger, second_files)] = closed_twice
     assert first.run_id != second.run_id
     assert first_ledger == second_ledger
     assert first_files == second_files and first_files
 
 
 def test_no_duplicates_anywhere(closed_twice):
-    settings, _ = closed_twice
+    _, settings, _ = closed_twice
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         for table, key in [
             ("raw.stripe_balance_transactions", "id"), ("raw.stripe_payouts", "id"),
@@ -110,7 +107,7 @@ def test_no_duplicates_anywhere(closed_twice):
 
 
 def test_every_journal_entry_balances(closed_twice):
-    settings, _ = closed_twice
+    _, settings, _ = closed_twice
     with duckdb.connect(str(settings.warehouse), read_only=True) as connection:
         sums = connection.execute("select journal_entry_id, sum(amount_minor) from main.fct_journal_lines group by all").fetchall()
     assert len(sums) > 30
@@ -118,9 +115,9 @@ def test_every_journal_entry_balances(closed_twice):
 
 
 def test_the_export_totals_equal_the_trial_balance(closed_twice):
-    settings, [(result, _, files), _] = closed_twice
-    [export] = files
-    assert export.parent == settings.export_dir / "main" / "2026-10"
+    first_settings, settings, [(result, _, _), _] = closed_twice
+    [export] = result.export_files
+    assert export.parent == first_settings.export_dir / "main" / "2026-10"
     debit, credit = defaultdict(int), defaultdict(int)
     revaluation_debit = 0
     with export.open(newline="") as stream:

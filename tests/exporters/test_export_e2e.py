@@ -28,7 +28,7 @@ from orchestration.close_run import run_close
 from sandbox.netsuite_server import SandboxNetSuiteServer, TokenBasedCredentials
 from sandbox.sap_server import SandboxSapServer
 from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, CLOSE_VARIABLES
 from tests.exporters.conftest import S3_ENVIRONMENT
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +67,7 @@ def closed(small_world, tmp_path_factory):
         }
         for name, value in environment.items():
             patch.setenv(name, value)
-        for name in ("CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI"):
+        for name in CLOSE_VARIABLES:
             patch.delenv(name, raising=False)  # restored after the module: run_close exports the close's settings
         settings = dataclasses.replace(
             CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb",
