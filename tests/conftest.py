@@ -45,6 +45,7 @@ SHARED_BUILDS = {
     "tests/ledger/test_period_cli.py": "small_world_ledger",
     "tests/ledger/test_period_close.py": "small_world_ledger",
     "tests/orchestration/test_quality_checks.py": "small_world_ledger",
+    "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
 }
 
 # The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
