@@ -7,7 +7,7 @@ not counted. dbt runs in this process (ledger.dbt_runner) and its parse of the p
 as a deployment pays it: a run starts a fresh process that finds the previous run's saved parse
 (dbt's partial_parse.msgpack in the target folder), written here by an earlier process, and only
 checks it. Peak memory covers this process; the simulation runs in a child process that has
-exited before the measured stages start. With several sizes the
+exited before the measured stages start. With several sizes (each in a process of its own) the
 figures show how time grows; the last line printed is one JSON object, for scripts.
 """
 
@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,8 +106,26 @@ def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, fl
     return simulate_s, time.perf_counter() - started, counts
 
 
+def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path) -> dict:
+    """One size in its own `stripe-close bench close` process, as a deployment starts each run:
+    nothing parsed or imported by the size before it. Its output is passed on; its JSON line returned."""
+    command = [sys.executable, "-m", "orchestration.cli", "bench", "close", "--transactions", str(size),
+               "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent)]
+    last = ""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            last = line
+    if child.returncode != 0:
+        raise RuntimeError(f"the benchmark of {size:,} transactions failed (exit {child.returncode})")
+    return json.loads(last)
+
+
 def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path) -> int:
-    runs = [close_benchmark(size, days, seed, workdir / str(size)) for size in sizes]
+    if len(sizes) == 1:
+        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]))]
+    else:
+        runs = [_in_a_fresh_process(size, days, seed, workdir) for size in sizes]
     if len(runs) > 1:
         base = runs[0]
         print("Scaling (seconds per million transactions should stay flat if time grows linearly):")
