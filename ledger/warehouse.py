@@ -181,8 +181,7 @@ def ensure_raw_tables(connection: duckdb.DuckDBPyConnection) -> None:
     for table, column in ADDED_COLUMNS:
         connection.execute(f"alter table {landed_table(table)} add column if not exists {column}")
     for table in DELIVERED_TABLES:
-        if not _exists(connection, f"{table}_delivered"):
-            connection.execute(f"create view {delivered_view(table)} as select * from {landed_table(table)} where false")
+        connection.execute(f"create view if not exists {delivered_view(table)} as select * from {landed_table(table)} where false")
         connection.execute(
             f"create or replace view {RAW_SCHEMA}.{table} as select * from {landed_table(table)} "
             f"union all by name select delivered.* from {delivered_view(table)} as delivered "
@@ -197,13 +196,6 @@ def ensure_raw_tables(connection: duckdb.DuckDBPyConnection) -> None:
 def _is_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(connection.execute(
         "select 1 from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?", [RAW_SCHEMA, name]
-    ).fetchall())
-
-
-def _exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(connection.execute(
-        "select 1 from information_schema.tables where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [RAW_SCHEMA, name],
     ).fetchall())
 
 

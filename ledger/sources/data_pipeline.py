@@ -27,9 +27,11 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +193,6 @@ def newest_complete_run(settings: DataPipelineSettings, s3: Any) -> CompleteRun:
 
 @dataclass(frozen=True)
 class _TableFiles:
-    table: str
     paths: tuple[Path, ...]
     columns: dict[str, pa.DataType]
 
@@ -242,7 +243,7 @@ def _checked_files(settings: DataPipelineSettings, table: str, parts: list[S3Obj
             raise DataPipelineError(f"table {table}: {uri} lacks required column {', '.join(repr(m) for m in missing)}")
         for field in schema:
             columns.setdefault(field.name, field.type)
-    return _TableFiles(table, tuple(part.path for part in parts), columns)
+    return _TableFiles(tuple(part.path for part in parts), columns)
 
 
 def _balance_transactions_sql(files: _TableFiles, loaded: str) -> str:
@@ -309,18 +310,18 @@ def _balance_sums(created: str, available_on: str) -> list[str]:
             f"sum(net) filter (where {created} <= $as_of and {available_on} > $as_of)"]
 
 
-def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: dict[tuple[str | None, str], list[int]], as_of: datetime,
+def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: Iterable[tuple[str | None, str, int | None, int | None]], as_of: datetime,
               loaded_at: datetime) -> pa.Table:
     """The balance per account (`merchant_id`) and currency at the run's time: the delivered
     transactions' sums (taken while checking the files) plus those of the rows landed under other
     keys (newer API rows)."""
-    totals = {key: list(sums) for key, sums in delivered.items()}
     landed = connection.execute(
         f"select stripe_account_id, currency, {', '.join(_balance_sums('created', 'available_on'))} "
         f"from {warehouse.landed_table('stripe_balance_transactions')} group by all",
         {"as_of": as_of},
     ).fetchall()
-    for account, currency, available, pending in landed:
+    totals: dict[tuple[str | None, str], list[int]] = {}
+    for account, currency, available, pending in chain(delivered, landed):
         sums = totals.setdefault((account, currency), [0, 0])
         sums[0] += int(available or 0)
         sums[1] += int(pending or 0)
@@ -355,7 +356,7 @@ CHECK_WORKERS = 2
 class _PartCheck:
     rows: int
     # Balance transactions only: per account and currency (available, pending) at the run's time, and id hashes.
-    balances: tuple[tuple[str | None, str, int, int], ...] = ()
+    balances: tuple[tuple[str | None, str, int | None, int | None], ...] = ()
     id_hashes: np.ndarray | None = None
 
 
@@ -375,7 +376,7 @@ def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSetting
     ).fetchall()
     return _PartCheck(
         rows=sum(row[2] for row in per_currency),
-        balances=tuple((account, currency, int(available or 0), int(pending or 0)) for account, currency, _, available, pending, *_ in per_currency),
+        balances=tuple((account, currency, available, pending) for account, currency, _, available, pending, *_ in per_currency),
         id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").fetchnumpy()["id_hash"],
     )
 
@@ -460,11 +461,6 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
                     pool.shutdown(cancel_futures=True)
         payout_rows = stripe_records.payout_rows(payouts, SOURCE, loaded_at).append_column(
             "stripe_account_id", pa.array([payout["stripe_account_id"] for payout in payouts], pa.string()))
-        delivered: dict[tuple[str | None, str], list[int]] = {}
-        for account, currency, available, pending_amount in (balance for check in checks[BALANCE_TRANSACTIONS] for balance in check.balances):
-            totals = delivered.setdefault((account, currency), [0, 0])
-            totals[0] += available
-            totals[1] += pending_amount
         count, fee_count = (sum(check.rows for check in checks[table]) for table in (BALANCE_TRANSACTIONS, FEE_DETAILS))
         transactions = files[BALANCE_TRANSACTIONS]
         with warehouse.transaction(connection):
@@ -473,7 +469,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
             warehouse.deliver(connection, "stripe_fee_details", _fee_details_sql(files[FEE_DETAILS], loaded))
             warehouse.deliver(connection, "stripe_payout_transactions", _payout_links_sql(transactions, loaded))
             [(link_count,)] = connection.execute(f"select count(*) from {warehouse.delivered_view('stripe_payout_transactions')}").fetchall()
-            warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, delivered, as_of, loaded_at))
+            warehouse.write_rows(connection, "stripe_balance_snapshots", _snapshot(connection, (balance for check in checks[BALANCE_TRANSACTIONS] for balance in check.balances), as_of, loaded_at))
             warehouse.write_cursor(connection, STREAM, as_of)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
