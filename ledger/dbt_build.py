@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from ledger import dbt_seeds
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.dbt_runner import DBT_THREADS, parse_project, run_dbt
 
@@ -111,14 +112,35 @@ def build_ledger(
     """`dbt build` on `warehouse`, in this process; returns dbt's log, or raises LedgerBuildFailed naming culprits.
 
     With a `window`, the incremental journal models rewrite only the rows dated inside it (and the
-    adjusting rows); without one, they are rebuilt whole (--full-refresh).
+    adjusting rows); without one, they are rebuilt whole (--full-refresh). The seeds are loaded
+    only when the configuration differs from what `warehouse` last loaded (ledger.dbt_seeds).
     """
-    target = target_dir(warehouse)
-    command = ["build", *_project_options(warehouse, project_dir), "--threads", str(DBT_THREADS)]
+    options, settings = _project_options(warehouse, project_dir), _settings(warehouse, environment)
+    manifest = parse_project(options, settings, project_dir)
+    configuration = dbt_seeds.configuration_fingerprint(manifest)
+    configuration_loaded = dbt_seeds.loaded_fingerprint(warehouse) == configuration
+    command = ["build", *options, "--threads", str(DBT_THREADS)]
     command += ["--vars", json.dumps(window.dbt_vars())] if window else ["--full-refresh"]
-    result, output = run_dbt(command, _settings(warehouse, environment), project_dir)
+    command += dbt_seeds.selection_without_configuration(manifest) if configuration_loaded else []
+    output = _run_build(command, warehouse, settings, project_dir)
+    if not configuration_loaded:
+        dbt_seeds.record_loaded(warehouse, configuration)
+    return output
+
+
+def load_configuration(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    """Load and test the accounting configuration (the seeds) alone, and record it as loaded."""
+    options, settings = _project_options(warehouse, project_dir), _settings(warehouse, environment)
+    configuration = dbt_seeds.configuration_fingerprint(parse_project(options, settings, project_dir))
+    command = ["build", *options, "--select", "resource_type:seed", "--indirect-selection", "cautious", "--full-refresh"]
+    _run_build(command, warehouse, settings, project_dir)
+    dbt_seeds.record_loaded(warehouse, configuration)
+
+
+def _run_build(command: list[str], warehouse: Path, settings: Mapping[str, str], project_dir: Path) -> str:
+    result, output = run_dbt(command, settings, project_dir)
     if not result.success:
-        results_file = target / "run_results.json"
+        results_file = target_dir(warehouse) / "run_results.json"
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
         if result.exception is not None:
             output += f"\n{type(result.exception).__name__}: {result.exception}"

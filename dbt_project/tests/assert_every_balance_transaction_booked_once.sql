@@ -17,22 +17,17 @@ transactions as (
 
 ),
 
-posted_records as (
+-- Read twice, by the per-transaction and the per-currency checks: scanning the stored records
+-- again costs less than holding ten million of them in between.
+posted_records as not materialized (
 
-    select
-        source_id,
-        currency,
-        original_journal_entry_id,
-        is_adjustment,
-        list_filter(lines, lambda line: line.line_role = 'gross') as gross_lines,
-        list_filter(lines, lambda line: line.line_role = 'stripe_clearing') as clearing_lines,
-        list_sum(list_transform(lines, lambda line: line.amount_minor)) as booked_minor
+    select source_id, currency, original_journal_entry_id, is_adjustment, lines
     from {{ ref('fct_journal_source_records') }}
     where source_kind = 'balance_transaction'
 
 ),
 
-frozen_lines as (
+frozen_lines as not materialized (
 
     select * from {{ ref('stg_close__locked_journal_line_sources') }}
     where source_kind = 'balance_transaction'
@@ -50,7 +45,13 @@ booked_parts as (
         len(clearing_lines) as clearing_rows,
         coalesce(list_sum(list_transform(gross_lines, lambda line: -line.amount_minor)), 0) as gross_minor,
         coalesce(list_sum(list_transform(clearing_lines, lambda line: line.amount_minor)), 0) as clearing_minor
-    from posted_records
+    from (
+        select
+            *,
+            list_filter(lines, lambda line: line.line_role = 'gross') as gross_lines,
+            list_filter(lines, lambda line: line.line_role = 'stripe_clearing') as clearing_lines
+        from posted_records
+    )
     where len(gross_lines) + len(clearing_lines) > 0
     union all
     select
@@ -66,41 +67,18 @@ booked_parts as (
 
 ),
 
-booked_totals as (
-
-    select
-        source_id as balance_transaction_id,
-        count(*) as parts,
-        sum(case when not is_adjustment then gross_rows else 0 end) as gross_rows,
-        sum(case when not is_adjustment then clearing_rows else 0 end) as clearing_rows,
-        sum(gross_minor) as gross_minor,
-        sum(clearing_minor) as clearing_minor
-    from booked_parts
-    group by source_id
-
-),
-
--- Only a transaction booked in more than one part (adjusted, or booked twice) can be in several
--- entries: comparing entry ids for those alone spares a string comparison per transaction.
-in_several_entries as (
-
-    select source_id as balance_transaction_id
-    from booked_parts
-    semi join (select balance_transaction_id from booked_totals where parts > 1) as several
-        on booked_parts.source_id = several.balance_transaction_id
-    group by source_id
-    having min(original_journal_entry_id) <> max(original_journal_entry_id)
-
-),
-
+-- One aggregate per transaction: the entry ids of its parts differ when its smallest and largest do.
 booked as (
 
     select
-        booked_totals.*,
-        in_several_entries.balance_transaction_id is not null as is_in_several_entries
-    from booked_totals
-    left join in_several_entries
-        on booked_totals.balance_transaction_id = in_several_entries.balance_transaction_id
+        source_id as balance_transaction_id,
+        sum(case when not is_adjustment then gross_rows else 0 end) as gross_rows,
+        sum(case when not is_adjustment then clearing_rows else 0 end) as clearing_rows,
+        sum(gross_minor) as gross_minor,
+        sum(clearing_minor) as clearing_minor,
+        min(original_journal_entry_id) <> max(original_journal_entry_id) as is_in_several_entries
+    from booked_parts
+    group by source_id
 
 ),
 
@@ -143,7 +121,7 @@ per_currency as (
         null::bigint as net_minor,
         cast(sum(booked_minor) as bigint) as clearing_minor
     from (
-        select currency, booked_minor from posted_records
+        select currency, list_sum(list_transform(lines, lambda line: line.amount_minor)) as booked_minor from posted_records
         union all
         select currency, amount_minor from frozen_lines
     )

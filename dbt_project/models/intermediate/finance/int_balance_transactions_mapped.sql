@@ -1,10 +1,6 @@
--- One row per balance transaction with the GL account of its gross amount and of its Stripe fee.
---
--- Rules match on the reporting category or on the type, optionally narrowed to a currency and an
--- entity (the transaction's, from its Stripe account); the most specific matching rule wins (entity, then type over category, then currency).
--- Rules are resolved once per distinct (category, type, currency), a few hundred combinations,
--- then joined back on equality, so ten million transactions never meet a non-equi join.
--- An unknown category books to suspense instead of being dropped.
+-- One row per balance transaction with the GL account of its gross amount and of its Stripe fee,
+-- from the rule int_gl_mapping_rules_resolved chose for its classification (category, type,
+-- currency, entity). An unknown category books to suspense instead of being dropped.
 
 with
 
@@ -14,49 +10,9 @@ transactions as (
 
 ),
 
-rules as (
-
-    select * from {{ ref('gl_mapping_rules') }}
-
-),
-
-classifications as (
-
-    select distinct reporting_category, balance_transaction_type, currency, entity_id
-    from transactions
-
-),
-
-candidate_rules as (
-
-    select
-        classifications.reporting_category,
-        classifications.balance_transaction_type,
-        classifications.currency,
-        classifications.entity_id,
-        rules.gross_account_code,
-        rules.fee_account_code,
-        (case when rules.entity_id is not null then 4 else 0 end)
-        + (case when rules.match_on = 'type' then 2 else 0 end)
-        + (case when rules.currency is not null then 1 else 0 end) as specificity
-    from classifications
-    inner join rules
-        on (
-            (rules.match_on = 'reporting_category' and rules.match_value = classifications.reporting_category)
-            or (rules.match_on = 'type' and rules.match_value = classifications.balance_transaction_type)
-        )
-        and coalesce(rules.currency, classifications.currency) = classifications.currency
-        and coalesce(rules.entity_id, classifications.entity_id) = classifications.entity_id
-
-),
-
 resolved_rules as (
 
-    select * from candidate_rules
-    qualify row_number() over (
-        partition by reporting_category, balance_transaction_type, currency, entity_id
-        order by specificity desc
-    ) = 1
+    select * from {{ ref('int_gl_mapping_rules_resolved') }}
 
 ),
 

@@ -5,6 +5,8 @@
 --     first open period after it as an adjusting entry that cites the original entry and date.
 -- Both sides of the difference balance per entry and currency, so every adjusting entry balances.
 -- Differences are taken line by line; only the locked periods' records are unnested for it.
+-- depends_on: {{ ref('stg_close__period_locks') }}
+{%- set locked = locked_periods() %}
 
 with
 
@@ -12,12 +14,6 @@ records as (
 
     select *, strftime(accounting_date, '%Y-%m') as period
     from {{ ref('int_journal_source_records') }}
-
-),
-
-locks as (
-
-    select * from {{ ref('stg_close__period_locks') }}
 
 ),
 
@@ -48,7 +44,7 @@ open_records as (
         false as is_adjustment,
         lines
     from records
-    where period not in (select period from locks)
+    where not ({{ period_in('period', locked) }})
 
 ),
 
@@ -67,7 +63,7 @@ current_in_locked as (
     from (
         select *, unnest(lines) as line
         from records
-        where period in (select period from locks)
+        where {{ period_in('period', locked) }}
     )
 
 ),
@@ -85,7 +81,7 @@ already_posted as (
         any_value(original_accounting_date) as original_accounting_date,
         sum(amount_minor) as posted_minor
     from frozen
-    where strftime(original_accounting_date, '%Y-%m') in (select period from locks)
+    where {{ period_in("strftime(original_accounting_date, '%Y-%m')", locked) }}
     group by all
 
 ),

@@ -1,0 +1,99 @@
+"""The accounting configuration (seeds) is loaded and tested when it changes, not on every build;
+and a new process finds the parse of the one before it."""
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from ledger import dbt_runner, dbt_seeds
+from ledger.dbt_build import LedgerBuildFailed, target_dir
+from tests.dbt.builders import build, copy_ledger, project_copy, query, small_world_ledger
+
+SEED_COUNT = 10
+
+
+def seeds_run(run_results: dict) -> list[str]:
+    return sorted(r["unique_id"] for r in run_results["results"] if r["unique_id"].startswith("seed."))
+
+
+def checks_run(run_results: dict) -> set[str]:
+    return {r["unique_id"].split(".")[2] for r in run_results["results"] if r["unique_id"].startswith("test.")}
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return copy_ledger(small_world_ledger(), tmp_path / "ledger")
+
+
+def test_a_build_leaves_the_loaded_seeds_alone_but_runs_every_test_of_a_model(ledger):
+    # The small world's first build loaded the configuration; a copy holds it and its record.
+    assert query(ledger, f"select count(*) from {dbt_seeds.FINGERPRINT_TABLE}") == [(1,)]
+    again = build(ledger)
+    assert seeds_run(again) == []
+    assert "unique_gl_accounts_account_code" not in checks_run(again)
+    # A test that reads a model and a seed still runs: a journal account missing from the chart fails.
+    assert any(name.startswith("relationships_fct_journal_lines_account_code") for name in checks_run(again))
+    assert "assert_every_balance_transaction_booked_once" in checks_run(again)
+    assert query(ledger, "select count(*) from accounting.gl_accounts") == query(small_world_ledger(), "select count(*) from accounting.gl_accounts")
+
+    with duckdb.connect(str(ledger)) as connection:
+        connection.execute(f"drop table {dbt_seeds.FINGERPRINT_TABLE}")
+    loaded = build(ledger)
+    assert len(seeds_run(loaded)) == SEED_COUNT
+    assert "unique_gl_accounts_account_code" in checks_run(loaded)
+    assert query(ledger, f"select count(*) from {dbt_seeds.FINGERPRINT_TABLE}") == [(1,)]
+
+
+def test_an_edited_seed_is_loaded_and_a_bad_one_fails_naming_the_row(ledger, tmp_path):
+    project = project_copy(tmp_path / "project")
+    build(ledger, project_dir=project)
+    with (project / "seeds" / "gl_accounts.csv").open("a") as accounts:
+        accounts.write("4999,Other Stripe income,income,4999,499900\n")
+    reloaded = build(ledger, project_dir=project)
+    assert len(seeds_run(reloaded)) == SEED_COUNT
+    assert query(ledger, "select account_name from accounting.gl_accounts where account_code = '4999'") == [("Other Stripe income",)]
+
+    with (project / "seeds" / "gl_accounts.csv").open("a") as accounts:
+        accounts.write("4999,The same code twice,income,4999,499900\n")
+    with pytest.raises(LedgerBuildFailed) as raised:
+        build(ledger, project_dir=project)
+    assert any(f.name.startswith("unique_gl_accounts_account_code") and f.culprits == ({"unique_field": "4999", "n_records": 2},)
+               for f in raised.value.failures)
+    # Nothing records the failed load, so the build after the fix loads the seeds again.
+    assert query(ledger, "select count(*) from information_schema.tables where table_name = 'configuration_loaded'") == [(0,)]
+
+
+def test_seeds_loaded_by_another_runner_are_loaded_again_by_the_next_build(ledger, tmp_path):
+    project = project_copy(tmp_path / "project")
+    build(ledger, project_dir=project)
+    dbt_runner.run_dbt(["seed", "--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(target_dir(ledger)),
+                        "--select", "gl_accounts"], {"CLOSE_WAREHOUSE": str(ledger)}, project)
+    assert query(ledger, "select count(*) from information_schema.tables where table_name = 'configuration_loaded'") == [(0,)]
+    assert len(seeds_run(build(ledger, project_dir=project))) == SEED_COUNT
+
+
+def test_a_new_process_uses_the_saved_parse_until_a_project_file_changes(ledger, tmp_path):
+    project = project_copy(tmp_path / "project")
+    warehouse_file = ledger
+    build(warehouse_file, project_dir=project)
+    saved = target_dir(warehouse_file) / dbt_runner.SAVED_PARSE
+    assert saved.exists()
+
+    def parse_in_a_new_process() -> bool:
+        """True when the new process found the saved parse (dbt wrote no new partial parse)."""
+        script = ("import sys; from pathlib import Path; from ledger.dbt_build import parse_ledger; "
+                  "parse_ledger(Path(sys.argv[1]), {'CLOSE_JOURNAL_GRANULARITY': 'daily'}, project_dir=Path(sys.argv[2]))")
+        partial_parse = target_dir(warehouse_file) / "partial_parse.msgpack"
+        before = partial_parse.stat().st_mtime_ns
+        subprocess.run([sys.executable, "-c", script, str(warehouse_file), str(project)], check=True)
+        return partial_parse.stat().st_mtime_ns == before
+
+    assert parse_in_a_new_process()
+    model = project / "models" / "marts" / "finance" / "rpt_trial_balance.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert not parse_in_a_new_process()
+    assert parse_in_a_new_process()
+    assert json.loads((target_dir(warehouse_file) / "run_results.json").read_text())["results"]
