@@ -9,15 +9,12 @@ run before anything is written or pushed, naming the entity and the column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
 
 # The entity id is part of folder, file and S3 key names, and of the ERP external ids.
 ENTITY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-# The seed column each target needs (the generic journal needs none).
-TARGET_COLUMNS = {"netsuite": "netsuite_subsidiary", "sap": "sap_company_code"}
 
 
 class EntityConfigError(ValueError):
@@ -63,10 +60,3 @@ def load_entities(connection: duckdb.DuckDBPyConnection) -> dict[str, Entity]:
             raise EntityConfigError(f"entity id {entity_id!r} in seeds/entities.csv may only hold letters, digits, '-' and '_' (it names export folders and files)")
     return entities
 
-
-def require_erp_ids(entities: Iterable[Entity], target: str) -> None:
-    """Refuse the run when any of `entities` lacks the id `target` needs (none for the generic journal)."""
-    column = TARGET_COLUMNS.get(target)
-    if column is not None:
-        for entity in entities:
-            entity.erp_id(column)

@@ -211,3 +211,16 @@ def test_the_cli_exports_every_entity_after_the_proofs_and_refuses_the_retired_v
     assert refused.returncode == 2
     assert "SAP_COMPANY_CODE is no longer read: each entity's sap_company_code comes from seeds/entities.csv" in refused.stderr
     assert not (tmp_path / "again").exists()
+
+
+@pytest.mark.parametrize(("renamed", "message"), [
+    ("eu/rope", r"entity id 'eu/rope' in seeds/entities.csv may only hold letters, digits, '-' and '_'"),
+    ("eu", r"entity\(ies\) \['europe'\] have journal lines but no row in seeds/entities.csv"),
+])
+def test_a_seed_that_cannot_name_the_journals_entities_is_refused(ledger, tmp_path, renamed, message):
+    damaged = copy_ledger(ledger, tmp_path / "ledger")
+    with duckdb.connect(str(damaged)) as connection:
+        connection.execute("update accounting.entities set entity_id = ? where entity_id = 'europe'", [renamed])
+    with pytest.raises(EntityConfigError, match=message):
+        export_periods(damaged, ExportSettings.from_env({"CLOSE_EXPORT_DIR": str(tmp_path / "exports")}), "generic", [PERIOD])
+    assert not (tmp_path / "exports").exists()
