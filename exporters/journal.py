@@ -1,4 +1,4 @@
-"""Journal lines as the exporters read them from the ledger: one period of one entity.
+"""Journal lines as the exporters read them from the ledger: one period of one entity at a time.
 
 Also the shapes every target shares: entries grouped by external id, and entries split into
 balanced parts when a target limits the lines per entry (NetSuite 1,000, SAP 999).
@@ -252,11 +252,9 @@ class MissingRateError(ValueError):
     """A line has no functional amount because no rate covers its currency and date; the message names it."""
 
 
-def periods(connection: duckdb.DuckDBPyConnection, entity_id: str) -> list[str]:
-    rows = connection.execute(
-        f"select distinct period from ({FUNCTIONAL_JOURNAL}) where entity_id = ? order by period", [entity_id]
-    ).fetchall()
-    return [period for (period,) in rows]
+def entity_periods(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every (entity, period) that has journal lines, in order."""
+    return connection.execute(f"select distinct entity_id, period from ({FUNCTIONAL_JOURNAL}) order by all").fetchall()
 
 
 def load_journal_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> list[JournalLine]:

@@ -73,7 +73,8 @@ class AccountReferenceError(ValueError):
 class NetSuiteOptions:
     """How the target NetSuite account wants entries: see docs/exports.md."""
 
-    subsidiary: str
+    # The entity's, from the seed `entities` (ExportSettings.netsuite_options).
+    subsidiary: str = ""
     date_format: str = DEFAULT_DATE_FORMAT
     # number_name "1000 Operating Bank" (Use Account Numbers on), number "1000", name "Operating Bank",
     # or internal_id through `account_ids` (account code -> NetSuite internal id).

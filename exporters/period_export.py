@@ -1,9 +1,13 @@
-"""Export or push one entity's periods from the warehouse: the plain functions the assets and the CLI call.
+"""Export or push the periods of every entity in the journal from the warehouse: the plain functions the assets and the CLI call.
 
 Targets: `netsuite` (CSV import file), `sap` (upload template as comma CSV, semicolon CSV and
 XLSX, plus the JournalEntryBulkCreateRequest XML), `generic` (journal CSV and XLSX with the
-drill-down). Each period's folder `<entity>/<period>/` is published with its `manifest.json`.
-The warehouse is opened read-only, only while lines are loaded.
+drill-down). A run covers every entity with journal lines in its periods (or the one entity asked
+for), each with its own NetSuite subsidiary and SAP company code from the seed `entities`: each
+entity's period goes to its folder `<entity>/<period>/`, published with its `manifest.json`, in
+files whose names carry the entity and period (`netsuite_journal_entries_main_2026-10.csv`), and
+to the ERP under that entity's ids. An entity lacking an id the target needs stops the run before
+anything is written or pushed. The warehouse is opened read-only, only while lines are loaded.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pathlib import Path
 import duckdb
 
 from exporters import generic, netsuite, sap_soap, sap_template
-from exporters.journal import ExportedFile, JournalLine, LineSource, ledger_fingerprint, load_journal_lines, load_line_sources, periods
+from exporters.entities import Entity, EntityConfigError, load_entities
+from exporters.journal import ExportedFile, JournalLine, LineSource, entity_periods, ledger_fingerprint, load_journal_lines, load_line_sources
 from exporters.manifest import LedgerRun
 from exporters.netsuite_rest import PushResult, VerifyResult
 from exporters.publish import PublishedFile, export_folder, publish
@@ -25,11 +30,11 @@ from exporters.settings import ExportSettings
 
 TARGETS = ("netsuite", "sap", "generic")
 PUSH_TARGETS = ("netsuite", "sap")
-NETSUITE_FILE = "netsuite_journal_entries.csv"
 
 
 @dataclass(frozen=True)
 class PeriodLedger:
+    entity: Entity
     period: str
     lines: list[JournalLine]
     sources: list[LineSource]
@@ -37,6 +42,7 @@ class PeriodLedger:
 
 @dataclass(frozen=True)
 class PeriodExport:
+    entity_id: str
     period: str
     files: list[ExportedFile]
     published: list[PublishedFile]
@@ -45,6 +51,7 @@ class PeriodExport:
 @dataclass(frozen=True)
 class PushReport:
     target: str
+    entity_id: str
     period: str
     results: list[PushResult | SapPostResult]
     verification: list[VerifyResult]
@@ -56,72 +63,125 @@ class PushReport:
         ]
 
 
-def load_periods(warehouse: Path, entity_id: str, wanted: list[str] | None, with_sources: bool = False) -> list[PeriodLedger]:
-    """The lines of each wanted period (every period in the ledger when None), and its drill-down when asked:
-    a big period has millions of source rows, which only the accountants' journal needs."""
+def file_name(name: str, entity_id: str, period: str) -> str:
+    """`journal.csv` -> `journal_main_2026-10.csv`: a downloaded file still says whose month it holds."""
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}_{entity_id}_{period}{dot}{suffix}"
+
+
+def load_ledgers(warehouse: Path, wanted: list[str] | None, entity_id: str | None = None, with_sources: bool = False) -> list[PeriodLedger]:
+    """The lines of each entity's wanted periods (every period in the ledger when None; only `entity_id`
+    when given), and their drill-down when asked: a big period has millions of source rows, which only
+    the accountants' journal needs. A wanted period without lines of any selected entity is refused."""
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        available = periods(connection, entity_id)
+        entities = load_entities(connection)
+        if entity_id is not None and entity_id not in entities:
+            raise EntityConfigError(f"no entity {entity_id!r} in seeds/entities.csv; its entities are {sorted(entities)}")
+        present = [(entity, period) for entity, period in entity_periods(connection) if entity_id in (None, entity)]
+        available = sorted({period for _, period in present})
         missing = sorted(set(wanted or []) - set(available))
         if missing:
-            raise ValueError(f"no journal lines for entity {entity_id!r} in period(s) {missing}; the ledger has {available}")
+            whose = f" for entity {entity_id!r}" if entity_id else ""
+            raise ValueError(f"no journal lines{whose} in period(s) {missing}; the ledger has {available}")
+        unknown = sorted({entity for entity, _ in present} - set(entities))
+        if unknown:
+            raise EntityConfigError(f"entity(ies) {unknown} have journal lines but no row in seeds/entities.csv: add them there")
         return [
-            PeriodLedger(period, load_journal_lines(connection, entity_id, period), load_line_sources(connection, entity_id, period) if with_sources else [])
-            for period in wanted or available
+            PeriodLedger(
+                entities[entity], period, load_journal_lines(connection, entity, period),
+                load_line_sources(connection, entity, period) if with_sources else [],
+            )
+            for entity, period in present
+            if wanted is None or period in wanted
         ]
     finally:
         connection.close()
 
 
-def _writers(target: str, settings: ExportSettings) -> list[Callable[[PeriodLedger, Path], ExportedFile]]:
+def _entities(ledgers: list[PeriodLedger]) -> list[Entity]:
+    return list({ledger.entity.entity_id: ledger.entity for ledger in ledgers}.values())
+
+
+Writer = Callable[[PeriodLedger, Path], ExportedFile]
+
+
+def _writers(target: str, settings: ExportSettings, entity: Entity) -> list[Writer]:
+    """The target's files for one entity, with its ERP ids (refused here when the seed lacks one)."""
+
+    def named(name: str, ledger: PeriodLedger, folder: Path) -> Path:
+        return folder / file_name(name, ledger.entity.entity_id, ledger.period)
+
     if target == "netsuite":
-        return [lambda ledger, folder: netsuite.write_csv(ledger.lines, folder / NETSUITE_FILE, settings.netsuite)]
+        options = settings.netsuite_options(entity)
+        return [lambda ledger, folder: netsuite.write_csv(ledger.lines, named("netsuite_journal_entries.csv", ledger, folder), options)]
     if target == "sap":
+        sap = settings.sap_options(entity)
         return [
-            lambda ledger, folder: sap_template.write_csv(ledger.lines, folder / "sap_journal_entries_comma.csv", settings.sap, sap_template.COMMA),
-            lambda ledger, folder: sap_template.write_csv(ledger.lines, folder / "sap_journal_entries_semicolon.csv", settings.sap, sap_template.SEMICOLON),
-            lambda ledger, folder: sap_template.write_xlsx(ledger.lines, folder / "sap_journal_entries.xlsx", settings.sap),
-            lambda ledger, folder: sap_soap.write_xml(ledger.lines, folder / "sap_journal_entry_bulk_create_request.xml", settings.sap),
+            lambda ledger, folder: sap_template.write_csv(ledger.lines, named("sap_journal_entries_comma.csv", ledger, folder), sap, sap_template.COMMA),
+            lambda ledger, folder: sap_template.write_csv(ledger.lines, named("sap_journal_entries_semicolon.csv", ledger, folder), sap, sap_template.SEMICOLON),
+            lambda ledger, folder: sap_template.write_xlsx(ledger.lines, named("sap_journal_entries.xlsx", ledger, folder), sap),
+            lambda ledger, folder: sap_soap.write_xml(ledger.lines, named("sap_journal_entry_bulk_create_request.xml", ledger, folder), sap),
         ]
     if target == "generic":
         return [
-            lambda ledger, folder: generic.write_journal_csv(ledger.lines, folder / "journal.csv"),
-            lambda ledger, folder: generic.write_drilldown_csv(ledger.lines, ledger.sources, folder / "journal_drilldown.csv"),
-            lambda ledger, folder: generic.write_xlsx(ledger.lines, ledger.sources, folder / "journal.xlsx"),
+            lambda ledger, folder: generic.write_journal_csv(ledger.lines, named("journal.csv", ledger, folder)),
+            lambda ledger, folder: generic.write_drilldown_csv(ledger.lines, ledger.sources, named("journal_drilldown.csv", ledger, folder)),
+            lambda ledger, folder: generic.write_xlsx(ledger.lines, ledger.sources, named("journal.xlsx", ledger, folder)),
         ]
     raise ValueError(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}")
 
 
-def export_periods(warehouse: Path, settings: ExportSettings, target: str, wanted: list[str] | None = None, dagster_run_id: str | None = None) -> list[PeriodExport]:
-    """Write, prove and publish the target's files for each wanted period."""
-    writers = _writers(target, settings)
+def export_periods(
+    warehouse: Path, settings: ExportSettings, target: str, wanted: list[str] | None = None, dagster_run_id: str | None = None,
+    entity_id: str | None = None,
+) -> list[PeriodExport]:
+    """Write, prove and publish the target's files for each entity's wanted periods."""
+    ledgers = load_ledgers(warehouse, wanted, entity_id, with_sources=target == "generic")
+    # Every entity's ids first: a seed row missing one stops the run before any file is written.
+    writers = {entity.entity_id: _writers(target, settings, entity) for entity in _entities(ledgers)}
     exports = []
-    for ledger in load_periods(warehouse, settings.entity_id, wanted, with_sources=target == "generic"):
-        with export_folder(settings.destination, settings.entity_id, ledger.period) as folder:
-            files = [write(ledger, folder) for write in writers]
-            published = publish(settings.destination, settings.entity_id, ledger.period, files, LedgerRun(ledger_fingerprint(ledger.lines), dagster_run_id))
-        exports.append(PeriodExport(ledger.period, files, published))
+    for ledger in ledgers:
+        entity = ledger.entity.entity_id
+        with export_folder(settings.destination, entity, ledger.period) as folder:
+            files = [write(ledger, folder) for write in writers[entity]]
+            published = publish(settings.destination, entity, ledger.period, files, LedgerRun(ledger_fingerprint(ledger.lines), dagster_run_id))
+        exports.append(PeriodExport(entity, ledger.period, files, published))
     return exports
 
 
-def push_periods(warehouse: Path, settings: ExportSettings, target: str, wanted: list[str] | None = None) -> list[PushReport]:
-    """Push each wanted period's entries to the configured NetSuite account or SAP system."""
+Pusher = Callable[[PeriodLedger], PushReport]
+
+
+def _pusher(target: str, settings: ExportSettings, entity: Entity) -> Pusher:
+    """Pushes one entity's periods under its own ids (refused here when an id is missing)."""
+    if target == "netsuite":
+        push = settings.netsuite_push
+        # Splitting needs no subsidiary: REST takes the internal id from the client's references.
+        client, options = push.client(entity), settings.netsuite
+
+        def to_netsuite(ledger: PeriodLedger) -> PushReport:
+            entries = netsuite.split_entries(ledger.lines, options)
+            results = client.push(entries)
+            upserted = {result.external_id for result in results if result.ok}
+            verification = client.verify([entry for entry in entries if entry.external_id in upserted]) if push.verify else []
+            return PushReport(target, entity.entity_id, ledger.period, results, verification)
+
+        return to_netsuite
+    sap = settings.sap_options(entity)
+    client = settings.sap_push.client(sap)
+    return lambda ledger: PushReport(target, entity.entity_id, ledger.period, client.post(sap_entries(ledger.lines, sap)), [])
+
+
+def push_periods(warehouse: Path, settings: ExportSettings, target: str, wanted: list[str] | None = None, entity_id: str | None = None) -> list[PushReport]:
+    """Push each entity's wanted periods to the configured NetSuite account or SAP system."""
     if target not in PUSH_TARGETS:
         raise ValueError(f"--push works with {' and '.join(PUSH_TARGETS)}, not {target!r}")
     if target == "netsuite" and settings.netsuite_push is None:
         raise ValueError("pushing to NetSuite needs NETSUITE_ACCOUNT_ID and its credentials (see docs/exports.md)")
     if target == "sap" and settings.sap_push is None:
         raise ValueError("pushing to SAP needs SAP_URL, SAP_USER and SAP_PASSWORD (see docs/exports.md)")
-    reports = []
-    for ledger in load_periods(warehouse, settings.entity_id, wanted):
-        if target == "netsuite":
-            client = settings.netsuite_push.client()
-            entries = netsuite.split_entries(ledger.lines, settings.netsuite)
-            results = client.push(entries)
-            upserted = {result.external_id for result in results if result.ok}
-            verification = client.verify([entry for entry in entries if entry.external_id in upserted]) if settings.netsuite_push.verify else []
-            reports.append(PushReport(target, ledger.period, results, verification))
-        else:
-            results = settings.sap_push.client(settings.sap).post(sap_entries(ledger.lines, settings.sap))
-            reports.append(PushReport(target, ledger.period, results, []))
-    return reports
+    ledgers = load_ledgers(warehouse, wanted, entity_id)
+    # Every entity's ids first: one missing stops the run before anything is sent.
+    pushers = {entity.entity_id: _pusher(target, settings, entity) for entity in _entities(ledgers)}
+    return [pushers[ledger.entity.entity_id](ledger) for ledger in ledgers]

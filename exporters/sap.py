@@ -25,7 +25,8 @@ ITEM_TEXT_LENGTH = 50
 
 @dataclass(frozen=True)
 class SapOptions:
-    company_code: str
+    # The entity's, from the seed `entities` (ExportSettings.sap_options).
+    company_code: str = ""
     document_type: str = "SA"
     logical_system: str = "STRIPE"
     created_by_user: str = "CC_STRIPE"

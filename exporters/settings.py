@@ -1,5 +1,11 @@
 """Export and push settings from the environment (`.env.example` documents each variable).
 
+What differs between entities (the NetSuite subsidiary, the SAP company code) is not here: it
+comes from the seed `entities` per entity (`exporters.entities`), filled in by `netsuite_options`
+and `sap_options`. The variables that once set it for a single entity, `NETSUITE_SUBSIDIARY` and
+`SAP_COMPANY_CODE`, are refused with a pointer to the seed, so that a value an operator still
+expects to apply is never silently ignored.
+
 Secrets (`NETSUITE_CONSUMER_SECRET`, `NETSUITE_TOKEN_SECRET`, the M2M private key, `SAP_PASSWORD`)
 live only in `repr=False` fields of the credential objects; no error here quotes a value.
 """
@@ -9,9 +15,10 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from exporters.entities import Entity, EntityConfigError
 from exporters.netsuite import NetSuiteOptions
 from exporters.netsuite_auth import ClientCredentials, NetSuiteAccount, TokenCredentials
 from exporters.netsuite_rest import DEFAULT_CONCURRENCY, NetSuiteReferences, NetSuiteRestClient
@@ -21,6 +28,8 @@ from exporters.sap_soap import SapEndpoint, SapSoapClient
 from ledger.config import ConfigError
 
 REFERENCE_KINDS = ("subsidiary", "currency", "account")
+# Variables replaced by the seed's columns, refused when set.
+REPLACED_BY_SEED = {"NETSUITE_SUBSIDIARY": "netsuite_subsidiary", "SAP_COMPANY_CODE": "sap_company_code"}
 
 
 def load_references(path: Path) -> dict[str, dict[str, str]]:
@@ -41,12 +50,25 @@ def load_references(path: Path) -> dict[str, dict[str, str]]:
 class NetSuitePush:
     account: NetSuiteAccount
     credentials: TokenCredentials | ClientCredentials
-    references: NetSuiteReferences
+    # Internal ids from NETSUITE_REFERENCES_FILE: subsidiary by entity id, currency by ISO code, account by code.
+    references: Mapping[str, Mapping[str, str]]
     concurrency: int = DEFAULT_CONCURRENCY
     verify: bool = False
 
-    def client(self) -> NetSuiteRestClient:
-        return NetSuiteRestClient(self.account, self.credentials.auth(self.account), self.references, self.concurrency)
+    def subsidiary_id(self, entity: Entity) -> str:
+        """REST needs the subsidiary's internal id: the references file's row for the entity, else the
+        seed's `netsuite_subsidiary` (which the CSV import file carries too)."""
+        found = self.references["subsidiary"].get(entity.entity_id) or entity.netsuite_subsidiary
+        if not found:
+            raise EntityConfigError(
+                f"entity {entity.entity_id!r} ({entity.entity_name}) has no NetSuite subsidiary: netsuite_subsidiary is empty in "
+                f"seeds/entities.csv (table accounting.entities) and NETSUITE_REFERENCES_FILE has no subsidiary row for it; nothing was pushed"
+            )
+        return found
+
+    def client(self, entity: Entity) -> NetSuiteRestClient:
+        references = NetSuiteReferences(self.subsidiary_id(entity), self.references["currency"], self.references["account"])
+        return NetSuiteRestClient(self.account, self.credentials.auth(self.account), references, self.concurrency)
 
 
 @dataclass(frozen=True)
@@ -60,24 +82,33 @@ class SapPush:
 
 @dataclass(frozen=True)
 class ExportSettings:
-    entity_id: str
     destination: Destination
+    # Without the subsidiary and company code: `netsuite_options` and `sap_options` add the entity's.
     netsuite: NetSuiteOptions
     sap: SapOptions
     netsuite_push: NetSuitePush | None = None
     sap_push: SapPush | None = None
 
+    def netsuite_options(self, entity: Entity) -> NetSuiteOptions:
+        return replace(self.netsuite, subsidiary=entity.erp_id("netsuite_subsidiary"))
+
+    def sap_options(self, entity: Entity) -> SapOptions:
+        return replace(self.sap, company_code=entity.erp_id("sap_company_code"))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ExportSettings":
         env = os.environ if environ is None else environ
-        entity_id = env.get("CLOSE_ENTITY_ID", "main")
+        for name, column in REPLACED_BY_SEED.items():
+            if env.get(name):
+                raise ConfigError(
+                    f"{name} is no longer read: each entity's {column} comes from seeds/entities.csv; set it there and unset {name}"
+                )
         references = load_references(Path(env["NETSUITE_REFERENCES_FILE"])) if env.get("NETSUITE_REFERENCES_FILE") else None
         carry = env.get("CLOSE_EXPORT_SPLIT_ACCOUNT", "1010")
         s3_uri = env.get("CLOSE_EXPORT_S3_URI", "")
         try:
             destination = Destination(s3_uri=s3_uri) if s3_uri else Destination(directory=Path(env.get("CLOSE_EXPORT_DIR", "exports")).resolve())
             netsuite = NetSuiteOptions(
-                subsidiary=env.get("NETSUITE_SUBSIDIARY", entity_id),
                 date_format=env.get("NETSUITE_DATE_FORMAT", "%m/%d/%Y"),
                 account_reference=env.get("NETSUITE_ACCOUNT_REFERENCE", "number_name"),
                 account_ids=(references or {}).get("account", {}),
@@ -85,11 +116,11 @@ class ExportSettings:
             )
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        sap = SapOptions(company_code=env.get("SAP_COMPANY_CODE", "1010"), date_format=env.get("SAP_DATE_FORMAT", "%d/%m/%Y"), carry_account_code=carry)
-        return cls(entity_id, destination, netsuite, sap, _netsuite_push(env, entity_id, references), _sap_push(env))
+        sap = SapOptions(date_format=env.get("SAP_DATE_FORMAT", "%d/%m/%Y"), carry_account_code=carry)
+        return cls(destination, netsuite, sap, _netsuite_push(env, references), _sap_push(env))
 
 
-def _netsuite_push(env: Mapping[str, str], entity_id: str, references: dict[str, dict[str, str]] | None) -> NetSuitePush | None:
+def _netsuite_push(env: Mapping[str, str], references: dict[str, dict[str, str]] | None) -> NetSuitePush | None:
     if not env.get("NETSUITE_ACCOUNT_ID"):
         return None
     account = NetSuiteAccount(env["NETSUITE_ACCOUNT_ID"], env.get("NETSUITE_REST_URL", ""))
@@ -107,12 +138,9 @@ def _netsuite_push(env: Mapping[str, str], entity_id: str, references: dict[str,
             raise ConfigError(f"NETSUITE_ACCOUNT_ID is set but {', '.join(missing)} is/are not (token-based auth), nor NETSUITE_CLIENT_ID (OAuth 2.0)")
         credentials = TokenCredentials(*(env[name] for name in names))
     if references is None:
-        raise ConfigError("NETSUITE_ACCOUNT_ID is set: NETSUITE_REFERENCES_FILE must give the internal ids of the subsidiary, currencies and accounts")
-    if entity_id not in references["subsidiary"]:
-        raise ConfigError(f"NETSUITE_REFERENCES_FILE has no subsidiary row for entity {entity_id!r}")
+        raise ConfigError("NETSUITE_ACCOUNT_ID is set: NETSUITE_REFERENCES_FILE must give the internal ids of the currencies and accounts")
     return NetSuitePush(
-        account, credentials,
-        NetSuiteReferences(references["subsidiary"][entity_id], references["currency"], references["account"]),
+        account, credentials, references,
         int(env.get("NETSUITE_CONCURRENCY", DEFAULT_CONCURRENCY)),
         env.get("NETSUITE_VERIFY", "").lower() in ("1", "true", "yes"),
     )

@@ -1,5 +1,8 @@
 """`stripe-close export`: write a period's GL export files, or push its entries into the ERP.
 
+Every entity with journal lines in the period is exported, each under its own NetSuite subsidiary
+and SAP company code from the seed `entities`; `--entity` narrows the run to one.
+
 Before anything is written or sent, the ledger's proofs run (`dbt test` on the marts, against the
 warehouse being exported); when any blocking one fails, the command refuses and names them.
 Exit codes: 0 done, 1 some entries were not pushed (each named), 2 bad input or configuration,
@@ -16,7 +19,7 @@ from pathlib import Path
 from exporters.guard import LedgerNotProven, require_proven_ledger
 from exporters.period_export import PUSH_TARGETS, TARGETS, export_periods, push_periods
 from exporters.settings import ExportSettings
-from ledger.config import CloseSettings
+from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
 
 
@@ -25,12 +28,17 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     export.add_argument("--period", required=True, help="the accounting period, YYYY-MM")
     export.add_argument("--target", choices=TARGETS, default="netsuite", help="which files to write (default netsuite)")
     export.add_argument("--push", action="store_true", help=f"send the entries to the configured ERP instead ({' or '.join(PUSH_TARGETS)})")
+    export.add_argument("--entity", help="only this entity (seeds/entities.csv entity_id; default every entity in the period)")
     export.set_defaults(handler=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
     close = CloseSettings.from_env()
-    settings = ExportSettings.from_env()
+    try:
+        settings = ExportSettings.from_env()
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
     if not close.warehouse.exists():
         print(f"no warehouse at {close.warehouse}: run the close first (stripe-close run or demo)", file=sys.stderr)
         return 2
@@ -45,7 +53,7 @@ def _export(args: argparse.Namespace) -> int:
     try:
         if args.push:
             return _push(close.warehouse, settings, args)
-        exported = export_periods(close.warehouse, settings, args.target, [args.period], _latest_ledger_run())
+        exported = export_periods(close.warehouse, settings, args.target, [args.period], _latest_ledger_run(), args.entity)
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
@@ -62,9 +70,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _push(warehouse: Path, settings: ExportSettings, args: argparse.Namespace) -> int:
-    reports = push_periods(warehouse, settings, args.target, [args.period])
+    reports = push_periods(warehouse, settings, args.target, [args.period], args.entity)
     failures = 0
     for report in reports:
+        print(f"{report.entity_id} {report.period} to {report.target}:")
         for result in report.results:
             print(result.describe())
         for check in report.verification:

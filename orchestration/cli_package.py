@@ -33,7 +33,7 @@ def _package(args: argparse.Namespace) -> int:
         print(f"no warehouse at {close.warehouse}: run the close first (stripe-close run or demo)", file=sys.stderr)
         return 2
     try:
-        package = build_close_package(close.warehouse, settings.destination, settings.entity_id, args.period)
+        package = build_close_package(close.warehouse, settings.destination, close.entity_id, args.period)
     except CloseDataError as error:
         print(str(error), file=sys.stderr)
         return 2

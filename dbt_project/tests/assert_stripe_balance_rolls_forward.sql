@@ -1,8 +1,9 @@
 {{ config(meta={'dagster': {'ref': {'name': 'rpt_stripe_balance_rollforward'}}}) }}
--- Proof 3, per currency: starting + activity - payouts = ending in every month, each month starts
--- where the last ended, and, per Stripe account, the balance the transactions add up to at the time
--- of Stripe's balance snapshot equals the snapshot (available + pending). Returns the currency, the
--- account (snapshots), the month or snapshot time and the numbers.
+-- Proof 3, per Stripe account and currency (Stripe reports each account's balance on its own):
+-- starting + activity - payouts = ending in every month, each month starts where the last ended,
+-- and the balance the transactions add up to at the time of Stripe's balance snapshot equals the
+-- snapshot (available + pending). Returns the currency, the account, the month or snapshot time
+-- and the numbers.
 -- A snapshot is Stripe's balance at the moment it was read (`as_of_at`); ingestion records one only
 -- when the transactions landed reach that moment, so the latest one is always provable.
 
@@ -11,6 +12,7 @@ with
 rollforward as (
 
     select
+        stripe_account_id,
         currency,
         period,
         sum(case when category = 'starting_balance' then net_amount_minor end) as starting_minor,
@@ -26,14 +28,14 @@ broken_months as (
 
     select
         currency,
-        cast(null as varchar) as stripe_account_id,
+        stripe_account_id,
         period,
         'starting + activity + payouts <> ending, or the month does not start at the last ending' as problem,
         starting_minor + activity_minor + payouts_minor as computed_minor,
         ending_minor as reported_minor,
         starting_minor + activity_minor + payouts_minor - ending_minor as difference_minor
     from (
-        select *, lag(ending_minor) over (partition by currency order by period) as previous_ending_minor
+        select *, lag(ending_minor) over (partition by stripe_account_id, currency order by period) as previous_ending_minor
         from rollforward
     )
     where starting_minor + activity_minor + payouts_minor <> ending_minor

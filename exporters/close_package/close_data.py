@@ -3,14 +3,14 @@
 Scope of a period P (YYYY-MM):
 - trial balance: per currency and account, the opening balance (periods before P), P's debits and
   credits, and the closing balance (through P), from `fct_journal_lines` of the entity;
-- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P;
+- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P, of the entity's Stripe account;
 - reconciliation: payouts whose `arrival_date` falls in P, by where they stand at the bank
   (`fct_payout_bank_matches`, `fct_payout_bank_returns`, `fct_reconciliation_exceptions`), and
   Stripe-looking bank lines booked in P that match nothing;
 - exceptions: the open items of P from `fct_reconciliation_exceptions`, aged in business days at
   the mart's as-of date (the last booking date on the loaded statements);
 - daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources.
-The Stripe and bank marts hold one Stripe account, so they are not filtered by entity.
+The bank marts are not filtered by entity: they hold one Stripe account's payouts.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def load_close_data(warehouse: Path, entity_id: str, period: str) -> CloseData:
             period=period,
             as_of_date=connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()[0],
             trial_balance=trial_balance,
-            rollforward=_rollforward(connection, period),
+            rollforward=_rollforward(connection, entity_id, period),
             reconciliation=reconciliation_lines(connection, period),
             exceptions=_exceptions(connection, period),
             daily_volume=_daily_volume(connection, entity_id, period),
@@ -195,10 +195,11 @@ def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, p
     return tuple(TrialBalanceLine(*row) for row in rows)
 
 
-def _rollforward(connection: duckdb.DuckDBPyConnection, period: str) -> tuple[RollforwardLine, ...]:
+def _rollforward(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[RollforwardLine, ...]:
     rows = connection.execute(
-        "select currency, category, description, net_amount_minor from main.rpt_stripe_balance_rollforward where period = ? order by currency, row_order",
-        [period],
+        "select currency, category, description, net_amount_minor from main.rpt_stripe_balance_rollforward "
+        "where entity_id = ? and period = ? order by currency, stripe_account_id, row_order",
+        [entity_id, period],
     ).fetchall()
     return tuple(RollforwardLine(*row) for row in rows)
 

@@ -115,24 +115,27 @@ SUITES: tuple[Suite, ...] = (
     ),
     Suite(
         name="stripe_balance_rolls_forward",
-        description="Per currency and month: starting + activity - payouts = ending, and each month starts at the last ending.",
+        description=(
+            "Per Stripe account, currency and month (Stripe reports each account's balance on its own): "
+            "starting + activity - payouts = ending, and each month starts at the last ending."
+        ),
         sql="""
             with months as (
-                select currency, period,
+                select stripe_account_id, currency, period,
                     sum(case when category = 'starting_balance' then net_amount_minor end) as starting_minor,
                     sum(case when category = 'activity' then net_amount_minor end) as activity_minor,
                     sum(case when category = 'payouts' then net_amount_minor end) as payouts_minor,
                     sum(case when category = 'ending_balance' then net_amount_minor end) as ending_minor
                 from main.rpt_stripe_balance_rollforward group by all
             )
-            select currency, period,
+            select stripe_account_id, currency, period,
                 cast(starting_minor as bigint) as starting_minor,
-                cast(coalesce(lag(ending_minor) over (partition by currency order by period), 0) as bigint) as previous_ending_minor,
+                cast(coalesce(lag(ending_minor) over (partition by stripe_account_id, currency order by period), 0) as bigint) as previous_ending_minor,
                 cast(starting_minor + activity_minor + payouts_minor as bigint) as computed_ending_minor,
                 cast(ending_minor as bigint) as ending_minor
             from months
         """,
-        id_columns=("currency", "period"),
+        id_columns=("stripe_account_id", "currency", "period"),
         expectations=lambda: [_equal("computed_ending_minor", "ending_minor"), _equal("starting_minor", "previous_ending_minor")],
     ),
     Suite(

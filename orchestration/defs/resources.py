@@ -32,7 +32,7 @@ class StripeApiResource(dg.ConfigurableResource):
 
 
 class ExportResource(dg.ConfigurableResource):
-    """Where GL exports go, and which entity they are for."""
+    """Where GL exports go, and the entity of the close package (the exports cover every entity)."""
 
     directory: str
     entity_id: str = "main"

@@ -1,52 +1,26 @@
-"""Two Stripe accounts of a Connect platform, ingested over the real SDK through the sandbox (the
-second with the `Stripe-Account` header), built by dbt into journals per entity."""
-
-from datetime import datetime, timezone
+"""Two Stripe accounts of a Connect platform (tests/dbt/two_entities.py), built by dbt into
+journals and Stripe balance roll-forwards per entity and account."""
 
 import duckdb
 import pytest
 
-from ledger import warehouse
+from ledger.checks.suites import suite_named
+from ledger.checks.validate import run_suites
 from ledger.dbt_build import culprit_rows
-from ledger.sources.stripe_api import StripeApiSettings, Window, ingest, plan_window
-from sandbox.merchant import OWN_ACCOUNT_ID, WorldSpec, simulate
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY, SMALL_WORLD
-from tests.dbt.builders import build, compiled_test_sql, copy_ledger, project_copy, query
-
-EUROPE = "acct_1EuropeGmbH"
-# A smaller second merchant over the same days, in two currencies.
-EUROPE_WORLD = WorldSpec(seed=29, start=SMALL_WORLD.start, days=SMALL_WORLD.days, transactions_per_day=8, currencies=("usd", "eur"))
+from sandbox.merchant import OWN_ACCOUNT_ID
+from tests.dbt.builders import compiled_test_sql, copy_ledger, query
+from tests.dbt.two_entities import EUROPE, at, two_entity_ledger
 
 
-def at(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+@pytest.fixture(scope="module")
+def two_entities():
+    built = two_entity_ledger()
+    return built.warehouse, built.project, built.stats
 
 
 @pytest.fixture(scope="module")
 def europe_world():
-    return simulate(EUROPE_WORLD)
-
-
-@pytest.fixture(scope="module")
-def two_entities(small_world, europe_world, tmp_path_factory):
-    """Both accounts ingested and built with a project whose seeds name the second entity and give
-    it its own revenue account for charges."""
-    workdir = tmp_path_factory.mktemp("two-entities")
-    project = project_copy(workdir / "dbt_project")
-    with (project / "seeds" / "entities.csv").open("a") as entities:
-        entities.write(f"europe,{EUROPE},ACME Robotics GmbH,7,2000,usd\n")
-    with (project / "seeds" / "gl_accounts.csv").open("a") as accounts:
-        accounts.write("4010,Revenue Europe,income,4010 Revenue Europe,0000401000\n")
-    with (project / "seeds" / "gl_mapping_rules.csv").open("a") as rules:
-        rules.write("reporting_category,charge,,europe,4010,,Charges of the European entity\n")
-    path = workdir / "warehouse.duckdb"
-    with SandboxStripeServer(small_world, API_KEY, connected={EUROPE: europe_world}) as server, warehouse.connect(path) as connection:
-        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, accounts=(OWN_ACCOUNT_ID, EUROPE))
-        window = plan_window(connection, settings, at(small_world.spec.start_ts), None, at(small_world.as_of), first_run_days=2)
-        stats = ingest(settings, connection, window)
-    build(path, project_dir=project)
-    return path, project, stats
+    return two_entity_ledger().worlds["europe"]
 
 
 def test_each_account_lands_its_own_rows_with_its_own_cursors(two_entities, small_world, europe_world):
@@ -107,3 +81,51 @@ def test_an_account_missing_from_the_entities_seed_is_named(two_entities, tmp_pa
     culprits = culprit_rows(damaged, compiled_test_sql(path, "assert_every_stripe_account_has_an_entity"))
     assert [(row["stripe_account_id"], row["found_in"]) for row in culprits] == [("acct_1Unknown", "balance_transactions")]
     assert culprits[0]["records"] > 0
+
+
+def test_the_rollforward_rolls_each_account_forward_to_its_own_snapshot(two_entities, small_world, europe_world):
+    path, _, _ = two_entities
+    rows = query(path, """
+        select stripe_account_id, entity_id, currency, period, category, description, net_amount_minor, net_amount
+        from main.rpt_stripe_balance_rollforward order by all""")
+    assert {(account, entity) for account, entity, *_ in rows} == {(OWN_ACCOUNT_ID, "main"), (EUROPE, "europe")}
+    # Each account's activity is its own world's non-payout net, to the minor unit.
+    activity = {}
+    for account, _, currency, _, category, _, amount, _ in rows:
+        if category == "activity":
+            activity[account, currency] = activity.get((account, currency), 0) + amount
+    for account, world in ((OWN_ACCOUNT_ID, small_world), (EUROPE, europe_world)):
+        for currency in world.spec.currencies:
+            expected = sum(row["net"] for row in world.balance_transactions.to_pylist()
+                           if row["currency"] == currency and row["reporting_category"] not in ("payout", "payout_reversal"))
+            assert activity[account, currency] == expected, (account, currency)
+    # The last month's ending balance of each account and currency is that account's balance snapshot.
+    ending = {(account, currency): amount for account, _, currency, period, category, _, amount, _ in rows if category == "ending_balance"}
+    snapshots = dict(((account, currency), balance) for account, currency, balance in query(path, """
+        select stripe_account_id, currency, balance_minor from main.stg_stripe__balance_snapshots
+        qualify row_number() over (partition by stripe_account_id, currency order by as_of_at desc) = 1"""))
+    assert set(snapshots) == set(ending) and {account for account, _ in snapshots} == {OWN_ACCOUNT_ID, EUROPE}
+    assert ending == snapshots
+    # The columns of Stripe's balance.summary.1, as its CSV prints them.
+    europe_usd = [row[4:] for row in rows if row[0] == EUROPE and row[2] == "usd" and row[3] == "2026-10"]
+    assert [category for category, *_ in europe_usd] == ["activity", "ending_balance", "payouts", "starting_balance"]
+    assert all(text == f"{minor / 100:.2f}" for _, _, minor, text in europe_usd)
+    assert proof_culprits(path) == [] and run_suites(path, (suite_named("stripe_balance_rolls_forward"),))[0].success
+
+
+def proof_culprits(path) -> list[dict]:
+    return list(culprit_rows(path, compiled_test_sql(two_entity_ledger().warehouse, "assert_stripe_balance_rolls_forward")))
+
+
+def test_a_damaged_account_is_named_by_the_proof_and_the_gx_suite(two_entities, tmp_path):
+    path, _, _ = two_entities
+    damaged = copy_ledger(path, tmp_path)
+    with duckdb.connect(str(damaged)) as connection:
+        connection.execute(f"""
+            update main.rpt_stripe_balance_rollforward set net_amount_minor = net_amount_minor + 1
+            where stripe_account_id = '{EUROPE}' and currency = 'usd' and period = '2026-10' and category = 'activity'""")
+    [culprit] = proof_culprits(damaged)
+    assert (culprit["stripe_account_id"], culprit["currency"], culprit["period"], culprit["difference_minor"]) == (EUROPE, "usd", "2026-10", 1)
+    [result] = run_suites(damaged, (suite_named("stripe_balance_rolls_forward"),))
+    assert not result.success
+    assert [(c["stripe_account_id"], c["currency"], c["period"]) for c in result.culprits] == [(EUROPE, "usd", "2026-10")]

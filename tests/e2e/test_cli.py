@@ -24,7 +24,7 @@ def test_demo_closes_a_simulated_month_and_matches_the_truth(tmp_path):
     out = result.stdout
     assert "The ledger equals the simulator's ground truth" in out
     assert "JPY total (must be zero): 0" in out and "USD total (must be zero): 0.00" in out
-    export = tmp_path / "exports" / "main" / "2026-10" / "netsuite_journal_entries.csv"
+    export = tmp_path / "exports" / "main" / "2026-10" / "netsuite_journal_entries_main_2026-10.csv"
     assert f"Export: {export}" in out and export.exists()
     assert (tmp_path / ".close" / "warehouse.duckdb").exists()
     assert (tmp_path / ".close" / "sandbox" / "bank" / "bank_statement.bai2").exists()

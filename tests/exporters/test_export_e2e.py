@@ -22,6 +22,7 @@ import requests
 
 from exporters import generic, manifest, netsuite, sap_soap, sap_template, xlsx
 from exporters.journal import FUNCTIONAL_JOURNAL, net_by_currency_and_account
+from exporters.period_export import file_name
 from ledger.config import CloseSettings
 from ledger.dbt_project import DBT_PROJECT_DIR
 from orchestration.close_run import run_close
@@ -37,6 +38,11 @@ PERIOD = "2026-10"
 STRIPE_CLOSE = str(Path(sys.executable).with_name("stripe-close"))
 NETSUITE_SECRETS = {"NETSUITE_CONSUMER_SECRET": "ns-consumer-secret-e2e", "NETSUITE_TOKEN_SECRET": "ns-token-secret-e2e"}
 SAP_PASSWORD = "sap-password-e2e"
+
+
+def named(name: str) -> str:
+    """An export file's name for the main entity's period (tests/exporters/test_entity_exports.py spells them out)."""
+    return file_name(name, "main", PERIOD)
 
 
 def references_file(path: Path) -> dict[str, str]:
@@ -58,7 +64,8 @@ def closed(small_world, tmp_path_factory):
         "7654321_SB1", TokenBasedCredentials("ck-e2e", NETSUITE_SECRETS["NETSUITE_CONSUMER_SECRET"], "tid-e2e", NETSUITE_SECRETS["NETSUITE_TOKEN_SECRET"]),
         currency_ids={"1", "2", "3"}, account_ids=set(accounts.values()), latency_s=0,
     )
-    sap_server = SandboxSapServer("STRIPE_COMM", SAP_PASSWORD, latency_s=0)
+    # The main entity's company code in seeds/entities.csv.
+    sap_server = SandboxSapServer("STRIPE_COMM", SAP_PASSWORD, company_codes={"1000"}, latency_s=0)
     with pytest.MonkeyPatch.context() as patch, SandboxStripeServer(small_world, API_KEY) as stripe, netsuite_server, sap_server:
         environment = {
             "NETSUITE_ACCOUNT_ID": "7654321-sb1", "NETSUITE_REST_URL": netsuite_server.url, "NETSUITE_CONSUMER_KEY": "ck-e2e",
@@ -107,27 +114,28 @@ def gl_accounts() -> dict[str, dict[str, str]]:
 
 def parse_file(path: Path):
     """Any export file parsed back into lines, with the parser of its format."""
+    name = path.name.replace(f"_main_{PERIOD}", "")
     accounts = gl_accounts()
     sap_codes = {row["sap_gl_account"]: code for code, row in accounts.items()}
-    if path.name == "netsuite_journal_entries.csv":
+    if name == "netsuite_journal_entries.csv":
         return netsuite.read_lines(path, {row["netsuite_account"]: code for code, row in accounts.items()})
-    if path.name == "sap_journal_entries_comma.csv":
+    if name == "sap_journal_entries_comma.csv":
         with path.open(newline="") as stream:
             return sap_template.read_journal_lines(list(csv.reader(stream)), sap_codes, ".")
-    if path.name == "sap_journal_entries_semicolon.csv":
+    if name == "sap_journal_entries_semicolon.csv":
         with path.open(newline="") as stream:
             return sap_template.read_journal_lines(list(csv.reader(stream, delimiter=";")), sap_codes, ",")
-    if path.name == "sap_journal_entries.xlsx":
+    if name == "sap_journal_entries.xlsx":
         return sap_template.read_journal_lines([[("" if v is None else v) for v in row] for row in xlsx.read_rows(path, sap_template.SHEET)], sap_codes, ".")
     if path.suffix == ".xml":
         return sap_soap.read_lines(path.read_bytes(), sap_codes)
-    if path.name == "journal.csv":
+    if name == "journal.csv":
         with path.open(newline="") as stream:
             return generic._parse_journal([tuple(row) for row in list(csv.reader(stream))[1:]])
-    if path.name == "journal_drilldown.csv":
+    if name == "journal_drilldown.csv":
         with path.open(newline="") as stream:
             return generic._parse_drilldown([tuple(row) for row in list(csv.reader(stream))[1:]])
-    if path.name == "journal.xlsx":
+    if name == "journal.xlsx":
         return generic._parse_journal(xlsx.read_rows(path, generic.JOURNAL_SHEET)[1:])
     raise AssertionError(f"unexpected export file {path}")
 
@@ -135,10 +143,10 @@ def parse_file(path: Path):
 def test_every_export_file_parses_back_to_the_ledger_per_currency_and_account(closed):
     folder = closed.settings.export_dir / "main" / PERIOD
     names = sorted(path.name for path in folder.iterdir())
-    assert names == sorted([
-        "close_package", "journal.csv", "journal.xlsx", "journal_drilldown.csv", "manifest.json", "netsuite_journal_entries.csv",
+    assert names == sorted(["close_package", "manifest.json", *map(named, [
+        "journal.csv", "journal.xlsx", "journal_drilldown.csv", "netsuite_journal_entries.csv",
         "sap_journal_entries.xlsx", "sap_journal_entries_comma.csv", "sap_journal_entries_semicolon.csv", "sap_journal_entry_bulk_create_request.xml",
-    ])
+    ])])
     expected = ledger_net(closed.settings.warehouse)
     expected_functional = ledger_net(closed.settings.warehouse, functional=True)
     assert {currency for currency, _ in expected} == {"usd", "eur", "jpy"}
@@ -148,12 +156,12 @@ def test_every_export_file_parses_back_to_the_ledger_per_currency_and_account(cl
         if name in ("manifest.json", "close_package"):  # the package is proven in tests/exporters/close_package
             continue
         lines = parse_file(folder / name)
-        if name == "journal_drilldown.csv":  # source records: revaluations have none, and no functional amounts
+        if name == named("journal_drilldown.csv"):  # source records: revaluations have none, and no functional amounts
             assert net_by_currency_and_account(lines) == ledger_net(closed.settings.warehouse, revaluations=False), name
             continue
         assert net_by_currency_and_account(lines) == expected, name
         assert net_by_currency_and_account(lines, functional=True) == expected_functional, name
-    drilldown = generic._parse_drilldown(xlsx.read_rows(folder / "journal.xlsx", generic.DRILLDOWN_SHEET)[1:])
+    drilldown = generic._parse_drilldown(xlsx.read_rows(folder / named("journal.xlsx"), generic.DRILLDOWN_SHEET)[1:])
     assert net_by_currency_and_account(drilldown) == ledger_net(closed.settings.warehouse, revaluations=False)
 
 
@@ -170,7 +178,7 @@ def test_the_manifest_describes_every_file_with_the_ledger_run(closed):
         assert entry["sha256"] == manifest.sha256((folder / entry["name"]).read_bytes())
         assert entry["ledger_run"]["dagster_run_id"] == ledger_run
         assert entry["rows"] > 30
-    journal = next(entry for entry in written["files"] if entry["name"] == "journal.csv")
+    journal = next(entry for entry in written["files"] if entry["name"] == named("journal.csv"))
     assert (journal["totals"]["JPY"]["debit_minor"], journal["totals"]["JPY"]["credit_minor"]) == (debit, credit)
     assert "." not in journal["totals"]["JPY"]["debit"]
 
@@ -210,12 +218,29 @@ def test_on_s3_the_files_are_the_same_bytes_behind_presigned_links(closed, moto_
     result = dg.materialize(assets_named(definitions, "sap_journal_files"), instance=closed.instance, resources=definitions.resources, partition_key=PERIOD)
     [event] = result.get_asset_materialization_events()
     links = {key.split("/")[-1]: value.url for key, value in event.materialization.metadata.items() if key.startswith("download ")}
-    assert sorted(links) == ["manifest.json", "sap_journal_entries.xlsx", "sap_journal_entries_comma.csv", "sap_journal_entries_semicolon.csv", "sap_journal_entry_bulk_create_request.xml"]
+    assert sorted(links) == sorted(["manifest.json", *map(named, ["sap_journal_entries.xlsx", "sap_journal_entries_comma.csv", "sap_journal_entries_semicolon.csv", "sap_journal_entry_bulk_create_request.xml"])])
     folder = closed.settings.export_dir / "main" / PERIOD
     for name, url in links.items():
         if name != "manifest.json":
             assert requests.get(url, timeout=10).content == (folder / name).read_bytes(), name
     assert "gl/main/2026-10/manifest.json" in links["manifest.json"]
+
+
+def test_the_assets_export_every_entity_and_their_config_narrows_the_run_to_one(closed):
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    everyone = dg.materialize(assets_named(definitions, "netsuite_journal_csv"), instance=closed.instance, resources=definitions.resources, partition_key=PERIOD)
+    [event] = everyone.get_asset_materialization_events()
+    assert event.materialization.metadata["entities"].value == ["main"]  # the small world is one Stripe account
+    assert f"file main/{PERIOD}/{named('netsuite_journal_entries.csv')}" in event.materialization.metadata
+    unknown = dg.materialize(
+        assets_named(definitions, "netsuite_journal_csv"), instance=closed.instance, resources=definitions.resources, partition_key=PERIOD,
+        run_config={"ops": {"netsuite_journal_csv": {"config": {"entity_id": "asia"}}}}, raise_on_error=False,
+    )
+    [error] = [event.event_specific_data.error for event in unknown.all_events if event.is_step_failure]
+    assert "no entity 'asia' in seeds/entities.csv; its entities are ['main']" in error.cause.message
+    assert not (closed.settings.export_dir / "asia").exists()
 
 
 def run_cli(closed, warehouse: Path, export_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -227,8 +252,8 @@ def run_cli(closed, warehouse: Path, export_dir: Path, *args: str) -> subprocess
 def test_the_cli_exports_the_same_bytes_after_running_the_proofs(closed, tmp_path):
     completed = run_cli(closed, closed.settings.warehouse, tmp_path / "exports", "--period", PERIOD, "--target", "generic")
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "journal.csv: " in completed.stdout and "JPY debit" in completed.stdout
-    for name in ("journal.csv", "journal.xlsx", "journal_drilldown.csv"):
+    assert f"{named('journal.csv')}: " in completed.stdout and "JPY debit" in completed.stdout
+    for name in map(named, ("journal.csv", "journal.xlsx", "journal_drilldown.csv")):
         assert (tmp_path / "exports" / "main" / PERIOD / name).read_bytes() == (closed.settings.export_dir / "main" / PERIOD / name).read_bytes()
 
 

@@ -13,7 +13,7 @@ from lxml import etree
 from exporters import netsuite, sap_soap, sap_template
 from exporters.journal import ExportTotalsError, net_by_currency_and_account, prove_totals
 from exporters.netsuite import NetSuiteOptions
-from exporters.period_export import load_periods
+from exporters.period_export import load_ledgers
 from exporters.sap import SapOptions
 from tests.dbt.builders import query
 from tests.dbt.fx_world import EU_TRANSACTIONS, fx_project, land_and_build
@@ -28,7 +28,7 @@ def ledger(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("functional-exports")
     warehouse = workdir / "warehouse.duckdb"
     land_and_build(warehouse, fx_project(workdir / "dbt_project"), "eu", EU_TRANSACTIONS)
-    [period] = load_periods(warehouse, "eu", [PERIOD])
+    [period] = load_ledgers(warehouse, [PERIOD], "eu")
     return warehouse, period.lines
 
 

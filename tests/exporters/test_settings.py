@@ -1,5 +1,6 @@
 import pytest
 
+from exporters.entities import Entity, EntityConfigError
 from exporters.netsuite_auth import ClientCredentials, TokenCredentials
 from exporters.settings import ExportSettings
 from ledger.config import ConfigError
@@ -14,19 +15,35 @@ def references(tmp_path):
     return str(path)
 
 
-def test_files_only_need_no_erp_settings(tmp_path):
+MAIN = Entity("main", "ACME Robotics Inc", "acct_main", "1", "0001", "usd")
+EUROPE = Entity("europe", "ACME Robotics GmbH", "acct_eu", "7", "", "usd")
+
+
+def test_files_only_need_no_erp_settings_and_take_each_entitys_ids_from_its_seed_row(tmp_path):
     settings = ExportSettings.from_env({"CLOSE_EXPORT_DIR": str(tmp_path)})
     assert settings.destination.directory == tmp_path and settings.netsuite_push is None and settings.sap_push is None
-    assert (settings.netsuite.subsidiary, settings.netsuite.account_reference, settings.sap.company_code) == ("main", "number_name", "1010")
+    assert (settings.netsuite_options(MAIN).subsidiary, settings.netsuite_options(MAIN).account_reference) == ("1", "number_name")
+    assert (settings.netsuite_options(EUROPE).subsidiary, settings.sap_options(MAIN).company_code) == ("7", "0001")
+    with pytest.raises(EntityConfigError, match=r"entity 'europe' \(ACME Robotics GmbH\) has no sap_company_code in seeds/entities.csv"):
+        settings.sap_options(EUROPE)
+
+
+@pytest.mark.parametrize(("variable", "column"), [("NETSUITE_SUBSIDIARY", "netsuite_subsidiary"), ("SAP_COMPANY_CODE", "sap_company_code")])
+def test_the_retired_single_entity_variables_are_refused_pointing_at_the_seed(variable, column):
+    with pytest.raises(ConfigError, match=f"{variable} is no longer read: each entity's {column} comes from seeds/entities.csv"):
+        ExportSettings.from_env({variable: "1010"})
 
 
 def test_token_based_push_settings_with_references(references):
     settings = ExportSettings.from_env({"NETSUITE_ACCOUNT_ID": "1234567_SB1", "NETSUITE_REFERENCES_FILE": references, **TBA})
     push = settings.netsuite_push
     assert isinstance(push.credentials, TokenCredentials)
-    assert (push.account.realm, push.references.subsidiary_id, dict(push.references.currency_ids), dict(push.references.account_ids)) == (
-        "1234567_SB1", "3", {"usd": "1"}, {"1010": "58"},
-    )
+    main, europe = push.client(MAIN).references, push.client(EUROPE).references
+    assert (push.account.realm, main.subsidiary_id, dict(main.currency_ids), dict(main.account_ids)) == ("1234567_SB1", "3", {"usd": "1"}, {"1010": "58"})
+    # Without a references row, REST takes the seed's subsidiary; without either, the entity is named.
+    assert europe.subsidiary_id == "7"
+    with pytest.raises(EntityConfigError, match="entity 'nowhere' .* netsuite_subsidiary is empty .* NETSUITE_REFERENCES_FILE has no subsidiary row"):
+        push.client(Entity("nowhere", "Nowhere Ltd", "acct_x", "", "", "usd"))
     assert "secret" not in repr(settings)
 
 

@@ -86,7 +86,7 @@ def test_the_backfill_runs_the_days_then_the_months_and_prints_them(backfilled):
     assert export_line.startswith("period_export_job 2026-10..2026-10: run ") and " succeeded; 4 assets materialized" in export_line
     passed, total = ledger_line.split("succeeded; ")[1].split(", ")[1].split(" checks")[0].split(" of ")
     assert passed == total and int(total) > 20
-    assert f"  netsuite_journal_csv: {workdir / 'exports' / 'main' / '2026-10' / 'netsuite_journal_entries.csv'}" in completed.stdout
+    assert f"  netsuite_journal_csv: {workdir / 'exports' / 'main' / '2026-10' / 'netsuite_journal_entries_main_2026-10.csv'}" in completed.stdout
 
 
 def test_the_instance_records_every_day_and_month_of_the_backfill(backfilled):
@@ -115,7 +115,7 @@ def test_the_month_is_exported_and_equals_its_ledger(backfilled, world):
         ledger = connection.execute(
             f"select currency, account_code, sum(amount_minor)::bigint from ({FUNCTIONAL_JOURNAL}) where period = '2026-10' group by all"
         ).fetchall()
-    exported = netsuite.read_lines(workdir / "exports" / "main" / "2026-10" / "netsuite_journal_entries.csv", accounts)
+    exported = netsuite.read_lines(workdir / "exports" / "main" / "2026-10" / "netsuite_journal_entries_main_2026-10.csv", accounts)
     assert ledger and net_by_currency_and_account(exported) == {(c, a): amount for c, a, amount in ledger if amount}
 
 

@@ -1,8 +1,10 @@
 """Export assets: the GL journal per period for NetSuite, SAP and accountants (pushes: `push.py`).
 
 Every asset first asks the guard (`guard.py`) whether the ledger's blocking checks passed, reads
-the warehouse read-only (pool `duckdb`), and publishes into `<exports>/<entity>/<period>/` or
-under `CLOSE_EXPORT_S3_URI`, with presigned download links in the metadata on S3.
+the warehouse read-only (pool `duckdb`), and publishes each entity's period into
+`<exports>/<entity>/<period>/` or under `CLOSE_EXPORT_S3_URI`, with presigned download links in the
+metadata on S3. A run covers every entity in the journal, each under its own NetSuite subsidiary
+and SAP company code from the seed `entities`; `ExportConfig.entity_id` narrows it to one.
 
 Monthly-partitioned: a partition key is a period (YYYY-MM), and a month reads the daily ledger
 partitions of its days. A run without a partition exports `ExportConfig.periods`.
@@ -27,9 +29,11 @@ JOURNAL_SOURCES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_line
 
 
 class ExportConfig(dg.Config):
-    """For a run without a partition: periods (YYYY-MM) to export; empty means every period in the ledger."""
+    """periods: for a run without a partition, the periods (YYYY-MM) to export; empty means every period in the ledger.
+    entity_id: only this entity (seed `entities`); none means every entity with journal lines in the periods."""
 
     periods: list[str] = []
+    entity_id: str | None = None
 
     def selected(self, context: dg.AssetExecutionContext) -> list[str] | None:
         """The run's months (its partition keys are periods), else the configured ones, else None (all)."""
@@ -43,10 +47,10 @@ PERIOD_ASSET = {"partitions_def": monthly_partitions, "backfill_policy": dg.Back
 
 
 def export_settings(exports: ExportResource) -> ExportSettings:
-    """Settings from the environment, with the entity and folder of the `exports` resource."""
+    """Settings from the environment, with the folder of the `exports` resource."""
     settings = ExportSettings.from_env()
     destination = settings.destination if settings.destination.s3_uri else Destination(directory=exports.root)
-    return dataclasses.replace(settings, entity_id=exports.entity_id, destination=destination)
+    return dataclasses.replace(settings, destination=destination)
 
 
 def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
@@ -56,7 +60,7 @@ def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
 
 def _export(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
-    exported = export_periods(warehouse.file, export_settings(exports), target, config.selected(context), _latest_ledger_run(context))
+    exported = export_periods(warehouse.file, export_settings(exports), target, config.selected(context), _latest_ledger_run(context), config.entity_id)
     return dg.MaterializeResult(metadata=_export_metadata(exported))
 
 
@@ -65,14 +69,15 @@ def _export_metadata(exported: list[PeriodExport]) -> dict:
         "files": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name != "manifest.json"]),
         "manifests": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name == "manifest.json"]),
         "dagster/row_count": sum(file.rows for period in exported for file in period.files),
-        "totals_per_period_and_currency": dg.MetadataValue.json({
-            f"{period.period} {file.path.name} {currency.upper()}": {"debit_minor": totals.debit_minor, "credit_minor": totals.credit_minor}
+        "entities": dg.MetadataValue.json(sorted({period.entity_id for period in exported})),
+        "totals_per_file_and_currency": dg.MetadataValue.json({
+            f"{file.path.name} {currency.upper()}": {"debit_minor": totals.debit_minor, "credit_minor": totals.credit_minor}
             for period in exported for file in period.files for currency, totals in file.totals.items()
         }),
     }
     for period in exported:
         for published in period.published:
-            metadata[f"{'download' if published.download_url else 'file'} {period.period}/{published.name}"] = file_link(published)
+            metadata[f"{'download' if published.download_url else 'file'} {period.entity_id}/{period.period}/{published.name}"] = file_link(published)
     return metadata
 
 

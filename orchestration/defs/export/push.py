@@ -1,8 +1,9 @@
 """Push assets: journal entries into NetSuite (SuiteTalk REST upserts) and SAP (SOAP posts).
 
 They exist only when their ERP is configured in the environment (`NETSUITE_ACCOUNT_ID`,
-`SAP_URL`), are guarded like the exports, and fail, after pushing every entry they could, when
-any entry was not pushed; the metadata names each such entry and why.
+`SAP_URL`), are guarded like the exports, push every entity in the journal under its own
+subsidiary or company code, and fail, after pushing every entry they could, when any entry was not
+pushed; the metadata names each such entry and why.
 """
 
 import os
@@ -17,7 +18,7 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 
 def _push(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
-    reports = push_periods(warehouse.file, export_settings(exports), target, config.selected(context))
+    reports = push_periods(warehouse.file, export_settings(exports), target, config.selected(context), config.entity_id)
     metadata = _push_metadata(reports)
     failures = [failure for report in reports for failure in report.failures]
     for failure in failures:
@@ -33,6 +34,7 @@ def _push_metadata(reports: list[PushReport]) -> dict:
         for result in report.results:
             statuses[result.status] = statuses.get(result.status, 0) + 1
     return {
+        "entities": dg.MetadataValue.json(sorted({report.entity_id for report in reports})),
         "entries_by_status": dg.MetadataValue.json(statuses),
         "failures": dg.MetadataValue.json([failure for report in reports for failure in report.failures]),
         "verified_by_read_back": sum(check.matches for report in reports for check in report.verification),

@@ -34,7 +34,7 @@ def close_package(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     settings = export_settings(exports)
     try:
         packages = [
-            build_close_package(warehouse.file, settings.destination, settings.entity_id, period, context.run_id)
+            build_close_package(warehouse.file, settings.destination, exports.entity_id, period, context.run_id)
             for period in context.partition_keys
         ]
     except CloseDataError as error:

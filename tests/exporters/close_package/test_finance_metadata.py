@@ -89,7 +89,7 @@ def test_unmatched_payouts_equal_the_reconciliation_exceptions(closed, warehouse
 def test_the_exports_link_their_files(closed):
     metadata = metadata_of(closed, "netsuite_journal_csv")
     links = {key: value for key, value in metadata.items() if key.startswith("file ")}
-    assert set(links) == {"file 2026-10/netsuite_journal_entries.csv", "file 2026-10/manifest.json"}
+    assert set(links) == {"file main/2026-10/netsuite_journal_entries_main_2026-10.csv", "file main/2026-10/manifest.json"}
     assert all(isinstance(value, dg.PathMetadataValue) and Path(value.path).exists() for value in links.values())
 
 

@@ -1,5 +1,7 @@
--- Stripe's `balance.summary.1`, per currency and month: starting balance, activity, payouts and
--- ending balance, in minor units and as the major-unit text of Stripe's CSV.
+-- Stripe's `balance.summary.1`, per Stripe account, currency and month: starting balance, activity,
+-- payouts and ending balance, in minor units and as the major-unit text of Stripe's CSV. Stripe
+-- reports each account's balance on its own, so each account rolls forward on its own; `entity_id`
+-- is the entity that books the account (seed `entities`).
 -- Clocks as Stripe's report uses them: activity by `created`, payouts (and their reversals) by
 -- `available_on`, the date paid-out funds leave the balance; months in the reporting time zone.
 -- `payouts` is the balance impact (negative), so starting + activity + payouts = ending.
@@ -21,6 +23,8 @@ exponents as (
 dated as (
 
     select
+        stripe_account_id,
+        entity_id,
         currency,
         case when reporting_category in ('payout', 'payout_reversal') then 'payouts' else 'activity' end as category,
         strftime(
@@ -38,6 +42,8 @@ dated as (
 movements as (
 
     select
+        stripe_account_id,
+        entity_id,
         currency,
         period,
         cast(sum(case when category = 'activity' then net_minor else 0 end) as bigint) as activity_minor,
@@ -47,13 +53,19 @@ movements as (
 
 ),
 
--- Every month between the first and the last, so a quiet month still carries its balance.
+-- Every month between the account's first and last in the currency, so a quiet month still carries its balance.
 periods as (
 
     select
+        currencies.stripe_account_id,
+        currencies.entity_id,
         currencies.currency,
         strftime(months.month_start, '%Y-%m') as period
-    from (select currency, min(period) as first_period, max(period) as last_period from movements group by currency) as currencies
+    from (
+        select stripe_account_id, entity_id, currency, min(period) as first_period, max(period) as last_period
+        from movements
+        group by all
+    ) as currencies
     cross join lateral (
         select unnest(generate_series(
             cast(currencies.first_period || '-01' as date),
@@ -67,34 +79,38 @@ periods as (
 balances as (
 
     select
+        periods.stripe_account_id,
+        periods.entity_id,
         periods.currency,
         periods.period,
         coalesce(movements.activity_minor, 0) as activity_minor,
         coalesce(movements.payouts_minor, 0) as payouts_minor,
         cast(coalesce(sum(coalesce(movements.activity_minor, 0) + coalesce(movements.payouts_minor, 0)) over (
-            partition by periods.currency order by periods.period
+            partition by periods.stripe_account_id, periods.currency order by periods.period
             rows between unbounded preceding and 1 preceding
         ), 0) as bigint) as starting_minor
     from periods
     left join movements
-        on periods.currency = movements.currency
+        -- Rows landed before they carried an account have none: null is that account.
+        on periods.stripe_account_id is not distinct from movements.stripe_account_id
+        and periods.currency = movements.currency
         and periods.period = movements.period
 
 ),
 
 unpivoted as (
 
-    select currency, period, 1 as row_order, 'starting_balance' as category,
+    select stripe_account_id, entity_id, currency, period, 1 as row_order, 'starting_balance' as category,
         'Starting balance (' || period || '-01)' as description, starting_minor as net_amount_minor
     from balances
     union all
-    select currency, period, 2, 'activity', 'Activity', activity_minor
+    select stripe_account_id, entity_id, currency, period, 2, 'activity', 'Activity', activity_minor
     from balances
     union all
-    select currency, period, 3, 'payouts', 'Total payouts', payouts_minor
+    select stripe_account_id, entity_id, currency, period, 3, 'payouts', 'Total payouts', payouts_minor
     from balances
     union all
-    select currency, period, 4, 'ending_balance',
+    select stripe_account_id, entity_id, currency, period, 4, 'ending_balance',
         'Ending balance (' || strftime(last_day(cast(period || '-01' as date)), '%Y-%m-%d') || ')',
         starting_minor + activity_minor + payouts_minor
     from balances
@@ -102,6 +118,8 @@ unpivoted as (
 )
 
 select
+    unpivoted.stripe_account_id,
+    unpivoted.entity_id,
     unpivoted.period,
     unpivoted.row_order,
     unpivoted.category,

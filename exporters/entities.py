@@ -1,0 +1,62 @@
+"""The entities an export run covers, with the ids each ERP knows them by, from the warehouse.
+
+Each entity's NetSuite subsidiary and SAP company code come from the seed `entities`
+(`seeds/entities.csv`) as dbt loaded it into `accounting.entities`: the ledger and its exports
+read the same configuration. A target that needs an id the seed row leaves empty stops the whole
+run before anything is written or pushed, naming the entity and the column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+# The entity id is part of folder, file and S3 key names, and of the ERP external ids.
+ENTITY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class EntityConfigError(ValueError):
+    """An entity's seed row cannot serve an export; the message names the entity and the column."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity_id: str
+    entity_name: str
+    stripe_account_id: str
+    # Empty when the seed row leaves it empty: an entity need not be in both ERPs.
+    netsuite_subsidiary: str
+    sap_company_code: str
+    functional_currency: str
+
+    def erp_id(self, column: str) -> str:
+        """The value of `column` (netsuite_subsidiary, sap_company_code); refuses an empty one."""
+        value = getattr(self, column)
+        if not value:
+            raise EntityConfigError(
+                f"entity {self.entity_id!r} ({self.entity_name}) has no {column} in seeds/entities.csv (table accounting.entities): "
+                f"fill it in, load the seed again (dbt seed, or the next close) and export again; nothing was written or pushed"
+            )
+        return value
+
+
+def load_entities(connection: duckdb.DuckDBPyConnection) -> dict[str, Entity]:
+    """Every entity of the seed by id. The ERP ids are read as text: a company code keeps its leading zeros."""
+    rows = connection.execute(
+        """
+        select
+            cast(entity_id as varchar), coalesce(cast(entity_name as varchar), ''), coalesce(cast(stripe_account_id as varchar), ''),
+            coalesce(trim(cast(netsuite_subsidiary as varchar)), ''), coalesce(trim(cast(sap_company_code as varchar)), ''),
+            cast(functional_currency as varchar)
+        from accounting.entities
+        order by entity_id
+        """
+    ).fetchall()
+    entities = {row[0]: Entity(*row) for row in rows}
+    for entity_id in entities:
+        if not ENTITY_ID_PATTERN.fullmatch(entity_id):
+            raise EntityConfigError(f"entity id {entity_id!r} in seeds/entities.csv may only hold letters, digits, '-' and '_' (it names export folders and files)")
+    return entities
+
