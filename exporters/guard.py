@@ -56,11 +56,12 @@ def run_ledger_proofs(warehouse: Path) -> list[FailedProof]:
         if not results_file.exists():
             raise RuntimeError(f"dbt test did not run (exit {completed.returncode}): {(completed.stdout + completed.stderr).strip()[-2000:]}")
         results = json.loads(results_file.read_text())["results"]
-    return [
-        FailedProof(result["unique_id"].split(".")[2], result["status"], result.get("failures"), (result.get("message") or "").strip())
-        for result in results
-        if result["status"] in BLOCKING_STATUSES
-    ]
+    # By name: dbt lists results as its threads finish them, and a refusal should read the same every time.
+    return sorted(
+        (FailedProof(result["unique_id"].split(".")[2], result["status"], result.get("failures"), (result.get("message") or "").strip())
+         for result in results if result["status"] in BLOCKING_STATUSES),
+        key=lambda proof: proof.name,
+    )
 
 
 def require_proven_ledger(warehouse: Path) -> None:
