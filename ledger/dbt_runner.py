@@ -23,6 +23,7 @@ import dataclasses
 import os
 import pickle
 import threading
+from itertools import chain
 from collections.abc import Mapping
 from pathlib import Path
 from unittest import mock
@@ -104,7 +105,7 @@ def _manifest(project_dir: Path, arguments: list[str], lines: list[str]):
         saved = Path(location.get("--target-path", project_dir / "target")) / SAVED_PARSE
         manifest = _saved_parse(saved, key)
         if manifest is None:
-            parsed = dbtRunner(callbacks=[_log_collector(lines)]).invoke([*QUIET, "parse", *(item for pair in location.items() for item in pair)])
+            parsed = dbtRunner(callbacks=[_log_collector(lines)]).invoke([*QUIET, "parse", *chain.from_iterable(location.items())])
             if not parsed.success:
                 return None, parsed
             manifest = parsed.result
