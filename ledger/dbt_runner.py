@@ -32,10 +32,12 @@ from unittest import mock
 DBT_THREADS = 3
 # The project's own folders: a change to any file in them is a new project to parse.
 PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
-# dbt's own debug log file is off: it wrote every event of every build (megabytes, shared by all
-# warehouses) and cost about a second per build of formatting and secret scrubbing; the callback
-# below keeps what a run reports (info, warnings, errors) and callers print or raise it.
-QUIET = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats", "--log-level-file", "none"]
+# dbt's own loggers are off: the debug file wrote every event of every build (megabytes, shared by
+# all warehouses), and even a --quiet console formats and scrubs every event before dropping it;
+# together about a second per build. The callback below keeps what a run reports (info, warnings,
+# errors) and callers print or raise it. dbt's JSON artifacts are off too: run_results.json is
+# written here instead (`_write_run_results`), without the megabyte of manifest.json nothing reads.
+QUIET = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats", "--log-level", "none", "--log-level-file", "none", "--no-write-json"]
 SAVED_PARSE = "stripe_close_manifest.pickle"
 
 _lock = threading.Lock()
@@ -80,7 +82,15 @@ def run_dbt(arguments: list[str], settings: Mapping[str, str], project_dir: Path
             result = dbtRunner(manifest=manifest, callbacks=[_log_collector(lines)]).invoke([*QUIET, *arguments])
         finally:
             _release_duckdb()
+        _write_run_results(result, Path(_option_values(arguments, ("--target-path",)).get("--target-path", Path(project_dir) / "target")))
     return result, "\n".join(lines)
+
+
+def _write_run_results(result, target_path: Path) -> None:
+    """dbt's run_results.json of a run (what each node did, its status, timing and compiled SQL)."""
+    if hasattr(result.result, "write"):
+        target_path.mkdir(parents=True, exist_ok=True)
+        result.result.write(str(target_path / "run_results.json"))
 
 
 def parse_project(arguments: list[str], settings: Mapping[str, str], project_dir: Path):

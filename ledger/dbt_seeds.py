@@ -45,8 +45,18 @@ def configuration_fingerprint(manifest) -> str:
 
 
 def selection_without_configuration(manifest) -> list[str]:
-    """dbt build arguments for every model and test except the seeds and the tests of seeds alone."""
-    return ["--select", "resource_type:model", "resource_type:test", "--exclude", *sorted(test.name for test in _seed_only_tests(manifest))]
+    """dbt build arguments for every model and test except the seeds and the tests of seeds alone.
+
+    Every model, and by dbt's eager indirect selection every test that reads one (a test of a model
+    against a seed included); named, the tests that read neither a model nor only seeds (sources).
+    """
+    seed_only = {test.unique_id for test in _seed_only_tests(manifest)}
+    unreached = [
+        node.name for node in manifest.nodes.values()
+        if node.resource_type == "test" and node.unique_id not in seed_only
+        and not any(parent.startswith("model.") for parent in node.depends_on.nodes)
+    ]
+    return ["--select", "resource_type:model", *sorted(unreached), "--indirect-selection", "eager"]
 
 
 def loaded_fingerprint(warehouse: Path) -> str | None:
