@@ -57,8 +57,11 @@ TOTALS = {
     "fct_journal_lines_translated": Totals((_DEBITS, _CREDITS)),
     "rpt_trial_balance": Totals((Measure("debits", "debit_minor", "Debits"), Measure("credits", "credit_minor", "Credits"), Measure("balance", "balance_minor", "Balance"))),
     "rpt_stripe_balance_rollforward": Totals(
-        (Measure("ending_balance", "net_amount_minor", "Ending balance (latest period)"),),
-        "category = 'ending_balance' and period = (select max(period) from main.rpt_stripe_balance_rollforward)",
+        (Measure("ending_balance", "net_amount_minor", "Ending balance (each account's latest month)"),),
+        # Each account's balance in its last month with the currency, summed over accounts: an
+        # account whose last movement is older still holds its balance.
+        "category = 'ending_balance' and (stripe_account_id, currency, period) in "
+        "(select (stripe_account_id, currency, max(period)) from main.rpt_stripe_balance_rollforward group by stripe_account_id, currency)",
     ),
     "fct_payout_bank_matches": Totals((Measure("matched", "amount_minor", "Matched at the bank"),)),
     "fct_payout_bank_returns": Totals((Measure("returned", "amount_minor", "Returned by the bank"),)),
