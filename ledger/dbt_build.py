@@ -86,8 +86,13 @@ class CloseWindow:
         if self.end <= self.start:
             raise ValueError(f"close window end {self.end} is not after its start {self.start}")
 
-    def dbt_vars(self) -> dict[str, str]:
-        return {"close_window_start": self.start.isoformat(), "close_window_end": self.end.isoformat()}
+
+def window_settings(window: CloseWindow | None) -> dict[str, str]:
+    """The settings that give dbt the close window (macro close_window); empty without one, so a
+    window left in the caller's environment never narrows a whole build."""
+    if window is None:
+        return {"CLOSE_WINDOW_START": "", "CLOSE_WINDOW_END": ""}
+    return {"CLOSE_WINDOW_START": window.start.isoformat(), "CLOSE_WINDOW_END": window.end.isoformat()}
 
 
 def _project_options(warehouse: Path, project_dir: Path) -> list[str]:
@@ -115,12 +120,11 @@ def build_ledger(
     adjusting rows); without one, they are rebuilt whole (--full-refresh). The seeds are loaded
     only when the configuration differs from what `warehouse` last loaded (ledger.dbt_seeds).
     """
-    options, settings = _project_options(warehouse, project_dir), _settings(warehouse, environment)
+    options, settings = _project_options(warehouse, project_dir), {**_settings(warehouse, environment), **window_settings(window)}
     manifest = parse_project(options, settings, project_dir)
     configuration = dbt_seeds.configuration_fingerprint(manifest)
     configuration_loaded = dbt_seeds.loaded_fingerprint(warehouse) == configuration
-    command = ["build", *options, "--threads", str(DBT_THREADS)]
-    command += ["--vars", json.dumps(window.dbt_vars())] if window else ["--full-refresh"]
+    command = ["build", *options, "--threads", str(DBT_THREADS), *([] if window else ["--full-refresh"])]
     command += dbt_seeds.selection_without_configuration(manifest) if configuration_loaded else []
     output = _run_build(command, warehouse, settings, project_dir)
     if not configuration_loaded:

@@ -39,6 +39,9 @@ PROJECT_FOLDERS = ("models", "seeds", "macros", "tests")
 # written here instead (`_write_run_results`), without the megabyte of manifest.json nothing reads.
 QUIET = ["--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats", "--log-level", "none", "--log-level-file", "none", "--no-write-json"]
 SAVED_PARSE = "stripe_close_manifest.pickle"
+# Read by the models as they compile (macros/close_window.sql), never as the project parses: a new
+# close window needs no new parse.
+COMPILE_TIME_SETTINGS = ("CLOSE_WINDOW_START", "CLOSE_WINDOW_END")
 
 _lock = threading.Lock()
 _manifests: dict[tuple, object] = {}
@@ -52,7 +55,9 @@ def _project_state(project_dir: Path) -> tuple:
 
 
 def _settings_key() -> tuple:
-    return tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith(("CLOSE_", "DBT_"))))
+    return tuple(sorted(
+        (name, value) for name, value in os.environ.items() if name.startswith(("CLOSE_", "DBT_")) and name not in COMPILE_TIME_SETTINGS
+    ))
 
 
 def _log_collector(lines: list[str]):

@@ -1,19 +1,21 @@
-{#- The close window of a partition run: dbt vars `close_window_start` and `close_window_end`
-    (YYYY-MM-DD, end exclusive), e.g. yesterday and today for an hourly continuous close. Without
-    them a build covers everything. Returns none or (start, end). -#}
+{#- The close window of a partition run: settings CLOSE_WINDOW_START and CLOSE_WINDOW_END
+    (YYYY-MM-DD, end exclusive), e.g. yesterday and today for an hourly continuous close; empty or
+    unset, a build covers everything. Environment settings rather than dbt vars: they are read as
+    the models compile, so a new window keeps dbt's partial parse, where new `--vars` make dbt parse
+    the whole project again. Returns none or (start, end). -#}
 {% macro close_window() -%}
-    {%- set start = var('close_window_start', none) -%}
-    {%- set end = var('close_window_end', none) -%}
+    {%- set start = env_var('CLOSE_WINDOW_START', '') or none -%}
+    {%- set end = env_var('CLOSE_WINDOW_END', '') or none -%}
     {%- if start is none and end is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- for name, value in [('close_window_start', start), ('close_window_end', end)] -%}
+    {%- for name, value in [('CLOSE_WINDOW_START', start), ('CLOSE_WINDOW_END', end)] -%}
         {%- if value is none or not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value | string) -%}
-            {{ exceptions.raise_compiler_error(name ~ " is '" ~ value ~ "'; give close_window_start and close_window_end as YYYY-MM-DD (end exclusive), or neither") }}
+            {{ exceptions.raise_compiler_error(name ~ " is '" ~ value ~ "'; give CLOSE_WINDOW_START and CLOSE_WINDOW_END as YYYY-MM-DD (end exclusive), or neither") }}
         {%- endif -%}
     {%- endfor -%}
     {%- if (end | string) <= (start | string) -%}
-        {{ exceptions.raise_compiler_error("close_window_end " ~ end ~ " is not after close_window_start " ~ start) }}
+        {{ exceptions.raise_compiler_error("CLOSE_WINDOW_END " ~ end ~ " is not after CLOSE_WINDOW_START " ~ start) }}
     {%- endif -%}
     {{ return((start | string, end | string)) }}
 {%- endmacro %}

@@ -1,12 +1,17 @@
-"""A windowed build (dbt vars close_window_start/_end, incremental journal models) after new data
+"""A windowed build (CLOSE_WINDOW_START/_END, incremental journal models) after new data
 gives the same journal, drill-down and trial balance as a build of everything."""
 
+import os
+import shutil
+import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from ledger import period_close
 from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger
+from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
 JOURNAL = {
@@ -82,3 +87,36 @@ def test_after_a_lock_a_windowed_build_books_a_late_fact_as_an_adjustment(tmp_pa
 def test_a_close_window_must_end_after_it_starts():
     with pytest.raises(ValueError, match="not after its start"):
         CloseWindow(date(2026, 11, 2), date(2026, 11, 2))
+
+
+def test_a_window_left_in_the_environment_does_not_narrow_a_whole_build(tmp_path, monkeypatch):
+    """A whole build recreates the journal: narrowed to a window, it would keep only those days."""
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    monkeypatch.setenv("CLOSE_WINDOW_START", "2026-10-13")
+    monkeypatch.setenv("CLOSE_WINDOW_END", "2026-10-14")
+    build_ledger(path)
+    assert journal(path) == journal(small_world_ledger())
+
+
+def test_a_new_window_keeps_dbts_partial_parse_and_a_half_window_is_refused(tmp_path):
+    """As Dagster runs dbt: a fresh process per run, given the parse of the project before it."""
+    environment = {**os.environ, "CLOSE_WAREHOUSE": str(copy_ledger(small_world_ledger(), tmp_path / "ledger"))}
+
+    def dbt(command: list[str], target: Path, **window: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [dbt_executable(), *command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--target-path", str(target), "--log-path", str(target)],
+            env={**environment, "CLOSE_WINDOW_START": "", "CLOSE_WINDOW_END": "", **window}, capture_output=True, text=True, check=False)
+
+    assert dbt(["parse"], tmp_path / "parsed").returncode == 0
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(tmp_path / "parsed" / "partial_parse.msgpack", run)
+    assert dbt(["compile", "--select", "fct_journal_lines"], run, CLOSE_WINDOW_START="2026-10-13", CLOSE_WINDOW_END="2026-10-15").returncode == 0
+    assert "Partial parsing enabled, no changes found, skipping parsing" in (run / "dbt.log").read_text()
+    [compiled] = (run / "compiled").rglob("fct_journal_lines.sql")
+    assert "accounting_date >= date '2026-10-13' and accounting_date < date '2026-10-15'" in compiled.read_text()
+
+    refused = dbt(["compile", "--select", "fct_journal_lines"], tmp_path / "half", CLOSE_WINDOW_START="2026-10-13")
+    assert refused.returncode != 0
+    assert "CLOSE_WINDOW_END is 'None'; give CLOSE_WINDOW_START and CLOSE_WINDOW_END as YYYY-MM-DD (end exclusive), or neither" in refused.stdout

@@ -132,16 +132,20 @@ def test_partitioned_runs_give_the_same_ledger_as_an_unpartitioned_close(backfil
     monkeypatch.setenv("CLOSE_SOURCE", "sandbox")
     last_day = OCTOBER.start + timedelta(days=OCTOBER.days - 1)
 
-    def materialize(warehouse: Path, assets: list, **selection) -> None:
+    def materialize(warehouse: Path, assets: list, **selection) -> str:
         monkeypatch.setenv("CLOSE_WAREHOUSE", str(warehouse))  # dbt's profile reads it
         resources = {
             "warehouse": WarehouseResource(path=str(warehouse)), "stripe": StripeApiResource(api_key=API_KEY, api_base=stripe_api.url),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         }
-        assert dg.materialize(assets, resources=resources, instance=dg.DagsterInstance.ephemeral(), **selection).success
+        result = dg.materialize(assets, resources=resources, instance=dg.DagsterInstance.ephemeral(), **selection)
+        assert result.success
+        return result.run_id
 
     partitioned = workdir / "warehouse.duckdb"
-    materialize(partitioned, [stripe_ingest, ledger_dbt_models], partition_key=last_day.isoformat())
+    run_id = materialize(partitioned, [stripe_ingest, ledger_dbt_models], partition_key=last_day.isoformat())
+    # dbt's folder for the run (compiled SQL, manifest, partial parse) is removed after its success.
+    assert list((DBT_PROJECT_DIR / "target").glob(f"ledger_dbt_models-{run_id[:7]}-*")) == []
     unpartitioned = tmp_path / "unpartitioned.duckdb"
     window = {"start_date": OCTOBER.start.isoformat(), "end_date": last_day.isoformat()}
     materialize(unpartitioned, [stripe_ingest], run_config={"ops": {"stripe_ingest": {"config": window}}})

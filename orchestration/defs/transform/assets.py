@@ -1,18 +1,22 @@
 """The dbt models (staging, intermediate, marts) and their data tests, as Dagster assets and checks.
 
-Daily-partitioned like ingestion: a run for some days passes their window to dbt as the vars
-`close_window_start` / `close_window_end` (YYYY-MM-DD accounting days, end exclusive), which the
-incremental models use to rebuild only those days; without a partition no vars are passed and
-every model builds in full.
+Daily-partitioned like ingestion: a run for some days passes their window to dbt as the settings
+CLOSE_WINDOW_START / CLOSE_WINDOW_END (YYYY-MM-DD accounting days, end exclusive), which the
+incremental models use to rebuild only those days; a run without a partition passes them empty and
+every model builds in full. Settings, not dbt `--vars`: new vars make dbt parse the whole project
+again, a new window in the environment keeps its partial parse (about 2.7 s less per run).
 """
 
-import json
+import os
+import shutil
 from collections.abc import Mapping
 from typing import Any
+from unittest import mock
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from ledger.dbt_build import CloseWindow, window_settings
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import dbt_project
 from orchestration.finance_metadata import with_dbt_metadata
@@ -39,12 +43,18 @@ class LedgerTranslator(DagsterDbtTranslator):
 )
 def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the ledger with `dbt build`: models, seeds, and every data test as an asset check."""
-    yield from with_dbt_metadata(context, dbt.cli(["build", *window_vars(context)], context=context).stream(), warehouse.file)
+    # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called.
+    with mock.patch.dict(os.environ, window_settings(run_window(context))):
+        invocation = dbt.cli(["build"], context=context)
+    yield from with_dbt_metadata(context, invocation.stream(), warehouse.file)
+    # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
+    # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
-def window_vars(context: dg.AssetExecutionContext) -> list[str]:
-    """`--vars` with the run's accounting days, or nothing for a run without a partition."""
+def run_window(context: dg.AssetExecutionContext) -> CloseWindow | None:
+    """The run's accounting days, or None for a run without a partition."""
     if not (context.has_partition_key or context.has_partition_key_range):
-        return []
+        return None
     window = context.partition_time_window
-    return ["--vars", json.dumps({"close_window_start": f"{window.start:%Y-%m-%d}", "close_window_end": f"{window.end:%Y-%m-%d}"})]
+    return CloseWindow(window.start.date(), window.end.date())

@@ -10,7 +10,7 @@
 -- account, signed amount). Each source id is stored once, not once per line: at ten million
 -- transactions that is a third of the rows and most of the ledger's write time.
 -- fct_journal_line_sources reads it line by line; fct_journal_lines sums it.
--- Incremental: a build with a close window (dbt vars close_window_start/_end) rewrites only the
+-- Incremental: a build with a close window (CLOSE_WINDOW_START/_END) rewrites only the
 -- records dated inside it, plus the adjusting records; without one it rewrites everything.
 
 with
