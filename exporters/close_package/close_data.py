@@ -9,8 +9,8 @@ for an entity:
 - reconciliation: the entity's payouts (of its Stripe accounts: the banking marts carry each
   payout's `entity_id`) whose `arrival_date` falls in P, by where they stand at the bank
   (`fct_payout_bank_matches`, `fct_payout_bank_returns`, `fct_reconciliation_exceptions`), and
-  Stripe-looking bank lines booked in P that match nothing;
-- exceptions: the open items of P from `fct_reconciliation_exceptions`, aged in business days at
+  in the default entity's package the Stripe-looking bank lines booked in P that match nothing;
+- exceptions: the entity's open items of P from `fct_reconciliation_exceptions`, aged in business days at
   the mart's as-of date (the last booking date on the loaded statements);
 - daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources.
 
