@@ -9,6 +9,7 @@ run before anything is written or pushed, naming the entity and the column.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -59,4 +60,16 @@ def load_entities(connection: duckdb.DuckDBPyConnection) -> dict[str, Entity]:
         if not ENTITY_ID_PATTERN.fullmatch(entity_id):
             raise EntityConfigError(f"entity id {entity_id!r} in seeds/entities.csv may only hold letters, digits, '-' and '_' (it names export folders and files)")
     return entities
+
+
+def select_entities(entities: dict[str, Entity], with_lines: Iterable[str], entity_id: str | None = None) -> list[Entity]:
+    """The entities a run covers, by id: those with journal lines (`with_lines`), or only `entity_id` among
+    them. Refuses an `entity_id` the seed lacks, and journal lines of an entity the seed lacks."""
+    if entity_id is not None and entity_id not in entities:
+        raise EntityConfigError(f"no entity {entity_id!r} in seeds/entities.csv; its entities are {sorted(entities)}")
+    covered = sorted({entity for entity in with_lines if entity_id in (None, entity)})
+    unknown = [entity for entity in covered if entity not in entities]
+    if unknown:
+        raise EntityConfigError(f"entity(ies) {unknown} have journal lines but no row in seeds/entities.csv: add them there")
+    return [entities[entity] for entity in covered]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from exporters import generic, netsuite, sap_soap, sap_template
-from exporters.entities import Entity, EntityConfigError, load_entities
+from exporters.entities import Entity, load_entities, select_entities
 from exporters.journal import ExportedFile, JournalLine, LineSource, entity_periods, ledger_fingerprint, load_journal_lines, load_line_sources
 from exporters.manifest import LedgerRun
 from exporters.netsuite_rest import PushResult, VerifyResult
@@ -75,18 +75,14 @@ def load_ledgers(warehouse: Path, wanted: list[str] | None, entity_id: str | Non
     the accountants' journal needs. A wanted period without lines of any selected entity is refused."""
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        entities = load_entities(connection)
-        if entity_id is not None and entity_id not in entities:
-            raise EntityConfigError(f"no entity {entity_id!r} in seeds/entities.csv; its entities are {sorted(entities)}")
-        present = [(entity, period) for entity, period in entity_periods(connection) if entity_id in (None, entity)]
+        present = entity_periods(connection)
+        entities = {entity.entity_id: entity for entity in select_entities(load_entities(connection), {entity for entity, _ in present}, entity_id)}
+        present = [(entity, period) for entity, period in present if entity in entities]
         available = sorted({period for _, period in present})
         missing = sorted(set(wanted or []) - set(available))
         if missing:
             whose = f" for entity {entity_id!r}" if entity_id else ""
             raise ValueError(f"no journal lines{whose} in period(s) {missing}; the ledger has {available}")
-        unknown = sorted({entity for entity, _ in present} - set(entities))
-        if unknown:
-            raise EntityConfigError(f"entity(ies) {unknown} have journal lines but no row in seeds/entities.csv: add them there")
         return [
             PeriodLedger(
                 entities[entity], period, load_journal_lines(connection, entity, period),

@@ -48,6 +48,7 @@ SHARED_BUILDS = {
     "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
     "tests/dbt/test_entities_by_account.py": "two_entity_ledger",
     "tests/exporters/test_entity_exports.py": "two_entity_ledger",
+    "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",
 }
 
 # The files that take longest; under xdist they start first, so no worker is left alone with one at the end.

@@ -1,16 +1,23 @@
-"""Everything the close package shows, read from the warehouse's marts (read-only), in minor units.
+"""Everything an entity's close package shows, read from the warehouse's marts (read-only), in minor units.
 
-Scope of a period P (YYYY-MM):
+A run covers every entity with journal lines through the period (seed `entities`, chosen as the
+exports choose theirs: `exporters.entities`), or the one asked for. Scope of a period P (YYYY-MM)
+for an entity:
 - trial balance: per currency and account, the opening balance (periods before P), P's debits and
   credits, and the closing balance (through P), from `fct_journal_lines` of the entity;
 - Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P, of the entity's Stripe account;
-- reconciliation: payouts whose `arrival_date` falls in P, by where they stand at the bank
+- reconciliation: the entity's payouts (of its Stripe accounts: the banking marts carry each
+  payout's `entity_id`) whose `arrival_date` falls in P, by where they stand at the bank
   (`fct_payout_bank_matches`, `fct_payout_bank_returns`, `fct_reconciliation_exceptions`), and
-  Stripe-looking bank lines booked in P that match nothing;
-- exceptions: the open items of P from `fct_reconciliation_exceptions`, aged in business days at
+  in the default entity's package the Stripe-looking bank lines booked in P that match nothing;
+- exceptions: the entity's open items of P from `fct_reconciliation_exceptions`, aged in business days at
   the mart's as-of date (the last booking date on the loaded statements);
 - daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources.
-The bank marts are not filtered by entity: they hold one Stripe account's payouts.
+
+A bank line that matches no payout belongs to no Stripe account, so to no entity. It is listed
+once, marked unassigned, in the package of the default entity (CLOSE_ENTITY_ID, the entity dbt
+books rows without a Stripe account to): listed in every package it would be counted once per
+entity, listed in none nobody would look at it.
 """
 
 from __future__ import annotations
@@ -22,15 +29,18 @@ from pathlib import Path
 
 import duckdb
 
+from exporters.entities import load_entities, select_entities
+
 PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
 RECONCILIATION_STATUSES = ("matched", "returned", "payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates", "unmatched_bank_line")
 # Business days since the payout should have reached the bank (or since it was created, in transit).
 AGE_BUCKETS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-5", 4, 5), ("6-10", 6, 10), ("over 10", 11, None))
+_STATUS_ORDER = {status: position for position, status in enumerate(RECONCILIATION_STATUSES)}
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 class CloseDataError(ValueError):
-    """The period cannot be reported: malformed, or nothing in the ledger for it."""
+    """A close package cannot be made: a malformed period, or no journal lines for it."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,36 @@ class ReconciliationLine:
     count: int
     amount_minor: int
     difference_minor: int
+
+
+@dataclass(frozen=True)
+class PayoutStanding:
+    """A payout due at the bank in the period and where it stands there; for amount differences the
+    difference. A payout with open items of several types has one row per type."""
+
+    payout_id: str
+    currency: str
+    status: str
+    amount_minor: int
+    difference_minor: int
+
+
+@dataclass(frozen=True)
+class BankScope:
+    """Whose bank reconciliation rows to read: `entity_id`'s (None: every entity's), and with them the
+    bank lines that match no payout when `unassigned` (the default entity's package, or all)."""
+
+    entity_id: str | None = None
+    unassigned: bool = True
+
+    @property
+    def parameters(self) -> dict:
+        return {"entity": self.entity_id, "unassigned": self.unassigned}
+
+
+EVERY_ENTITY = BankScope()
+# The rows of the scope in a relation with a nullable `entity_id` (null: no Stripe account known).
+_IN_SCOPE = "($entity is null or {relation}.entity_id = $entity or ($unassigned and {relation}.entity_id is null))"
 
 
 @dataclass(frozen=True)
@@ -115,6 +155,9 @@ class CloseData:
     exceptions: tuple[ExceptionItem, ...]
     daily_volume: tuple[DailyVolume, ...]
     unmatched_payouts: tuple[UnmatchedPayout, ...]
+    payouts: tuple[PayoutStanding, ...]
+    # The default entity's package also lists the bank lines that match no payout, as unassigned.
+    lists_unassigned: bool
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -149,30 +192,42 @@ def check_period(period: str) -> str:
     return period
 
 
-def load_close_data(warehouse: Path, entity_id: str, period: str) -> CloseData:
-    """The package's figures for `period`; refuses a period without journal lines."""
+def load_close_data(warehouse: Path, period: str, default_entity_id: str, entity_id: str | None = None) -> list[CloseData]:
+    """The figures of every entity with journal lines through `period` (only `entity_id` when given),
+    all read before anything is written; refuses a period without journal lines of those entities."""
     check_period(period)
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        trial_balance = trial_balance_lines(connection, entity_id, period)
-        if not trial_balance:
+        with_lines = [row[0] for row in connection.execute("select distinct entity_id from main.fct_journal_lines where period <= ?", [period]).fetchall()]
+        entities = select_entities(load_entities(connection), with_lines, entity_id)
+        if not entities:
             (available,) = connection.execute(
-                "select coalesce(string_agg(distinct period, ', ' order by period), 'none') from main.fct_journal_lines where entity_id = ?", [entity_id]
+                "select coalesce(string_agg(distinct period, ', ' order by period), 'none') from main.fct_journal_lines where $entity is null or entity_id = $entity",
+                {"entity": entity_id},
             ).fetchone()
-            raise CloseDataError(f"no journal lines for entity {entity_id!r} through period {period}; the ledger has periods: {available}")
-        return CloseData(
-            entity_id=entity_id,
-            period=period,
-            as_of_date=connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()[0],
-            trial_balance=trial_balance,
-            rollforward=_rollforward(connection, entity_id, period),
-            reconciliation=reconciliation_lines(connection, period),
-            exceptions=_exceptions(connection, period),
-            daily_volume=_daily_volume(connection, entity_id, period),
-            unmatched_payouts=unmatched_payouts(connection, period),
-        )
+            whose = f"entity {entity_id!r}" if entity_id else "any entity"
+            raise CloseDataError(f"no journal lines for {whose} through period {period}; the ledger has periods: {available}")
+        (as_of_date,) = connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()
+        return [_entity_close_data(connection, entity.entity_id, period, as_of_date, entity.entity_id == default_entity_id) for entity in entities]
     finally:
         connection.close()
+
+
+def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str, as_of_date: date | None, default: bool) -> CloseData:
+    bank = BankScope(entity_id, unassigned=default)
+    return CloseData(
+        entity_id=entity_id,
+        period=period,
+        as_of_date=as_of_date,
+        trial_balance=trial_balance_lines(connection, entity_id, period),
+        rollforward=_rollforward(connection, entity_id, period),
+        reconciliation=reconciliation_lines(connection, period, bank),
+        exceptions=_exceptions(connection, period, bank),
+        daily_volume=_daily_volume(connection, entity_id, period),
+        unmatched_payouts=unmatched_payouts(connection, period, bank),
+        payouts=payout_standings(connection, period, bank),
+        lists_unassigned=default,
+    )
 
 
 def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[TrialBalanceLine, ...]:
@@ -214,45 +269,64 @@ _PAYOUT_EXCEPTIONS = f"""
     inner join main.stg_stripe__payouts as payouts on exceptions.payout_id = payouts.payout_id
     where exceptions.exception_type in {PAYOUT_EXCEPTIONS}
         and ($period is null or strftime(payouts.arrival_date, '%Y-%m') = $period)
+        and {_IN_SCOPE.format(relation="exceptions")}
     group by all
 """
 
+# Each payout arriving in `$period` (null: all) once per status: matched (the parts on its lines),
+# returned, or one row per open item type.
+_PAYOUT_STANDINGS = f"""
+    with payout_exceptions as ({_PAYOUT_EXCEPTIONS})
+    select payout_id, currency, 'matched' as status, sum(amount_minor) as amount_minor, 0 as difference_minor
+    from main.fct_payout_bank_matches as matches
+    where ($period is null or strftime(arrival_date, '%Y-%m') = $period) and {_IN_SCOPE.format(relation="matches")}
+    group by all
+    union all
+    select returns.payout_id, returns.currency, 'returned', sum(returns.amount_minor), 0
+    from main.fct_payout_bank_returns as returns
+    inner join main.stg_stripe__payouts as payouts on returns.payout_id = payouts.payout_id
+    where ($period is null or strftime(payouts.arrival_date, '%Y-%m') = $period) and {_IN_SCOPE.format(relation="returns")}
+    group by all
+    union all
+    select payout_id, currency, exception_type, amount_minor, difference_minor
+    from payout_exceptions
+"""
 
-def reconciliation_lines(connection: duckdb.DuckDBPyConnection, period: str | None) -> tuple[ReconciliationLine, ...]:
-    """Per currency and status: payouts arriving in `period` (None: all), and unmatched bank lines booked in it."""
+
+def payout_standings(connection: duckdb.DuckDBPyConnection, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[PayoutStanding, ...]:
+    """The scope's payouts arriving in `period` (None: all), each with where it stands at the bank."""
+    rows = connection.execute(
+        f"select payout_id, currency, status, cast(amount_minor as bigint), cast(difference_minor as bigint) from ({_PAYOUT_STANDINGS})",
+        {"period": period, **bank.parameters},
+    ).fetchall()
+    return tuple(sorted((PayoutStanding(*row) for row in rows), key=lambda payout: (payout.currency, _STATUS_ORDER[payout.status], payout.payout_id)))
+
+
+def reconciliation_lines(connection: duckdb.DuckDBPyConnection, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[ReconciliationLine, ...]:
+    """Per currency and status: the scope's payouts arriving in `period` (None: all), and the
+    unmatched bank lines booked in it when the scope holds them."""
     rows = connection.execute(
         f"""
-        with payout_exceptions as ({_PAYOUT_EXCEPTIONS}),
+        with standings as ({_PAYOUT_STANDINGS}),
         summary as (
-            select currency, 'matched' as status, count(distinct payout_id) as items, sum(amount_minor) as amount_minor, 0 as difference_minor
-            from main.fct_payout_bank_matches
-            where $period is null or strftime(arrival_date, '%Y-%m') = $period
-            group by all
-            union all
-            select returns.currency, 'returned', count(distinct returns.payout_id), sum(returns.amount_minor), 0
-            from main.fct_payout_bank_returns as returns
-            inner join main.stg_stripe__payouts as payouts on returns.payout_id = payouts.payout_id
-            where $period is null or strftime(payouts.arrival_date, '%Y-%m') = $period
-            group by all
-            union all
-            select currency, exception_type, count(*), sum(amount_minor), sum(difference_minor)
-            from payout_exceptions
+            select currency, status, count(*) as items, sum(amount_minor) as amount_minor, sum(difference_minor) as difference_minor
+            from standings
             group by all
             union all
             select currency, exception_type, count(*), sum(amount_minor), 0
-            from main.fct_reconciliation_exceptions
+            from main.fct_reconciliation_exceptions as exceptions
             where exception_type = 'unmatched_bank_line' and ($period is null or strftime(reference_date, '%Y-%m') = $period)
+                and {_IN_SCOPE.format(relation="exceptions")}
             group by all
         )
         select currency, status, items, cast(amount_minor as bigint), cast(difference_minor as bigint) from summary
         """,
-        {"period": period},
+        {"period": period, **bank.parameters},
     ).fetchall()
-    order = {status: position for position, status in enumerate(RECONCILIATION_STATUSES)}
-    return tuple(sorted((ReconciliationLine(*row) for row in rows), key=lambda line: (line.currency, order[line.status])))
+    return tuple(sorted((ReconciliationLine(*row) for row in rows), key=lambda line: (line.currency, _STATUS_ORDER[line.status])))
 
 
-def unmatched_payouts(connection: duckdb.DuckDBPyConnection, period: str | None) -> tuple[UnmatchedPayout, ...]:
+def unmatched_payouts(connection: duckdb.DuckDBPyConnection, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[UnmatchedPayout, ...]:
     """Payouts not (confidently) at the bank: in transit, overdue, amount differences, ambiguous; once each."""
     rows = connection.execute(
         f"""
@@ -262,27 +336,25 @@ def unmatched_payouts(connection: duckdb.DuckDBPyConnection, period: str | None)
         group by all
         order by currency, payout_id
         """,
-        {"period": period},
+        {"period": period, **bank.parameters},
     ).fetchall()
     return tuple(UnmatchedPayout(*row) for row in rows)
 
 
-def _exceptions(connection: duckdb.DuckDBPyConnection, period: str) -> tuple[ExceptionItem, ...]:
+def _exceptions(connection: duckdb.DuckDBPyConnection, period: str, bank: BankScope) -> tuple[ExceptionItem, ...]:
     rows = connection.execute(
-        """
+        f"""
         select
             exceptions.exception_type, exceptions.currency, exceptions.payout_id, exceptions.bank_statement_line_id,
             exceptions.amount_minor, exceptions.difference_minor, exceptions.reference_date, exceptions.age_business_days
         from main.fct_reconciliation_exceptions as exceptions
         left join main.stg_stripe__payouts as payouts on exceptions.payout_id = payouts.payout_id
-        where strftime(coalesce(payouts.arrival_date, exceptions.reference_date), '%Y-%m') = ?
+        where strftime(coalesce(payouts.arrival_date, exceptions.reference_date), '%Y-%m') = $period and {_IN_SCOPE.format(relation="exceptions")}
         order by exceptions.age_business_days desc, exceptions.exception_type, exceptions.currency, exceptions.exception_id
         """,
-        [period],
+        {"period": period, **bank.parameters},
     ).fetchall()
     return tuple(ExceptionItem(*row) for row in rows)
-
-
 def _daily_volume(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[DailyVolume, ...]:
     rows = connection.execute(
         """

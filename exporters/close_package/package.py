@@ -1,5 +1,11 @@
-"""Build and publish a period's close package: `<exports>/<entity>/<period>/close_package/` on disk
-or under CLOSE_EXPORT_S3_URI, with its own `manifest.json` (rows, trial-balance totals, sha256)."""
+"""Build and publish a period's close packages, one per entity: `<exports>/<entity>/<period>/close_package/`
+on disk or under CLOSE_EXPORT_S3_URI, each with its own `manifest.json` (rows, trial-balance totals, sha256).
+
+A run covers every entity with journal lines through its periods (or the one asked for). Every
+entity's figures are read before any file is written, so a refusal (an entity missing from the
+seed, a period without lines) writes nothing. A package that cannot be written is named with its
+entity and period after the others are written: one entity's failure leaves the others' packages whole.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,15 @@ from pathlib import Path
 from exporters.journal import CurrencyTotals, ExportedFile
 from exporters.manifest import LedgerRun
 from exporters.publish import Destination, PublishedFile, export_folder, publish
-from exporters.close_package.close_data import CloseData, load_close_data
+from exporters.close_package.close_data import CloseData, CloseDataError, load_close_data
 from exporters.close_package.html import write_html
 from exporters.close_package.workbook import write_workbook
 
 PACKAGE_FOLDER = "close_package"
+
+
+class ClosePackageError(CloseDataError):
+    """Some entities' packages could not be written; the message names each one and why."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +46,26 @@ def file_stem(entity_id: str, period: str) -> str:
     return f"close_package_{entity_id}_{period}"
 
 
-def build_close_package(warehouse: Path, destination: Destination, entity_id: str, period: str, dagster_run_id: str | None = None) -> ClosePackage:
-    """Write the HTML file and the workbook for `period` and publish them."""
-    data = load_close_data(warehouse, entity_id, period)
+def build_close_packages(
+    warehouse: Path, destination: Destination, periods: list[str], default_entity_id: str, entity_id: str | None = None,
+    dagster_run_id: str | None = None,
+) -> list[ClosePackage]:
+    """Write and publish the HTML file and the workbook of each entity's period. `default_entity_id`
+    (CLOSE_ENTITY_ID) is the entity whose package also lists the bank lines that match no payout."""
+    figures = [data for period in periods for data in load_close_data(warehouse, period, default_entity_id, entity_id)]
+    packages, failures = [], []
+    for data in figures:
+        try:
+            packages.append(_write_package(destination, data, dagster_run_id))
+        except Exception as error:  # any cause: the run goes on, and the error names whose package it was
+            failures.append(f"entity {data.entity_id!r} period {data.period}: {type(error).__name__}: {error}")
+    if failures:
+        written = ", ".join(f"{package.data.entity_id} {package.data.period}" for package in packages) or "none"
+        raise ClosePackageError(f"close package(s) not written: {'; '.join(failures)}; written and published: {written}")
+    return packages
+
+
+def _write_package(destination: Destination, data: CloseData, dagster_run_id: str | None) -> ClosePackage:
     # The trial balance's period debits and credits, as the manifest records for every export file.
     totals = {
         currency: CurrencyTotals(
@@ -47,13 +74,13 @@ def build_close_package(warehouse: Path, destination: Destination, entity_id: st
         )
         for currency in data.currencies
     }
-    with export_folder(destination, entity_id, period, PACKAGE_FOLDER) as folder:
-        stem = file_stem(entity_id, period)
+    with export_folder(destination, data.entity_id, data.period, PACKAGE_FOLDER) as folder:
+        stem = file_stem(data.entity_id, data.period)
         files = [
             ExportedFile(write_html(data, folder / f"{stem}.html"), len(data.trial_balance), totals),
             ExportedFile(write_workbook(data, folder / f"{stem}.xlsx"), len(data.trial_balance), totals),
         ]
-        published = publish(destination, entity_id, period, files, LedgerRun(_fingerprint(data), dagster_run_id), PACKAGE_FOLDER)
+        published = publish(destination, data.entity_id, data.period, files, LedgerRun(_fingerprint(data), dagster_run_id), PACKAGE_FOLDER)
     return ClosePackage(data, files, published)
 
 

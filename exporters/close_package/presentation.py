@@ -12,7 +12,7 @@ STATUS_LABELS = {
     "payout_overdue": "Overdue",
     "amount_difference": "Amount differs",
     "ambiguous_candidates": "Ambiguous candidates",
-    "unmatched_bank_line": "Bank line without payout",
+    "unmatched_bank_line": "Bank line without payout (unassigned)",
 }
 
 

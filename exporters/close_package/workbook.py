@@ -17,6 +17,7 @@ from exporters.close_package.presentation import STATUS_LABELS
 TRIAL_BALANCE = "Trial balance"
 ROLLFORWARD = "Roll-forward"
 RECONCILIATION = "Reconciliation"
+PAYOUTS = "Payouts"
 EXCEPTIONS = "Exceptions"
 DAILY_VOLUME = "Daily volume"
 UNMATCHED_BY_AGE = "Unmatched by age"
@@ -36,6 +37,7 @@ def write_workbook(data: CloseData, path: Path) -> Path:
     ]
     xlsx.add_sheet(workbook, "Summary", ("Item", "Value"), [
         ("Entity", data.entity_id), ("Period", data.period), ("Bank reconciliation as of", data.as_of_date),
+        ("Lists the unassigned bank lines (default entity)", "yes" if data.lists_unassigned else "no"),
         *headline, ("Open exceptions", len(data.exceptions)),
     ])
     xlsx.add_sheet(workbook, TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing"), [
@@ -50,6 +52,11 @@ def write_workbook(data: CloseData, path: Path) -> Path:
         (line.currency.upper(), line.status, STATUS_LABELS[line.status], line.count, to_major(line.amount_minor, line.currency),
          to_major(line.difference_minor, line.currency))
         for line in data.reconciliation
+    ])
+    xlsx.add_sheet(workbook, PAYOUTS, ("Payout", "Currency", "Status", "Description", "Amount", "Difference"), [
+        (payout.payout_id, payout.currency.upper(), payout.status, STATUS_LABELS[payout.status], to_major(payout.amount_minor, payout.currency),
+         to_major(payout.difference_minor, payout.currency))
+        for payout in data.payouts
     ])
     xlsx.add_sheet(workbook, EXCEPTIONS, ("Type", "Currency", "Payout", "Bank line", "Amount", "Difference", "Since", "Age (business days)"), [
         (item.exception_type, item.currency.upper(), item.payout_id, item.bank_statement_line_id, to_major(item.amount_minor, item.currency),

@@ -32,7 +32,7 @@ class StripeApiResource(dg.ConfigurableResource):
 
 
 class ExportResource(dg.ConfigurableResource):
-    """Where GL exports go, and the entity of the close package (the exports cover every entity)."""
+    """Where GL exports and close packages go, and the default entity (CLOSE_ENTITY_ID), whose close package also lists the bank lines no payout claims."""
 
     directory: str
     entity_id: str = "main"

@@ -1,7 +1,9 @@
 """Two Stripe accounts of a Connect platform, two entities: the small world's own account (entity
 `main`, NetSuite subsidiary 1, SAP company code 1000) and a European account (entity `europe`,
 subsidiary 7, company code 2000, its own revenue account), ingested over the real SDK through the
-sandbox (the second with the `Stripe-Account` header) and built by real dbt, once per test process.
+sandbox (the second with the `Stripe-Account` header) and built by real dbt, once per test process. Each account's payouts arrive on one bank
+statement (BAI2, loaded through the bank inbox) in bank accounts of their own, with the sandbox's
+noise, lines that match no payout among it.
 
 Tests copy the file (`copy_ledger`) before changing anything.
 """
@@ -9,6 +11,7 @@ Tests copy the file (`copy_ledger`) before changing anything.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import shutil
 import tempfile
@@ -17,7 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ledger import warehouse
+from ledger.sources.bank.inbox import load_inbox, open_inbox
 from ledger.sources.stripe_api import IngestStats, StripeApiSettings, ingest, plan_window
+from sandbox.bank_deposits import bank_statements, plan_deposits
+from sandbox.bank_statements import write_bai2
 from sandbox.merchant import OWN_ACCOUNT_ID, World, WorldSpec, simulate
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY, SMALL_WORLD
@@ -60,5 +66,19 @@ def two_entity_ledger() -> TwoEntities:
         settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, accounts=(OWN_ACCOUNT_ID, EUROPE))
         window = plan_window(connection, settings, at(worlds["main"].spec.start_ts), None, at(worlds["main"].as_of), first_run_days=2)
         stats = ingest(settings, connection, window)
+        load_inbox(connection, open_inbox(str(write_bank_statements(worlds, workdir / "bank"))))
     build(path, project_dir=project)
     return TwoEntities(path, project, stats, worlds)
+
+
+def write_bank_statements(worlds: dict[str, World], folder: Path) -> Path:
+    """One BAI2 file with both entities' payouts, each entity in bank accounts of its own."""
+    folder.mkdir()
+    statements = [
+        dataclasses.replace(statement, account_id=f"{statement.account_id}-{entity.upper()}")
+        for entity, world in worlds.items()
+        for statement in bank_statements(world, plan_deposits(world))
+    ]
+    created_at = at(worlds["main"].as_of).replace(hour=6)
+    write_bai2(statements, folder / "bank_statement.bai2", sender_id="121000248", receiver_id="ACMEROBOT", file_id="2", created_at=created_at)
+    return folder

@@ -1,5 +1,9 @@
-"""The close package per period: the trial balance, Stripe roll-forward, bank reconciliation,
-exceptions and charts as one HTML file and one XLSX workbook (see docs/close_package.md)."""
+"""The close package per period and entity: the trial balance, Stripe roll-forward, bank
+reconciliation, exceptions and charts as one HTML file and one XLSX workbook (see docs/close_package.md).
+
+A run covers every entity with journal lines through its months, as the exports do;
+`ClosePackageConfig.entity_id` narrows it to one.
+"""
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
@@ -10,13 +14,20 @@ from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
 from orchestration.partitions import monthly_partitions
 from exporters.close_package.close_data import CloseDataError
-from exporters.close_package.package import ClosePackage, build_close_package
+from exporters.close_package.package import ClosePackage, build_close_packages
 from exporters.close_package.presentation import display_amount
+from exporters.entities import EntityConfigError
 
 PACKAGE_MODELS = (
     "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
     "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions",
 )
+
+
+class ClosePackageConfig(dg.Config):
+    """entity_id: only this entity's package (seed `entities`); none means every entity with journal lines through the month."""
+
+    entity_id: str | None = None
 
 
 @dg.asset(
@@ -25,43 +36,46 @@ PACKAGE_MODELS = (
     group_name="close",
     kinds={"html", "excel"},
     pool="duckdb",
-    # Like the exports: a range of months (a backfill) is one run writing one package per month.
+    # Like the exports: a range of months (a backfill) is one run writing one package per entity and month.
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def close_package(context: dg.AssetExecutionContext, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
-    """The period's close package (HTML and XLSX): trial balance, Stripe balance roll-forward,
-    bank reconciliation, exceptions, and charts, in `<exports>/<entity>/<period>/close_package/`."""
+def close_package(
+    context: dg.AssetExecutionContext, config: ClosePackageConfig, warehouse: WarehouseResource, exports: ExportResource
+) -> dg.MaterializeResult:
+    """Each entity's close package for the month (HTML and XLSX): trial balance, Stripe balance
+    roll-forward, bank reconciliation of its own payouts, exceptions, and charts, in
+    `<exports>/<entity>/<period>/close_package/`."""
     settings = export_settings(exports)
     try:
-        packages = [
-            build_close_package(warehouse.file, settings.destination, exports.entity_id, period, context.run_id)
-            for period in context.partition_keys
-        ]
-    except CloseDataError as error:
+        packages = build_close_packages(warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id)
+    except (CloseDataError, EntityConfigError) as error:
         raise dg.Failure(description=str(error)) from error
-    if len(packages) == 1:
-        return dg.MaterializeResult(metadata=package_metadata(packages[0]))
-    return dg.MaterializeResult(metadata={
-        f"{package.data.period} {name}": value for package in packages for name, value in package_metadata(package).items()
-    })
+    return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1))
 
 
-def package_metadata(package: ClosePackage) -> dict:
-    """Links to the files and the headline figures: Stripe ending balance, payouts matched and unmatched, open exceptions."""
-    data = package.data
-    metadata: dict = {"html": file_link(package.html), "workbook": file_link(package.workbook), "exceptions": len(data.exceptions)}
-    headline = ["| Currency | Stripe ending balance | Payouts matched | Unmatched payouts | Unmatched amount |", "|---|---:|---:|---:|---:|"]
-    for figures in data.headline():
-        currency = figures.currency
-        metadata |= {
-            f"{currency}_stripe_ending_balance_minor": figures.stripe_ending_balance_minor,
-            f"{currency}_payouts_matched": figures.payouts_matched,
-            f"{currency}_unmatched_payouts": figures.unmatched_payouts,
-            f"{currency}_unmatched_payouts_minor": figures.unmatched_payouts_minor,
-        }
-        headline.append(
-            f"| {currency.upper()} | {display_amount(figures.stripe_ending_balance_minor, currency)} | {figures.payouts_matched} "
-            f"| {figures.unmatched_payouts} | {display_amount(figures.unmatched_payouts_minor, currency)} |"
-        )
+def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> dict:
+    """Per entity (and month, for a range): links to the files and the headline figures (Stripe ending
+    balance, payouts matched and unmatched, open exceptions); one headline table over all of them."""
+    metadata: dict = {"entities": dg.MetadataValue.json(sorted({package.data.entity_id for package in packages}))}
+    headline = [
+        "| Entity | Period | Currency | Stripe ending balance | Payouts matched | Unmatched payouts | Unmatched amount |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for package in packages:
+        data = package.data
+        prefix = f"{data.entity_id} {data.period}" if several_periods else data.entity_id
+        metadata |= {f"{prefix} html": file_link(package.html), f"{prefix} workbook": file_link(package.workbook), f"{prefix} exceptions": len(data.exceptions)}
+        for figures in data.headline():
+            currency = figures.currency
+            metadata |= {
+                f"{prefix} {currency}_stripe_ending_balance_minor": figures.stripe_ending_balance_minor,
+                f"{prefix} {currency}_payouts_matched": figures.payouts_matched,
+                f"{prefix} {currency}_unmatched_payouts": figures.unmatched_payouts,
+                f"{prefix} {currency}_unmatched_payouts_minor": figures.unmatched_payouts_minor,
+            }
+            headline.append(
+                f"| {data.entity_id} | {data.period} | {currency.upper()} | {display_amount(figures.stripe_ending_balance_minor, currency)} "
+                f"| {figures.payouts_matched} | {figures.unmatched_payouts} | {display_amount(figures.unmatched_payouts_minor, currency)} |"
+            )
     metadata["headline"] = dg.MetadataValue.md("\n".join(headline))
     return metadata

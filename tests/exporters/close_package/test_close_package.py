@@ -22,7 +22,7 @@ from exporters import xlsx
 from exporters.publish import Destination
 from ledger.money import parse_major, to_major
 from exporters.close_package.close_data import CloseDataError
-from exporters.close_package.package import build_close_package
+from exporters.close_package.package import build_close_packages
 from tests.exporters.conftest import S3_ENVIRONMENT, moto_endpoint  # noqa: F401 (fixture)
 from tests.exporters.close_package.conftest import PERIOD
 
@@ -33,7 +33,8 @@ STRIPE_CLOSE = str(Path(sys.executable).with_name("stripe-close"))
 
 @pytest.fixture(scope="module")
 def package(closed, tmp_path_factory):
-    return build_close_package(closed.settings.warehouse, Destination(directory=tmp_path_factory.mktemp("package")), "main", PERIOD)
+    [built] = build_close_packages(closed.settings.warehouse, Destination(directory=tmp_path_factory.mktemp("package")), [PERIOD], "main")
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +187,7 @@ def test_the_html_is_self_contained(package):
 def test_a_rebuild_gives_the_same_bytes_and_manifest(closed, package):
     folder = Path(package.html.location).parent
     before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()}
-    build_close_package(closed.settings.warehouse, Destination(directory=folder.parents[2]), "main", PERIOD)
+    build_close_packages(closed.settings.warehouse, Destination(directory=folder.parents[2]), [PERIOD], "main")
     assert {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()} == before
     manifest = json.loads((folder / "manifest.json").read_text())
     assert (manifest["entity"], manifest["period"]) == ("main", PERIOD)
@@ -194,8 +195,10 @@ def test_a_rebuild_gives_the_same_bytes_and_manifest(closed, package):
 
 
 def test_a_period_without_journal_lines_is_refused_by_name(closed, tmp_path):
+    with pytest.raises(CloseDataError, match=r"no journal lines for any entity through period 2026-09; the ledger has periods: 2026-10"):
+        build_close_packages(closed.settings.warehouse, Destination(directory=tmp_path), ["2026-09"], "main")
     with pytest.raises(CloseDataError, match=r"no journal lines for entity 'main' through period 2026-09; the ledger has periods: 2026-10"):
-        build_close_package(closed.settings.warehouse, Destination(directory=tmp_path), "main", "2026-09")
+        build_close_packages(closed.settings.warehouse, Destination(directory=tmp_path), ["2026-09"], "main", "main")
     assert not any(tmp_path.iterdir())
 
 
@@ -203,7 +206,7 @@ def test_the_package_is_published_to_s3_with_download_links(closed, moto_endpoin
     for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, **S3_ENVIRONMENT}.items():
         monkeypatch.setenv(name, value)
     boto3.client("s3").create_bucket(Bucket="close-packages")
-    package = build_close_package(closed.settings.warehouse, Destination(s3_uri="s3://close-packages/books"), "main", PERIOD)
+    [package] = build_close_packages(closed.settings.warehouse, Destination(s3_uri="s3://close-packages/books"), [PERIOD], "main")
     prefix = f"s3://close-packages/books/main/{PERIOD}/close_package/"
     assert [file.location for file in package.published] == [
         f"{prefix}close_package_main_{PERIOD}.html", f"{prefix}close_package_main_{PERIOD}.xlsx", f"{prefix}manifest.json",
@@ -217,7 +220,7 @@ def test_the_cli_writes_the_package_and_refuses_a_bad_period(closed, tmp_path):
     environment.pop("CLOSE_EXPORT_S3_URI", None)
     done = subprocess.run([STRIPE_CLOSE, "package", "--period", PERIOD], env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "JPY: Stripe ending balance" in done.stdout
+    assert "main 2026-10:\n  EUR: Stripe ending balance" in done.stdout and "JPY: Stripe ending balance" in done.stdout
     assert (tmp_path / "main" / PERIOD / "close_package" / f"close_package_main_{PERIOD}.xlsx").exists()
     refused = subprocess.run([STRIPE_CLOSE, "package", "--period", "2026-9"], env=environment, capture_output=True, text=True, timeout=120)
     assert (refused.returncode, refused.stderr.strip()) == (2, "period '2026-9' is not YYYY-MM")

@@ -34,27 +34,28 @@ def test_a_materialization_writes_the_files_and_links_them(closed, tmp_path, mon
     assert materialization.partition == PERIOD
     metadata = materialization.metadata
     folder = tmp_path / "main" / PERIOD / "close_package"
-    assert isinstance(metadata["html"], dg.PathMetadataValue) and metadata["html"].path == str(folder / f"close_package_main_{PERIOD}.html")
-    assert metadata["workbook"].path == str(folder / f"close_package_main_{PERIOD}.xlsx")
-    assert Path(metadata["html"].path).read_bytes().startswith(b"<!DOCTYPE html>") and Path(metadata["workbook"].path).stat().st_size > 0
+    assert metadata["entities"].value == ["main"]
+    assert isinstance(metadata["main html"], dg.PathMetadataValue) and metadata["main html"].path == str(folder / f"close_package_main_{PERIOD}.html")
+    assert metadata["main workbook"].path == str(folder / f"close_package_main_{PERIOD}.xlsx")
+    assert Path(metadata["main html"].path).read_bytes().startswith(b"<!DOCTYPE html>") and Path(metadata["main workbook"].path).stat().st_size > 0
     with duckdb.connect(str(closed.settings.warehouse), read_only=True) as connection:
         ending = dict(connection.execute(
             f"select currency, net_amount_minor from main.rpt_stripe_balance_rollforward where period = '{PERIOD}' and category = 'ending_balance'"
         ).fetchall())
         matched = dict(connection.execute("select currency, count(distinct payout_id) from main.fct_payout_bank_matches group by all").fetchall())
         (exceptions,) = connection.execute("select count(*) from main.fct_reconciliation_exceptions").fetchone()
-    assert {currency: metadata[f"{currency}_stripe_ending_balance_minor"].value for currency in ending} == ending
-    assert {currency: metadata[f"{currency}_payouts_matched"].value for currency in matched} == matched
-    assert isinstance(metadata["jpy_stripe_ending_balance_minor"], dg.IntMetadataValue)
-    assert metadata["exceptions"].value == exceptions
-    assert "| JPY |" in metadata["headline"].value
+    assert {currency: metadata[f"main {currency}_stripe_ending_balance_minor"].value for currency in ending} == ending
+    assert {currency: metadata[f"main {currency}_payouts_matched"].value for currency in matched} == matched
+    assert isinstance(metadata["main jpy_stripe_ending_balance_minor"], dg.IntMetadataValue)
+    assert metadata["main exceptions"].value == exceptions
+    assert f"| main | {PERIOD} | JPY |" in metadata["headline"].value
 
 
 def test_a_month_before_the_ledger_fails_with_the_reason(closed, tmp_path):
     result = materialize(closed, tmp_path, "2026-09")
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
-    assert "no journal lines for entity 'main' through period 2026-09" in failure.event_specific_data.error.message
+    assert "no journal lines for any entity through period 2026-09" in failure.event_specific_data.error.message
     assert not (tmp_path / "main").exists()
 
 

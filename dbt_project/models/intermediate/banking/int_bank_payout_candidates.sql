@@ -709,6 +709,8 @@ final as (
     select
         payouts.payout_id,
         lines.bank_statement_line_id,
+        payouts.stripe_account_id,
+        payouts.entity_id,
         unioned.match_kind,
         unioned.match_rule,
         unioned.priority,

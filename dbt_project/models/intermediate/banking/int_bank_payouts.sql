@@ -3,7 +3,8 @@
 -- The payouts bank matching looks at (in transit, paid or failed), once, with what every rule
 -- needs: an integer `payout_key` (matching joins and groups on it, much cheaper than the string
 -- id; it holds within one build only), the trace id Stripe reported, and the business-day numbers
--- of the arrival date and of the failure.
+-- of the arrival date and of the failure. The payout's Stripe account and entity travel with it, so
+-- every banking mart says whose payout a row is.
 
 with
 
@@ -25,6 +26,8 @@ final as (
     select
         row_number() over () as payout_key,
         payouts.payout_id,
+        payouts.stripe_account_id,
+        payouts.entity_id,
         payouts.currency,
         payouts.amount_minor,
         payouts.payout_status,

@@ -16,6 +16,8 @@ final as (
     select
         payout_id,
         bank_statement_line_id,
+        stripe_account_id,
+        entity_id,
         booking_date,
         value_date,
         currency,

@@ -33,6 +33,8 @@ final as (
 
     select
         returns.payout_id,
+        returns.stripe_account_id,
+        returns.entity_id,
         returns.currency,
         returns.amount_minor,
         deposits.deposit_line_ids,

@@ -7,6 +7,8 @@
 --   payout_in_transit     not at the bank yet, still inside the window after arrival_date (age from creation)
 --   payout_overdue        not at the bank and past the window after arrival_date (age from arrival_date)
 --   unmatched_bank_line   a Stripe-looking line that matches nothing (age from booking date)
+-- Every payout item carries its payout's Stripe account and entity; an unmatched bank line has
+-- neither (nothing says whose it is).
 -- Payouts due before the first statement line of their currency are outside what the bank files
 -- cover and are not listed.
 
@@ -71,6 +73,8 @@ candidate_items as (
         case when candidate_status = 'ambiguous' then 'ambiguous_candidates' else candidate_status end as exception_type,
         payout_id,
         bank_statement_line_id,
+        stripe_account_id,
+        entity_id,
         currency,
         amount_minor,
         difference_minor,
@@ -86,6 +90,8 @@ open_payouts as (
 
     select
         payouts.payout_id,
+        payouts.stripe_account_id,
+        payouts.entity_id,
         payouts.currency,
         payouts.amount_minor,
         payouts.arrival_date,
@@ -113,6 +119,8 @@ payout_items as (
         end as exception_type,
         open_payouts.payout_id,
         cast(null as varchar) as bank_statement_line_id,
+        open_payouts.stripe_account_id,
+        open_payouts.entity_id,
         open_payouts.currency,
         open_payouts.amount_minor,
         cast(null as bigint) as difference_minor,
@@ -134,6 +142,9 @@ line_items as (
         'unmatched_bank_line' as exception_type,
         cast(null as varchar) as payout_id,
         lines.bank_statement_line_id,
+        -- no payout, so no Stripe account: unassigned to any entity
+        cast(null as varchar) as stripe_account_id,
+        cast(null as varchar) as entity_id,
         lines.currency,
         lines.signed_amount_minor as amount_minor,
         cast(null as bigint) as difference_minor,
