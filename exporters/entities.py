@@ -72,4 +72,3 @@ def select_entities(entities: dict[str, Entity], with_lines: Iterable[str], enti
     if unknown:
         raise EntityConfigError(f"entity(ies) {unknown} have journal lines but no row in seeds/entities.csv: add them there")
     return [entities[entity] for entity in covered]
-

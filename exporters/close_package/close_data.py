@@ -355,6 +355,8 @@ def _exceptions(connection: duckdb.DuckDBPyConnection, period: str, bank: BankSc
         {"period": period, **bank.parameters},
     ).fetchall()
     return tuple(ExceptionItem(*row) for row in rows)
+
+
 def _daily_volume(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[DailyVolume, ...]:
     rows = connection.execute(
         """
