@@ -87,7 +87,7 @@ def run_dbt(arguments: list[str], settings: Mapping[str, str], project_dir: Path
             result = dbtRunner(manifest=manifest, callbacks=[_log_collector(lines)]).invoke([*QUIET, *arguments])
         finally:
             _release_duckdb()
-        _write_run_results(result, Path(_option_values(arguments, ("--target-path",)).get("--target-path", Path(project_dir) / "target")))
+        _write_run_results(result, _target_path(arguments, Path(project_dir)))
     return result, "\n".join(lines)
 
 
@@ -117,7 +117,7 @@ def _manifest(project_dir: Path, arguments: list[str], lines: list[str]):
     key = (str(project_dir), _project_state(project_dir), _settings_key(), dbt_version)
     if key not in _manifests:
         location = _option_values(arguments, ("--project-dir", "--profiles-dir", "--target-path"))
-        saved = Path(location.get("--target-path", project_dir / "target")) / SAVED_PARSE
+        saved = _target_path(arguments, project_dir) / SAVED_PARSE
         manifest = _saved_parse(saved, key)
         if manifest is None:
             parsed = dbtRunner(callbacks=[_log_collector(lines)]).invoke([*QUIET, "parse", *chain.from_iterable(location.items())])
@@ -150,6 +150,11 @@ def _save_parse(path: Path, key: tuple, manifest) -> None:
     with partial.open("wb") as file:
         pickle.dump((key, contents), file, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(path)
+
+
+def _target_path(arguments: list[str], project_dir: Path) -> Path:
+    """Where dbt writes its artifacts for `arguments`: their --target-path, or the project's `target`."""
+    return Path(_option_values(arguments, ("--target-path",)).get("--target-path", project_dir / "target"))
 
 
 def _option_values(arguments: list[str], options: tuple[str, ...]) -> dict[str, str]:
