@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from ledger import failpoints
+
 
 # mkstemp creates 0600 files; exports are for accountants and file servers to read.
 EXPORT_FILE_MODE = 0o644
@@ -303,11 +305,16 @@ def load_line_sources(connection: duckdb.DuckDBPyConnection, entity_id: str, per
 def atomic_write(path: Path, newline: str | None = "", binary: bool = False) -> Iterator:
     """Write to a temporary file beside `path` and rename it into place: never a half-written export."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A writer killed before its rename leaves its temporary file; one writer holds the warehouse
+    # at a time (ledger/warehouse_lock.py), so any such file beside `path` is a dead writer's.
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with (os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline=newline)) as stream:
             yield stream
         os.chmod(temporary, EXPORT_FILE_MODE)
+        failpoints.reached("export.write")
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from exporters.journal import JournalEntry
 from exporters.http_retry import Outcome, RetryPolicy, send
 from exporters.netsuite import UnsupportedPrecisionError, netsuite_amount
 from exporters.netsuite_auth import NetSuiteAccount, NetSuiteAuthError
+from ledger import failpoints
 
 RECORD_PATH = "/record/v1/journalentry"
 SUITEQL_PATH = "/query/v1/suiteql"
@@ -176,6 +177,7 @@ class NetSuiteRestClient:
         return send(self._session(), self._slots, self._policy, method, self.account.rest_base + path, **kwargs)
 
     def upsert(self, entry: JournalEntry) -> PushResult:
+        failpoints.reached("push.netsuite")
         try:
             body = _json(journal_entry_body(entry, self.references))
         except RefusedEntry as error:

@@ -30,6 +30,7 @@ from lxml import etree
 from exporters.http_retry import RetryPolicy, send
 from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write_bytes, parsed_line, prove_totals
 from exporters.sap import HEADER_TEXT_LENGTH, ITEM_TEXT_LENGTH, SapOptions, debit_credit_code, document_reference_id, sap_entries
+from ledger import failpoints
 from ledger.money import format_major, parse_major
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -186,6 +187,7 @@ class SapSoapClient:
         return results
 
     def _post_batch(self, batch: list[JournalEntry]) -> list[SapPostResult]:
+        failpoints.reached("push.sap")
         references = {entry.external_id: document_reference_id(entry) for entry in batch}
         try:
             existing = self.posted_references(references.values())

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ledger import failpoints
 from ledger.sources.bank.raw_tables import BANK_RAW_TABLES
 
 RAW_SCHEMA = "raw"
@@ -248,6 +249,7 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     except BaseException:
         connection.execute("rollback")
         raise
+    failpoints.reached("warehouse.commit")
     connection.execute("commit")
 
 

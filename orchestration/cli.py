@@ -15,19 +15,33 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
+# The commands that write CLOSE_WAREHOUSE: each holds it for its whole run (ledger/warehouse_lock.py).
+WAREHOUSE_COMMANDS = frozenset({"run", "demo", "backfill", "ingest", "close", "reopen", "export", "package", "bank load"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with _warehouse_claim(args):
+            return args.handler(args)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    except WaitInterrupted as error:
+        print(f"stripe-close {args.command}: {error}", file=sys.stderr)
+        return 128 + error.signum
+
+
+def _warehouse_claim(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    command = " ".join(filter(None, (args.command, getattr(args, "bank_command", None))))
+    if command not in WAREHOUSE_COMMANDS:
+        return contextlib.nullcontext()
+    return claim_warehouse(CloseSettings.from_env().warehouse)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +80,20 @@ def _parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=_bench)
     # `bench` alone times the whole chain; `bench ingest|close|match` time one part.
     bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,match}")
+
+    chaos = commands.add_parser(
+        "chaos", help="kill a sandbox close with SIGKILL at random points, resume it with `stripe-close run`, compare the books",
+        description="Fault injection: an uninterrupted close of a sandbox world, then one close per point killed with SIGKILL "
+        "at a random pass of a failpoint (ledger/failpoints.py) and resumed; prints each point, then a JSON summary. "
+        "Example: stripe-close chaos --points 12",
+    )
+    chaos.add_argument("--points", type=int, default=12, help="how many faults to inject (default 12)")
+    chaos.add_argument("--days", type=int, default=10, help="simulated days (at least 10)")
+    chaos.add_argument("--transactions-per-day", type=int, default=12)
+    chaos.add_argument("--seed", type=int, default=1, help="picks the passes at which each fault strikes")
+    chaos.add_argument("--only", default="", help="comma-separated failpoint names to use (default: all)")
+    chaos.add_argument("--workdir", type=Path, default=Path(".close/chaos"))
+    chaos.set_defaults(handler=_chaos)
 
     cli_bank.register(commands, bench_targets)
     cli_close.register(commands, bench_targets)
@@ -185,6 +213,13 @@ def _bench(args: argparse.Namespace) -> int:
     from orchestration.bench import run_chain_benchmark
 
     return run_chain_benchmark(args.transactions, args.days, args.seed, args.workdir)
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    from orchestration.chaos import main as chaos
+
+    only = tuple(name for name in args.only.split(",") if name)
+    return chaos(args.points, args.days, args.transactions_per_day, args.seed, args.workdir.resolve(), only)
 
 
 def _print_result(result) -> None:

@@ -36,6 +36,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from ledger.warehouse_lock import claim_warehouse
+    from orchestration.close_run import prepare_instance
+    from orchestration.dead_runs import process_tags
     from orchestration.instance import persistent_instance
     from orchestration.partition_runs import days_of, month_range, range_tags
 
@@ -48,13 +51,17 @@ def _backfill(args: argparse.Namespace) -> int:
 
     definitions, instance = defs(), persistent_instance()
     label = f"{months.start}..{months.end}"
-    for job_name, keys in (("ledger_close_job", days), ("period_export_job", months)):
-        job = definitions.resolve_job_def(job_name)
-        with contextlib.redirect_stdout(sys.stderr):
-            result = job.execute_in_process(instance=instance, tags={**range_tags(keys), BACKFILL_TAG: label}, raise_on_error=False)
-        _print_run(job_name, keys, result)
-        if not result.success:
-            return 1
+    with claim_warehouse(settings.warehouse):
+        prepare_instance(instance)
+        for job_name, keys in (("ledger_close_job", days), ("period_export_job", months)):
+            job = definitions.resolve_job_def(job_name)
+            with contextlib.redirect_stdout(sys.stderr):
+                result = job.execute_in_process(
+                    instance=instance, tags={**range_tags(keys), **process_tags(), BACKFILL_TAG: label}, raise_on_error=False,
+                )
+            _print_run(job_name, keys, result)
+            if not result.success:
+                return 1
     return 0
 
 

@@ -11,6 +11,7 @@ same window vars as a scheduled run.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,8 @@ import duckdb
 
 from ledger.config import CloseSettings
 from ledger.periods import periods_between
+from ledger.warehouse_lock import claim_warehouse
+from orchestration.dead_runs import process_tags, release_dead_runs, wait_for_pool
 from orchestration.partition_runs import day_range, month_range, range_tags
 
 
@@ -63,8 +66,10 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
     days, months = day_range(start, end), month_range(periods[0], periods[-1])
     monthly = [asset for asset in definitions.assets or [] if asset.partitions_def == monthly_partitions]
     daily = [asset for asset in definitions.assets or [] if asset.partitions_def != monthly_partitions]
-    ledger = _materialize(daily, days, instance, definitions)
-    exports = _materialize(monthly, months, instance, definitions)
+    with claim_warehouse(settings.warehouse):
+        prepare_instance(instance)
+        ledger = _materialize(daily, days, instance, definitions)
+        exports = _materialize(monthly, months, instance, definitions)
     failed_checks = tuple(
         evaluation.check_name
         for result in (ledger, exports)
@@ -79,10 +84,22 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
     return _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, failed_checks)
 
 
+def prepare_instance(instance: dg.DagsterInstance) -> None:
+    """Before a run in this process: fail the runs whose process died, freeing their pool slots,
+    and wait (sleeping) while a live run elsewhere holds the pool. Call it holding the warehouse."""
+    release_dead_runs(instance, _to_stderr)
+    wait_for_pool(instance, _to_stderr)
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterInstance, definitions: dg.Definitions) -> dg.ExecuteInProcessResult:
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     result = dg.materialize(
-        assets, instance=instance, resources=definitions.resources, run_config=run_config, tags=range_tags(keys), raise_on_error=False,
+        assets, instance=instance, resources=definitions.resources, run_config=run_config,
+        tags={**range_tags(keys), **process_tags()}, raise_on_error=False,
     )
     if not result.success:
         failures = [

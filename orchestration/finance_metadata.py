@@ -20,6 +20,7 @@ import duckdb
 from exporters.publish import PublishedFile
 from exporters.close_package.close_data import reconciliation_lines, unmatched_payouts
 from exporters.close_package.presentation import STATUS_LABELS, display_amount
+from ledger import failpoints
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,9 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
     """
     collected, failure = [], None
     try:
-        collected.extend(events)
+        for event in events:
+            failpoints.reached("dbt.event")
+            collected.append(event)
     except Exception as error:  # re-raised below, after the finished models are reported
         failure = error
     if warehouse.exists():  # a build that failed before creating the file has nothing to measure

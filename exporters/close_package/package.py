@@ -19,6 +19,7 @@ from exporters.publish import Destination, PublishedFile, export_folder, publish
 from exporters.close_package.close_data import CloseData, CloseDataError, load_close_data
 from exporters.close_package.html import write_html
 from exporters.close_package.workbook import write_workbook
+from ledger import failpoints
 
 PACKAGE_FOLDER = "close_package"
 
@@ -76,10 +77,9 @@ def _write_package(destination: Destination, data: CloseData, dagster_run_id: st
     }
     with export_folder(destination, data.entity_id, data.period, PACKAGE_FOLDER) as folder:
         stem = file_stem(data.entity_id, data.period)
-        files = [
-            ExportedFile(write_html(data, folder / f"{stem}.html"), len(data.trial_balance), totals),
-            ExportedFile(write_workbook(data, folder / f"{stem}.xlsx"), len(data.trial_balance), totals),
-        ]
+        html = ExportedFile(write_html(data, folder / f"{stem}.html"), len(data.trial_balance), totals)
+        failpoints.reached("package.html")
+        files = [html, ExportedFile(write_workbook(data, folder / f"{stem}.xlsx"), len(data.trial_balance), totals)]
         published = publish(destination, data.entity_id, data.period, files, LedgerRun(_fingerprint(data), dagster_run_id), PACKAGE_FOLDER)
     return ClosePackage(data, files, published)
 

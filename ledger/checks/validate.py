@@ -11,6 +11,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from ledger import failpoints
 from ledger.checks.suites import SUITES, Suite
 
 CULPRITS_KEPT = 20
@@ -81,4 +82,8 @@ def run_suites(warehouse: Path, suites: tuple[Suite, ...] = SUITES) -> list[Suit
     finally:
         connection.close()
     context = _context()
-    return [validate_frame(suite, frame, context) for suite, frame in frames]
+    results = []
+    for suite, frame in frames:
+        failpoints.reached("gx.suite")
+        results.append(validate_frame(suite, frame, context))
+    return results

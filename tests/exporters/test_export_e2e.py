@@ -26,6 +26,7 @@ from exporters.period_export import file_name
 from ledger.config import CloseSettings
 from ledger.dbt_project import DBT_PROJECT_DIR
 from orchestration.close_run import run_close
+from sandbox.erp_sandboxes import netsuite_references
 from sandbox.netsuite_server import SandboxNetSuiteServer, TokenBasedCredentials
 from sandbox.sap_server import SandboxSapServer
 from sandbox.stripe_api import SandboxStripeServer
@@ -45,21 +46,10 @@ def named(name: str) -> str:
     return file_name(name, "main", PERIOD)
 
 
-def references_file(path: Path) -> dict[str, str]:
-    """Internal ids for every ledger account (account code 1010 -> 11010), currencies and the entity."""
-    with (DBT_PROJECT_DIR / "seeds" / "gl_accounts.csv").open(newline="") as stream:
-        accounts = {row["account_code"]: f"1{row['account_code']}" for row in csv.DictReader(stream)}
-    rows = [("subsidiary", "main", "1"), ("currency", "usd", "1"), ("currency", "eur", "2"), ("currency", "jpy", "3")]
-    rows += [("account", code, internal_id) for code, internal_id in accounts.items()]
-    with path.open("w", newline="") as stream:
-        csv.writer(stream).writerows([("kind", "key", "internal_id"), *rows])
-    return accounts
-
-
 @pytest.fixture(scope="module")
 def closed(small_world, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("export-close")
-    accounts = references_file(workdir / "netsuite_references.csv")
+    accounts = netsuite_references(workdir / "netsuite_references.csv")
     netsuite_server = SandboxNetSuiteServer(
         "7654321_SB1", TokenBasedCredentials("ck-e2e", NETSUITE_SECRETS["NETSUITE_CONSUMER_SECRET"], "tid-e2e", NETSUITE_SECRETS["NETSUITE_TOKEN_SECRET"]),
         currency_ids={"1", "2", "3"}, account_ids=set(accounts.values()), latency_s=0,
