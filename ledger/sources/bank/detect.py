@@ -18,7 +18,7 @@ _MT940_TAG = re.compile(r"^\s*(\{1:|:(20|25|28C?|60[FM]|61):)", re.MULTILINE)
 
 
 def detect_format(source: SourceFile) -> FileFormat:
-    head = source.data[:4096].decode("utf-8", errors="replace").lstrip("\ufeff\x01 \t\r\n")
+    head = source.head().lstrip("\x01 \t\r\n")
     if head.startswith("01,"):
         return "bai2"
     if head.startswith("<"):
