@@ -29,7 +29,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     parse.add_argument(
         "--accept-control-total-mismatch",
         action="store_true",
-        help="load a BAI2 file whose 49/98/99 control totals do not add up, with warnings (check with the bank first)",
+        help="load a file whose control totals (BAI2 49/98/99, camt TxsSummry) do not add up, with warnings (check with the bank first)",
     )
     parse.set_defaults(handler=_parse)
     load = bank_commands.add_parser("load", help="load every statement file of a folder or s3:// prefix into CLOSE_WAREHOUSE")

@@ -156,6 +156,8 @@ class _CamtReader:
         self.source.require_xml_encoding()
         events = etree.iterparse(
             io.BytesIO(self.source.data),
+            # libxml2 tells UTF-8 and UTF-16 by their byte-order marks, but not UTF-32 by its own.
+            encoding="UTF-32" if self.source.declared_encoding == "utf-32" else None,
             events=("start", "end"),
             resolve_entities=False,
             no_network=True,

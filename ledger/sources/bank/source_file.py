@@ -84,7 +84,7 @@ class SourceFile:
             self._require_decodable(self.declared_encoding, f"in {self.declared_encoding}, the encoding the file declares")
         else:
             self._require_decodable(
-                "utf-8", "UTF-8, and the file declares no other encoding (add encoding=\"...\" to its XML declaration)"
+                "utf-8", "in UTF-8, and the file declares no other encoding (add encoding=\"...\" to its XML declaration)"
             )
 
     def _require_decodable(self, encoding: str, expectation: str) -> None:
