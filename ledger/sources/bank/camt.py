@@ -71,6 +71,7 @@ from ledger.sources.bank.source_file import SourceFile
 from ledger.sources.bank.totals import ControlTotalPolicy, assertion_warnings, enforce_checksums, signed_sum
 
 Element = etree._Element
+_Index = dict[str, list[Element]]
 
 _MESSAGES: dict[str, tuple[FormatName, str]] = {
     "BkToCstmrStmt": ("camt.053", "Stmt"),
@@ -91,8 +92,9 @@ _BALANCE_KINDS: dict[str, BalanceKind] = {
 }
 _NO_REFERENCE = "NOTPROVIDED"
 _TRANSACTION_REFERENCES = ("Refs/AcctSvcrRef", "Refs/EndToEndId", "Refs/InstrId")
-# Children of a statement that are read when complete and then dropped.
-_STATEMENT_PARTS = frozenset({"Id", "Acct", "Bal", "TxsSummry", "Ntry"})
+_STATEMENT_TAGS = tuple(statement_tag for _, statement_tag in _MESSAGES.values())
+# Children of a statement that are read when complete and then dropped (the statement's Id with the first).
+_STATEMENT_PARTS = ("Acct", "Bal", "TxsSummry", "Ntry")
 
 
 def parse_camt(source: SourceFile, control_totals: ControlTotalPolicy = "error") -> ParsedStatement:
@@ -159,6 +161,7 @@ class _CamtReader:
             # libxml2 tells UTF-8 and UTF-16 by their byte-order marks, but not UTF-32 by its own.
             encoding="UTF-32" if self.source.declared_encoding == "utf-32" else None,
             events=("start", "end"),
+            tag=[f"{{*}}{tag}" for tag in (*_STATEMENT_TAGS, *_STATEMENT_PARTS)],
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
@@ -172,43 +175,39 @@ class _CamtReader:
                 self.source.name, error.lineno, f"not well-formed XML ({error.msg}): the file is truncated or corrupt"
             ) from error
 
-    def _read_events(self, events: Iterator[tuple[str, Element]]) -> FormatName:
-        format_name: FormatName | None = None
+    def _read_events(self, events: etree.iterparse) -> FormatName:
         message: Element | None = None
-        message_path = statement_tag = ""
+        format_name: FormatName | None = None
+        statement_tag = ""
         statement: _Statement | None = None
-        statement_count = depth = 0
+        statement_count = 0
         for event, element in events:
+            if message is None:
+                message, format_name, statement_tag = self._message(element.getroottree().getroot())
+            parent = element.getparent()
+            tag = _local(element)
             if event == "start":
-                depth += 1
-                if depth == 1 and _local(element) != "Document":
-                    raise self.fail(element, f"{_local(element)} is not a camt.052, camt.053 or camt.054 document")
-                if depth == 2:
-                    message = element
-                    format_name, statement_tag = self._message(element)
-                    message_path = f"/Document/{_local(element)}"
-                elif depth == 3 and _local(element) == statement_tag:
+                if tag == statement_tag and parent is message:
                     statement_count += 1
-                    statement = _Statement(element, f"{message_path}/{statement_tag}[{statement_count}]")
-                continue
-            depth -= 1
-            if depth == 3 and statement is not None and _local(element) in _STATEMENT_PARTS:
-                _strip_namespaces(element)
-                self._statement_part(statement, element)
+                    statement = _Statement(element, f"/Document/{_local(message)}/{tag}[{statement_count}]")
+            elif statement is not None and parent is statement.element:
+                self._statement_part(statement, element, tag)
                 _drop(element)
-            elif depth == 2 and statement is not None and _local(element) == statement_tag:
+            elif statement is not None and element is statement.element:
                 self._finish_statement(statement)
                 statement = None
                 _drop(element)
-            elif depth == 2:
-                _drop(element)  # the group header and anything else beside the statements
-        if format_name is None or message is None:
-            raise BankStatementError(self.source.name, 1, "the Document holds no message")
+        if message is None:  # not one element of interest: not a bank-to-customer message at all
+            message, format_name, statement_tag = self._message(events.root)
         if not statement_count:
-            raise self.fail(message, f"the message has no {statement_tag} element", message_path)
+            raise self.fail(message, f"the message has no {statement_tag} element", f"/Document/{_local(message)}")
+        assert format_name is not None
         return format_name
 
-    def _message(self, message: Element) -> tuple[FormatName, str]:
+    def _message(self, root: Element) -> tuple[Element, FormatName, str]:
+        message = root[0] if len(root) else None
+        if _local(root) != "Document" or message is None:
+            raise self.fail(root, f"{_local(root)} is not a camt.052, camt.053 or camt.054 document")
         tag = _local(message)
         if tag not in _MESSAGES:
             raise self.fail(message, f"Document/{tag} is not a camt.052, camt.053 or camt.054 bank-to-customer message")
@@ -220,7 +219,7 @@ class _CamtReader:
                 f"{tag} under the namespace {namespace!r}, which is not a {format_name} namespace:"
                 " the file is not a bank statement as ISO 20022 defines it",
             )
-        return format_name, statement_tag
+        return message, format_name, statement_tag
 
     def fail(self, element: Element, reason: str, path: str | None = None) -> BankStatementError:
         return BankStatementError(self.source.name, element.sourceline, reason, path)
@@ -235,23 +234,24 @@ class _CamtReader:
         except ValueError as error:
             raise self.fail(element, str(error), path) from error
 
-    def _statement_part(self, statement: _Statement, element: Element) -> None:
-        tag = element.tag
+    def _statement_part(self, statement: _Statement, element: Element, tag: str) -> None:
+        if not statement.counts:  # the first part read: the statement's Id before it is still there
+            identifier = next((child for child in statement.element if _local(child) == "Id"), None)
+            statement.statement_id = (identifier.text or "").strip() or None if identifier is not None else None
         path = statement.child_path(tag)
-        if tag == "Id":
-            statement.statement_id = (element.text or "").strip() or None
-        elif tag == "Acct":
-            statement.account_id = _text(element, "Id/IBAN") or _text(element, "Id/Othr/Id")
-            currency_element = element.find("Ccy")
+        index = _index(element)
+        if tag == "Acct":
+            statement.account_id = _text(index, "Id/IBAN") or _text(index, "Id/Othr/Id")
+            currency_element = _first(index, "Ccy")
             if currency_element is not None:
                 with self._field(currency_element, f"{path}/Ccy"):
                     statement.account_currency = parse_currency(currency_element.text or "")
         elif tag == "Bal":
-            statement.balances.append(self._balance(statement, element, path))
+            statement.balances.append(self._balance(statement, element, index, path))
         elif tag == "TxsSummry":
-            statement.summary, statement.summary_path = self._summary(element), path
+            statement.summary, statement.summary_path = _summary(index), path
         else:
-            statement.entries.append(self._entry(statement, element, path))
+            statement.entries.append(self._entry(statement, element, index, path))
 
     def _account(self, statement: _Statement) -> str:
         if not statement.account_id:
@@ -273,29 +273,29 @@ class _CamtReader:
         self.checksums.extend(checksums)
         self.checks.extend((*assertions, *checksums))
 
-    def _balance(self, statement: _Statement, element: Element, path: str) -> Balance:
+    def _balance(self, statement: _Statement, element: Element, index: _Index, path: str) -> Balance:
         account_id = self._account(statement)
-        code = _text(element, "Tp/CdOrPrtry/Cd") or _text(element, "Tp/CdOrPrtry/Prtry")
+        code = _text(index, "Tp/CdOrPrtry/Cd") or _text(index, "Tp/CdOrPrtry/Prtry")
         if not code:
             raise self.fail(element, "the balance has no type (Tp/CdOrPrtry/Cd)", path)
-        currency, amount = self._amount(element, path, statement.account_currency)
-        balance_date = self._date(element, "Dt", path)
+        currency, amount = self._amount(element, index, path, statement.account_currency)
+        balance_date = self._date(index, "Dt", path)
         if balance_date is None:
             raise self.fail(element, "the balance has no date (Dt/Dt or Dt/DtTm)", path)
-        signed = amount if self._direction(element, path) == "credit" else -amount
+        signed = amount if self._direction(element, index, path) == "credit" else -amount
         return Balance(
             account_id, currency, _BALANCE_KINDS.get(code, "other"), code, signed, balance_date, element.sourceline
         )
 
-    def _entry(self, statement: _Statement, entry: Element, path: str) -> StatementLine:
+    def _entry(self, statement: _Statement, entry: Element, index: _Index, path: str) -> StatementLine:
         account_id = self._account(statement)
-        currency, amount = self._amount(entry, path, statement.account_currency)
-        status = self._status(entry, path)
-        value_date = self._date(entry, "ValDt", path)
-        booking_date = self._date(entry, "BookgDt", path) or (value_date if status != "booked" else None)
+        currency, amount = self._amount(entry, index, path, statement.account_currency)
+        status = self._status(entry, index, path)
+        value_date = self._date(index, "ValDt", path)
+        booking_date = self._date(index, "BookgDt", path) or (value_date if status != "booked" else None)
         if booking_date is None:
             raise self.fail(entry, "the entry has no booking date (BookgDt/Dt or BookgDt/DtTm)", path)
-        details = entry.findall("NtryDtls/TxDtls")
+        details = [_index(detail) for detail in index.get("NtryDtls/TxDtls", ())]
         texts = [
             *(
                 value
@@ -306,29 +306,29 @@ class _CamtReader:
                     _text(detail, "AddtlTxInf"),
                 )
             ),
-            _text(entry, "AddtlNtryInf"),
+            _text(index, "AddtlNtryInf"),
         ]
         return StatementLine(
             account_id=account_id,
             booking_date=booking_date,
             value_date=value_date,
             amount_minor=amount,
-            direction=self._direction(entry, path),
+            direction=self._direction(entry, index, path),
             currency=currency,
             status=status,
-            bank_reference=_text(entry, "AcctSvcrRef") or _text(entry, "NtryRef") or _transaction_reference(details),
+            bank_reference=_text(index, "AcctSvcrRef") or _text(index, "NtryRef") or _transaction_reference(details),
             customer_reference=_joined_references(details, "Refs/EndToEndId"),
-            transaction_code=_transaction_code(entry),
+            transaction_code=_transaction_code(index),
             text=" ".join(text for text in texts if text),
             file_name=self.source.name,
             line=entry.sourceline,
             file_sha256=self.source.sha256,
         )
 
-    def _amount(self, parent: Element, path: str, account_currency: str | None) -> tuple[str, int]:
-        element = parent.find("Amt")
+    def _amount(self, parent: Element, index: _Index, path: str, account_currency: str | None) -> tuple[str, int]:
+        element = _first(index, "Amt")
         if element is None:
-            raise self.fail(parent, f"{parent.tag} has no Amt", path)
+            raise self.fail(parent, f"{_local(parent)} has no Amt", path)
         with self._field(element, f"{path}/Amt"):
             currency = parse_currency(element.get("Ccy", ""))
             amount = parse_decimal_amount((element.text or "").strip(), currency)
@@ -339,54 +339,29 @@ class _CamtReader:
             )
         return currency, amount
 
-    def _direction(self, parent: Element, path: str) -> Direction:
-        indicator = _text(parent, "CdtDbtInd")
+    def _direction(self, parent: Element, index: _Index, path: str) -> Direction:
+        indicator = _text(index, "CdtDbtInd")
         if indicator not in _DIRECTIONS:
             raise self.fail(parent, f"CdtDbtInd is {indicator!r}, not CRDT or DBIT", path)
         return _DIRECTIONS[indicator]
 
-    def _status(self, entry: Element, path: str) -> EntryStatus:
-        element = entry.find("Sts")
-        code = None if element is None else _text(element, "Cd") or (element.text or "").strip()
+    def _status(self, entry: Element, index: _Index, path: str) -> EntryStatus:
+        code = _text(index, "Sts/Cd") or _text(index, "Sts")
         if code not in _STATUSES:
             raise self.fail(entry, f"entry status (Sts) is {code!r}, not one of {', '.join(_STATUSES)}", path)
         return _STATUSES[code]
 
-    def _date(self, parent: Element, tag: str, path: str) -> date | None:
-        holder = parent.find(tag)
+    def _date(self, index: _Index, tag: str, path: str) -> date | None:
+        holder = _first(index, tag)
         if holder is None:
             return None
-        element = holder.find("Dt")
+        element, kind = _first(index, f"{tag}/Dt"), "Dt"
         if element is None:
-            element = holder.find("DtTm")
+            element, kind = _first(index, f"{tag}/DtTm"), "DtTm"
         if element is None:
             raise self.fail(holder, f"{tag} has neither Dt nor DtTm", f"{path}/{tag}")
-        with self._field(element, f"{path}/{tag}/{element.tag}"):
+        with self._field(element, f"{path}/{tag}/{kind}"):
             return parse_iso_date(element.text or "")
-
-    def _summary(self, summary: Element) -> list[_StatedFigure]:
-        stated = []
-        groups: tuple[tuple[str, Direction | None], ...] = (
-            ("TtlNtries", None),
-            ("TtlCdtNtries", "credit"),
-            ("TtlDbtNtries", "debit"),
-        )
-        for group, direction in groups:
-            count = summary.find(f"{group}/NbOfNtries")
-            if count is not None:
-                stated.append(_StatedFigure(group, direction, "count", count.sourceline, count.text or ""))
-            total = summary.find(f"{group}/Sum")
-            if direction and total is not None:
-                stated.append(_StatedFigure(group, direction, "sum", total.sourceline, total.text or ""))
-        net = summary.find("TtlNtries/TtlNetNtry")
-        amount, indicator = (net.find("Amt"), net.find("CdtDbtInd")) if net is not None else (None, None)
-        if net is None:  # camt v2 spells the net total as two siblings of NbOfNtries
-            amount, indicator = summary.find("TtlNtries/TtlNetNtryAmt"), summary.find("TtlNtries/CdtDbtInd")
-        if amount is not None:
-            sign = "-" if indicator is not None and (indicator.text or "").strip() == "DBIT" else ""
-            text = sign + (amount.text or "").strip()
-            stated.append(_StatedFigure("TtlNtries/TtlNetNtry", None, "net", amount.sourceline, text))
-        return sorted(stated, key=lambda figure: figure.line)
 
     def _summary_checks(self, statement: _Statement, currencies: set[str]) -> list[ControlCheck]:
         checks = []
@@ -438,7 +413,32 @@ def _closing_balance_checks(name: str, balances: list[Balance], entries: list[St
     return checks
 
 
-def _transaction_reference(details: list[Element]) -> str | None:
+def _summary(index: _Index) -> list[_StatedFigure]:
+    """The stated figures of a `TxsSummry`, in file order."""
+    stated = []
+    groups: tuple[tuple[str, Direction | None], ...] = (
+        ("TtlNtries", None),
+        ("TtlCdtNtries", "credit"),
+        ("TtlDbtNtries", "debit"),
+    )
+    for group, direction in groups:
+        count = _first(index, f"{group}/NbOfNtries")
+        if count is not None:
+            stated.append(_StatedFigure(group, direction, "count", count.sourceline, count.text or ""))
+        total = _first(index, f"{group}/Sum")
+        if direction and total is not None:
+            stated.append(_StatedFigure(group, direction, "sum", total.sourceline, total.text or ""))
+    amount, indicator = _first(index, "TtlNtries/TtlNetNtry/Amt"), _first(index, "TtlNtries/TtlNetNtry/CdtDbtInd")
+    if amount is None:  # camt v2 spells the net total as two siblings of NbOfNtries
+        amount, indicator = _first(index, "TtlNtries/TtlNetNtryAmt"), _first(index, "TtlNtries/CdtDbtInd")
+    if amount is not None:
+        sign = "-" if indicator is not None and (indicator.text or "").strip() == "DBIT" else ""
+        text = sign + (amount.text or "").strip()
+        stated.append(_StatedFigure("TtlNtries/TtlNetNtry", None, "net", amount.sourceline, text))
+    return sorted(stated, key=lambda figure: figure.line)
+
+
+def _transaction_reference(details: list[_Index]) -> str | None:
     for path in _TRANSACTION_REFERENCES:
         reference = _joined_references(details, path)
         if reference:
@@ -446,27 +446,57 @@ def _transaction_reference(details: list[Element]) -> str | None:
     return None
 
 
-def _joined_references(details: list[Element], path: str) -> str | None:
+def _joined_references(details: list[_Index], path: str) -> str | None:
     found = (_text(detail, path) for detail in details)
     return " ".join(dict.fromkeys(r for r in found if r and r != _NO_REFERENCE)) or None
 
 
-def _transaction_code(entry: Element) -> str | None:
-    domain = entry.find("BkTxCd/Domn")
-    if domain is not None:
-        parts = (_text(domain, "Cd"), _text(domain, "Fmly/Cd"), _text(domain, "Fmly/SubFmlyCd"))
+def _transaction_code(index: _Index) -> str | None:
+    if _first(index, "BkTxCd/Domn") is not None:
+        parts = (_text(index, f"BkTxCd/Domn/{path}") for path in ("Cd", "Fmly/Cd", "Fmly/SubFmlyCd"))
         return "/".join(part for part in parts if part) or None
-    return _text(entry, "BkTxCd/Prtry/Cd")
+    return _text(index, "BkTxCd/Prtry/Cd")
 
 
-def _text(parent: Element, path: str) -> str | None:
-    element = parent.find(path)
-    text = (element.text or "").strip() if element is not None else ""
+def _index(top: Element) -> _Index:
+    """Every element below `top` by its path of local names ("BookgDt/Dt"), in document order.
+
+    One walk per statement part; versions and national variants differ only in namespace, and a
+    dictionary look-up is much cheaper than lxml's `find` on a path.
+    """
+    index: _Index = {}
+    _walk(top, "", index)
+    return index
+
+
+def _walk(parent: Element, prefix: str, index: _Index) -> None:
+    for child in parent:
+        tag = child.tag
+        if not isinstance(tag, str):  # an entity reference left unexpanded
+            continue
+        path = prefix + tag[tag.find("}") + 1 :]  # no namespace: find gives -1, the whole tag is kept
+        found = index.get(path)
+        if found is None:
+            index[path] = [child]
+        else:
+            found.append(child)
+        if len(child):
+            _walk(child, path + "/", index)
+
+
+def _first(index: _Index, path: str) -> Element | None:
+    found = index.get(path)
+    return found[0] if found else None
+
+
+def _text(index: _Index, path: str) -> str | None:
+    found = index.get(path)
+    text = (found[0].text or "").strip() if found else ""
     return text or None
 
 
-def _texts(parent: Element, path: str) -> list[str]:
-    return [text for element in parent.findall(path) if (text := (element.text or "").strip())]
+def _texts(index: _Index, path: str) -> list[str]:
+    return [text for element in index.get(path, ()) if (text := (element.text or "").strip())]
 
 
 def _whole_number(text: str) -> int:
@@ -477,14 +507,7 @@ def _whole_number(text: str) -> int:
 
 def _local(element: Element) -> str:
     tag = element.tag
-    return tag.rpartition("}")[2] if tag[0] == "{" else tag
-
-
-def _strip_namespaces(element: Element) -> None:
-    """Versions and national variants differ only in namespace: read every part by its local name."""
-    for child in element.iter():
-        if child.tag[0] == "{":
-            child.tag = child.tag.rpartition("}")[2]
+    return tag[tag.find("}") + 1 :]
 
 
 def _drop(element: Element) -> None:
@@ -494,4 +517,3 @@ def _drop(element: Element) -> None:
     if parent is not None:
         while element.getprevious() is not None:
             del parent[0]
-
