@@ -10,6 +10,7 @@ from ledger.sources.bank.csv_statement import CsvConfig, parse_csv
 from ledger.sources.bank.detect import FileFormat, detect_format
 from ledger.sources.bank.model import BankStatementError, ParsedStatement
 from ledger.sources.bank.mt940 import parse_mt940
+from ledger.sources.bank.ofx import parse_ofx
 from ledger.sources.bank.source_file import SourceFile
 from ledger.sources.bank.totals import ControlTotalPolicy
 
@@ -35,8 +36,10 @@ def parse_statement_file(
         return parse_camt(source, control_totals)
     if chosen == "mt940":
         return parse_mt940(source)
+    if chosen == "ofx":
+        return parse_ofx(source)
     if chosen == "csv":
         if csv_config is None:
             raise BankStatementError(source.name, None, "a CSV statement needs a column mapping: pass csv_config")
         return parse_csv(source, csv_config)
-    raise BankStatementError(source.name, None, f"unknown format {chosen!r}; use one of bai2, camt, mt940, csv")
+    raise BankStatementError(source.name, None, f"unknown format {chosen!r}; use one of bai2, camt, mt940, ofx, csv")
