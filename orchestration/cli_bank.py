@@ -28,7 +28,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     """Add `bank` to the top-level commands and `match` under `bench` (which must exist already)."""
     bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
     bank_commands = bank.add_subparsers(dest="bank_command", required=True)
-    parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, CSV) as JSON")
+    parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, OFX, CSV) as JSON")
     parse.add_argument("file", type=Path)
     parse.add_argument("--format", choices=FILE_FORMATS, help="skip detection from the file's content")
     _csv_config_argument(parse)

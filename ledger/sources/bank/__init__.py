@@ -1,4 +1,4 @@
-"""Bank statement files (BAI2, camt.052/053/054, MT940, CSV) as normalized statement lines.
+"""Bank statement files (BAI2, camt.052/053/054, MT940, OFX/QFX, CSV) as normalized statement lines.
 
 `parse_statement_file(path)` returns a ParsedStatement: every entry as a StatementLine (minor
 units, direction, dates, references, text, file and line), the balances the file states, and the
