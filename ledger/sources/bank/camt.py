@@ -226,7 +226,7 @@ class _CamtReader:
 
     @contextmanager
     def _field(self, element: Element, path: str) -> Iterator[None]:
-        """A field-level ValueError in the block refuses the file at `element`; the path is built only then."""
+        """A field-level ValueError in the block refuses the file at `element`, named by `path`."""
         try:
             yield
         except BankStatementError:

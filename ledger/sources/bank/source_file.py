@@ -41,7 +41,7 @@ class SourceFile:
             data = path.read_bytes()
         except OSError as error:
             raise BankStatementError(path.name, None, f"cannot read the file: {error.strerror}") from error
-        if not data.strip():
+        if not data or data.isspace():  # isspace, not strip: no copy of a large file
             raise BankStatementError(path.name, None, "file is empty" + (" (only white space)" if data else ""))
         return cls(name=path.name, data=data, sha256=hashlib.sha256(data).hexdigest())
 
@@ -63,11 +63,13 @@ class SourceFile:
         try:
             return codecs.lookup(name).name
         except LookupError:
-            raise BankStatementError(self.name, 1, f"the XML declaration names the encoding {name!r}, which is unknown") from None
+            raise BankStatementError(
+                self.name, 1, f"the XML declaration names the encoding {name!r}, which is unknown"
+            ) from None
 
     def text(self) -> str:
         if self.declared_encoding:
-            self._require_decodable(self.declared_encoding, f"in {self.declared_encoding}, the encoding the file declares")
+            self._require_decodable(self.declared_encoding, _DECLARED)
             return self.data.decode(self.declared_encoding)
         try:
             return self.data.decode("utf-8")
@@ -81,24 +83,25 @@ class SourceFile:
     def require_xml_encoding(self) -> None:
         """Refuse XML whose bytes are not in its declared encoding, or not UTF-8 when it declares none."""
         if self.declared_encoding:
-            self._require_decodable(self.declared_encoding, f"in {self.declared_encoding}, the encoding the file declares")
+            self._require_decodable(self.declared_encoding, _DECLARED)
         else:
             self._require_decodable(
                 "utf-8", "in UTF-8, and the file declares no other encoding (add encoding=\"...\" to its XML declaration)"
             )
 
     def _require_decodable(self, encoding: str, expectation: str) -> None:
+        """Refuse at the first byte that is not text in `encoding`; `expectation` says why it should be."""
         # In slices, so that checking a 50 MB file never holds a second copy of it as text.
         decoder = codecs.getincrementaldecoder(encoding)()
         for start in range(0, len(self.data), _DECODE_SLICE):
+            end = start + _DECODE_SLICE
             try:
-                decoder.decode(self.data[start : start + _DECODE_SLICE], final=start + _DECODE_SLICE >= len(self.data))
+                decoder.decode(self.data[start:end], final=end >= len(self.data))
             except UnicodeDecodeError as error:
                 offset = start + error.start
                 line = self.data.count(b"\n", 0, offset) + 1
-                raise BankStatementError(
-                    self.name, line, f"byte 0x{self.data[offset]:02X} at offset {offset} is not text {expectation}"
-                ) from None
+                reason = f"byte 0x{self.data[offset]:02X} at offset {offset} is not text {expectation.format(encoding)}"
+                raise BankStatementError(self.name, line, reason) from None
 
     def parsed(
         self,
@@ -135,3 +138,4 @@ _BYTE_ORDER_MARKS = (  # UTF-32 first: its little-endian mark starts with UTF-16
 )
 _XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 _DECODE_SLICE = 1 << 20
+_DECLARED = "in {}, the encoding the file declares"
