@@ -2,7 +2,8 @@
 
 `bank parse FILE` prints one statement file as a JSON object (exit 0), or the refusal naming file,
 line and reason on stderr (exit 1). `bank load FOLDER|s3://bucket/prefix` lands every file of an
-inbox in CLOSE_WAREHOUSE (exit 1 when a file was quarantined). `bench match --payouts N` times the
+inbox in CLOSE_WAREHOUSE and lists the files of the inbox still in quarantine, refused now or before
+(exit 1 while any remain). `bench match --payouts N` times the
 matching on N generated payouts and scores it against the generated truth.
 """
 
@@ -13,23 +14,28 @@ import json
 import sys
 from pathlib import Path
 
+from ledger.sources.bank.csv_presets import CSV_PRESETS, csv_preset
 from ledger.sources.bank.csv_statement import CsvConfig
 from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
+
+
+class CsvPresetError(ValueError):
+    """A CSV preset chosen on the command line without what it needs."""
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
     """Add `bank` to the top-level commands and `match` under `bench` (which must exist already)."""
     bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
     bank_commands = bank.add_subparsers(dest="bank_command", required=True)
-    parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, CSV) as JSON")
+    parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, OFX, CSV) as JSON")
     parse.add_argument("file", type=Path)
     parse.add_argument("--format", choices=FILE_FORMATS, help="skip detection from the file's content")
     _csv_config_argument(parse)
     parse.add_argument(
         "--accept-control-total-mismatch",
         action="store_true",
-        help="load a BAI2 file whose 49/98/99 control totals do not add up, with warnings (check with the bank first)",
+        help="load a file whose control totals (BAI2 49/98/99, camt TxsSummry) do not add up, with warnings (check with the bank first)",
     )
     parse.set_defaults(handler=_parse)
     load = bank_commands.add_parser("load", help="load every statement file of a folder or s3:// prefix into CLOSE_WAREHOUSE")
@@ -45,7 +51,11 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
 
 
 def _csv_config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--csv-config", type=Path, metavar="FILE.json", help="CSV column mapping (CsvConfig keys)")
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--csv-config", type=Path, metavar="FILE.json", help="CSV column mapping (CsvConfig keys)")
+    chosen.add_argument("--csv-preset", choices=CSV_PRESETS, help="a bank's CSV layout instead of a mapping file")
+    parser.add_argument("--csv-account", metavar="ID", help="with --csv-preset: the bank account the CSV is for")
+    parser.add_argument("--csv-currency", metavar="CODE", help="with --csv-preset: the account's currency (Wise, Revolut)")
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -55,10 +65,10 @@ def _parse(args: argparse.Namespace) -> int:
         parsed = parse_statement_file(
             args.file,
             format=args.format,
-            csv_config=_load_csv_config(args.csv_config),
+            csv_config=_load_csv_config(args),
             control_totals="warn" if args.accept_control_total_mismatch else "error",
         )
-    except BankStatementError as error:
+    except (BankStatementError, CsvPresetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     json.dump(parsed.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
@@ -74,8 +84,8 @@ def _load(args: argparse.Namespace) -> int:
     from ledger.sources.bank.inbox import load_inbox, open_inbox
 
     try:
-        csv_config = _load_csv_config(args.csv_config)
-    except BankStatementError as error:
+        csv_config = _load_csv_config(args)
+    except (BankStatementError, CsvPresetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     settings = CloseSettings.from_env()
@@ -83,7 +93,14 @@ def _load(args: argparse.Namespace) -> int:
         outcomes = load_inbox(connection, open_inbox(args.source), csv_config)
     for outcome in outcomes:
         print(f"{outcome.status:<20} {outcome.name}  {outcome.lines} lines" + (f"  {outcome.message}" if outcome.message else ""))
-    return 1 if any(outcome.status == "quarantined" for outcome in outcomes) else 0
+    # Refused bytes are not tried again, so a second run would look clean: list what is still refused.
+    remaining = [outcome for outcome in outcomes if outcome.failed]
+    if remaining:
+        noun = "file remains" if len(remaining) == 1 else "files remain"
+        print(f"{len(remaining)} {noun} in quarantine (correct or remove them, then load again):")
+        for outcome in remaining:
+            print(f"  {outcome.message}")
+    return 1 if remaining else 0
 
 
 def _bench_match(args: argparse.Namespace) -> int:
@@ -92,10 +109,18 @@ def _bench_match(args: argparse.Namespace) -> int:
     return run_match_benchmark(args.payouts, args.seed, args.workdir)
 
 
-def _load_csv_config(path: Path | None) -> CsvConfig | None:
-    if path is None:
+def _load_csv_config(args: argparse.Namespace) -> CsvConfig | None:
+    if args.csv_preset:
+        if not args.csv_account:
+            raise CsvPresetError(f"--csv-preset {args.csv_preset} needs --csv-account ID")
+        currency = {"currency": args.csv_currency} if args.csv_currency else {}
+        try:
+            return csv_preset(args.csv_preset, args.csv_account, **currency)
+        except TypeError:
+            raise CsvPresetError(f"{args.csv_preset} exports one file per currency: pass --csv-currency CODE") from None
+    if args.csv_config is None:
         return None
     try:
-        return CsvConfig.from_mapping(json.loads(path.read_text(encoding="utf-8")))
+        return CsvConfig.from_mapping(json.loads(args.csv_config.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError) as error:
-        raise BankStatementError(path.name, None, f"not a usable CSV mapping: {error}") from error
+        raise BankStatementError(args.csv_config.name, None, f"not a usable CSV mapping: {error}") from error

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from ledger.money import parse_major
 
 _YYMMDD = re.compile(r"\d{6}")
-_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(T.*)?")
+# ISODate may carry a time-zone suffix in practice (`2017-04-01+02:00`, `2017-04-01Z`); ISODateTime a time.
+_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(T.*|Z|[+-]\d{2}:\d{2})?")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
@@ -28,7 +29,7 @@ def parse_yymmdd(text: str) -> date:
 
 
 def parse_iso_date(text: str) -> date:
-    """A camt `Dt`, or the calendar date of a `DtTm` as the bank wrote it (no time-zone shift)."""
+    """A camt `Dt` (with or without a time-zone suffix), or the calendar date of a `DtTm`, as written (no shift)."""
     match = _ISO_DATE.fullmatch(text.strip())
     if not match:
         raise ValueError(f"date {text!r} is not an ISO date (YYYY-MM-DD)")

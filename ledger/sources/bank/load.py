@@ -47,7 +47,7 @@ class LoadOutcome:
     status: LoadStatus
     version: int | None  # the version number under `name`; None when quarantined
     lines: int  # lines added by this load (0 unless status is loaded or new_version)
-    message: str | None  # the refusal for a quarantined file, the new-version warning, parser warnings
+    message: str | None  # the refusal of a (still) quarantined file, the new-version warning, parser warnings
 
     @property
     def failed(self) -> bool:
@@ -63,12 +63,15 @@ def load_statement_file(
     """
     sha256 = hashlib.sha256(file.path.read_bytes()).hexdigest()
     known = connection.execute(
-        "select status, version from raw.bank_statement_files where file_sha256 = ?", [sha256]
+        "select status, version, error_line, error_reason from raw.bank_statement_files where file_sha256 = ?",
+        [sha256],
     ).fetchone()
     if known is not None:
-        status, version = known
-        repeat: LoadStatus = "already_loaded" if status == "loaded" else "already_quarantined"
-        return LoadOutcome(file.name, sha256, repeat, version, 0, None)
+        status, version, error_line, error_reason = known
+        if status == "loaded":
+            return LoadOutcome(file.name, sha256, "already_loaded", version, 0, None)
+        refusal = str(BankStatementError(file.name, error_line, error_reason))
+        return LoadOutcome(file.name, sha256, "already_quarantined", version, 0, refusal)
     try:
         parsed = parse_statement_file(file.path, csv_config=csv_config if file.name.lower().endswith(".csv") else None)
     except BankStatementError as error:

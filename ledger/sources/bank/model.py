@@ -16,7 +16,7 @@ from typing import Any, Literal
 Direction = Literal["credit", "debit"]
 EntryStatus = Literal["booked", "pending", "info", "future"]
 BalanceKind = Literal["opening", "closing", "available", "interim", "other"]
-FormatName = Literal["bai2", "camt.052", "camt.053", "camt.054", "mt940", "csv"]
+FormatName = Literal["bai2", "camt.052", "camt.053", "camt.054", "mt940", "csv", "ofx"]
 
 
 class BankStatementError(ValueError):

@@ -10,6 +10,7 @@ from ledger.sources.bank.csv_statement import CsvConfig, parse_csv
 from ledger.sources.bank.detect import FileFormat, detect_format
 from ledger.sources.bank.model import BankStatementError, ParsedStatement
 from ledger.sources.bank.mt940 import parse_mt940
+from ledger.sources.bank.ofx import parse_ofx
 from ledger.sources.bank.source_file import SourceFile
 from ledger.sources.bank.totals import ControlTotalPolicy
 
@@ -24,18 +25,21 @@ def parse_statement_file(
     """All entries, balances and checks of the file, or BankStatementError naming file, line and reason.
 
     `format` is detected from the content when None ("csv" when a csv_config is given).
-    `control_totals="warn"` accepts a BAI2 file whose 49/98/99 totals do not add up (see `totals`).
+    `control_totals="warn"` accepts a BAI2 file whose 49/98/99 totals, or a camt file whose `TxsSummry`,
+    do not add up (see `totals`).
     """
     source = SourceFile.read(Path(path))
     chosen = format or ("csv" if csv_config else detect_format(source))
     if chosen == "bai2":
         return parse_bai2(source, control_totals)
     if chosen == "camt":
-        return parse_camt(source)
+        return parse_camt(source, control_totals)
     if chosen == "mt940":
         return parse_mt940(source)
+    if chosen == "ofx":
+        return parse_ofx(source)
     if chosen == "csv":
         if csv_config is None:
             raise BankStatementError(source.name, None, "a CSV statement needs a column mapping: pass csv_config")
         return parse_csv(source, csv_config)
-    raise BankStatementError(source.name, None, f"unknown format {chosen!r}; use one of bai2, camt, mt940, csv")
+    raise BankStatementError(source.name, None, f"unknown format {chosen!r}; use one of bai2, camt, mt940, ofx, csv")

@@ -2,13 +2,14 @@
 
 Two kinds of figure, two answers:
 
-* Checksums (BAI2 49/98/99 control totals and record counts). The bank computes them over the
-  very records of this file, so a mismatch proves the file was damaged, truncated or edited:
-  the file is refused, naming every failed total. A caller who has checked with the bank can
-  accept such a file with `control_totals="warn"`; the mismatches then become warnings.
-  Among the samples only moov-io's Goldman Sachs fixture needs that: it was spliced from two
-  files (accounts inserted without updating 49/98/99), which no bank sends.
-* Statement assertions (camt and MT940 opening + booked entries = closing, camt `TxsSummry`).
+* Checksums (BAI2 49/98/99 control totals and record counts, camt `TxsSummry` entry counts and
+  sums). The bank computes them over the very records of this file, so a mismatch proves the
+  file was damaged, truncated or edited: the file is refused, naming every failed total. A
+  caller who has checked with the bank can accept such a file with `control_totals="warn"`; the
+  mismatches then become warnings. Among the samples three need that: moov-io's Goldman Sachs
+  fixture was spliced from two files (accounts inserted without updating 49/98/99), and the ING
+  and Wise camt files are excerpts that kept the summary of the entries cut out.
+* Statement assertions (camt and MT940 opening + booked entries = closing).
   They describe the account over the statement period, and a file can legitimately carry fewer
   entries than that period: paginated statements, pending entries reported elsewhere, and the
   anonymized or excerpted copies banks hand out (eight samples do not add up, among them the

@@ -34,7 +34,7 @@ VALID = """\
 </Document>
 """
 NTRY_LINE = VALID.splitlines().index("      <Ntry>") + 1
-ENTRY_PATH = "/Document/BkToCstmrStmt/Stmt/Ntry"
+ENTRY_PATH = "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"
 
 
 def variant(old: str, new: str) -> str:
@@ -97,7 +97,7 @@ def test_valid_statement(bank_file) -> None:
         ),
         pytest.param(
             variant("<IBAN>DE89370400440532013000</IBAN>", ""),
-            "/Document/BkToCstmrStmt/Stmt",
+            "/Document/BkToCstmrStmt/Stmt[1]",
             "names no account",
             id="no-account",
         ),
@@ -181,3 +181,131 @@ def test_version_8_status_code_and_date_times(bank_file) -> None:
     )
     (entry,) = parse_statement_file(bank_file("v8.xml", text)).entries
     assert (entry.status, entry.booking_date) == ("booked", date(2024, 1, 2))
+
+
+# --- Dates with a time zone, reference fallbacks, foreign namespaces, transaction summaries -------
+
+
+def test_dates_with_a_time_zone_suffix_are_read_as_written(bank_file) -> None:
+    text = variant("<Dt>2024-01-02</Dt></BookgDt>", "<Dt>2024-01-02+02:00</Dt></BookgDt>").replace(
+        "<Dt>2024-01-03</Dt></ValDt>", "<Dt>2024-01-03Z</Dt></ValDt>"
+    )
+    parsed = parse_statement_file(bank_file("tz.xml", text))
+    (entry,) = parsed.entries
+    assert (entry.booking_date, entry.value_date) == (date(2024, 1, 2), date(2024, 1, 3))
+
+
+def test_a_date_with_a_malformed_time_zone_is_refused(refused) -> None:
+    error = refused("tz.xml", variant("<Dt>2024-01-02</Dt></BookgDt>", "<Dt>2024-01-02+2</Dt></BookgDt>"))
+    assert error.reason == "date '2024-01-02+2' is not an ISO date (YYYY-MM-DD)"
+
+
+@pytest.mark.parametrize(
+    ("refs", "expected"),
+    [
+        pytest.param(
+            "<AcctSvcrRef>TX-REF-9</AcctSvcrRef><EndToEndId>po_1</EndToEndId>", "TX-REF-9", id="transaction-acctsvcrref"
+        ),
+        pytest.param("<InstrId>INSTR-4</InstrId><EndToEndId>po_1</EndToEndId>", "po_1", id="end-to-end-id"),
+        pytest.param("<InstrId>INSTR-4</InstrId><EndToEndId>NOTPROVIDED</EndToEndId>", "INSTR-4", id="instruction-id"),
+    ],
+)
+def test_without_an_entry_reference_the_transaction_references_are_the_bank_reference(
+    bank_file, refs: str, expected: str
+) -> None:
+    text = variant("<AcctSvcrRef>BANKREF1</AcctSvcrRef>\n", "\n").replace(
+        "<Refs><EndToEndId>po_1</EndToEndId></Refs>", f"<Refs>{refs}</Refs>"
+    )
+    (entry,) = parse_statement_file(bank_file("refs.xml", text)).entries
+    assert entry.bank_reference == expected
+
+
+def test_the_entry_reference_wins_over_transaction_references(bank_file) -> None:
+    text = variant("<AcctSvcrRef>BANKREF1</AcctSvcrRef>\n", "<NtryRef>NTRY-7</NtryRef>\n").replace(
+        "<Refs><EndToEndId>po_1</EndToEndId></Refs>", "<Refs><AcctSvcrRef>TX-REF-9</AcctSvcrRef></Refs>"
+    )
+    (entry,) = parse_statement_file(bank_file("refs.xml", text)).entries
+    assert entry.bank_reference == "NTRY-7"
+
+
+def test_a_batch_without_entry_reference_joins_its_transaction_references(bank_file) -> None:
+    two_details = (
+        "<NtryDtls><TxDtls><Refs><AcctSvcrRef>TX-A</AcctSvcrRef></Refs></TxDtls>"
+        "<TxDtls><Refs><AcctSvcrRef>TX-B</AcctSvcrRef></Refs></TxDtls></NtryDtls>"
+    )
+    text = variant("<AcctSvcrRef>BANKREF1</AcctSvcrRef>\n", "\n").replace(
+        "<NtryDtls><TxDtls><Refs><EndToEndId>po_1</EndToEndId></Refs><RmtInf><Ustrd>STRIPE PAYOUT</Ustrd></RmtInf></TxDtls></NtryDtls>",
+        two_details,
+    )
+    (entry,) = parse_statement_file(bank_file("batch.xml", text)).entries
+    assert entry.bank_reference == "TX-A TX-B"
+
+
+def test_a_camt_body_under_a_foreign_namespace_is_refused_naming_it(refused) -> None:
+    error = refused("pain.xml", variant("camt.053.001.02", "pain.001.001.03"))
+    assert error.line == line_of(VALID, "<BkToCstmrStmt>")
+    assert error.reason == (
+        "BkToCstmrStmt under the namespace 'urn:iso:std:iso:20022:tech:xsd:pain.001.001.03', which is not a"
+        " camt.053 namespace: the file is not a bank statement as ISO 20022 defines it"
+    )
+
+
+def test_a_statement_without_namespace_is_read(bank_file) -> None:
+    text = variant(' xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"', "")
+    assert parse_statement_file(bank_file("bare.xml", text)).entries[0].amount_minor == 8325
+
+
+SUMMARY = (
+    "<TxsSummry><TtlNtries><NbOfNtries>{count}</NbOfNtries></TtlNtries>"
+    "<TtlCdtNtries><NbOfNtries>{credits}</NbOfNtries><Sum>{credit_sum}</Sum></TtlCdtNtries>"
+    "<TtlDbtNtries><NbOfNtries>0</NbOfNtries><Sum>0</Sum></TtlDbtNtries></TxsSummry>\n      <Ntry>"
+)
+
+
+def with_summary(count: int, credits: int, credit_sum: str) -> str:
+    return variant("<Ntry>", SUMMARY.format(count=count, credits=credits, credit_sum=credit_sum))
+
+
+def test_a_transaction_summary_that_adds_up_is_recorded(bank_file) -> None:
+    parsed = parse_statement_file(bank_file("sum.xml", with_summary(1, 1, "83.25")))
+    assert [(c.name, c.stated, c.computed) for c in parsed.checks] == [
+        ("statement S1 EUR closing balance (CLBD)", 18325, 18325),
+        ("statement S1 entry count (TtlNtries)", 1, 1),
+        ("statement S1 entry count (TtlCdtNtries)", 1, 1),
+        ("statement S1 credit sum (TtlCdtNtries)", 8325, 8325),
+        ("statement S1 entry count (TtlDbtNtries)", 0, 0),
+        ("statement S1 debit sum (TtlDbtNtries)", 0, 0),
+    ]
+    assert parsed.warnings == ()
+
+
+def test_a_transaction_summary_that_disagrees_with_the_entries_refuses_the_file(refused) -> None:
+    text = with_summary(2, 2, "183.25")
+    error = refused("short.xml", text)
+    summary_line = line_of(text, "<TxsSummry>")
+    assert error.line == summary_line
+    assert error.reason.startswith(
+        f"statement S1 entry count (TtlNtries) at line {summary_line} says 2, but the file adds up to 1;"
+        f" statement S1 entry count (TtlCdtNtries) at line {summary_line} says 2, but the file adds up to 1;"
+        f" statement S1 credit sum (TtlCdtNtries) at line {summary_line} says 18325, but the file adds up to 8325."
+    )
+    assert "control_totals='warn' (CLI: --accept-control-total-mismatch)" in error.reason
+
+
+def test_a_transaction_summary_mismatch_is_accepted_as_warnings_on_request(bank_file) -> None:
+    parsed = parse_statement_file(bank_file("short.xml", with_summary(2, 1, "83.25")), control_totals="warn")
+    assert [e.amount_minor for e in parsed.entries] == [8325]
+    assert parsed.warnings == (
+        f"statement S1 entry count (TtlNtries) at line {line_of(with_summary(2, 1, '83.25'), '<TxsSummry>')}"
+        " says 2, but the file adds up to 1",
+    )
+
+
+def test_the_net_total_of_the_summary_is_checked(refused) -> None:
+    net = "<TtlNtries><NbOfNtries>1</NbOfNtries><TtlNetNtry><Amt>83.25</Amt><CdtDbtInd>DBIT</CdtDbtInd></TtlNetNtry></TtlNtries>"
+    text = variant("<Ntry>", f"<TxsSummry>{net}</TxsSummry>\n      <Ntry>")
+    error = refused("net.xml", text)
+    assert error.reason.startswith(
+        f"statement S1 net sum (TtlNtries/TtlNetNtry) at line {line_of(text, '<TxsSummry>')} says -8325,"
+        " but the file adds up to 8325."
+    )

@@ -103,3 +103,24 @@ def test_a_csv_without_mapping_is_refused_with_what_to_do(tmp_path: Path, capsys
     statement.write_text("Date,Amount\n2025-06-17,1.00\n")
     assert main(["parse", str(statement)]) == 1
     assert "For a CSV export pass a column mapping (csv_config, CLI: --csv-config FILE.json)" in capsys.readouterr().err
+
+
+def test_a_csv_preset_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    statement = tmp_path / "wise.csv"
+    statement.write_text(
+        '"TransferWise ID","Date","Amount","Currency","Description","Payment Reference"\n'
+        '"TRANSFER-1","17-06-2025","1234.56","EUR","Received money from STRIPE","ST-K3J9X2LQ8W1Z"\n'
+    )
+    preset = ["--csv-preset", "wise", "--csv-account", "wise-eur"]
+    assert main(["parse", str(statement), *preset]) == 1
+    assert capsys.readouterr().err == "error: wise exports one file per currency: pass --csv-currency CODE\n"
+    assert main(["parse", str(statement), *preset, "--csv-currency", "eur"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["entries"]
+    assert (entry["account_id"], entry["amount_minor"], entry["currency"], entry["bank_reference"]) == (
+        "wise-eur",
+        123456,
+        "eur",
+        "TRANSFER-1",
+    )
+    assert main(["parse", str(statement), "--csv-preset", "wise"]) == 1
+    assert capsys.readouterr().err == "error: --csv-preset wise needs --csv-account ID\n"

@@ -47,10 +47,16 @@ REFUSED = {
 }
 # moov-io's Goldman Sachs fixture was spliced from two files without updating 49/98/99.
 SPLICED = "bai2/moov-io_bai2__sample4-continuations-newline-delimited.txt"
+# Excerpts of real statements: entries were cut out, the TxsSummry that counts them was kept.
+CAMT_EXCERPTS = {
+    "camt/viafintech_camt_parser__053_valid_example_with_batch.xml",  # ING: 3 of 35 entries
+    "camt/viafintech_camt_parser__053_valid_example_with_datetime.xml",  # Wise: 1 of 14 entries
+}
 
 
 def parse(samples: Path, name: str) -> ParsedStatement:
-    return parse_statement_file(samples / name, control_totals="warn" if name == SPLICED else "error")
+    accepted = name == SPLICED or name in CAMT_EXCERPTS
+    return parse_statement_file(samples / name, control_totals="warn" if accepted else "error")
 
 
 def test_the_tests_cover_every_sample_in_the_manifest(samples: Path) -> None:
@@ -280,7 +286,7 @@ def test_camt053_ubs_sps_sample_keeps_a_foreign_currency_entry_with_a_warning(sa
         (8885, "chf", "credit"),
         (2097, "eur", "debit"),
     ]
-    assert parsed.warnings[0].startswith("line 260 (/Document/BkToCstmrStmt/Stmt/Ntry[3]/Amt): amount in EUR")
+    assert parsed.warnings[0].startswith("line 260 (/Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt): amount in EUR")
 
 
 def test_camt053_ing_batch_excerpt_is_kept_with_warnings(samples: Path) -> None:
@@ -296,6 +302,30 @@ def test_camt053_ing_batch_excerpt_is_kept_with_warnings(samples: Path) -> None:
     assert failed["statement 2019062434566666666666666 EUR closing balance (CLBD)"] == (2303820, 1026406)
     assert failed["statement 2019062434566666666666666 entry count (TtlNtries)"] == (35, 3)
     assert len(parsed.warnings) == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "first_failure"),
+    [
+        (
+            "camt/viafintech_camt_parser__053_valid_example_with_batch.xml",
+            103,
+            "statement 2019062434566666666666666 entry count (TtlNtries) at line 103 says 35, but the file adds up to 3",
+        ),
+        (
+            "camt/viafintech_camt_parser__053_valid_example_with_datetime.xml",
+            75,
+            "statement 7301750-38631543-1688639227213 entry count (TtlNtries) at line 75 says 14, but the file adds up to 1",
+        ),
+    ],
+)
+def test_camt_excerpts_whose_transaction_summary_counts_missing_entries_are_refused_unless_accepted(
+    samples: Path, name: str, line: int, first_failure: str
+) -> None:
+    with pytest.raises(BankStatementError) as caught:
+        parse_statement_file(samples / name)
+    assert caught.value.line == line
+    assert caught.value.reason.startswith(first_failure + "; ")
 
 
 def test_camt053_wise_sample_with_date_times(samples: Path) -> None:
@@ -326,7 +356,8 @@ def test_camt053_agrees_with_genkgos_published_expected_parse(samples: Path, nam
         assert entry.direction == {"CRDT": "credit", "DBIT": "debit"}[oracle["getCreditDebitIndicator"]]
         assert entry.booking_date.isoformat() == oracle["getBookingDate"]["0"][:10]
         assert entry.value_date and entry.value_date.isoformat() == oracle["getValueDate"]["0"][:10]
-        assert entry.bank_reference == oracle["getAccountServicerReference"]
+        # Without an entry reference, the transaction's EndToEndId is the bank reference (genkgo keeps none).
+        assert entry.bank_reference == (oracle["getAccountServicerReference"] or entry.customer_reference)
         assert entry.text == oracle["getTransactionDetail"]["getRemittanceInformation"]["getMessage"]
         oracle_balances = oracle["getRecord"]["getBalances"]
     assert [(b.amount_minor, b.currency, b.date.isoformat()) for b in parsed.balances] == [
