@@ -1,6 +1,5 @@
 """Data Pipeline exports in a moto S3 server, loaded with boto3 into a real DuckDB file."""
 
-import io
 import os
 import subprocess
 import sys
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from ledger import warehouse
@@ -24,7 +22,7 @@ from sandbox import data_pipeline as delivery
 from sandbox import stripe_objects
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
-from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
+from tests.s3_fixtures import layout, local_s3, replace_object, rewritten, with_column, without_column  # noqa: F401 - fixtures
 
 DAY = 86_400
 STRIPE_CLOSE = str(Path(sys.executable).with_name("stripe-close"))
@@ -101,34 +99,6 @@ def test_runs_of_the_other_mode_are_ignored(small_world, layout, tmp_path):
     delivery.write_export(layout.s3_client(), layout, small_world)
     with pytest.raises(DataPipelineError, match="no complete Data Pipeline run under s3://stripe-exports-.*/stripe/: no key matches '<run>/livemode/coreapi_SUCCESS'"):
         load(live, tmp_path / "warehouse.duckdb")
-
-
-def replace_object(layout, table, transform) -> str:
-    """Rewrite the single part of `table` in the newest run through `transform(bytes) -> bytes`."""
-    s3 = layout.s3_client()
-    # Run folders sort by time: the last key of the table is in the newest run.
-    key = max(item["Key"] for item in s3.list_objects_v2(Bucket=layout.bucket, Prefix=layout.prefix)["Contents"] if f"/{table}/" in item["Key"])
-    body = s3.get_object(Bucket=layout.bucket, Key=key)["Body"].read()
-    s3.put_object(Bucket=layout.bucket, Key=key, Body=transform(body))
-    return f"s3://{layout.bucket}/{key}"
-
-
-def rewritten(change):
-    """A transform for `replace_object`: the parquet file with its table passed through `change(table) -> table`."""
-    def transform(body: bytes) -> bytes:
-        out = io.BytesIO()
-        pq.write_table(change(pq.read_table(io.BytesIO(body))), out)
-        return out.getvalue()
-    return transform
-
-
-def without_column(column):
-    return rewritten(lambda table: table.drop_columns([column]))
-
-
-def with_column(column, values):
-    """A transform replacing `column` with `values(old column) -> Arrow array`."""
-    return rewritten(lambda table: table.set_column(table.schema.get_field_index(column), column, values(table.column(column))))
 
 
 def delivery_folders(path) -> list[str]:
