@@ -452,3 +452,36 @@ def test_a_refused_delivery_is_one_line_on_the_command_line(loaded_once, small_w
     assert line.startswith("ingest stopped: " + refused_prefix(small_world, layout) + "table balance_transactions, column amount: 1 of ")
     assert line.endswith(f"the first '33,120' in row 6 (id {small_world.balance_transactions.column('id')[5].as_py()}) of {uri}")
     loaded_once.assert_kept()
+
+
+def test_a_text_time_with_an_offset_other_than_utc_is_refused(loaded_once, small_world, layout):
+    """DuckDB's cast to TIMESTAMP drops the offset: 10:00+02:00 would land as 10:00 UTC, two hours late."""
+    ids = small_world.balance_transactions.column("id").to_pylist()
+
+    def times(column: pa.ChunkedArray) -> pa.Array:
+        texts = [value.strftime("%Y-%m-%dT%H:%M:%SZ") for value in column.to_pylist()]
+        texts[1] = texts[1].replace("Z", "+00:00")  # UTC, spelled as an offset: fine
+        texts[3] = texts[3].replace("Z", "+02:00")
+        return pa.array(texts, pa.string())
+
+    uri = replace_object(layout, BALANCE_TRANSACTIONS, with_column("created", times))
+    with pytest.raises(DataPipelineError) as refused:
+        load(layout, loaded_once.path)
+    created = small_world.balance_transactions.column("created")[3].as_py()
+    shown = datetime.fromtimestamp(created, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+02:00")
+    assert str(refused.value) == refused_prefix(small_world, layout) + (
+        f"table balance_transactions, column created: 1 of {small_world.balance_transactions.num_rows} values cannot be read as "
+        f"TIMESTAMP (not null), the first {shown!r} in row 4 (id {ids[3]}) of {uri}"
+    )
+    loaded_once.assert_kept()
+
+
+def test_payout_flags_delivered_as_text_land_as_booleans(payouts_by_hand_world, layout, tmp_path):
+    """'false' is a true value to Python: the flag must go through the checked cast, not `bool()`."""
+    delivery.write_export(layout.s3_client(), layout, payouts_by_hand_world)
+    replace_object(layout, TRANSFERS, with_column("automatic", lambda column: pa.array([str(value).lower() for value in column.to_pylist()], pa.string())))
+    load(layout, tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        automatic = dict(connection.execute("select id, automatic from raw.stripe_payouts").fetchall())
+    assert automatic == {row["id"]: row["automatic"] for row in payouts_by_hand_world.payouts.to_pylist()}
+    assert list(automatic.values()).count(False) == 2
