@@ -12,9 +12,12 @@ warehouse, because DuckDB cannot load its S3 extension offline; they download on
 DuckDB checks the ones already here. The files are not copied into DuckDB: the big raw tables read
 them in place (`warehouse.deliver`), which turns a load into a download and one read of every
 value. That read is the check: a corrupt object fails naming its key, a missing required column
-fails naming the table and the column, a repeated id fails naming the id. The views, payouts,
-snapshot and cursor change in one transaction: a load is whole or absent, and readers see the
-previous delivery until the commit.
+fails naming the table and the column, a repeated id fails naming the id. Since the views read the
+files at every later query, a value they could not cast would break every read after the commit:
+so before anything moves, each part's column types are judged against the raw columns they fill,
+and text standing for numbers or times is tried value by value (`delivery_types`). The views,
+payouts, snapshot and cursor change in one transaction: a load is whole or absent, and readers see
+the previous delivery until the commit; its files go only after it.
 
 The rows are the API source's rows: balance transactions map column by column, payouts (Stripe
 keeps them in `transfers`) go through the same builder as API payouts, and payout contents come
