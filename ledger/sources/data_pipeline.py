@@ -295,7 +295,6 @@ def _fee_details_sql(files: _TableFiles, loaded: str) -> str:
 def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -> list[dict[str, Any]]:
     """Payout rows of `transfers` in the API's JSON shape, for the API's row builder."""
     epoch = "cast(epoch({}) as bigint)"
-    types = ", ".join(f"'{t}'" for t in PAYOUT_TRANSFER_TYPES)
     result = connection.execute(f"""
         select id, cast(amount as bigint) as amount, currency, status, {epoch.format(files.timestamp('created'))} as created,
                {epoch.format(files.timestamp('date'))} as arrival_date, cast(automatic as boolean) as automatic, type,
@@ -307,7 +306,7 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
                {files.optional('destination_id')} as destination, {files.optional('statement_descriptor')} as statement_descriptor,
                {files.optional('description')} as description, {files.optional('merchant_id')} as stripe_account_id
         from {files.source()}
-        where type in ({types})
+        where {LANDING_ROWS[TRANSFERS]}
         qualify row_number() over (partition by id) = 1
     """)
     names = [column[0] for column in result.description]
