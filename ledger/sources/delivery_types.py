@@ -181,7 +181,7 @@ def _failed_values(cursor: duckdb.DuckDBPyConnection, table: str, uri: str, sour
 def unlike_parts(table: str, parts: Sequence[tuple[str, dict[str, pa.DataType]]]) -> list[str]:
     """Columns that two parts of `table` store differently (DuckDB reads the parts as one table, in
     the first part's types, and a part it cannot convert fails every later read). A column of nulls
-    only is like any other."""
+    only is like any other, and a dictionary-encoded column like its values."""
     first: dict[str, tuple[str, pa.DataType]] = {}
     found: dict[str, str] = {}
     for uri, stored in parts:
@@ -189,7 +189,7 @@ def unlike_parts(table: str, parts: Sequence[tuple[str, dict[str, pa.DataType]]]
             if pa.types.is_null(kind):
                 continue
             seen_in, seen = first.setdefault(name, (uri, kind))
-            if seen != kind and name not in found:
+            if _kind(seen) != _kind(kind) and name not in found:
                 found[name] = (f"table {table}, column {name}: {seen_in} stores {seen} and {uri} stores {kind}; "
                                "every part of a table must store a column alike")
     return list(found.values())

@@ -422,6 +422,23 @@ def test_parts_of_one_table_storing_a_column_differently_are_refused(small_world
     )
 
 
+def test_parts_storing_a_column_as_a_dictionary_or_plain_load_alike(small_world, layout, tmp_path):
+    writer = delivery.ExportWriter(layout.s3_client(), layout, datetime.fromtimestamp(small_world.as_of, tz=timezone.utc))
+    transactions = delivery.balance_transactions(small_world, small_world.as_of)
+    half = transactions.num_rows // 2
+    writer.put(BALANCE_TRANSACTIONS, transactions.slice(0, half), part=0)
+    later = transactions.slice(half)
+    position = later.schema.get_field_index("currency")
+    writer.put(BALANCE_TRANSACTIONS, later.set_column(position, "currency", later.column("currency").dictionary_encode()), part=1)
+    writer.put(TRANSFERS, delivery.transfers(small_world, small_world.as_of))
+    writer.put(FEE_DETAILS, delivery.fee_details(small_world, small_world.as_of))
+    writer.complete()
+    path = tmp_path / "warehouse.duckdb"
+    load(layout, path)
+    world = small_world.balance_transactions.to_pylist()
+    assert balance_totals(path) == (len(world), *(sum(row[column] for row in world) for column in ("amount", "fee", "net")))
+
+
 def test_a_clean_delivery_after_a_refused_one_loads(loaded_once, small_world, layout):
     replace_object(layout, BALANCE_TRANSACTIONS, with_column("amount", text_with(0, "oops")))
     with pytest.raises(DataPipelineError):
