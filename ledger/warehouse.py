@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -200,17 +201,32 @@ def _is_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
     ).fetchall())
 
 
+@dataclass(frozen=True)
+class LandedColumn:
+    """A column of a raw table as the warehouse file declares it: what every row of it must be."""
+
+    name: str
+    sql_type: str  # DuckDB's name for it: BIGINT, TIMESTAMP, VARCHAR, DECIMAL(38,18)...
+    nullable: bool
+
+
+def landed_columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[LandedColumn]:
+    """The columns of raw `table` (its landed part for a delivered table), in order."""
+    schema, name = landed_table(table).split(".")
+    rows = connection.execute(
+        "select column_name, data_type, is_nullable = 'YES' from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [LandedColumn(*row) for row in rows]
+
+
 def deliver(connection: duckdb.DuckDBPyConnection, table: str, relation: str) -> None:
     """Make `relation` (SQL over a delivery's files: a full snapshot of `table`, unique keys) the
     delivered rows of raw `table`, inside the caller's transaction. Its columns are cast to the
     landed table's, so the two parts read alike. Landed rows under the delivery's keys are older
     than it and go; rows landed later, and under keys it lacks, stay and win."""
-    columns = connection.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ? order by ordinal_position",
-        [RAW_SCHEMA, f"{table}_landed"],
-    ).fetchall()
-    listed = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns)
+    listed = ", ".join(f"cast({column.name} as {column.sql_type}) as {column.name}" for column in landed_columns(connection, table))
     connection.execute(f"create or replace view {delivered_view(table)} as select {listed} from ({relation})")
     if connection.execute(f"select 1 from {landed_table(table)} limit 1").fetchall():
         matched = " and ".join(f"landed.{key} = delivered.{key}" for key in RAW_KEYS[table])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
@@ -47,6 +48,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from ledger.sources.data_pipeline import DataPipelineError
     from ledger.sources.ingestion import run_ingestion
 
     close = CloseSettings.from_env()
@@ -54,7 +56,13 @@ def _ingest(args: argparse.Namespace) -> int:
     start = _midnight(args.start) if args.start else None
     end = _midnight(args.end + timedelta(days=1)) if args.end else None
     with warehouse.connect(close.warehouse) as connection:
-        outcome = run_ingestion(settings, connection, start, end, args.first_run_days)
+        try:
+            outcome = run_ingestion(settings, connection, start, end, args.first_run_days)
+        except DataPipelineError as error:
+            # A delivery the loader refuses is the data's fault, not the program's: its message names
+            # the object, the column and the value, and the warehouse is unchanged.
+            print(f"ingest stopped: {error}", file=sys.stderr)
+            return 1
     print(outcome.summary)
     return 0
 

@@ -12,9 +12,12 @@ warehouse, because DuckDB cannot load its S3 extension offline; they download on
 DuckDB checks the ones already here. The files are not copied into DuckDB: the big raw tables read
 them in place (`warehouse.deliver`), which turns a load into a download and one read of every
 value. That read is the check: a corrupt object fails naming its key, a missing required column
-fails naming the table and the column, a repeated id fails naming the id. The views, payouts,
-snapshot and cursor change in one transaction: a load is whole or absent, and readers see the
-previous delivery until the commit.
+fails naming the table and the column, a repeated id fails naming the id. Since the views read the
+files at every later query, a value they could not cast would break every read after the commit:
+so before anything moves, each part's column types are judged against the raw columns they fill,
+and text standing for numbers or times is tried value by value (`delivery_types`). The views,
+payouts, snapshot and cursor change in one transaction: a load is whole or absent, and readers see
+the previous delivery until the commit; its files go only after it.
 
 The rows are the API source's rows: balance transactions map column by column, payouts (Stripe
 keeps them in `transfers`) go through the same builder as API payouts, and payout contents come
@@ -42,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ledger import warehouse
-from ledger.sources import stripe_records
+from ledger.sources import delivery_types, stripe_records
 from ledger.sources.s3_fetch import ParallelDownload, S3Object
 
 SOURCE = "data_pipeline"
@@ -71,6 +74,17 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # `transfers` also holds Connect transfers (type `stripe_account`); payouts go to a bank or a card.
 PAYOUT_TRANSFER_TYPES = ("bank_account", "card")
+# The raw table each table lands in, the columns landing under another name, and the rows that land:
+# every column filling a raw column must be of a type that lands in it (`delivery_types`).
+LANDS_IN = {BALANCE_TRANSACTIONS: "stripe_balance_transactions", TRANSFERS: "stripe_payouts", FEE_DETAILS: "stripe_fee_details"}
+LANDED_NAMES: dict[str, dict[str, str]] = {
+    BALANCE_TRANSACTIONS: {"merchant_id": "stripe_account_id"},
+    TRANSFERS: {"merchant_id": "stripe_account_id", "date": "arrival_date"},
+    FEE_DETAILS: {"merchant_id": "stripe_account_id", "index": "position"},
+}
+LANDING_ROWS = {TRANSFERS: f"type in ({', '.join(repr(kind) for kind in PAYOUT_TRANSFER_TYPES)})"}
+# The column that names a row in an error.
+RECORD_KEYS = {BALANCE_TRANSACTIONS: "id", TRANSFERS: "id", FEE_DETAILS: "balance_transaction_id"}
 
 
 class DataPipelineError(RuntimeError):
@@ -281,10 +295,9 @@ def _fee_details_sql(files: _TableFiles, loaded: str) -> str:
 def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -> list[dict[str, Any]]:
     """Payout rows of `transfers` in the API's JSON shape, for the API's row builder."""
     epoch = "cast(epoch({}) as bigint)"
-    types = ", ".join(f"'{t}'" for t in PAYOUT_TRANSFER_TYPES)
     result = connection.execute(f"""
-        select id, amount, currency, status, {epoch.format(files.timestamp('created'))} as created,
-               {epoch.format(files.timestamp('date'))} as arrival_date, automatic, type,
+        select id, cast(amount as bigint) as amount, currency, status, {epoch.format(files.timestamp('created'))} as created,
+               {epoch.format(files.timestamp('date'))} as arrival_date, cast(automatic as boolean) as automatic, type,
                {files.optional('method')} as method, {files.optional('balance_transaction_id')} as balance_transaction,
                {files.optional('failure_balance_transaction_id')} as failure_balance_transaction,
                {files.optional('failure_code')} as failure_code, {files.optional('failure_message')} as failure_message,
@@ -293,7 +306,7 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
                {files.optional('destination_id')} as destination, {files.optional('statement_descriptor')} as statement_descriptor,
                {files.optional('description')} as description, {files.optional('merchant_id')} as stripe_account_id
         from {files.source()}
-        where type in ({types})
+        where {LANDING_ROWS[TRANSFERS]}
         qualify row_number() over (partition by id) = 1
     """)
     names = [column[0] for column in result.description]
@@ -306,8 +319,9 @@ def _payout_objects(connection: duckdb.DuckDBPyConnection, files: _TableFiles) -
 def _balance_sums(created: str, available_on: str) -> list[str]:
     """Per currency, the balance at `$as_of` (Stripe's definition: available once `available_on`
     has passed, pending before) of the transactions created by then."""
-    return [f"sum(net) filter (where {created} <= $as_of and {available_on} <= $as_of)",
-            f"sum(net) filter (where {created} <= $as_of and {available_on} > $as_of)"]
+    # `net` may be delivered as text of checked digits.
+    return [f"sum(cast(net as bigint)) filter (where {created} <= $as_of and {available_on} <= $as_of)",
+            f"sum(cast(net as bigint)) filter (where {created} <= $as_of and {available_on} > $as_of)"]
 
 
 def _snapshot(connection: duckdb.DuckDBPyConnection, delivered: Iterable[tuple[str | None, str, int | None, int | None]], as_of: datetime,
@@ -355,19 +369,28 @@ CHECK_WORKERS = 2
 @dataclass(frozen=True)
 class _PartCheck:
     rows: int
+    # Its columns as stored, and what of them cannot land in the raw tables (then nothing else is checked).
+    columns: dict[str, pa.DataType]
+    types: delivery_types.PartTypes
     # Balance transactions only: per account and currency (available, pending) at the run's time, and id hashes.
     balances: tuple[tuple[str | None, str, int | None, int | None], ...] = ()
     id_hashes: np.ndarray | None = None
 
 
-def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, table: str, part: S3Object, as_of: datetime) -> _PartCheck:
-    """One part: its schema checked and every value read once, so a corrupt page fails the load and
-    not a later build (hashing a column's values decodes its pages; counting them may be answered
-    from the footer's statistics). Balance transactions give their balance sums and id hashes on the way."""
+def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSettings, table: str, part: S3Object, as_of: datetime,
+                targets: dict[str, warehouse.LandedColumn]) -> _PartCheck:
+    """One part: its schema checked, its columns' types against the raw columns they fill (`targets`),
+    and every value read once, so a corrupt page fails the load and not a later build (hashing a
+    column's values decodes its pages; counting them may be answered from the footer's
+    statistics). Balance transactions give their balance sums and id hashes on the way."""
     files = _checked_files(settings, table, [part])
+    types = delivery_types.check_part(cursor, table, f"s3://{settings.bucket}/{part.key}", part.path, files.columns, targets,
+                                      RECORD_KEYS[table], LANDING_ROWS.get(table, "true"))
+    if types.problems:
+        return _PartCheck(types.rows, files.columns, types)
     if table != BALANCE_TRANSACTIONS:
         [(rows, *_)] = cursor.execute(f"select count(*), bit_xor(hash(columns(*))) from {files.source()}").fetchall()
-        return _PartCheck(rows)
+        return _PartCheck(rows, files.columns, types)
     sums = _balance_sums(files.timestamp("created"), files.timestamp("available_on"))
     per_currency = cursor.execute(
         f"select {files.optional('merchant_id')}, lower(currency), count(*), {', '.join(sums)}, bit_xor(hash(columns(* exclude (id)))) "
@@ -375,17 +398,39 @@ def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSetting
         {"as_of": as_of},
     ).fetchall()
     return _PartCheck(
-        rows=sum(row[2] for row in per_currency),
+        rows=sum(row[2] for row in per_currency), columns=files.columns, types=types,
         balances=tuple((account, currency, available, pending) for account, currency, _, available, pending, *_ in per_currency),
         id_hashes=cursor.sql(f"select hash(id) as id_hash from {files.source()}").fetchnumpy()["id_hash"],
     )
 
 
 def _check_when_landed(connection: duckdb.DuckDBPyConnection, download: ParallelDownload, settings: DataPipelineSettings,
-                       table: str, part: S3Object, as_of: datetime) -> _PartCheck:
+                       table: str, part: S3Object, as_of: datetime, targets: dict[str, warehouse.LandedColumn]) -> _PartCheck:
     download.wait([part])
     with connection.cursor() as cursor:
-        return _check_part(cursor, settings, table, part, as_of)
+        return _check_part(cursor, settings, table, part, as_of, targets)
+
+
+def _landing_targets(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, warehouse.LandedColumn]]:
+    """Per table, the raw column each delivered column fills, by its delivered name."""
+    targets = {}
+    for table, raw_table in LANDS_IN.items():
+        delivered_name = {landed: delivered for delivered, landed in LANDED_NAMES[table].items()}
+        targets[table] = {delivered_name.get(column.name, column.name): column for column in warehouse.landed_columns(connection, raw_table)}
+    return targets
+
+
+def _refuse_what_cannot_land(run: str, settings: DataPipelineSettings, parts: dict[str, list[S3Object]], checks: dict[str, list[_PartCheck]]) -> None:
+    """One error for every column that cannot land: its type or its values in any part, and the
+    columns parts store differently."""
+    sentences = delivery_types.refusals(
+        (problem for table in LOAD_ORDER for check in checks[table] for problem in check.types.problems),
+        {table: sum(check.types.rows for check in checks[table]) for table in LOAD_ORDER},
+    )
+    for table in LOAD_ORDER:
+        sentences += delivery_types.unlike_parts(table, [(f"s3://{settings.bucket}/{part.key}", check.columns) for part, check in zip(parts[table], checks[table])])
+    if sentences:
+        raise DataPipelineError(f"Data Pipeline run {run} is refused and the warehouse left as it was: {'; '.join(sentences)}")
 
 
 def _refuse_repeated_ids(checks: list[_PartCheck], files: _TableFiles, connection: duckdb.DuckDBPyConnection, run: str) -> None:
@@ -447,11 +492,14 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     try:
         parts = _parts(settings, s3, newest.run, folder)
         with ParallelDownload(s3, settings.bucket, [part for table in LOAD_ORDER for part in parts[table]]) as download:
+            targets = _landing_targets(connection)
             with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="parquet-check") as pool:
-                pending = {table: [pool.submit(_check_when_landed, connection, download, settings, table, part, as_of) for part in parts[table]]
+                pending = {table: [pool.submit(_check_when_landed, connection, download, settings, table, part, as_of, targets[table])
+                                   for part in parts[table]]
                            for table in LOAD_ORDER}
                 try:
                     checks = {table: [future.result() for future in futures] for table, futures in pending.items()}
+                    _refuse_what_cannot_land(newest.run, settings, parts, checks)
                     files = {table: _checked_files(settings, table, parts[table]) for table in LOAD_ORDER}
                     _refuse_repeated_ids(checks[BALANCE_TRANSACTIONS], files[BALANCE_TRANSACTIONS], connection, newest.run)
                     payouts = _payout_objects(connection, files[TRANSFERS])

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 import pytest
 
 from ledger import warehouse as ledger_warehouse
@@ -14,7 +15,7 @@ from orchestration.defs.resources import StripeApiResource, WarehouseResource
 from sandbox import data_pipeline as delivery
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
-from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
+from tests.s3_fixtures import layout, local_s3, replace_object, with_column  # noqa: F401 - fixtures
 
 DAY = 86_400
 
@@ -123,3 +124,22 @@ def test_the_demo_can_close_from_a_local_data_pipeline_delivery(small_world, mon
         with ledger_warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
             assert load_newest_run(settings, connection).balance_transactions == small_world.balance_transactions.num_rows
     assert "CLOSE_DATA_PIPELINE_URI" not in os.environ
+
+
+def test_a_refused_delivery_fails_the_run_naming_the_column_and_keeps_the_loaded_one(small_world, pipeline_environment, tmp_path):
+    s3 = pipeline_environment.s3_client()
+    delivery.write_export(s3, pipeline_environment, small_world, clock=small_world.as_of - 3 * DAY)
+    loaded, _ = materialize(tmp_path)
+    delivery.write_export(s3, pipeline_environment, small_world)
+    uri = replace_object(pipeline_environment, delivery.BALANCE_TRANSACTIONS,
+                         with_column("amount", lambda column: pa.array([value / 100 for value in column.to_pylist()], pa.float64())))
+    resources = {"warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")), "stripe": StripeApiResource(api_key=API_KEY, api_base="http://127.0.0.1:9")}
+    result = dg.materialize([stripe_ingest], resources=resources, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    error = failure.step_failure_data.error
+    messages = [error.message] + ([error.cause.message] if error.cause else [])
+    assert any(f"table balance_transactions, column amount: {uri} stores double, but it lands as BIGINT" in message for message in messages)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        [(count,)] = connection.execute("select count(*) from raw.stripe_balance_transactions").fetchall()
+    assert count == loaded["stripe_balance_transactions"]["dagster/row_count"].value
