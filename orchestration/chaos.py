@@ -46,8 +46,8 @@ WAIT_MESSAGES = ("waiting for the warehouse", "waiting for Dagster run")
 # How many faults each failpoint gets in a sweep of `points`: the raw-data commits and dbt (ingest,
 # bank, build, proofs) first, then the exports, the package and the pushes.
 SWEEP_ORDER = ("warehouse.commit", "dbt.event", "export.write", "gx.suite", "push.netsuite", "package.html", "push.sap")
-# Columns that record when a row was written, not what the books say.
-VOLATILE_COLUMNS = ("_loaded_at", "updated_at", "as_of")
+# Columns that record when a row was written, not what the books say (with every `*_at` column).
+VOLATILE_COLUMNS = ("as_of",)
 BOOK_MARTS = (
     "fct_journal_lines", "fct_journal_source_records", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
     "fct_payout_bank_matches", "fct_reconciliation_exceptions",
@@ -205,7 +205,7 @@ def books(folder: Path, erp: ErpSandboxes) -> dict:
             [list(BOOK_MARTS)],
         ).fetchall()
         for schema, table in tables:
-            fingerprint[f"table {schema}.{table}"] = _table_digest(connection, schema, table)
+            fingerprint[f"table {schema}.{table}"] = _table_digest(connection, schema, table, folder)
     finally:
         connection.close()
     exports = folder / "exports"
@@ -217,15 +217,17 @@ def books(folder: Path, erp: ErpSandboxes) -> dict:
     return fingerprint
 
 
-def _table_digest(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+def _table_digest(connection: duckdb.DuckDBPyConnection, schema: str, table: str, folder: Path) -> str:
+    """Rows and a digest of the table's content; paths under the close's own folder (the bank
+    files' `source_uri`) are read relative to it, since every close runs in a folder of its own."""
     columns = [
         name for (name,) in connection.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]
         ).fetchall()
-        if name not in VOLATILE_COLUMNS and not name.endswith(("_at",))
+        if name not in VOLATILE_COLUMNS and not name.endswith("_at")
     ]
     rows = connection.execute(f'select {", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)} from "{schema}"."{table}"').fetchall()
-    digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+    digest = hashlib.sha256(repr(sorted(repr(row).replace(str(folder), "<close>") for row in rows)).encode()).hexdigest()
     return f"{len(rows)} rows {digest[:16]}"
 
 

@@ -118,8 +118,6 @@ def _world_spec(args: argparse.Namespace):
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from orchestration.close_run import run_close
-    from orchestration.instance import persistent_instance
     from sandbox.merchant import simulate
     from sandbox.outputs import write_sandbox_files
     from sandbox.stripe_api import SandboxStripeServer
@@ -136,9 +134,9 @@ def _demo(args: argparse.Namespace) -> int:
             base, source=source, stripe_api_key=SANDBOX_API_KEY, stripe_api_base=server.url, bank_inbox=str(files.bai2.parent)
         )
         print(f"Sandbox Stripe API at {server.url}; warehouse {settings.warehouse}")
-        last_day = spec.start + timedelta(days=spec.days - 1)
-        with contextlib.redirect_stdout(sys.stderr):
-            result = run_close(settings, spec.start, last_day, persistent_instance())
+        result = _close_window(settings, spec.start, spec.start + timedelta(days=spec.days - 1))
+    if result is None:
+        return 1
     _print_result(result)
     differences = _differences_from_truth(result, files.truth)
     print(f"Bank statements matched: {files.bai2}, {files.camt053}")
@@ -152,19 +150,30 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestration.close_run import run_close
-    from orchestration.instance import persistent_instance
-
     if args.end < args.start:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     settings = CloseSettings.from_env()
     if not settings.stripe_api_key and settings.source != "data_pipeline":
         raise ConfigError("STRIPE_API_KEY is not set (a restricted, read-only key is enough)")
-    with contextlib.redirect_stdout(sys.stderr):
-        result = run_close(settings, args.start, args.end, persistent_instance())
+    result = _close_window(settings, args.start, args.end)
+    if result is None:
+        return 1
     _print_result(result)
     return 0
+
+
+def _close_window(settings: CloseSettings, start: date, end: date):
+    """The close's result, or None once a failed step has been named on stderr (one line)."""
+    from orchestration.close_run import CloseFailed, run_close
+    from orchestration.instance import persistent_instance
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return run_close(settings, start, end, persistent_instance())
+    except CloseFailed as error:
+        print(f"close failed: {error}", file=sys.stderr)
+        return None
 
 
 def _serve(args: argparse.Namespace) -> int:
