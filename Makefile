@@ -30,7 +30,8 @@ test: $(STAMP) $(CHROMIUM)
 ui: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close ui
 
-# The issues' benchmarks at their sizes, one after the other (about half an hour on 2 cores).
+# The issues' benchmarks at their sizes, one after the other, then the fault-injection sweep
+# (about an hour on 2 cores).
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench --transactions 1000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest
@@ -38,6 +39,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --sizes 1000000,10000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 1000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close chaos --points 12
 
 clean:
 	rm -rf .close exports dbt_project/target dbt_project/logs
