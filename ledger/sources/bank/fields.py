@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 
 from ledger.money import parse_major
 
@@ -17,8 +18,13 @@ _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(T.*)?")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
+@lru_cache(maxsize=4096)
 def parse_yymmdd(text: str) -> date:
-    """BAI2 and MT940 dates; two-digit years 00-68 are 20xx, 69-99 are 19xx (as strptime does)."""
+    """BAI2 and MT940 dates; two-digit years 00-68 are 20xx, 69-99 are 19xx (as strptime does).
+
+    Cached: a statement repeats a few dates on every line, and one shared date object per day
+    saves both the strptime and the memory of a date per line.
+    """
     if not _YYMMDD.fullmatch(text):
         raise ValueError(f"date {text!r} is not YYMMDD")
     try:
