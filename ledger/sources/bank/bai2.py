@@ -397,7 +397,7 @@ class _Bai2Reader:
 
 
 def parse_bai2(source: SourceFile, control_totals: ControlTotalPolicy = "error") -> ParsedStatement:
-    deviations = Deviations(source.name)
+    deviations = Deviations()
     reader = _Bai2Reader(source, deviations)
     reader.read()
     warnings = (*enforce_checksums(source.name, reader.checks, control_totals), *deviations.warnings())

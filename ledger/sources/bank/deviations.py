@@ -3,9 +3,10 @@
 Banks do not all write their formats to the letter: a trailing SUB byte, '.' as MT940's decimal
 separator, a `:61:` without its transaction type, a blank BAI2 49 total. Where what the bank
 meant is certain, the file is read and each kind of departure becomes one warning naming the
-file, the first line where it occurs (and how many more) and what was assumed. The warnings are
-stored with the file (`raw.bank_statement_files.warnings`) and surface as a warning check and a
-reconciliation exception; they never stop the close. Damage whose meaning is not certain
+first line where it occurs (and how many lines in all) and what was assumed. The warnings are
+stored with the file (`raw.bank_statement_files.warnings`, whose row names the file, like the
+CLI and the check that print them) and surface as a warning check (`no_file_warnings`) and a
+reconciliation exception (`bank_file_warning`); they never stop the close. Damage whose meaning is not certain
 (totals that disagree, truncated files) is still refused.
 """
 
@@ -25,7 +26,6 @@ class _Occurrences:
 class Deviations:
     """One file's departures, one warning per kind (in the order they were first seen)."""
 
-    file_name: str
     _seen: dict[str, _Occurrences] = field(default_factory=dict)
 
     def add(self, line: int, what_and_assumption: str) -> None:
@@ -39,7 +39,7 @@ class Deviations:
 
     def warnings(self) -> tuple[str, ...]:
         return tuple(
-            f"{self.file_name}, line {seen.first_line}: {text}"
+            f"line {seen.first_line}: {text}"
             + (f" ({seen.count} lines in all, the last line {seen.last_line})" if seen.count > 1 else "")
             for text, seen in self._seen.items()
         )

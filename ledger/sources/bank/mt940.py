@@ -126,7 +126,7 @@ class _Statement:
 
 def parse_mt940(source: SourceFile, control_totals: ControlTotalPolicy = "error") -> ParsedStatement:
     """Every statement (MT940) and interim report (MT942) of the file; `control_totals` as for BAI2."""
-    deviations = Deviations(source.name)
+    deviations = Deviations()
     entries: list[StatementLine] = []
     balances: list[Balance] = []
     checks: list[ControlCheck] = []  # in file order

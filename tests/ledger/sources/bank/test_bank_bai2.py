@@ -164,19 +164,19 @@ def test_group_currency_applies_when_the_account_names_none(bank_file) -> None:
     [
         pytest.param(
             VALID + "\x1a",
-            "odd.bai2, line 9: control bytes 0x1A at the end of the file are not part of any record: ignored",
+            "line 9: control bytes 0x1A at the end of the file are not part of any record: ignored",
             8,
             id="trailing-sub",
         ),
         pytest.param(
             VALID + "\x00\x00\r\n\x1a",
-            "odd.bai2, line 9: control bytes 0x00 0x1A at the end of the file are not part of any record: ignored",
+            "line 9: control bytes 0x00 0x1A at the end of the file are not part of any record: ignored",
             8,
             id="trailing-nul-padding-and-sub",
         ),
         pytest.param(
             variant("49,216650,4/", "49,,4/"),
-            "odd.bai2, line 6: a 49 account trailer without a control total: the account's total is not checked"
+            "line 6: a 49 account trailer without a control total: the account's total is not checked"
             " (its record count is, and the 98 and 99 totals include it)",
             7,
             id="blank-49-total",

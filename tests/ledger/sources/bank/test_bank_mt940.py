@@ -174,14 +174,14 @@ DASH_INSIDE_86 = variant(":86:STRIPE PAYOUT ST-K3J9X2LQ8W1Z\n", ":86:STRIPE PAYO
     [
         pytest.param(
             TRAILING_SUB,
-            "odd.sta, line 10: control bytes 0x1A at the end of the file are not part of any record: ignored",
+            "line 10: control bytes 0x1A at the end of the file are not part of any record: ignored",
             ["STRIPE PAYOUT ST-K3J9X2LQ8W1Z", ""],
             ["NTRF", "NCHG"],
             id="trailing-sub",
         ),
         pytest.param(
             DOT_DECIMALS,
-            "odd.sta, line 5: amounts with '.' as the decimal separator (SWIFT writes ','): read as decimals"
+            "line 5: amounts with '.' as the decimal separator (SWIFT writes ','): read as decimals"
             " (2 lines in all, the last line 8)",
             ["STRIPE PAYOUT ST-K3J9X2LQ8W1Z", ""],
             ["NTRF", "NCHG"],
@@ -189,7 +189,7 @@ DASH_INSIDE_86 = variant(":86:STRIPE PAYOUT ST-K3J9X2LQ8W1Z\n", ":86:STRIPE PAYO
         ),
         pytest.param(
             NO_TYPE_CODE,
-            "odd.sta, line 5: :61: without a transaction type (such as NTRF) after the amount: read with none"
+            "line 5: :61: without a transaction type (such as NTRF) after the amount: read with none"
             " (2 lines in all, the last line 7)",
             ["STRIPE PAYOUT ST-K3J9X2LQ8W1Z", ""],
             [None, None],
@@ -197,7 +197,7 @@ DASH_INSIDE_86 = variant(":86:STRIPE PAYOUT ST-K3J9X2LQ8W1Z\n", ":86:STRIPE PAYO
         ),
         pytest.param(
             DASH_INSIDE_86,
-            "odd.sta, line 7: a line holding only '-' inside an :86: text, followed by more of the same statement:"
+            "line 7: a line holding only '-' inside an :86: text, followed by more of the same statement:"
             " read as part of the text, not as the end of the statement",
             ["STRIPE PAYOUT ST-K3J9X2LQ8W1Z -", ""],
             ["NTRF", "NCHG"],
