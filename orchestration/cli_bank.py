@@ -1,9 +1,10 @@
-"""`stripe-close bank parse|load` and `stripe-close bench match`: bank statements from a shell.
+"""`stripe-close bank parse|load` and `stripe-close bench match|parse`: bank statements from a shell.
 
 `bank parse FILE` prints one statement file as a JSON object (exit 0), or the refusal naming file,
 line and reason on stderr (exit 1). `bank load FOLDER|s3://bucket/prefix` lands every file of an
 inbox in CLOSE_WAREHOUSE (exit 1 when a file was quarantined). `bench match --payouts N` times the
-matching on N generated payouts and scores it against the generated truth.
+matching on N generated payouts and scores it against the generated truth; `bench parse` times
+parsing camt.053, MT940 and BAI2 files of 5 and 50 MB.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ledger.sources.bank.model import BankStatementError
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
-    """Add `bank` to the top-level commands and `match` under `bench` (which must exist already)."""
+    """Add `bank` to the top-level commands and `match` and `parse` under `bench` (which must exist already)."""
     bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
     bank_commands = bank.add_subparsers(dest="bank_command", required=True)
     parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, CSV) as JSON")
@@ -42,6 +43,11 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     match.add_argument("--seed", type=int, default=7)
     match.add_argument("--workdir", type=Path, default=Path(".close/bench-match"))
     match.set_defaults(handler=_bench_match)
+
+    parse_bench = bench_targets.add_parser("parse", help="time statement parsing (camt.053, MT940, BAI2) at 5 and 50 MB")
+    parse_bench.add_argument("--sizes", default="5,50", help="file sizes in MB, comma-separated")
+    parse_bench.add_argument("--workdir", type=Path, default=Path(".close/bench-parse"))
+    parse_bench.set_defaults(handler=_bench_parse)
 
 
 def _csv_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +96,13 @@ def _bench_match(args: argparse.Namespace) -> int:
     from orchestration.bench_match import run_match_benchmark
 
     return run_match_benchmark(args.payouts, args.seed, args.workdir)
+
+
+def _bench_parse(args: argparse.Namespace) -> int:
+    from orchestration.bench_parse import run_parse_benchmark
+    from sandbox.bank_bench_files import BENCH_FORMATS
+
+    return run_parse_benchmark([int(size) for size in args.sizes.split(",")], list(BENCH_FORMATS), args.workdir)
 
 
 def _load_csv_config(path: Path | None) -> CsvConfig | None:

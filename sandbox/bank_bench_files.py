@@ -73,6 +73,12 @@ def _movement(entries: list[_Entry]) -> int:
     return sum(e.amount_minor if e.credit else -e.amount_minor for e in entries)
 
 
+def _break_at_space(text: str, width: int) -> tuple[str, str]:
+    """Text and its continuation line; the parsers join the two with one space, which this drops."""
+    cut = text.rindex(" ", 0, width + 1)
+    return text[:cut], text[cut + 1 :]
+
+
 def _major(amount_minor: int, separator: str) -> str:
     return f"{amount_minor // 100}{separator}{amount_minor % 100:02d}"
 
@@ -83,8 +89,8 @@ def _mt940_statement(day: date, entries: list[_Entry], opening: int) -> tuple[st
     for entry in entries:
         mark = "C" if entry.credit else "D"
         lines.append(f":61:{day:%y%m%d}{day:%m%d}{mark}{_major(entry.amount_minor, ',')}NTRF{entry.reference}//B{entry.number}")
-        text = entry.text
-        lines += [f":86:{text[:65]}", text[65:]]
+        first, rest = _break_at_space(entry.text, 65)
+        lines += [f":86:{first}", rest]
     lines += [_mt940_balance("62F", day, closing), "-", ""]
     return "\n".join(lines), closing, 0, 0
 
@@ -103,7 +109,8 @@ def _bai2_group(day: date, entries: list[_Entry], opening: int) -> tuple[str, in
     ]
     for entry in entries:
         code = "165" if entry.credit else "451"
-        account += [f"16,{code},{entry.amount_minor},0,{entry.reference},B{entry.number},{entry.text[:40]}", f"88,{entry.text[40:]}"]
+        first, rest = _break_at_space(entry.text, 40)
+        account += [f"16,{code},{entry.amount_minor},0,{entry.reference},B{entry.number},{first}", f"88,{rest}"]
     account_total = opening + closing + sum(credits) + sum(debits) + sum(credits) + sum(debits)
     account.append(f"49,{account_total},{len(account) + 1}/")
     group = [f"02,RECEIVER,BANK,1,{day:%y%m%d},,USD,2/", *account, f"98,{account_total},1,{len(account) + 2}/", ""]
