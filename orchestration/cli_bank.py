@@ -17,6 +17,7 @@ from pathlib import Path
 from ledger.sources.bank.csv_statement import CsvConfig
 from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
+from sandbox.bank_bench_files import BENCH_FORMATS
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
@@ -46,6 +47,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
 
     parse_bench = bench_targets.add_parser("parse", help="time statement parsing (camt.053, MT940, BAI2) at 5 and 50 MB")
     parse_bench.add_argument("--sizes", default="5,50", help="file sizes in MB, comma-separated")
+    parse_bench.add_argument("--formats", default=",".join(BENCH_FORMATS), help="comma-separated, of " + ", ".join(BENCH_FORMATS))
     parse_bench.add_argument("--workdir", type=Path, default=Path(".close/bench-parse"))
     parse_bench.set_defaults(handler=_bench_parse)
 
@@ -100,9 +102,13 @@ def _bench_match(args: argparse.Namespace) -> int:
 
 def _bench_parse(args: argparse.Namespace) -> int:
     from orchestration.bench_parse import run_parse_benchmark
-    from sandbox.bank_bench_files import BENCH_FORMATS
 
-    return run_parse_benchmark([int(size) for size in args.sizes.split(",")], list(BENCH_FORMATS), args.workdir)
+    formats = args.formats.split(",")
+    unknown = sorted(set(formats) - set(BENCH_FORMATS))
+    if unknown:
+        print(f"error: --formats: {', '.join(unknown)} is not one of {', '.join(BENCH_FORMATS)}", file=sys.stderr)
+        return 2
+    return run_parse_benchmark([int(size) for size in args.sizes.split(",")], formats, args.workdir)
 
 
 def _load_csv_config(path: Path | None) -> CsvConfig | None:

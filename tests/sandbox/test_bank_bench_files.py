@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ledger.sources.bank import parse_statement_file
-from sandbox.bank_bench_files import BENCH_FORMATS, STATEMENT_ENTRIES, write_bench_file
+from sandbox.bank_bench_files import BENCH_FORMATS, write_bench_file
 
 
 @pytest.mark.parametrize("format", BENCH_FORMATS)
@@ -17,12 +17,12 @@ def test_a_bench_file_parses_back_with_every_check_passing(format: str, tmp_path
 
     parsed = parse_statement_file(path)
 
-    assert path.stat().st_size >= 1_000_000
-    assert len(parsed.entries) == entries and entries % STATEMENT_ENTRIES == 0
+    assert 950_000 <= path.stat().st_size <= 1_050_000
+    assert len(parsed.entries) == entries
     assert parsed.checks and all(check.ok for check in parsed.checks)
     assert parsed.warnings == ()
     credits = [e for e in parsed.entries if e.direction == "credit"]
-    assert len(credits) == entries // 2
+    assert len(credits) == (entries + 1) // 2
     first = parsed.entries[0]
     assert (first.amount_minor, first.direction, first.text) == (
         1_000,

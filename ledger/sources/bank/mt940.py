@@ -41,8 +41,8 @@ empty reference), read with none; a bare `-` line inside a `:86:` text followed 
 same statement (`:61:`, `:86:`, a closing balance), read as text rather than as the end of the
 statement.
 
-The file is read lazily, one statement at a time, so memory holds the parsed entries and one
-statement's fields, not the file's million lines.
+The file is read lazily, one field at a time, so memory holds the parsed entries and the field
+being read, not the file's million lines nor a long statement's fields.
 """
 
 from __future__ import annotations
@@ -118,12 +118,6 @@ class _Field:
         return self.lines[0][0]
 
 
-@dataclass
-class _Statement:
-    line: int
-    fields: list[_Field] = field(default_factory=list)
-
-
 def parse_mt940(source: SourceFile, control_totals: ControlTotalPolicy = "error") -> ParsedStatement:
     """Every statement (MT940) and interim report (MT942) of the file; `control_totals` as for BAI2."""
     deviations = Deviations()
@@ -133,9 +127,16 @@ def parse_mt940(source: SourceFile, control_totals: ControlTotalPolicy = "error"
     assertions: list[ControlCheck] = []  # closing balances (see `totals`)
     checksums: list[ControlCheck] = []  # MT942 :90D:/:90C:
     statements = 0
-    for statement in _statements(source, deviations):
-        reader = _StatementReader(source, statement, deviations)
-        reader.read()
+    reader: _StatementReader | None = None
+    for item in _fields(source, deviations):
+        if item is not None:
+            if item.tag == "20":
+                reader = _StatementReader(source, item.line, deviations)
+            assert reader is not None
+            reader.read_field(item)
+            continue
+        assert reader is not None
+        reader.finish()
         statements += 1
         entries.extend(reader.entries)
         balances.extend(reader.balances)
@@ -156,56 +157,64 @@ def parse_mt940(source: SourceFile, control_totals: ControlTotalPolicy = "error"
     return source.parsed("mt940", entries, balances, checks, warnings)
 
 
-def _statements(source: SourceFile, deviations: Deviations) -> Iterator[_Statement]:
-    """Each statement once it has ended; lines outside statements are envelope and skipped."""
-    current: _Statement | None = None
+def _fields(source: SourceFile, deviations: Deviations) -> Iterator[_Field | None]:
+    """Each field of each statement once complete, in file order, and None after a statement's last.
+
+    A statement starts with its :20: field; lines outside statements are envelope and skipped.
+    Only the field being read is held, so a statement of any length streams through.
+    """
+    held: _Field | None = None  # the field being read, open to continuation lines; None outside statements
     dash_line: int | None = None  # a bare "-" after :86:, not yet known to end the statement
     for number, raw in _join_split_tags(read_lines(source, deviations, _ENVELOPE_BYTES)):
         text = raw.strip(_ENVELOPE_BYTES)
-        if dash_line is not None and text.strip():
-            assert current is not None
-            tag = _TAG.fullmatch(text.rstrip())
+        stripped = text.strip()
+        tag = _TAG.fullmatch(text.rstrip()) if stripped.startswith(":") else None
+        if dash_line is not None and stripped:
+            assert held is not None
             if tag and tag["tag"] in _AFTER_86:
                 deviations.add(
                     dash_line,
                     "a line holding only '-' inside an :86: text, followed by more of the same statement:"
                     " read as part of the text, not as the end of the statement",
                 )
-                current.fields[-1].lines.append((dash_line, "-"))
+                held.lines.append((dash_line, "-"))
             else:
-                yield current
-                current = None
+                yield held
+                yield None
+                held = None
             dash_line = None
-        tag = _TAG.fullmatch(text.rstrip())
         if tag and tag["tag"] not in _KNOWN_TAGS:
             raise BankStatementError(source.name, number, f"unknown MT940 tag :{tag['tag']}:")
-        if tag and tag["tag"] == "20":
-            if current is not None:
-                yield current
-            current = _Statement(number)
-        if current is None:
-            if tag:
+        if tag and tag["tag"] == "20" and held is not None:
+            yield held  # the statement before ended without a "-" line
+            yield None
+            held = None
+        if held is None:
+            if tag and tag["tag"] != "20":
                 raise BankStatementError(
                     source.name,
                     number,
                     f":{tag['tag']}: before any :20: — the file is a fragment, not a whole MT940 statement",
                 )
-            continue  # envelope before the first statement
+            if not tag:
+                continue  # envelope outside statements
         if tag:
-            current.fields.append(_Field(tag["tag"], [(number, tag["content"])]))
-        elif text.strip() == "-" and current.fields and current.fields[-1].tag == "86":
+            if held is not None:
+                yield held
+            held = _Field(tag["tag"], [(number, tag["content"])])
+        elif stripped == "-" and held.tag == "86":
             dash_line = number
         elif _STATEMENT_END.fullmatch(text):
-            yield current
-            current = None
-        elif text.strip() and current.fields[-1].tag in _MULTI_LINE_TAGS:
-            current.fields[-1].lines.append((number, text))
-        elif text.strip():
-            raise BankStatementError(
-                source.name, number, f"unexpected text {text.strip()[:30]!r} after :{current.fields[-1].tag}:"
-            )
-    if current is not None:
-        yield current
+            yield held
+            yield None
+            held = None
+        elif stripped and held.tag in _MULTI_LINE_TAGS:
+            held.lines.append((number, text))
+        elif stripped:
+            raise BankStatementError(source.name, number, f"unexpected text {stripped[:30]!r} after :{held.tag}:")
+    if held is not None:
+        yield held
+        yield None
 
 
 def _join_split_tags(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
@@ -229,9 +238,12 @@ def _join_split_tags(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, st
 
 @dataclass
 class _StatementReader:
+    """One statement, read field by field as they stream in."""
+
     source: SourceFile
-    statement: _Statement
+    line: int  # of its :20:
     deviations: Deviations
+    last_line: int = 0
     account_id: str | None = None
     currency: str | None = None
     has_floor_limit: bool = False  # an MT942's :34F:, which gives the currency in place of a balance
@@ -249,18 +261,18 @@ class _StatementReader:
         """An MT942: a floor limit and no opening balance; its totals are :90D:/:90C:, not a closing balance."""
         return self.has_floor_limit and not any(b.kind == "opening" for b in self.balances)
 
-    def read(self) -> None:
-        # One try around the loop, not a context manager per field: this runs once per line of the file.
-        line = self.statement.line
+    def read_field(self, tag_field: _Field) -> None:
+        self.last_line = tag_field.lines[-1][0]
         try:
-            for tag_field in self.statement.fields:
-                line = tag_field.line
-                self._read_field(tag_field)
-            self._finish_entry()
+            self._read_field(tag_field)
         except BankStatementError:
             raise
         except ValueError as error:
-            raise self.fail(line, str(error)) from error
+            raise self.fail(tag_field.line, str(error)) from error
+
+    def finish(self) -> None:
+        """The statement has ended: its last entry is complete."""
+        self._finish_entry()
 
     def _read_field(self, tag_field: _Field) -> None:
         tag = tag_field.tag
@@ -383,26 +395,23 @@ class _StatementReader:
             raise self.fail(line, "no :25: account identification before this line")
         return self.account_id
 
-    def _last_line(self) -> int:
-        return self.statement.fields[-1].lines[-1][0]
-
     def closing_balance_check(self) -> ControlCheck:
         opening = next((b for b in self.balances if b.kind == "opening"), None)
         closing = next((b for b in self.balances if b.kind == "closing"), None)
         if opening is None:
             raise self.fail(
-                self._last_line(),
-                f"the statement opened at line {self.statement.line} has no opening balance :60F:/:60M:"
+                self.last_line,
+                f"the statement opened at line {self.line} has no opening balance :60F:/:60M:"
                 " (nor, as an MT942 interim report would, a floor limit :34F:)",
             )
         if closing is None:
             raise self.fail(
-                self._last_line(),
-                f"the statement opened at line {self.statement.line} has no closing balance :62F:/:62M:"
+                self.last_line,
+                f"the statement opened at line {self.line} has no closing balance :62F:/:62M:"
                 " — the file is truncated; ask the bank to send it again",
             )
         return ControlCheck(
-            f"statement at line {self.statement.line} {closing.currency.upper()} closing balance (:{closing.code}:)",
+            f"statement at line {self.line} {closing.currency.upper()} closing balance (:{closing.code}:)",
             closing.line,
             closing.amount_minor,
             opening.amount_minor + signed_sum(self.entries),
@@ -417,7 +426,7 @@ class _StatementReader:
                 continue
             line, count, amount = self.entry_totals[tag]
             amounts = [e.amount_minor for e in self.entries if e.direction == direction]
-            name = f"interim report at line {self.statement.line} {self.currency.upper()} {direction}"
+            name = f"interim report at line {self.line} {self.currency.upper()} {direction}"
             checks.append(ControlCheck(f"{name} count (:{tag}:)", line, count, len(amounts)))
             checks.append(ControlCheck(f"{name} sum (:{tag}:)", line, amount, sum(amounts)))
         return checks
