@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.bank_bench_files import BENCH_FORMATS, BenchFormat, write_bench_file
+from sandbox.bank_bench_files import BenchFormat, write_bench_file
 
 _SUFFIXES: dict[BenchFormat, str] = {"camt.053": "xml", "mt940": "sta", "bai2": "bai2"}
 _MIB = 1024 * 1024

@@ -4,8 +4,8 @@ Lazy because a 50 MB statement has a million lines: a list of them costs more me
 statement lines parsed from them. Line breaks are CRLF, LF or CR (not str.splitlines(), which
 also breaks on form feeds and U+0085, data in these files).
 
-Control bytes at the very end of a file (DOS's SUB 0x1A end-of-file mark, NULs from a padded
-transfer) are not part of any record: they are cut off and recorded as a deviation. `framing`
+Control bytes at the very end of a file (DOS's SUB 0x1A end-of-file mark, an EOT 0x04 from a
+terminal transfer) are not part of any record: they are cut off and recorded as a deviation. `framing`
 names control characters a format expects there (MT940's ETX, which ends a SWIFT envelope) and
 that are left for the parser without a warning.
 """

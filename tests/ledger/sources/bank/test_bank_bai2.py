@@ -169,10 +169,10 @@ def test_group_currency_applies_when_the_account_names_none(bank_file) -> None:
             id="trailing-sub",
         ),
         pytest.param(
-            VALID + "\x00\x00\r\n\x1a",
-            "line 9: control bytes 0x00 0x1A at the end of the file are not part of any record: ignored",
+            VALID + "\x04\r\n\x1a",
+            "line 9: control bytes 0x04 0x1A at the end of the file are not part of any record: ignored",
             8,
-            id="trailing-nul-padding-and-sub",
+            id="trailing-eot-and-sub",
         ),
         pytest.param(
             variant("49,216650,4/", "49,,4/"),
