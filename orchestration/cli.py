@@ -78,8 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--workdir", type=Path, default=Path(".close/bench"))
     bench.set_defaults(handler=_bench)
-    # `bench` alone times the whole chain; `bench ingest|close|match` time one part.
-    bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,match}")
+    # `bench` alone times the whole chain; `bench ingest|close|match|parse` time one part.
+    bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,match,parse}")
 
     chaos = commands.add_parser(
         "chaos", help="kill a sandbox close with SIGKILL at random points, resume it with `stripe-close run`, compare the books",

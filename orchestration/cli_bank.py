@@ -1,10 +1,11 @@
-"""`stripe-close bank parse|load` and `stripe-close bench match`: bank statements from a shell.
+"""`stripe-close bank parse|load` and `stripe-close bench match|parse`: bank statements from a shell.
 
 `bank parse FILE` prints one statement file as a JSON object (exit 0), or the refusal naming file,
 line and reason on stderr (exit 1). `bank load FOLDER|s3://bucket/prefix` lands every file of an
 inbox in CLOSE_WAREHOUSE and lists the files of the inbox still in quarantine, refused now or before
-(exit 1 while any remain). `bench match --payouts N` times the
-matching on N generated payouts and scores it against the generated truth.
+(exit 1 while any remain). `bench match --payouts N` times the matching on N generated payouts and
+scores it against the generated truth; `bench parse` times parsing camt.053, MT940 and BAI2 files
+of 5 and 50 MB.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ledger.sources.bank.csv_presets import CSV_PRESETS, csv_preset
 from ledger.sources.bank.csv_statement import CsvConfig
 from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
+from sandbox.bank_bench_files import BENCH_FORMATS
 
 
 class CsvPresetError(ValueError):
@@ -25,7 +27,7 @@ class CsvPresetError(ValueError):
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
-    """Add `bank` to the top-level commands and `match` under `bench` (which must exist already)."""
+    """Add `bank` to the top-level commands and `match` and `parse` under `bench` (which must exist already)."""
     bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
     bank_commands = bank.add_subparsers(dest="bank_command", required=True)
     parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, OFX, CSV) as JSON")
@@ -48,6 +50,12 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     match.add_argument("--seed", type=int, default=7)
     match.add_argument("--workdir", type=Path, default=Path(".close/bench-match"))
     match.set_defaults(handler=_bench_match)
+
+    parse_bench = bench_targets.add_parser("parse", help="time statement parsing (camt.053, MT940, BAI2) at 5 and 50 MB")
+    parse_bench.add_argument("--sizes", default="5,50", help="file sizes in MB, comma-separated")
+    parse_bench.add_argument("--formats", default=",".join(BENCH_FORMATS), help="comma-separated, of " + ", ".join(BENCH_FORMATS))
+    parse_bench.add_argument("--workdir", type=Path, default=Path(".close/bench-parse"))
+    parse_bench.set_defaults(handler=_bench_parse)
 
 
 def _csv_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +115,17 @@ def _bench_match(args: argparse.Namespace) -> int:
     from orchestration.bench_match import run_match_benchmark
 
     return run_match_benchmark(args.payouts, args.seed, args.workdir)
+
+
+def _bench_parse(args: argparse.Namespace) -> int:
+    from orchestration.bench_parse import run_parse_benchmark
+
+    formats = args.formats.split(",")
+    unknown = sorted(set(formats) - set(BENCH_FORMATS))
+    if unknown:
+        print(f"error: --formats: {', '.join(unknown)} is not one of {', '.join(BENCH_FORMATS)}", file=sys.stderr)
+        return 2
+    return run_parse_benchmark([int(size) for size in args.sizes.split(",")], formats, args.workdir)
 
 
 def _load_csv_config(args: argparse.Namespace) -> CsvConfig | None:

@@ -25,14 +25,19 @@ Reading rules (BAI2 version 2):
 Tolerated because real banks send them: an empty type-code slot in an 03 summary list is skipped
 one field at a time (Goldman Sachs leads with an all-empty slot, SVB ends lines with a surplus
 ",/"); the 01 creation time is not read (NatWest writes "14:59:35"); 01 dates in YYYYMMDD.
+Tolerated with a warning (`deviations`): a 49 trailer with a blank control total (not checked;
+the 98 and 99 totals still cover the account's amounts), and control bytes after the last record
+(a DOS SUB). The file is read lazily, one logical record at a time.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from ledger.sources.bank.deviations import Deviations
 from ledger.sources.bank.fields import parse_currency, parse_yymmdd
 from ledger.sources.bank.model import (
     Balance,
@@ -42,9 +47,9 @@ from ledger.sources.bank.model import (
     Direction,
     ParsedStatement,
     StatementLine,
-    located,
 )
 from ledger.sources.bank.source_file import SourceFile
+from ledger.sources.bank.text_lines import read_lines
 from ledger.sources.bank.totals import ControlTotalPolicy, enforce_checksums
 
 _RECORD_CODES = {"01", "02", "03", "16", "88", "49", "98", "99"}
@@ -135,6 +140,7 @@ class _Account:
 @dataclass
 class _Bai2Reader:
     source: SourceFile
+    deviations: Deviations
     entries: list[StatementLine] = field(default_factory=list)
     balances: list[Balance] = field(default_factory=list)
     checks: list[ControlCheck] = field(default_factory=list)
@@ -147,18 +153,25 @@ class _Bai2Reader:
         return BankStatementError(self.source.name, line, reason)
 
     def read(self) -> None:
-        records = self._records()
-        if not records:
-            raise self.fail(1, "the file is empty")
-        for record in records:
-            with located(self.source.name, record.line):
+        # One try around the loop, not a context manager per record: this runs once per record of the file.
+        record: _Record | None = None
+        try:
+            for record in self._records():
                 self._dispatch(record)
+        except BankStatementError:
+            raise
+        except ValueError as error:
+            assert record is not None
+            raise self.fail(record.line, str(error)) from error
+        if record is None:
+            raise self.fail(1, "the file is empty")
         if not self.finished:
-            raise self.fail(records[-1].lines[-1], self._truncation_reason())
+            raise self.fail(record.lines[-1], self._truncation_reason())
 
-    def _records(self) -> list[_Record]:
-        records: list[_Record] = []
-        for number, raw in self.source.numbered_lines():
+    def _records(self) -> Iterator[_Record]:
+        """Each logical record once the next record shows it has no more 88 continuations."""
+        held: tuple[str, list[int], list[str]] | None = None
+        for number, raw in read_lines(self.source, self.deviations):
             line = raw.rstrip()
             if not line:
                 continue
@@ -168,14 +181,17 @@ class _Bai2Reader:
                     number, f"{line[:20]!r} does not start with a BAI2 record code (01, 02, 03, 16, 88, 49, 98, 99)"
                 )
             body = body[:-1] if body.endswith("/") else body
-            if code != "88":
-                records.append(_Record(code, (number,), (body,)))
-            elif records:
-                previous = records[-1]
-                records[-1] = _Record(previous.code, (*previous.lines, number), (*previous.bodies, body))
-            else:
-                raise self.fail(number, "an 88 continuation record has no record before it to continue")
-        return records
+            if code == "88":
+                if held is None:
+                    raise self.fail(number, "an 88 continuation record has no record before it to continue")
+                held[1].append(number)
+                held[2].append(body)
+                continue
+            if held is not None:
+                yield _Record(held[0], tuple(held[1]), tuple(held[2]))
+            held = (code, [number], [body])
+        if held is not None:
+            yield _Record(held[0], tuple(held[1]), tuple(held[2]))
 
     def _dispatch(self, record: _Record) -> None:
         if self.finished:
@@ -305,7 +321,14 @@ class _Bai2Reader:
         group, account = self._require_account(record)
         self._count(record)
         fields = self._plain_fields(record)
-        self._check(account.scope, "49", record.line, fields.next(), fields.next())
+        total, count = fields.next(), fields.next()
+        if not total:
+            self.deviations.add(
+                record.line,
+                "a 49 account trailer without a control total: the account's total is not checked (its record"
+                " count is, and the 98 and 99 totals include it)",
+            )
+        self._check(account.scope, "49", record.line, total or None, count)
         group.scope.total += account.scope.total
         self.account = None
 
@@ -333,9 +356,12 @@ class _Bai2Reader:
         self.finished = True
 
     def _check(
-        self, scope: _Scope, code: str, line: int, total: str, count: str, children: tuple[str, str] | None = None
+        self, scope: _Scope, code: str, line: int, total: str | None, count: str, children: tuple[str, str] | None = None
     ) -> None:
-        stated = [("control total", total, scope.total), ("record count", count, scope.records)]
+        """Record the stated figures against the computed ones; a total of None was left blank and is not checked."""
+        stated = [("record count", count, scope.records)]
+        if total is not None:
+            stated.insert(0, ("control total", total, scope.total))
         if children:
             stated.append((children[0], children[1], scope.children))
         for what, text, computed in stated:
@@ -371,9 +397,10 @@ class _Bai2Reader:
 
 
 def parse_bai2(source: SourceFile, control_totals: ControlTotalPolicy = "error") -> ParsedStatement:
-    reader = _Bai2Reader(source)
+    deviations = Deviations()
+    reader = _Bai2Reader(source, deviations)
     reader.read()
-    warnings = enforce_checksums(source.name, reader.checks, control_totals)
+    warnings = (*enforce_checksums(source.name, reader.checks, control_totals), *deviations.warnings())
     return source.parsed("bai2", reader.entries, reader.balances, reader.checks, warnings)
 
 

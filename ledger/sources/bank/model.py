@@ -44,7 +44,7 @@ def located(file: str, line: int | None, element: str | None = None) -> Iterator
         raise BankStatementError(file, line, str(error), element) from error
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 50 MB file holds 400,000 of them (no __dict__ each)
 class StatementLine:
     account_id: str
     booking_date: date

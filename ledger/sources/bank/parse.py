@@ -25,8 +25,8 @@ def parse_statement_file(
     """All entries, balances and checks of the file, or BankStatementError naming file, line and reason.
 
     `format` is detected from the content when None ("csv" when a csv_config is given).
-    `control_totals="warn"` accepts a BAI2 file whose 49/98/99 totals, or a camt file whose `TxsSummry`,
-    do not add up (see `totals`).
+    `control_totals="warn"` accepts a BAI2 file whose 49/98/99 totals, a camt file whose `TxsSummry`,
+    or an MT942 whose :90D:/:90C: do not add up (see `totals`).
     """
     source = SourceFile.read(Path(path))
     chosen = format or ("csv" if csv_config else detect_format(source))
@@ -35,7 +35,7 @@ def parse_statement_file(
     if chosen == "camt":
         return parse_camt(source, control_totals)
     if chosen == "mt940":
-        return parse_mt940(source)
+        return parse_mt940(source, control_totals)
     if chosen == "ofx":
         return parse_ofx(source)
     if chosen == "csv":

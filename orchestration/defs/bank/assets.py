@@ -6,6 +6,7 @@ import json
 import dagster as dg
 
 from ledger import warehouse as ledger_warehouse
+from ledger.sources.bank.file_warnings import current_file_warnings
 from ledger.sources.bank.inbox import load_inbox
 from orchestration.defs.bank.resources import BankInboxResource
 from orchestration.defs.resources import WarehouseResource
@@ -35,7 +36,15 @@ class BankLoadConfig(dg.Config):
             "no_quarantined_files",
             asset=dg.AssetKey(["bank", "bank_statement_files"]),
             description="Every statement file in the inbox could be read; a refused one waits in quarantine.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "no_file_warnings",
+            asset=dg.AssetKey(["bank", "bank_statement_files"]),
+            description=(
+                "The loaded statement files were read as written: no departure from the format read as assumed,"
+                " no closing balance that fails to add up, no new version (each warning is also a reconciliation exception)."
+            ),
+        ),
     ],
     pool="duckdb",
 )
@@ -50,6 +59,7 @@ def bank_statement_load(
         quarantine = connection.execute(
             "select file_name, error_line, error_reason from raw.bank_statement_files where status = 'quarantined' order by file_name"
         ).fetchall()
+        file_warnings = current_file_warnings(connection)
     for outcome in outcomes:
         log = context.log.warning if outcome.message else context.log.info
         log(f"{outcome.name}: {outcome.status}, {outcome.lines} lines" + (f"; {outcome.message}" if outcome.message else ""))
@@ -68,6 +78,16 @@ def bank_statement_load(
         metadata={"quarantined": dg.MetadataValue.md(
             "\n".join(f"- {name}, line {line}: {reason}" for name, line, reason in quarantine) or "none"
         )},
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_file_warnings",
+        asset_key=["bank", "bank_statement_files"],
+        passed=not file_warnings,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "warnings": len(file_warnings),
+            "files": dg.MetadataValue.md("\n".join(f"- {name}: {warning}" for name, warning in file_warnings) or "none"),
+        },
     )
 
 

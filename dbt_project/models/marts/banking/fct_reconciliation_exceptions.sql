@@ -7,8 +7,11 @@
 --   payout_in_transit     not at the bank yet, still inside the window after arrival_date (age from creation)
 --   payout_overdue        not at the bank and past the window after arrival_date (age from arrival_date)
 --   unmatched_bank_line   a Stripe-looking line that matches nothing (age from booking date)
--- Every payout item carries its payout's Stripe account and entity; an unmatched bank line has
--- neither (nothing says whose it is).
+--   bank_file_warning     one per warning stored with the current version of a loaded statement file
+--                         (any format): a departure read as assumed, a closing balance that does not add
+--                         up, a new version; `file_name` and `description` say which (age from loading)
+-- Every payout item carries its payout's Stripe account and entity; an unmatched bank line and a
+-- file warning have neither (nothing says whose they are), and a file warning no currency or amount.
 -- Payouts due before the first statement line of their currency are outside what the bank files
 -- cover and are not listed.
 
@@ -29,6 +32,13 @@ lines as (
 payouts as (
 
     select * from {{ ref('int_bank_payouts') }}
+
+),
+
+files as (
+
+    select * from {{ ref('stg_bank__statement_files') }}
+    where file_status = 'loaded'
 
 ),
 
@@ -80,7 +90,10 @@ candidate_items as (
         difference_minor,
         booking_date as reference_date,
         match_rule,
-        count(*) over (partition by payout_id, match_rule) as candidate_count
+        count(*) over (partition by payout_id, match_rule) as candidate_count,
+        cast(null as varchar) as file_name,
+        cast(null as varchar) as file_sha256,
+        cast(null as varchar) as description
     from candidates
     where candidate_status in ('ambiguous', 'amount_difference')
 
@@ -130,7 +143,10 @@ payout_items as (
             else open_payouts.created_date
         end as reference_date,
         cast(null as varchar) as match_rule,
-        cast(0 as bigint) as candidate_count
+        cast(0 as bigint) as candidate_count,
+        cast(null as varchar) as file_name,
+        cast(null as varchar) as file_sha256,
+        cast(null as varchar) as description
     from open_payouts
     cross join window_rule
 
@@ -150,10 +166,45 @@ line_items as (
         cast(null as bigint) as difference_minor,
         lines.booking_date as reference_date,
         cast(null as varchar) as match_rule,
-        cast(0 as bigint) as candidate_count
+        cast(0 as bigint) as candidate_count,
+        cast(null as varchar) as file_name,
+        cast(null as varchar) as file_sha256,
+        cast(null as varchar) as description
     from lines
     where lines.is_stripe_like
         and lines.bank_statement_line_id not in (select bank_statement_line_id from candidates)
+
+),
+
+current_files as (
+
+    select *
+    from files
+    qualify file_version = max(file_version) over (partition by file_name)
+
+),
+
+file_warning_items as (
+
+    select
+        'bank_file_warning' as exception_type,
+        cast(null as varchar) as payout_id,
+        cast(null as varchar) as bank_statement_line_id,
+        cast(null as varchar) as stripe_account_id,
+        cast(null as varchar) as entity_id,
+        cast(null as varchar) as currency,
+        cast(null as bigint) as amount_minor,
+        cast(null as bigint) as difference_minor,
+        -- loaded after the as-of date (the last booking date) counts as open since then: age 0, not negative
+        least(cast(current_files.loaded_at as date), as_of.as_of_date) as reference_date,
+        cast(null as varchar) as match_rule,
+        cast(0 as bigint) as candidate_count,
+        current_files.file_name,
+        current_files.file_sha256,
+        warning.description
+    from current_files
+    cross join unnest(current_files.warnings) as warning(description)
+    cross join as_of
 
 ),
 
@@ -164,13 +215,16 @@ unioned as (
     select * from payout_items
     union all
     select * from line_items
+    union all
+    select * from file_warning_items
 
 ),
 
 final as (
 
     select
-        md5(concat_ws('|', exception_type, payout_id, bank_statement_line_id, match_rule)) as exception_id,
+        -- concat_ws skips nulls: the ids of the other types are those they had before file warnings existed
+        md5(concat_ws('|', exception_type, payout_id, bank_statement_line_id, match_rule, file_sha256, description)) as exception_id,
         unioned.*,
         {{ business_day_number("as_of.as_of_date", "unioned.currency") }}
             - {{ business_day_number("unioned.reference_date", "unioned.currency") }} as age_business_days,

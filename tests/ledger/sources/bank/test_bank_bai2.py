@@ -157,3 +157,48 @@ def test_group_currency_applies_when_the_account_names_none(bank_file) -> None:
     text = variant("03,3333333333,USD", "03,3333333333,").replace(",,USD,2/", ",,CAD,2/")
     (entry,) = parse_statement_file(bank_file("cad.bai2", text)).entries
     assert entry.currency == "cad"
+
+
+@pytest.mark.parametrize(
+    ("text", "warning", "check_count"),
+    [
+        pytest.param(
+            VALID + "\x1a",
+            "line 9: control bytes 0x1A at the end of the file are not part of any record: ignored",
+            8,
+            id="trailing-sub",
+        ),
+        pytest.param(
+            VALID + "\x04\r\n\x1a",
+            "line 9: control bytes 0x04 0x1A at the end of the file are not part of any record: ignored",
+            8,
+            id="trailing-eot-and-sub",
+        ),
+        pytest.param(
+            variant("49,216650,4/", "49,,4/"),
+            "line 6: a 49 account trailer without a control total: the account's total is not checked"
+            " (its record count is, and the 98 and 99 totals include it)",
+            7,
+            id="blank-49-total",
+        ),
+    ],
+)
+def test_unambiguous_deviations_parse_with_a_warning(bank_file, text: str, warning: str, check_count: int) -> None:
+    parsed = parse_statement_file(bank_file("odd.bai2", text))
+    assert [(e.amount_minor, e.direction, e.bank_reference) for e in parsed.entries] == [(8325, "credit", "BANKREF1")]
+    assert len(parsed.checks) == check_count and all(check.ok for check in parsed.checks)
+    assert parsed.warnings == (warning,)
+
+
+def test_a_blank_49_total_still_leaves_the_98_total_checked(refused) -> None:
+    error = refused("odd.bai2", variant("49,216650,4/", "49,,4/").replace("16,165,8325,", "16,165,8326,"))
+    assert error.line == 7
+    assert error.reason.startswith("group 240102 control total (98 record) at line 7 says 216650, but the file adds up to 216651")
+
+
+def test_control_bytes_inside_the_file_are_still_refused(refused) -> None:
+    error = refused("odd.bai2", VALID.replace("98,216650", "\x1a\n98,216650"))
+    assert (error.line, error.reason) == (
+        7,
+        "'\\x1a' does not start with a BAI2 record code (01, 02, 03, 16, 88, 49, 98, 99)",
+    )
