@@ -156,15 +156,6 @@ def _bai2_detail(entry: BankEntry) -> list[str]:
 def _camt_statement(
     message: ET.Element, statement: BankAccountStatement, statement_id: str, created_at: datetime
 ) -> None:
-    element = camt_statement_head(message, statement, statement_id, created_at)
-    for entry in statement.entries:
-        camt_entry(element, entry, statement.currency)
-
-
-def camt_statement_head(
-    message: ET.Element, statement: BankAccountStatement, statement_id: str, created_at: datetime
-) -> ET.Element:
-    """A `Stmt` with everything but its entries: account, OPBD and CLBD, and the `TxsSummry` of the entries."""
     element = ET.SubElement(message, "Stmt")
     _leaf(element, "Id", statement_id)
     _leaf(element, "CreDtTm", created_at.isoformat(timespec="seconds"))
@@ -188,7 +179,8 @@ def camt_statement_head(
         totals = ET.SubElement(summary, tag)
         _leaf(totals, "NbOfNtries", str(len(amounts)))
         _leaf(totals, "Sum", format_major(sum(amounts), statement.currency))
-    return element
+    for entry in statement.entries:
+        _camt_entry(element, entry, statement.currency)
 
 
 def _camt_balance(statement: ET.Element, code: str, amount_minor: int, currency: str, on: date) -> None:
@@ -199,7 +191,7 @@ def _camt_balance(statement: ET.Element, code: str, amount_minor: int, currency:
     _leaf(ET.SubElement(balance, "Dt"), "Dt", on.isoformat())
 
 
-def camt_entry(statement: ET.Element, entry: BankEntry, currency: str) -> ET.Element:
+def _camt_entry(statement: ET.Element, entry: BankEntry, currency: str) -> None:
     element = ET.SubElement(statement, "Ntry")
     _leaf(element, "Amt", format_major(entry.amount_minor, currency), Ccy=currency.upper())
     _leaf(element, "CdtDbtInd", "CRDT" if entry.direction == "credit" else "DBIT")
@@ -219,7 +211,6 @@ def camt_entry(statement: ET.Element, entry: BankEntry, currency: str) -> ET.Ele
         remittance = ET.SubElement(details, "RmtInf")
         for line in _wrap(entry.text, CAMT_TEXT_WIDTH, CAMT_TEXT_WIDTH):
             _leaf(remittance, "Ustrd", line)
-    return element
 
 
 def _balance_before(statement: BankAccountStatement, day: date) -> int:

@@ -122,13 +122,7 @@ class SourceFile:
             warnings=tuple(warnings),
         )
 
-    def numbered_lines(self) -> list[tuple[int, str]]:
-        """(1-based line number, line without its terminator); CRLF, LF and CR all end a line."""
-        # Not str.splitlines(): it also breaks on form feeds and U+0085, which are data here.
-        return list(enumerate(_LINE_BREAK.split(self.text()), start=1))
 
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BYTE_ORDER_MARKS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
