@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
@@ -28,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    except StripeRequestFailed as error:
+        # Stripe refused the key or kept failing: the message names the request and what to do.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -101,6 +101,46 @@ def test_a_client_faster_than_the_limit_backs_off_on_429_and_completes(small_wor
     assert raw_tables(path) == clean_run
 
 
+def test_a_shared_budget_below_the_client_rate_adapts_the_rate_and_lands_every_row(small_world, clean_run, tmp_path):
+    """Issue #14 item 5: other integrations share the account's budget, so Stripe allows 10
+    requests/s where the client is set to 20. The shared rate comes down on `global-rate` 429s and
+    the run lands every row with the default retry policy; the telemetry shows the adapted rate."""
+    shared = ServerBehaviour(rate_limit_per_second=10)
+    path = tmp_path / "warehouse.duckdb"
+    with SandboxStripeServer(small_world, API_KEY, behaviour=shared) as server, warehouse.connect(path) as connection:
+        # Ninety-minute slices: a few hundred requests, twenty-odd seconds at the server's limit.
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=20, workers=8, slice_seconds=5_400)
+        window = whole_world(small_world)
+        stats = ingest(settings, connection, window, now=window.end)
+    assert raw_tables(path) == clean_run
+    figures = stats.telemetry.summary()
+    assert figures["requests"] >= 200
+    assert figures["requests_per_s_configured"] == 20
+    assert figures["rate_limit_decreases"] >= 1
+    assert figures["requests_per_s_lowest"] <= 10
+    assert 0 < figures["requests_per_s_achieved"] <= 20
+    # Adapting, the client spends few requests on refusals (a fixed 20/s has about one in two refused).
+    assert 0 < figures["rate_limited_429"] <= figures["requests"] / 5
+
+
+def test_rate_limiting_is_retried_for_a_time_budget_not_a_number_of_attempts(small_world, tmp_path):
+    """A 429 that says it is rate limiting is retried until STRIPE_RATE_LIMIT_RETRY_SECONDS run out,
+    however many attempts that takes; then the error names the path, the reason and the budget."""
+    exhausted = ServerBehaviour(rate_limit_per_second=0.001)
+    path = tmp_path / "warehouse.duckdb"
+    with SandboxStripeServer(small_world, API_KEY, behaviour=exhausted) as server, warehouse.connect(path) as connection:
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, account_id="acct_main",
+                                     retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.1, rate_limit_budget_s=1.0))
+        with pytest.raises(StripeRequestFailed) as error:
+            ingest(settings, connection, whole_world(small_world))
+        assert server.requests_served > settings.retry.max_attempts
+        assert connection.execute("select count(*) from raw.stripe_balance_snapshots").fetchone() == (0,)
+    message = str(error.value)
+    assert message.startswith("GET /v1/balance still rate limited by Stripe (HTTP 429, global-rate) after 1 s of retries "
+                              "(STRIPE_RATE_LIMIT_RETRY_SECONDS); request ids req_")
+    assert error.value.__cause__ is None and API_KEY not in message
+
+
 def test_late_objects_are_caught_by_the_overlap_of_the_next_run(small_world, tmp_path):
     """Half the transactions become listable twelve hours after `created` (the small world has few
     transactions an hour); an overlap of thirteen hours lets the next incremental run pick up
