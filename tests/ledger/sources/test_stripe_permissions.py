@@ -99,3 +99,19 @@ def test_the_cli_says_one_line_and_exits_1_when_an_endpoint_is_refused(small_wor
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith('error: Stripe refused GET /v1/payouts (HTTP 403): the API key lacks the permission "Payouts: Read" (rak_payout_read)')
     assert API_KEY not in result.stderr
+
+
+def test_a_close_run_ends_with_one_line_and_exit_1_when_an_endpoint_is_refused(small_world, tmp_path):
+    with SandboxStripeServer(small_world, API_KEY, behaviour=NO_PAYOUTS) as server:
+        environment = {
+            **os.environ, "CLOSE_SOURCE": "api", "CLOSE_WAREHOUSE": str(tmp_path / "w.duckdb"), "STRIPE_API_KEY": API_KEY,
+            "STRIPE_API_BASE": server.url, "DAGSTER_HOME": str(tmp_path / "dagster"), "CLOSE_EXPORT_DIR": str(tmp_path / "exports"),
+        }
+        start, end = small_world.spec.start.isoformat(), at(small_world.as_of - 1).date().isoformat()
+        result = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--start", start, "--end", end],
+                                env=environment, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and API_KEY not in result.stderr + result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: the close of {start}..{end} failed at stripe_ingest: ")
+    assert 'Stripe refused GET /v1/payouts (HTTP 403): the API key lacks the permission "Payouts: Read" (rak_payout_read)' in last
