@@ -31,6 +31,7 @@ from collections.abc import Callable
 DECREASE_FACTOR = 0.7
 # Climbing back from a decrease takes about this many seconds of successes per ceiling.
 RECOVERY_SECONDS = 25.0
+RECOVERY_SHARE = 0.1
 COOLDOWN_S = 1.0
 SHARED_REASONS = ("global-rate", "global-concurrency")
 ENDPOINT_REASONS = ("endpoint-rate", "endpoint-concurrency")
@@ -65,8 +66,10 @@ class _Bucket:
         return True
 
     def increase(self) -> None:
-        # rate successes a second, each adding step / rate: the rate climbs `step` per second.
-        step = self._ceiling / RECOVERY_SECONDS
+        # `rate` successes a second, each adding step / rate: the rate climbs `step` per second,
+        # a share of the ceiling, but no more than a tenth of itself, so that a budget far below
+        # the ceiling is not overshot again a second after each decrease.
+        step = min(self._ceiling / RECOVERY_SECONDS, self.rate * RECOVERY_SHARE)
         self.rate = min(self._ceiling, self.rate + step / self.rate)
 
 

@@ -11,7 +11,9 @@ import duckdb
 import pytest
 
 from ledger import warehouse
+from ledger.config import ConfigError
 from ledger.sources import stripe_records
+from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest, plan_window
 from ledger.sources.stripe_http import RetryPolicy, StripeRequestFailed
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
@@ -139,6 +141,14 @@ def test_rate_limiting_is_retried_for_a_time_budget_not_a_number_of_attempts(sma
     assert message.startswith("GET /v1/balance still rate limited by Stripe (HTTP 429, global-rate) after 1 s of retries "
                               "(STRIPE_RATE_LIMIT_RETRY_SECONDS); request ids req_")
     assert error.value.__cause__ is None and API_KEY not in message
+
+
+def test_the_retry_budgets_come_from_the_environment():
+    retry = IngestSettings.from_env({"STRIPE_RATE_LIMIT_RETRY_SECONDS": "600", "STRIPE_MAX_ATTEMPTS": "5"}).api.retry
+    assert (retry.rate_limit_budget_s, retry.max_attempts) == (600.0, 5)
+    assert IngestSettings.from_env({}).api.retry == RetryPolicy(max_attempts=8, rate_limit_budget_s=300.0)
+    with pytest.raises(ConfigError, match=r"^STRIPE_RATE_LIMIT_RETRY_SECONDS='soon' is not a number$"):
+        IngestSettings.from_env({"STRIPE_RATE_LIMIT_RETRY_SECONDS": "soon"})
 
 
 def test_late_objects_are_caught_by_the_overlap_of_the_next_run(small_world, tmp_path):

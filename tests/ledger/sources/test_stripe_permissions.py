@@ -10,6 +10,8 @@ import duckdb
 import pytest
 
 from ledger import warehouse
+from ledger.config import ConfigError
+from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from ledger.sources.stripe_http import StripeAccessDenied
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
@@ -115,3 +117,10 @@ def test_a_close_run_ends_with_one_line_and_exit_1_when_an_endpoint_is_refused(s
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: the close of {start}..{end} failed at stripe_ingest: ")
     assert 'Stripe refused GET /v1/payouts (HTTP 403): the API key lacks the permission "Payouts: Read" (rak_payout_read)' in last
+
+
+def test_the_own_account_id_comes_from_stripe_account_id_and_is_checked():
+    assert IngestSettings.from_env({"STRIPE_ACCOUNT_ID": " acct_1Own "}).api.account_id == "acct_1Own"
+    assert IngestSettings.from_env({}).api.account_id is None
+    with pytest.raises(ConfigError, match=r"^STRIPE_ACCOUNT_ID='1Own' is not a Stripe account id \(acct_\.\.\.\)$"):
+        IngestSettings.from_env({"STRIPE_ACCOUNT_ID": "1Own"})
