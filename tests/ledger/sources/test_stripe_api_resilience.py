@@ -125,6 +125,19 @@ def test_a_shared_budget_below_the_client_rate_adapts_the_rate_and_lands_every_r
     assert 0 < figures["rate_limited_429"] <= figures["requests"] / 5
 
 
+def test_an_endpoint_rate_limit_slows_that_endpoint_and_the_run_completes(small_world, clean_run, tmp_path):
+    per_endpoint = ServerBehaviour(endpoint_rate_limit_per_second=10)
+    path = tmp_path / "warehouse.duckdb"
+    with SandboxStripeServer(small_world, API_KEY, behaviour=per_endpoint) as server, warehouse.connect(path) as connection:
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=20, workers=8)
+        window = whole_world(small_world)
+        stats = ingest(settings, connection, window, now=window.end)
+    assert raw_tables(path) == clean_run
+    figures = stats.telemetry.summary()
+    assert figures["rate_limited_429"] > 0 and figures["rate_limit_decreases"] >= 1
+    assert figures["requests_per_s_lowest"] <= 14
+
+
 def test_rate_limiting_is_retried_for_a_time_budget_not_a_number_of_attempts(small_world, tmp_path):
     """A 429 that says it is rate limiting is retried until STRIPE_RATE_LIMIT_RETRY_SECONDS run out,
     however many attempts that takes; then the error names the path, the reason and the budget."""
