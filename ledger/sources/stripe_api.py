@@ -179,7 +179,12 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
     key's own), one account after the other, each row stamped with its account."""
     stats = IngestStats(telemetry=RequestTelemetry(configured_rate_per_s=settings.max_requests_per_second))
     own_fetcher = settings.fetcher(stats.telemetry)
-    own_account = settings.account_id or _own_account_id(own_fetcher, stats)
+    own_account = settings.account_id or _own_account_id(own_fetcher)
+    if own_account is None and not settings.accounts:
+        stats.warnings.append(
+            f"GET /v1/account refused (HTTP 403): the key lacks {ENDPOINTS['/v1/account'][0]}, so the key's own account is not known; "
+            "its rows carry no stripe_account_id and book to the default entity (CLOSE_ENTITY_ID). Set STRIPE_ACCOUNT_ID=acct_... to stamp them."
+        )
     for configured in settings.accounts or (None,):
         # The key's own account is read without `Stripe-Account`, whether listed or not.
         connected = configured if configured not in (None, own_account) else None
@@ -189,20 +194,16 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
     return stats
 
 
-def _own_account_id(fetcher: StripeFetcher, stats: IngestStats) -> str | None:
-    """The key's own account id from `GET /v1/account`, or None if the key may not read it (the
-    refusal becomes a warning: only the stamp on the rows needs the id)."""
+def _own_account_id(fetcher: StripeFetcher) -> str | None:
+    """The key's own account id from `GET /v1/account`, or None if the key may not read it: only
+    the stamp on its rows needs the id (with STRIPE_ACCOUNT_IDS set and the id unknown, every listed
+    account is read with `Stripe-Account`, and stamped with its id)."""
     try:
         return fetcher.fetch("/v1/account", {})["id"]
     except StripeAccessDenied as refused:
         if refused.status != 403:
             raise
-        permission = ENDPOINTS["/v1/account"][0]
-    stats.warnings.append(
-        f"GET /v1/account refused (HTTP 403): the key lacks {permission}, so the key's own account is not known; its rows carry "
-        "no stripe_account_id and book to the default entity (CLOSE_ENTITY_ID). Set STRIPE_ACCOUNT_ID=acct_... to stamp them."
-    )
-    return None
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """A key that may not read everything: ingestion needs no `GET /v1/account`, and a refused
 endpoint stops the run with one line naming it and the permission the restricted key lacks."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from ledger.config import ConfigError
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from ledger.sources.stripe_http import StripeAccessDenied
+from sandbox.merchant import simulate
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
 
@@ -124,3 +126,17 @@ def test_the_own_account_id_comes_from_stripe_account_id_and_is_checked():
     assert IngestSettings.from_env({}).api.account_id is None
     with pytest.raises(ConfigError, match=r"^STRIPE_ACCOUNT_ID='1Own' is not a Stripe account id \(acct_\.\.\.\)$"):
         IngestSettings.from_env({"STRIPE_ACCOUNT_ID": "1Own"})
+
+
+def test_listed_accounts_are_read_and_stamped_when_the_key_may_not_read_its_own(small_world, window, tmp_path):
+    """With STRIPE_ACCOUNT_IDS and no GET /v1/account, each listed account (the key's own too) is
+    read with `Stripe-Account` and stamped with its id: nothing is left unstamped, nothing to warn."""
+    europe = simulate(dataclasses.replace(small_world.spec, seed=12))
+    with SandboxStripeServer(small_world, API_KEY, behaviour=NO_ACCOUNT, connected={"acct_1Europe": europe}) as server, \
+            warehouse.connect(tmp_path / "w.duckdb") as connection:
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, accounts=("acct_main", "acct_1Europe"))
+        stats = ingest(settings, connection, window, now=window.end)
+        assert landed(connection, "stripe_balance_transactions") == [
+            ("acct_1Europe", europe.balance_transactions.num_rows), ("acct_main", small_world.balance_transactions.num_rows),
+        ]
+    assert stats.warnings == []
