@@ -45,8 +45,9 @@ def run_ingestion(settings: IngestSettings, connection: duckdb.DuckDBPyConnectio
         f"[{window.start.isoformat()}, {window.end.isoformat()}): {figures['requests']} requests, {figures['retries']} retries, "
         f"{figures['rate_limited_429']} 429s, latency p50/p95/p99 {figures['latency_p50_ms']}/{figures['latency_p95_ms']}/"
         f"{figures['latency_p99_ms']} ms, {figures['objects_per_s']} objects/s, {figures['requests_per_s_achieved']} requests/s "
-        f"(configured {figures['requests_per_s_configured']:g}, lowest {figures['requests_per_s_lowest']:g} after "
-        f"{figures['rate_limit_decreases']} slow-downs)"
+        f"(limit {figures['requests_per_s_configured']:g}/s"
+        + (f", lowered {figures['rate_limit_decreases']} times by Stripe's rate limiting, to {figures['requests_per_s_lowest']:g}/s at lowest)"
+           if figures["rate_limit_decreases"] else ")")
         + (f", failed request ids {', '.join(figures['failed_request_ids'])}" if figures["failed_request_ids"] else "")
         + "".join(f"\nwarning: {warning}" for warning in stats.warnings)
     )

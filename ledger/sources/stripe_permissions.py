@@ -19,16 +19,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Permission:
-    resource: str  # as the Dashboard's restricted-key form names it
     code: str  # as Stripe's 403 names it
+    resource: str | None = None  # as the Dashboard's restricted-key form names it, when known here
 
     def __str__(self) -> str:
-        return f'"{self.resource}: Read" ({self.code})'
+        return f'"{self.resource}: Read" ({self.code})' if self.resource else self.code
 
 
-BALANCE = Permission("Balance", "rak_balance_read")
-PAYOUTS = Permission("Payouts", "rak_payout_read")
-ACCOUNTS = Permission("Connect > Accounts", "rak_connected_account_read")
+BALANCE = Permission("rak_balance_read", "Balance")
+PAYOUTS = Permission("rak_payout_read", "Payouts")
+ACCOUNTS = Permission("rak_connected_account_read", "Connect > Accounts")
 
 # Endpoint -> permission, in the order a run reads them; `required` says whether ingestion needs it.
 ENDPOINTS: dict[str, tuple[Permission, bool]] = {
@@ -51,7 +51,7 @@ def permission_for(path: str, error_body: Any) -> Permission | None:
     message = _error(error_body).get("message") or ""
     named = _NAMED_PERMISSION.search(message)
     if named:
-        return _BY_CODE.get(named.group(1), Permission(named.group(1), named.group(1)))
+        return _BY_CODE.get(named.group(1), Permission(named.group(1)))
     known = ENDPOINTS.get(endpoint_of(path))
     return known[0] if known else None
 

@@ -15,6 +15,7 @@ from ledger.config import ConfigError
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from ledger.sources.stripe_http import StripeAccessDenied
+from ledger.sources.stripe_permissions import refusal
 from sandbox.merchant import simulate
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
@@ -140,3 +141,23 @@ def test_listed_accounts_are_read_and_stamped_when_the_key_may_not_read_its_own(
             ("acct_1Europe", europe.balance_transactions.num_rows), ("acct_main", small_world.balance_transactions.num_rows),
         ]
     assert stats.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "lacking"),
+    [
+        # Stripe's answer names the permission: it wins, known or not.
+        ("/v1/balance_transactions", {"error": {"message": "... Having the 'rak_payout_read' permission would allow this request to continue."}},
+         'the permission "Payouts: Read" (rak_payout_read)'),
+        ("/v1/balance_transactions", {"error": {"message": "... Having the 'rak_balance_transaction_source_read' permission would allow ..."}},
+         "the permission rak_balance_transaction_source_read"),
+        # A proxy's 403, or Stripe's without a name: the table's permission for the endpoint.
+        ("/v1/balance_transactions/txn_1", None, 'the permission "Balance: Read" (rak_balance_read)'),
+        ("/v1/charges", {"error": {"message": "Forbidden"}}, "a permission for this endpoint"),
+    ],
+)
+def test_the_refusal_names_the_permission_stripe_named_else_the_endpoints(path, body, lacking):
+    assert refusal(path, 403, body, None) == (
+        f"Stripe refused GET {path} (HTTP 403): the API key lacks {lacking}; give it to the restricted key "
+        "(docs/ingestion.md lists every permission stripe-close needs)"
+    )
