@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from ledger.sources.stripe_http import StripeRequestFailed
 from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
 
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    except StripeRequestFailed as error:
+        # Stripe refused the key or kept failing: the message names the request and what to do.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except WaitInterrupted as error:
         print(f"stripe-close {args.command}: {error}", file=sys.stderr)
         return 128 + error.signum
@@ -172,7 +177,7 @@ def _close_window(settings: CloseSettings, start: date, end: date):
         with contextlib.redirect_stdout(sys.stderr):
             return run_close(settings, start, end, persistent_instance())
     except CloseFailed as error:
-        print(f"close failed: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return None
 
 

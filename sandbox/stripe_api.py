@@ -13,9 +13,12 @@ The server has a clock: objects created after it are not visible yet, payouts sh
 they have at that time, and every response's `Date` header tells it (as Stripe's tells its own). Tests move the clock to watch a payout go `paid` then `failed`.
 
 `ServerBehaviour` makes it behave like Stripe under load: a latency per request, a per-key rate
-limit answered with 429 and `Stripe-Rate-Limited-Reason`, bursts of injected 429s (lock timeouts,
-with `Stripe-Should-Retry: true`) and 5xx, and balance transactions that become visible only some
-time after their `created` (Stripe's listing lag, the reason ingestion re-reads an overlap).
+limit and a per-key-and-endpoint one, each answered with 429 and its `Stripe-Rate-Limited-Reason`
+(`global-rate`, `endpoint-rate`), bursts of injected 429s (lock timeouts, with
+`Stripe-Should-Retry: true`) and 5xx, and balance transactions that become visible only some
+time after their `created` (Stripe's listing lag, the reason ingestion re-reads an overlap). It also
+acts as a restricted key that lacks some permissions: the endpoints in `refused_endpoints` answer
+403 with the body Stripe sends a restricted key, naming the `rak_...` permission that would allow it.
 """
 
 from __future__ import annotations
@@ -65,6 +68,10 @@ class ServerBehaviour:
     burst_length: int = 1
     # Per API key, like Stripe's global limit (100/s live, 25/s test); None for no limit.
     rate_limit_per_second: float | None = None
+    # Per API key and endpoint (`/v1/balance_transactions`, ids aside), like Stripe's per-endpoint limit.
+    endpoint_rate_limit_per_second: float | None = None
+    # Endpoints the key may not read (a restricted key without the permission, a proxy that drops them).
+    refused_endpoints: tuple[str, ...] = ()
     # Share of balance transactions that become listable only `late_seconds` after `created`.
     late_share: float = 0.0
     late_seconds: int = 0
@@ -93,18 +100,25 @@ class _Faults:
                 return self._burst_status
             return None
 
-    def over_limit(self, key: str) -> bool:
-        rate = self._behaviour.rate_limit_per_second
+    def rate_limited_reason(self, key: str, endpoint: str) -> str | None:
+        """Stripe's `Stripe-Rate-Limited-Reason` if this request is over a limit, else None."""
+        if self._over_limit(key, self._behaviour.rate_limit_per_second):
+            return "global-rate"
+        if self._over_limit(f"{key} {endpoint}", self._behaviour.endpoint_rate_limit_per_second):
+            return "endpoint-rate"
+        return None
+
+    def _over_limit(self, bucket: str, rate: float | None) -> bool:
         if rate is None:
             return False
         with self._lock:
             now = time.monotonic()
-            tokens, last = self._buckets.get(key, (rate, now))
+            tokens, last = self._buckets.get(bucket, (rate, now))
             tokens = min(rate, tokens + (now - last) * rate)
             if tokens < 1:
-                self._buckets[key] = (tokens, now)
+                self._buckets[bucket] = (tokens, now)
                 return True
-            self._buckets[key] = (tokens - 1, now)
+            self._buckets[bucket] = (tokens - 1, now)
             return False
 
 
@@ -332,8 +346,9 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.behaviour.latency_s:
                 time.sleep(self.server.behaviour.latency_s)
             key = self._authenticate()
-            if self.server.faults.over_limit(key):
-                raise _rate_limited()
+            reason = self.server.faults.rate_limited_reason(key, _endpoint(self.path))
+            if reason:
+                raise _rate_limited(reason)
             injected = self.server.faults.injected()
             if injected is not None:
                 raise _injected_error(injected)
@@ -366,6 +381,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = Query(dict(parse_qsl(parts.query, keep_blank_values=True)))
         segments = [segment for segment in parts.path.split("/") if segment]
         account_id, store = self.server.account(self.headers.get("Stripe-Account"))
+        endpoint = _endpoint(parts.path)
+        if endpoint in self.server.behaviour.refused_endpoints:
+            raise _permission_refused(self.server.api_key, account_id, endpoint)
         if segments == ["v1", "account"]:
             return {"id": account_id, "object": "account"}
         if segments == ["v1", "balance_transactions"]:
@@ -381,10 +399,33 @@ class _Handler(BaseHTTPRequestHandler):
         raise StripeError(404, f"Unrecognized request URL (GET: {parts.path}).")
 
 
-def _rate_limited() -> StripeError:
+def _endpoint(path: str) -> str:
+    """The endpoint a path belongs to, as Stripe's per-endpoint limits and key permissions see it:
+    `/v1/payouts/po_123?x=1` is `/v1/payouts`."""
+    return "/" + "/".join(urlsplit(path).path.strip("/").split("/")[:2])
+
+
+def _rate_limited(reason: str) -> StripeError:
     error = StripeError(429, "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.", code="rate_limit")
-    error.headers = {"Stripe-Rate-Limited-Reason": "global-rate"}
+    error.headers = {"Stripe-Rate-Limited-Reason": reason}
     return error
+
+
+# The permission Stripe names when a restricted key lacks it (docs.stripe.com/keys/permissions-reference).
+ENDPOINT_PERMISSIONS = {
+    "/v1/account": "rak_connected_account_read",
+    "/v1/balance": "rak_balance_read",
+    "/v1/balance_transactions": "rak_balance_read",
+    "/v1/payouts": "rak_payout_read",
+}
+
+
+def _permission_refused(api_key: str, account_id: str, endpoint: str) -> StripeError:
+    """Stripe's answer to a restricted key without the endpoint's permission: 403, an
+    invalid_request_error naming the `rak_...` permission, the key masked."""
+    permission = ENDPOINT_PERMISSIONS.get(endpoint, "rak_unknown_read")
+    return StripeError(403, f"The provided key '{_masked(api_key)}' does not have the required permissions for this endpoint on account "
+                            f"'{account_id}'. Having the '{permission}' permission would allow this request to continue.")
 
 
 class _Server(ThreadingHTTPServer):

@@ -24,7 +24,9 @@ API_VARIABLES: dict[str, tuple[str, Callable[[str], Any], float]] = {
     "payout_lookback_days": ("STRIPE_PAYOUT_LOOKBACK_DAYS", int, 0),
 }
 MAX_ATTEMPTS_VARIABLE = "STRIPE_MAX_ATTEMPTS"
+RATE_LIMIT_RETRY_VARIABLE = "STRIPE_RATE_LIMIT_RETRY_SECONDS"
 ACCOUNTS_VARIABLE = "STRIPE_ACCOUNT_IDS"
+ACCOUNT_VARIABLE = "STRIPE_ACCOUNT_ID"
 DATA_PIPELINE_VARIABLES: dict[str, str] = {
     "uri": "CLOSE_DATA_PIPELINE_URI",
     "mode": "CLOSE_DATA_PIPELINE_MODE",
@@ -48,10 +50,23 @@ def _number(env: Mapping[str, str], variable: str, parse: Callable[[str], Any], 
 
 def api_settings_from_env(env: Mapping[str, str]) -> StripeApiSettings:
     tuning = {name: _number(env, variable, parse, lowest) for name, (variable, parse, lowest) in API_VARIABLES.items() if env.get(variable)}
-    if env.get(MAX_ATTEMPTS_VARIABLE):
-        tuning["retry"] = RetryPolicy(max_attempts=_number(env, MAX_ATTEMPTS_VARIABLE, int, 1))
+    retry = {
+        field_name: _number(env, variable, parse, lowest)
+        for field_name, variable, parse, lowest in (("max_attempts", MAX_ATTEMPTS_VARIABLE, int, 1), ("rate_limit_budget_s", RATE_LIMIT_RETRY_VARIABLE, float, 0))
+        if env.get(variable)
+    }
+    if retry:
+        tuning["retry"] = RetryPolicy(**retry)
     return StripeApiSettings(api_key=env.get("STRIPE_API_KEY", ""), api_base=env.get("STRIPE_API_BASE") or DEFAULT_API_BASE,
-                             accounts=_accounts(env), **tuning)
+                             accounts=_accounts(env), account_id=_own_account(env), **tuning)
+
+
+def _own_account(env: Mapping[str, str]) -> str | None:
+    """STRIPE_ACCOUNT_ID: the key's own account id, which otherwise comes from GET /v1/account."""
+    account = env.get(ACCOUNT_VARIABLE, "").strip()
+    if account and not account.startswith("acct_"):
+        raise ConfigError(f"{ACCOUNT_VARIABLE}={account!r} is not a Stripe account id (acct_...)")
+    return account or None
 
 
 def _accounts(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -19,6 +19,8 @@ class IngestOutcome:
     summary: str
     metadata: dict[str, Any]
     window: Window | None = None
+    # What the run worked around, for the user to read (e.g. the key may not read its account).
+    warnings: tuple[str, ...] = ()
 
 
 def run_ingestion(settings: IngestSettings, connection: duckdb.DuckDBPyConnection, start: datetime | None = None,
@@ -42,7 +44,12 @@ def run_ingestion(settings: IngestSettings, connection: duckdb.DuckDBPyConnectio
         f"Ingested {stats.balance_transactions} balance transactions and {stats.payouts} payouts created in "
         f"[{window.start.isoformat()}, {window.end.isoformat()}): {figures['requests']} requests, {figures['retries']} retries, "
         f"{figures['rate_limited_429']} 429s, latency p50/p95/p99 {figures['latency_p50_ms']}/{figures['latency_p95_ms']}/"
-        f"{figures['latency_p99_ms']} ms, {figures['objects_per_s']} objects/s"
+        f"{figures['latency_p99_ms']} ms, {figures['objects_per_s']} objects/s, {figures['requests_per_s_achieved']} requests/s "
+        f"(limit {figures['requests_per_s_configured']:g}/s"
+        + (f", lowered {figures['rate_limit_decreases']} times by Stripe's rate limiting, to {figures['requests_per_s_lowest']:g}/s at lowest)"
+           if figures["rate_limit_decreases"] else ")")
         + (f", failed request ids {', '.join(figures['failed_request_ids'])}" if figures["failed_request_ids"] else "")
+        + "".join(f"\nwarning: {warning}" for warning in stats.warnings)
     )
-    return IngestOutcome(settings.source, summary, {"window_start": window.start.isoformat(), "window_end": window.end.isoformat(), **stats.as_metadata()}, window)
+    metadata = {"window_start": window.start.isoformat(), "window_end": window.end.isoformat(), **stats.as_metadata()}
+    return IngestOutcome(settings.source, summary, metadata, window, tuple(stats.warnings))

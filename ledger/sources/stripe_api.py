@@ -21,6 +21,12 @@ the ledger covers.
 A Connect platform lists the accounts to read (`accounts`); each is read in turn through the SDK's
 `stripe_account` option (the `Stripe-Account` header), and every row carries `stripe_account_id`,
 which the ledger maps to an entity. Without a list, the key's own account is read, as always.
+
+The key's own account id stamps its rows and nothing else (Stripe's balance transactions and
+payouts do not carry it; cursors of the key's own account are named without it). It comes from
+settings (`account_id`, STRIPE_ACCOUNT_ID), else from `GET /v1/account`; a key refused that
+endpoint (a restricted key without the permission, a proxy that does not forward it) still
+ingests: its rows carry no account, which books them to the default entity, and the run says so.
 """
 
 from __future__ import annotations
@@ -39,12 +45,16 @@ import stripe
 from ledger import warehouse
 from ledger.sources import stripe_records
 from ledger.sources.parallel import run_jobs
-from ledger.sources.stripe_http import RateLimiter, RetryPolicy, StripeFetcher
+from ledger.sources.rate_limiter import RateLimiter
+from ledger.sources.stripe_http import RetryPolicy, StripeAccessDenied, StripeFetcher
+from ledger.sources.stripe_permissions import ENDPOINTS
 from ledger.sources.telemetry import RequestTelemetry
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 SOURCE = "api"
 STREAMS = ("balance_transactions", "payouts")
+# How run metadata names the key's own account when its id is not known (GET /v1/account refused).
+OWN_ACCOUNT_UNKNOWN = "(the key's own account)"
 # Objects converted to Arrow per worker hand-off: large enough to amortize, small enough to bound memory.
 CONVERT_ROWS = 2_000
 
@@ -65,6 +75,8 @@ class StripeApiSettings:
     # Stripe accounts to read (a Connect platform's connected accounts, through `Stripe-Account`);
     # empty: the key's own account.
     accounts: tuple[str, ...] = ()
+    # The key's own account id, if known (STRIPE_ACCOUNT_ID): spares `GET /v1/account`.
+    account_id: str | None = None
 
     def client(self) -> stripe.StripeClient:
         if not self.api_key:
@@ -131,8 +143,11 @@ class IngestStats:
     payout_transactions: int = 0
     payouts_not_itemized: int = 0
     # Per account, when Stripe's balance was read, if the window reached that moment and it was recorded.
+    # The key's own account is OWN_ACCOUNT_UNKNOWN when its id is not known.
     balance_snapshots: dict[str, datetime] = field(default_factory=dict)
     telemetry: RequestTelemetry = field(default_factory=RequestTelemetry)
+    # What the run could not do as asked but worked around, in words for the user.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
@@ -155,15 +170,21 @@ class IngestStats:
             "payouts_not_itemized": self.payouts_not_itemized,
             "balance_snapshots": {account: as_of.isoformat() for account, as_of in self.balance_snapshots.items()},
             **self.telemetry.summary(),
+            "warnings": list(self.warnings),
         }
 
 
 def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, window: Window, now: datetime | None = None) -> IngestStats:
     """Land the window's Stripe data of every configured account (`settings.accounts`, else the
     key's own), one account after the other, each row stamped with its account."""
-    stats = IngestStats()
+    stats = IngestStats(telemetry=RequestTelemetry(configured_rate_per_s=settings.max_requests_per_second))
     own_fetcher = settings.fetcher(stats.telemetry)
-    own_account = own_fetcher.fetch("/v1/account", {})["id"]
+    own_account = settings.account_id or _own_account_id(own_fetcher)
+    if own_account is None and not settings.accounts:
+        stats.warnings.append(
+            f"GET /v1/account refused (HTTP 403): the key lacks {ENDPOINTS['/v1/account'][0]}, so the key's own account is not known; "
+            "its rows carry no stripe_account_id and book to the default entity (CLOSE_ENTITY_ID). Set STRIPE_ACCOUNT_ID=acct_... to stamp them."
+        )
     for configured in settings.accounts or (None,):
         # The key's own account is read without `Stripe-Account`, whether listed or not.
         connected = configured if configured not in (None, own_account) else None
@@ -173,11 +194,24 @@ def ingest(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, w
     return stats
 
 
+def _own_account_id(fetcher: StripeFetcher) -> str | None:
+    """The key's own account id from `GET /v1/account`, or None if the key may not read it: only
+    the stamp on its rows needs the id (with STRIPE_ACCOUNT_IDS set and the id unknown, every listed
+    account is read with `Stripe-Account`, and stamped with its id)."""
+    try:
+        return fetcher.fetch("/v1/account", {})["id"]
+    except StripeAccessDenied as refused:
+        if refused.status != 403:
+            raise
+        return None
+
+
 @dataclass(frozen=True)
 class _AccountRun:
-    """Which account a pass reads: its id (stamped on every row) and the name its cursors carry."""
+    """Which account a pass reads: its id (stamped on every row; None when the key's own account
+    is not known) and the name its cursors carry."""
 
-    account_id: str
+    account_id: str | None
     configured: str | None
 
     def stream(self, stream: str) -> str:
@@ -221,7 +255,7 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
     transactions.flush()
 
     if reaches_read:
-        as_of = stats.balance_snapshots[account.account_id] = _naive_utc(read_at)
+        as_of = stats.balance_snapshots[account.account_id or OWN_ACCOUNT_UNKNOWN] = _naive_utc(read_at)
         warehouse.upsert(connection, "stripe_balance_snapshots", stamp(stripe_records.balance_snapshot_rows(balance, as_of, SOURCE, loaded_at)))
     position = _naive_utc(min(window.end, read_at))
     warehouse.advance_cursors(connection, {account.stream(stream): position for stream in STREAMS})

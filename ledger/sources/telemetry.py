@@ -1,4 +1,5 @@
-"""What one ingestion run did on the wire: requests, retries, 429s, latency percentiles, throughput.
+"""What one ingestion run did on the wire: requests, retries, 429s, latency percentiles, throughput,
+and the request rate: configured, lowest it came down to under Stripe's rate limiting, achieved.
 
 Shared by the worker threads of a run, so every update takes a lock. Request ids of failed requests
 are kept (Stripe support asks for them); the API key never passes through here.
@@ -25,6 +26,10 @@ class RequestTelemetry:
     connection_errors: int = 0
     objects: int = 0
     failed_request_ids: list[str] = field(default_factory=list)
+    # STRIPE_MAX_REQUESTS_PER_SECOND, the ceiling the shared rate starts at and climbs back to.
+    configured_rate_per_s: float | None = None
+    rate_decreases: int = 0
+    lowest_rate_per_s: float | None = None
     _latencies_s: list[float] = field(default_factory=list, repr=False)
     _started: float = field(default_factory=time.perf_counter, repr=False)
     _finished: float | None = field(default=None, repr=False)
@@ -47,6 +52,12 @@ class RequestTelemetry:
     def record_retry(self) -> None:
         with self._lock:
             self.retries += 1
+
+    def record_rate_decrease(self, rate_per_s: float) -> None:
+        """Stripe's rate limiting brought a rate (shared or one endpoint's) down to `rate_per_s`."""
+        with self._lock:
+            self.rate_decreases += 1
+            self.lowest_rate_per_s = min(rate_per_s, self.lowest_rate_per_s or rate_per_s)
 
     def record_objects(self, count: int) -> None:
         with self._lock:
@@ -74,6 +85,11 @@ class RequestTelemetry:
                 "latency_p50_ms": round(float(p50), 1),
                 "latency_p95_ms": round(float(p95), 1),
                 "latency_p99_ms": round(float(p99), 1),
+                "requests_per_s_configured": self.configured_rate_per_s,
+                "rate_limit_decreases": self.rate_decreases,
+                # Never lowered: the configured rate was the lowest.
+                "requests_per_s_lowest": round(self.lowest_rate_per_s, 2) if self.lowest_rate_per_s else self.configured_rate_per_s,
+                "requests_per_s_achieved": round(self.requests / elapsed, 2) if elapsed > 0 else 0,
                 "objects": self.objects,
                 "objects_per_s": round(self.objects / elapsed) if elapsed > 0 else 0,
                 "seconds": round(elapsed, 3),

@@ -193,6 +193,38 @@ def test_the_rate_limit_is_per_key_and_says_why(small_world):
         assert get(server, "/v1/balance", key="sk_test_other_key").status_code == 401
 
 
+def test_the_endpoint_rate_limit_is_per_endpoint_and_says_why(small_world):
+    with SandboxStripeServer(small_world, API_KEY, behaviour=ServerBehaviour(endpoint_rate_limit_per_second=5)) as server:
+        listed = [get(server, "/v1/balance_transactions?limit=1") for _ in range(20)]
+        retrieved = [get(server, f"/v1/balance_transactions/{small_world.balance_transactions['id'][0]}") for _ in range(2)]
+        balance = get(server, "/v1/balance")
+    refused = [response for response in listed if response.status_code == 429]
+    assert refused and listed[0].status_code == 200
+    assert all(r.headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate" for r in refused)
+    assert all(r.json()["error"]["code"] == "rate_limit" for r in refused)
+    # One endpoint: a retrieve by id counts against the list's budget; another endpoint does not.
+    assert [r.status_code for r in retrieved] == [429, 429]
+    assert balance.status_code == 200
+
+
+def test_a_refused_endpoint_answers_like_a_restricted_key_without_the_permission(small_world):
+    behaviour = ServerBehaviour(refused_endpoints=("/v1/account", "/v1/payouts"))
+    with SandboxStripeServer(small_world, API_KEY, behaviour=behaviour) as server:
+        account = get(server, "/v1/account")
+        payout = get(server, "/v1/payouts/po_anything")
+        allowed = get(server, "/v1/balance")
+        with pytest.raises(stripe.PermissionError) as error:
+            client(server).v1.payouts.list()
+    assert (account.status_code, payout.status_code, allowed.status_code) == (403, 403, 200)
+    assert account.json()["error"]["type"] == "invalid_request_error"
+    assert account.json()["error"]["message"] == (
+        "The provided key 'sk_test_****ests' does not have the required permissions for this endpoint on account 'acct_main'. "
+        "Having the 'rak_connected_account_read' permission would allow this request to continue."
+    )
+    assert "'rak_payout_read' permission" in payout.json()["error"]["message"]
+    assert error.value.http_status == 403 and API_KEY not in str(error.value)
+
+
 def test_late_transactions_are_listed_only_after_their_lag(small_world):
     lag = 12 * 3_600
     behaviour = ServerBehaviour(late_share=0.5, late_seconds=lag)

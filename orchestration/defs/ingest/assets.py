@@ -69,6 +69,8 @@ def stripe_ingest(context: dg.AssetExecutionContext, config: IngestWindowConfig,
         # What to fix, as the step's failure message, without a stack trace around it.
         raise dg.Failure(description=str(error)) from error
     context.log.info(outcome.summary)
+    for warning in outcome.warnings:
+        context.log.warning(warning)
     run_figures = {
         f"run_{name}": dg.MetadataValue.json(value) if isinstance(value, list) else value
         for name, value in outcome.metadata.items()

@@ -4,10 +4,10 @@ from datetime import datetime, timezone
 
 import duckdb
 import pytest
-import stripe
 
 from ledger import warehouse
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest, plan_window
+from ledger.sources.stripe_http import StripeAccessDenied
 from sandbox import stripe_objects
 from tests.conftest import API_KEY
 
@@ -103,7 +103,7 @@ def test_a_payout_that_fails_later_is_updated_on_the_next_incremental_run(stripe
 def test_a_wrong_key_fails_clearly_and_lands_nothing(stripe_server, window, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with warehouse.connect(path) as connection:
-        with pytest.raises(stripe.AuthenticationError, match="Invalid API Key") as error:
+        with pytest.raises(StripeAccessDenied, match=r"^Stripe refused the API key on GET /v1/account \(HTTP 401\)") as error:
             ingest(StripeApiSettings(api_key="sk_test_wrong_key_123", api_base=stripe_server.url), connection, window)
         assert "wrong_key" not in str(error.value)
         assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone() == (0,)
@@ -112,8 +112,12 @@ def test_a_wrong_key_fails_clearly_and_lands_nothing(stripe_server, window, tmp_
 def test_an_account_the_key_cannot_reach_fails_naming_it_and_lands_nothing(stripe_server, window, tmp_path):
     settings = StripeApiSettings(api_key=API_KEY, api_base=stripe_server.url, accounts=("acct_1NotConnected",))
     with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
-        with pytest.raises(stripe.PermissionError, match="does not have access to account 'acct_1NotConnected'") as error:
+        with pytest.raises(StripeAccessDenied) as error:
             ingest(settings, connection, window)
+        assert str(error.value).startswith(
+            "Stripe refused GET /v1/balance for account acct_1NotConnected (HTTP 403): the key has no access to that account "
+            "(not connected to this platform, or its access was revoked); check STRIPE_ACCOUNT_IDS; request id req_"
+        )
         assert API_KEY not in str(error.value)
         assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone() == (0,)
         assert warehouse.read_cursor(connection, "balance_transactions@acct_1NotConnected") is None

@@ -11,7 +11,9 @@ import duckdb
 import pytest
 
 from ledger import warehouse
+from ledger.config import ConfigError
 from ledger.sources import stripe_records
+from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest, plan_window
 from ledger.sources.stripe_http import RetryPolicy, StripeRequestFailed
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
@@ -99,6 +101,67 @@ def test_a_client_faster_than_the_limit_backs_off_on_429_and_completes(small_wor
         stats = ingest(settings, connection, window, now=window.end)
     assert stats.telemetry.rate_limited > 0
     assert raw_tables(path) == clean_run
+
+
+def test_a_shared_budget_below_the_client_rate_adapts_the_rate_and_lands_every_row(small_world, clean_run, tmp_path):
+    """Issue #14 item 5: other integrations share the account's budget, so Stripe allows 10
+    requests/s where the client is set to 20. The shared rate comes down on `global-rate` 429s and
+    the run lands every row with the default retry policy; the telemetry shows the adapted rate."""
+    shared = ServerBehaviour(rate_limit_per_second=10)
+    path = tmp_path / "warehouse.duckdb"
+    with SandboxStripeServer(small_world, API_KEY, behaviour=shared) as server, warehouse.connect(path) as connection:
+        # Ninety-minute slices: a few hundred requests, twenty-odd seconds at the server's limit.
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=20, workers=8, slice_seconds=5_400)
+        window = whole_world(small_world)
+        stats = ingest(settings, connection, window, now=window.end)
+    assert raw_tables(path) == clean_run
+    figures = stats.telemetry.summary()
+    assert figures["requests"] >= 200
+    assert figures["requests_per_s_configured"] == 20
+    assert figures["rate_limit_decreases"] >= 1
+    assert figures["requests_per_s_lowest"] <= 10
+    assert 0 < figures["requests_per_s_achieved"] <= 20
+    # Adapting, the client spends few requests on refusals (a fixed 20/s has about one in two refused).
+    assert 0 < figures["rate_limited_429"] <= figures["requests"] / 5
+
+
+def test_an_endpoint_rate_limit_slows_that_endpoint_and_the_run_completes(small_world, clean_run, tmp_path):
+    per_endpoint = ServerBehaviour(endpoint_rate_limit_per_second=10)
+    path = tmp_path / "warehouse.duckdb"
+    with SandboxStripeServer(small_world, API_KEY, behaviour=per_endpoint) as server, warehouse.connect(path) as connection:
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=20, workers=8)
+        window = whole_world(small_world)
+        stats = ingest(settings, connection, window, now=window.end)
+    assert raw_tables(path) == clean_run
+    figures = stats.telemetry.summary()
+    assert figures["rate_limited_429"] > 0 and figures["rate_limit_decreases"] >= 1
+    assert figures["requests_per_s_lowest"] <= 14
+
+
+def test_rate_limiting_is_retried_for_a_time_budget_not_a_number_of_attempts(small_world, tmp_path):
+    """A 429 that says it is rate limiting is retried until STRIPE_RATE_LIMIT_RETRY_SECONDS run out,
+    however many attempts that takes; then the error names the path, the reason and the budget."""
+    exhausted = ServerBehaviour(rate_limit_per_second=0.001)
+    path = tmp_path / "warehouse.duckdb"
+    with SandboxStripeServer(small_world, API_KEY, behaviour=exhausted) as server, warehouse.connect(path) as connection:
+        settings = StripeApiSettings(api_key=API_KEY, api_base=server.url, account_id="acct_main",
+                                     retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.1, rate_limit_budget_s=1.0))
+        with pytest.raises(StripeRequestFailed) as error:
+            ingest(settings, connection, whole_world(small_world))
+        assert server.requests_served > settings.retry.max_attempts
+        assert connection.execute("select count(*) from raw.stripe_balance_snapshots").fetchone() == (0,)
+    message = str(error.value)
+    assert message.startswith("GET /v1/balance still rate limited by Stripe (HTTP 429, global-rate) after 1 s of retries "
+                              "(STRIPE_RATE_LIMIT_RETRY_SECONDS); request ids req_")
+    assert error.value.__cause__ is None and API_KEY not in message
+
+
+def test_the_retry_budgets_come_from_the_environment():
+    retry = IngestSettings.from_env({"STRIPE_RATE_LIMIT_RETRY_SECONDS": "600", "STRIPE_MAX_ATTEMPTS": "5"}).api.retry
+    assert (retry.rate_limit_budget_s, retry.max_attempts) == (600.0, 5)
+    assert IngestSettings.from_env({}).api.retry == RetryPolicy(max_attempts=8, rate_limit_budget_s=300.0)
+    with pytest.raises(ConfigError, match=r"^STRIPE_RATE_LIMIT_RETRY_SECONDS='soon' is not a number$"):
+        IngestSettings.from_env({"STRIPE_RATE_LIMIT_RETRY_SECONDS": "soon"})
 
 
 def test_late_objects_are_caught_by_the_overlap_of_the_next_run(small_world, tmp_path):
