@@ -248,3 +248,28 @@ def test_the_rest_push_posts_rounded_kwd_entries_with_two_decimals(warehouse, tm
         ("16000", {"debit": Decimal("0.46")}), ("17020", {"credit": Decimal("0.01")}),
     ])
     assert [e.action for e in report.exceptions] == ["rounded"]
+
+
+@pytest.fixture(scope="module")
+def kwd_only_warehouse(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("kwd-only-ledger")
+    path = workdir / "warehouse.duckdb"
+    land_and_build(path, project_copy(workdir / "dbt_project"), "main", TRANSACTIONS[:1])
+    return path
+
+
+def test_a_period_whose_every_entry_is_refused_has_only_its_exceptions_file(kwd_only_warehouse, tmp_path):
+    journal, exceptions = (file_name(name, "main", PERIOD) for name in ("netsuite_journal_entries.csv", "netsuite_export_exceptions.csv"))
+
+    def listed() -> tuple[list[str], list[str]]:
+        manifest = json.loads((folder(tmp_path) / "manifest.json").read_text())
+        return sorted(path.name for path in folder(tmp_path).iterdir()), [entry["name"] for entry in manifest["files"]]
+
+    [exported] = export_periods(kwd_only_warehouse, settings_for(tmp_path), "netsuite", [PERIOD])
+    assert [(e.external_id, e.action) for e in exported.exceptions] == [(KWD_ENTRY, "refused")]
+    assert listed() == (["manifest.json", exceptions], [exceptions])
+    # Posted in USD, the entry has its journal file again; refused again, that file goes.
+    export_periods(kwd_only_warehouse, settings_for(tmp_path, NETSUITE_CURRENCY_POLICY="kwd:functional"), "netsuite", [PERIOD])
+    assert listed() == (["manifest.json", exceptions, journal], [exceptions, journal])
+    export_periods(kwd_only_warehouse, settings_for(tmp_path), "netsuite", [PERIOD])
+    assert listed() == (["manifest.json", exceptions], [exceptions])
