@@ -188,10 +188,6 @@ class AppliedPolicy:
     lines: list[JournalLine]
     exceptions: list[CurrencyException]
 
-    @property
-    def refused(self) -> list[CurrencyException]:
-        return [exception for exception in self.exceptions if exception.refused]
-
 
 def round_half_away(amount_minor: int, step: int) -> int:
     """`amount_minor` rounded to a multiple of `step`, half away from zero (as the ledger rounds)."""

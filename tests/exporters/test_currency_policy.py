@@ -273,3 +273,18 @@ def test_a_period_whose_every_entry_is_refused_has_only_its_exceptions_file(kwd_
     assert listed() == (["manifest.json", exceptions, journal], [exceptions, journal])
     export_periods(kwd_only_warehouse, settings_for(tmp_path), "netsuite", [PERIOD])
     assert listed() == (["manifest.json", exceptions], [exceptions])
+
+
+def test_a_functional_currency_netsuite_cannot_carry_counts_for_the_file_but_not_for_the_rest_push():
+    """An entity keeping its books in KWD: its USD entry carries KWD functional amounts in the CSV only."""
+    usd_in_kwd = [dataclasses.replace(line, functional_currency="kwd", functional_amount_minor=line.amount_minor * 3) for line in USD]
+    policy = CurrencyPolicy.parse("NETSUITE_CURRENCY_POLICY", "kwd:functional")
+    file_target, rest_target = TargetPrecision("netsuite", "NetSuite", 2), TargetPrecision("netsuite", "NetSuite", 2, carries_functional=False)
+    refused = apply_policy(usd_in_kwd, PERIOD, file_target, policy, None)
+    assert refused.lines == []
+    assert [(e.currency, e.functional_currency, e.action, e.reason) for e in refused.exceptions] == [(
+        "usd", "kwd", "refused",
+        "KWD has 3 decimals and NetSuite keeps 2 (NETSUITE_CURRENCY_POLICY kwd:functional); the functional currency KWD does not fit either",
+    )]
+    pushed = apply_policy(usd_in_kwd, PERIOD, rest_target, policy, None)
+    assert (pushed.lines, pushed.exceptions) == (usd_in_kwd, [])
