@@ -11,6 +11,7 @@ import dataclasses
 import json
 from decimal import Decimal
 
+import boto3
 import duckdb
 import pytest
 
@@ -24,6 +25,7 @@ from sandbox.netsuite_server import SandboxNetSuiteServer, TokenBasedCredentials
 from sandbox.sap_server import SandboxSapServer
 from tests.dbt.builders import project_copy, transaction, ts
 from tests.dbt.fx_world import land_and_build
+from tests.exporters.conftest import S3_ENVIRONMENT
 from tests.exporters.lines import KWD, USD
 
 PERIOD = "2026-10"
@@ -288,3 +290,24 @@ def test_a_functional_currency_netsuite_cannot_carry_counts_for_the_file_but_not
     )]
     pushed = apply_policy(usd_in_kwd, PERIOD, rest_target, policy, None)
     assert (pushed.lines, pushed.exceptions) == (usd_in_kwd, [])
+
+
+def test_on_s3_the_exceptions_file_is_published_and_removed_with_its_manifest_entries(warehouse, moto_endpoint, monkeypatch):
+    for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, **S3_ENVIRONMENT}.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="kwd-exports")
+    prefix, exceptions = "close/main/2026-10/", file_name("sap_export_exceptions.csv", "main", PERIOD)
+
+    def stored() -> tuple[list[str], dict]:
+        keys = [item["Key"].removeprefix(prefix) for item in s3.list_objects_v2(Bucket="kwd-exports", Prefix=prefix)["Contents"]]
+        return sorted(keys), json.loads(s3.get_object(Bucket="kwd-exports", Key=prefix + "manifest.json")["Body"].read())
+
+    environment = {"CLOSE_EXPORT_S3_URI": "s3://kwd-exports/close"}
+    export_periods(warehouse, ExportSettings.from_env({**environment, "SAP_CURRENCY_DECIMALS": "kwd:2"}), "sap", [PERIOD])
+    keys, manifest = stored()
+    assert exceptions in keys and [e["external_id"] for e in manifest["exceptions"]["sap"]] == [KWD_ENTRY]
+    export_periods(warehouse, ExportSettings.from_env(environment), "sap", [PERIOD])
+    keys, manifest = stored()
+    assert exceptions not in keys and "exceptions" not in manifest
+    assert exceptions not in [entry["name"] for entry in manifest["files"]] and len(manifest["files"]) == 4
