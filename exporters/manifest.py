@@ -2,6 +2,11 @@
 
 A file whose bytes are unchanged keeps its existing entry, including the ledger run that first
 produced those bytes, so re-exporting an unchanged period leaves the manifest byte-identical too.
+
+`exceptions` lists, per ERP target, the entries that target could not carry as they are (refused,
+posted in the functional currency or rounded: `exporters.currency_policy`); each export of a
+target replaces its own list, and a file a target no longer writes (its exceptions file once every
+entry fits, say) leaves the manifest with it.
 """
 
 from __future__ import annotations
@@ -44,14 +49,21 @@ def file_entry(exported: ExportedFile, ledger: LedgerRun) -> dict:
     }
 
 
-def merged(existing: dict | None, entity_id: str, period: str, entries: list[dict]) -> dict:
-    """The folder's manifest with `entries` added or replaced by name; unchanged files keep their entry."""
-    files = {entry["name"]: entry for entry in (existing or {}).get("files", [])}
+def merged(
+    existing: dict | None, entity_id: str, period: str, entries: list[dict], retired: list[str] = (),
+    exceptions: dict[str, list[dict]] | None = None,
+) -> dict:
+    """The folder's manifest with `entries` added or replaced by name and the `retired` files gone;
+    unchanged files keep their entry. `exceptions` replaces the lists of the targets it names."""
+    files = {entry["name"]: entry for entry in (existing or {}).get("files", []) if entry["name"] not in retired}
     for entry in entries:
         previous = files.get(entry["name"])
         if previous is None or previous["sha256"] != entry["sha256"]:
             files[entry["name"]] = entry
-    return {"entity": entity_id, "period": period, "files": [files[name] for name in sorted(files)]}
+    listed = {**(existing or {}).get("exceptions", {}), **(exceptions or {})}
+    manifest = {"entity": entity_id, "period": period, "files": [files[name] for name in sorted(files)]}
+    listed = {target: listed[target] for target in sorted(listed) if listed[target]}
+    return manifest | ({"exceptions": listed} if listed else {})
 
 
 def dumps(manifest: dict) -> bytes:

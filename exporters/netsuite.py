@@ -11,10 +11,12 @@ amounts from the rate itself; the functional columns state what the ledger booke
 base-amount fields or to check NetSuite against. A translated entry's rounding difference is a row
 with only functional amounts.
 
-NetSuite accepts at most 2 decimals. A three-decimal currency (KWD, BHD, JOD, OMR, TND), as the
-transaction or the functional currency, is refused, never rounded: the error names every entry concerned, and nothing is written. The push
-client applies the same rule entry by entry. Entries above 1,000 lines are split into balanced
-parts (`journal.split_entry`).
+NetSuite accepts at most 2 decimals. Which entries of a three-decimal currency (KWD, BHD, JOD,
+OMR, TND) reach this file, refused, posted in the functional currency or rounded, is decided per
+currency before (`exporters.currency_policy`); here an amount that does not fit 2 decimals is
+refused, never rounded: the error names every entry concerned, and nothing is written. A rounded
+KWD amount (12.350) is written with 2 decimals (12.35). The push client applies the same rule
+entry by entry. Entries above 1,000 lines are split into balanced parts (`journal.split_entry`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from exporters.journal import (
     prove_totals,
     split_entry,
 )
-from ledger.money import exponent, format_major, parse_major, to_major
+from ledger.money import exponent, format_decimals, parse_major, to_major
 
 HEADER = (
     "External ID",
@@ -88,17 +90,32 @@ class NetSuiteOptions:
             raise ValueError(f"account_reference {self.account_reference!r} is not one of {', '.join(ACCOUNT_REFERENCES)}")
 
 
+def netsuite_decimals(currency: str) -> int:
+    return min(exponent(currency), MAX_DECIMALS)
+
+
+def fits(amount_minor: int, currency: str) -> bool:
+    """Whether NetSuite's 2 decimals hold the amount exactly (any USD or JPY amount; a KWD one ending in 0)."""
+    return amount_minor % 10 ** (exponent(currency) - netsuite_decimals(currency)) == 0
+
+
+def netsuite_text(amount_minor: int, currency: str) -> str:
+    """The amount as NetSuite's file takes it: the currency's decimals, at most 2."""
+    return format_decimals(amount_minor, currency, netsuite_decimals(currency))
+
+
 def netsuite_amount(amount_minor: int, currency: str, external_id: str) -> Decimal:
-    """The unsigned major amount NetSuite takes; refuses currencies with more than 2 decimals."""
-    if exponent(currency) > MAX_DECIMALS:
+    """The unsigned major amount NetSuite takes; refuses one that needs more than 2 decimals."""
+    if not fits(amount_minor, currency):
         raise UnsupportedPrecisionError(_precision_message([external_id], currency))
-    return to_major(abs(amount_minor), currency)
+    return to_major(abs(amount_minor), currency).quantize(Decimal(1).scaleb(-netsuite_decimals(currency)))
 
 
 def _precision_message(external_ids: list[str], currency: str) -> str:
     return (
         f"{currency.upper()} has {exponent(currency)} decimals and NetSuite accepts at most {MAX_DECIMALS}; "
-        f"refusing rather than rounding entry(ies) {', '.join(external_ids)}: export them with the SAP or generic target"
+        f"refusing rather than rounding entry(ies) {', '.join(external_ids)}: export them with the SAP or generic target, "
+        "or set NETSUITE_CURRENCY_POLICY (docs/exports.md)"
     )
 
 
@@ -122,13 +139,18 @@ def split_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list[Jo
 
 
 def netsuite_entries(lines: list[JournalLine], options: NetSuiteOptions) -> list[JournalEntry]:
-    """`split_entries`, refusing the whole file when any entry is in a three-decimal currency."""
+    """`split_entries`, refusing the whole file when an amount of any entry needs more than 2 decimals."""
     entries = split_entries(lines, options)
     refused: dict[str, list[str]] = {}
     for entry in entries:
-        for currency in dict.fromkeys((entry.currency, entry.functional_currency)):
-            if exponent(currency) > MAX_DECIMALS:
-                refused.setdefault(currency, []).append(entry.external_id)
+        unfit = {
+            currency: None
+            for line in entry.lines
+            for currency, amount in ((line.currency, line.amount_minor), (line.functional_currency, line.functional_amount_minor))
+            if not fits(amount, currency)
+        }
+        for currency in unfit:
+            refused.setdefault(currency, []).append(entry.external_id)
     if refused:
         raise UnsupportedPrecisionError("; ".join(_precision_message(ids, currency) for currency, ids in sorted(refused.items())))
     return entries
@@ -142,8 +164,8 @@ def write_csv(lines: list[JournalLine], path: Path, options: NetSuiteOptions) ->
         writer.writerow(HEADER)
         for entry in entries:
             for line in entry.lines:
-                amount = format_major(abs(line.amount_minor), line.currency)
-                functional = format_major(abs(line.functional_amount_minor), line.functional_currency)
+                amount = netsuite_text(abs(line.amount_minor), line.currency)
+                functional = netsuite_text(abs(line.functional_amount_minor), line.functional_currency)
                 writer.writerow(
                     (
                         entry.external_id,

@@ -8,17 +8,24 @@ entity's period goes to its folder `<entity>/<period>/`, published with its `man
 files whose names carry the entity and period (`netsuite_journal_entries_main_2026-10.csv`), and
 to the ERP under that entity's ids. An entity lacking an id the target needs stops the run before
 anything is written or pushed. The warehouse is opened read-only, only while lines are loaded.
+
+An ERP target receives each entry as its currency policy allows (`exporters.currency_policy`):
+an entry in a currency the target cannot carry is refused, posted in the functional currency or
+rounded, and listed in `<target>_export_exceptions_<entity>_<period>.csv` and in the manifest;
+the other entries are exported (or pushed) all the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 
 from exporters import generic, netsuite, sap_soap, sap_template
+from exporters.currency_policy import AppliedPolicy, CurrencyException, apply_policy, load_rounding_account, write_exceptions_csv
 from exporters.entities import Entity, load_entities, select_entities
 from exporters.journal import ExportedFile, JournalLine, LineSource, entity_periods, ledger_fingerprint, load_journal_lines, load_line_sources
 from exporters.manifest import LedgerRun
@@ -46,6 +53,8 @@ class PeriodExport:
     period: str
     files: list[ExportedFile]
     published: list[PublishedFile]
+    # Entries the target could not carry as they are: refused, or changed by the currency policy.
+    exceptions: list[CurrencyException] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class PushReport:
     period: str
     results: list[PushResult | SapPostResult]
     verification: list[VerifyResult]
+    # Entries the currency policy refused (never sent, not failures) or changed before sending.
+    exceptions: list[CurrencyException] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -102,30 +113,38 @@ def _entities(ledgers: list[PeriodLedger]) -> list[Entity]:
 Writer = Callable[[PeriodLedger, Path], ExportedFile]
 
 
-def _writers(target: str, settings: ExportSettings, entity: Entity) -> list[Writer]:
-    """The target's files for one entity, with its ERP ids (refused here when the seed lacks one)."""
-
-    def named(name: str, ledger: PeriodLedger, folder: Path) -> Path:
-        return folder / file_name(name, ledger.entity.entity_id, ledger.period)
-
+def _writers(target: str, settings: ExportSettings, entity: Entity) -> dict[str, Writer]:
+    """The target's files for one entity by name, with its ERP ids (refused here when the seed lacks one)."""
     if target == "netsuite":
         options = settings.netsuite_options(entity)
-        return [lambda ledger, folder: netsuite.write_csv(ledger.lines, named("netsuite_journal_entries.csv", ledger, folder), options)]
+        return {"netsuite_journal_entries.csv": lambda ledger, path: netsuite.write_csv(ledger.lines, path, options)}
     if target == "sap":
         sap = settings.sap_options(entity)
-        return [
-            lambda ledger, folder: sap_template.write_csv(ledger.lines, named("sap_journal_entries_comma.csv", ledger, folder), sap, sap_template.COMMA),
-            lambda ledger, folder: sap_template.write_csv(ledger.lines, named("sap_journal_entries_semicolon.csv", ledger, folder), sap, sap_template.SEMICOLON),
-            lambda ledger, folder: sap_template.write_xlsx(ledger.lines, named("sap_journal_entries.xlsx", ledger, folder), sap),
-            lambda ledger, folder: sap_soap.write_xml(ledger.lines, named("sap_journal_entry_bulk_create_request.xml", ledger, folder), sap),
-        ]
+        return {
+            "sap_journal_entries_comma.csv": lambda ledger, path: sap_template.write_csv(ledger.lines, path, sap, sap_template.COMMA),
+            "sap_journal_entries_semicolon.csv": lambda ledger, path: sap_template.write_csv(ledger.lines, path, sap, sap_template.SEMICOLON),
+            "sap_journal_entries.xlsx": lambda ledger, path: sap_template.write_xlsx(ledger.lines, path, sap),
+            "sap_journal_entry_bulk_create_request.xml": lambda ledger, path: sap_soap.write_xml(ledger.lines, path, sap),
+        }
     if target == "generic":
-        return [
-            lambda ledger, folder: generic.write_journal_csv(ledger.lines, named("journal.csv", ledger, folder)),
-            lambda ledger, folder: generic.write_drilldown_csv(ledger.lines, ledger.sources, named("journal_drilldown.csv", ledger, folder)),
-            lambda ledger, folder: generic.write_xlsx(ledger.lines, ledger.sources, named("journal.xlsx", ledger, folder)),
-        ]
+        return {
+            "journal.csv": lambda ledger, path: generic.write_journal_csv(ledger.lines, path),
+            "journal_drilldown.csv": lambda ledger, path: generic.write_drilldown_csv(ledger.lines, ledger.sources, path),
+            "journal.xlsx": lambda ledger, path: generic.write_xlsx(ledger.lines, ledger.sources, path),
+        }
     raise ValueError(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}")
+
+
+def _carried(warehouse: Path, settings: ExportSettings, target: str, push: bool = False) -> Callable[[PeriodLedger], AppliedPolicy]:
+    """What `target` receives of a period: the entries it can carry, the others as its currency policy
+    says. The generic journal carries every currency. A missing rounding account stops the run here,
+    before anything is written or pushed."""
+    if target not in PUSH_TARGETS:
+        return lambda ledger: AppliedPolicy(ledger.lines, [])
+    precision, policy = settings.currency_rules(target, push)
+    with closing(duckdb.connect(str(warehouse), read_only=True)) as connection:
+        rounding = load_rounding_account(connection, policy)
+    return lambda ledger: apply_policy(ledger.lines, ledger.period, precision, policy, rounding)
 
 
 def export_periods(
@@ -136,37 +155,52 @@ def export_periods(
     ledgers = load_ledgers(warehouse, wanted, entity_id, with_sources=target == "generic")
     # Every entity's ids first: a seed row missing one stops the run before any file is written.
     writers = {entity.entity_id: _writers(target, settings, entity) for entity in _entities(ledgers)}
+    carried = _carried(warehouse, settings, target)
     exports = []
     for ledger in ledgers:
         entity = ledger.entity.entity_id
+        applied = carried(ledger)
+        names = {file_name(name, entity, ledger.period): write for name, write in writers[entity].items()}
+        exceptions_file = file_name(f"{target}_export_exceptions.csv", entity, ledger.period)
         with export_folder(settings.destination, entity, ledger.period) as folder:
-            files = [write(ledger, folder) for write in writers[entity]]
-            published = publish(settings.destination, entity, ledger.period, files, LedgerRun(ledger_fingerprint(ledger.lines), dagster_run_id))
-        exports.append(PeriodExport(entity, ledger.period, files, published))
+            # A period whose every entry was refused has no journal file for the target, only its exceptions.
+            files = [write(replace(ledger, lines=applied.lines), folder / name) for name, write in names.items()] if applied.lines else []
+            if applied.exceptions:
+                files.append(write_exceptions_csv(applied.exceptions, folder / exceptions_file))
+            erp = target in PUSH_TARGETS
+            retired = sorted({*names, *([exceptions_file] if erp else [])} - {file.path.name for file in files})
+            published = publish(
+                settings.destination, entity, ledger.period, files, LedgerRun(ledger_fingerprint(ledger.lines), dagster_run_id),
+                retired=retired, exceptions={target: [exception.as_dict() for exception in applied.exceptions]} if erp else None,
+            )
+        exports.append(PeriodExport(entity, ledger.period, files, published, applied.exceptions))
     return exports
 
 
-Pusher = Callable[[PeriodLedger], PushReport]
+Pusher = Callable[[PeriodLedger, AppliedPolicy], PushReport]
 
 
 def _pusher(target: str, settings: ExportSettings, entity: Entity) -> Pusher:
-    """Pushes one entity's periods under its own ids (refused here when an id is missing)."""
+    """Pushes one entity's periods under its own ids (refused here when an id is missing): the entries
+    the currency policy lets through; the refused ones are reported, never sent."""
     if target == "netsuite":
         push = settings.netsuite_push
         # Splitting needs no subsidiary: REST takes the internal id from the client's references.
         client, options = push.client(entity), settings.netsuite
 
-        def to_netsuite(ledger: PeriodLedger) -> PushReport:
-            entries = netsuite.split_entries(ledger.lines, options)
+        def to_netsuite(ledger: PeriodLedger, applied: AppliedPolicy) -> PushReport:
+            entries = netsuite.split_entries(applied.lines, options)
             results = client.push(entries)
             upserted = {result.external_id for result in results if result.ok}
             verification = client.verify([entry for entry in entries if entry.external_id in upserted]) if push.verify else []
-            return PushReport(target, entity.entity_id, ledger.period, results, verification)
+            return PushReport(target, entity.entity_id, ledger.period, results, verification, applied.exceptions)
 
         return to_netsuite
     sap = settings.sap_options(entity)
     client = settings.sap_push.client(sap)
-    return lambda ledger: PushReport(target, entity.entity_id, ledger.period, client.post(sap_entries(ledger.lines, sap)), [])
+    return lambda ledger, applied: PushReport(
+        target, entity.entity_id, ledger.period, client.post(sap_entries(applied.lines, sap)), [], applied.exceptions,
+    )
 
 
 def push_periods(warehouse: Path, settings: ExportSettings, target: str, wanted: list[str] | None = None, entity_id: str | None = None) -> list[PushReport]:
@@ -180,4 +214,5 @@ def push_periods(warehouse: Path, settings: ExportSettings, target: str, wanted:
     ledgers = load_ledgers(warehouse, wanted, entity_id)
     # Every entity's ids first: one missing stops the run before anything is sent.
     pushers = {entity.entity_id: _pusher(target, settings, entity) for entity in _entities(ledgers)}
-    return [pushers[ledger.entity.entity_id](ledger) for ledger in ledgers]
+    carried = _carried(warehouse, settings, target, push=True)
+    return [pushers[ledger.entity.entity_id](ledger, carried(ledger)) for ledger in ledgers]

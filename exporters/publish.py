@@ -65,15 +65,19 @@ def export_folder(destination: Destination, entity_id: str, period: str, subfold
 
 
 def publish(
-    destination: Destination, entity_id: str, period: str, files: list[ExportedFile], ledger: manifest.LedgerRun, subfolder: str = ""
+    destination: Destination, entity_id: str, period: str, files: list[ExportedFile], ledger: manifest.LedgerRun, subfolder: str = "",
+    retired: list[str] = (), exceptions: dict[str, list[dict]] | None = None,
 ) -> list[PublishedFile]:
-    """Publish proven files and merge them into the folder's manifest; returns files then the manifest."""
+    """Publish proven files, remove the `retired` ones (files an export no longer writes) and merge both,
+    with the targets' `exceptions`, into the folder's manifest; returns files then the manifest."""
     entries = [manifest.file_entry(exported, ledger) for exported in files]
     if destination.directory is not None:
         folder = destination.directory / entity_id / period / subfolder
         manifest_path = folder / manifest.MANIFEST
         existing = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
-        content = manifest.dumps(manifest.merged(existing, entity_id, period, entries))
+        for name in retired:
+            (folder / name).unlink(missing_ok=True)
+        content = manifest.dumps(manifest.merged(existing, entity_id, period, entries, retired, exceptions))
         if not manifest_path.exists() or manifest_path.read_bytes() != content:
             atomic_write_bytes(manifest_path, content)
         return [PublishedFile(exported.path.name, str(exported.path)) for exported in files] + [PublishedFile(manifest.MANIFEST, str(manifest_path))]
@@ -83,6 +87,8 @@ def publish(
         key = destination.key(entity_id, period, exported.path.name, subfolder)
         s3.upload_file(str(exported.path), destination.bucket, key)
         published.append(PublishedFile(exported.path.name, f"s3://{destination.bucket}/{key}", _presigned(s3, destination.bucket, key)))
+    for name in retired:
+        s3.delete_object(Bucket=destination.bucket, Key=destination.key(entity_id, period, name, subfolder))
     manifest_key = destination.key(entity_id, period, manifest.MANIFEST, subfolder)
     try:
         existing = json.loads(s3.get_object(Bucket=destination.bucket, Key=manifest_key)["Body"].read())
@@ -90,7 +96,8 @@ def publish(
         if error.response["Error"]["Code"] not in ("NoSuchKey", "404"):
             raise
         existing = None
-    s3.put_object(Bucket=destination.bucket, Key=manifest_key, Body=manifest.dumps(manifest.merged(existing, entity_id, period, entries)), ContentType="application/json")
+    content = manifest.dumps(manifest.merged(existing, entity_id, period, entries, retired, exceptions))
+    s3.put_object(Bucket=destination.bucket, Key=manifest_key, Body=content, ContentType="application/json")
     published.append(PublishedFile(manifest.MANIFEST, f"s3://{destination.bucket}/{manifest_key}", _presigned(s3, destination.bucket, manifest_key)))
     return published
 

@@ -2,7 +2,7 @@
 
 Each entry becomes a `JournalEntryCreateRequest` with the company code, the 16-character
 `DocumentReferenceID` from `exporters.sap`, and items that carry both `DebitCreditCode` (S/H)
-and a signed amount (S positive, H negative) with the currency's own decimals, in the transaction
+and a signed amount (S positive, H negative) with the currency's decimals in SAP, in the transaction
 currency (`AmountInTransactionCurrency`) and in the company code's functional currency
 (`AmountInCompanyCodeCurrency`, from the translated journal: SAP then does not translate at its
 own rate). A rounding line has a transaction amount of 0 and takes its functional amount's side.
@@ -31,7 +31,7 @@ from exporters.http_retry import RetryPolicy, send
 from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write_bytes, parsed_line, prove_totals
 from exporters.sap import HEADER_TEXT_LENGTH, ITEM_TEXT_LENGTH, SapOptions, debit_credit_code, document_reference_id, sap_entries
 from ledger import failpoints
-from ledger.money import format_major, parse_major
+from ledger.money import parse_major
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SFIN = "http://sap.com/xi/SAPSCORE/SFIN"
@@ -84,8 +84,8 @@ def bulk_request(entries: list[JournalEntry], options: SapOptions) -> bytes:
             item = _element(journal, "Item")
             _element(item, "ReferenceDocumentItem", str(item_number))
             _element(item, "GLAccount", line.sap_gl_account)
-            _element(item, "AmountInTransactionCurrency", format_major(line.amount_minor, line.currency), currencyCode=line.currency.upper())
-            _element(item, "AmountInCompanyCodeCurrency", format_major(line.functional_amount_minor, line.functional_currency),
+            _element(item, "AmountInTransactionCurrency", options.amount(line.amount_minor, line.currency), currencyCode=line.currency.upper())
+            _element(item, "AmountInCompanyCodeCurrency", options.amount(line.functional_amount_minor, line.functional_currency),
                      currencyCode=line.functional_currency.upper())
             _element(item, "DebitCreditCode", debit_credit_code(line))
             _element(item, "DocumentItemText", line.account_name[:ITEM_TEXT_LENGTH])

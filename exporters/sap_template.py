@@ -4,7 +4,7 @@ Layout (reference/erp.md 2a; always compare with the template your tenant downlo
 journal, a `Header` block and a `Line Items` block, each with a label row, a row of technical
 field names, a row of descriptions and its data rows; column A holds the journal number.
 Debits and credits are unsigned, in separate columns (WRSOL/WRHAB), with the currency's own
-decimals; the semicolon file writes a decimal comma, as the locales that use it expect. The header
+decimals in SAP (`SapOptions.decimals`); the semicolon file writes a decimal comma, as the locales that use it expect. The header
 carries the exchange rate (KURSF_EXT) and the company code's currency (HWAER); each item its
 signed amount in that currency (DMBTR, debit positive), from the translated journal.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from exporters import xlsx
 from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write, format_rate, parsed_line, prove_totals
 from exporters.sap import HEADER_TEXT_LENGTH, ITEM_TEXT_LENGTH, SapOptions, document_reference_id, sap_entries
-from ledger.money import format_major, parse_major, to_major
+from ledger.money import parse_major
 
 HEADER_FIELDS = ("BUKRS", "BLART", "BLDAT", "BUDAT", "MONAT", "BKTXT", "WAERS", "KURSF_EXT", "XBLNR", "HWAER")
 HEADER_LABELS = ("Company Code", "Journal Entry Type", "Journal Entry Date", "Posting Date", "Fiscal Period",
@@ -59,7 +59,7 @@ def _rows(entries: list[JournalEntry], options: SapOptions, amount, rate) -> lis
 
 def write_csv(lines: list[JournalLine], path: Path, options: SapOptions, dialect: CsvDialect = COMMA) -> ExportedFile:
     entries = sap_entries(lines, options)
-    rows = _rows(entries, options, lambda minor, currency: format_major(minor, currency, dialect.decimal_separator),
+    rows = _rows(entries, options, lambda minor, currency: options.amount(minor, currency, dialect.decimal_separator),
                  lambda rate: format_rate(rate).replace(".", dialect.decimal_separator))
     with atomic_write(path) as stream:
         csv.writer(stream, delimiter=dialect.delimiter, lineterminator="\n").writerows(rows)
@@ -71,7 +71,7 @@ def write_csv(lines: list[JournalLine], path: Path, options: SapOptions, dialect
 def write_xlsx(lines: list[JournalLine], path: Path, options: SapOptions) -> ExportedFile:
     entries = sap_entries(lines, options)
     workbook = xlsx.new_workbook()
-    table = _rows(entries, options, to_major, lambda rate: rate.normalize())
+    table = _rows(entries, options, lambda minor, currency: Decimal(options.amount(minor, currency)), lambda rate: rate.normalize())
     xlsx.add_sheet(workbook, SHEET, table[0], table[1:])
     xlsx.save(workbook, path)
     written = [[("" if value is None else value) for value in row] for row in xlsx.read_rows(path, SHEET)]

@@ -6,6 +6,10 @@ and `sap_options`. The variables that once set it for a single entity, `NETSUITE
 `SAP_COMPANY_CODE`, are refused with a pointer to the seed, so that a value an operator still
 expects to apply is never silently ignored.
 
+What each target does with an entry in a currency it cannot carry (`NETSUITE_CURRENCY_POLICY`,
+`SAP_CURRENCY_POLICY`; SAP's decimals per currency `SAP_CURRENCY_DECIMALS`) is read here and
+applied by `exporters.currency_policy`.
+
 Secrets (`NETSUITE_CONSUMER_SECRET`, `NETSUITE_TOKEN_SECRET`, the M2M private key, `SAP_PASSWORD`)
 live only in `repr=False` fields of the credential objects; no error here quotes a value.
 """
@@ -18,8 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from exporters.currency_policy import CurrencyPolicy, TargetPrecision, parse_decimals
 from exporters.entities import Entity, EntityConfigError
-from exporters.netsuite import NetSuiteOptions
+from exporters.netsuite import MAX_DECIMALS, NetSuiteOptions
 from exporters.netsuite_auth import ClientCredentials, NetSuiteAccount, TokenCredentials
 from exporters.netsuite_rest import DEFAULT_CONCURRENCY, NetSuiteReferences, NetSuiteRestClient
 from exporters.publish import Destination
@@ -88,6 +93,17 @@ class ExportSettings:
     sap: SapOptions
     netsuite_push: NetSuitePush | None = None
     sap_push: SapPush | None = None
+    netsuite_currency_policy: CurrencyPolicy = CurrencyPolicy("NETSUITE_CURRENCY_POLICY")
+    sap_currency_policy: CurrencyPolicy = CurrencyPolicy("SAP_CURRENCY_POLICY")
+
+    def currency_rules(self, target: str, push: bool = False) -> tuple[TargetPrecision, CurrencyPolicy]:
+        """What `target` keeps of each currency and its policy for the rest; the REST push to NetSuite
+        carries no functional amounts (NetSuite computes base amounts itself)."""
+        if target == "netsuite":
+            return TargetPrecision("netsuite", "NetSuite", MAX_DECIMALS, carries_functional=not push), self.netsuite_currency_policy
+        if target == "sap":
+            return TargetPrecision("sap", "SAP (TCURX)", decimals_by_currency=self.sap.currency_decimals), self.sap_currency_policy
+        raise ValueError(f"no ERP currency rules for target {target!r}")
 
     def netsuite_options(self, entity: Entity) -> NetSuiteOptions:
         return replace(self.netsuite, subsidiary=entity.erp_id("netsuite_subsidiary"))
@@ -116,8 +132,15 @@ class ExportSettings:
             )
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        sap = SapOptions(date_format=env.get("SAP_DATE_FORMAT", "%d/%m/%Y"), carry_account_code=carry)
-        return cls(destination, netsuite, sap, _netsuite_push(env, references), _sap_push(env))
+        sap = SapOptions(
+            date_format=env.get("SAP_DATE_FORMAT", "%d/%m/%Y"), carry_account_code=carry,
+            currency_decimals=parse_decimals("SAP_CURRENCY_DECIMALS", env.get("SAP_CURRENCY_DECIMALS", "")),
+        )
+        return cls(
+            destination, netsuite, sap, _netsuite_push(env, references), _sap_push(env),
+            CurrencyPolicy.parse("NETSUITE_CURRENCY_POLICY", env.get("NETSUITE_CURRENCY_POLICY", "")),
+            CurrencyPolicy.parse("SAP_CURRENCY_POLICY", env.get("SAP_CURRENCY_POLICY", "")),
+        )
 
 
 def _netsuite_push(env: Mapping[str, str], references: dict[str, dict[str, str]] | None) -> NetSuitePush | None:

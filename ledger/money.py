@@ -50,6 +50,17 @@ def format_major(amount_minor: int, currency: str, decimal_separator: str = ".")
     return text.replace(".", decimal_separator) if decimal_separator != "." else text
 
 
+def format_decimals(amount_minor: int, currency: str, decimals: int, decimal_separator: str = ".") -> str:
+    """`format_major` with `decimals` places, for a target that keeps another number of decimals than
+    the currency has (NetSuite keeps 2 for KWD): refuses an amount that does not fit them, never rounds."""
+    major = to_major(amount_minor, currency)
+    fitted = major.quantize(Decimal(1).scaleb(-decimals))
+    if fitted != major:
+        raise MoneyFormatError(f"{format_major(amount_minor, currency)} {currency.upper()} does not fit {decimals} decimals")
+    text = f"{fitted:.{decimals}f}"
+    return text.replace(".", decimal_separator) if decimal_separator != "." else text
+
+
 def parse_major(text: str, currency: str, decimal_separator: str = ".") -> int:
     """Minor units from a plain major-unit decimal ('-1234.56'); refuses anything finer than the currency allows.
 

@@ -114,12 +114,25 @@ def _world_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1), help="first simulated day")
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--transactions-per-day", type=int, default=40)
+    parser.add_argument("--currencies", type=_currencies, default=None,
+                        help="settlement currencies, comma-separated, with usd (default usd,eur,jpy; also gbp, kwd)")
+
+
+def _currencies(text: str) -> tuple[str, ...]:
+    from sandbox.merchant import CHARGE_RANGE
+
+    currencies = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = sorted(set(currencies) - set(CHARGE_RANGE))
+    if unknown or "usd" not in currencies:
+        raise argparse.ArgumentTypeError(f"{text!r}: the sandbox simulates {', '.join(sorted(CHARGE_RANGE))}, and needs usd among them")
+    return currencies
 
 
 def _world_spec(args: argparse.Namespace):
     from sandbox.merchant import WorldSpec
 
-    return WorldSpec(seed=args.seed, start=args.start, days=args.days, transactions_per_day=args.transactions_per_day)
+    spec = WorldSpec(seed=args.seed, start=args.start, days=args.days, transactions_per_day=args.transactions_per_day)
+    return dataclasses.replace(spec, currencies=args.currencies) if args.currencies else spec
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -255,6 +268,14 @@ def _print_result(result) -> None:
           + (", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.exceptions.items()) or "none"))
     for path in result.export_files:
         print(f"Export: {path}")
+    if result.export_exceptions:
+        print(f"Exported with exceptions: {len(result.export_exceptions)} entr(ies) not exported "
+              "(listed in each folder's <target>_export_exceptions file and manifest.json; docs/exports.md, currency policy):")
+        for exception in result.export_exceptions:
+            print(f"  {exception['target']} {exception['entity_id']} {exception['period']} {exception['external_id']} "
+                  f"({exception['currency']} debit {exception['debit']}): {exception['reason']}")
+    else:
+        print("Exported: every journal entry")
 
 
 def _differences_from_truth(result, truth) -> list[str]:

@@ -66,6 +66,8 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _print_run(job_name: str, keys, result) -> None:
+    import dagster as dg
+
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     checks = result.get_asset_check_evaluations()
     status = "succeeded" if result.success else "FAILED"
@@ -73,7 +75,9 @@ def _print_run(job_name: str, keys, result) -> None:
           f"{len(materialized)} assets materialized, {sum(c.passed for c in checks)} of {len(checks)} checks passed")
     for check in checks:
         if not check.passed:
-            print(f"  check failed: {check.asset_key.to_user_string()}:{check.check_name}")
+            # A warning (e.g. every_entry_exported: exported with exceptions) blocks nothing, unlike a failed proof.
+            kind = "warning" if check.severity == dg.AssetCheckSeverity.WARN else "failed"
+            print(f"  check {kind}: {check.asset_key.to_user_string()}:{check.check_name}")
     for event in result.all_events:
         if event.is_step_failure:
             print(f"  step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")

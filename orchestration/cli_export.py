@@ -6,7 +6,8 @@ and SAP company code from the seed `entities`; `--entity` narrows the run to one
 Before anything is written or sent, the ledger's proofs run (`dbt test` on the marts, against the
 warehouse being exported); when any blocking one fails, the command refuses and names them.
 Exit codes: 0 done, 1 some entries were not pushed (each named), 2 bad input or configuration,
-3 the ledger's checks failed.
+3 the ledger's checks failed. Entries the ERP cannot carry (currency policy) are listed and the
+run says "exported with exceptions" (exit 0): the other entries were exported.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from exporters.currency_policy import CurrencyException
 from exporters.guard import LedgerNotProven, require_proven_ledger
 from exporters.period_export import PUSH_TARGETS, TARGETS, export_periods, push_periods
 from exporters.settings import ExportSettings
@@ -66,7 +68,21 @@ def _export(args: argparse.Namespace) -> int:
             print(f"{file.path.name}: {file.rows} rows; {totals}")
         for published in period.published:
             print(f"Published: {published.location}")
+    _print_exceptions([exception for period in exported for exception in period.exceptions], "exported")
     return 0
+
+
+def _print_exceptions(exceptions: list[CurrencyException], done: str) -> None:
+    """The entries the currency policy changed, then the refused ones and the run's verdict."""
+    for exception in exceptions:
+        if not exception.refused:
+            print(exception.describe())
+    refused = [exception for exception in exceptions if exception.refused]
+    if refused:
+        print(f"{done.capitalize()} with exceptions: {len(refused)} entr(ies) not {done} (listed in the <target>_export_exceptions file "
+              "and manifest.json of the export folder):")
+        for exception in refused:
+            print(f"  {exception.describe()}")
 
 
 def _push(warehouse: Path, settings: ExportSettings, args: argparse.Namespace) -> int:
@@ -79,6 +95,7 @@ def _push(warehouse: Path, settings: ExportSettings, args: argparse.Namespace) -
         for check in report.verification:
             print(f"{check.external_id}: read-back {'matches' if check.matches else 'DIFFERS: ' + check.detail}")
         failures += len(report.failures)
+    _print_exceptions([exception for report in reports for exception in report.exceptions], "pushed")
     if failures:
         print(f"{failures} entr(ies) not pushed or not matching; push again to retry (nothing is duplicated)", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ same window vars as a scheduled run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ class CloseResult:
     failed_checks: tuple[str, ...]
     payouts_matched: int
     exceptions: dict[str, int]
+    # Entries an ERP export refused (currency policy), as the export assets' metadata lists them.
+    export_exceptions: tuple[dict, ...] = ()
 
 
 def run_close(settings: CloseSettings, start: date, end: date, instance: dg.DagsterInstance) -> CloseResult:
@@ -81,7 +84,15 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
         for materialization in exports.asset_materializations_for_node("netsuite_journal_csv")
         for path in materialization.metadata["files"].value
     )
-    return _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, failed_checks)
+    export_exceptions = tuple(
+        exception
+        for event in exports.get_asset_materialization_events()
+        if "export_exceptions" in event.materialization.metadata
+        for exception in event.materialization.metadata["export_exceptions"].value
+    )
+    return dataclasses.replace(
+        _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, failed_checks), export_exceptions=export_exceptions,
+    )
 
 
 def prepare_instance(instance: dg.DagsterInstance) -> None:

@@ -1,5 +1,6 @@
 """The console script as a user runs it: `stripe-close demo`, `run` and `bench` in a fresh folder."""
 
+import csv
 import json
 import os
 import subprocess
@@ -29,8 +30,41 @@ def test_demo_closes_a_simulated_month_and_matches_the_truth(tmp_path):
     assert (tmp_path / ".close" / "warehouse.duckdb").exists()
     assert (tmp_path / ".close" / "sandbox" / "bank" / "bank_statement.bai2").exists()
     assert "payouts matched to the statement" in out
+    assert "Exported: every journal entry" in out and "with exceptions" not in out
     assert (tmp_path / ".close" / "dagster" / "dagster.yaml").exists()
     assert "sk_test_sandbox" not in out + result.stderr, "the API key must never be printed"
+
+
+def test_an_account_settling_in_kwd_is_exported_with_exceptions_not_failed(tmp_path):
+    """NetSuite keeps 2 decimals: the KWD entries are listed, the USD ones exported, and the close exits 0."""
+    result = run_cli("demo", "--days", "12", "--transactions-per-day", "25", "--currencies", "usd,kwd", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "The ledger equals the simulator's ground truth" in out
+    refused = [line for line in out.splitlines() if line.startswith("  netsuite main 2026-10 STRIPE-main-")]
+    assert len(refused) >= 12
+    assert all(line.endswith("KWD has 3 decimals and NetSuite keeps 2 (NETSUITE_CURRENCY_POLICY kwd:refuse)") and "-KWD (KWD debit " in line
+               for line in refused)
+    assert f"Exported with exceptions: {len(refused)} entr(ies) not exported" in out
+    folder = tmp_path / "exports" / "main" / "2026-10"
+    assert f"Export: {folder / 'netsuite_journal_entries_main_2026-10.csv'}" in out
+    assert f"Export: {folder / 'netsuite_export_exceptions_main_2026-10.csv'}" in out
+
+    # The export command says the same, and with the functional policy posts them in USD instead.
+    export = run_cli("export", "--period", "2026-10", cwd=tmp_path)
+    assert export.returncode == 0, export.stderr[-3000:]
+    assert f"Exported with exceptions: {len(refused)} entr(ies) not exported" in export.stdout
+    functional = run_cli("export", "--period", "2026-10", cwd=tmp_path, env={"NETSUITE_CURRENCY_POLICY": "kwd:functional"})
+    assert functional.returncode == 0, functional.stderr[-3000:]
+    assert "with exceptions" not in functional.stdout
+    assert functional.stdout.count(": posted_in_functional_currency: KWD has 3 decimals") == len(refused)
+    with (folder / "netsuite_export_exceptions_main_2026-10.csv").open(newline="") as stream:
+        assert [row["action"] for row in csv.DictReader(stream)] == ["posted_in_functional_currency"] * len(refused)
+
+
+def test_a_malformed_currency_policy_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("export", "--period", "2026-10", cwd=tmp_path, env={"NETSUITE_CURRENCY_POLICY": "kwd:truncate"})
+    assert (result.returncode, result.stderr) == (2, "NETSUITE_CURRENCY_POLICY: kwd:truncate is not one of refuse, functional, round\n")
 
 
 def test_run_refuses_to_start_without_a_key(tmp_path):

@@ -81,7 +81,7 @@ def test_the_same_lines_give_the_same_bytes(tmp_path):
 
 
 def test_a_file_that_does_not_add_up_is_removed(tmp_path, monkeypatch):
-    monkeypatch.setattr(netsuite, "format_major", lambda amount, currency: "1")
+    monkeypatch.setattr(netsuite, "netsuite_text", lambda amount, currency: "1")
     with pytest.raises(ExportTotalsError, match=r"\(file, ledger\) minor units differ for .*'USD 4000': \(-100, -100101\)"):
         netsuite.write_csv(USD, tmp_path / "je.csv", OPTIONS)
     assert list(tmp_path.iterdir()) == []

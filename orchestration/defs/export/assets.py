@@ -8,6 +8,10 @@ and SAP company code from the seed `entities`; `ExportConfig.entity_id` narrows 
 
 Monthly-partitioned: a partition key is a period (YYYY-MM), and a month reads the daily ledger
 partitions of its days. A run without a partition exports `ExportConfig.periods`.
+
+An entry the ERP cannot carry (a three-decimal currency in NetSuite, policy `refuse`) does not fail
+the asset: the others are exported, the metadata lists it (`export_exceptions`) and the warning
+check `every_entry_exported` fails, naming entity, entry, currency and reason.
 """
 
 import dataclasses
@@ -15,6 +19,7 @@ import dataclasses
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from exporters.currency_policy import CurrencyException
 from exporters.period_export import PeriodExport, export_periods
 from exporters.publish import Destination
 from exporters.settings import ExportSettings
@@ -53,6 +58,35 @@ def export_settings(exports: ExportResource) -> ExportSettings:
     return dataclasses.replace(settings, destination=destination)
 
 
+EXPORT_EXCEPTIONS_CHECK = "every_entry_exported"
+
+
+def exceptions_check(asset: str) -> dg.AssetCheckSpec:
+    """A warning, never blocking: the other entries were exported, and an accountant acts on the refused ones."""
+    return dg.AssetCheckSpec(
+        EXPORT_EXCEPTIONS_CHECK, asset=asset, blocking=False,
+        description="Every journal entry reached the ERP; fails (warning) naming each entry refused for a currency the ERP cannot carry "
+                    "(docs/exports.md, currency policy).",
+    )
+
+
+def exceptions_outcome(context: dg.AssetExecutionContext, exceptions: list[CurrencyException]) -> tuple[dict, dg.AssetCheckResult]:
+    """The metadata and the warning check of the entries the currency policy refused or changed."""
+    refused = [exception for exception in exceptions if exception.refused]
+    for exception in refused:
+        context.log.warning(f"not exported: {exception.describe()}")
+    metadata = {
+        "export_exceptions": dg.MetadataValue.json([exception.as_dict() for exception in refused]),
+        "export_exceptions_count": len(refused),
+        "entries_changed_by_currency_policy": dg.MetadataValue.json([exception.as_dict() for exception in exceptions if not exception.refused]),
+    }
+    check = dg.AssetCheckResult(
+        check_name=EXPORT_EXCEPTIONS_CHECK, passed=not refused, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"refused_entries": len(refused), "refused": dg.MetadataValue.json([exception.describe() for exception in refused])},
+    )
+    return metadata, check
+
+
 def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
     event = context.instance.get_latest_materialization_event(JOURNAL_LINES)
     return event.run_id if event else None
@@ -61,7 +95,10 @@ def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
 def _export(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
     exported = export_periods(warehouse.file, export_settings(exports), target, config.selected(context), _latest_ledger_run(context), config.entity_id)
-    return dg.MaterializeResult(metadata=_export_metadata(exported))
+    if target == "generic":
+        return dg.MaterializeResult(metadata=_export_metadata(exported))
+    metadata, check = exceptions_outcome(context, [exception for period in exported for exception in period.exceptions])
+    return dg.MaterializeResult(metadata=_export_metadata(exported) | metadata, check_results=[check])
 
 
 def _export_metadata(exported: list[PeriodExport]) -> dict:
@@ -81,13 +118,13 @@ def _export_metadata(exported: list[PeriodExport]) -> dict:
     return metadata
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb", **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb", check_specs=[exceptions_check("netsuite_journal_csv")], **PERIOD_ASSET)
 def netsuite_journal_csv(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
-    """NetSuite CSV import files, one per period, whose totals are proven equal to the ledger's."""
+    """NetSuite CSV import files, one per period, whose totals are proven equal to the ledger's; entries in a currency NetSuite cannot carry follow NETSUITE_CURRENCY_POLICY."""
     return _export(context, config, warehouse, exports, "netsuite")
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb", **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb", check_specs=[exceptions_check("sap_journal_files")], **PERIOD_ASSET)
 def sap_journal_files(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """SAP "Upload General Journal Entries" templates (comma CSV, semicolon CSV, XLSX) and the JournalEntryBulkCreateRequest XML, per period."""
     return _export(context, config, warehouse, exports, "sap")

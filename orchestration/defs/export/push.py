@@ -3,7 +3,8 @@
 They exist only when their ERP is configured in the environment (`NETSUITE_ACCOUNT_ID`,
 `SAP_URL`), are guarded like the exports, push every entity in the journal under its own
 subsidiary or company code, and fail, after pushing every entry they could, when any entry was not
-pushed; the metadata names each such entry and why.
+pushed; the metadata names each such entry and why. An entry the currency policy refuses is never
+sent and is no failure: it is listed, and the warning check `every_entry_exported` fails.
 """
 
 import os
@@ -11,7 +12,7 @@ import os
 import dagster as dg
 
 from exporters.period_export import PushReport, push_periods
-from orchestration.defs.export.assets import JOURNAL_LINES, PERIOD_ASSET, ExportConfig, export_settings
+from orchestration.defs.export.assets import JOURNAL_LINES, PERIOD_ASSET, ExportConfig, exceptions_check, exceptions_outcome, export_settings
 from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 
@@ -19,13 +20,14 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 def _push(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
     reports = push_periods(warehouse.file, export_settings(exports), target, config.selected(context), config.entity_id)
-    metadata = _push_metadata(reports)
+    exceptions, check = exceptions_outcome(context, [exception for report in reports for exception in report.exceptions])
+    metadata = _push_metadata(reports) | exceptions
     failures = [failure for report in reports for failure in report.failures]
     for failure in failures:
         context.log.error(failure)
     if failures:
         raise dg.Failure(description=f"{len(failures)} entr(ies) were not pushed to {target}; the others were. Push again to retry: nothing is duplicated.", metadata=metadata)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
 
 def _push_metadata(reports: list[PushReport]) -> dict:
@@ -56,7 +58,9 @@ def push_assets() -> dg.Definitions:
     """The push assets of the ERPs configured in the environment."""
     assets = []
     if os.environ.get("NETSUITE_ACCOUNT_ID"):
-        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite"}, pool="duckdb", **PERIOD_ASSET)(netsuite_journal_push))
+        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite"}, pool="duckdb",
+                               check_specs=[exceptions_check("netsuite_journal_push")], **PERIOD_ASSET)(netsuite_journal_push))
     if os.environ.get("SAP_URL"):
-        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap"}, pool="duckdb", **PERIOD_ASSET)(sap_journal_push))
+        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap"}, pool="duckdb",
+                               check_specs=[exceptions_check("sap_journal_push")], **PERIOD_ASSET)(sap_journal_push))
     return dg.Definitions(assets=assets)
