@@ -63,6 +63,7 @@ class FaultResult:
     resume_s: float
     waited: bool
     differences: tuple[str, ...]
+    resume_error: str = ""
 
     @property
     def hung(self) -> bool:
@@ -142,7 +143,8 @@ def _fault(world: World, stripe: SandboxStripeServer, folder: Path, failpoint: s
         resume_s = time.monotonic() - started
         waited = resumed is not None and any(message in resumed.stderr for message in WAIT_MESSAGES)
         differences = tuple(_differences(expected, books(folder, erp))) if resumed is not None and resumed.returncode == 0 else ()
-    return FaultResult(failpoint, killed, survivors, None if resumed is None else resumed.returncode, resume_s, waited, differences)
+    error = resumed.stderr.strip().splitlines()[-1] if resumed is not None and resumed.returncode != 0 and resumed.stderr.strip() else ""
+    return FaultResult(failpoint, killed, survivors, None if resumed is None else resumed.returncode, resume_s, waited, differences, error)
 
 
 def _close(world: World, stripe: SandboxStripeServer, erp: ErpSandboxes, folder: Path, extra: dict[str, str], expect_success: bool) -> bool:
@@ -253,7 +255,7 @@ def _describe(index: int, result: FaultResult) -> str:
     line = f"{index:2d} {result.failpoint:<22} killed; resumed in {result.resume_s:5.1f} s (exit {result.resume_exit}); {verdict}"
     if result.waited:
         line += "; the resume WAITED for the dead run"
-    details = [*(f"survivor {item}" for item in result.survivors), *result.differences]
+    details = [*(f"survivor {item}" for item in result.survivors), *result.differences, *filter(None, [result.resume_error[:300]])]
     return line + "".join(f"\n     {detail}" for detail in details[:12])
 
 

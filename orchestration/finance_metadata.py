@@ -144,7 +144,7 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
     """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer).
 
     Events are held until dbt exits, as dagster-dbt's own `fetch_row_counts` does on DuckDB; when
-    dbt fails, the events it produced are still reported, then the failure is raised.
+    dbt fails, the events it produced are still reported (without figures), then the failure is raised.
     """
     collected, failure = [], None
     try:
@@ -153,7 +153,9 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
             collected.append(event)
     except Exception as error:  # re-raised below, after the finished models are reported
         failure = error
-    if warehouse.exists():  # a build that failed before creating the file has nothing to measure
+    # After a failure dbt may still hold the file (DuckDB has one writer): the events go out
+    # without the tables' figures, and the failure is raised as it was, not a lock error.
+    if failure is None and warehouse.exists():
         yield from _with_table_metadata(context, collected, warehouse)
     else:
         yield from collected
