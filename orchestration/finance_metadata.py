@@ -144,7 +144,7 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
     """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer).
 
     Events are held until dbt exits, as dagster-dbt's own `fetch_row_counts` does on DuckDB; when
-    dbt fails, the events it produced are still reported (without figures), then the failure is raised.
+    dbt fails, the events it produced are still reported, then the failure is raised.
     """
     collected, failure = [], None
     try:
@@ -153,24 +153,37 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
             collected.append(event)
     except Exception as error:  # re-raised below, after the finished models are reported
         failure = error
-    # After a failure dbt may still hold the file (DuckDB has one writer): the events go out
-    # without the tables' figures, and the failure is raised as it was, not a lock error.
-    if failure is None and warehouse.exists():
-        yield from _with_table_metadata(context, collected, warehouse)
-    else:
+    connection = _figures_connection(warehouse, failure)
+    if connection is None:
         yield from collected
+    else:
+        with connection:
+            yield from _with_table_metadata(context, collected, connection)
     if failure is not None:
         raise failure
 
 
-def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], warehouse: Path) -> Iterator[Any]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        tables = dict(connection.execute(
-            "select table_name, table_schema from information_schema.tables where table_type = 'BASE TABLE' and table_schema in ('main', 'accounting')"
-        ).fetchall())
-        for event in events:
-            if isinstance(event, (dg.Output, dg.AssetMaterialization)):
-                key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
-                if key.path[-1] in tables:
-                    event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
-            yield event
+def _figures_connection(warehouse: Path, failure: Exception | None) -> duckdb.DuckDBPyConnection | None:
+    """The warehouse, read-only, to measure the built tables; None when there is nothing to measure
+    (a build that failed before creating the file) or when a failed dbt still holds the file: the
+    events then go out without figures, and dbt's failure is raised, not a lock error."""
+    if not warehouse.exists():
+        return None
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException:
+        if failure is None:
+            raise
+        return None
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], connection: duckdb.DuckDBPyConnection) -> Iterator[Any]:
+    tables = dict(connection.execute(
+        "select table_name, table_schema from information_schema.tables where table_type = 'BASE TABLE' and table_schema in ('main', 'accounting')"
+    ).fetchall())
+    for event in events:
+        if isinstance(event, (dg.Output, dg.AssetMaterialization)):
+            key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
+            if key.path[-1] in tables:
+                event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
+        yield event

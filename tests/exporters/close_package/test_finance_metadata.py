@@ -2,6 +2,8 @@
 as integer minor units (the numeric entries Dagster plots), unmatched payouts, the trial balance
 table and the export file links, each equal to what the warehouse holds."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -111,3 +113,26 @@ def test_dbt_events_before_a_failure_keep_their_figures_and_the_failure_is_raise
         "dagster/row_count": 3, "jpy_debits_minor": 1250, "jpy_credits_minor": 1250, "usd_debits_minor": 99, "usd_credits_minor": 0,
     }
     assert view.metadata == {}
+
+
+def test_a_failed_dbt_that_still_holds_the_warehouse_is_reported_as_its_own_failure(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(120)", str(warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "open\n"
+
+        def dbt_events():
+            yield dg.AssetMaterialization(dg.AssetKey("fct_journal_lines"))
+            raise RuntimeError("dbt stream broke while dbt still ran")
+
+        reported = []
+        with pytest.raises(RuntimeError, match="dbt stream broke while dbt still ran"):
+            reported.extend(with_dbt_metadata(dg.build_asset_context(), dbt_events(), warehouse))
+        [journal] = reported
+        assert journal.metadata == {}
+    finally:
+        holder.kill()
+        holder.wait()
