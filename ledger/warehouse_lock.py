@@ -64,8 +64,11 @@ def current_holder(warehouse: Path) -> LockHolder | None:
 
 
 @contextmanager
-def claim_warehouse(warehouse: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the warehouse for this process; wait (sleeping) while another process holds it."""
+def claim_warehouse(
+    warehouse: Path, notify: Callable[[str], None] | None = None, holder_runs: Callable[[LockHolder], list[str]] | None = None,
+) -> Iterator[None]:
+    """Hold the warehouse for this process; wait (sleeping) while another process holds it.
+    `holder_runs` names the runs the holder is executing, for the notice after NOTICE_AFTER_S."""
     path = lock_file(warehouse.resolve())
     if path in _claims:
         descriptor, depth = _claims[path]
@@ -78,7 +81,7 @@ def claim_warehouse(warehouse: Path, notify: Callable[[str], None] | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        _wait_for(descriptor, warehouse, notify or _to_stderr)
+        _wait_for(descriptor, warehouse, notify or _to_stderr, holder_runs or (lambda _holder: []))
     except BaseException:
         os.close(descriptor)
         raise
@@ -90,7 +93,7 @@ def claim_warehouse(warehouse: Path, notify: Callable[[str], None] | None = None
         _release(path)
 
 
-def _wait_for(descriptor: int, warehouse: Path, notify: Callable[[str], None]) -> None:
+def _wait_for(descriptor: int, warehouse: Path, notify: Callable[[str], None], holder_runs: Callable[[LockHolder], list[str]]) -> None:
     if _try_lock(descriptor):
         return
     started, noticed = time.monotonic(), False
@@ -98,8 +101,10 @@ def _wait_for(descriptor: int, warehouse: Path, notify: Callable[[str], None]) -
         while not _try_lock(descriptor):
             if not noticed and time.monotonic() - started >= NOTICE_AFTER_S:
                 holder = current_holder(warehouse)
+                runs = holder_runs(holder) if holder else []
                 notify(f"waiting for the warehouse {warehouse}: it is held by "
-                       + (holder.describe() if holder else "another process") + "; this run starts when it ends")
+                       + (holder.describe() if holder else "another process")
+                       + (f", running Dagster run {', '.join(runs)}" if runs else "") + "; this run starts when it ends")
                 noticed = True
             time.sleep(POLL_INTERVAL_S)
     if noticed:

@@ -46,7 +46,15 @@ def _warehouse_claim(args: argparse.Namespace) -> contextlib.AbstractContextMana
     command = " ".join(filter(None, (args.command, getattr(args, "bank_command", None))))
     if command not in WAREHOUSE_COMMANDS:
         return contextlib.nullcontext()
-    return claim_warehouse(CloseSettings.from_env().warehouse)
+    return claim_warehouse(CloseSettings.from_env().warehouse, holder_runs=_runs_of)
+
+
+def _runs_of(holder) -> list[str]:
+    """The unfinished Dagster runs of the process holding the warehouse (its run tags name it)."""
+    from orchestration.dead_runs import runs_of_process
+    from orchestration.instance import persistent_instance
+
+    return runs_of_process(persistent_instance(), holder.pid, holder.host)
 
 
 def _parser() -> argparse.ArgumentParser:

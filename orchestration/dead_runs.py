@@ -58,6 +58,12 @@ def release_dead_runs(instance: dg.DagsterInstance, notify: Callable[[str], None
     return released
 
 
+def runs_of_process(instance: dg.DagsterInstance, pid: int, host: str) -> list[str]:
+    """The unfinished runs that process `pid` on `host` executes."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=NOT_FINISHED_STATUSES, tags={PID_TAG: str(pid), HOST_TAG: host}))
+    return [run.run_id for run in runs]
+
+
 def wait_for_pool(instance: dg.DagsterInstance, notify: Callable[[str], None]) -> None:
     """Sleep until no live run holds the `duckdb` pool (a run the daemon launched on this warehouse).
 

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 import ledger.warehouse_lock as lock
 lock.NOTICE_AFTER_S = 1.0
-with lock.claim_warehouse(Path(sys.argv[1])):
+with lock.claim_warehouse(Path(sys.argv[1]), holder_runs=lambda holder: [f"run-of-{holder.pid}"]):
     print("claimed", flush=True)
 """
 
@@ -64,7 +64,7 @@ def test_a_waiter_sleeps_names_the_holder_and_takes_over_when_the_holder_is_kill
     waiting = start(WAIT, warehouse)
     notice = waiting.stderr.readline()
     assert notice.startswith(f"waiting for the warehouse {warehouse}: it is held by pid {holding.pid} on ")
-    assert "this run starts when it ends" in notice
+    assert notice.rstrip().endswith(f", running Dagster run run-of-{holding.pid}; this run starts when it ends")
     assert waiting.poll() is None
     # Sleeping, not spinning: over three more seconds of waiting it uses a fraction of a core.
     before = psutil.Process(waiting.pid).cpu_times()

@@ -3,6 +3,7 @@ runs and runs of other hosts left alone."""
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from orchestration.dead_runs import HOST_TAG, PID_TAG, POOL, PROCESS_START_TAG, process_tags, release_dead_runs
+from orchestration.dead_runs import HOST_TAG, PID_TAG, POOL, PROCESS_START_TAG, process_tags, release_dead_runs, runs_of_process
 from orchestration.instance import INSTANCE_CONFIG
 
 
@@ -76,3 +77,11 @@ def test_a_finished_run_that_kept_a_slot_gives_it_back(instance):
     instance.event_log_storage.claim_concurrency_slot(POOL, run_id, "ledger_dbt_models")
     release_dead_runs(instance, print)
     assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
+
+
+def test_the_runs_of_a_process_are_found_by_its_tags(instance):
+    mine = started_run(instance, process_tags())
+    instance.event_log_storage.free_concurrency_slots_for_run(mine)
+    started_run(instance, dead_process_tags())
+    assert runs_of_process(instance, os.getpid(), socket.gethostname()) == [mine]
+    assert runs_of_process(instance, os.getpid(), "another-host") == []
