@@ -18,15 +18,20 @@ STATEMENT = BankAccountStatement(
 )
 
 
-def test_bank_load_lands_the_folder_and_fails_on_a_quarantined_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A good BAI2 file and an MT940 file with an impossible date, and the warehouse to load them into."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write_bai2([STATEMENT], inbox / "good.bai2", sender_id="1", receiver_id="ACME", file_id="1", created_at=datetime(2026, 10, 6))
     (inbox / "bad.sta").write_text(":20:X\n:25:ACCOUNT\n:28C:1\n:60F:C261005EUR1,00\n:61:2613051005C1,00NTRFNONREF\n")
     monkeypatch.setenv("CLOSE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    return inbox
 
+
+def test_bank_load_lands_the_folder_and_fails_on_a_quarantined_file(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["bank", "load", str(inbox)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("quarantined          bad.sta  0 lines  bad.sta, line 5: date '261305'")
@@ -36,14 +41,9 @@ def test_bank_load_lands_the_folder_and_fails_on_a_quarantined_file(
 
 
 def test_bank_load_fails_while_a_file_remains_in_quarantine_and_lists_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    inbox: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    write_bai2([STATEMENT], inbox / "good.bai2", sender_id="1", receiver_id="ACME", file_id="1", created_at=datetime(2026, 10, 6))
-    (inbox / "bad.sta").write_text(":20:X\n:25:ACCOUNT\n:28C:1\n:60F:C261005EUR1,00\n:61:2613051005C1,00NTRFNONREF\n")
     (inbox / "empty.xml").write_bytes(b"")
-    monkeypatch.setenv("CLOSE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
     assert main(["bank", "load", str(inbox)]) == 1
     capsys.readouterr()
 
