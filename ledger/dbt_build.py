@@ -63,11 +63,16 @@ def failed_nodes(run_results: Mapping, warehouse: Path) -> list[FailedNode]:
 def culprit_rows(warehouse: Path, sql: str, limit: int = CULPRITS_SHOWN) -> tuple[dict, ...]:
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        relation = connection.sql(f"select * from ({sql}) as culprits limit {limit}")
-        columns = relation.columns
-        return tuple(dict(zip(columns, row)) for row in relation.fetchall())
+        return culprits_read(connection, sql, limit)
     finally:
         connection.close()
+
+
+def culprits_read(connection: duckdb.DuckDBPyConnection, sql: str, limit: int = CULPRITS_SHOWN) -> tuple[dict, ...]:
+    """The first `limit` rows a test's compiled SQL returns, on an open connection."""
+    cursor = connection.execute(f"select * from ({sql}) as culprits limit {limit}")
+    columns = [column[0] for column in cursor.description]
+    return tuple(dict(zip(columns, row)) for row in cursor.fetchall())
 
 
 def target_dir(warehouse: Path) -> Path:

@@ -206,6 +206,9 @@ def _print_result(result) -> None:
           + (", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.exceptions.items()) or "none"))
     for path in result.export_files:
         print(f"Export: {path}")
+    # Warnings block nothing, but say what was not proven or needs review (suspense, no balance snapshot).
+    for check, description in result.warnings:
+        print(f"Warning: {check}: {description}")
 
 
 def _differences_from_truth(result, truth) -> list[str]:

@@ -1,5 +1,5 @@
 """What a finance person reads on each asset: row counts, totals per currency, unmatched payouts,
-the trial balance, and links to files.
+the trial balance, and links to files; on a dbt test that failed or warned, the rows it returned.
 
 Totals are integer minor units, one numeric entry per currency and measure (`usd_net_minor`), which
 Dagster plots across materializations; a `totals` markdown table shows the same figures in major
@@ -16,10 +16,15 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import json
 
 from exporters.publish import PublishedFile
 from exporters.close_package.close_data import reconciliation_lines, unmatched_payouts
 from exporters.close_package.presentation import STATUS_LABELS, display_amount
+from ledger.dbt_build import culprits_read
+
+# The rows a failed or warning dbt check shows: a warning lists what to review (suspense postings).
+CHECK_ROWS_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -139,8 +144,11 @@ def file_link(published: PublishedFile) -> dg.MetadataValue:
     return dg.MetadataValue.url(published.download_url) if published.download_url else dg.MetadataValue.path(published.location)
 
 
-def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path) -> Iterator[Any]:
-    """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer).
+def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path, target_path: Path | None = None) -> Iterator[Any]:
+    """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer),
+    and each check dbt failed or warned with the rows its test returned (`rows`; their `problem`
+    column, when the test has one, as the description), read with the compiled SQL dbt recorded in
+    `target_path`'s run_results.json: dbt itself reports only a count.
 
     Events are held until dbt exits, as dagster-dbt's own `fetch_row_counts` does on DuckDB; when
     dbt fails, the events it produced are still reported, then the failure is raised.
@@ -151,14 +159,33 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
     except Exception as error:  # re-raised below, after the finished models are reported
         failure = error
     if warehouse.exists():  # a build that failed before creating the file has nothing to measure
-        yield from _with_table_metadata(context, collected, warehouse)
+        yield from _with_table_metadata(context, collected, warehouse, _compiled_tests(target_path))
     else:
         yield from collected
     if failure is not None:
         raise failure
 
 
-def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], warehouse: Path) -> Iterator[Any]:
+def _compiled_tests(target_path: Path | None) -> dict[str, str]:
+    """unique_id -> compiled SQL of each test dbt ran (run_results.json), empty when there is none."""
+    results_file = target_path / "run_results.json" if target_path else None
+    if results_file is None or not results_file.exists():
+        return {}
+    results = json.loads(results_file.read_text())["results"]
+    return {result["unique_id"]: result["compiled_code"] for result in results if result["unique_id"].startswith("test.") and result.get("compiled_code")}
+
+
+def _with_test_rows(connection: duckdb.DuckDBPyConnection, result: dg.AssetCheckResult, compiled: dict[str, str]) -> dg.AssetCheckResult:
+    unique_id = result.metadata.get("unique_id")
+    sql = compiled.get(unique_id.value if unique_id is not None else "")
+    if result.passed or sql is None:
+        return result
+    rows = json.loads(json.dumps(culprits_read(connection, sql, CHECK_ROWS_SHOWN), default=str))
+    problems = list(dict.fromkeys(row["problem"] for row in rows if row.get("problem")))
+    return result._replace(metadata={**result.metadata, "rows": dg.MetadataValue.json(rows)}, description="; ".join(problems) or result.description)
+
+
+def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], warehouse: Path, compiled: dict[str, str]) -> Iterator[Any]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         tables = dict(connection.execute(
             "select table_name, table_schema from information_schema.tables where table_type = 'BASE TABLE' and table_schema in ('main', 'accounting')"
@@ -168,4 +195,6 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], w
                 key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
                 if key.path[-1] in tables:
                     event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
+            elif isinstance(event, dg.AssetCheckResult):
+                event = _with_test_rows(connection, event, compiled)
             yield event

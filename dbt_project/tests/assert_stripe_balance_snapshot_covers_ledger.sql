@@ -36,3 +36,4 @@ select
         || '; run up to now or use the roll-forward' as problem
 from clearing
 where clearing.entity_id not in (select entity_id from snapshots where entity_id is not null)
+order by clearing.entity_id, clearing.currency
