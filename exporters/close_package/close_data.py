@@ -5,7 +5,9 @@ exports choose theirs: `exporters.entities`), or the one asked for. Scope of a p
 for an entity:
 - trial balance: per currency and account, the opening balance (periods before P), P's debits and
   credits, and the closing balance (through P), from `fct_journal_lines` of the entity;
-- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P, of the entity's Stripe account;
+- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P, of the entity's Stripe account,
+  and, per currency, when no Stripe balance snapshot covers the entity's ledger, that the comparison
+  of Stripe clearing with Stripe's balance was not evaluated (never shown as done or as zero);
 - reconciliation: the entity's payouts (of its Stripe accounts: the banking marts carry each
   payout's `entity_id`) whose `arrival_date` falls in P, by where they stand at the bank
   (`fct_payout_bank_matches`, `fct_payout_bank_returns`, `fct_reconciliation_exceptions`), and
@@ -33,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from exporters.entities import load_entities, select_entities
+from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
 
 PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
 RECONCILIATION_STATUSES = ("matched", "returned", "payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates", "unmatched_bank_line")
@@ -172,6 +175,8 @@ class CloseData:
     unmatched_payouts: tuple[UnmatchedPayout, ...]
     payouts: tuple[PayoutStanding, ...]
     suspense_postings: tuple[SuspensePosting, ...]
+    # (currency, why) for each currency whose Stripe-clearing balance no balance snapshot covers.
+    balance_not_evaluated: tuple[tuple[str, str], ...]
     # The default entity's package also lists the bank lines that match no payout, as unassigned.
     lists_unassigned: bool
 
@@ -243,6 +248,8 @@ def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
         unmatched_payouts=unmatched_payouts(connection, period, bank),
         payouts=payout_standings(connection, period, bank),
         suspense_postings=_suspense_postings(connection, entity_id, period),
+        balance_not_evaluated=tuple(connection.execute(
+            f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall()),
         lists_unassigned=default,
     )
 

@@ -40,6 +40,7 @@ def write_workbook(data: CloseData, path: Path) -> Path:
         ("Entity", data.entity_id), ("Period", data.period), ("Bank reconciliation as of", data.as_of_date),
         ("Lists the unassigned bank lines (default entity)", "yes" if data.lists_unassigned else "no"),
         *headline, ("Open exceptions", len(data.exceptions)), ("Suspense postings", len(data.suspense_postings)),
+        *((f"{currency.upper()} Stripe clearing = Stripe balance", problem) for currency, problem in data.balance_not_evaluated),
     ])
     xlsx.add_sheet(workbook, TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing"), [
         (line.currency.upper(), line.account_code, line.account_name, line.account_type,

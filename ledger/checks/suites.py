@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from great_expectations import expectations as gxe
 
+from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
+
 
 @dataclass(frozen=True)
 class Suite:
@@ -40,19 +42,6 @@ def _zero(column: str) -> gxe.Expectation:
 LATEST_SNAPSHOTS = """
     select * from main.stg_stripe__balance_snapshots
     qualify row_number() over (partition by stripe_account_id, currency order by as_of_at desc) = 1
-"""
-
-# The entities whose Stripe-clearing balance no snapshot covers (ingestion records one only when its
-# window reaches the moment the balance was read), named with the last day of their ledger. The same
-# words as dbt's warning assert_stripe_balance_snapshot_covers_ledger.
-NOT_COVERED_BY_A_SNAPSHOT = """
-    select entity_id, currency,
-        'not evaluated: no Stripe balance snapshot covers ' || strftime(max(accounting_date), '%Y-%m-%d')
-            || '; run up to now or use the roll-forward' as problem
-    from main.fct_journal_lines
-    where account_code = (select account_code from accounting.gl_control_accounts where account_role = 'stripe_clearing')
-        and entity_id not in (select entity_id from main.stg_stripe__balance_snapshots where entity_id is not null)
-    group by entity_id, currency
 """
 
 SUITES: tuple[Suite, ...] = (

@@ -64,3 +64,17 @@ def test_a_period_without_suspense_postings_says_none(packages):
     september = packages["2026-09"]
     assert html_rows(september) == [["None: nothing is booked to suspense through 2026-09."]]
     assert sheet_rows(september) == [("None: nothing is booked to suspense through 2026-09.", None, None, None, None, None)]
+
+
+def test_the_balance_comparison_is_shown_as_not_evaluated_without_a_snapshot(packages):
+    """The ledger has no Stripe balance snapshot (a backfill): the package says the comparison of
+    Stripe clearing with Stripe's balance was not evaluated, per currency, never shows it as done."""
+    october = packages["2026-10"]
+    document = lxml_html.fromstring(open(october.html.location, "rb").read())
+    assert [item.text_content().strip() for item in document.xpath("//ul[@id='balance-snapshot']/li")] == [
+        "EUR: not evaluated: no Stripe balance snapshot covers 2026-10-20; run up to now or use the roll-forward",
+        "USD: not evaluated: no Stripe balance snapshot covers 2026-10-10; run up to now or use the roll-forward",
+    ]
+    summary = dict(row[:2] for row in openpyxl.load_workbook(october.workbook.location)["Summary"].iter_rows(min_row=2, values_only=True))
+    assert summary["EUR Stripe clearing = Stripe balance"] == "not evaluated: no Stripe balance snapshot covers 2026-10-20; run up to now or use the roll-forward"
+    assert summary["USD Stripe clearing = Stripe balance"] == "not evaluated: no Stripe balance snapshot covers 2026-10-10; run up to now or use the roll-forward"
