@@ -9,6 +9,7 @@ warehouse with the caller's connection, after the writer (ingestion, bank load, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import json
 
 from exporters.publish import PublishedFile
 from exporters.close_package.close_data import reconciliation_lines, unmatched_payouts
@@ -159,14 +159,14 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
     except Exception as error:  # re-raised below, after the finished models are reported
         failure = error
     if warehouse.exists():  # a build that failed before creating the file has nothing to measure
-        yield from _with_table_metadata(context, collected, warehouse, _compiled_tests(target_path))
+        yield from _with_table_metadata(context, collected, warehouse, compiled_tests(target_path))
     else:
         yield from collected
     if failure is not None:
         raise failure
 
 
-def _compiled_tests(target_path: Path | None) -> dict[str, str]:
+def compiled_tests(target_path: Path | None) -> dict[str, str]:
     """unique_id -> compiled SQL of each test dbt ran (run_results.json), empty when there is none."""
     results_file = target_path / "run_results.json" if target_path else None
     if results_file is None or not results_file.exists():
@@ -175,7 +175,9 @@ def _compiled_tests(target_path: Path | None) -> dict[str, str]:
     return {result["unique_id"]: result["compiled_code"] for result in results if result["unique_id"].startswith("test.") and result.get("compiled_code")}
 
 
-def _with_test_rows(connection: duckdb.DuckDBPyConnection, result: dg.AssetCheckResult, compiled: dict[str, str]) -> dg.AssetCheckResult:
+def with_test_rows(connection: duckdb.DuckDBPyConnection, result: dg.AssetCheckResult, compiled: dict[str, str]) -> dg.AssetCheckResult:
+    """A dbt check that failed or warned, with the first rows its test returns (`rows`) and their
+    `problem`s as its description; a passing check, or one whose SQL is unknown, as it is."""
     unique_id = result.metadata.get("unique_id")
     sql = compiled.get(unique_id.value if unique_id is not None else "")
     if result.passed or sql is None:
@@ -196,5 +198,5 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], w
                 if key.path[-1] in tables:
                     event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
             elif isinstance(event, dg.AssetCheckResult):
-                event = _with_test_rows(connection, event, compiled)
+                event = with_test_rows(connection, event, compiled)
             yield event

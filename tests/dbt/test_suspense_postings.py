@@ -5,10 +5,13 @@ blocks an export)."""
 
 from datetime import date, datetime, timezone
 
+import dagster as dg
+import duckdb
 import pytest
 
-from ledger.dbt_build import culprit_rows
+from ledger.dbt_build import culprit_rows, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
+from orchestration.finance_metadata import compiled_tests, with_test_rows
 from tests.dbt.builders import build, compiled_test_sql, land, query, statuses, transaction, ts
 
 WARNING = "assert_no_suspense_postings"
@@ -86,3 +89,19 @@ def test_a_ledger_without_suspense_postings_passes_the_warning(tmp_path):
     land(path, transactions=[CHARGE])
     assert statuses(build(path))[WARNING] == "pass"
     assert query(path, "select count(*) from main.rpt_suspense_postings") == [(0,)]
+
+
+def test_the_dagster_check_lists_the_postings_it_warns_about(ledger):
+    """dagster-dbt reports a warning test as a count; the ledger asset attaches its rows, read with
+    the SQL this build compiled (orchestration.finance_metadata), so the check lists the postings."""
+    path, _, _ = ledger
+    warned = dg.AssetCheckResult(
+        passed=False, severity=dg.AssetCheckSeverity.WARN, asset_key="rpt_suspense_postings", check_name=WARNING,
+        metadata={"unique_id": f"test.stripe_close.{WARNING}"},
+    )
+    with duckdb.connect(str(path), read_only=True) as connection:
+        listed = with_test_rows(connection, warned, compiled_tests(target_dir(path)))
+    rows = listed.metadata["rows"].value
+    assert sorted((row["balance_transaction_id"], row["currency"], row["suspense_amount_minor"], row["accounting_date"]) for row in rows) == [
+        ("txn_mystery", "eur", -5_678, "2026-10-20"), ("txn_other_adjustment", "usd", 1_234, "2026-10-05")]
+    assert (listed.passed, listed.severity) == (False, dg.AssetCheckSeverity.WARN)
