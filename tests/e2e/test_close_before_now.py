@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from ledger.config import CloseSettings
+from orchestration.cli import _print_result
 from orchestration.close_run import run_close
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY, CLOSE_VARIABLES
@@ -55,3 +56,12 @@ def test_the_roll_forward_proof_still_runs_and_passes(closed_before_now):
     _, result = closed_before_now
     assert "assert_stripe_balance_rolls_forward" in result.passed_checks
     assert "assert_stripe_clearing_equals_stripe_balance" in result.passed_checks
+
+
+def test_stripe_close_run_prints_the_warning(closed_before_now, capsys):
+    _, result = closed_before_now
+    _print_result(result)
+    out = capsys.readouterr().out
+    [warning] = [line for line in out.splitlines() if line.startswith("Warning: assert_stripe_balance_snapshot_covers_ledger: ")]
+    assert warning.startswith("Warning: assert_stripe_balance_snapshot_covers_ledger: not evaluated: no Stripe balance snapshot covers 2026-10-")
+    assert warning.endswith("; run up to now or use the roll-forward")
