@@ -46,11 +46,11 @@ class LedgerBuildFailed(RuntimeError):
         super().__init__(f"the ledger build failed:\n{summary}")
 
 
-def failed_nodes(run_results: Mapping, warehouse: Path) -> list[FailedNode]:
-    """Failed models and tests of a run, each test with the first rows its SQL returns."""
+def failed_nodes(run_results: Mapping, warehouse: Path, statuses: tuple[str, ...] = ("error", "fail")) -> list[FailedNode]:
+    """Failed models and tests of a run (or those of other `statuses`), each test with the first rows its SQL returns."""
     failures = []
     for result in run_results.get("results", []):
-        if result["status"] not in ("error", "fail"):
+        if result["status"] not in statuses:
             continue
         name = result["unique_id"].split(".", 2)[-1]
         culprits: tuple[dict, ...] = ()
@@ -63,11 +63,23 @@ def failed_nodes(run_results: Mapping, warehouse: Path) -> list[FailedNode]:
 def culprit_rows(warehouse: Path, sql: str, limit: int = CULPRITS_SHOWN) -> tuple[dict, ...]:
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        relation = connection.sql(f"select * from ({sql}) as culprits limit {limit}")
-        columns = relation.columns
-        return tuple(dict(zip(columns, row)) for row in relation.fetchall())
+        return culprits_read(connection, sql, limit)
     finally:
         connection.close()
+
+
+def culprits_read(connection: duckdb.DuckDBPyConnection, sql: str, limit: int = CULPRITS_SHOWN) -> tuple[dict, ...]:
+    """The first `limit` rows a test's compiled SQL returns, on an open connection."""
+    cursor = connection.execute(f"select * from ({sql}) as culprits limit {limit}")
+    columns = [column[0] for column in cursor.description]
+    return tuple(dict(zip(columns, row)) for row in cursor.fetchall())
+
+
+def build_warnings(warehouse: Path) -> list[FailedNode]:
+    """The tests of severity warn that warned in the last build of `warehouse` (money in suspense, a
+    proof not evaluated), each with its first rows: they block nothing, but a person should read them."""
+    results_file = target_dir(warehouse) / "run_results.json"
+    return failed_nodes(json.loads(results_file.read_text()), Path(warehouse), ("warn",)) if results_file.exists() else []
 
 
 def target_dir(warehouse: Path) -> Path:

@@ -284,6 +284,9 @@ def _print_result(result) -> None:
                   f"({exception['currency']} debit {exception['debit']}): {exception['reason']}")
     else:
         print("Exported: every journal entry")
+    # Warnings block nothing, but say what was not proven or needs review (suspense, no balance snapshot).
+    for check, description in result.warnings:
+        print(f"Warning: {check}: {description}")
 
 
 def _differences_from_truth(result, truth) -> list[str]:

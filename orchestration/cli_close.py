@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
-from ledger.dbt_build import LedgerBuildFailed, build_ledger
+from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
@@ -54,9 +54,12 @@ def _close(args: argparse.Namespace) -> int:
         build_ledger(settings.warehouse, settings.process_environment())
     except (period_close.PeriodCloseError, accounting_config.AccountingConfigError, LedgerBuildFailed) as error:
         return _fail(f"{args.period} was NOT locked: {error}")
-    failed = [result.describe() for result in run_suites(settings.warehouse) if not result.success]
+    results = run_suites(settings.warehouse)
+    failed = [result.describe() for result in results if not result.success]
     if failed:
         return _fail(f"{args.period} was NOT locked: a proof failed:\n" + "\n".join(failed))
+    # Said after the lock, and never as passed: proofs not evaluated (no balance snapshot), money in suspense.
+    warnings = [result.describe() for result in results if not result.evaluated] + [node.describe() for node in build_warnings(settings.warehouse)]
     try:
         lock = period_close.lock_period(settings.warehouse, args.period, args.actor)
     except period_close.PeriodCloseError as error:
@@ -67,6 +70,8 @@ def _close(args: argparse.Namespace) -> int:
         return _fail(f"{lock.period} is locked, but the ledger could not be rebuilt to serve it: {error}")
     print(f"Locked {lock.period} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC by {lock.locked_by}: "
           f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen")
+    for warning in warnings:
+        print(f"Warning: {warning}")
     return 0
 
 

@@ -50,6 +50,9 @@ class CloseResult:
     trial_balance: tuple[TrialBalanceRow, ...]
     export_files: tuple[Path, ...]
     failed_checks: tuple[str, ...]
+    # (check, what it says) for each check that warned: severity WARN, blocking nothing.
+    warnings: tuple[tuple[str, str], ...]
+    passed_checks: tuple[str, ...]
     payouts_matched: int
     exceptions: dict[str, int]
     # Entries an ERP export refused (currency policy), as the export assets' metadata lists them.
@@ -73,11 +76,11 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
         prepare_instance(instance)
         ledger = _materialize(daily, days, instance, definitions)
         exports = _materialize(monthly, months, instance, definitions)
-    failed_checks = tuple(
-        evaluation.check_name
-        for result in (ledger, exports)
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
+    evaluations = [evaluation for result in (ledger, exports) for evaluation in result.get_asset_check_evaluations()]
+    checks = Checks(
+        failed=tuple(e.check_name for e in evaluations if not e.passed and e.severity != dg.AssetCheckSeverity.WARN),
+        warnings=tuple((e.check_name, e.description or "") for e in evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.WARN),
+        passed=tuple(e.check_name for e in evaluations if e.passed),
     )
     export_files = tuple(
         Path(path)
@@ -91,7 +94,7 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
         for exception in event.materialization.metadata["export_exceptions"].value
     )
     return dataclasses.replace(
-        _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, failed_checks), export_exceptions=export_exceptions,
+        _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, checks), export_exceptions=export_exceptions,
     )
 
 
@@ -122,7 +125,14 @@ def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterI
     return result
 
 
-def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: tuple[Path, ...], failed_checks: tuple[str, ...]) -> CloseResult:
+@dataclass(frozen=True)
+class Checks:
+    failed: tuple[str, ...]
+    warnings: tuple[tuple[str, str], ...]
+    passed: tuple[str, ...]
+
+
+def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: tuple[Path, ...], checks: Checks) -> CloseResult:
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         transactions, payouts = connection.execute(
@@ -144,4 +154,7 @@ def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: t
         ).fetchall())
     finally:
         connection.close()
-    return CloseResult(run_id, export_run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks, payouts_matched, exceptions)
+    return CloseResult(
+        run_id, export_run_id, transactions, payouts, entries, lines, trial_balance, export_files, checks.failed, checks.warnings, checks.passed,
+        payouts_matched, exceptions,
+    )

@@ -1,5 +1,5 @@
 """What a finance person reads on each asset: row counts, totals per currency, unmatched payouts,
-the trial balance, and links to files.
+the trial balance, and links to files; on a dbt test that failed or warned, the rows it returned.
 
 Totals are integer minor units, one numeric entry per currency and measure (`usd_net_minor`), which
 Dagster plots across materializations; a `totals` markdown table shows the same figures in major
@@ -9,6 +9,7 @@ warehouse with the caller's connection, after the writer (ingestion, bank load, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ from exporters.publish import PublishedFile
 from exporters.close_package.close_data import reconciliation_lines, unmatched_payouts
 from exporters.close_package.presentation import STATUS_LABELS, display_amount
 from ledger import failpoints
+from ledger.dbt_build import culprits_read
+
+# The rows a failed or warning dbt check shows: a warning lists what to review (suspense postings).
+CHECK_ROWS_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -140,8 +145,11 @@ def file_link(published: PublishedFile) -> dg.MetadataValue:
     return dg.MetadataValue.url(published.download_url) if published.download_url else dg.MetadataValue.path(published.location)
 
 
-def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path) -> Iterator[Any]:
-    """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer).
+def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path, target_path: Path | None = None) -> Iterator[Any]:
+    """dbt's events with the tables' figures attached, once dbt is done (DuckDB has one writer),
+    and each check dbt failed or warned with the rows its test returned (`rows`; their `problem`
+    column, when the test has one, as the description), read with the compiled SQL dbt recorded in
+    `target_path`'s run_results.json: dbt itself reports only a count.
 
     Events are held until dbt exits, as dagster-dbt's own `fetch_row_counts` does on DuckDB; when
     dbt fails, the events it produced are still reported, then the failure is raised.
@@ -158,7 +166,7 @@ def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], 
         yield from collected
     else:
         with connection:
-            yield from _with_table_metadata(context, collected, connection)
+            yield from _with_table_metadata(context, collected, connection, compiled_tests(target_path))
     if failure is not None:
         raise failure
 
@@ -177,7 +185,30 @@ def _figures_connection(warehouse: Path, failure: Exception | None) -> duckdb.Du
         return None
 
 
-def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], connection: duckdb.DuckDBPyConnection) -> Iterator[Any]:
+def compiled_tests(target_path: Path | None) -> dict[str, str]:
+    """unique_id -> compiled SQL of each test dbt ran (run_results.json), empty when there is none."""
+    results_file = target_path / "run_results.json" if target_path else None
+    if results_file is None or not results_file.exists():
+        return {}
+    results = json.loads(results_file.read_text())["results"]
+    return {result["unique_id"]: result["compiled_code"] for result in results if result["unique_id"].startswith("test.") and result.get("compiled_code")}
+
+
+def with_test_rows(connection: duckdb.DuckDBPyConnection, result: dg.AssetCheckResult, compiled: dict[str, str]) -> dg.AssetCheckResult:
+    """A dbt check that failed or warned, with the first rows its test returns (`rows`) and their
+    `problem`s as its description; a passing check, or one whose SQL is unknown, as it is."""
+    unique_id = result.metadata.get("unique_id")
+    sql = compiled.get(unique_id.value if unique_id is not None else "")
+    if result.passed or sql is None:
+        return result
+    rows = json.loads(json.dumps(culprits_read(connection, sql, CHECK_ROWS_SHOWN), default=str))
+    problems = list(dict.fromkeys(row["problem"] for row in rows if row.get("problem")))
+    return result._replace(metadata={**result.metadata, "rows": dg.MetadataValue.json(rows)}, description="; ".join(problems) or result.description)
+
+
+def _with_table_metadata(
+    context: dg.AssetExecutionContext, events: list[Any], connection: duckdb.DuckDBPyConnection, compiled: dict[str, str],
+) -> Iterator[Any]:
     tables = dict(connection.execute(
         "select table_name, table_schema from information_schema.tables where table_type = 'BASE TABLE' and table_schema in ('main', 'accounting')"
     ).fetchall())
@@ -186,4 +217,6 @@ def _with_table_metadata(context: dg.AssetExecutionContext, events: list[Any], c
             key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
             if key.path[-1] in tables:
                 event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
+        elif isinstance(event, dg.AssetCheckResult):
+            event = with_test_rows(connection, event, compiled)
         yield event

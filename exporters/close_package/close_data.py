@@ -5,14 +5,19 @@ exports choose theirs: `exporters.entities`), or the one asked for. Scope of a p
 for an entity:
 - trial balance: per currency and account, the opening balance (periods before P), P's debits and
   credits, and the closing balance (through P), from `fct_journal_lines` of the entity;
-- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P, of the entity's Stripe account;
+- Stripe balance roll-forward: `rpt_stripe_balance_rollforward` for P, of the entity's Stripe account,
+  and, per currency, when no Stripe balance snapshot covers the entity's ledger, that the comparison
+  of Stripe clearing with Stripe's balance was not evaluated (never shown as done or as zero);
 - reconciliation: the entity's payouts (of its Stripe accounts: the banking marts carry each
   payout's `entity_id`) whose `arrival_date` falls in P, by where they stand at the bank
   (`fct_payout_bank_matches`, `fct_payout_bank_returns`, `fct_reconciliation_exceptions`), and
   in the default entity's package the Stripe-looking bank lines booked in P that match nothing;
 - exceptions: the entity's open items of P from `fct_reconciliation_exceptions`, aged in business days at
   the mart's as-of date (the last booking date on the loaded statements);
-- daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources.
+- daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources;
+- suspense postings: every posting of the entity to a suspense account dated in or before P
+  (`rpt_suspense_postings`: unmapped, or mapped to suspense by a rule), with its reason and its age
+  in days at P's last day, or at the mart's build day while P is not over.
 
 A bank line that matches no payout belongs to no Stripe account, so to no entity. It is listed
 once, marked unassigned, in the package of the default entity (CLOSE_ENTITY_ID, the entity dbt
@@ -30,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from exporters.entities import load_entities, select_entities
+from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
 
 PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
 RECONCILIATION_STATUSES = ("matched", "returned", "payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates", "unmatched_bank_line")
@@ -134,6 +140,18 @@ class UnmatchedPayout:
 
 
 @dataclass(frozen=True)
+class SuspensePosting:
+    """A balance transaction booked to suspense, for review: why, and how long it has waited."""
+
+    balance_transaction_id: str
+    accounting_date: date
+    currency: str
+    amount_minor: int
+    reason: str
+    age_days: int
+
+
+@dataclass(frozen=True)
 class Headline:
     """A currency's figures at a glance."""
 
@@ -156,6 +174,9 @@ class CloseData:
     daily_volume: tuple[DailyVolume, ...]
     unmatched_payouts: tuple[UnmatchedPayout, ...]
     payouts: tuple[PayoutStanding, ...]
+    suspense_postings: tuple[SuspensePosting, ...]
+    # (currency, why) for each currency whose Stripe-clearing balance no balance snapshot covers.
+    balance_not_evaluated: tuple[tuple[str, str], ...]
     # The default entity's package also lists the bank lines that match no payout, as unassigned.
     lists_unassigned: bool
 
@@ -226,6 +247,9 @@ def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
         daily_volume=_daily_volume(connection, entity_id, period),
         unmatched_payouts=unmatched_payouts(connection, period, bank),
         payouts=payout_standings(connection, period, bank),
+        suspense_postings=_suspense_postings(connection, entity_id, period),
+        balance_not_evaluated=tuple(connection.execute(
+            f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall()),
         lists_unassigned=default,
     )
 
@@ -357,6 +381,21 @@ def _exceptions(connection: duckdb.DuckDBPyConnection, period: str, bank: BankSc
         {"period": period, **bank.parameters},
     ).fetchall()
     return tuple(ExceptionItem(*row) for row in rows)
+
+
+def _suspense_postings(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[SuspensePosting, ...]:
+    rows = connection.execute(
+        """
+        select
+            balance_transaction_id, accounting_date, currency, suspense_amount_minor, reason,
+            date_diff('day', accounting_date, least(aged_as_of, last_day(cast($period || '-01' as date))))
+        from main.rpt_suspense_postings
+        where entity_id = $entity and period <= $period
+        order by accounting_date, balance_transaction_id
+        """,
+        {"period": period, "entity": entity_id},
+    ).fetchall()
+    return tuple(SuspensePosting(*row) for row in rows)
 
 
 def _daily_volume(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[DailyVolume, ...]:

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from exporters.journal import atomic_write_bytes
 from exporters.close_package import charts
 from exporters.close_package.close_data import CloseData, TrialBalanceLine
-from exporters.close_package.presentation import STATUS_LABELS, display_amount
+from exporters.close_package.presentation import STATUS_LABELS, display_amount, none_in_suspense
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -33,6 +33,7 @@ def render_html(data: CloseData) -> str:
         amount=display_amount,
         status_label=STATUS_LABELS.__getitem__,
         trial_balance_total=trial_balance_total,
+        none_in_suspense=none_in_suspense(data.period),
         # matplotlib's own SVG output, trusted markup
         daily_volume_svg=Markup(charts.daily_volume_svg(data)),
         unmatched_by_age_svg=Markup(charts.unmatched_by_age_svg(data)),

@@ -16,6 +16,11 @@ STATUS_LABELS = {
 }
 
 
+def none_in_suspense(period: str) -> str:
+    """What the suspense section says when there is nothing to review: stated, never an empty table."""
+    return f"None: nothing is booked to suspense through {period}."
+
+
 def display_amount(amount_minor: int, currency: str) -> str:
     """'1,234.56' for 123456 USD, '1,234' for 1234 JPY: Decimal formatting, never a float."""
     return f"{to_major(amount_minor, currency):,.{exponent(currency)}f}"

@@ -12,7 +12,7 @@ from exporters import xlsx
 from ledger.money import to_major
 from exporters.close_package.charts import period_days
 from exporters.close_package.close_data import AGE_BUCKETS, CloseData
-from exporters.close_package.presentation import STATUS_LABELS
+from exporters.close_package.presentation import STATUS_LABELS, none_in_suspense
 
 TRIAL_BALANCE = "Trial balance"
 ROLLFORWARD = "Roll-forward"
@@ -21,6 +21,7 @@ PAYOUTS = "Payouts"
 EXCEPTIONS = "Exceptions"
 DAILY_VOLUME = "Daily volume"
 UNMATCHED_BY_AGE = "Unmatched by age"
+SUSPENSE = "Suspense"
 
 
 def write_workbook(data: CloseData, path: Path) -> Path:
@@ -38,7 +39,8 @@ def write_workbook(data: CloseData, path: Path) -> Path:
     xlsx.add_sheet(workbook, "Summary", ("Item", "Value"), [
         ("Entity", data.entity_id), ("Period", data.period), ("Bank reconciliation as of", data.as_of_date),
         ("Lists the unassigned bank lines (default entity)", "yes" if data.lists_unassigned else "no"),
-        *headline, ("Open exceptions", len(data.exceptions)),
+        *headline, ("Open exceptions", len(data.exceptions)), ("Suspense postings", len(data.suspense_postings)),
+        *((f"{currency.upper()} Stripe clearing = Stripe balance", problem) for currency, problem in data.balance_not_evaluated),
     ])
     xlsx.add_sheet(workbook, TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing"), [
         (line.currency.upper(), line.account_code, line.account_name, line.account_type,
@@ -63,6 +65,11 @@ def write_workbook(data: CloseData, path: Path) -> Path:
          None if item.difference_minor is None else to_major(item.difference_minor, item.currency), item.reference_date, item.age_business_days)
         for item in data.exceptions
     ])
+    xlsx.add_sheet(workbook, SUSPENSE, ("Balance transaction", "Accounting date", "Currency", "Amount (debit +)", "Reason", "Age (days)"), [
+        (posting.balance_transaction_id, posting.accounting_date, posting.currency.upper(), to_major(posting.amount_minor, posting.currency),
+         posting.reason, posting.age_days)
+        for posting in data.suspense_postings
+    ] or [(none_in_suspense(data.period),)])
     _daily_volume(workbook, data)
     _unmatched_by_age(workbook, data)
     xlsx.save(workbook, path)

@@ -26,11 +26,22 @@ class SuiteResult:
     failed_expectations: tuple[str, ...]
     culprits: tuple[dict, ...]
     """The failing rows (id columns and the compared values), at most CULPRITS_KEPT."""
+    not_evaluated: tuple[str, ...] = ()
+    """`<entity> <currency>: <why>` for each record the proof could not evaluate (Suite.not_evaluated_sql)."""
+
+    @property
+    def evaluated(self) -> bool:
+        """Every record the proof is about was evaluated: only then does success mean it passed."""
+        return not self.not_evaluated
 
     def describe(self) -> str:
-        if self.success:
-            return f"{self.name}: passed ({self.rows_validated} rows)"
-        return f"{self.name}: FAILED {', '.join(self.failed_expectations)}; culprits: {list(self.culprits)}"
+        if not self.success:
+            unevaluated = f"; {'; '.join(self.not_evaluated)}" if self.not_evaluated else ""
+            return f"{self.name}: FAILED {', '.join(self.failed_expectations)}; culprits: {list(self.culprits)}{unevaluated}"
+        if not self.evaluated:
+            agreeing = f"; the {self.rows_validated} evaluated row(s) agree" if self.rows_validated else ""
+            return f"{self.name}: not evaluated for {'; '.join(self.not_evaluated)}{agreeing}"
+        return f"{self.name}: passed ({self.rows_validated} rows)"
 
 
 def _plain(value: object) -> object:
@@ -45,7 +56,8 @@ def _context() -> gx.data_context.EphemeralDataContext:
     return context
 
 
-def validate_frame(suite: Suite, frame: pd.DataFrame, context: gx.data_context.EphemeralDataContext | None = None) -> SuiteResult:
+def validate_frame(suite: Suite, frame: pd.DataFrame, context: gx.data_context.EphemeralDataContext | None = None,
+                   not_evaluated: tuple[str, ...] = ()) -> SuiteResult:
     context = context or _context()
     batch = context.data_sources.add_pandas(f"{suite.name}_source").add_dataframe_asset(name=suite.name).add_batch_definition_whole_dataframe("all")
     expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
@@ -70,6 +82,7 @@ def validate_frame(suite: Suite, frame: pd.DataFrame, context: gx.data_context.E
         rows_validated=len(frame),
         failed_expectations=tuple(r.expectation_config.type for r in failed),
         culprits=tuple(culprits[:CULPRITS_KEPT]),
+        not_evaluated=not_evaluated,
     )
 
 
@@ -78,12 +91,19 @@ def run_suites(warehouse: Path, suites: tuple[Suite, ...] = SUITES) -> list[Suit
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         connection.execute("set enable_progress_bar = false")
-        frames = [(suite, connection.sql(suite.sql).df()) for suite in suites]
+        frames = [(suite, connection.sql(suite.sql).df(), _not_evaluated(connection, suite)) for suite in suites]
     finally:
         connection.close()
     context = _context()
     results = []
-    for suite, frame in frames:
+    for suite, frame, not_evaluated in frames:
         failpoints.reached("gx.suite")
-        results.append(validate_frame(suite, frame, context))
+        results.append(validate_frame(suite, frame, context, not_evaluated))
     return results
+
+
+def _not_evaluated(connection: duckdb.DuckDBPyConnection, suite: Suite) -> tuple[str, ...]:
+    if suite.not_evaluated_sql is None:
+        return ()
+    rows = connection.sql(f"select * from ({suite.not_evaluated_sql}) order by entity_id, currency").fetchall()
+    return tuple(f"{entity} {currency}: {problem}" for entity, currency, problem in rows)

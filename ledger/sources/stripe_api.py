@@ -328,11 +328,13 @@ class _TransactionBatches:
 
 def _read_payouts(fetcher: StripeFetcher, settings: StripeApiSettings, window: Window) -> list[dict[str, Any]]:
     """Payouts created in the window or the lookback before it, and those arriving since then:
-    a payout can turn `failed` days after it was `paid`, so recent ones are read again each run."""
+    a payout can turn `failed` days after it was `paid`, so recent ones are read again each run.
+    Never one created after the window: it holds transactions the window does not land, and its
+    contents would break the payout proof of a backfill that ends before now."""
     since = int((window.start - timedelta(days=settings.payout_lookback_days)).timestamp())
     listings = [
         {"created": {"gte": since, "lt": window.created_filter["lt"]}},
-        {"arrival_date": {"gte": since}},
+        {"arrival_date": {"gte": since}, "created": {"lt": window.created_filter["lt"]}},
     ]
     jobs = [lambda params=params: fetcher.pages("/v1/payouts", params) for params in listings]
     by_id = {payout["id"]: payout for page in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2) for payout in page}

@@ -4,7 +4,7 @@ import pytest
 
 from ledger import period_close
 from orchestration.cli import main
-from tests.dbt.builders import copy_ledger, query, small_world_ledger
+from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
 
 @pytest.fixture
@@ -33,3 +33,23 @@ def test_bad_requests_change_nothing(warehouse, capsys):
     assert main(["reopen", "--period", "2026-10", "--reason", "typo"]) == 1
     assert "period 2026-10 is not locked" in capsys.readouterr().err
     assert period_close.period_events(warehouse) == []
+
+
+def test_close_of_a_backfill_without_a_snapshot_locks_and_says_what_is_not_evaluated(tmp_path, monkeypatch, capsys):
+    """A backfilled month that no Stripe balance snapshot covers, with a rule's suspense posting:
+    the close locks it, and says which proof was not evaluated and what waits in suspense."""
+    path = tmp_path / "warehouse.duckdb"
+    land(path, transactions=[
+        transaction("txn_nov", "charge", "charge", 10_000, fee=320, created=ts("2026-11-02")),
+        transaction("txn_nov_adjustment", "adjustment", "other_adjustment", -700, created=ts("2026-11-04")),
+    ])
+    monkeypatch.setenv("CLOSE_WAREHOUSE", str(path))
+    assert main(["close", "--period", "2026-11"]) == 0
+    out = capsys.readouterr().out
+    assert "Locked 2026-11" in out
+    not_evaluated = "not evaluated: no Stripe balance snapshot covers 2026-11-04; run up to now or use the roll-forward"
+    assert f"Warning: stripe_clearing_equals_stripe_balance: not evaluated for main usd: {not_evaluated}" in out
+    assert f'Warning: assert_stripe_balance_snapshot_covers_ledger: warn: Got 1 result, configured to warn if != 0' in out
+    assert f'"problem": "{not_evaluated}"' in out
+    assert '"balance_transaction_id": "txn_nov_adjustment"' in out and '"suspense_amount_minor": 700' in out
+    assert "FAIL" not in out and "passed" not in out.split("Warning: stripe_clearing_equals_stripe_balance")[1].splitlines()[0]

@@ -20,7 +20,7 @@ from exporters.entities import EntityConfigError
 
 PACKAGE_MODELS = (
     "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
-    "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions",
+    "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions", "rpt_suspense_postings",
 )
 
 

@@ -46,7 +46,7 @@ def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called.
     with mock.patch.dict(os.environ, window_settings(run_window(context))):
         invocation = dbt.cli(["build"], context=context)
-    yield from with_dbt_metadata(context, invocation.stream(), warehouse.file)
+    yield from with_dbt_metadata(context, invocation.stream(), warehouse.file, invocation.target_path)
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
     shutil.rmtree(invocation.target_path, ignore_errors=True)

@@ -104,3 +104,20 @@ def test_the_balance_proofs_hold_after_a_backfill_and_name_a_snapshot_that_disag
     assert (snapshot["currency"], snapshot["difference_minor"]) == ("eur", -250)
     clearing = culprit_rows(damaged, compiled_test_sql(path, "assert_stripe_clearing_equals_stripe_balance"))
     assert [(row["account_code"], row["currency"], row["difference_minor"]) for row in clearing] == [("1010", "eur", -250)]
+
+
+def test_a_backfill_lands_no_payout_created_after_its_window(small_world, stripe_server, settings, tmp_path):
+    """Payouts arriving since the lookback are read again (one may turn failed), but a payout created
+    after the window holds transactions the window did not land: landed, it would fail the payout
+    proof with contents the ledger does not have."""
+    end = small_world.spec.start_ts + 4 * DAY
+    past = Window(at(small_world.spec.start_ts), at(end))
+    created = small_world.payouts.column("created").to_pylist()
+    assert any(moment >= end for moment in created)
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as connection:
+        ingest(settings, connection, past)
+        assert connection.execute("select count(*) from raw.stripe_payouts where created >= ?", [naive(end)]).fetchone() == (0,)
+        assert connection.execute("select count(*) from raw.stripe_payouts").fetchone()[0] == sum(1 for moment in created if moment < end)
+        assert connection.execute("""
+            select count(*) from raw.stripe_payout_transactions as links
+            where links.balance_transaction_id not in (select id from raw.stripe_balance_transactions)""").fetchone() == (0,)

@@ -6,7 +6,9 @@
 -- Rules match on the reporting category or on the type, optionally narrowed to a currency and an
 -- entity (the transaction's, from its Stripe account).
 -- A table: int_balance_transactions_mapped joins ten million transactions to it on equality, and
--- the unmapped warning reads it, so the transactions are classified once per build.
+-- rpt_suspense_postings reads it, so the transactions are classified once per build.
+-- Each rule carries its line in seeds/gl_mapping_rules.csv, so a reviewer can find it: the seed is
+-- loaded by one COPY of the file into a new table, whose row ids follow the file's order.
 
 with
 
@@ -18,7 +20,7 @@ transactions as (
 
 rules as (
 
-    select * from {{ ref('gl_mapping_rules') }}
+    select *, rowid + 2 as rule_line from {{ ref('gl_mapping_rules') }}
 
 ),
 
@@ -44,6 +46,7 @@ candidate_rules as (
         classifications.entity_id,
         rules.gross_account_code,
         rules.fee_account_code,
+        rules.rule_line,
         (case when rules.entity_id is not null then 4 else 0 end)
         + (case when rules.match_on = 'type' then 2 else 0 end)
         + (case when rules.currency is not null then 1 else 0 end) as specificity
@@ -78,6 +81,7 @@ final as (
         classifications.balance_transactions,
         resolved_rules.gross_account_code,
         resolved_rules.fee_account_code,
+        resolved_rules.rule_line as mapping_rule_line,
         resolved_rules.gross_account_code is null as is_unmapped
     from classifications
     left join resolved_rules

@@ -1,0 +1,93 @@
+-- Every balance transaction whose gross amount books to a suspense account, for a person to review:
+-- money no mapping rule explains (unmapped) and money a rule sends to suspense on purpose (such as
+-- other_adjustment), each with its reason and its age in days since its accounting date.
+-- Classifications are resolved once per build (int_gl_mapping_rules_resolved, a few hundred rows);
+-- only the transactions of suspense classifications are looked up.
+-- Age is counted at the build's day in the reporting time zone (`aged_as_of`); the close package
+-- counts it at the end of its period instead, when that comes first.
+
+with
+
+classifications as (
+
+    select * from {{ ref('int_gl_mapping_rules_resolved') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_stripe__balance_transactions') }}
+
+),
+
+-- The accounts of type suspense, and the control account the unmapped book to.
+suspense_accounts as (
+
+    select account_code from {{ ref('gl_accounts') }}
+    where account_type = 'suspense'
+    union
+    select account_code from {{ ref('gl_control_accounts') }}
+    where account_role = 'suspense'
+
+),
+
+suspense_classifications as (
+
+    select
+        reporting_category,
+        balance_transaction_type,
+        currency,
+        entity_id,
+        coalesce(gross_account_code, {{ control_account('suspense') }}) as suspense_account_code,
+        mapping_rule_line,
+        case
+            when is_unmapped
+                then 'unmapped reporting_category ' || coalesce(reporting_category, '(none)')
+                    || ' / type ' || coalesce(balance_transaction_type, '(none)')
+            else 'mapped to suspense by rule ' || (mapping_rule_line - 1)
+                || ' (gl_mapping_rules.csv line ' || mapping_rule_line || ')'
+        end as reason
+    from classifications
+    where is_unmapped
+        or gross_account_code in (select account_code from suspense_accounts)
+
+),
+
+postings as (
+
+    select
+        transactions.entity_id,
+        transactions.stripe_account_id,
+        transactions.balance_transaction_id,
+        {{ accounting_date('transactions.created_at') }} as accounting_date,
+        transactions.currency,
+        transactions.reporting_category,
+        transactions.balance_transaction_type,
+        transactions.description,
+        suspense_classifications.suspense_account_code,
+        -- As the journal books it: the gross amount negated (debit positive).
+        -transactions.amount_minor as suspense_amount_minor,
+        suspense_classifications.reason,
+        suspense_classifications.mapping_rule_line
+    from transactions
+    inner join suspense_classifications
+        on transactions.reporting_category = suspense_classifications.reporting_category
+        and transactions.balance_transaction_type = suspense_classifications.balance_transaction_type
+        and transactions.currency = suspense_classifications.currency
+        and transactions.entity_id is not distinct from suspense_classifications.entity_id
+    where transactions.amount_minor <> 0
+
+),
+
+final as (
+
+    select
+        *,
+        strftime(accounting_date, '%Y-%m') as period,
+        {{ accounting_date("cast(timezone('UTC', now()) as timestamp)") }} as aged_as_of,
+        date_diff('day', accounting_date, {{ accounting_date("cast(timezone('UTC', now()) as timestamp)") }}) as age_days
+    from postings
+
+)
+
+select * from final
