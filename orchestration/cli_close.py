@@ -20,6 +20,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     close = subcommands.add_parser("close", help="prove the books and lock an accounting period")
     close.add_argument("--period", required=True, help="the month to lock, YYYY-MM")
     close.add_argument("--actor", default=None, help="who locks it (default: the OS user)")
+    close.add_argument("--allow-empty", action="store_true", help="lock the month even though it has no journal lines")
     close.set_defaults(handler=_close)
 
     reopen = subcommands.add_parser("reopen", help="unlock a locked period, with a reason kept on record")
@@ -58,7 +59,7 @@ def _close(args: argparse.Namespace) -> int:
     if failed:
         return _fail(f"{args.period} was NOT locked: a proof failed:\n" + "\n".join(failed))
     try:
-        lock = period_close.lock_period(settings.warehouse, args.period, args.actor)
+        lock = period_close.lock_period(settings.warehouse, args.period, args.actor, args.allow_empty)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
     try:

@@ -33,3 +33,18 @@ def test_bad_requests_change_nothing(warehouse, capsys):
     assert main(["reopen", "--period", "2026-10", "--reason", "typo"]) == 1
     assert "period 2026-10 is not locked" in capsys.readouterr().err
     assert period_close.period_events(warehouse) == []
+
+
+def test_an_empty_period_is_locked_only_with_allow_empty(warehouse, capsys):
+    assert main(["close", "--period", "2026-09"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "2026-09 was NOT locked: period 2026-09 has no journal lines: nothing was locked; "
+        "if it is meant to stay empty, lock it with --allow-empty (Dagster: allow_empty: true)\n"
+    )
+    assert period_close.locked_periods(warehouse) == []
+
+    assert main(["close", "--period", "2026-09", "--allow-empty", "--actor", "controller"]) == 0
+    assert "Locked 2026-09" in capsys.readouterr().out
+    assert period_close.locked_periods(warehouse) == ["2026-09"]

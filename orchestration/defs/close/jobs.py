@@ -19,12 +19,14 @@ from orchestration.defs.resources import WarehouseResource
 
 
 class PeriodCloseConfig(dg.Config):
-    """Which month (YYYY-MM), whether to lock or reopen it, and for a reopening, why."""
+    """Which month (YYYY-MM), whether to lock or reopen it, and for a reopening, why.
+    allow_empty: lock the month even though it has no journal lines (refused otherwise)."""
 
     period: str
     action: Literal["lock", "reopen"] = "lock"
     reason: str = ""
     actor: str = "dagster"
+    allow_empty: bool = False
 
 
 @dg.op(pool="duckdb", description="Locks a period (freezing its journal as last built) or reopens it with a recorded reason.")
@@ -36,7 +38,11 @@ def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseCon
                 description=f"{config.period} was NOT locked: the ledger's proofs fail on the warehouse as it is now: " + ", ".join(failed),
                 metadata={"failing_proofs": dg.MetadataValue.json(failed)},
             )
-        lock = period_close.lock_period(warehouse.file, config.period, config.actor)
+        try:
+            lock = period_close.lock_period(warehouse.file, config.period, config.actor, config.allow_empty)
+        except period_close.PeriodCloseError as refused:
+            # A refusal is a decision to show in the run's failure, not a traceback to read.
+            raise dg.Failure(description=f"{config.period} was NOT locked: {refused}") from None
         context.log.info(f"Locked {lock.period}: {lock.journal_lines} journal lines frozen")
         return {"period": lock.period, "action": "lock", "journal_lines": lock.journal_lines}
     event = period_close.reopen_period(warehouse.file, config.period, config.reason, config.actor)
