@@ -124,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from orchestration.close_run import run_close
+    from orchestration.close_run import CloseFailed, run_close
     from orchestration.instance import persistent_instance
 
     if args.end < args.start:
@@ -133,8 +133,12 @@ def _run(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
     if not settings.stripe_api_key and settings.source != "data_pipeline":
         raise ConfigError("STRIPE_API_KEY is not set (a restricted, read-only key is enough)")
-    with contextlib.redirect_stdout(sys.stderr):
-        result = run_close(settings, args.start, args.end, persistent_instance())
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = run_close(settings, args.start, args.end, persistent_instance())
+    except CloseFailed as failed:
+        print(str(failed), file=sys.stderr)
+        return 1
     _print_result(result)
     return 0
 

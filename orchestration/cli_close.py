@@ -74,8 +74,10 @@ def _close(args: argparse.Namespace) -> int:
 def _reopen(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
     try:
+        # The rebuild after the reopen loads the seeds: a bad row must stop the reopen, not the rebuild.
+        accounting_config.validate()
         event = period_close.reopen_period(settings.warehouse, args.period, args.reason, args.actor)
-    except period_close.PeriodCloseError as error:
+    except (period_close.PeriodCloseError, accounting_config.AccountingConfigError) as error:
         return _fail(f"{args.period} was NOT reopened: {error}")
     try:
         build_ledger(settings.warehouse, settings.process_environment())

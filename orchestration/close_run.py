@@ -21,6 +21,7 @@ import duckdb
 from ledger.config import CloseSettings
 from ledger.periods import periods_between
 from orchestration.partition_runs import day_range, month_range, range_tags
+from orchestration.step_failures import step_failure_message
 
 
 class CloseFailed(RuntimeError):
@@ -86,7 +87,7 @@ def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterI
     )
     if not result.success:
         failures = [
-            f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+            f"{event.step_key}: {step_failure_message(event)}"
             for event in result.all_events
             if event.is_step_failure
         ]

@@ -4,8 +4,10 @@ Every proof hangs off `fct_journal_lines`, the asset the exports read, so a fail
 every export downstream of the ledger. A failing check's metadata names the records that break it.
 """
 
+from pathlib import Path
+
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
+from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
 from ledger import accounting_config
 from ledger.checks.suites import SUITES, Suite
@@ -41,8 +43,8 @@ gx_proofs = [gx_proof_check(suite) for suite in SUITES]
 
 
 @dg.asset_check(asset=MAPPING_RULES, blocking=True, description="Every mapping rule names known accounts, and no key has two rules.")
-def accounting_configuration_is_valid() -> dg.AssetCheckResult:
-    problems = accounting_config.problems()
+def accounting_configuration_is_valid(dbt: DbtCliResource) -> dg.AssetCheckResult:
+    problems = accounting_config.problems(Path(dbt.project_dir) / "seeds")
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
