@@ -64,7 +64,9 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
     days, months = day_range(start, end), month_range(periods[0], periods[-1])
     monthly = [asset for asset in definitions.assets or [] if asset.partitions_def == monthly_partitions]
     daily = [asset for asset in definitions.assets or [] if asset.partitions_def != monthly_partitions]
-    ledger = _materialize(daily, days, instance, definitions)
+    # The standalone checks (GX suites, accounting configuration) are not part of any asset: without
+    # them the ledger run would evaluate the dbt tests only, and the exports' guard would refuse.
+    ledger = _materialize([*daily, *(definitions.asset_checks or [])], days, instance, definitions)
     exports = _materialize(monthly, months, instance, definitions)
     failed_checks = tuple(
         evaluation.check_name
