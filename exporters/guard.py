@@ -1,9 +1,12 @@
-"""The export guard outside Dagster: run the ledger's proofs (`dbt test` on the marts and the singular proofs) before exporting.
+"""The export guard outside Dagster: prove the ledger before exporting, with every blocking proof.
 
 The CLI cannot rely on check results an earlier run left behind (the warehouse may have changed
-since), so it runs the proofs itself against the warehouse it is about to export from. Inside
-Dagster the guard reads the asset check results instead (orchestration/defs/export/guard.py).
-A test that fails or errors blocks; a test configured with severity `warn` does not.
+since), so it runs the proofs itself against the warehouse it is about to export from: the
+accounting configuration (`ledger.accounting_config`, naming file, line and values), the dbt proofs
+(`dbt test` on the marts and the singular proofs) and the Great Expectations suites
+(`ledger.checks`), the same blocking checks the Dagster guard reads from the instance
+(orchestration/defs/export/guard.py). A test that fails or errors blocks; a test configured with
+severity `warn` does not.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger import accounting_config
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 
 # The tests on the marts and every singular test: a proof over staging models only (automatic
@@ -43,13 +47,13 @@ class LedgerNotProven(RuntimeError):
         self.failed = failed
 
 
-def run_ledger_proofs(warehouse: Path) -> list[FailedProof]:
+def run_ledger_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[FailedProof]:
     """`dbt test` of the proofs against `warehouse`; the tests that failed or errored."""
     with tempfile.TemporaryDirectory(prefix="stripe-close-proofs-") as scratch:
         environment = {**os.environ, "CLOSE_WAREHOUSE": str(warehouse)}
         completed = subprocess.run(
-            [dbt_executable(), "test", "--select", PROOFS_SELECTOR, "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch, "--log-path", scratch, "--quiet"],
+            [dbt_executable(), "test", "--select", PROOFS_SELECTOR, "--project-dir", str(project_dir),
+             "--profiles-dir", str(project_dir), "--target-path", scratch, "--log-path", scratch, "--quiet"],
             env=environment, capture_output=True, text=True, check=False,
         )
         results_file = Path(scratch) / "run_results.json"
@@ -64,7 +68,18 @@ def run_ledger_proofs(warehouse: Path) -> list[FailedProof]:
     )
 
 
-def require_proven_ledger(warehouse: Path) -> None:
-    failed = run_ledger_proofs(warehouse)
-    if failed:
-        raise LedgerNotProven([proof.describe() for proof in failed])
+def failing_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
+    """Every blocking proof that does not hold for `warehouse`, described, named as the Dagster checks are."""
+    # Great Expectations takes seconds to import: only the commands that prove the books load it.
+    from ledger.checks.validate import run_suites
+
+    failing = [f"accounting_configuration_is_valid ({problem})" for problem in accounting_config.problems(project_dir / "seeds")]
+    failing += [proof.describe() for proof in run_ledger_proofs(warehouse, project_dir)]
+    failing += [f"gx_{result.name} (failed)" for result in run_suites(warehouse) if not result.success]
+    return failing
+
+
+def require_proven_ledger(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:
+    failing = failing_proofs(warehouse, project_dir)
+    if failing:
+        raise LedgerNotProven(failing)

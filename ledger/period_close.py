@@ -134,8 +134,12 @@ def _ensure_built_with_current_locks(connection: duckdb.DuckDBPyConnection) -> N
         )
 
 
-def lock_period(warehouse: Path, period: str, actor: str | None = None) -> PeriodLock:
-    """Freeze `period`'s journal lines and drill-down as last built; all or nothing."""
+def lock_period(warehouse: Path, period: str, actor: str | None = None, allow_empty: bool = False) -> PeriodLock:
+    """Freeze `period`'s journal lines and drill-down as last built; all or nothing.
+
+    A period without journal lines is refused unless `allow_empty`: an empty month is far more
+    often a window that was never ingested or built than a month without business, and a lock
+    would turn that mistake into adjusting entries in the next open period."""
     validate_period(period)
     actor = actor or getpass.getuser()
     connection = _connect(warehouse)
@@ -143,6 +147,11 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None) -> Perio
         if connection.execute("select 1 from close.period_locks where period = ?", [period]).fetchone():
             raise PeriodCloseError(f"period {period} is already locked")
         _ensure_built_with_current_locks(connection)
+        if not allow_empty and not connection.execute("select 1 from main.fct_journal_lines where period = ? limit 1", [period]).fetchone():
+            raise PeriodCloseError(
+                f"period {period} has no journal lines: nothing was locked; "
+                "if it is meant to stay empty, lock it with --allow-empty (Dagster: allow_empty: true)"
+            )
         locked_at = _now()
         counts = {}
         with transaction(connection):

@@ -18,6 +18,7 @@ import re
 import sys
 
 from ledger.config import CloseSettings
+from orchestration.step_failures import step_failure_message
 
 BACKFILL_TAG = "close/backfill"
 
@@ -80,7 +81,7 @@ def _print_run(job_name: str, keys, result) -> None:
             print(f"  check {kind}: {check.asset_key.to_user_string()}:{check.check_name}")
     for event in result.all_events:
         if event.is_step_failure:
-            print(f"  step failed: {event.step_key}: {event.event_specific_data.error.message.strip()}")
+            print(f"  step failed: {event.step_key}: {step_failure_message(event)}")
     # A range run records each asset once per partition, with the files of the whole range.
     files: dict[str, set[str]] = {}
     for event in result.get_asset_materialization_events():

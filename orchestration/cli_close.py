@@ -20,6 +20,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     close = subcommands.add_parser("close", help="prove the books and lock an accounting period")
     close.add_argument("--period", required=True, help="the month to lock, YYYY-MM")
     close.add_argument("--actor", default=None, help="who locks it (default: the OS user)")
+    close.add_argument("--allow-empty", action="store_true", help="lock the month even though it has no journal lines")
     close.set_defaults(handler=_close)
 
     reopen = subcommands.add_parser("reopen", help="unlock a locked period, with a reason kept on record")
@@ -61,7 +62,7 @@ def _close(args: argparse.Namespace) -> int:
     # Said after the lock, and never as passed: proofs not evaluated (no balance snapshot), money in suspense.
     warnings = [result.describe() for result in results if not result.evaluated] + [node.describe() for node in build_warnings(settings.warehouse)]
     try:
-        lock = period_close.lock_period(settings.warehouse, args.period, args.actor)
+        lock = period_close.lock_period(settings.warehouse, args.period, args.actor, args.allow_empty)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
     try:
@@ -78,8 +79,10 @@ def _close(args: argparse.Namespace) -> int:
 def _reopen(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
     try:
+        # The rebuild after the reopen loads the seeds: a bad row must stop the reopen, not the rebuild.
+        accounting_config.validate()
         event = period_close.reopen_period(settings.warehouse, args.period, args.reason, args.actor)
-    except period_close.PeriodCloseError as error:
+    except (period_close.PeriodCloseError, accounting_config.AccountingConfigError) as error:
         return _fail(f"{args.period} was NOT reopened: {error}")
     try:
         build_ledger(settings.warehouse, settings.process_environment())

@@ -25,6 +25,7 @@ from ledger.periods import periods_between
 from ledger.warehouse_lock import claim_warehouse
 from orchestration.dead_runs import process_tags, release_dead_runs, wait_for_pool
 from orchestration.partition_runs import day_range, month_range, range_tags
+from orchestration.step_failures import step_failure_message
 
 
 class CloseFailed(RuntimeError):
@@ -74,7 +75,9 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
     daily = [asset for asset in definitions.assets or [] if asset.partitions_def != monthly_partitions]
     with claim_warehouse(settings.warehouse):
         prepare_instance(instance)
-        ledger = _materialize(daily, days, instance, definitions)
+        # The standalone checks (GX suites, accounting configuration) are not part of any asset: without
+        # them the ledger run would evaluate the dbt tests only, and the exports' guard would refuse.
+        ledger = _materialize([*daily, *(definitions.asset_checks or [])], days, instance, definitions)
         exports = _materialize(monthly, months, instance, definitions)
     evaluations = [evaluation for result in (ledger, exports) for evaluation in result.get_asset_check_evaluations()]
     checks = Checks(
@@ -117,7 +120,7 @@ def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterI
     )
     if not result.success:
         failures = [
-            f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+            f"{event.step_key}: {step_failure_message(event)}"
             for event in result.all_events
             if event.is_step_failure
         ]

@@ -46,6 +46,8 @@ SHARED_BUILDS = {
     "tests/ledger/test_period_close.py": "small_world_ledger",
     "tests/orchestration/test_quality_checks.py": "small_world_ledger",
     "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
+    "tests/orchestration/test_export_guard.py": "small_world_ledger",
+    "tests/exporters/test_guard.py": "small_world_ledger",
     "tests/dbt/test_entities_by_account.py": "two_entity_ledger",
     "tests/exporters/test_entity_exports.py": "two_entity_ledger",
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",

@@ -141,3 +141,22 @@ def test_the_export_totals_equal_the_trial_balance(closed_twice):
         ).fetchall()
     assert {c: (debit[c], credit[c]) for c in debit} == {c: (d, cr) for c, d, cr in trial}
     assert revaluation_debit == revalued > 0
+
+
+def test_the_close_evaluates_every_blocking_check_of_the_code_location(closed_small_world):
+    """The GX suites and the configuration check are standalone checks: the ledger run evaluates them
+    with the dbt tests, so the exports' guard finds every blocking check proven on this ledger."""
+    from orchestration.defs.export.guard import blocking_checks, failing_blocking_checks
+
+    closed = closed_small_world
+    records = closed.instance.event_log_storage.get_latest_asset_check_execution_by_key(list(blocking_checks()))
+    standalone = sorted(f"{key.asset_key.to_user_string()}:{key.name}" for key in records if not key.name.startswith(("assert_", "unique_", "not_null", "columns_", "relationships_", "accepted_values_")))
+    assert standalone == sorted(
+        [f"fct_journal_lines:gx_{name}" for name in (
+            "automatic_payouts_tie_out", "balance_transactions_booked_once", "journal_entries_balance", "stripe_balance_equals_snapshot",
+            "stripe_balance_rolls_forward", "stripe_clearing_equals_stripe_balance", "trial_balance_sums_to_zero")]
+        + ["accounting/gl_mapping_rules:accounting_configuration_is_valid"]
+    )
+    assert {record.run_id for record in records.values()} == {closed.result.run_id}
+    assert failing_blocking_checks(closed.instance) == []
+    assert closed.result.failed_checks == ()

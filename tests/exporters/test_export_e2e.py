@@ -254,9 +254,14 @@ def test_the_guard_stops_the_cli_and_every_export_asset_naming_the_failing_check
         connection.execute("update main.fct_journal_lines set amount_minor = amount_minor + 1 where journal_line_id = (select min(journal_line_id) from main.fct_journal_lines)")
     completed = run_cli(closed, broken, tmp_path / "exports", "--period", PERIOD, "--target", "netsuite")
     assert completed.returncode == 3
-    # The changed line unbalances its entry and no longer equals its source records.
-    assert ("refused: exports and pushes are blocked until the ledger's blocking checks pass; failing: "
-            "assert_journal_entries_balance (fail, 1 failing row(s)), assert_journal_lines_tie_to_sources (fail, 1 failing row(s))") in completed.stderr
+    # The changed line unbalances its entry, no longer equals its source records and moves the
+    # clearing account off Stripe's balance; the GX suites, run by the CLI too, see the same.
+    assert completed.stderr.endswith(
+        "refused: exports and pushes are blocked until the ledger's blocking checks pass; failing: "
+        "assert_journal_entries_balance (fail, 1 failing row(s)), assert_journal_lines_tie_to_sources (fail, 1 failing row(s)), "
+        "assert_stripe_clearing_equals_stripe_balance (fail, 1 failing row(s)), "
+        "gx_journal_entries_balance (failed), gx_stripe_clearing_equals_stripe_balance (failed)\n"
+    )
     assert not (tmp_path / "exports" / "main").exists()
 
     closed.instance.report_runless_asset_event(

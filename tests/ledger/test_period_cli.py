@@ -53,3 +53,18 @@ def test_close_of_a_backfill_without_a_snapshot_locks_and_says_what_is_not_evalu
     assert f'"problem": "{not_evaluated}"' in out
     assert '"balance_transaction_id": "txn_nov_adjustment"' in out and '"suspense_amount_minor": 700' in out
     assert "FAIL" not in out and "passed" not in out.split("Warning: stripe_clearing_equals_stripe_balance")[1].splitlines()[0]
+
+
+def test_an_empty_period_is_locked_only_with_allow_empty(warehouse, capsys):
+    assert main(["close", "--period", "2026-09"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "2026-09 was NOT locked: period 2026-09 has no journal lines: nothing was locked; "
+        "if it is meant to stay empty, lock it with --allow-empty (Dagster: allow_empty: true)\n"
+    )
+    assert period_close.locked_periods(warehouse) == []
+
+    assert main(["close", "--period", "2026-09", "--allow-empty", "--actor", "controller"]) == 0
+    assert "Locked 2026-09" in capsys.readouterr().out
+    assert period_close.locked_periods(warehouse) == ["2026-09"]

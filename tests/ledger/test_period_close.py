@@ -86,3 +86,19 @@ def test_reopening_is_recorded_and_the_period_is_recomputed(closed, tmp_path):
     assert revenue == [(-12_345,)]
     with duckdb.connect(str(path), read_only=True) as connection:
         assert connection.execute("select count(*) from close.locked_journal_lines").fetchone() == (0,)
+
+
+def test_an_empty_period_is_refused_unless_asked_and_then_locked(tmp_path):
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    assert query(path, "select count(*) from main.fct_journal_lines where period = '2026-09'") == [(0,)]
+    with pytest.raises(PeriodCloseError) as refused:
+        period_close.lock_period(path, "2026-09", actor="controller")
+    assert str(refused.value) == (
+        "period 2026-09 has no journal lines: nothing was locked; "
+        "if it is meant to stay empty, lock it with --allow-empty (Dagster: allow_empty: true)"
+    )
+    assert period_close.locked_periods(path) == [] and period_close.period_events(path) == []
+
+    lock = period_close.lock_period(path, "2026-09", actor="controller", allow_empty=True)
+    assert (lock.period, lock.journal_lines, lock.source_rows) == ("2026-09", 0, 0)
+    assert period_close.locked_periods(path) == ["2026-09"]

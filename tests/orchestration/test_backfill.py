@@ -104,6 +104,25 @@ def test_the_instance_records_every_day_and_month_of_the_backfill(backfilled):
     assert months == {"2026-10"}
 
 
+def test_the_ledger_run_evaluates_the_standalone_proofs_that_the_exports_require(backfilled):
+    from orchestration.defs.export.guard import blocking_checks, failing_blocking_checks
+
+    workdir, completed = backfilled
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    [ledger_run] = [line.split(": run ")[1].split()[0] for line in completed.stdout.splitlines() if line.startswith("ledger_close_job")]
+    os.environ["DAGSTER_HOME"], previous = str(workdir / "dagster"), os.environ.get("DAGSTER_HOME")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(blocking_checks()))
+            failing = failing_blocking_checks(instance)
+    finally:
+        os.environ.pop("DAGSTER_HOME") if previous is None else os.environ.update(DAGSTER_HOME=previous)
+    standalone = {key.name: record for key, record in records.items() if key.name.startswith("gx_") or key.name == "accounting_configuration_is_valid"}
+    assert len(standalone) == 8
+    assert {(record.run_id, record.status.value) for record in standalone.values()} == {(ledger_run, "SUCCEEDED")}
+    assert failing == []
+
+
 def test_the_month_is_exported_and_equals_its_ledger(backfilled, world):
     workdir, completed = backfilled
     assert completed.returncode == 0, completed.stderr[-3000:]

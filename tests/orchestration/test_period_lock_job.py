@@ -10,9 +10,10 @@ from tests.dbt.builders import copy_ledger, small_world_ledger
 PAYOUT_PROOF = "assert_automatic_payouts_equal_their_transactions"
 
 
-def lock(path, period):
+def lock(path, period, allow_empty=False):
+    config = {"period": period, "action": "lock", "actor": "test", "allow_empty": allow_empty}
     return period_close_job.execute_in_process(
-        run_config={"ops": {"lock_or_reopen_period": {"config": {"period": period, "action": "lock", "actor": "test"}}}},
+        run_config={"ops": {"lock_or_reopen_period": {"config": config}}},
         resources={"warehouse": WarehouseResource(path=str(path))},
         raise_on_error=False,
     )
@@ -45,3 +46,17 @@ def test_a_ledger_changed_since_its_proofs_is_not_locked_and_the_failing_proof_i
     message = failure.step_failure_data.error.message
     assert f"{period} was NOT locked" in message and PAYOUT_PROOF in message
     assert period_close.locked_periods(path) == []
+
+
+def test_an_empty_period_is_locked_only_when_the_run_config_allows_it(tmp_path):
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    refused = lock(path, "2026-09")
+    assert not refused.success
+    [failure] = [event for event in refused.all_events if event.is_step_failure]
+    assert "period 2026-09 has no journal lines: nothing was locked" in failure.event_specific_data.error.message
+    assert period_close.locked_periods(path) == []
+
+    allowed = lock(path, "2026-09", allow_empty=True)
+    assert allowed.success
+    assert allowed.output_for_node("lock_or_reopen_period") == {"period": "2026-09", "action": "lock", "journal_lines": 0}
+    assert period_close.locked_periods(path) == ["2026-09"]

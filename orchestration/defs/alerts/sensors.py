@@ -8,17 +8,10 @@ import os
 import dagster as dg
 
 from ledger.alerts import FailureAlert, send
+from orchestration.step_failures import step_failure_message
 
 WEBHOOK_VARIABLE = "CLOSE_ALERT_WEBHOOK_URL"
 UI_URL_VARIABLE = "CLOSE_DAGSTER_UI_URL"
-
-
-def _root_cause(step_failure: dg.DagsterEvent) -> str:
-    """Dagster wraps the exception ('Error occurred while executing op ...'); the person needs its cause."""
-    error = step_failure.event_specific_data.error
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()
 
 
 @dg.run_failure_sensor(
@@ -38,7 +31,7 @@ def close_failure_alert(context: dg.RunFailureSensorContext) -> None:
         run_id=context.dagster_run.run_id,
         job_name=context.dagster_run.job_name,
         failed_steps=tuple(event.step_key for event in step_failures if event.step_key),
-        message=_root_cause(step_failures[0]) if step_failures else (context.failure_event.message or ""),
+        message=step_failure_message(step_failures[0]) if step_failures else (context.failure_event.message or ""),
         run_url=f"{ui_url.rstrip('/')}/runs/{context.dagster_run.run_id}" if ui_url else None,
     )
     send(webhook_url, alert)

@@ -4,39 +4,46 @@ A job rather than an asset: a lock is an accountant's decision with a period and
 something a full materialization of the graph should do. The dbt marts read the `close` tables
 (sources `close.*`), so the next ledger build serves a locked month from its frozen lines.
 
-A lock runs the proofs itself (`dbt test` on the marts, as the CLI export guard does) on the
-warehouse it is about to freeze: check results from an earlier run would not cover a ledger an
-hourly run rebuilt since, and a locked month never changes.
+A lock runs every blocking proof itself (the accounting configuration, `dbt test` on the marts and
+the GX suites, as the CLI export guard does) on the warehouse it is about to freeze: check results
+from an earlier run would not cover a ledger an hourly run rebuilt since, and a locked month never
+changes.
 """
 
 from typing import Literal
 
 import dagster as dg
 
-from exporters.guard import run_ledger_proofs
+from exporters.guard import failing_proofs
 from ledger import period_close
 from orchestration.defs.resources import WarehouseResource
 
 
 class PeriodCloseConfig(dg.Config):
-    """Which month (YYYY-MM), whether to lock or reopen it, and for a reopening, why."""
+    """Which month (YYYY-MM), whether to lock or reopen it, and for a reopening, why.
+    allow_empty: lock the month even though it has no journal lines (refused otherwise)."""
 
     period: str
     action: Literal["lock", "reopen"] = "lock"
     reason: str = ""
     actor: str = "dagster"
+    allow_empty: bool = False
 
 
 @dg.op(pool="duckdb", description="Locks a period (freezing its journal as last built) or reopens it with a recorded reason.")
 def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseConfig, warehouse: WarehouseResource) -> dict:
     if config.action == "lock":
-        failed = [proof.describe() for proof in run_ledger_proofs(warehouse.file)]
+        failed = failing_proofs(warehouse.file)
         if failed:
             raise dg.Failure(
                 description=f"{config.period} was NOT locked: the ledger's proofs fail on the warehouse as it is now: " + ", ".join(failed),
                 metadata={"failing_proofs": dg.MetadataValue.json(failed)},
             )
-        lock = period_close.lock_period(warehouse.file, config.period, config.actor)
+        try:
+            lock = period_close.lock_period(warehouse.file, config.period, config.actor, config.allow_empty)
+        except period_close.PeriodCloseError as refused:
+            # A refusal is a decision to show in the run's failure, not a traceback to read.
+            raise dg.Failure(description=f"{config.period} was NOT locked: {refused}") from None
         context.log.info(f"Locked {lock.period}: {lock.journal_lines} journal lines frozen")
         return {"period": lock.period, "action": "lock", "journal_lines": lock.journal_lines}
     event = period_close.reopen_period(warehouse.file, config.period, config.reason, config.actor)

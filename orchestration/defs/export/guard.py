@@ -1,11 +1,20 @@
-"""The export guard inside Dagster: the latest results of the ledger's blocking checks.
+"""The export guard inside Dagster: the latest evaluations of every blocking check on the ledger.
 
-Blocking are the dbt tests on the journal marts and the payout links (the proofs; a test of severity `warn` reports
-without blocking) and every other check on those assets declared `blocking=True`. A blocking
-check that failed, or has no result yet, stops every export and push asset with the checks named.
+Blocking are the dbt tests on the journal marts and the payout links (the proofs; a test of severity
+`warn` reports without blocking) and every other check of the code location declared
+`blocking=True`: the Great Expectations suites and the accounting-configuration check. The checks
+come from the code location, not from the run's job: an export run holds only the export assets,
+and a run that materialized the ledger without its standalone checks must not count as proven.
+
+From the instance, whatever run produced it, each check's latest evaluation must exist, have passed
+and be no older than the latest materialization of the asset it checks: a proof of a ledger that
+was rebuilt since proves nothing about the ledger being exported.
+
 A check that fails with severity WARN reports without blocking: a dbt test of severity `warn`, or
 a GX proof that could not evaluate some records (no Stripe balance snapshot) and found no failure.
 """
+
+import functools
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -22,30 +31,48 @@ def guarded_assets() -> list[dg.AssetKey]:
     return [get_asset_key_for_model([ledger_dbt_models], name) for name in GUARDED_MODELS]
 
 
-def failing_blocking_checks(context: dg.AssetExecutionContext) -> list[str]:
-    """`asset:check (reason)` for every blocking check on the journal assets that has not passed."""
-    # The run's own graph may hold only the export asset; the proofs are known without it.
-    graph = context.job_def.asset_layer.asset_graph
+@functools.cache
+def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
+    """The dbt proofs on the guarded models and every other blocking check of the code location."""
+    # Imported here: the code location loads this module while it is being defined.
+    from orchestration.definitions import defs
+
+    graph = defs().resolve_asset_graph()
     guarded = set(guarded_assets())
-    dbt_checks = {key for key in ledger_dbt_models.check_keys if key.asset_key in guarded}
-    declared = {key for key in graph.asset_check_keys if key.asset_key in guarded and graph.get_check_spec(key).blocking}
-    blocking = sorted(dbt_checks | declared, key=lambda key: (key.asset_key.to_user_string(), key.name))
-    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(blocking)
+    dbt_checks = set(ledger_dbt_models.check_keys)
+    chosen = {key for key in dbt_checks if key.asset_key in guarded}
+    chosen |= {key for key in graph.asset_check_keys if key not in dbt_checks and graph.get_check_spec(key).blocking}
+    return tuple(sorted(chosen, key=lambda key: (key.asset_key.to_user_string(), key.name)))
+
+
+def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
+    """`asset:check (reason)` for every blocking check whose latest evaluation does not prove the ledger as it is."""
+    blocking = blocking_checks()
+    dbt_checks = set(ledger_dbt_models.check_keys)
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(blocking))
+    materializations = {asset: instance.get_latest_materialization_event(asset) for asset in {key.asset_key for key in blocking}}
     failing = []
     for key in blocking:
         record = records.get(key)
-        name = f"{key.asset_key.to_user_string()}:{key.name}"
-        if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED:
-            failing.append(f"{name} (no result yet)")
-        elif record.status == AssetCheckExecutionRecordStatus.FAILED:
-            evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
+        asset = key.asset_key.to_user_string()
+        name = f"{asset}:{key.name}"
+        if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
+            failing.append(f"{name} (not evaluated)")
+            continue
+        if record.status == AssetCheckExecutionRecordStatus.FAILED:
+            evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
             if evaluation is None or evaluation.severity != dg.AssetCheckSeverity.WARN:
                 failing.append(f"{name} (failed)")
+                continue
+        built = materializations[key.asset_key]
+        # A check that ran in the run that last built its asset ran after it: dbt tests follow their model.
+        if built is not None and record.run_id != built.run_id and record.event.timestamp < built.timestamp:
+            failing.append(f"{name} (stale: evaluated in run {record.run_id}, before {asset} was rebuilt in run {built.run_id})")
     return failing
 
 
 def require_passing_checks(context: dg.AssetExecutionContext) -> None:
-    failing = failing_blocking_checks(context)
+    failing = failing_blocking_checks(context.instance)
     if failing:
         raise dg.Failure(
             description="Exports and pushes are blocked until the ledger's blocking checks pass. Failing: " + ", ".join(failing),

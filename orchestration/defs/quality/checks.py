@@ -6,8 +6,10 @@ A proof with records it could not evaluate (no Stripe balance snapshot covers th
 failure is a warning naming them: not passed, and not a failure that blocks.
 """
 
+from pathlib import Path
+
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
+from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
 from ledger import accounting_config
 from ledger.checks.suites import SUITES, Suite
@@ -44,8 +46,8 @@ gx_proofs = [gx_proof_check(suite) for suite in SUITES]
 
 
 @dg.asset_check(asset=MAPPING_RULES, blocking=True, description="Every mapping rule names known accounts, and no key has two rules.")
-def accounting_configuration_is_valid() -> dg.AssetCheckResult:
-    problems = accounting_config.problems()
+def accounting_configuration_is_valid(dbt: DbtCliResource) -> dg.AssetCheckResult:
+    problems = accounting_config.problems(Path(dbt.project_dir) / "seeds")
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,

@@ -10,12 +10,14 @@ again, a new window in the environment keeps its partial parse (about 2.7 s less
 import os
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from ledger import accounting_config
 from ledger.dbt_build import CloseWindow, window_settings
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import dbt_project
@@ -43,6 +45,7 @@ class LedgerTranslator(DagsterDbtTranslator):
 )
 def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the ledger with `dbt build`: models, seeds, and every data test as an asset check."""
+    require_valid_configuration(dbt)
     # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called.
     with mock.patch.dict(os.environ, window_settings(run_window(context))):
         invocation = dbt.cli(["build"], context=context)
@@ -50,6 +53,15 @@ def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def require_valid_configuration(dbt: DbtCliResource) -> None:
+    """Stop before dbt when a seed row is wrong, naming its file, line and values: dbt's own seed
+    tests would fail the build too, but report only a test name and a count."""
+    try:
+        accounting_config.validate(Path(dbt.project_dir) / "seeds")
+    except accounting_config.AccountingConfigError as invalid:
+        raise dg.Failure(description=str(invalid), metadata={"problems": dg.MetadataValue.json(invalid.problems)}) from None
 
 
 def run_window(context: dg.AssetExecutionContext) -> CloseWindow | None:
