@@ -17,6 +17,7 @@ from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
 from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
+from orchestration.bank_summary import bank_summary
 from orchestration.cli_args import OneLineParser, UserMistake, add_command, at_least, command_name, day
 from orchestration.cli_guards import require_stripe_api
 from sandbox.merchant import MIN_DAYS
@@ -258,8 +259,7 @@ def _print_result(result) -> None:
     for currency in sorted({row.currency for row in result.trial_balance}):
         total = sum(row.balance_minor for row in result.trial_balance if row.currency == currency)
         print(f"  {currency.upper()} total (must be zero): {format_major(total, currency)}")
-    print(f"Bank: {result.payouts_matched} payouts matched to the statement; open items: "
-          + (", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.exceptions.items()) or "none"))
+    print(f"Bank: {bank_summary(result.payouts_matched, result.exceptions, result.bank_coverage)}")
     for path in result.export_files:
         print(f"Export: {path}")
 

@@ -50,11 +50,11 @@ def _package(args: argparse.Namespace) -> int:
         print(f"{data.entity_id} {data.period}:")
         for figures in data.headline():
             currency = figures.currency
-            print(
-                f"  {currency.upper()}: Stripe ending balance {display_amount(figures.stripe_ending_balance_minor, currency)}, "
-                f"{figures.payouts_matched} payout(s) matched, {figures.unmatched_payouts} unmatched ({display_amount(figures.unmatched_payouts_minor, currency)})"
-            )
-        print(f"  {len(data.exceptions)} open exception(s)")
+            bank = (f"{figures.payouts_matched} payout(s) matched, {figures.unmatched_payouts} unmatched "
+                    f"({display_amount(figures.unmatched_payouts_minor, currency)})") if figures.bank_reconciled else "bank reconciliation NOT performed: no statements"
+            print(f"  {currency.upper()}: Stripe ending balance {display_amount(figures.stripe_ending_balance_minor, currency)}, {bank}")
+        not_performed = data.bank_coverage.describe()
+        print(f"  {len(data.exceptions)} open exception(s)" + (f"; {not_performed}" if not_performed else ""))
         for published in package.published:
             print(f"  Published: {published.location}" + (f" (download: {published.download_url})" if published.download_url else ""))
     return 0

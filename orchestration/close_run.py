@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ledger.bank_coverage import BankCoverage, bank_coverage
 from ledger.config import CloseSettings
 from ledger.periods import periods_between
 from ledger.warehouse_lock import claim_warehouse
@@ -51,6 +52,8 @@ class CloseResult:
     failed_checks: tuple[str, ...]
     payouts_matched: int
     exceptions: dict[str, int]
+    # Of the window's periods: the currencies whose payouts had no bank statement to be matched to.
+    bank_coverage: BankCoverage
 
 
 def run_close(settings: CloseSettings, start: date, end: date, instance: dg.DagsterInstance) -> CloseResult:
@@ -81,7 +84,7 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
         for materialization in exports.asset_materializations_for_node("netsuite_journal_csv")
         for path in materialization.metadata["files"].value
     )
-    return _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, failed_checks)
+    return _summarize(settings.warehouse, periods, ledger.run_id, exports.run_id, export_files, failed_checks)
 
 
 def prepare_instance(instance: dg.DagsterInstance) -> None:
@@ -111,7 +114,7 @@ def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterI
     return result
 
 
-def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: tuple[Path, ...], failed_checks: tuple[str, ...]) -> CloseResult:
+def _summarize(warehouse: Path, periods: list[str], run_id: str, export_run_id: str, export_files: tuple[Path, ...], failed_checks: tuple[str, ...]) -> CloseResult:
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         transactions, payouts = connection.execute(
@@ -131,6 +134,8 @@ def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: t
         exceptions = dict(connection.execute(
             "select exception_type, count(*) from main.fct_reconciliation_exceptions group by all order by all"
         ).fetchall())
+        coverage = bank_coverage(connection, periods)
     finally:
         connection.close()
-    return CloseResult(run_id, export_run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks, payouts_matched, exceptions)
+    return CloseResult(run_id, export_run_id, transactions, payouts, entries, lines, trial_balance, export_files, failed_checks,
+                       payouts_matched, exceptions, coverage)

@@ -12,7 +12,10 @@ for an entity:
   in the default entity's package the Stripe-looking bank lines booked in P that match nothing;
 - exceptions: the entity's open items of P from `fct_reconciliation_exceptions`, aged in business days at
   the mart's as-of date (the last booking date on the loaded statements);
-- daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources.
+- daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources;
+- bank coverage: the currencies of those payouts without a statement line booked in P, for which
+  the reconciliation and the exceptions were NOT performed (`ledger.bank_coverage`), so that their
+  zeros are never shown as a clean result.
 
 A bank line that matches no payout belongs to no Stripe account, so to no entity. It is listed
 once, marked unassigned, in the package of the default entity (CLOSE_ENTITY_ID, the entity dbt
@@ -30,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from exporters.entities import load_entities, select_entities
+from ledger.bank_coverage import BankCoverage, bank_coverage
 
 PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
 RECONCILIATION_STATUSES = ("matched", "returned", "payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates", "unmatched_bank_line")
@@ -142,6 +146,8 @@ class Headline:
     payouts_matched: int
     unmatched_payouts: int
     unmatched_payouts_minor: int
+    # False: payouts were due at the bank but no statement was there to match them to.
+    bank_reconciled: bool
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,7 @@ class CloseData:
     payouts: tuple[PayoutStanding, ...]
     # The default entity's package also lists the bank lines that match no payout, as unassigned.
     lists_unassigned: bool
+    bank_coverage: BankCoverage
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -171,6 +178,7 @@ class CloseData:
                 sum(line.count for line in self.reconciliation if line.currency == currency and line.status == "matched"),
                 sum(1 for payout in self.unmatched_payouts if payout.currency == currency),
                 sum(payout.amount_minor for payout in self.unmatched_payouts if payout.currency == currency),
+                self.bank_coverage.covers(currency),
             )
             for currency in self.currencies
         )
@@ -227,6 +235,7 @@ def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
         unmatched_payouts=unmatched_payouts(connection, period, bank),
         payouts=payout_standings(connection, period, bank),
         lists_unassigned=default,
+        bank_coverage=bank_coverage(connection, [period], entity_id),
     )
 
 
