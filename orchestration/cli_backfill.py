@@ -18,6 +18,7 @@ import sys
 
 from ledger.config import CloseSettings
 from orchestration.cli_args import add_command, period
+from orchestration.cli_guards import require_stripe_api
 
 BACKFILL_TAG = "close/backfill"
 
@@ -40,6 +41,7 @@ def _backfill(args: argparse.Namespace) -> int:
     months = month_range(args.first, args.last)
     days = days_of(months)
     settings = CloseSettings.from_env()
+    require_stripe_api(settings)
     # dbt runs as a subprocess and reads the settings from the environment.
     os.environ.update(settings.process_environment())
     from orchestration.definitions import defs

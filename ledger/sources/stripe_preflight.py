@@ -39,6 +39,9 @@ def check_stripe_api(settings: StripeApiSettings) -> None:
                                 f"(HTTP {error.http_status}): give the restricted key read access to it") from None
     except stripe.APIConnectionError as error:
         raise StripeUnavailable(f"the Stripe API at {settings.api_base} is unreachable: {connection_failure(error)}") from None
+    except stripe.StripeError:
+        # Rate limits and server errors pass: they are transient, and the run's own retries handle them.
+        return
 
 
 def connection_failure(error: stripe.APIConnectionError) -> str:

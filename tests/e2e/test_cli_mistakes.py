@@ -62,7 +62,9 @@ def test_package_of_a_warehouse_with_only_bank_statements_says_no_ledger(tmp_pat
     assert one_line(result) == f"stripe-close package: no ledger in {tmp_path}/.close/warehouse.duckdb: run `stripe-close run` first"
 
 
-@pytest.mark.parametrize("command", [("ingest",), ("run", "--start", "2026-10-01", "--end", "2026-10-31")])
+@pytest.mark.parametrize("command", [
+    ("ingest",), ("run", "--start", "2026-10-01", "--end", "2026-10-31"), ("backfill", "--from", "2026-10", "--to", "2026-10"),
+])
 def test_a_missing_key_is_one_line(tmp_path, command):
     result = run_cli(*command, cwd=tmp_path)
     assert result.returncode == 2
