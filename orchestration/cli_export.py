@@ -6,7 +6,8 @@ and SAP company code from the seed `entities`; `--entity` narrows the run to one
 Before anything is written or sent, the ledger's proofs run (`dbt test` on the marts, against the
 warehouse being exported); when any blocking one fails, the command refuses and names them.
 A period without journal lines is refused unless `--allow-empty`: an empty export would look like a
-quiet month when nothing may have been loaded or built.
+quiet month when nothing may have been loaded or built. With it, the command says that nothing was
+exported and succeeds (no file has lines to carry).
 Exit codes: 0 done, 1 some entries were not pushed (each named) or the period is empty, 2 bad input
 or configuration (or no ledger yet), 3 the ledger's checks failed.
 """
@@ -45,7 +46,9 @@ def _export(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2
-    require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "export")
+    if not require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "export"):
+        print(f"no journal lines in {args.period}: nothing exported (--allow-empty)")
+        return 0
     if args.push and args.target not in PUSH_TARGETS:
         print(f"--push works with --target {' or '.join(PUSH_TARGETS)}", file=sys.stderr)
         return 2

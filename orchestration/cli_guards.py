@@ -31,8 +31,8 @@ def require_stripe_api(settings: CloseSettings) -> None:
         raise UserMistake(str(error)) from None
 
 
-def require_journal_lines(warehouse: Path, period: str, entity_id: str | None, allow_empty: bool, what: str) -> None:
-    """A built ledger, and journal lines in `period` (of `entity_id`) unless `allow_empty`."""
+def require_journal_lines(warehouse: Path, period: str, entity_id: str | None, allow_empty: bool, what: str) -> int:
+    """A built ledger, and journal lines in `period` (of `entity_id`) unless `allow_empty`: how many."""
     try:
         lines = journal_line_count(warehouse, period, entity_id)
     except LedgerMissing as error:
@@ -41,3 +41,4 @@ def require_journal_lines(warehouse: Path, period: str, entity_id: str | None, a
         whose = f" of entity {entity_id!r}" if entity_id else ""
         raise UserMistake(f"refused: no journal lines{whose} in {period}, so there is nothing to {what} "
                           "(pass --allow-empty to do it anyway)", EMPTY_PERIOD_EXIT)
+    return lines

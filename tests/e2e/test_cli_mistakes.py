@@ -125,3 +125,10 @@ def test_package_of_an_empty_period_with_allow_empty_is_written(closed_small_wor
     result = run_cli("package", "--period", "2026-12", "--allow-empty", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "exports" / "main" / "2026-12" / "close_package" / "close_package_main_2026-12.html").exists()
+
+
+def test_export_of_an_empty_period_with_allow_empty_says_nothing_was_exported(closed_small_world, tmp_path):
+    env = {"CLOSE_WAREHOUSE": str(closed_small_world.settings.warehouse), "CLOSE_EXPORT_DIR": str(tmp_path / "exports")}
+    result = run_cli("export", "--period", "2026-12", "--allow-empty", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "no journal lines in 2026-12: nothing exported (--allow-empty)\n", "")
+    assert not (tmp_path / "exports").exists()
