@@ -5,12 +5,9 @@ exact line; none needs a close except the empty-period refusals, which share the
 """
 
 import socket
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import API_KEY
 from tests.e2e.test_cli import run_cli
 
 pytestmark = pytest.mark.e2e
