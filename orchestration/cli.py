@@ -18,6 +18,10 @@ from ledger.money import format_major
 from ledger.sources.stripe_http import StripeRequestFailed
 from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
+from orchestration.bank_summary import bank_summary
+from orchestration.cli_args import OneLineParser, UserMistake, add_command, at_least, command_name, day
+from orchestration.cli_guards import require_stripe_api
+from sandbox.merchant import MIN_DAYS
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
 # The commands that write CLOSE_WAREHOUSE: each holds it for its whole run (ledger/warehouse_lock.py).
@@ -37,14 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Stripe refused the key or kept failing: the message names the request and what to do.
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except UserMistake as error:
+        print(f"stripe-close {command_name(args)}: {error}", file=sys.stderr)
+        return error.exit_code
     except WaitInterrupted as error:
         print(f"stripe-close {args.command}: {error}", file=sys.stderr)
         return 128 + error.signum
 
 
 def _warehouse_claim(args: argparse.Namespace) -> contextlib.AbstractContextManager:
-    command = " ".join(filter(None, (args.command, getattr(args, "bank_command", None))))
-    if command not in WAREHOUSE_COMMANDS:
+    if command_name(args) not in WAREHOUSE_COMMANDS:
         return contextlib.nullcontext()
     return claim_warehouse(CloseSettings.from_env().warehouse, holder_runs=_runs_of)
 
@@ -58,54 +64,62 @@ def _runs_of(holder) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stripe-close", description=__doc__)
+    parser = OneLineParser(prog="stripe-close", description=__doc__, epilog="example: stripe-close demo; stripe-close run --help")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="close one simulated month against the sandbox Stripe API")
+    demo = add_command(commands, "demo", "close one simulated month against the sandbox Stripe API", "stripe-close demo --days 12",
+                       description="Simulate a merchant, serve it as a local Stripe API, close its month end to end and compare "
+                       "the ledger with the simulator's ground truth to the minor unit.")
     _world_arguments(demo)
     demo.set_defaults(handler=_demo)
 
-    run = commands.add_parser("run", help="close a date window against STRIPE_API_BASE / CLOSE_WAREHOUSE")
-    run.add_argument("--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD (UTC)")
-    run.add_argument("--end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD (UTC), inclusive")
+    run = add_command(commands, "run", "close a date window against STRIPE_API_BASE / CLOSE_WAREHOUSE",
+                      "stripe-close run --start 2026-10-01 --end 2026-10-31",
+                      description="Ingest the window from CLOSE_SOURCE, build the ledger with every proof, match the bank "
+                      "statements and write the exports of its months. Needs STRIPE_API_KEY (except for data_pipeline).")
+    run.add_argument("--start", type=day, required=True, help="first day, YYYY-MM-DD (UTC)")
+    run.add_argument("--end", type=day, required=True, help="last day, YYYY-MM-DD (UTC), inclusive")
     run.set_defaults(handler=_run)
 
-    sandbox = commands.add_parser("sandbox", help="the local stand-ins for Stripe")
+    sandbox = add_command(commands, "sandbox", "the local stand-ins for Stripe", "stripe-close sandbox serve --port 12111")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
-    serve = sandbox_commands.add_parser("serve", help="serve a simulated merchant's Stripe API on 127.0.0.1")
+    serve = add_command(sandbox_commands, "serve", "serve a simulated merchant's Stripe API on 127.0.0.1",
+                        "stripe-close sandbox serve --port 0 --days 31")
     _world_arguments(serve)
-    serve.add_argument("--port", type=int, default=12111, help="0 picks a free port")
+    serve.add_argument("--port", type=int, default=12111, help="the port to listen on; 0 picks a free port (default 12111)")
     serve.add_argument("--api-key", default=SANDBOX_API_KEY, help="the bearer key the server accepts")
     serve.set_defaults(handler=_serve)
 
-    ui = commands.add_parser("ui", help="the Dagster UI on the embedded instance, wired to a sandbox Stripe API")
-    ui.add_argument("--port", type=int, default=3000)
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--days", type=int, default=31, help="simulated days, ending yesterday")
-    ui.add_argument("--transactions-per-day", type=int, default=40)
+    ui = add_command(commands, "ui", "the Dagster UI on the embedded instance, wired to a sandbox Stripe API", "stripe-close ui --port 3000")
+    ui.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")
+    ui.add_argument("--host", default="127.0.0.1", help="the address the UI listens on (default 127.0.0.1)")
+    ui.add_argument("--days", type=at_least(MIN_DAYS), default=31, help=f"simulated days, ending yesterday (at least {MIN_DAYS})")
+    ui.add_argument("--transactions-per-day", type=at_least(1), default=40, help="simulated transactions a day (default 40)")
     ui.set_defaults(handler=_ui)
 
-    bench = commands.add_parser("bench", help="time the whole chain on a large sandbox world")
-    bench.add_argument("--transactions", type=int, default=1_000_000)
-    bench.add_argument("--days", type=int, default=30)
-    bench.add_argument("--seed", type=int, default=7)
-    bench.add_argument("--workdir", type=Path, default=Path(".close/bench"))
+    bench = add_command(commands, "bench", "time the whole chain on a large sandbox world", "stripe-close bench --transactions 100000",
+                        description="Time ingestion, the dbt build and the exports on a sandbox world of N transactions; "
+                        "`bench ingest|close|match|parse` time one part. Prints figures per stage, a JSON object last.")
+    bench.add_argument("--transactions", type=at_least(1), default=1_000_000, help="balance transactions to simulate (default 1,000,000)")
+    bench.add_argument("--days", type=at_least(MIN_DAYS), default=30, help=f"simulated days (at least {MIN_DAYS}, default 30)")
+    bench.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
+    bench.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouse and files go")
     bench.set_defaults(handler=_bench)
     # `bench` alone times the whole chain; `bench ingest|close|match|parse` time one part.
     bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,match,parse}")
 
-    chaos = commands.add_parser(
-        "chaos", help="kill a sandbox close with SIGKILL at random points, resume it with `stripe-close run`, compare the books",
+    chaos = add_command(
+        commands, "chaos", "kill a sandbox close with SIGKILL at random points, resume it with `stripe-close run`, compare the books",
+        "stripe-close chaos --points 12",
         description="Fault injection: an uninterrupted close of a sandbox world, then one close per point killed with SIGKILL "
-        "at a random pass of a failpoint (ledger/failpoints.py) and resumed; prints each point, then a JSON summary. "
-        "Example: stripe-close chaos --points 12",
+        "at a random pass of a failpoint (ledger/failpoints.py) and resumed; prints each point, then a JSON summary.",
     )
-    chaos.add_argument("--points", type=int, default=12, help="how many faults to inject (default 12)")
-    chaos.add_argument("--days", type=int, default=10, help="simulated days (at least 10)")
-    chaos.add_argument("--transactions-per-day", type=int, default=12)
+    chaos.add_argument("--points", type=at_least(1), default=12, help="how many faults to inject (default 12)")
+    chaos.add_argument("--days", type=at_least(MIN_DAYS), default=10, help=f"simulated days (at least {MIN_DAYS})")
+    chaos.add_argument("--transactions-per-day", type=at_least(1), default=12, help="simulated transactions a day (default 12)")
     chaos.add_argument("--seed", type=int, default=1, help="picks the passes at which each fault strikes")
     chaos.add_argument("--only", default="", help="comma-separated failpoint names to use (default: all)")
-    chaos.add_argument("--workdir", type=Path, default=Path(".close/chaos"))
+    chaos.add_argument("--workdir", type=Path, default=Path(".close/chaos"), help="where the closes' warehouses go")
     chaos.set_defaults(handler=_chaos)
 
     cli_bank.register(commands, bench_targets)
@@ -118,10 +132,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _world_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1), help="first simulated day")
-    parser.add_argument("--days", type=int, default=31)
-    parser.add_argument("--transactions-per-day", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=7, help="the simulation's seed: the same seed, the same merchant (default 7)")
+    parser.add_argument("--start", type=day, default=date(2026, 10, 1), help="first simulated day, YYYY-MM-DD (default 2026-10-01)")
+    parser.add_argument("--days", type=at_least(MIN_DAYS), default=31, help=f"simulated days (at least {MIN_DAYS}, default 31)")
+    parser.add_argument("--transactions-per-day", type=at_least(1), default=40, help="simulated transactions a day (default 40)")
     parser.add_argument("--currencies", type=_currencies, default=None,
                         help="settlement currencies, comma-separated, with usd (default usd,eur,jpy; also gbp, kwd)")
 
@@ -180,8 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     settings = CloseSettings.from_env()
-    if not settings.stripe_api_key and settings.source != "data_pipeline":
-        raise ConfigError("STRIPE_API_KEY is not set (a restricted, read-only key is enough)")
+    require_stripe_api(settings)
     result = _close_window(settings, args.start, args.end)
     if result is None:
         return 1
@@ -272,8 +285,7 @@ def _print_result(result) -> None:
     for currency in sorted({row.currency for row in result.trial_balance}):
         total = sum(row.balance_minor for row in result.trial_balance if row.currency == currency)
         print(f"  {currency.upper()} total (must be zero): {format_major(total, currency)}")
-    print(f"Bank: {result.payouts_matched} payouts matched to the statement; open items: "
-          + (", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.exceptions.items()) or "none"))
+    print(f"Bank: {bank_summary(result.payouts_matched, result.exceptions, result.bank_coverage)}")
     for path in result.export_files:
         print(f"Export: {path}")
     if result.export_exceptions:

@@ -14,25 +14,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 
 from ledger.config import CloseSettings
+from orchestration.cli_args import add_command, period
+from orchestration.cli_guards import require_stripe_api
 from orchestration.step_failures import step_failure_message
 
 BACKFILL_TAG = "close/backfill"
 
 
-def _period(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a period YYYY-MM")
-    return value
-
-
 def register(subcommands: argparse._SubParsersAction) -> None:
-    backfill = subcommands.add_parser("backfill", help="re-run the close of whole months: the ledger of their days, then their exports")
-    backfill.add_argument("--from", dest="first", type=_period, required=True, help="the first month, YYYY-MM")
-    backfill.add_argument("--to", dest="last", type=_period, required=True, help="the last month, YYYY-MM (inclusive)")
+    backfill = add_command(subcommands, "backfill", "re-run the close of whole months: the ledger of their days, then their exports",
+                           "stripe-close backfill --from 2026-09 --to 2026-10")
+    backfill.add_argument("--from", dest="first", type=period, required=True, help="the first month, YYYY-MM")
+    backfill.add_argument("--to", dest="last", type=period, required=True, help="the last month, YYYY-MM (inclusive)")
     backfill.set_defaults(handler=_backfill)
 
 
@@ -46,6 +42,7 @@ def _backfill(args: argparse.Namespace) -> int:
     months = month_range(args.first, args.last)
     days = days_of(months)
     settings = CloseSettings.from_env()
+    require_stripe_api(settings)
     # dbt runs as a subprocess and reads the settings from the environment.
     os.environ.update(settings.process_environment())
     from orchestration.definitions import defs

@@ -19,6 +19,7 @@ from ledger.sources.bank.csv_presets import CSV_PRESETS, csv_preset
 from ledger.sources.bank.csv_statement import CsvConfig
 from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
+from orchestration.cli_args import UserMistake, add_command, at_least
 from sandbox.bank_bench_files import BENCH_FORMATS
 
 
@@ -28,10 +29,11 @@ class CsvPresetError(ValueError):
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
     """Add `bank` to the top-level commands and `match` and `parse` under `bench` (which must exist already)."""
-    bank = subcommands.add_parser("bank", help="bank statement files: parse one, load an inbox")
+    bank = add_command(subcommands, "bank", "bank statement files: parse one, load an inbox", "stripe-close bank load statements/")
     bank_commands = bank.add_subparsers(dest="bank_command", required=True)
-    parse = bank_commands.add_parser("parse", help="print a statement file (BAI2, camt, MT940, OFX, CSV) as JSON")
-    parse.add_argument("file", type=Path)
+    parse = add_command(bank_commands, "parse", "print a statement file (BAI2, camt, MT940, OFX, CSV) as JSON",
+                        "stripe-close bank parse statement.csv --csv-preset wise --csv-account acct-1 --csv-currency EUR")
+    parse.add_argument("file", type=Path, help="the statement file")
     parse.add_argument("--format", choices=FILE_FORMATS, help="skip detection from the file's content")
     _csv_config_argument(parse)
     parse.add_argument(
@@ -40,21 +42,24 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
         help="load a file whose control totals (BAI2 49/98/99, camt TxsSummry) do not add up, with warnings (check with the bank first)",
     )
     parse.set_defaults(handler=_parse)
-    load = bank_commands.add_parser("load", help="load every statement file of a folder or s3:// prefix into CLOSE_WAREHOUSE")
+    load = add_command(bank_commands, "load", "load every statement file of a folder or s3:// prefix into CLOSE_WAREHOUSE",
+                       "stripe-close bank load s3://treasury/inbox/")
     load.add_argument("source", help="a folder, or s3://bucket/prefix (boto3; AWS_ENDPOINT_URL is honoured)")
     _csv_config_argument(load)
     load.set_defaults(handler=_load)
 
-    match = bench_targets.add_parser("match", help="time payout-to-bank matching on generated payouts, with precision and recall")
-    match.add_argument("--payouts", type=int, default=1_000_000)
-    match.add_argument("--seed", type=int, default=7)
-    match.add_argument("--workdir", type=Path, default=Path(".close/bench-match"))
+    match = add_command(bench_targets, "match", "time payout-to-bank matching on generated payouts, with precision and recall",
+                        "stripe-close bench match --payouts 100000")
+    match.add_argument("--payouts", type=at_least(1), default=1_000_000, help="payouts to generate (default 1,000,000)")
+    match.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
+    match.add_argument("--workdir", type=Path, default=Path(".close/bench-match"), help="where the benchmark's warehouse goes")
     match.set_defaults(handler=_bench_match)
 
-    parse_bench = bench_targets.add_parser("parse", help="time statement parsing (camt.053, MT940, BAI2) at 5 and 50 MB")
+    parse_bench = add_command(bench_targets, "parse", "time statement parsing (camt.053, MT940, BAI2) at 5 and 50 MB",
+                              "stripe-close bench parse --sizes 5 --formats camt.053")
     parse_bench.add_argument("--sizes", default="5,50", help="file sizes in MB, comma-separated")
     parse_bench.add_argument("--formats", default=",".join(BENCH_FORMATS), help="comma-separated, of " + ", ".join(BENCH_FORMATS))
-    parse_bench.add_argument("--workdir", type=Path, default=Path(".close/bench-parse"))
+    parse_bench.add_argument("--workdir", type=Path, default=Path(".close/bench-parse"), help="where the generated files go")
     parse_bench.set_defaults(handler=_bench_parse)
 
 
@@ -96,6 +101,8 @@ def _load(args: argparse.Namespace) -> int:
     except (BankStatementError, CsvPresetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if not args.source.startswith("s3://") and not Path(args.source).is_dir():
+        raise UserMistake(f"bank inbox folder {args.source} does not exist (give a folder or an s3://bucket/prefix)")
     settings = CloseSettings.from_env()
     with warehouse.connect(settings.warehouse) as connection:
         outcomes = load_inbox(connection, open_inbox(args.source), csv_config)

@@ -14,28 +14,33 @@ from pathlib import Path
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
+from orchestration.cli_args import add_command, at_least, period
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
-    close = subcommands.add_parser("close", help="prove the books and lock an accounting period")
-    close.add_argument("--period", required=True, help="the month to lock, YYYY-MM")
+    close = add_command(subcommands, "close", "prove the books and lock an accounting period", "stripe-close close --period 2026-10",
+                        description="Check the accounting configuration, build the ledger with every proof, run the GX suites, "
+                        "and only then lock the month; later facts post to the first open period as adjustments.")
+    close.add_argument("--period", type=period, required=True, help="the month to lock, YYYY-MM")
     close.add_argument("--actor", default=None, help="who locks it (default: the OS user)")
     close.add_argument("--allow-empty", action="store_true", help="lock the month even though it has no journal lines")
     close.set_defaults(handler=_close)
 
-    reopen = subcommands.add_parser("reopen", help="unlock a locked period, with a reason kept on record")
-    reopen.add_argument("--period", required=True, help="the month to reopen, YYYY-MM")
+    reopen = add_command(subcommands, "reopen", "unlock a locked period, with a reason kept on record",
+                         'stripe-close reopen --period 2026-10 --reason "late refund from the bank"')
+    reopen.add_argument("--period", type=period, required=True, help="the month to reopen, YYYY-MM")
     reopen.add_argument("--reason", required=True, help="why it is reopened (recorded)")
     reopen.add_argument("--actor", default=None, help="who reopens it (default: the OS user)")
     reopen.set_defaults(handler=_reopen)
 
-    bench_close = bench_targets.add_parser("close", help="time dbt build and every proof on raw tables of N transactions")
-    bench_close.add_argument("--transactions", type=int, default=1_000_000)
+    bench_close = add_command(bench_targets, "close", "time dbt build and every proof on raw tables of N transactions",
+                              "stripe-close bench close --sizes 1000000,10000000")
+    bench_close.add_argument("--transactions", type=at_least(1), default=1_000_000, help="transactions to build (default 1,000,000)")
     bench_close.add_argument("--sizes", default=None,
                              help="comma-separated transaction counts to show how time grows, e.g. 1000000,10000000")
-    bench_close.add_argument("--days", type=int, default=30)
-    bench_close.add_argument("--seed", type=int, default=7)
-    bench_close.add_argument("--workdir", type=Path, default=Path(".close/bench"))
+    bench_close.add_argument("--days", type=at_least(1), default=30, help="days the transactions spread over (default 30)")
+    bench_close.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
+    bench_close.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouse goes")
     bench_close.set_defaults(handler=_bench_close)
 
 

@@ -5,9 +5,13 @@ and SAP company code from the seed `entities`; `--entity` narrows the run to one
 
 Before anything is written or sent, the ledger's proofs run (`dbt test` on the marts, against the
 warehouse being exported); when any blocking one fails, the command refuses and names them.
-Exit codes: 0 done, 1 some entries were not pushed (each named), 2 bad input or configuration,
-3 the ledger's checks failed. Entries the ERP cannot carry (currency policy) are listed and the
-run says "exported with exceptions" (exit 0): the other entries were exported.
+A period without journal lines is refused unless `--allow-empty`: an empty export would look like a
+quiet month when nothing may have been loaded or built. With it, the command says that nothing was
+exported and succeeds (no file has lines to carry).
+Exit codes: 0 done, 1 some entries were not pushed (each named) or the period is empty, 2 bad input
+or configuration (or no ledger yet), 3 the ledger's checks failed. Entries the ERP cannot carry
+(currency policy) are listed and the run says "exported with exceptions" (exit 0): the other
+entries were exported.
 """
 
 from __future__ import annotations
@@ -23,14 +27,18 @@ from exporters.period_export import PUSH_TARGETS, TARGETS, export_periods, push_
 from exporters.settings import ExportSettings
 from ledger.config import CloseSettings, ConfigError
 from ledger.money import format_major
+from orchestration.cli_args import add_allow_empty, add_command, period
+from orchestration.cli_guards import require_journal_lines
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    export = subcommands.add_parser("export", help="export a period's journal for NetSuite, SAP or accountants, or push it to the ERP")
-    export.add_argument("--period", required=True, help="the accounting period, YYYY-MM")
+    export = add_command(subcommands, "export", "export a period's journal for NetSuite, SAP or accountants, or push it to the ERP",
+                         "stripe-close export --period 2026-10 --target sap")
+    export.add_argument("--period", type=period, required=True, help="the accounting period, YYYY-MM")
     export.add_argument("--target", choices=TARGETS, default="netsuite", help="which files to write (default netsuite)")
     export.add_argument("--push", action="store_true", help=f"send the entries to the configured ERP instead ({' or '.join(PUSH_TARGETS)})")
     export.add_argument("--entity", help="only this entity (seeds/entities.csv entity_id; default every entity in the period)")
+    add_allow_empty(export, "export")
     export.set_defaults(handler=_export)
 
 
@@ -41,9 +49,9 @@ def _export(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2
-    if not close.warehouse.exists():
-        print(f"no warehouse at {close.warehouse}: run the close first (stripe-close run or demo)", file=sys.stderr)
-        return 2
+    if not require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "export"):
+        print(f"no journal lines in {args.period}: nothing exported (--allow-empty)")
+        return 0
     if args.push and args.target not in PUSH_TARGETS:
         print(f"--push works with --target {' or '.join(PUSH_TARGETS)}", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@ from pathlib import Path
 from ledger import warehouse
 from ledger.config import CloseSettings
 from ledger.sources.ingest_settings import IngestSettings
+from orchestration.cli_args import add_command, at_least, day
+from orchestration.cli_guards import require_stripe_api
 
 
 DEMO_BUCKET = "stripe-close-demo"
@@ -23,16 +25,18 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
         "--source", choices=("api", "data_pipeline"), default="api",
         help="read the simulated Stripe through its API, or through a Data Pipeline delivery in a local S3 server",
     )
-    ingest = subcommands.add_parser("ingest", help="land new Stripe data in CLOSE_WAREHOUSE from CLOSE_SOURCE (no dbt, no export)")
-    ingest.add_argument("--start", type=date.fromisoformat, help="backfill from this day (UTC); default: continue from the cursors")
-    ingest.add_argument("--end", type=date.fromisoformat, help="last day (UTC), inclusive; default: now")
-    ingest.add_argument("--first-run-days", type=int, default=2, help="days read on a first run without --start")
+    ingest = add_command(subcommands, "ingest", "land new Stripe data in CLOSE_WAREHOUSE from CLOSE_SOURCE (no dbt, no export)",
+                         "stripe-close ingest --start 2026-10-01 --end 2026-10-31")
+    ingest.add_argument("--start", type=day, help="backfill from this day, YYYY-MM-DD (UTC); default: continue from the cursors")
+    ingest.add_argument("--end", type=day, help="last day, YYYY-MM-DD (UTC), inclusive; default: now")
+    ingest.add_argument("--first-run-days", type=at_least(1), default=2, help="days read on a first run without --start (default 2)")
     ingest.set_defaults(handler=_ingest)
 
-    bench_ingest = bench_targets.add_parser("ingest", help="ingestion throughput against its bound (API or Data Pipeline)")
-    bench_ingest.add_argument("--source", choices=("api", "data_pipeline"), default="api")
-    bench_ingest.add_argument("--objects", type=int, help="balance transactions (default: 1,000,000 API, 10,000,000 Data Pipeline)")
-    bench_ingest.add_argument("--seed", type=int, default=7)
+    bench_ingest = add_command(bench_targets, "ingest", "ingestion throughput against its bound (API or Data Pipeline)",
+                               "stripe-close bench ingest --source data_pipeline --objects 1000000")
+    bench_ingest.add_argument("--source", choices=("api", "data_pipeline"), default="api", help="which ingestion to time (default api)")
+    bench_ingest.add_argument("--objects", type=at_least(1), help="balance transactions (default: 1,000,000 API, 10,000,000 Data Pipeline)")
+    bench_ingest.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
     bench_ingest.add_argument("--days", type=int, help="API: simulated days (default 30)")
     bench_ingest.add_argument("--latency-ms", type=float, help="API: sandbox latency per request (default 50)")
     bench_ingest.add_argument("--requests-per-second", type=float, help="API: the rate limit, client and server (default 100)")
@@ -41,7 +45,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
     bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
     bench_ingest.add_argument("--repeats", type=int, default=1, help="Data Pipeline: loads of the one delivery; the fastest is reported")
-    bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"))
+    bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"), help="where the benchmark's files go")
     bench_ingest.set_defaults(handler=_bench_ingest)
 
 
@@ -55,6 +59,10 @@ def _ingest(args: argparse.Namespace) -> int:
 
     close = CloseSettings.from_env()
     settings = IngestSettings.from_env(os.environ)
+    if args.end and args.start and args.end < args.start:
+        print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 2
+    require_stripe_api(close)
     start = _midnight(args.start) if args.start else None
     end = _midnight(args.end + timedelta(days=1)) if args.end else None
     with warehouse.connect(close.warehouse) as connection:

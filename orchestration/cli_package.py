@@ -3,7 +3,9 @@
 One package per entity with journal lines through the period (seeds/entities.csv), each with the
 bank reconciliation of its own Stripe accounts' payouts; `--entity` narrows the run to one. They go
 where the exports go (CLOSE_EXPORT_DIR or CLOSE_EXPORT_S3_URI), under `<entity>/<period>/close_package/`.
-Exit codes: 0 written, 2 bad input or configuration.
+A period without journal lines is refused (exit 1) unless `--allow-empty`: its package would
+read as a quiet month when nothing may have been loaded or built.
+Exit codes: 0 written, 1 refused (an empty period), 2 bad input or configuration (or no ledger yet).
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from ledger.config import CloseSettings, ConfigError
 from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.package import build_close_packages
 from exporters.close_package.presentation import display_amount
+from orchestration.cli_args import add_allow_empty, add_command, period
+from orchestration.cli_guards import require_journal_lines
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    package = subcommands.add_parser("package", help="write a period's close packages: trial balance, roll-forward, reconciliation, exceptions, charts")
-    package.add_argument("--period", required=True, help="the accounting period, YYYY-MM")
+    package = add_command(subcommands, "package", "write a period's close packages: trial balance, roll-forward, reconciliation, exceptions, charts",
+                          "stripe-close package --period 2026-10 --entity europe")
+    package.add_argument("--period", type=period, required=True, help="the accounting period, YYYY-MM")
     package.add_argument("--entity", help="only this entity (seeds/entities.csv entity_id; default every entity with journal lines through the period)")
+    add_allow_empty(package, "write the package")
     package.set_defaults(handler=_package)
 
 
@@ -33,9 +39,7 @@ def _package(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2
-    if not close.warehouse.exists():
-        print(f"no warehouse at {close.warehouse}: run the close first (stripe-close run or demo)", file=sys.stderr)
-        return 2
+    require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "package")
     try:
         packages = build_close_packages(close.warehouse, settings.destination, [args.period], close.entity_id, args.entity)
     except (CloseDataError, EntityConfigError) as error:
@@ -46,11 +50,11 @@ def _package(args: argparse.Namespace) -> int:
         print(f"{data.entity_id} {data.period}:")
         for figures in data.headline():
             currency = figures.currency
-            print(
-                f"  {currency.upper()}: Stripe ending balance {display_amount(figures.stripe_ending_balance_minor, currency)}, "
-                f"{figures.payouts_matched} payout(s) matched, {figures.unmatched_payouts} unmatched ({display_amount(figures.unmatched_payouts_minor, currency)})"
-            )
-        print(f"  {len(data.exceptions)} open exception(s)")
+            bank = (f"{figures.payouts_matched} payout(s) matched, {figures.unmatched_payouts} unmatched "
+                    f"({display_amount(figures.unmatched_payouts_minor, currency)})") if figures.bank_reconciled else "bank reconciliation NOT performed: no statements"
+            print(f"  {currency.upper()}: Stripe ending balance {display_amount(figures.stripe_ending_balance_minor, currency)}, {bank}")
+        not_performed = data.bank_coverage.describe()
+        print(f"  {len(data.exceptions)} open exception(s)" + (f"; {not_performed}" if not_performed else ""))
         for published in package.published:
             print(f"  Published: {published.location}" + (f" (download: {published.download_url})" if published.download_url else ""))
     return 0

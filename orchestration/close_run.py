@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ledger.bank_coverage import BankCoverage, bank_coverage
 from ledger.config import CloseSettings
 from ledger.periods import periods_between
 from ledger.warehouse_lock import claim_warehouse
@@ -56,6 +57,8 @@ class CloseResult:
     passed_checks: tuple[str, ...]
     payouts_matched: int
     exceptions: dict[str, int]
+    # Of the window's periods: the currencies whose payouts had no bank statement to be matched to.
+    bank_coverage: BankCoverage
     # Entries an ERP export refused (currency policy), as the export assets' metadata lists them.
     export_exceptions: tuple[dict, ...] = ()
 
@@ -97,7 +100,7 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
         for exception in event.materialization.metadata["export_exceptions"].value
     )
     return dataclasses.replace(
-        _summarize(settings.warehouse, ledger.run_id, exports.run_id, export_files, checks), export_exceptions=export_exceptions,
+        _summarize(settings.warehouse, periods, ledger.run_id, exports.run_id, export_files, checks), export_exceptions=export_exceptions,
     )
 
 
@@ -135,7 +138,7 @@ class Checks:
     passed: tuple[str, ...]
 
 
-def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: tuple[Path, ...], checks: Checks) -> CloseResult:
+def _summarize(warehouse: Path, periods: list[str], run_id: str, export_run_id: str, export_files: tuple[Path, ...], checks: Checks) -> CloseResult:
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         transactions, payouts = connection.execute(
@@ -155,9 +158,10 @@ def _summarize(warehouse: Path, run_id: str, export_run_id: str, export_files: t
         exceptions = dict(connection.execute(
             "select exception_type, count(*) from main.fct_reconciliation_exceptions group by all order by all"
         ).fetchall())
+        coverage = bank_coverage(connection, periods)
     finally:
         connection.close()
     return CloseResult(
         run_id, export_run_id, transactions, payouts, entries, lines, trial_balance, export_files, checks.failed, checks.warnings, checks.passed,
-        payouts_matched, exceptions,
+        payouts_matched, exceptions, coverage,
     )

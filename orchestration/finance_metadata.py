@@ -22,6 +22,7 @@ from exporters.publish import PublishedFile
 from exporters.close_package.close_data import reconciliation_lines, unmatched_payouts
 from exporters.close_package.presentation import STATUS_LABELS, display_amount
 from ledger import failpoints
+from ledger.bank_coverage import bank_coverage
 from ledger.dbt_build import culprits_read
 
 # The rows a failed or warning dbt check shows: a warning lists what to review (suspense postings).
@@ -124,10 +125,15 @@ def trial_balance_table(connection: duckdb.DuckDBPyConnection) -> dg.MetadataVal
 
 
 def reconciliation_metadata(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Unmatched payouts (count and amount per currency) and the open items per type, over all periods."""
+    """Unmatched payouts (count and amount per currency) and the open items per type, over all periods;
+    first, whether the bank reconciliation was performed: a currency without any statement line has
+    every payout "unmatched" and no bank line "unmatched" because nothing was compared."""
     unmatched = unmatched_payouts(connection, None)
     currencies = sorted({payout.currency for payout in unmatched})
-    metadata: dict[str, Any] = {"unmatched_payouts": len(unmatched)}
+    metadata: dict[str, Any] = {
+        "bank_reconciliation": bank_coverage(connection, None).describe() or "performed for every currency with payouts due at the bank",
+        "unmatched_payouts": len(unmatched),
+    }
     for currency in currencies:
         mine = [payout for payout in unmatched if payout.currency == currency]
         metadata[f"{currency}_unmatched_payouts"] = len(mine)

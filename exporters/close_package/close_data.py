@@ -18,6 +18,9 @@ for an entity:
 - suspense postings: every posting of the entity to a suspense account dated in or before P
   (`rpt_suspense_postings`: unmapped, or mapped to suspense by a rule), with its reason and its age
   in days at P's last day, or at the mart's build day while P is not over.
+- bank coverage: the currencies of those payouts without a statement line booked in P, for which
+  the reconciliation and the exceptions were NOT performed (`ledger.bank_coverage`), so that their
+  zeros are never shown as a clean result.
 
 A bank line that matches no payout belongs to no Stripe account, so to no entity. It is listed
 once, marked unassigned, in the package of the default entity (CLOSE_ENTITY_ID, the entity dbt
@@ -35,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from exporters.entities import load_entities, select_entities
+from ledger.bank_coverage import BankCoverage, bank_coverage
 from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
 
 PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
@@ -160,6 +164,8 @@ class Headline:
     payouts_matched: int
     unmatched_payouts: int
     unmatched_payouts_minor: int
+    # False: payouts were due at the bank but no statement was there to match them to.
+    bank_reconciled: bool
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,7 @@ class CloseData:
     balance_not_evaluated: tuple[tuple[str, str], ...]
     # The default entity's package also lists the bank lines that match no payout, as unassigned.
     lists_unassigned: bool
+    bank_coverage: BankCoverage
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -192,6 +199,7 @@ class CloseData:
                 sum(line.count for line in self.reconciliation if line.currency == currency and line.status == "matched"),
                 sum(1 for payout in self.unmatched_payouts if payout.currency == currency),
                 sum(payout.amount_minor for payout in self.unmatched_payouts if payout.currency == currency),
+                self.bank_coverage.covers(currency),
             )
             for currency in self.currencies
         )
@@ -251,6 +259,7 @@ def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
         balance_not_evaluated=tuple(connection.execute(
             f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall()),
         lists_unassigned=default,
+        bank_coverage=bank_coverage(connection, [period], entity_id),
     )
 
 

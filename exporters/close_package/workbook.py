@@ -31,15 +31,21 @@ def write_workbook(data: CloseData, path: Path) -> Path:
         for figures in data.headline()
         for row in (
             (f"{figures.currency.upper()} Stripe ending balance", to_major(figures.stripe_ending_balance_minor, figures.currency)),
-            (f"{figures.currency.upper()} payouts matched", figures.payouts_matched),
-            (f"{figures.currency.upper()} unmatched payouts", figures.unmatched_payouts),
-            (f"{figures.currency.upper()} unmatched payouts amount", to_major(figures.unmatched_payouts_minor, figures.currency)),
+            *((
+                (f"{figures.currency.upper()} payouts matched", figures.payouts_matched),
+                (f"{figures.currency.upper()} unmatched payouts", figures.unmatched_payouts),
+                (f"{figures.currency.upper()} unmatched payouts amount", to_major(figures.unmatched_payouts_minor, figures.currency)),
+            ) if figures.bank_reconciled else ((f"{figures.currency.upper()} bank reconciliation", "NOT performed: no statements"),)),
         )
     ]
+    not_performed = data.bank_coverage.describe()
+    exceptions = len(data.exceptions) if not not_performed else (
+        f"{len(data.exceptions)} (NOT evaluated against the bank for {', '.join(data.bank_coverage.unreconciled).upper()})")
     xlsx.add_sheet(workbook, "Summary", ("Item", "Value"), [
         ("Entity", data.entity_id), ("Period", data.period), ("Bank reconciliation as of", data.as_of_date),
         ("Lists the unassigned bank lines (default entity)", "yes" if data.lists_unassigned else "no"),
-        *headline, ("Open exceptions", len(data.exceptions)), ("Suspense postings", len(data.suspense_postings)),
+        ("Bank reconciliation", not_performed or "performed for every currency with payouts due at the bank"),
+        *headline, ("Open exceptions", exceptions), ("Suspense postings", len(data.suspense_postings)),
         *((f"{currency.upper()} Stripe clearing = Stripe balance", problem) for currency, problem in data.balance_not_evaluated),
     ])
     xlsx.add_sheet(workbook, TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing"), [

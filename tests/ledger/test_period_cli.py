@@ -28,7 +28,10 @@ def test_close_proves_locks_and_serves_the_frozen_period(warehouse, capsys):
 
 
 def test_bad_requests_change_nothing(warehouse, capsys):
-    assert main(["close", "--period", "October"]) == 1
+    # A malformed period is argparse's refusal, exit 2, before the warehouse is opened.
+    with pytest.raises(SystemExit) as refused:
+        main(["close", "--period", "October"])
+    assert refused.value.code == 2
     assert "'October' is not a month in the form YYYY-MM" in capsys.readouterr().err
     assert main(["reopen", "--period", "2026-10", "--reason", "typo"]) == 1
     assert "period 2026-10 is not locked" in capsys.readouterr().err

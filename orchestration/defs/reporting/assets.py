@@ -22,6 +22,7 @@ PACKAGE_MODELS = (
     "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
     "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions", "rpt_suspense_postings",
 )
+BANK_RECONCILIATION_CHECK = "bank_reconciliation_performed"
 
 
 class ClosePackageConfig(dg.Config):
@@ -38,6 +39,12 @@ class ClosePackageConfig(dg.Config):
     pool="duckdb",
     # Like the exports: a range of months (a backfill) is one run writing one package per entity and month.
     backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[dg.AssetCheckSpec(
+        BANK_RECONCILIATION_CHECK, asset="close_package",
+        description="Every currency with payouts due at the bank in the month has bank statement lines booked in it, so its "
+        "payouts were compared with the bank. When it fails, the package's bank figures for those currencies are NOT a "
+        "reconciliation: load the statements (stripe-close bank load, or the bank inbox) and build the package again.",
+    )],
 )
 def close_package(
     context: dg.AssetExecutionContext, config: ClosePackageConfig, warehouse: WarehouseResource, exports: ExportResource
@@ -50,7 +57,18 @@ def close_package(
         packages = build_close_packages(warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id)
     except (CloseDataError, EntityConfigError) as error:
         raise dg.Failure(description=str(error)) from error
-    return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1))
+    return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1), check_results=[bank_reconciliation_check(packages)])
+
+
+def bank_reconciliation_check(packages: list[ClosePackage]) -> dg.AssetCheckResult:
+    """Fails (warning) naming each entity and month whose payouts had no statements to be matched to."""
+    missing = [f"{package.data.entity_id} {package.data.period}: {package.data.bank_coverage.describe()}"
+               for package in packages if not package.data.bank_coverage.performed]
+    return dg.AssetCheckResult(
+        check_name=BANK_RECONCILIATION_CHECK, passed=not missing, severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(missing) if missing else "statements loaded for every currency with payouts due at the bank",
+        metadata={"not_performed": dg.MetadataValue.md("\n".join(f"- {line}" for line in missing) or "none")},
+    )
 
 
 def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> dict:
@@ -64,9 +82,16 @@ def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> di
     for package in packages:
         data = package.data
         prefix = f"{data.entity_id} {data.period}" if several_periods else data.entity_id
-        metadata |= {f"{prefix} html": file_link(package.html), f"{prefix} workbook": file_link(package.workbook), f"{prefix} exceptions": len(data.exceptions)}
+        metadata |= {f"{prefix} html": file_link(package.html), f"{prefix} workbook": file_link(package.workbook), f"{prefix} exceptions": len(data.exceptions),
+                     f"{prefix} bank_reconciliation": data.bank_coverage.describe() or "performed"}
         for figures in data.headline():
             currency = figures.currency
+            if not figures.bank_reconciled:
+                # Zero matched and zero unmatched would read as a clean reconciliation: say it was not done.
+                metadata[f"{prefix} {currency}_stripe_ending_balance_minor"] = figures.stripe_ending_balance_minor
+                headline.append(f"| {data.entity_id} | {data.period} | {currency.upper()} | {display_amount(figures.stripe_ending_balance_minor, currency)} "
+                                "| NOT performed: no statements | | |")
+                continue
             metadata |= {
                 f"{prefix} {currency}_stripe_ending_balance_minor": figures.stripe_ending_balance_minor,
                 f"{prefix} {currency}_payouts_matched": figures.payouts_matched,

@@ -223,4 +223,5 @@ def test_the_cli_writes_the_package_and_refuses_a_bad_period(closed, tmp_path):
     assert "main 2026-10:\n  EUR: Stripe ending balance" in done.stdout and "JPY: Stripe ending balance" in done.stdout
     assert (tmp_path / "main" / PERIOD / "close_package" / f"close_package_main_{PERIOD}.xlsx").exists()
     refused = subprocess.run([STRIPE_CLOSE, "package", "--period", "2026-9"], env=environment, capture_output=True, text=True, timeout=120)
-    assert (refused.returncode, refused.stderr.strip()) == (2, "period '2026-9' is not YYYY-MM")
+    assert (refused.returncode, refused.stderr.strip()) == (
+        2, "stripe-close package: argument --period: '2026-9' is not a month in the form YYYY-MM (e.g. 2026-10) (see stripe-close package --help)")

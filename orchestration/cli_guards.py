@@ -1,0 +1,44 @@
+"""The checks a subcommand makes before it starts work, each turning a user mistake into one line.
+
+Each raises `cli_args.UserMistake` (printed by `main` with its exit code): a close against a Stripe
+API that is not there or refuses the key, a package or an export before any close built a ledger,
+or of a period where nothing was booked (which would look like a clean, empty month).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ledger.config import CloseSettings
+from ledger.period_activity import LedgerMissing, journal_line_count
+from ledger.sources.ingest_settings import api_settings_from_env
+from ledger.sources.stripe_preflight import StripeUnavailable, check_stripe_api
+from orchestration.cli_args import UserMistake
+
+# A period without journal lines refused: not bad input, but nothing to hand over either.
+EMPTY_PERIOD_EXIT = 1
+
+
+def require_stripe_api(settings: CloseSettings) -> None:
+    """For the API sources: the key is set, the API answers and accepts it."""
+    if settings.source == "data_pipeline":
+        return
+    try:
+        check_stripe_api(api_settings_from_env({**os.environ, "STRIPE_API_KEY": settings.stripe_api_key,
+                                                "STRIPE_API_BASE": settings.stripe_api_base}))
+    except StripeUnavailable as error:
+        raise UserMistake(str(error)) from None
+
+
+def require_journal_lines(warehouse: Path, period: str, entity_id: str | None, allow_empty: bool, what: str) -> int:
+    """A built ledger, and journal lines in `period` (of `entity_id`) unless `allow_empty`: how many."""
+    try:
+        lines = journal_line_count(warehouse, period, entity_id)
+    except LedgerMissing as error:
+        raise UserMistake(str(error)) from None
+    if not lines and not allow_empty:
+        whose = f" of entity {entity_id!r}" if entity_id else ""
+        raise UserMistake(f"refused: no journal lines{whose} in {period}, so there is nothing to {what} "
+                          "(pass --allow-empty to do it anyway)", EMPTY_PERIOD_EXIT)
+    return lines

@@ -1,0 +1,120 @@
+"""A close with no bank statements never looks reconciled: "bank reconciliation NOT performed: no
+statements for EUR, JPY, USD" in the CLI summary, the close package (HTML, XLSX, its command's
+output), the Dagster metadata, and a failing warning check, instead of zeros.
+
+One real `stripe-close run` of the small world against the sandbox Stripe API with no bank inbox
+(as a user who has not configured CLOSE_BANK_INBOX yet); the tests read its warehouse.
+"""
+
+import shutil
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import openpyxl
+import pytest
+
+from ledger.bank_coverage import bank_coverage
+from orchestration.defs.reporting.assets import BANK_RECONCILIATION_CHECK, close_package
+from orchestration.defs.resources import ExportResource, WarehouseResource
+from orchestration.finance_metadata import reconciliation_metadata
+from sandbox.stripe_api import SandboxStripeServer
+from tests.conftest import API_KEY
+from tests.e2e.test_cli import run_cli
+
+pytestmark = pytest.mark.e2e
+
+NOT_PERFORMED = "bank reconciliation NOT performed: no statements for EUR, JPY, USD"
+
+
+@dataclass(frozen=True)
+class UnreconciledClose:
+    folder: Path
+    warehouse: Path
+    stdout: str
+
+
+@pytest.fixture(scope="module")
+def unreconciled(small_world, tmp_path_factory) -> UnreconciledClose:
+    folder = tmp_path_factory.mktemp("no-statements")
+    spec = small_world.spec
+    with SandboxStripeServer(small_world, API_KEY) as server:
+        result = run_cli(
+            "run", "--start", f"{spec.start}", "--end", f"{spec.start + timedelta(days=spec.days - 1)}", cwd=folder,
+            env={"STRIPE_API_KEY": API_KEY, "STRIPE_API_BASE": server.url, "CLOSE_SOURCE": "sandbox"},
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return UnreconciledClose(folder, folder / ".close" / "warehouse.duckdb", result.stdout)
+
+
+def test_the_run_summary_says_the_bank_reconciliation_was_not_performed(unreconciled):
+    assert f"Bank: {NOT_PERFORMED}\n" in unreconciled.stdout
+    assert "payouts matched to the statement" not in unreconciled.stdout
+
+
+def test_coverage_names_every_currency_with_payouts_and_no_statements(unreconciled, closed_small_world):
+    with duckdb.connect(str(unreconciled.warehouse), read_only=True) as connection:
+        coverage = bank_coverage(connection, ["2026-10"])
+        assert coverage.payout_currencies == ("eur", "jpy", "usd") and coverage.unreconciled == ("eur", "jpy", "usd")
+        assert coverage.describe() == NOT_PERFORMED
+        assert bank_coverage(connection, ["2026-09"]).describe() is None, "no payouts due, nothing to reconcile"
+    with duckdb.connect(str(closed_small_world.settings.warehouse), read_only=True) as connection:
+        assert bank_coverage(connection, ["2026-10"]).unreconciled == ()
+        assert bank_coverage(connection, None).describe() is None
+
+
+def test_a_currency_without_statement_lines_in_the_period_is_named_alone(closed_small_world, tmp_path):
+    # The statements of the suite's close, less the EUR lines: what a bank that sends EUR late leaves.
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(closed_small_world.settings.warehouse, copy)
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute("delete from main.int_bank_statement_lines_deduplicated where currency = 'eur'")
+        coverage = bank_coverage(connection, ["2026-10"])
+        assert coverage.unreconciled == ("eur",)
+        assert coverage.describe() == "bank reconciliation NOT performed: no statements for EUR"
+
+
+def test_the_package_command_says_not_performed_instead_of_zeros(unreconciled, tmp_path):
+    result = run_cli("package", "--period", "2026-10", cwd=unreconciled.folder, env={"CLOSE_EXPORT_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for currency in ("EUR", "JPY", "USD"):
+        [line] = [line for line in lines if line.startswith(f"  {currency}:")]
+        assert line.endswith(", bank reconciliation NOT performed: no statements"), line
+    assert f"  0 open exception(s); {NOT_PERFORMED}" in lines
+    assert "matched" not in result.stdout
+
+    html = (tmp_path / "main" / "2026-10" / "close_package" / "close_package_main_2026-10.html").read_text()
+    assert f'<div id="bank-not-performed" class="not-performed">{NOT_PERFORMED}</div>' in html
+    assert "Payouts matched" not in html
+    assert "Open exceptions 0 (NOT evaluated against the bank for EUR, JPY, USD)" in html
+
+    summary = dict(openpyxl.load_workbook(tmp_path / "main" / "2026-10" / "close_package" / "close_package_main_2026-10.xlsx")["Summary"].values)
+    assert summary["Bank reconciliation"] == NOT_PERFORMED
+    assert summary["USD bank reconciliation"] == "NOT performed: no statements"
+    assert "USD payouts matched" not in summary
+    assert summary["Open exceptions"] == "0 (NOT evaluated against the bank for EUR, JPY, USD)"
+
+
+def test_the_close_package_asset_fails_its_warning_check_and_says_so(unreconciled, tmp_path):
+    result = dg.materialize(
+        [close_package], partition_key="2026-10", instance=dg.DagsterInstance.ephemeral(),
+        resources={"warehouse": WarehouseResource(path=str(unreconciled.warehouse)), "exports": ExportResource(directory=str(tmp_path))},
+    )
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed, check.severity) == (BANK_RECONCILIATION_CHECK, False, dg.AssetCheckSeverity.WARN)
+    assert check.description == f"main 2026-10: {NOT_PERFORMED}"
+    [materialization] = result.asset_materializations_for_node("close_package")
+    metadata = materialization.metadata
+    assert metadata["main bank_reconciliation"].value == NOT_PERFORMED
+    assert "main usd_payouts_matched" not in metadata and "main usd_unmatched_payouts_minor" not in metadata
+    assert "| main | 2026-10 | USD |" in metadata["headline"].value and "| NOT performed: no statements | | |" in metadata["headline"].value
+
+
+def test_the_reconciliation_metadata_says_not_performed(unreconciled, closed_small_world):
+    with duckdb.connect(str(unreconciled.warehouse), read_only=True) as connection:
+        assert reconciliation_metadata(connection)["bank_reconciliation"] == NOT_PERFORMED
+    with duckdb.connect(str(closed_small_world.settings.warehouse), read_only=True) as connection:
+        assert reconciliation_metadata(connection)["bank_reconciliation"] == "performed for every currency with payouts due at the bank"
