@@ -24,6 +24,8 @@ def test_a_bad_setting_is_one_line_and_exit_2(command, environment, message, tmp
         monkeypatch.setenv(name, value)
     assert main(command) == 2
     captured = capsys.readouterr()
-    assert captured.err == f"configuration error: {message}\n"
+    # A missing key is the user's to give (the command names itself); a malformed value is configuration.
+    prefix = "stripe-close run: " if command[0] == "run" else "configuration error: "
+    assert captured.err == f"{prefix}{message}\n"
     assert captured.out == ""
     assert not (tmp_path / "warehouse.duckdb").exists()
