@@ -121,17 +121,17 @@ def run_chaos(spec: WorldSpec, points: int, workdir: Path, seed: int = 1, only: 
 
 
 def choose_faults(passes: Counter[str], points: int, rng: random.Random, only: tuple[str, ...] = ()) -> list[str]:
-    """`points` distinct `name:N` failpoints, spread over the points the close passes, N at random."""
-    names = [name for name in SWEEP_ORDER if passes[name] and (not only or name in only)]
-    if not names:
+    """`points` distinct `name:N` failpoints, taking the points the close passes in turn (a point
+    passed once is used once, the others fill up), N at random; fewer only when every pass is used."""
+    untried = {name: list(range(1, passes[name] + 1)) for name in SWEEP_ORDER if passes[name] and (not only or name in only)}
+    if not untried:
         raise RuntimeError("the uninterrupted close passed none of the chosen failpoints")
     chosen: list[str] = []
-    for round_index in range(points):
-        name = names[round_index % len(names)]
-        untried = [nth for nth in range(1, passes[name] + 1) if f"{name}:{nth}" not in chosen]
-        if untried:
-            chosen.append(f"{name}:{rng.choice(untried)}")
-    return chosen[:points]
+    while len(chosen) < points and any(untried.values()):
+        for name, passes_left in untried.items():
+            if passes_left and len(chosen) < points:
+                chosen.append(f"{name}:{passes_left.pop(rng.randrange(len(passes_left)))}")
+    return chosen
 
 
 def _fault(world: World, stripe: SandboxStripeServer, folder: Path, failpoint: str, expected: dict) -> FaultResult:

@@ -6,9 +6,12 @@ export file is written (its temporary file must not survive the resume). `stripe
 runs the whole sweep (`make bench`).
 """
 
+import random
+from collections import Counter
+
 import pytest
 
-from orchestration.chaos import default_world, run_chaos
+from orchestration.chaos import choose_faults, default_world, run_chaos
 
 pytestmark = pytest.mark.e2e
 
@@ -25,3 +28,14 @@ def test_a_close_killed_in_dbt_or_in_an_export_resumes_to_the_same_books(tmp_pat
         assert fault.differences == (), f"{fault.failpoint}: " + "; ".join(fault.differences)
     summary = report.summary()
     assert (summary["points_tried"], summary["differed"], summary["hangs"]) == (2, 0, 0)
+
+
+def test_a_sweep_takes_each_point_in_turn_and_never_the_same_pass_twice():
+    passes = Counter({"warehouse.commit": 18, "dbt.event": 160, "gx.suite": 7, "export.write": 14, "package.html": 1, "push.netsuite": 31, "push.sap": 1})
+    chosen = choose_faults(passes, 12, random.Random(1))
+    assert len(chosen) == len(set(chosen)) == 12
+    names = [point.split(":")[0] for point in chosen]
+    assert names[:7] == ["warehouse.commit", "dbt.event", "export.write", "gx.suite", "push.netsuite", "package.html", "push.sap"]
+    assert names.count("package.html") == names.count("push.sap") == 1  # passed once each: used once
+    assert all(1 <= int(point.split(":")[1]) <= passes[point.split(":")[0]] for point in chosen)
+    assert choose_faults(Counter({"package.html": 1}), 3, random.Random(3)) == ["package.html:1"]
