@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
+
+from exporters.entities import load_entities
 from ledger.config import CloseSettings
 from ledger.period_activity import LedgerMissing, journal_line_count
 from ledger.sources.ingest_settings import api_settings_from_env
@@ -37,8 +40,19 @@ def require_journal_lines(warehouse: Path, period: str, entity_id: str | None, a
         lines = journal_line_count(warehouse, period, entity_id)
     except LedgerMissing as error:
         raise UserMistake(str(error)) from None
+    if not lines and entity_id is not None:
+        _require_known_entity(warehouse, entity_id)
     if not lines and not allow_empty:
         whose = f" of entity {entity_id!r}" if entity_id else ""
         raise UserMistake(f"refused: no journal lines{whose} in {period}, so there is nothing to {what} "
                           "(pass --allow-empty to do it anyway)", EMPTY_PERIOD_EXIT)
     return lines
+
+
+def _require_known_entity(warehouse: Path, entity_id: str) -> None:
+    """An entity named on the command line is one of the seed's: an unknown one has no lines, but
+    saying so would send the user after a month's data instead of a typo."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        entities = load_entities(connection)
+    if entity_id not in entities:
+        raise UserMistake(f"no entity {entity_id!r} in seeds/entities.csv; its entities are {sorted(entities)}")

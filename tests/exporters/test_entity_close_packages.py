@@ -174,7 +174,7 @@ def test_the_cli_narrows_to_one_entity_and_refuses_an_unknown_one(ledger, tmp_pa
     assert done.stdout.startswith(f"europe {PERIOD}:\n") and "main" not in done.stdout
     assert [path.name for path in tmp_path.iterdir()] == ["europe"]
     refused = subprocess.run([STRIPE_CLOSE, "package", "--period", PERIOD, "--entity", "asia"], env=environment, capture_output=True, text=True, timeout=120)
-    assert (refused.returncode, refused.stderr.strip()) == (2, "no entity 'asia' in seeds/entities.csv; its entities are ['europe', 'main']")
+    assert (refused.returncode, refused.stderr.strip()) == (2, "stripe-close package: no entity 'asia' in seeds/entities.csv; its entities are ['europe', 'main']")
 
 
 def materialize(warehouse: Path, exports: Path, run_config: dict | None = None) -> dg.ExecuteInProcessResult:

@@ -68,7 +68,7 @@ def test_a_proof_without_a_snapshot_warns_not_evaluated_and_blocks_nothing(tmp_p
     @dg.asset(deps=[journal])
     def export(context: dg.AssetExecutionContext) -> None:
         """Stand-in for an export of the journal, asking the export guard what blocks it."""
-        guard_saw.extend(failing_blocking_checks(context))
+        guard_saw.extend(failing_blocking_checks(context.instance))
 
     result = dg.materialize(
         [journal, export, *gx_proofs], resources={"warehouse": WarehouseResource(path=str(path))},
