@@ -54,7 +54,10 @@ SHARED_BUILDS = {
 }
 
 # The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
-SLOWEST_FILES = ("tests/browser/", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py", "tests/e2e/test_cli.py")
+SLOWEST_FILES = (
+    "tests/browser/", "tests/e2e/test_fault_injection.py", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py",
+    "tests/e2e/test_cli.py", "tests/e2e/test_unexportable_currency.py",
+)
 
 
 @dataclasses.dataclass(frozen=True)
