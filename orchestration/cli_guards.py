@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from exporters.entities import load_entities
+from exporters.entities import EntityConfigError, load_entities, select_entities
 from ledger.config import CloseSettings
 from ledger.period_activity import LedgerMissing, journal_line_count
 from ledger.sources.ingest_settings import api_settings_from_env
@@ -54,5 +54,7 @@ def _require_known_entity(warehouse: Path, entity_id: str) -> None:
     saying so would send the user after a month's data instead of a typo."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         entities = load_entities(connection)
-    if entity_id not in entities:
-        raise UserMistake(f"no entity {entity_id!r} in seeds/entities.csv; its entities are {sorted(entities)}")
+    try:
+        select_entities(entities, (), entity_id)
+    except EntityConfigError as error:
+        raise UserMistake(str(error)) from None
