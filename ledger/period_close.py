@@ -7,18 +7,24 @@ serve that period from the frozen copy, and whatever changes later for it (a lat
 payout that fails after it was paid) posts to the first open period as an adjusting entry that
 cites the original entry and date. Reopening deletes the frozen copy, needs a reason, and is
 recorded with who and when in `close.period_events`; the next build then recomputes the period.
+
+A lock can freeze more in the same transaction (`freeze_packages`): the close package's figures of
+every entity (`exporters.close_package.frozen`), into `close.locked_close_packages`, so a crash
+leaves either the lock with its packages or neither. Reopening deletes those too.
 """
 
 from __future__ import annotations
 
 import getpass
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from ledger import failpoints
 from ledger.warehouse import transaction
 
 PERIOD_FORMAT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -29,6 +35,10 @@ SOURCE_MARTS = {
     "locked_fx_revaluation_lines": "main.fct_fx_revaluation_lines",
 }
 LOCKED_TABLES = tuple(SOURCE_MARTS)
+# Each locked period's close package figures per entity; the ledger never reads them.
+FROZEN_PACKAGES_TABLE = "locked_close_packages"
+# Freezes the close packages of (connection, period, locked_at) inside the lock's transaction; returns their entities.
+PackageFreezer = Callable[[duckdb.DuckDBPyConnection, str, datetime], tuple[str, ...]]
 
 
 class PeriodCloseError(ValueError):
@@ -42,6 +52,8 @@ class PeriodLock:
     locked_by: str
     journal_lines: int
     source_rows: int
+    # The entities whose close package the lock froze; None where not told (the lock states).
+    frozen_packages: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
         f"{schema}.{name}"
         for schema, name in connection.execute("select table_schema, table_name from information_schema.tables").fetchall()
     }
-    missing = {"close.period_locks", "main.fct_journal_lines"} - tables
+    missing = {"close.period_locks", f"close.{FROZEN_PACKAGES_TABLE}", "main.fct_journal_lines"} - tables
     if missing:
         connection.close()
         raise PeriodCloseError(
@@ -124,7 +136,7 @@ def period_events(warehouse: Path) -> list[PeriodEvent]:
     return [PeriodEvent(*row) for row in rows]
 
 
-def _ensure_built_with_current_locks(connection: duckdb.DuckDBPyConnection) -> None:
+def ensure_built_with_current_locks(connection: duckdb.DuckDBPyConnection) -> None:
     """The marts must reflect the current locks, or a lock would freeze lines computed without them."""
     frozen = {p for (p,) in connection.execute("select distinct locked_period from close.locked_journal_lines").fetchall()}
     served_frozen = {p for (p,) in connection.execute("select distinct period from main.fct_journal_lines where is_locked").fetchall()}
@@ -134,8 +146,11 @@ def _ensure_built_with_current_locks(connection: duckdb.DuckDBPyConnection) -> N
         )
 
 
-def lock_period(warehouse: Path, period: str, actor: str | None = None, allow_empty: bool = False) -> PeriodLock:
-    """Freeze `period`'s journal lines and drill-down as last built; all or nothing.
+def lock_period(
+    warehouse: Path, period: str, actor: str | None = None, allow_empty: bool = False, freeze_packages: PackageFreezer | None = None,
+) -> PeriodLock:
+    """Freeze `period`'s journal lines and drill-down as last built, and with `freeze_packages` its
+    close packages; all or nothing.
 
     A period without journal lines is refused unless `allow_empty`: an empty month is far more
     often a window that was never ingested or built than a month without business, and a lock
@@ -146,7 +161,7 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None, allow_em
     try:
         if connection.execute("select 1 from close.period_locks where period = ?", [period]).fetchone():
             raise PeriodCloseError(f"period {period} is already locked")
-        _ensure_built_with_current_locks(connection)
+        ensure_built_with_current_locks(connection)
         if not allow_empty and not connection.execute("select 1 from main.fct_journal_lines where period = ? limit 1", [period]).fetchone():
             raise PeriodCloseError(
                 f"period {period} has no journal lines: nothing was locked; "
@@ -155,6 +170,10 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None, allow_em
         locked_at = _now()
         counts = {}
         with transaction(connection):
+            # First, while the marts read as built: once the journal is frozen below, the drill-down
+            # view would show the period's frozen rows beside its built ones.
+            frozen_packages = freeze_packages(connection, period, locked_at) if freeze_packages else None
+            failpoints.reached("period.lock")
             for table in LOCKED_TABLES:
                 columns = [
                     name for (name,) in connection.execute(
@@ -173,11 +192,11 @@ def lock_period(warehouse: Path, period: str, actor: str | None = None, allow_em
             connection.execute("insert into close.period_events values (?, 'lock', null, ?, ?)", [period, actor, locked_at])
     finally:
         connection.close()
-    return PeriodLock(period, locked_at, actor, counts["locked_journal_lines"], counts["locked_journal_line_sources"])
+    return PeriodLock(period, locked_at, actor, counts["locked_journal_lines"], counts["locked_journal_line_sources"], frozen_packages)
 
 
 def reopen_period(warehouse: Path, period: str, reason: str, actor: str | None = None) -> PeriodEvent:
-    """Unlock `period` so the next build recomputes it; the reason and actor are recorded."""
+    """Unlock `period` so the next build recomputes it (and its close packages); the reason and actor are recorded."""
     validate_period(period)
     if not reason or not reason.strip():
         raise PeriodCloseError(f"reopening {period} needs a reason (--reason), which is kept in the close history")
@@ -193,7 +212,7 @@ def reopen_period(warehouse: Path, period: str, reason: str, actor: str | None =
             raise PeriodCloseError(f"period {period} cannot be reopened while later periods are locked: reopen {', '.join(reversed(later))} first")
         happened_at = _now()
         with transaction(connection):
-            for table in LOCKED_TABLES:
+            for table in (*LOCKED_TABLES, FROZEN_PACKAGES_TABLE):
                 connection.execute(f"delete from close.{table} where locked_period = ?", [period])
             connection.execute("delete from close.period_locks where period = ?", [period])
             connection.execute("insert into close.period_events values (?, 'reopen', ?, ?, ?)", [period, reason.strip(), actor, happened_at])

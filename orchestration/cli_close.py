@@ -1,8 +1,9 @@
 """`stripe-close close`, `reopen` and `bench close`: period close from a shell.
 
 `close --period YYYY-MM` checks the accounting configuration, builds the ledger with every proof,
-runs the GX suites, and only then locks the month; it builds once more so the ledger serves the
-locked month from its frozen lines. `reopen` needs a reason, which is kept in the close history.
+runs the GX suites, and only then locks the month, freezing every entity's close package with it;
+it builds once more so the ledger serves the locked month from its frozen lines. `reopen` needs a
+reason, which is kept in the close history.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from exporters.close_package.frozen import lock_with_packages
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
@@ -67,7 +69,7 @@ def _close(args: argparse.Namespace) -> int:
     # Said after the lock, and never as passed: proofs not evaluated (no balance snapshot), money in suspense.
     warnings = [result.describe() for result in results if not result.evaluated] + [node.describe() for node in build_warnings(settings.warehouse)]
     try:
-        lock = period_close.lock_period(settings.warehouse, args.period, args.actor, args.allow_empty)
+        lock = lock_with_packages(settings.warehouse, args.period, settings.entity_id, args.actor, args.allow_empty)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
     try:
@@ -75,7 +77,8 @@ def _close(args: argparse.Namespace) -> int:
     except LedgerBuildFailed as error:
         return _fail(f"{lock.period} is locked, but the ledger could not be rebuilt to serve it: {error}")
     print(f"Locked {lock.period} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC by {lock.locked_by}: "
-          f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen")
+          f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen; "
+          + (f"close packages of {', '.join(lock.frozen_packages)} frozen" if lock.frozen_packages else "no close package to freeze"))
     for warning in warnings:
         print(f"Warning: {warning}")
     return 0

@@ -3,6 +3,7 @@
 One package per entity with journal lines through the period (seeds/entities.csv), each with the
 bank reconciliation of its own Stripe accounts' payouts; `--entity` narrows the run to one. They go
 where the exports go (CLOSE_EXPORT_DIR or CLOSE_EXPORT_S3_URI), under `<entity>/<period>/close_package/`.
+A locked period's package is rendered from the figures frozen with its lock, and says so in one line.
 A period without journal lines is refused (exit 1) unless `--allow-empty`: its package would
 read as a quiet month when nothing may have been loaded or built.
 Exit codes: 0 written, 1 refused (an empty period), 2 bad input or configuration (or no ledger yet).
@@ -48,6 +49,8 @@ def _package(args: argparse.Namespace) -> int:
     for package in packages:
         data = package.data
         print(f"{data.entity_id} {data.period}:")
+        if package.frozen:
+            print(f"  {package.frozen.describe()}")
         for figures in data.headline():
             currency = figures.currency
             bank = (f"{figures.payouts_matched} payout(s) matched, {figures.unmatched_payouts} unmatched "

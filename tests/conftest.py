@@ -44,6 +44,7 @@ SHARED_BUILDS = {
     "tests/ledger/checks/test_proofs.py": "small_world_ledger",
     "tests/ledger/test_period_cli.py": "small_world_ledger",
     "tests/ledger/test_period_close.py": "small_world_ledger",
+    "tests/exporters/test_frozen_close_packages.py": "small_world_ledger",
     "tests/orchestration/test_quality_checks.py": "small_world_ledger",
     "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
     "tests/orchestration/test_export_guard.py": "small_world_ledger",

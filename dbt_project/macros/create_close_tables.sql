@@ -1,7 +1,11 @@
 {#- The period-close tables (schema `close`): which periods are locked, the history of locks and
     reopenings, and the journal as it stood when each period was locked (in the settlement
     currency, translated into the functional currency, and its period-end revaluation). `ledger.period_close`
-    writes them; the marts read them. Created here, once, so both agree on one definition. -#}
+    writes them; the marts read them. Created here, once, so both agree on one definition.
+    `locked_close_packages` holds each locked period's close package figures per entity (the
+    package's `CloseData` as JSON, `exporters/close_package/frozen_data.py`), which the package of a
+    locked period is rendered from; no model reads it. `frozen_at_lock` is false for a period locked
+    before packages were frozen at lock, whose package was frozen at its first build after. -#}
 {% macro create_close_tables() -%}
     create schema if not exists close;
     create table if not exists close.period_locks (
@@ -71,5 +75,13 @@
         original_journal_entry_id varchar not null,
         original_accounting_date date not null,
         is_adjustment boolean not null
+    );
+    create table if not exists close.locked_close_packages (
+        locked_period varchar not null,
+        entity_id varchar not null,
+        frozen_at_lock boolean not null,
+        frozen_at timestamp not null,
+        close_data varchar not null,
+        primary key (locked_period, entity_id)
     );
 {%- endmacro %}

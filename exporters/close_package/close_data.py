@@ -15,6 +15,8 @@ for an entity:
 - exceptions: the entity's open items of P from `fct_reconciliation_exceptions`, aged in business days at
   the mart's as-of date (the last booking date on the loaded statements);
 - daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources;
+- adjustments to locked periods: late or changed facts of a locked period posted to P as adjusting
+  entries (`exporters/close_package/adjustments.py`);
 - suspense postings: every posting of the entity to a suspense account dated in or before P
   (`rpt_suspense_postings`: unmapped, or mapped to suspense by a rule), with its reason and its age
   in days at P's last day, or at the mart's build day while P is not over.
@@ -37,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 
+from exporters.close_package.adjustments import LockedPeriodAdjustment, adjustments_to_locked_periods
 from exporters.entities import load_entities, select_entities
 from ledger.bank_coverage import BankCoverage, bank_coverage
 from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
@@ -186,6 +189,8 @@ class CloseData:
     # The default entity's package also lists the bank lines that match no payout, as unassigned.
     lists_unassigned: bool
     bank_coverage: BankCoverage
+    # Late or changed facts of locked periods posted to this one (exporters/close_package/adjustments.py).
+    adjustments: tuple[LockedPeriodAdjustment, ...]
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -227,19 +232,31 @@ def load_close_data(warehouse: Path, period: str, default_entity_id: str, entity
     check_period(period)
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        with_lines = [row[0] for row in connection.execute("select distinct entity_id from main.fct_journal_lines where period <= ?", [period]).fetchall()]
-        entities = select_entities(load_entities(connection), with_lines, entity_id)
-        if not entities:
-            (available,) = connection.execute(
-                "select coalesce(string_agg(distinct period, ', ' order by period), 'none') from main.fct_journal_lines where $entity is null or entity_id = $entity",
-                {"entity": entity_id},
-            ).fetchone()
-            whose = f"entity {entity_id!r}" if entity_id else "any entity"
-            raise CloseDataError(f"no journal lines for {whose} through period {period}; the ledger has periods: {available}")
-        (as_of_date,) = connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()
-        return [_entity_close_data(connection, entity.entity_id, period, as_of_date, entity.entity_id == default_entity_id) for entity in entities]
+        return read_close_data(connection, period, default_entity_id, entity_id)
     finally:
         connection.close()
+
+
+def read_close_data(connection: duckdb.DuckDBPyConnection, period: str, default_entity_id: str, entity_id: str | None = None) -> list[CloseData]:
+    """`load_close_data` on an open connection: a lock reads them in its own transaction to freeze them."""
+    check_period(period)
+    entities = package_entities(connection, period, entity_id)
+    (as_of_date,) = connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()
+    return [_entity_close_data(connection, entity, period, as_of_date, entity == default_entity_id) for entity in entities]
+
+
+def package_entities(connection: duckdb.DuckDBPyConnection, period: str, entity_id: str | None = None) -> list[str]:
+    """The entities with journal lines through `period` (only `entity_id` when given); refuses none."""
+    with_lines = [row[0] for row in connection.execute("select distinct entity_id from main.fct_journal_lines where period <= ?", [period]).fetchall()]
+    entities = select_entities(load_entities(connection), with_lines, entity_id)
+    if not entities:
+        (available,) = connection.execute(
+            "select coalesce(string_agg(distinct period, ', ' order by period), 'none') from main.fct_journal_lines where $entity is null or entity_id = $entity",
+            {"entity": entity_id},
+        ).fetchone()
+        whose = f"entity {entity_id!r}" if entity_id else "any entity"
+        raise CloseDataError(f"no journal lines for {whose} through period {period}; the ledger has periods: {available}")
+    return [entity.entity_id for entity in entities]
 
 
 def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str, as_of_date: date | None, default: bool) -> CloseData:
@@ -260,6 +277,7 @@ def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
             f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall()),
         lists_unassigned=default,
         bank_coverage=bank_coverage(connection, [period], entity_id),
+        adjustments=adjustments_to_locked_periods(connection, entity_id, period),
     )
 
 

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from exporters.journal import atomic_write_bytes
 from exporters.close_package import charts
+from exporters.close_package.adjustments import none_adjusted
 from exporters.close_package.close_data import CloseData, TrialBalanceLine
 from exporters.close_package.presentation import STATUS_LABELS, display_amount, none_in_suspense
 
@@ -34,6 +35,7 @@ def render_html(data: CloseData) -> str:
         status_label=STATUS_LABELS.__getitem__,
         trial_balance_total=trial_balance_total,
         none_in_suspense=none_in_suspense(data.period),
+        none_adjusted=none_adjusted(data.period),
         # matplotlib's own SVG output, trusted markup
         daily_volume_svg=Markup(charts.daily_volume_svg(data)),
         unmatched_by_age_svg=Markup(charts.unmatched_by_age_svg(data)),

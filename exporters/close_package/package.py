@@ -1,7 +1,9 @@
 """Build and publish a period's close packages, one per entity: `<exports>/<entity>/<period>/close_package/`
 on disk or under CLOSE_EXPORT_S3_URI, each with its own `manifest.json` (rows, trial-balance totals, sha256).
 
-A run covers every entity with journal lines through its periods (or the one asked for). Every
+A run covers every entity with journal lines through its periods (or the one asked for). A locked
+period's packages are rendered from the figures frozen with its lock (`frozen.py`), so they do
+not change after it; an open period's are read from the marts. Every
 entity's figures are read before any file is written, so a refusal (an entity missing from the
 seed, a period without lines) writes nothing. A package that cannot be written is named with its
 entity and period after the others are written: one entity's failure leaves the others' packages whole.
@@ -16,7 +18,8 @@ from pathlib import Path
 from exporters.journal import CurrencyTotals, ExportedFile
 from exporters.manifest import LedgerRun
 from exporters.publish import Destination, PublishedFile, export_folder, publish
-from exporters.close_package.close_data import CloseData, CloseDataError, load_close_data
+from exporters.close_package.close_data import CloseData, CloseDataError
+from exporters.close_package.frozen import FrozenPackage, load_package_data
 from exporters.close_package.html import write_html
 from exporters.close_package.workbook import write_workbook
 from ledger import failpoints
@@ -33,6 +36,8 @@ class ClosePackage:
     data: CloseData
     files: list[ExportedFile]
     published: list[PublishedFile]
+    # A locked period's package: rendered from the figures frozen with its lock (None: an open period, from the marts).
+    frozen: FrozenPackage | None = None
 
     @property
     def html(self) -> PublishedFile:
@@ -53,11 +58,11 @@ def build_close_packages(
 ) -> list[ClosePackage]:
     """Write and publish the HTML file and the workbook of each entity's period. `default_entity_id`
     (CLOSE_ENTITY_ID) is the entity whose package also lists the bank lines that match no payout."""
-    figures = [data for period in periods for data in load_close_data(warehouse, period, default_entity_id, entity_id)]
+    figures = load_package_data(warehouse, periods, default_entity_id, entity_id)
     packages, failures = [], []
-    for data in figures:
+    for data, frozen in figures:
         try:
-            packages.append(_write_package(destination, data, dagster_run_id))
+            packages.append(_write_package(destination, data, dagster_run_id, frozen))
         except Exception as error:  # any cause: the run goes on, and the error names whose package it was
             failures.append(f"entity {data.entity_id!r} period {data.period}: {type(error).__name__}: {error}")
     if failures:
@@ -66,7 +71,7 @@ def build_close_packages(
     return packages
 
 
-def _write_package(destination: Destination, data: CloseData, dagster_run_id: str | None) -> ClosePackage:
+def _write_package(destination: Destination, data: CloseData, dagster_run_id: str | None, frozen: FrozenPackage | None) -> ClosePackage:
     # The trial balance's period debits and credits, as the manifest records for every export file.
     totals = {
         currency: CurrencyTotals(
@@ -81,7 +86,7 @@ def _write_package(destination: Destination, data: CloseData, dagster_run_id: st
         failpoints.reached("package.html")
         files = [html, ExportedFile(write_workbook(data, folder / f"{stem}.xlsx"), len(data.trial_balance), totals)]
         published = publish(destination, data.entity_id, data.period, files, LedgerRun(_fingerprint(data), dagster_run_id), PACKAGE_FOLDER)
-    return ClosePackage(data, files, published)
+    return ClosePackage(data, files, published, frozen)
 
 
 def _fingerprint(data: CloseData) -> str:

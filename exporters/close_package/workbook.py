@@ -10,6 +10,7 @@ from openpyxl.chart import BarChart, Reference
 
 from exporters import xlsx
 from ledger.money import to_major
+from exporters.close_package.adjustments import add_adjustments_sheet
 from exporters.close_package.charts import period_days
 from exporters.close_package.close_data import AGE_BUCKETS, CloseData
 from exporters.close_package.presentation import STATUS_LABELS, none_in_suspense
@@ -76,6 +77,7 @@ def write_workbook(data: CloseData, path: Path) -> Path:
          posting.reason, posting.age_days)
         for posting in data.suspense_postings
     ] or [(none_in_suspense(data.period),)])
+    add_adjustments_sheet(workbook, data)
     _daily_volume(workbook, data)
     _unmatched_by_age(workbook, data)
     xlsx.save(workbook, path)

@@ -1,10 +1,10 @@
-"""period_close_job proves the ledger as it is now before it freezes a month."""
+"""period_close_job proves the ledger as it is now before it freezes a month, and its close packages with it."""
 
 import duckdb
 
 from ledger import period_close
 from orchestration.defs.close.jobs import period_close_job
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import ExportResource, WarehouseResource
 from tests.dbt.builders import copy_ledger, small_world_ledger
 
 PAYOUT_PROOF = "assert_automatic_payouts_equal_their_transactions"
@@ -14,7 +14,7 @@ def lock(path, period, allow_empty=False):
     config = {"period": period, "action": "lock", "actor": "test", "allow_empty": allow_empty}
     return period_close_job.execute_in_process(
         run_config={"ops": {"lock_or_reopen_period": {"config": config}}},
-        resources={"warehouse": WarehouseResource(path=str(path))},
+        resources={"warehouse": WarehouseResource(path=str(path)), "exports": ExportResource(directory=str(path.parent / "exports"), entity_id="main")},
         raise_on_error=False,
     )
 
@@ -29,8 +29,10 @@ def test_a_proven_ledger_is_locked_with_its_lines(tmp_path):
     period, lines = first_period_and_lines(path)
     result = lock(path, period)
     assert result.success
-    assert result.output_for_node("lock_or_reopen_period") == {"period": period, "action": "lock", "journal_lines": lines}
+    assert result.output_for_node("lock_or_reopen_period") == {"period": period, "action": "lock", "journal_lines": lines, "close_packages": ["main"]}
     assert period_close.locked_periods(path) == [period]
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("select locked_period, entity_id, frozen_at_lock from close.locked_close_packages").fetchall() == [(period, "main", True)]
 
 
 def test_a_ledger_changed_since_its_proofs_is_not_locked_and_the_failing_proof_is_named(tmp_path):
@@ -58,5 +60,6 @@ def test_an_empty_period_is_locked_only_when_the_run_config_allows_it(tmp_path):
 
     allowed = lock(path, "2026-09", allow_empty=True)
     assert allowed.success
-    assert allowed.output_for_node("lock_or_reopen_period") == {"period": "2026-09", "action": "lock", "journal_lines": 0}
+    # Before the ledger's first period: no entity has a package to freeze.
+    assert allowed.output_for_node("lock_or_reopen_period") == {"period": "2026-09", "action": "lock", "journal_lines": 0, "close_packages": []}
     assert period_close.locked_periods(path) == ["2026-09"]

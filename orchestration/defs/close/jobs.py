@@ -2,7 +2,9 @@
 
 A job rather than an asset: a lock is an accountant's decision with a period and a reason, not
 something a full materialization of the graph should do. The dbt marts read the `close` tables
-(sources `close.*`), so the next ledger build serves a locked month from its frozen lines.
+(sources `close.*`), so the next ledger build serves a locked month from its frozen lines. The lock
+freezes every entity's close package with it (`exporters/close_package/frozen.py`); `exports`
+names the default entity, whose package lists the unassigned bank lines.
 
 A lock runs every blocking proof itself (the accounting configuration, `dbt test` on the marts and
 the GX suites, as the CLI export guard does) on the warehouse it is about to freeze: check results
@@ -14,9 +16,10 @@ from typing import Literal
 
 import dagster as dg
 
+from exporters.close_package.frozen import lock_with_packages
 from exporters.guard import failing_proofs
 from ledger import period_close
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.resources import ExportResource, WarehouseResource
 
 
 class PeriodCloseConfig(dg.Config):
@@ -30,8 +33,9 @@ class PeriodCloseConfig(dg.Config):
     allow_empty: bool = False
 
 
-@dg.op(pool="duckdb", description="Locks a period (freezing its journal as last built) or reopens it with a recorded reason.")
-def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseConfig, warehouse: WarehouseResource) -> dict:
+@dg.op(pool="duckdb", description="Locks a period (freezing its journal as last built and every entity's close package) "
+       "or reopens it with a recorded reason.")
+def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseConfig, warehouse: WarehouseResource, exports: ExportResource) -> dict:
     if config.action == "lock":
         failed = failing_proofs(warehouse.file)
         if failed:
@@ -40,12 +44,13 @@ def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseCon
                 metadata={"failing_proofs": dg.MetadataValue.json(failed)},
             )
         try:
-            lock = period_close.lock_period(warehouse.file, config.period, config.actor, config.allow_empty)
+            lock = lock_with_packages(warehouse.file, config.period, exports.entity_id, config.actor, config.allow_empty)
         except period_close.PeriodCloseError as refused:
             # A refusal is a decision to show in the run's failure, not a traceback to read.
             raise dg.Failure(description=f"{config.period} was NOT locked: {refused}") from None
-        context.log.info(f"Locked {lock.period}: {lock.journal_lines} journal lines frozen")
-        return {"period": lock.period, "action": "lock", "journal_lines": lock.journal_lines}
+        context.log.info(f"Locked {lock.period}: {lock.journal_lines} journal lines and the close packages of "
+                         f"{', '.join(lock.frozen_packages) or 'no entity'} frozen")
+        return {"period": lock.period, "action": "lock", "journal_lines": lock.journal_lines, "close_packages": list(lock.frozen_packages)}
     event = period_close.reopen_period(warehouse.file, config.period, config.reason, config.actor)
     context.log.info(f"Reopened {event.period}: {event.reason}")
     return {"period": event.period, "action": "reopen", "reason": event.reason}

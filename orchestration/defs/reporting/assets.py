@@ -84,6 +84,8 @@ def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> di
         prefix = f"{data.entity_id} {data.period}" if several_periods else data.entity_id
         metadata |= {f"{prefix} html": file_link(package.html), f"{prefix} workbook": file_link(package.workbook), f"{prefix} exceptions": len(data.exceptions),
                      f"{prefix} bank_reconciliation": data.bank_coverage.describe() or "performed"}
+        if package.frozen:
+            metadata[f"{prefix} locked"] = package.frozen.describe()
         for figures in data.headline():
             currency = figures.currency
             if not figures.bank_reconciled:
