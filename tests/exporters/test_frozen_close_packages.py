@@ -7,12 +7,14 @@ transaction), then a charge of 2026-10-07 arrives late and an EUR payout paid on
 fails three days later, and the ledger is built again (real dbt on a real DuckDB file).
 """
 
+import dataclasses
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,9 +23,10 @@ import openpyxl
 import pytest
 from lxml import html as lxml_html
 
-from exporters.close_package.adjustments import ADJUSTMENTS_SHEET
+from exporters.close_package.adjustments import ADJUSTMENTS_SHEET, LockedPeriodAdjustment
 from exporters.close_package.close_data import load_close_data
 from exporters.close_package.frozen import lock_with_packages
+from exporters.close_package.frozen_data import FrozenDataError, decode, encode
 from exporters.close_package.package import build_close_packages
 from exporters.publish import Destination
 from ledger import period_close
@@ -142,6 +145,25 @@ def test_the_next_periods_package_lists_the_adjustments_with_their_original_date
         (source, account, Decimal(amount).scaleb(-2)) for _, _, _, source, _, account, _, amount, _ in expected]
 
 
+def test_the_frozen_figures_read_back_equal_and_what_cannot_be_frozen_is_refused(closed):
+    data = closed["at_lock"]["package"].data
+    assert decode(encode(data)) == data
+    adjustment = LockedPeriodAdjustment("2026-10", date(2026, 10, 7), "STRIPE-main-20261007-USD", "txn_late", "1010", "Stripe Clearing", "usd",
+                                        -5, "charge arrived after 2026-10 was locked")
+    varied = dataclasses.replace(data, as_of_date=None, adjustments=(adjustment,))
+    assert decode(encode(varied)) == varied
+    with pytest.raises(FrozenDataError, match="cannot freeze a frozenset"):
+        encode(dataclasses.replace(data, payouts=frozenset()))
+    # A datetime where the annotation says date would not read back as it was: refused when freezing.
+    with pytest.raises(FrozenDataError):
+        encode(dataclasses.replace(data, as_of_date=datetime(2026, 10, 13, 12)))
+    other_layout = {**json.loads(encode(data)), "signed_by": "cfo"}
+    del other_layout["period"]
+    with pytest.raises(FrozenDataError) as refused:
+        decode(json.dumps(other_layout))
+    assert str(refused.value) == "CloseData was frozen with another layout of CloseData: fields no longer known: signed_by; fields missing: period"
+
+
 def test_a_period_without_adjustments_says_none(closed):
     package = closed["at_lock"]["package"]
     assert package.data.adjustments == ()
@@ -213,3 +235,18 @@ def test_the_cli_says_a_locked_periods_package_comes_from_the_lock(closed, tmp_p
     assert (f"  {OCTOBER} is locked (by controller at {locked_at:%Y-%m-%d %H:%M:%S} UTC): main's package is built from the figures "
             f"frozen at the lock; later facts show as adjustments in the next open period") in out
     assert sha256(tmp_path / "exports" / "main" / OCTOBER / "close_package" / f"close_package_main_{OCTOBER}.html") == closed["at_lock"]["html"]
+
+
+def test_a_frozen_copy_of_another_layout_is_refused_in_one_line(closed, tmp_path, monkeypatch, capsys):
+    path = copy_ledger(closed["path"], tmp_path / "layout")
+    with duckdb.connect(str(path)) as connection:
+        [(text,)] = connection.execute("select close_data from close.locked_close_packages").fetchall()
+        connection.execute("update close.locked_close_packages set close_data = ?", [json.dumps({**json.loads(text), "signed_by": "cfo"})])
+    monkeypatch.setenv("CLOSE_WAREHOUSE", str(path))
+    monkeypatch.setenv("CLOSE_EXPORT_DIR", str(tmp_path / "exports"))
+    assert main(["package", "--period", OCTOBER]) == 2
+    assert capsys.readouterr().err == (
+        f"the close package of main {OCTOBER} frozen at its lock cannot be read by this version: CloseData was frozen with another "
+        "layout of CloseData: fields no longer known: signed_by; build it with the version that locked the period, or reopen the "
+        "period and lock it again\n")
+    assert not (tmp_path / "exports").exists()
