@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import openpyxl
 import pytest
@@ -31,6 +32,8 @@ from exporters.close_package.package import build_close_packages
 from exporters.publish import Destination
 from ledger import period_close
 from orchestration.cli import main
+from orchestration.defs.reporting.assets import close_package
+from orchestration.defs.resources import ExportResource, WarehouseResource
 from tests.dbt.builders import build, copy_ledger, land, payout, query, small_world_ledger, transaction, ts
 
 OCTOBER, NOVEMBER = "2026-10", "2026-11"
@@ -250,3 +253,15 @@ def test_a_frozen_copy_of_another_layout_is_refused_in_one_line(closed, tmp_path
         "layout of CloseData: fields no longer known: signed_by; build it with the version that locked the period, or reopen the "
         "period and lock it again\n")
     assert not (tmp_path / "exports").exists()
+
+
+def test_a_materialization_of_a_locked_month_links_the_files_of_the_lock_and_says_so(closed, tmp_path, monkeypatch):
+    monkeypatch.delenv("CLOSE_EXPORT_S3_URI", raising=False)
+    result = dg.materialize(
+        [close_package], partition_key=OCTOBER, instance=dg.DagsterInstance.ephemeral(),
+        resources={"warehouse": WarehouseResource(path=str(closed["path"])), "exports": ExportResource(directory=str(tmp_path))},
+    )
+    [materialization] = result.asset_materializations_for_node("close_package")
+    metadata = materialization.metadata
+    assert metadata["main locked"].value == closed["at_lock"]["package"].frozen.describe()
+    assert (sha256(metadata["main html"].path), sha256(metadata["main workbook"].path)) == (closed["at_lock"]["html"], closed["at_lock"]["xlsx"])
