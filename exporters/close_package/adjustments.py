@@ -70,10 +70,10 @@ def adjustments_to_locked_periods(connection: duckdb.DuckDBPyConnection, entity_
             case
                 when adjustments.source_kind = 'payout_return' then 'payout failed after it was paid: returned by the bank'
                 when frozen_sources.source_id is null then
-                    coalesce(transactions.balance_transaction_type, replace(adjustments.source_kind, '_', ' '))
+                    replace(coalesce(transactions.balance_transaction_type, adjustments.source_kind), '_', ' ')
                     || ' arrived after ' || adjustments.original_period || ' was locked'
                 else
-                    coalesce(transactions.balance_transaction_type, replace(adjustments.source_kind, '_', ' '))
+                    replace(coalesce(transactions.balance_transaction_type, adjustments.source_kind), '_', ' ')
                     || ' booked differently since ' || adjustments.original_period || ' was locked'
             end
         from adjustments

@@ -34,7 +34,7 @@ from ledger import period_close
 from orchestration.cli import main
 from orchestration.defs.reporting.assets import close_package
 from orchestration.defs.resources import ExportResource, WarehouseResource
-from tests.dbt.builders import build, copy_ledger, land, payout, query, small_world_ledger, transaction, ts
+from tests.dbt.builders import build, copy_ledger, land, payout, project_copy, query, small_world_ledger, transaction, ts
 
 OCTOBER, NOVEMBER = "2026-10", "2026-11"
 LATE_CHARGE = transaction("txn_late_october", "charge", "charge", 12_345, 388, created=ts("2026-10-07", 9))
@@ -125,8 +125,8 @@ def test_the_next_periods_package_lists_the_adjustments_with_their_original_date
         (*charge, "1010", "Stripe Clearing", 11_957, f"charge {arrived}"),
         (*charge, "4000", "Revenue", -12_345, f"charge {arrived}"),
         (*charge, "6000", "Stripe Processing Fees", 388, f"charge {arrived}"),
-        (*failure, "1010", "Stripe Clearing", late["amount"], f"payout_failure {arrived}"),
-        (*failure, "1030", "Cash in Transit", -late["amount"], f"payout_failure {arrived}"),
+        (*failure, "1010", "Stripe Clearing", late["amount"], f"payout failure {arrived}"),
+        (*failure, "1030", "Cash in Transit", -late["amount"], f"payout failure {arrived}"),
         (*returned, "1000", "Operating Bank", -late["amount"], "payout failed after it was paid: returned by the bank"),
         (*returned, "1030", "Cash in Transit", late["amount"], "payout failed after it was paid: returned by the bank"),
     ]
@@ -146,6 +146,26 @@ def test_the_next_periods_package_lists_the_adjustments_with_their_original_date
                          "Amount (debit +)", "Reason"]
     assert [(row[3], row[4], Decimal(str(row[7]))) for row in values[1:]] == [
         (source, account, Decimal(amount).scaleb(-2)) for _, _, _, source, _, account, _, amount, _ in expected]
+
+
+def test_a_fact_booked_differently_since_the_lock_says_so(closed, tmp_path):
+    """The accountant maps refunds to revenue (4000) instead of refunds (4900) after October was
+    locked: each October refund is moved between the accounts in November, citing it as booked differently."""
+    path = copy_ledger(closed["path"], tmp_path / "remapped")
+    project = project_copy(tmp_path / "dbt_project")
+    rules = project / "seeds" / "gl_mapping_rules.csv"
+    rules.write_text(rules.read_text().replace("reporting_category,refund,,,4900,", "reporting_category,refund,,,4000,"))
+    build(path, project_dir=project)
+    [november] = load_close_data(path, NOVEMBER, "main")
+    refunds = query(path, """
+        select balance_transaction_id, amount_minor from main.stg_stripe__balance_transactions
+        where reporting_category = 'refund' and strftime(created_at, '%Y-%m') = '2026-10' order by 1""")
+    assert refunds
+    moved = sorted((item.source_id, item.account_code, item.amount_minor, item.reason) for item in november.adjustments if item.source_id.startswith("txn_")
+                   and item.source_id not in ("txn_late_october", FAILURE))
+    because = "refund booked differently since 2026-10 was locked"
+    # A refund's gross (negative) books negated: a debit to 4900 before, to 4000 now.
+    assert moved == sorted(row for refund, amount in refunds for row in ((refund, "4000", -amount, because), (refund, "4900", amount, because)))
 
 
 def test_the_frozen_figures_read_back_equal_and_what_cannot_be_frozen_is_refused(closed):
