@@ -141,7 +141,7 @@ def _decode(text: str, entity_id: str, period: str) -> CloseData:
         return decode(text)
     except FrozenDataError as error:
         raise CloseDataError(
-            f"the close package of {entity_id} {period} frozen at its lock cannot be read by this version: {error}; "
+            f"the close package of {entity_id} {period} frozen for its lock cannot be read by this version: {error}; "
             "build it with the version that locked the period, or reopen the period and lock it again"
         ) from None
 

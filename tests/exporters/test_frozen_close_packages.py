@@ -269,7 +269,7 @@ def test_a_frozen_copy_of_another_layout_is_refused_in_one_line(closed, tmp_path
     monkeypatch.setenv("CLOSE_EXPORT_DIR", str(tmp_path / "exports"))
     assert main(["package", "--period", OCTOBER]) == 2
     assert capsys.readouterr().err == (
-        f"the close package of main {OCTOBER} frozen at its lock cannot be read by this version: CloseData was frozen with another "
+        f"the close package of main {OCTOBER} frozen for its lock cannot be read by this version: CloseData was frozen with another "
         "layout of CloseData: fields no longer known: signed_by; build it with the version that locked the period, or reopen the "
         "period and lock it again\n")
     assert not (tmp_path / "exports").exists()
