@@ -21,7 +21,7 @@ POINTS = (
     "gx.suite",  # the Great Expectations proofs (one pass per suite)
     "export.write",  # an export, package or manifest file written, not yet renamed into place
     "package.html",  # a close package's HTML published, its workbook not yet
-    "period.lock",  # a lock's close packages frozen, its journal and lock not yet (one transaction: neither survives)
+    "period.lock",  # a lock recorded and its close packages frozen, its journal not yet (one transaction: nothing survives)
     "push.netsuite",  # a journal entry about to be upserted to NetSuite
     "push.sap",  # a batch of journal entries about to be posted to SAP
 )

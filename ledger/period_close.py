@@ -170,8 +170,11 @@ def lock_period(
         locked_at = _now()
         counts = {}
         with transaction(connection):
-            # First, while the marts read as built: once the journal is frozen below, the drill-down
-            # view would show the period's frozen rows beside its built ones.
+            # The lock first, so the packages' figures see the period as locked (who, when); then the
+            # packages, while the marts still read as built: once the journal is frozen below, the
+            # drill-down view would show the period's frozen rows beside its built ones.
+            connection.execute("insert into close.period_locks values (?, ?, ?)", [period, locked_at, actor])
+            connection.execute("insert into close.period_events values (?, 'lock', null, ?, ?)", [period, actor, locked_at])
             frozen_packages = freeze_packages(connection, period, locked_at) if freeze_packages else None
             failpoints.reached("period.lock")
             for table in LOCKED_TABLES:
@@ -188,8 +191,6 @@ def lock_period(
                     [period, period],
                 )
                 counts[table] = connection.execute(f"select count(*) from close.{table} where locked_period = ?", [period]).fetchone()[0]
-            connection.execute("insert into close.period_locks values (?, ?, ?)", [period, locked_at, actor])
-            connection.execute("insert into close.period_events values (?, 'lock', null, ?, ?)", [period, actor, locked_at])
     finally:
         connection.close()
     return PeriodLock(period, locked_at, actor, counts["locked_journal_lines"], counts["locked_journal_line_sources"], frozen_packages)
