@@ -37,12 +37,12 @@ EVALUATION_SCHEMA = {
 
 
 def with_ingestion_completeness(metrics: pl.DataFrame, settings: pl.DataFrame) -> pl.DataFrame:
-    """Add `ingestion_completeness`: the share of the usual transactions per 4-hour block that arrived,
+    """Add `ingestion_completeness`: the share of the usual transactions per 8-hour block that arrived,
     sum(min(actual, usual)) / sum(usual), the usual being each block's weekday median."""
-    blocks = metrics.filter(pl.col("metric") == "transactions_per_4_hours")
+    blocks = metrics.filter(pl.col("metric") == "transactions_per_8_hours")
     if blocks.is_empty():
         return metrics
-    weeks = int(settings.filter(pl.col("metric") == "transactions_per_4_hours")["history_weeks"].first() or 8)
+    weeks = int(settings.filter(pl.col("metric") == "transactions_per_8_hours")["history_weeks"].first() or 8)
     usual = _weekday_history(blocks, weeks).group_by(*SERIES, "day").agg(usual=pl.col("past").median(), history=pl.len())
     completeness = (
         blocks.join(usual, on=[*SERIES, "day"], how="inner")

@@ -6,7 +6,7 @@ scan stays within the days asked for); polars shapes the result into one long fr
     day, entity_id, currency, metric, dimension, value, amount_minor, volume
 
 `dimension` narrows a metric (the fee type of a fee rate, the bank account of a payout delay, the
-4-hour block of an ingestion count; empty otherwise); `amount_minor` is the exact integer of a
+8-hour block of an ingestion count; empty otherwise); `amount_minor` is the exact integer of a
 money metric (`value` is the same number as a float, for the statistics); `volume` is the day's
 charge count in that entity and currency, which the seed's `min_volume` compares with. Every day
 of the window has a row per series: a day without charges has volume 0 and counts of 0, and rates
@@ -28,7 +28,7 @@ import polars as pl
 
 from ledger.anomalies.catalogue import METRICS
 
-HOURS_PER_BLOCK = 4
+HOURS_PER_BLOCK = 8
 # How far back a payout can have arrived and still count as unmatched on a day: older ones are
 # the reconciliation's exceptions, not news.
 UNMATCHED_LOOKBACK_DAYS = 31
@@ -193,7 +193,7 @@ def assemble(
     block_counts = (
         grid.join(pl.DataFrame({"block": list(range(24 // HOURS_PER_BLOCK))}, schema={"block": blocks.schema.get("block", pl.Int64)}), how="cross")
         .join(blocks, on=["day", "entity_id", "currency", "block"], how="left")
-        .select("day", "entity_id", "currency", metric=pl.lit("transactions_per_4_hours"),
+        .select("day", "entity_id", "currency", metric=pl.lit("transactions_per_8_hours"),
                 dimension=pl.format("{}h-{}h", pl.col("block") * HOURS_PER_BLOCK, (pl.col("block") + 1) * HOURS_PER_BLOCK),
                 value=pl.col("transactions").fill_null(0))
     )
