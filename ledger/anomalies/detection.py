@@ -8,14 +8,13 @@ a value more than `sensitivity` spreads away, on the allowed side and on a day w
 "not evaluated". The balance drift uses `previous_day` instead: a difference that was already
 there yesterday is the roll-forward proof's business; a change in it is news.
 
-Why this and not STL (statsmodels): measured on the simulated 180-day worlds
-(`stripe-close bench anomalies --compare-stl`, docs/anomalies.md), the weekday median and MAD
-catch every injected anomaly on its first day with no flag on the clean twin, while STL's
-residuals, fitted over the whole series, absorb a step change into the trend within days and
-need a full series to refit every day. The median ignores up to half the history being odd (a
-past anomaly does not move the baseline), the weekday split carries the weekly rhythm, each flag's
-explanation is one sentence a person can check by hand ("usual Mondays 2.90% ± 0.06% over 8
-weeks"), and it is a few polars group-bys, so no dependency is needed.
+Why this and not STL (statsmodels): on the simulated 180-day worlds (sandbox.anomaly_worlds,
+`stripe-close bench anomalies`) the weekday median and MAD flag every injected anomaly on its
+first day and nothing on the clean twin. The median ignores up to half the history being odd (a
+past anomaly does not move the baseline), the weekday split carries the weekly rhythm, each
+flag's explanation is one sentence a person can check by hand, and it is a few polars group-bys
+with no refit per day and no new dependency. STL was not measured against it: statsmodels is not a
+project dependency, and the comparison is left open (docs/anomalies.md).
 """
 
 from __future__ import annotations

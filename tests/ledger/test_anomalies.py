@@ -1,0 +1,146 @@
+"""The anomaly watch on the 180-day simulated worlds: each injected kind is flagged on its first day
+with its explanation, the clean twin raises none, a metric switched off in the seed is silent, and
+the Dagster asset sends one webhook message per day listing the day's flags (a real local server)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from ledger.anomalies.detection import evaluate, flags
+from ledger.anomalies.metrics import compute_metrics
+from ledger.anomalies.settings import load_settings
+from ledger.anomalies.watch import watch
+from ledger.dbt_build import load_configuration
+from orchestration.defs.anomalies.assets import close_anomalies
+from orchestration.defs.resources import WarehouseResource
+from sandbox.anomaly_worlds import DRIFT_MINOR, anomaly_world, land_anomaly_world
+from tests.dbt.builders import project_copy
+
+FIRST, LAST = date(2026, 4, 6), date(2026, 10, 2)
+# kind -> (currency, metric, explanation of its flag on its first day)
+EXPECTED = {
+    "fee_rate_step": ("usd", "fee_rate", "USD stripe_fee fee rate 3.52% on Wed 2026-07-01; usual Wednesdays 3.02% ± 0.01% over 8 weeks"),
+    "refund_spike": ("eur", "refund_rate", "EUR refund rate 84.74% on Tue 2026-07-14; usual Tuesdays 3.18% ± 2.42% over 8 weeks"),
+    "dispute_wave": ("usd", "dispute_rate", "USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"),
+    "bank_delay": ("eur", "unmatched_payouts",
+                   "EUR payouts arrived but not on the bank statement 1 on Mon 2026-08-10; usual Mondays 0 ± 0 over 8 weeks"),
+    "missing_ingestion_day": ("eur", "ingestion_completeness",
+                              "EUR ingestion completeness (transactions per 8 hours against the usual shape) 0.00% on Fri 2026-08-28; "
+                              "usual Fridays 90.33% ± 14.12% over 8 weeks"),
+    "balance_drift": ("jpy", "balance_drift", "JPY Stripe balance minus the ledger's Stripe clearing -39319 on Wed 2026-09-09; the day before -64319"),
+}
+
+
+def _built(directory: Path, injected: bool) -> Path:
+    path = directory / "warehouse.duckdb"
+    directory.mkdir(parents=True)
+    land_anomaly_world(path, anomaly_world(injected))
+    return path
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("anomaly-worlds")
+    return {"injected": _built(root / "injected", True), "clean": _built(root / "clean", False)}
+
+
+def _evaluations(path: Path) -> pl.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return evaluate(compute_metrics(connection, FIRST, LAST), load_settings(connection))
+
+
+@pytest.fixture(scope="module")
+def injected_flags(worlds) -> pl.DataFrame:
+    return flags(_evaluations(worlds["injected"]))
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_each_injected_anomaly_is_flagged_on_its_first_day_with_its_explanation(kind, injected_flags):
+    anomaly = anomaly_world(True).anomaly(kind)
+    currency, metric, explanation = EXPECTED[kind]
+    on_day = injected_flags.filter(pl.col("day") == anomaly.start, pl.col("currency") == currency, pl.col("metric") == metric)
+    assert on_day["explanation"].to_list() == [explanation]
+    # Nothing of its kind before the first injection (later ones can move a metric: a missing day moves the drift).
+    first_injection = min(a.start for a in anomaly_world(True).anomalies)
+    assert injected_flags.filter(pl.col("day") < first_injection, pl.col("currency") == currency, pl.col("metric") == metric).is_empty()
+
+
+def test_the_drift_flag_carries_the_injected_amount_to_the_minor_unit(worlds):
+    evaluations = _evaluations(worlds["injected"])
+    drift = anomaly_world(True).anomaly("balance_drift")
+    [row] = evaluations.filter(pl.col("day") == drift.start, pl.col("currency") == "jpy", pl.col("metric") == "balance_drift").to_dicts()
+    assert row["amount_minor"] - int(row["baseline"]) == DRIFT_MINOR
+
+
+def test_the_clean_twin_raises_no_flag(worlds):
+    evaluations = _evaluations(worlds["clean"])
+    assert flags(evaluations).is_empty()
+    # And it was judged, not skipped: every enabled family has usual days.
+    judged = evaluations.filter(pl.col("status") == "usual")["family"].unique().sort().to_list()
+    assert judged == ["balance", "disputes", "fees", "ingestion", "payouts", "reconciliation", "refunds", "suspense", "volume"]
+
+
+def test_a_metric_switched_off_in_the_seed_is_silent(worlds, tmp_path):
+    warehouse = tmp_path / "ledger" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copyfile(worlds["injected"], warehouse)
+    project = project_copy(tmp_path / "project")
+    seed = project / "seeds" / "anomaly_settings.csv"
+    seed.write_text(seed.read_text().replace("fee_rate,true,", "fee_rate,false,"))
+    load_configuration(warehouse, project_dir=project)
+    result = watch(warehouse, [date(2026, 7, 1)])
+    fee_rates = result.evaluations.filter(pl.col("metric") == "fee_rate", pl.col("currency") == "usd")
+    assert set(fee_rates["status"]) == {"disabled"}
+    assert result.flags.filter(pl.col("metric") == "fee_rate").is_empty()
+
+
+@pytest.fixture
+def webhook():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/close", received
+    server.shutdown()
+
+
+def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family(worlds, webhook, tmp_path, monkeypatch):
+    url, received = webhook
+    monkeypatch.setenv("CLOSE_ALERT_WEBHOOK_URL", url)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(worlds["injected"], warehouse)
+    resources = {"warehouse": WarehouseResource(path=str(warehouse))}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([close_anomalies], partition_key="2026-07-30", resources=resources, instance=instance)
+        checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+        again = dg.materialize([close_anomalies], partition_key="2026-07-30", resources=resources, instance=instance)
+    assert result.success and again.success
+    [message] = received  # one message for the day; the re-run sends nothing new
+    assert message["text"] == (
+        ":mag: stripe-close: 2 new anomalies on Thu 2026-07-30\n"
+        "- main: USD dispute fees 60.00 on Thu 2026-07-30; usual Thursdays 0.00 ± 0.00 over 8 weeks\n"
+        "- main: USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
+    )
+    assert not checks["anomalies_disputes"].passed
+    assert checks["anomalies_disputes"].severity == dg.AssetCheckSeverity.WARN
+    assert checks["anomalies_fees"].passed
