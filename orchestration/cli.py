@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import signal
 import subprocess
@@ -111,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         bench_targets, "anomalies", "recall of the anomaly watch on a 180-day world with injected anomalies, its quiet on the clean twin, its cost at 1M transactions a day",
         "stripe-close bench anomalies",
     )
+    anomalies.add_argument("--compare-stl", action="store_true",
+                           help="also measure STL (statsmodels, not a dependency: install it first) on the same worlds")
     anomalies.set_defaults(handler=_bench_anomalies)
 
     chaos = add_command(
@@ -265,7 +268,10 @@ def _ui(args: argparse.Namespace) -> int:
 def _bench_anomalies(args: argparse.Namespace) -> int:
     from orchestration.bench_anomalies import run
 
-    run()
+    if args.compare_stl and importlib.util.find_spec("statsmodels") is None:
+        print("stripe-close: --compare-stl needs statsmodels, which the project does not depend on: pip install statsmodels", file=sys.stderr)
+        return 2
+    run(compare_stl=args.compare_stl)
     return 0
 
 

@@ -22,6 +22,7 @@ from ledger.anomalies.settings import load_settings
 from ledger.anomalies.watch import watch
 from ledger.dbt_build import load_configuration
 from orchestration.defs.anomalies.assets import close_anomalies
+from orchestration.defs.anomalies.jobs import watch_request
 from orchestration.defs.resources import WarehouseResource
 from sandbox.anomaly_worlds import DRIFT_MINOR, anomaly_world, land_anomaly_world
 from tests.dbt.builders import project_copy
@@ -144,3 +145,14 @@ def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family
     assert not checks["anomalies_disputes"].passed
     assert checks["anomalies_disputes"].severity == dg.AssetCheckSeverity.WARN
     assert checks["anomalies_fees"].passed
+
+
+def test_a_successful_ledger_run_is_watched_for_the_same_days():
+    one_day = dg.DagsterRun(job_name="ledger_close_job", tags={"dagster/partition": "2026-10-05"})
+    days = dg.DagsterRun(job_name="ledger_close_job", tags={
+        "dagster/asset_partition_range_start": "2026-10-01", "dagster/asset_partition_range_end": "2026-10-31"})
+    whole = dg.DagsterRun(job_name="ledger_close_job")
+    single, ranged, skipped = watch_request(one_day), watch_request(days), watch_request(whole)
+    assert (single.partition_key, single.run_key) == ("2026-10-05", f"anomalies-{one_day.run_id}")
+    assert ranged.tags == {"dagster/asset_partition_range_start": "2026-10-01", "dagster/asset_partition_range_end": "2026-10-31"}
+    assert skipped.skip_message == f"ledger run {whole.run_id} has no days (a run without a partition): nothing to watch"

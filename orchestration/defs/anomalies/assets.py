@@ -16,6 +16,7 @@ from dagster_dbt import get_asset_key_for_model
 from ledger.alerts import AnomalyAlert, send
 from ledger.anomalies.alerted import new_flags, record_alerted
 from ledger.anomalies.catalogue import FAMILIES
+from ledger.anomalies.metrics import UNASSIGNED_ENTITY
 from ledger.anomalies.settings import AnomalySettingsMissing
 from ledger.anomalies.watch import WatchResult, store_folder, watch
 from orchestration.defs.alerts.sensors import UI_URL_VARIABLE, WEBHOOK_VARIABLE
@@ -90,7 +91,7 @@ def watch_metadata(result: WatchResult, warehouse_file) -> dict:
         "flags_table": dg.MetadataValue.md("\n".join(table) if flagged.height else "no flags"),
         "metrics_folder": dg.MetadataValue.path(str(store_folder(warehouse_file))),
     }
-    last_day = result.metrics.filter(pl.col("day") == result.days[-1], pl.col("metric").is_in(PLOTTED))
+    last_day = result.metrics.filter(pl.col("day") == result.days[-1], pl.col("metric").is_in(PLOTTED), pl.col("entity_id") != UNASSIGNED_ENTITY)
     for row in last_day.iter_rows(named=True):
         key = "_".join(part for part in (row["entity_id"], row["currency"], row["metric"], row["dimension"]) if part)
         if row["amount_minor"] is not None:
