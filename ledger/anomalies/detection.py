@@ -64,9 +64,10 @@ def _weekday_history(metrics: pl.DataFrame, weeks: int) -> pl.DataFrame:
     ]).filter(pl.col("past").is_not_null())
 
 
-def evaluate(metrics: pl.DataFrame, settings: pl.DataFrame, days: list[date] | None = None) -> pl.DataFrame:
+def evaluate(metrics: pl.DataFrame, settings: pl.DataFrame, days: list[date] | None = None, running_from: date | None = None) -> pl.DataFrame:
     """Every series on every day of `days` (all days of `metrics` when None), one row each:
-    its baseline, spread, score, and `status` flagged / usual / disabled / not evaluated: <why>."""
+    its baseline, spread, score, and `status` flagged / usual / disabled / not evaluated: <why>.
+    Days from `running_from` on are not over: their counts are partial, so they are not judged."""
     metrics = with_ingestion_completeness(metrics, settings)
     targets = metrics if days is None else metrics.filter(pl.col("day").is_in(days))
     known = settings.rename({"baseline": "baseline_kind"}).filter(pl.col("metric").is_in(list(METRICS)))
@@ -91,10 +92,10 @@ def evaluate(metrics: pl.DataFrame, settings: pl.DataFrame, days: list[date] | N
         baseline=pl.lit(None, pl.Float64), spread=pl.lit(None, pl.Float64), history=pl.lit(None, pl.Int64))
     judged = pl.concat([frame.select(*rows.columns, "baseline", "spread", "history").cast({"history": pl.Int64})
                         for frame in (weekday, previous, unjudged)], how="vertical_relaxed")
-    return _judge(judged)
+    return _judge(judged, running_from)
 
 
-def _judge(rows: pl.DataFrame) -> pl.DataFrame:
+def _judge(rows: pl.DataFrame, running_from: date | None) -> pl.DataFrame:
     scale = pl.max_horizontal(
         pl.col("spread"), pl.col("min_deviation"), pl.col("min_relative_deviation") * pl.col("baseline").abs())
     deviation = pl.col("value") - pl.col("baseline")
@@ -103,7 +104,8 @@ def _judge(rows: pl.DataFrame) -> pl.DataFrame:
         weekday_score.abs() > pl.col("sensitivity"))
     on_side = (pl.col("direction") == "both") | ((pl.col("direction") == "up") & (deviation > 0)) | ((pl.col("direction") == "down") & (deviation < 0))
     status = (
-        pl.when(pl.col("is_enabled").is_null()).then(pl.lit("not evaluated: no row in anomaly_settings"))
+        pl.when(pl.col("day") >= running_from if running_from else pl.lit(False)).then(pl.lit("not evaluated: the day is not over"))
+        .when(pl.col("is_enabled").is_null()).then(pl.lit("not evaluated: no row in anomaly_settings"))
         .when(~pl.col("is_enabled")).then(pl.lit("disabled"))
         .when(pl.col("value").is_null()).then(pl.lit("not evaluated: no value (nothing to divide by)"))
         .when(pl.col("history").fill_null(0) < pl.col("min_history_weeks")).then(

@@ -44,8 +44,9 @@ def history_days(settings: pl.DataFrame) -> int:
     return 2 * 7 * int(settings["history_weeks"].max() or 8)
 
 
-def watch(warehouse: Path, days: list[date], timezone: str = "UTC") -> WatchResult:
-    """Compute the metrics of `days` (and any missing history), store them, judge `days`."""
+def watch(warehouse: Path, days: list[date], timezone: str = "UTC", today: date | None = None) -> WatchResult:
+    """Compute the metrics of `days` (and any missing history), store them, judge `days`; `today`
+    (in the reporting time zone) and later days are still running, so they are shown, not judged."""
     days = sorted(days)
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         settings = load_settings(connection)
@@ -59,7 +60,7 @@ def watch(warehouse: Path, days: list[date], timezone: str = "UTC") -> WatchResu
     _store(folder, computed, covered)
     stored = [pl.read_parquet(_day_file(folder, day)) for day in wanted if day < covered[0]]
     metrics = pl.concat([computed.filter(pl.col("day") >= first), *stored]).cast(SCHEMA)
-    return WatchResult(tuple(days), metrics, evaluate(metrics, settings, days))
+    return WatchResult(tuple(days), metrics, evaluate(metrics, settings, days, running_from=today))
 
 
 def _day_file(folder: Path, day: date) -> Path:

@@ -156,3 +156,14 @@ def test_a_successful_ledger_run_is_watched_for_the_same_days():
     assert (single.partition_key, single.run_key) == ("2026-10-05", f"anomalies-{one_day.run_id}")
     assert ranged.tags == {"dagster/asset_partition_range_start": "2026-10-01", "dagster/asset_partition_range_end": "2026-10-31"}
     assert skipped.skip_message == f"ledger run {whole.run_id} has no days (a run without a partition): nothing to watch"
+
+
+def test_a_day_still_running_is_shown_not_judged(worlds, tmp_path):
+    # The continuous close builds today every hour: a half day's counts are not a drop.
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(worlds["injected"], warehouse)
+    result = watch(warehouse, [date(2026, 7, 29), date(2026, 7, 30)], today=date(2026, 7, 30))
+    today = result.evaluations.filter(pl.col("day") == date(2026, 7, 30))
+    assert set(today["status"]) == {"not evaluated: the day is not over"}
+    assert date(2026, 7, 30) not in result.flags["day"].to_list()
+    assert today.filter(pl.col("metric") == "dispute_rate", pl.col("currency") == "usd", pl.col("entity_id") == "main")["value"].to_list() == [pytest.approx(4 / 45)]

@@ -7,7 +7,8 @@ day's new flags, on the run-failure alert's webhook (CLOSE_ALERT_WEBHOOK_URL).
 """
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
@@ -56,7 +57,7 @@ def close_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     window = context.partition_time_window
     days = [window.start.date() + timedelta(days=n) for n in range((window.end.date() - window.start.date()).days)]
     try:
-        result = watch(warehouse.file, days, REPORTING_TIMEZONE)
+        result = watch(warehouse.file, days, REPORTING_TIMEZONE, today=datetime.now(ZoneInfo(REPORTING_TIMEZONE)).date())
     except AnomalySettingsMissing as error:
         raise dg.Failure(description=str(error)) from None
     alerts = send_new_flags(context, result, warehouse.file)
