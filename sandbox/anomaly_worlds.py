@@ -83,12 +83,9 @@ class AnomalyWorld:
     world: World
     anomalies: tuple[InjectedAnomaly, ...]  # empty for the clean twin
 
-    def anomaly(self, kind: str) -> InjectedAnomaly:
-        return next(a for a in self.anomalies if a.kind == kind)
-
-    @property
-    def is_clean(self) -> bool:
-        return not self.anomalies
+    def anomaly(self, kind: str) -> InjectedAnomaly | None:
+        """The injected anomaly of `kind`; None in the clean twin."""
+        return next((a for a in self.anomalies if a.kind == kind), None)
 
 
 def anomaly_world(injected: bool, seed: int = 19, transactions_per_day: int = 80, days: int = DAYS) -> AnomalyWorld:
@@ -172,7 +169,7 @@ def _dispute_wave(spec: WorldSpec, anomaly: InjectedAnomaly, rng: np.random.Gene
 def land_anomaly_world(path: Path, anomaly_world: AnomalyWorld) -> None:
     """Land `anomaly_world` into the warehouse at `path` and build dbt's models on it (no proofs)."""
     world = anomaly_world.world
-    missing = next((a for a in anomaly_world.anomalies if a.kind == "missing_ingestion_day"), None)
+    missing = anomaly_world.anomaly("missing_ingestion_day")
     landed = world
     if missing is not None:
         created = world.balance_transactions["created"]
@@ -189,7 +186,7 @@ def land_anomaly_world(path: Path, anomaly_world: AnomalyWorld) -> None:
 def daily_snapshots(anomaly_world: AnomalyWorld) -> pa.Table:
     """Stripe's balance at the end of every day (what a daily ingestion records), with the drift injected."""
     world = anomaly_world.world
-    drift = next((a for a in anomaly_world.anomalies if a.kind == "balance_drift"), None)
+    drift = anomaly_world.anomaly("balance_drift")
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     tables = []
     for index in range(world.spec.days):
@@ -208,7 +205,7 @@ def daily_snapshots(anomaly_world: AnomalyWorld) -> pa.Table:
 def _load_bank_statement(connection, anomaly_world: AnomalyWorld) -> None:
     world = anomaly_world.world
     deposits = plan_deposits(world)
-    delay = next((a for a in anomaly_world.anomalies if a.kind == "bank_delay"), None)
+    delay = anomaly_world.anomaly("bank_delay")
     if delay is not None:
         deposits = [
             dataclasses.replace(d, booking_date=add_business_days(d.booking_date, BANK_DELAY_BUSINESS_DAYS),

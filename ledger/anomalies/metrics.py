@@ -163,11 +163,15 @@ def assemble(
 ) -> pl.DataFrame:
     """The long metrics frame from the per-source aggregates (plain frames, so a benchmark can
     synthesize them at any scale)."""
-    keys = pl.concat([
-        frame.select("entity_id", "currency") for frame in (activity, blocks, payouts, bank_lines, suspense, drift) if frame.height
-    ] or [pl.DataFrame(schema={"entity_id": pl.String, "currency": pl.String})]).unique()
+    def keys_of(*frames: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat([frame.select("entity_id", "currency") for frame in frames if frame.height]
+                         or [pl.DataFrame(schema={"entity_id": pl.String, "currency": pl.String})]).unique()
+
     days = pl.DataFrame({"day": pl.date_range(first_day, last_day, "1d", eager=True)})
+    keys = keys_of(activity, blocks, payouts, suspense, drift)
     grid = days.join(keys, how="cross")
+    # Bank lines matching no payout belong to no entity: only their own count is kept under (unassigned).
+    bank_grid = days.join(keys_of(keys, bank_lines), how="cross")
     activity = grid.join(activity, on=["day", "entity_id", "currency"], how="left").with_columns(
         pl.col("charges", "gross_minor", "refunded_minor", "disputes", "dispute_fees_minor", "failed_payouts").fill_null(0)
     )
@@ -198,9 +202,9 @@ def assemble(
                 value=pl.col("transactions").fill_null(0))
     )
     counted = [
-        grid.join(frame, on=["day", "entity_id", "currency"], how="left").select(
+        days_grid.join(frame, on=["day", "entity_id", "currency"], how="left").select(
             "day", "entity_id", "currency", metric=pl.lit(name), dimension=pl.lit(""), value=pl.col(name).fill_null(0))
-        for name, frame in (("unmatched_bank_lines", bank_lines), ("suspense_postings", suspense))
+        for name, frame, days_grid in (("unmatched_bank_lines", bank_lines, bank_grid), ("suspense_postings", suspense, grid))
     ]
     drift_metric = drift.select("day", "entity_id", "currency", metric=pl.lit("balance_drift"), dimension=pl.lit(""), value=pl.col("drift_minor"))
     frames = [
