@@ -238,6 +238,7 @@ def _payout_metrics(grid: pl.DataFrame, payouts: pl.DataFrame) -> list[pl.DataFr
         grid.join(payouts, on=["entity_id", "currency"])
         .filter(
             (pl.col("arrival_date") <= pl.col("day"))
+            & (pl.col("arrival_date") > pl.col("day") - pl.duration(days=UNMATCHED_LOOKBACK_DAYS))
             & (pl.col("first_booking_date").is_null() | (pl.col("first_booking_date") > pl.col("day")))
         )
         .group_by("day", "entity_id", "currency")

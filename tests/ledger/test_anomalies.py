@@ -23,8 +23,9 @@ from ledger.anomalies.watch import watch
 from ledger.dbt_build import load_configuration
 from orchestration.defs.anomalies.assets import close_anomalies
 from orchestration.defs.anomalies.jobs import watch_request
+from orchestration.bench_anomalies import caught_on
 from orchestration.defs.resources import WarehouseResource
-from sandbox.anomaly_worlds import DRIFT_MINOR, anomaly_world, land_anomaly_world
+from sandbox.anomaly_worlds import DRIFT_MINOR, InjectedAnomaly, anomaly_world, land_anomaly_world
 from tests.dbt.builders import project_copy
 
 FIRST, LAST = date(2026, 4, 6), date(2026, 10, 2)
@@ -167,3 +168,15 @@ def test_a_day_still_running_is_shown_not_judged(worlds, tmp_path):
     assert set(today["status"]) == {"not evaluated: the day is not over"}
     assert date(2026, 7, 30) not in result.flags["day"].to_list()
     assert today.filter(pl.col("metric") == "dispute_rate", pl.col("currency") == "usd", pl.col("entity_id") == "main")["value"].to_list() == [pytest.approx(4 / 45)]
+
+
+def test_the_bench_counts_a_catch_on_the_first_day_or_the_next_business_day_in_the_currency():
+    friday = InjectedAnomaly("bank_delay", date(2026, 8, 28), "eur", ("unmatched_payouts",))
+
+    def flagged(day: date, currency: str = "eur", metric: str = "unmatched_payouts") -> pl.DataFrame:
+        return pl.DataFrame({"day": [day], "currency": [currency], "metric": [metric]})
+
+    assert caught_on(friday, flagged(date(2026, 8, 31))) == date(2026, 8, 31)  # Monday: the next business day
+    assert caught_on(friday, flagged(date(2026, 9, 1))) is None  # Tuesday: too late
+    assert caught_on(friday, flagged(date(2026, 8, 28), currency="usd")) is None
+    assert caught_on(friday, flagged(date(2026, 8, 28), metric="fee_rate")) is None
