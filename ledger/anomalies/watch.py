@@ -55,9 +55,10 @@ def watch(warehouse: Path, days: list[date], timezone: str = "UTC", today: date 
         wanted = [first + timedelta(days=n) for n in range((days[-1] - first).days + 1)]
         to_compute = sorted(set(days) | {day for day in wanted if not _day_file(folder, day).exists()})
         computed = compute_metrics(connection, to_compute[0], to_compute[-1], timezone)
-    # One pass covers the first day to compute through the last: every day in it is stored afresh.
+    # One pass covers the first day to compute through the last: every day in it is stored afresh,
+    # except a day still running, whose partial counts must never become a later day's history.
     covered = [to_compute[0] + timedelta(days=n) for n in range((to_compute[-1] - to_compute[0]).days + 1)]
-    _store(folder, computed, covered)
+    _store(folder, computed, [day for day in covered if today is None or day < today])
     stored = [pl.read_parquet(_day_file(folder, day)) for day in wanted if day < covered[0]]
     metrics = pl.concat([computed.filter(pl.col("day") >= first), *stored]).cast(SCHEMA)
     return WatchResult(tuple(days), metrics, evaluate(metrics, settings, days, running_from=today))

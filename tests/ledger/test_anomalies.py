@@ -19,7 +19,7 @@ import pytest
 from ledger.anomalies.detection import evaluate, flags
 from ledger.anomalies.metrics import compute_metrics
 from ledger.anomalies.settings import load_settings
-from ledger.anomalies.watch import watch
+from ledger.anomalies.watch import store_folder, watch
 from ledger.dbt_build import load_configuration
 from orchestration.defs.anomalies.assets import close_anomalies
 from orchestration.defs.anomalies.jobs import watch_request
@@ -168,6 +168,8 @@ def test_a_day_still_running_is_shown_not_judged(worlds, tmp_path):
     assert set(today["status"]) == {"not evaluated: the day is not over"}
     assert date(2026, 7, 30) not in result.flags["day"].to_list()
     assert today.filter(pl.col("metric") == "dispute_rate", pl.col("currency") == "usd", pl.col("entity_id") == "main")["value"].to_list() == [pytest.approx(4 / 45)]
+    # Its partial metrics are not kept as history; the finished day before is.
+    assert sorted(path.name for path in store_folder(warehouse).glob("2026-07-*.parquet"))[-1] == "2026-07-29.parquet"
 
 
 def test_the_bench_counts_a_catch_on_the_first_day_or_the_next_business_day_in_the_currency():
