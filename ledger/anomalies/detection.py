@@ -14,7 +14,7 @@ and MAD flag all six injected kinds on their first day and nothing on the clean 
 both worlds in under a second. STL (period 7, robust), refitted each day on the series so far as a
 daily run must, caught 4 of the 5 kinds it could judge (it missed the dispute wave: on a series
 of zeros the fit bends towards the newest values, and the residual that is left stays small), raised
-5 flags on the clean twin and took 258 s. The median also ignores up to half the history being
+5 flags on the clean twin and took 180 to 258 s (two runs). The median also ignores up to half the history being
 odd (a past anomaly does not move the baseline), each explanation is one sentence a person can
 check by hand, and it needs no dependency: a few polars group-bys.
 """
