@@ -182,3 +182,15 @@ def test_the_bench_counts_a_catch_on_the_first_day_or_the_next_business_day_in_t
     assert caught_on(friday, flagged(date(2026, 9, 1))) is None  # Tuesday: too late
     assert caught_on(friday, flagged(date(2026, 8, 28), currency="usd")) is None
     assert caught_on(friday, flagged(date(2026, 8, 28), metric="fee_rate")) is None
+
+
+def test_comparing_with_stl_without_statsmodels_is_one_line_and_exit_2(capsys, monkeypatch):
+    import importlib.util
+
+    from orchestration import cli
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "statsmodels" else real_find_spec(name, *a))
+    assert cli.main(["bench", "anomalies", "--compare-stl"]) == 2
+    assert capsys.readouterr().err == (
+        "stripe-close: --compare-stl needs statsmodels, which the project does not depend on: pip install statsmodels\n")
