@@ -40,6 +40,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 1000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench parse
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench anomalies
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close chaos --points 12
 
 clean:

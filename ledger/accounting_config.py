@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ledger.anomalies.catalogue import METRICS
 from ledger.dbt_project import DBT_PROJECT_DIR
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 ACCOUNT_TYPES = {"asset", "liability", "equity", "income", "expense", "other", "suspense"}
 MATCH_ON = {"reporting_category", "type"}
+ANOMALY_BASELINES = {"weekday_median", "previous_day"}
+ANOMALY_DIRECTIONS = {"up", "down", "both"}
 CONTROL_ROLES = {"stripe_clearing", "cash_in_transit", "bank", "suspense", "default_fee", "fx_gain_loss", "fx_unrealized_gain_loss"}
 
 
@@ -122,6 +125,31 @@ def problems(seeds_dir: Path = SEEDS_DIR) -> list[str]:
                 raise InvalidOperation
         except InvalidOperation:
             found.append(f"{row.where('rate_date', 'currency', 'rate')}: rate must be a positive decimal")
+    return found + anomaly_setting_problems(read_seed(seeds_dir, "anomaly_settings"))
+
+
+def anomaly_setting_problems(rows: list[Row]) -> list[str]:
+    """The anomaly watch's settings (docs/anomalies.md): known metrics, known words, numbers that make sense."""
+    found = _duplicates(rows, ("metric",))
+    for row in rows:
+        values, where = row.values, row.where("metric")
+        if values["metric"] not in METRICS:
+            found.append(f"{where}: unknown metric; choose from {', '.join(METRICS)}")
+        if values["is_enabled"] not in ("true", "false"):
+            found.append(f"{where}: is_enabled must be true or false, not {values['is_enabled']!r}")
+        if values["baseline"] not in ANOMALY_BASELINES:
+            found.append(f"{where}: baseline must be one of {', '.join(sorted(ANOMALY_BASELINES))}, not {values['baseline']!r}")
+        if values["direction"] not in ANOMALY_DIRECTIONS:
+            found.append(f"{where}: direction must be one of {', '.join(sorted(ANOMALY_DIRECTIONS))}, not {values['direction']!r}")
+        for column in ("sensitivity", "min_deviation", "min_relative_deviation", "min_volume", "history_weeks", "min_history_weeks"):
+            try:
+                if Decimal(values[column]) < 0:
+                    raise InvalidOperation
+            except InvalidOperation:
+                found.append(f"{where}: {column} must be a number of at least 0, not {values[column]!r}")
+        weeks = values["history_weeks"], values["min_history_weeks"]
+        if all(w.isdigit() for w in weeks) and not 1 <= int(weeks[1]) <= int(weeks[0]):
+            found.append(f"{where}: min_history_weeks must be between 1 and history_weeks ({weeks[0]}), not {weeks[1]}")
     return found
 
 

@@ -17,6 +17,7 @@ the payout schedule is sequential, because a payout depends on what earlier payo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -373,10 +374,16 @@ def _schedule_payouts(spec: WorldSpec, activity: pa.Table) -> tuple[pa.Table, pa
     return pa.concat_tables([activity, extra_table]), pa.table(payouts, schema=PAYOUT_SCHEMA)
 
 
-def simulate(spec: WorldSpec) -> World:
-    """Build the whole world for `spec`; same spec, same world, byte for byte."""
+def simulate(spec: WorldSpec, adjust_activity: Callable[[pa.Table], pa.Table] | None = None) -> World:
+    """Build the whole world for `spec`; same spec, same world, byte for byte.
+
+    `adjust_activity` may reshape the activity before the payouts sweep it (sandbox.anomaly_worlds
+    thins weekends and injects anomalies), so that payouts still net exactly to their transactions.
+    """
     rng = np.random.default_rng(spec.seed)
     activity = pa.concat_tables([_bulk_activity(spec, rng), _special_activity(spec)])
+    if adjust_activity is not None:
+        activity = adjust_activity(activity)
     transactions, payouts = _schedule_payouts(spec, activity)
     # Stripe lists newest first; equal timestamps fall back to the id so the order is total.
     transactions = transactions.sort_by([("created", "descending"), ("id", "descending")])

@@ -52,6 +52,20 @@ def test_a_rule_for_an_unknown_entity_or_a_bad_rate_is_named(tmp_path):
     assert any("fx_rates.csv" in p and "rate must be a positive decimal" in p for p in problems)
 
 
+def test_a_bad_anomaly_setting_is_named_by_line(tmp_path):
+    seeds = edited_seeds(tmp_path, "anomaly_settings", "fee_rates,maybe,weekly,5,0.01,0,20,sideways,4,6\n")
+    lines = sum(1 for _ in (seeds / "anomaly_settings.csv").open())
+    where = f"anomaly_settings.csv line {lines} (metric='fee_rates')"
+    problems = accounting_config.problems(seeds)
+    assert problems[0].startswith(f"{where}: unknown metric; choose from gross_volume, transaction_count,")
+    assert problems[1:] == [
+        f"{where}: is_enabled must be true or false, not 'maybe'",
+        f"{where}: baseline must be one of previous_day, weekday_median, not 'weekly'",
+        f"{where}: direction must be one of both, down, up, not 'sideways'",
+        f"{where}: min_history_weeks must be between 1 and history_weeks (4), not 6",
+    ]
+
+
 def test_dbt_build_stops_before_any_model_on_an_invalid_rule(tmp_path):
     project = project_copy(tmp_path / "dbt_project")
     with (project / "seeds" / "gl_mapping_rules.csv").open("a") as handle:

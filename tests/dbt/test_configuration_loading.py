@@ -11,7 +11,7 @@ from ledger import dbt_runner, dbt_seeds
 from ledger.dbt_build import LedgerBuildFailed, target_dir
 from tests.dbt.builders import build, copy_ledger, project_copy, query, small_world_ledger
 
-SEED_COUNT = 10
+SEED_COUNT = 11
 
 
 def seeds_run(run_results: dict) -> list[str]:

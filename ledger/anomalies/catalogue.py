@@ -1,0 +1,40 @@
+"""The close metrics the anomaly watch computes: name, family (one Dagster check each), unit, label.
+
+Units say how a value reads and is stored: `minor` values are integer minor units of the row's
+currency (exact, in `amount_minor`); `rate` values are fractions held as floats (rates are not
+money); `count` and `business_days` are plain numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    family: str
+    unit: str  # minor | rate | count | business_days
+    label: str  # how a flag names it, after the currency and the dimension
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("gross_volume", "volume", "minor", "gross volume"),
+    Metric("transaction_count", "volume", "count", "charge count"),
+    Metric("average_ticket", "volume", "minor", "average ticket"),
+    Metric("fee_rate", "fees", "rate", "fee rate"),
+    Metric("refund_rate", "refunds", "rate", "refund rate"),
+    Metric("dispute_rate", "disputes", "rate", "dispute rate"),
+    Metric("dispute_fees", "disputes", "minor", "dispute fees"),
+    Metric("failed_payouts", "payouts", "count", "failed payouts"),
+    Metric("payout_delay_business_days", "payouts", "business_days", "payout delay (bank booking minus arrival)"),
+    Metric("unmatched_payouts", "reconciliation", "count", "payouts arrived but not on the bank statement"),
+    Metric("unmatched_payouts_oldest_age_business_days", "reconciliation", "business_days", "oldest unmatched payout's age"),
+    Metric("unmatched_bank_lines", "reconciliation", "count", "Stripe-looking bank lines matching no payout"),
+    Metric("suspense_postings", "suspense", "count", "postings to suspense"),
+    Metric("transactions_per_8_hours", "ingestion", "count", "transactions ingested"),
+    Metric("ingestion_completeness", "ingestion", "rate", "ingestion completeness (transactions per 8 hours against the usual shape)"),
+    Metric("balance_drift", "balance", "minor", "Stripe balance minus the ledger's Stripe clearing"),
+)}
+
+FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(m.family for m in METRICS.values()))
