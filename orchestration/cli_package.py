@@ -19,6 +19,7 @@ from ledger.config import CloseSettings, ConfigError
 from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.package import build_close_packages
 from exporters.close_package.presentation import display_amount
+from exporters.close_package.status import ProofResults
 from orchestration.cli_args import add_allow_empty, add_command, period
 from orchestration.cli_guards import require_journal_lines
 
@@ -41,7 +42,8 @@ def _package(args: argparse.Namespace) -> int:
         return 2
     require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "package")
     try:
-        packages = build_close_packages(close.warehouse, settings.destination, [args.period], close.entity_id, args.entity)
+        packages = build_close_packages(close.warehouse, settings.destination, [args.period], close.entity_id, args.entity,
+                                        proofs=_recorded_proofs(), reporting_timezone=close.reporting_timezone)
     except (CloseDataError, EntityConfigError) as error:
         print(str(error), file=sys.stderr)
         return 2
@@ -58,3 +60,16 @@ def _package(args: argparse.Namespace) -> int:
         for published in package.published:
             print(f"  Published: {published.location}" + (f" (download: {published.download_url})" if published.download_url else ""))
     return 0
+
+
+def _recorded_proofs() -> ProofResults:
+    """The blocking proofs' latest results on this machine's Dagster instance ($DAGSTER_HOME), where
+    `stripe-close run` records them; without that instance the package says they were not evaluated."""
+    from orchestration.instance import configured_home, existing_instance
+
+    instance = existing_instance()
+    if instance is None:
+        return ProofResults((), f"not evaluated: no Dagster instance at {configured_home()} holds the close's proof results (run `stripe-close run` first)")
+    from orchestration.defs.export.guard import blocking_proof_results
+
+    return blocking_proof_results(instance)

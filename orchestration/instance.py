@@ -14,7 +14,7 @@ INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
 
 def dagster_home() -> Path:
     """Resolve and create $DAGSTER_HOME, with the project's dagster.yaml in it."""
-    home = Path(os.environ.get("DAGSTER_HOME", ".close/dagster")).resolve()
+    home = configured_home()
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
@@ -24,3 +24,14 @@ def dagster_home() -> Path:
 def persistent_instance() -> dg.DagsterInstance:
     dagster_home()
     return dg.DagsterInstance.get()
+
+
+def configured_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME", ".close/dagster")).resolve()
+
+
+def existing_instance() -> dg.DagsterInstance | None:
+    """The instance a close on this machine recorded its runs in, or None when there is none yet."""
+    if not (configured_home() / "dagster.yaml").exists():
+        return None
+    return persistent_instance()

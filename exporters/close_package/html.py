@@ -10,7 +10,10 @@ from markupsafe import Markup
 from exporters.journal import atomic_write_bytes
 from exporters.close_package import charts
 from exporters.close_package.close_data import CloseData, TrialBalanceLine
-from exporters.close_package.presentation import STATUS_LABELS, display_amount, none_in_suspense
+from exporters.close_package.presentation import (
+    SIGN_OFF_ROLES, TIE_OUT_LABELS, bank_file_warnings_none, category_label, display_amount, lock_text, no_chart_data, none_in_suspense,
+    proven_text, status_text,
+)
 
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
@@ -31,12 +34,19 @@ def render_html(data: CloseData) -> str:
     return _ENVIRONMENT.get_template("close_package.html.j2").render(
         data=data,
         amount=display_amount,
-        status_label=STATUS_LABELS.__getitem__,
+        status_text=status_text,
+        tie_out_label=TIE_OUT_LABELS.__getitem__,
+        category_label=category_label,
+        proven_text=proven_text,
+        lock_text=lock_text,
+        bank_file_warnings_none=bank_file_warnings_none,
+        no_chart_data=no_chart_data,
+        sign_off_roles=SIGN_OFF_ROLES,
         trial_balance_total=trial_balance_total,
         none_in_suspense=none_in_suspense(data.period),
-        # matplotlib's own SVG output, trusted markup
-        daily_volume_svg=Markup(charts.daily_volume_svg(data)),
-        unmatched_by_age_svg=Markup(charts.unmatched_by_age_svg(data)),
+        # matplotlib's own SVG output, trusted markup; none when there is nothing to draw
+        daily_volume_svg=Markup(charts.daily_volume_svg(data)) if data.daily_volume else None,
+        unmatched_by_age_svg=Markup(charts.unmatched_by_age_svg(data)) if data.unmatched_payouts else None,
     )
 
 

@@ -9,8 +9,8 @@ entity and period after the others are written: one entity's failure leaves the 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from exporters.journal import CurrencyTotals, ExportedFile
@@ -18,6 +18,7 @@ from exporters.manifest import LedgerRun
 from exporters.publish import Destination, PublishedFile, export_folder, publish
 from exporters.close_package.close_data import CloseData, CloseDataError, load_close_data
 from exporters.close_package.html import write_html
+from exporters.close_package.status import NOT_RECORDED, ProofResults
 from exporters.close_package.workbook import write_workbook
 from ledger import failpoints
 
@@ -49,15 +50,23 @@ def file_stem(entity_id: str, period: str) -> str:
 
 def build_close_packages(
     warehouse: Path, destination: Destination, periods: list[str], default_entity_id: str, entity_id: str | None = None,
-    dagster_run_id: str | None = None,
+    dagster_run_id: str | None = None, *, proofs: ProofResults = NOT_RECORDED, generated_at: datetime | None = None,
+    reporting_timezone: str = "UTC",
 ) -> list[ClosePackage]:
     """Write and publish the HTML file and the workbook of each entity's period. `default_entity_id`
-    (CLOSE_ENTITY_ID) is the entity whose package also lists the bank lines that match no payout."""
-    figures = [data for period in periods for data in load_close_data(warehouse, period, default_entity_id, entity_id)]
+    (CLOSE_ENTITY_ID) is the entity whose package also lists the bank lines that match no payout.
+    `proofs`: the blocking proofs' results as the close recorded them (the status block shows them);
+    `generated_at`: the time the packages show (default now), the same for every package of the run."""
+    generated_at = generated_at or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    figures = [
+        data for period in periods
+        for data in load_close_data(warehouse, period, default_entity_id, entity_id, proofs=proofs, dagster_run_id=dagster_run_id,
+                                    generated_at=generated_at, reporting_timezone=reporting_timezone)
+    ]
     packages, failures = [], []
     for data in figures:
         try:
-            packages.append(_write_package(destination, data, dagster_run_id))
+            packages.append(_write_package(destination, data))
         except Exception as error:  # any cause: the run goes on, and the error names whose package it was
             failures.append(f"entity {data.entity_id!r} period {data.period}: {type(error).__name__}: {error}")
     if failures:
@@ -66,7 +75,7 @@ def build_close_packages(
     return packages
 
 
-def _write_package(destination: Destination, data: CloseData, dagster_run_id: str | None) -> ClosePackage:
+def _write_package(destination: Destination, data: CloseData) -> ClosePackage:
     # The trial balance's period debits and credits, as the manifest records for every export file.
     totals = {
         currency: CurrencyTotals(
@@ -80,9 +89,6 @@ def _write_package(destination: Destination, data: CloseData, dagster_run_id: st
         html = ExportedFile(write_html(data, folder / f"{stem}.html"), len(data.trial_balance), totals)
         failpoints.reached("package.html")
         files = [html, ExportedFile(write_workbook(data, folder / f"{stem}.xlsx"), len(data.trial_balance), totals)]
-        published = publish(destination, data.entity_id, data.period, files, LedgerRun(_fingerprint(data), dagster_run_id), PACKAGE_FOLDER)
+        published = publish(destination, data.entity_id, data.period, files, LedgerRun(data.provenance.ledger_fingerprint, data.provenance.dagster_run_id), PACKAGE_FOLDER)
     return ClosePackage(data, files, published)
 
-
-def _fingerprint(data: CloseData) -> str:
-    return hashlib.sha256(repr(data).encode()).hexdigest()

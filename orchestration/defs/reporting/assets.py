@@ -8,7 +8,9 @@ A run covers every entity with journal lines through its months, as the exports 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from ledger.config import CloseSettings
 from orchestration.defs.export.assets import export_settings
+from orchestration.defs.export.guard import blocking_proof_results
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
@@ -54,7 +56,10 @@ def close_package(
     `<exports>/<entity>/<period>/close_package/`."""
     settings = export_settings(exports)
     try:
-        packages = build_close_packages(warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id)
+        packages = build_close_packages(
+            warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id,
+            proofs=blocking_proof_results(context.instance), reporting_timezone=CloseSettings.from_env().reporting_timezone,
+        )
     except (CloseDataError, EntityConfigError) as error:
         raise dg.Failure(description=str(error)) from error
     return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1), check_results=[bank_reconciliation_check(packages)])
