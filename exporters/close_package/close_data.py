@@ -316,6 +316,8 @@ def _entity_close_data(
     unsettled = unsettled_at_period_end(connection, entity_id, period, context.reporting_timezone)
     currencies = currencies_of(trial_balance, rollforward)
     ending_balances = {line.currency: line.amount_minor for line in rollforward if line.category == "ending_balance"}
+    balance_not_evaluated = tuple(connection.execute(
+        f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall())
     return CloseData(
         entity_id=entity_id,
         period=period,
@@ -328,15 +330,15 @@ def _entity_close_data(
         unmatched_payouts=unmatched_payouts(connection, period, bank),
         payouts=payout_standings(connection, period, bank),
         suspense_postings=_suspense_postings(connection, entity_id, period),
-        balance_not_evaluated=tuple(connection.execute(
-            f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall()),
+        balance_not_evaluated=balance_not_evaluated,
         lists_unassigned=default,
         bank_coverage=coverage,
         functional_trial_balance=functional_trial_balance_lines(connection, entity_id, period),
         proofs=context.proofs,
         lock=lock_status(connection, period),
         provenance=provenance(connection, entity, period, context.dagster_run_id, context.generated_at),
-        tie_outs=tie_outs(connection, entity_id, period, currencies, context.reporting_timezone, coverage, in_transit, unsettled, ending_balances),
+        tie_outs=tie_outs(connection, entity_id, period, currencies, context.reporting_timezone, coverage, dict(balance_not_evaluated),
+                          in_transit, unsettled, ending_balances),
         in_transit=in_transit,
         unsettled=unsettled,
         bank_file_warnings=_bank_file_warnings(connection) if default else (),

@@ -4,7 +4,7 @@ beside the figure outside the ledger that must equal it, and the difference.
 - Stripe clearing (GL) = Stripe's balance (available + pending) at the period end: the entity's latest
   balance snapshot, rolled to the period end by the net of the transactions created between the two
   (the clock the journal books clearing by). Without a snapshot: not evaluated, with the reason
-  `ledger.checks.snapshot_coverage` gives.
+  `ledger.checks.snapshot_coverage` gives (read by `close_data`).
 - Cash in transit (GL) = the payouts in transit at the period end, listed: created on or before it,
   less what reached the bank by then (`int_payout_bank_moves`: matched deposits on their booking
   date, unmatched paid payouts on their arrival date, returns) and less a failure dated by then.
@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from ledger.bank_coverage import BankCoverage
-from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
 
 STRIPE_CLEARING, CASH_IN_TRANSIT, BANK, ENDING_BALANCE = "stripe_clearing", "cash_in_transit", "bank", "ending_balance"
 
@@ -224,12 +223,13 @@ def _stripe_balances(connection: duckdb.DuckDBPyConnection, entity_id: str, peri
 
 def tie_outs(
     connection: duckdb.DuckDBPyConnection, entity_id: str, period: str, currencies: tuple[str, ...], reporting_timezone: str,
-    coverage: BankCoverage, in_transit: tuple[InTransitPayout, ...], unsettled: tuple[UnsettledLine, ...], ending_balances: dict[str, int],
+    coverage: BankCoverage, not_covered: dict[str, str], in_transit: tuple[InTransitPayout, ...], unsettled: tuple[UnsettledLine, ...],
+    ending_balances: dict[str, int],
 ) -> tuple[TieOut, ...]:
+    """Every control account's tie-out per currency; `not_covered`: currency -> why no snapshot covers its clearing balance."""
     codes = control_account_codes(connection)
     balances = _control_balances(connection, entity_id, period)
     stripe = _stripe_balances(connection, entity_id, period, reporting_timezone)
-    not_covered = dict(connection.execute(f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ?", [entity_id]).fetchall())
     bank_side = dict(connection.execute(
         """
         select currency, cast(sum(amount_minor) as bigint) from main.fct_payout_bank_matches
