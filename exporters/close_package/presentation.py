@@ -79,6 +79,14 @@ def proven_text(proofs: ProofResults) -> str:
     return f"yes: all {len(proofs.results)} blocking proofs passed"
 
 
+def tie_outs_text(tie_outs) -> str:
+    """The tie-outs at a glance: how many agree, differ, or could not be evaluated."""
+    agree = sum(1 for tie in tie_outs if tie.agrees is True)
+    differ = sum(1 for tie in tie_outs if tie.agrees is False)
+    missing = sum(1 for tie in tie_outs if tie.agrees is None)
+    return f"{agree} agree, {differ} differ, {missing} not evaluated, of {len(tie_outs)} control-account tie-outs"
+
+
 def lock_text(lock: LockStatus) -> str:
     if lock.locked:
         return f"locked by {lock.locked_by} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC"

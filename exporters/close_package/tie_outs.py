@@ -60,6 +60,12 @@ class TieOut:
         difference = self.difference_minor
         return None if difference is None else difference - sum(amount for _, amount in self.reconciling_items)
 
+    @property
+    def agrees(self) -> bool | None:
+        """Whether the two sides agree once the reconciling items are taken out; None when not evaluated."""
+        unexplained = self.unexplained_minor
+        return None if unexplained is None else unexplained == 0
+
 
 @dataclass(frozen=True)
 class InTransitPayout:

@@ -14,7 +14,7 @@ from exporters.close_package.charts import period_days
 from exporters.close_package.close_data import AGE_BUCKETS, CloseData
 from exporters.close_package.presentation import (
     ROLLFORWARD_LABELS, SIGN_OFF_ROLES, TIE_OUT_LABELS, bank_file_warnings_none, category_label, lock_text, no_chart_data, none_in_suspense,
-    proven_text, status_text,
+    proven_text, status_text, tie_outs_text,
 )
 
 STATUS = "Status"
@@ -92,8 +92,8 @@ def write_workbook(data: CloseData, path: Path) -> Path:
 def status_rows(data: CloseData) -> list[tuple]:
     """The status block: the proofs, the lock and its history, provenance, and lines to sign."""
     proofs = data.proofs
-    rows: list[tuple] = [("Proven", proven_text(proofs), None, proofs.unavailable or "")]
-    rows += [(f"Proof {result.name}", result.status, result.evaluated_at, result.detail or result.description) for result in proofs.results]
+    rows: list[tuple] = [("Proven", proven_text(proofs), None, proofs.unavailable or ""), ("Tied out", tie_outs_text(data.tie_outs), None, "sheet Tie-outs")]
+    rows += [(f"Proof {result.name}", result.status, result.evaluated_at, result.detail or result.description or "(the check carries no description)") for result in proofs.results]
     lock = data.lock
     rows.append(("Lock", lock_text(lock), lock.locked_at, ""))
     rows += [(f"Period {event.action}", f"by {event.actor}", event.happened_at, event.reason or "") for event in lock.events]
