@@ -269,7 +269,7 @@ def tie_outs(
         transit_closing, _ = balances.get((CASH_IN_TRANSIT, currency), (0, 0))
         listed = [payout for payout in in_transit if payout.currency == currency]
         result.append(TieOut(CASH_IN_TRANSIT, currency, f"Cash in transit (GL {codes[CASH_IN_TRANSIT]}) at {last_day}", transit_closing,
-                             f"Payouts in transit at {last_day} ({len(listed)}, listed below)", sum(payout.amount_minor for payout in listed), None))
+                             f"Payouts in transit at {last_day} ({len(listed)}, each listed)", sum(payout.amount_minor for payout in listed), None))
         _, bank_movement = balances.get((BANK, currency), (0, 0))
         bank_label = f"Operating bank (GL {codes[BANK]}) movement in {period}"
         if not coverage.covers(currency):

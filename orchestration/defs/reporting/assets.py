@@ -21,8 +21,9 @@ from exporters.close_package.presentation import display_amount
 from exporters.entities import EntityConfigError
 
 PACKAGE_MODELS = (
-    "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
-    "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions", "rpt_suspense_postings",
+    "fct_journal_lines", "fct_journal_line_sources", "fct_journal_lines_translated", "fct_fx_revaluation_lines", "rpt_trial_balance",
+    "rpt_stripe_balance_rollforward", "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions",
+    "rpt_suspense_postings",
 )
 BANK_RECONCILIATION_CHECK = "bank_reconciliation_performed"
 
