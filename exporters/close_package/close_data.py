@@ -48,6 +48,7 @@ from pathlib import Path
 import duckdb
 
 from exporters.entities import Entity, load_entities, select_entities
+from exporters.journal import MissingRateError
 from ledger.bank_coverage import BankCoverage, bank_coverage
 from exporters.close_package.status import NOT_RECORDED, LockStatus, ProofResults, Provenance, lock_status, provenance
 from exporters.close_package.tie_outs import InTransitPayout, TieOut, UnsettledLine, in_transit_payouts, tie_outs, unsettled_at_period_end
@@ -336,7 +337,7 @@ def _entity_close_data(
         functional_trial_balance=functional_trial_balance_lines(connection, entity_id, period),
         proofs=context.proofs,
         lock=lock_status(connection, period),
-        provenance=provenance(connection, entity, period, context.dagster_run_id, context.generated_at),
+        provenance=_provenance(connection, entity, period, context),
         tie_outs=tie_outs(connection, entity_id, period, currencies, context.reporting_timezone, coverage, dict(balance_not_evaluated),
                           in_transit, unsettled, ending_balances),
         in_transit=in_transit,
@@ -363,6 +364,14 @@ def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, p
         {"period": period, "entity": entity_id},
     ).fetchall()
     return tuple(TrialBalanceLine(*row) for row in rows)
+
+
+def _provenance(connection: duckdb.DuckDBPyConnection, entity: Entity, period: str, context: _BuildContext) -> Provenance:
+    try:
+        return provenance(connection, entity, period, context.dagster_run_id, context.generated_at)
+    except MissingRateError as error:
+        # The fingerprint covers the functional-currency lines: without a rate there is no ledger to fingerprint.
+        raise CloseDataError(f"entity {entity.entity_id!r} period {period}: {error}") from error
 
 
 def functional_trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[FunctionalTrialBalanceLine, ...]:

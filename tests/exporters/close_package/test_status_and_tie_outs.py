@@ -19,6 +19,7 @@ import pytest
 from lxml import html as lxml_html
 
 from exporters import xlsx
+from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.html import render_html, write_html
 from exporters.close_package.package import build_close_packages
 from exporters.close_package.status import FAILED, NOT_RECORDED, PASSED, ProofResult, ProofResults
@@ -142,6 +143,20 @@ def test_the_lock_its_reopen_reason_and_relock_are_shown(closed, tmp_path):
     assert [cells(row)[:2] + cells(row)[3:] for row in page.xpath("//table[@id='period-events']/tbody/tr")] == [
         ["Lock", "alice", ""], ["Reopen", "bob", "late refund from the bank"], ["Lock", "carol", ""],
     ]
+
+
+def test_a_line_without_a_functional_amount_is_refused_by_name(closed, tmp_path):
+    """No rate, no functional trial balance and no fingerprint: one error naming the entity, period and line; nothing written."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(closed.settings.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        (line,) = connection.execute(
+            "update main.fct_journal_lines_translated set functional_amount_minor = null "
+            "where journal_line_id = (select min(journal_line_id) from main.fct_journal_lines_translated where currency = 'jpy') returning journal_line_id"
+        ).fetchone()
+    with pytest.raises(CloseDataError, match=rf"^entity 'main' period 2026-10: 1 line\(s\) of period 2026-10 have no USD amount .*: {line} \(JPY on "):
+        build_close_packages(warehouse, Destination(directory=tmp_path / "out"), [PERIOD], "main", generated_at=GENERATED_AT)
+    assert not (tmp_path / "out").exists()
 
 
 # -- tie-outs ---------------------------------------------------------------------------------------
