@@ -80,7 +80,8 @@ class TrialBalanceLine:
 
 @dataclass(frozen=True)
 class FunctionalTrialBalanceLine:
-    """An account's balances in the entity's functional currency; `fx` marks FX gain/loss and rounding lines."""
+    """An account's balances in the entity's functional currency; `fx_note` says "FX gain/loss" on the FX
+    accounts and "includes FX revaluation or rounding" on another account with such lines, else ""."""
 
     account_code: str
     account_name: str
@@ -89,7 +90,7 @@ class FunctionalTrialBalanceLine:
     debits_minor: int
     credits_minor: int
     closing_minor: int
-    fx: bool
+    fx_note: str
 
 
 @dataclass(frozen=True)
@@ -391,7 +392,13 @@ def functional_trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity
             cast(sum(case when lines.period = $period and lines.functional_amount_minor > 0 then lines.functional_amount_minor else 0 end) as bigint),
             cast(sum(case when lines.period = $period and lines.functional_amount_minor < 0 then -lines.functional_amount_minor else 0 end) as bigint),
             cast(sum(lines.functional_amount_minor) as bigint),
-            bool_or(lines.is_fx_difference)
+            case
+                when lines.account_code in (
+                    select account_code from accounting.gl_control_accounts where account_role in ('fx_gain_loss', 'fx_unrealized_gain_loss')
+                ) then 'FX gain/loss'
+                when bool_or(lines.is_fx_difference) then 'includes FX revaluation or rounding'
+                else ''
+            end
         from lines
         left join accounting.gl_accounts as accounts on lines.account_code = accounts.account_code
         group by lines.account_code

@@ -53,10 +53,10 @@ def write_workbook(data: CloseData, path: Path) -> Path:
         for line in data.trial_balance
     ])
     functional = data.provenance.functional_currency
-    xlsx.add_table(workbook, FUNCTIONAL_TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing", "FX line"), [
+    xlsx.add_table(workbook, FUNCTIONAL_TRIAL_BALANCE, ("Currency", "Account", "Name", "Type", "Opening", "Debits", "Credits", "Closing", "FX"), [
         (functional.upper(), line.account_code, line.account_name, line.account_type,
          *(to_major(amount, functional) for amount in (line.opening_minor, line.debits_minor, line.credits_minor, line.closing_minor)),
-         "FX gain/loss or rounding" if line.fx else "")
+         line.fx_note)
         for line in data.functional_trial_balance
     ])
     xlsx.add_table(workbook, ROLLFORWARD, ("Currency", "Category", "Line", "Amount"), [
