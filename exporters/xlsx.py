@@ -14,12 +14,15 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from exporters.journal import atomic_write_bytes
 
@@ -33,6 +36,16 @@ _CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms
 
 def amount_format(decimals: int) -> str:
     return "0" if decimals == 0 else "0." + "0" * decimals
+
+
+def grouped_amount_format(decimals: int) -> str:
+    """`#,##0.00` for two decimals, `#,##0` for none, `#,##0.000` for three: thousands grouped for reading."""
+    return "#,##0" if decimals == 0 else "#,##0." + "0" * decimals
+
+
+_BOLD = Font(bold=True)
+_RIGHT = Alignment(horizontal="right")
+_MAX_WIDTH = 60
 
 
 MAX_SHEET_ROWS = 1_048_576
@@ -59,23 +72,62 @@ def add_sheet(workbook: Workbook, title: str, header: Sequence[str], rows: Itera
     return count
 
 
-def _cell(sheet, value: object) -> object:
+def _cell(sheet, value: object, grouped: bool = False) -> object:
     if not isinstance(value, Decimal):
         return value
     # openpyxl writes numbers with "%.16g", which turns Decimal("66896.76") into 66896.75999999999;
     # a numeric cell holding the decimal's own text is written exactly as given.
     cell = WriteOnlyCell(sheet, value=str(value))
     cell.data_type = "n"
-    cell.number_format = amount_format(max(0, -int(value.as_tuple().exponent)))
+    decimals = max(0, -int(value.as_tuple().exponent))
+    if grouped:
+        cell.number_format = grouped_amount_format(decimals)
+        cell.alignment = _RIGHT
+    else:
+        cell.number_format = amount_format(decimals)
     return cell
+
+
+def add_table(workbook: Workbook, title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
+    """A sheet for reading as well as computing: bold header frozen above the rows, a filter on every
+    column, widths fitted to the content, amounts (`Decimal`) grouped by thousands with their own
+    decimals and right-aligned. For sections of a report, whose rows fit in memory (and in one sheet)."""
+    sheet = workbook.create_sheet(title)
+    # A write-only sheet writes its view and columns before the first row: set them first.
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(_column_widths(header, rows), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    header_cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = _BOLD
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append([_cell(sheet, value, grouped=True) for value in row])
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    return len(rows)
+
+
+def _column_widths(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[float]:
+    widths = [len(str(name)) for name in header]
+    for row in rows:
+        for index, value in enumerate(row[:len(widths)]):
+            text = f"{value:,}" if isinstance(value, Decimal) else "" if value is None else str(value)
+            widths[index] = max(widths[index], len(text))
+    # Room for the filter button beside the header, and a cap so a long reason wraps the view, not the sheet.
+    return [min(width + 3, _MAX_WIDTH) for width in widths]
 
 
 def new_workbook() -> Workbook:
     return Workbook(write_only=True)
 
 
-def save(workbook: Workbook, path: Path) -> None:
-    """Save with fixed timestamps, atomically."""
+def save(workbook: Workbook, path: Path, timestamp: datetime | None = None) -> None:
+    """Save atomically with fixed timestamps: `timestamp` (UTC) when given, else a constant, so that the
+    same content gives the same bytes."""
+    core_time = (timestamp.strftime("%Y-%m-%dT%H:%M:%SZ") if timestamp else FIXED_CORE_TIME).encode()
+    zip_time = timestamp.timetuple()[:6] if timestamp else FIXED_ZIP_TIME
     buffer = io.BytesIO()
     workbook.save(buffer)
     source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
@@ -84,8 +136,8 @@ def save(workbook: Workbook, path: Path) -> None:
         for info in source.infolist():
             data = source.read(info.filename)
             if info.filename == "docProps/core.xml":
-                data = _CORE_TIMES.sub(rb"\g<1>" + FIXED_CORE_TIME.encode() + rb"\g<2>", data)
-            target.writestr(zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME), data, compress_type=zipfile.ZIP_DEFLATED)
+                data = _CORE_TIMES.sub(rb"\g<1>" + core_time + rb"\g<2>", data)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=zip_time), data, compress_type=zipfile.ZIP_DEFLATED)
     atomic_write_bytes(path, output.getvalue())
 
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from exporters.close_package.frozen import lock_with_packages
+from orchestration.instance import recorded_proofs
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
@@ -69,7 +70,8 @@ def _close(args: argparse.Namespace) -> int:
     # Said after the lock, and never as passed: proofs not evaluated (no balance snapshot), money in suspense.
     warnings = [result.describe() for result in results if not result.evaluated] + [node.describe() for node in build_warnings(settings.warehouse)]
     try:
-        lock = lock_with_packages(settings.warehouse, args.period, settings.entity_id, args.actor, args.allow_empty)
+        lock = lock_with_packages(settings.warehouse, args.period, settings.entity_id, args.actor, args.allow_empty,
+                                  proofs=recorded_proofs(), reporting_timezone=settings.reporting_timezone)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
     try:

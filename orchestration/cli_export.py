@@ -17,7 +17,6 @@ entries were exported.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -112,12 +111,12 @@ def _push(warehouse: Path, settings: ExportSettings, args: argparse.Namespace) -
 
 def _latest_ledger_run() -> str | None:
     """The Dagster run that last built the journal, when the close ran on this machine's instance."""
-    home = Path(os.environ.get("DAGSTER_HOME", ".close/dagster")).resolve()
-    if not (home / "dagster.yaml").exists():
-        return None
     import dagster as dg
 
-    from orchestration.instance import persistent_instance
+    from orchestration.instance import existing_instance
 
-    event = persistent_instance().get_latest_materialization_event(dg.AssetKey("fct_journal_lines"))
+    instance = existing_instance()
+    if instance is None:
+        return None
+    event = instance.get_latest_materialization_event(dg.AssetKey("fct_journal_lines"))
     return event.run_id if event else None

@@ -22,6 +22,7 @@ from exporters.close_package.package import build_close_packages
 from exporters.close_package.presentation import display_amount
 from orchestration.cli_args import add_allow_empty, add_command, period
 from orchestration.cli_guards import require_journal_lines
+from orchestration.instance import recorded_proofs
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -42,7 +43,8 @@ def _package(args: argparse.Namespace) -> int:
         return 2
     require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "package")
     try:
-        packages = build_close_packages(close.warehouse, settings.destination, [args.period], close.entity_id, args.entity)
+        packages = build_close_packages(close.warehouse, settings.destination, [args.period], close.entity_id, args.entity,
+                                        proofs=recorded_proofs(), reporting_timezone=close.reporting_timezone)
     except (CloseDataError, EntityConfigError) as error:
         print(str(error), file=sys.stderr)
         return 2

@@ -98,8 +98,8 @@ def none_adjusted(period: str) -> str:
 
 
 def add_adjustments_sheet(workbook, data: CloseData) -> None:
-    xlsx.add_sheet(workbook, ADJUSTMENTS_SHEET, SHEET_HEADER, [
+    xlsx.add_table(workbook, ADJUSTMENTS_SHEET, SHEET_HEADER, [
         (item.original_period, item.original_date, item.original_entry_id, item.source_id, item.account_code, item.account_name,
          item.currency.upper(), to_major(item.amount_minor, item.currency), item.reason)
         for item in data.adjustments
-    ] or [(none_adjusted(data.period),)])
+    ] or [(none_adjusted(data.period), *(None,) * (len(SHEET_HEADER) - 1))])

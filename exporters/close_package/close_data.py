@@ -24,6 +24,16 @@ for an entity:
   the reconciliation and the exceptions were NOT performed (`ledger.bank_coverage`), so that their
   zeros are never shown as a clean result.
 
+- functional trial balance: the same per account in the entity's functional currency (seed `entities`),
+  from `fct_journal_lines_translated` and the month-end revaluation `fct_fx_revaluation_lines`, FX
+  gain/loss and rounding lines marked;
+- status: the blocking proofs' results the caller hands in, the period's lock and its history, and
+  provenance (`status.py`); the control accounts tied out and Stripe's ending balance reconciliation
+  (`tie_outs.py`); in the default entity's package, the loaded bank files' warnings.
+
+Everything the package shows is in `CloseData`, frozen values only, so that the same `CloseData`
+renders the same bytes (the generation time is a field, set once by the caller).
+
 A bank line that matches no payout belongs to no Stripe account, so to no entity. It is listed
 once, marked unassigned, in the package of the default entity (CLOSE_ENTITY_ID, the entity dbt
 books rows without a Stripe account to): listed in every package it would be counted once per
@@ -34,14 +44,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from exporters.close_package.adjustments import LockedPeriodAdjustment, adjustments_to_locked_periods
-from exporters.entities import load_entities, select_entities
+from exporters.entities import Entity, load_entities, select_entities
+from exporters.journal import MissingRateError
 from ledger.bank_coverage import BankCoverage, bank_coverage
+from exporters.close_package.status import NOT_RECORDED, LockStatus, ProofResults, Provenance, lock_status, provenance
+from exporters.close_package.tie_outs import InTransitPayout, TieOut, UnsettledLine, in_transit_payouts, tie_outs, unsettled_at_period_end
 from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
 
 PAYOUT_EXCEPTIONS = ("payout_in_transit", "payout_overdue", "amount_difference", "ambiguous_candidates")
@@ -66,6 +79,30 @@ class TrialBalanceLine:
     debits_minor: int
     credits_minor: int
     closing_minor: int
+
+
+@dataclass(frozen=True)
+class FunctionalTrialBalanceLine:
+    """An account's balances in the entity's functional currency; `fx_note` says "FX gain/loss" on the FX
+    accounts and "includes FX revaluation or rounding" on another account with such lines, else ""."""
+
+    account_code: str
+    account_name: str
+    account_type: str
+    opening_minor: int
+    debits_minor: int
+    credits_minor: int
+    closing_minor: int
+    fx_note: str
+
+
+@dataclass(frozen=True)
+class BankFileWarning:
+    """A tolerated deviation of a loaded statement file (stored with its current version)."""
+
+    file_name: str
+    description: str
+    since: date
 
 
 @dataclass(frozen=True)
@@ -189,12 +226,20 @@ class CloseData:
     # The default entity's package also lists the bank lines that match no payout, as unassigned.
     lists_unassigned: bool
     bank_coverage: BankCoverage
+    functional_trial_balance: tuple[FunctionalTrialBalanceLine, ...]
+    proofs: ProofResults
+    lock: LockStatus
+    provenance: Provenance
+    tie_outs: tuple[TieOut, ...]
+    in_transit: tuple[InTransitPayout, ...]
+    unsettled: tuple[UnsettledLine, ...]
+    bank_file_warnings: tuple[BankFileWarning, ...]
     # Late or changed facts of locked periods posted to this one (exporters/close_package/adjustments.py).
     adjustments: tuple[LockedPeriodAdjustment, ...]
 
     @property
     def currencies(self) -> tuple[str, ...]:
-        return tuple(sorted({line.currency for line in self.trial_balance} | {line.currency for line in self.rollforward}))
+        return currencies_of(self.trial_balance, self.rollforward)
 
     def headline(self) -> tuple[Headline, ...]:
         return tuple(
@@ -220,32 +265,53 @@ class CloseData:
         }
 
 
+def currencies_of(trial_balance: tuple[TrialBalanceLine, ...], rollforward: tuple[RollforwardLine, ...]) -> tuple[str, ...]:
+    return tuple(sorted({line.currency for line in trial_balance} | {line.currency for line in rollforward}))
+
+
 def check_period(period: str) -> str:
     if not _PERIOD.fullmatch(period):
         raise CloseDataError(f"period {period!r} is not YYYY-MM")
     return period
 
 
-def load_close_data(warehouse: Path, period: str, default_entity_id: str, entity_id: str | None = None) -> list[CloseData]:
+@dataclass(frozen=True)
+class PackageContext:
+    """What a package build knows beyond the warehouse: the proofs' record, the run, the time, the reporting time zone."""
+
+    proofs: ProofResults
+    dagster_run_id: str | None
+    generated_at: datetime
+    reporting_timezone: str
+
+
+def load_close_data(
+    warehouse: Path, period: str, default_entity_id: str, entity_id: str | None = None, *,
+    generated_at: datetime, proofs: ProofResults = NOT_RECORDED, dagster_run_id: str | None = None, reporting_timezone: str = "UTC",
+) -> list[CloseData]:
     """The figures of every entity with journal lines through `period` (only `entity_id` when given),
-    all read before anything is written; refuses a period without journal lines of those entities."""
+    all read before anything is written; refuses a period without journal lines of those entities.
+    `generated_at` is the time the package shows: the caller reads the clock, once."""
     check_period(period)
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return read_close_data(connection, period, default_entity_id, entity_id)
+        context = PackageContext(proofs, dagster_run_id, generated_at, reporting_timezone)
+        return read_close_data(connection, period, default_entity_id, entity_id, context)
     finally:
         connection.close()
 
 
-def read_close_data(connection: duckdb.DuckDBPyConnection, period: str, default_entity_id: str, entity_id: str | None = None) -> list[CloseData]:
+def read_close_data(
+    connection: duckdb.DuckDBPyConnection, period: str, default_entity_id: str, entity_id: str | None, context: PackageContext,
+) -> list[CloseData]:
     """`load_close_data` on an open connection: a lock reads them in its own transaction to freeze them."""
     check_period(period)
     entities = package_entities(connection, period, entity_id)
     (as_of_date,) = connection.execute("select max(as_of_date) from main.fct_reconciliation_exceptions").fetchone()
-    return [_entity_close_data(connection, entity, period, as_of_date, entity == default_entity_id) for entity in entities]
+    return [_entity_close_data(connection, entity, period, as_of_date, entity.entity_id == default_entity_id, context) for entity in entities]
 
 
-def package_entities(connection: duckdb.DuckDBPyConnection, period: str, entity_id: str | None = None) -> list[str]:
+def package_entities(connection: duckdb.DuckDBPyConnection, period: str, entity_id: str | None = None) -> list[Entity]:
     """The entities with journal lines through `period` (only `entity_id` when given); refuses none."""
     with_lines = [row[0] for row in connection.execute("select distinct entity_id from main.fct_journal_lines where period <= ?", [period]).fetchall()]
     entities = select_entities(load_entities(connection), with_lines, entity_id)
@@ -256,27 +322,47 @@ def package_entities(connection: duckdb.DuckDBPyConnection, period: str, entity_
         ).fetchone()
         whose = f"entity {entity_id!r}" if entity_id else "any entity"
         raise CloseDataError(f"no journal lines for {whose} through period {period}; the ledger has periods: {available}")
-    return [entity.entity_id for entity in entities]
+    return entities
 
 
-def _entity_close_data(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str, as_of_date: date | None, default: bool) -> CloseData:
+def _entity_close_data(
+    connection: duckdb.DuckDBPyConnection, entity: Entity, period: str, as_of_date: date | None, default: bool, context: PackageContext,
+) -> CloseData:
+    entity_id = entity.entity_id
     bank = BankScope(entity_id, unassigned=default)
+    trial_balance = trial_balance_lines(connection, entity_id, period)
+    rollforward = _rollforward(connection, entity_id, period)
+    coverage = bank_coverage(connection, [period], entity_id)
+    in_transit = in_transit_payouts(connection, entity_id, period, context.reporting_timezone)
+    unsettled = unsettled_at_period_end(connection, entity_id, period, context.reporting_timezone)
+    currencies = currencies_of(trial_balance, rollforward)
+    ending_balances = {line.currency: line.amount_minor for line in rollforward if line.category == "ending_balance"}
+    balance_not_evaluated = tuple(connection.execute(
+        f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall())
     return CloseData(
         entity_id=entity_id,
         period=period,
         as_of_date=as_of_date,
-        trial_balance=trial_balance_lines(connection, entity_id, period),
-        rollforward=_rollforward(connection, entity_id, period),
+        trial_balance=trial_balance,
+        rollforward=rollforward,
         reconciliation=reconciliation_lines(connection, period, bank),
         exceptions=_exceptions(connection, period, bank),
         daily_volume=_daily_volume(connection, entity_id, period),
         unmatched_payouts=unmatched_payouts(connection, period, bank),
         payouts=payout_standings(connection, period, bank),
         suspense_postings=_suspense_postings(connection, entity_id, period),
-        balance_not_evaluated=tuple(connection.execute(
-            f"select currency, problem from ({NOT_COVERED_BY_A_SNAPSHOT}) where entity_id = ? order by currency", [entity_id]).fetchall()),
+        balance_not_evaluated=balance_not_evaluated,
         lists_unassigned=default,
-        bank_coverage=bank_coverage(connection, [period], entity_id),
+        bank_coverage=coverage,
+        functional_trial_balance=functional_trial_balance_lines(connection, entity_id, period),
+        proofs=context.proofs,
+        lock=lock_status(connection, period),
+        provenance=_provenance(connection, entity, period, context),
+        tie_outs=tie_outs(connection, entity_id, period, currencies, context.reporting_timezone, coverage, dict(balance_not_evaluated),
+                          in_transit, unsettled, ending_balances),
+        in_transit=in_transit,
+        unsettled=unsettled,
+        bank_file_warnings=_bank_file_warnings(connection) if default else (),
         adjustments=adjustments_to_locked_periods(connection, entity_id, period),
     )
 
@@ -299,6 +385,58 @@ def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, p
         {"period": period, "entity": entity_id},
     ).fetchall()
     return tuple(TrialBalanceLine(*row) for row in rows)
+
+
+def _provenance(connection: duckdb.DuckDBPyConnection, entity: Entity, period: str, context: PackageContext) -> Provenance:
+    try:
+        return provenance(connection, entity, period, context.dagster_run_id, context.generated_at)
+    except MissingRateError as error:
+        # The fingerprint covers the functional-currency lines: without a rate there is no ledger to fingerprint.
+        raise CloseDataError(f"entity {entity.entity_id!r} period {period}: {error}") from error
+
+
+def functional_trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[FunctionalTrialBalanceLine, ...]:
+    """The translated journal and the revaluation lines, per account in the functional currency."""
+    rows = connection.execute(
+        """
+        with lines as (
+            select account_code, account_name, period, functional_amount_minor, is_fx_difference
+            from main.fct_journal_lines_translated where entity_id = $entity and period <= $period
+            union all
+            select account_code, account_name, period, functional_amount_minor, is_fx_difference
+            from main.fct_fx_revaluation_lines where entity_id = $entity and period <= $period
+        )
+        select
+            lines.account_code, any_value(lines.account_name), coalesce(any_value(accounts.account_type), ''),
+            cast(sum(case when lines.period < $period then lines.functional_amount_minor else 0 end) as bigint),
+            cast(sum(case when lines.period = $period and lines.functional_amount_minor > 0 then lines.functional_amount_minor else 0 end) as bigint),
+            cast(sum(case when lines.period = $period and lines.functional_amount_minor < 0 then -lines.functional_amount_minor else 0 end) as bigint),
+            cast(sum(lines.functional_amount_minor) as bigint),
+            case
+                when lines.account_code in (
+                    select account_code from accounting.gl_control_accounts where account_role in ('fx_gain_loss', 'fx_unrealized_gain_loss')
+                ) then 'FX gain/loss'
+                when bool_or(lines.is_fx_difference) then 'includes FX revaluation or rounding'
+                else ''
+            end
+        from lines
+        left join accounting.gl_accounts as accounts on lines.account_code = accounts.account_code
+        group by lines.account_code
+        order by lines.account_code
+        """,
+        {"period": period, "entity": entity_id},
+    ).fetchall()
+    return tuple(FunctionalTrialBalanceLine(*row) for row in rows)
+
+
+def _bank_file_warnings(connection: duckdb.DuckDBPyConnection) -> tuple[BankFileWarning, ...]:
+    """The warnings stored with the current version of every loaded statement file: they name no entity,
+    so, like the unassigned bank lines, the default entity's package lists them."""
+    rows = connection.execute(
+        "select file_name, description, reference_date from main.fct_reconciliation_exceptions "
+        "where exception_type = 'bank_file_warning' order by reference_date, file_name, description"
+    ).fetchall()
+    return tuple(BankFileWarning(*row) for row in rows)
 
 
 def _rollforward(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[RollforwardLine, ...]:

@@ -21,12 +21,13 @@ period). Freezing then needs the ledger built since the last lock or reopen, as 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from exporters.close_package.close_data import CloseData, CloseDataError, check_period, package_entities, read_close_data
+from exporters.close_package.close_data import CloseData, CloseDataError, PackageContext, check_period, package_entities, read_close_data
+from exporters.close_package.status import NOT_RECORDED, ProofResults
 from exporters.close_package.frozen_data import FrozenDataError, decode, encode
 from exporters.entities import EntityConfigError
 from ledger import period_close
@@ -64,15 +65,20 @@ class FrozenPackage:
                 f"{self.frozen_at:%Y-%m-%d %H:%M:%S} UTC, after the lock; {later}")
 
 
-def lock_with_packages(warehouse: Path, period: str, default_entity_id: str, actor: str | None = None, allow_empty: bool = False) -> PeriodLock:
+def lock_with_packages(
+    warehouse: Path, period: str, default_entity_id: str, actor: str | None = None, allow_empty: bool = False, *,
+    proofs: ProofResults = NOT_RECORDED, dagster_run_id: str | None = None, reporting_timezone: str = "UTC",
+) -> PeriodLock:
     """`period_close.lock_period`, freezing every entity's close package in the lock's transaction.
-    `default_entity_id` (CLOSE_ENTITY_ID) is the entity whose package lists the unassigned bank lines."""
+    `default_entity_id` (CLOSE_ENTITY_ID) is the entity whose package lists the unassigned bank lines;
+    the frozen packages show `proofs` as recorded for the lock, its run, and the lock's time as generated-at."""
 
     def freeze(connection: duckdb.DuckDBPyConnection, locked_period: str, locked_at: datetime) -> tuple[str, ...]:
         if not connection.execute("select 1 from main.fct_journal_lines where period <= ? limit 1", [locked_period]).fetchone():
             return ()  # an empty period before the ledger's first (--allow-empty): there is no package to freeze
         try:
-            figures = read_close_data(connection, locked_period, default_entity_id)
+            context = PackageContext(proofs, dagster_run_id, locked_at.replace(microsecond=0), reporting_timezone)
+            figures = read_close_data(connection, locked_period, default_entity_id, None, context)
             _store(connection, figures, locked_at, at_lock=True)
         except (CloseDataError, EntityConfigError) as error:  # FrozenDataError included: figures that cannot be frozen exactly
             raise PeriodCloseError(f"its close packages cannot be frozen with it: {error}") from None
@@ -82,13 +88,13 @@ def lock_with_packages(warehouse: Path, period: str, default_entity_id: str, act
 
 
 def load_package_data(
-    warehouse: Path, periods: list[str], default_entity_id: str, entity_id: str | None = None,
+    warehouse: Path, periods: list[str], default_entity_id: str, entity_id: str | None, context: PackageContext,
 ) -> list[tuple[CloseData, FrozenPackage | None]]:
     """Each period's figures per entity: a locked period's from its frozen copy (frozen now, when it
     has none), an open period's from the marts. All read before anything is written."""
     for period in periods:
         check_period(period)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = context.generated_at
     figures: list[tuple[CloseData, FrozenPackage | None]] = []
     to_freeze: list[CloseData] = []
     connection = duckdb.connect(str(warehouse), read_only=True)
@@ -97,17 +103,17 @@ def load_package_data(
             "select period, locked_at, locked_by from close.period_locks").fetchall()}
         for period in periods:
             if period not in locks:
-                figures += [(data, None) for data in read_close_data(connection, period, default_entity_id, entity_id)]
+                figures += [(data, None) for data in read_close_data(connection, period, default_entity_id, entity_id, context)]
                 continue
             locked_at, locked_by = locks[period]
             frozen = _frozen(connection, period)
-            for entity in package_entities(connection, period, entity_id):
+            for entity in (entity.entity_id for entity in package_entities(connection, period, entity_id)):
                 if entity in frozen:
                     frozen_at, at_lock, text = frozen[entity]
                     figures.append((_decode(text, entity, period), FrozenPackage(entity, period, locked_at, locked_by, frozen_at, at_lock, False)))
                     continue
                 _ensure_freezable(connection, period, entity)
-                [data] = read_close_data(connection, period, default_entity_id, entity)
+                [data] = read_close_data(connection, period, default_entity_id, entity, context)
                 to_freeze.append(data)
                 figures.append((data, FrozenPackage(entity, period, locked_at, locked_by, now, False, True)))
     finally:

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import openpyxl
 import pytest
+from lxml import html as lxml_html
 
 from ledger.bank_coverage import bank_coverage
 from orchestration.defs.reporting.assets import BANK_RECONCILIATION_CHECK, close_package
@@ -90,8 +91,21 @@ def test_the_package_command_says_not_performed_instead_of_zeros(unreconciled, t
     assert f'<div id="bank-not-performed" class="not-performed">{NOT_PERFORMED}</div>' in html
     assert "Payouts matched" not in html
     assert "Open exceptions 0 (NOT evaluated against the bank for EUR, JPY, USD)" in html
+    page = lxml_html.fromstring(html)
+    # The bank tie-out has no other side: it says so instead of a difference.
+    for currency in ("eur", "jpy", "usd"):
+        [row] = page.xpath(f"//table[@id='tie-outs-{currency}']/tbody/tr[@data-control='bank']")
+        assert row.xpath("td")[-1].text_content() == f"not evaluated: no bank statements for {currency.upper()} in 2026-10"
+    # The command reads the proofs `stripe-close run` recorded on the instance in .close/dagster.
+    results = {row.get("data-result") for row in page.xpath("//table[@id='proofs']/tbody/tr")}
+    assert results and results <= {"passed", "warning"}, results
 
-    summary = dict(openpyxl.load_workbook(tmp_path / "main" / "2026-10" / "close_package" / "close_package_main_2026-10.xlsx")["Summary"].values)
+    workbook = openpyxl.load_workbook(tmp_path / "main" / "2026-10" / "close_package" / "close_package_main_2026-10.xlsx")
+    bank_rows = [row for row in workbook["Tie-outs"].iter_rows(min_row=2, values_only=True) if row[1] == "Operating bank movement = matched deposits"]
+    assert [(row[0], row[5], row[6]) for row in bank_rows] == [
+        (currency, f"not evaluated: no bank statements for {currency} in 2026-10", f"not evaluated: no bank statements for {currency} in 2026-10")
+        for currency in ("EUR", "JPY", "USD")]
+    summary = dict(workbook["Summary"].values)
     assert summary["Bank reconciliation"] == NOT_PERFORMED
     assert summary["USD bank reconciliation"] == "NOT performed: no statements"
     assert "USD payouts matched" not in summary

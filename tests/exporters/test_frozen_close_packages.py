@@ -85,7 +85,7 @@ def closed(tmp_path_factory):
     lock = lock_with_packages(path, OCTOBER, "main", actor="controller")
     build(path)
     at_lock = package_files(path, directory / "at-lock", OCTOBER)
-    at_lock_marts = load_close_data(path, OCTOBER, "main")
+    at_lock_marts = load_close_data(path, OCTOBER, "main", generated_at=lock.locked_at.replace(microsecond=0))
     late = land_late_facts(path)
     build(path)
     return {"path": path, "directory": directory, "lock": lock, "at_lock": at_lock, "at_lock_marts": at_lock_marts, "late": late}
@@ -105,7 +105,7 @@ def test_a_locked_periods_package_is_byte_identical_after_late_facts(closed, tmp
     after = package_files(path, tmp_path, OCTOBER)
     assert (after["html"], after["xlsx"]) == (at_lock["html"], at_lock["xlsx"])
     # The marts did change: built from them, October's EUR ending balance would carry the failed payout.
-    [now] = load_close_data(path, OCTOBER, "main")
+    [now] = load_close_data(path, OCTOBER, "main", generated_at=closed["lock"].locked_at.replace(microsecond=0))
     [then] = closed["at_lock_marts"]
     assert euro_ending_balance(now) == euro_ending_balance(then) + late["amount"]
     assert after["package"].data == then
@@ -156,7 +156,7 @@ def test_a_fact_booked_differently_since_the_lock_says_so(closed, tmp_path):
     rules = project / "seeds" / "gl_mapping_rules.csv"
     rules.write_text(rules.read_text().replace("reporting_category,refund,,,4900,", "reporting_category,refund,,,4000,"))
     build(path, project_dir=project)
-    [november] = load_close_data(path, NOVEMBER, "main")
+    [november] = load_close_data(path, NOVEMBER, "main", generated_at=datetime(2026, 12, 1))
     refunds = query(path, """
         select balance_transaction_id, amount_minor from main.stg_stripe__balance_transactions
         where reporting_category = 'refund' and strftime(created_at, '%Y-%m') = '2026-10' order by 1""")

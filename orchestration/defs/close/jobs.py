@@ -19,6 +19,8 @@ import dagster as dg
 from exporters.close_package.frozen import lock_with_packages
 from exporters.guard import failing_proofs
 from ledger import period_close
+from ledger.config import CloseSettings
+from orchestration.defs.export.guard import blocking_proof_results
 from orchestration.defs.resources import ExportResource, WarehouseResource
 
 
@@ -44,7 +46,11 @@ def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseCon
                 metadata={"failing_proofs": dg.MetadataValue.json(failed)},
             )
         try:
-            lock = lock_with_packages(warehouse.file, config.period, exports.entity_id, config.actor, config.allow_empty)
+            lock = lock_with_packages(
+                warehouse.file, config.period, exports.entity_id, config.actor, config.allow_empty,
+                proofs=blocking_proof_results(context.instance), dagster_run_id=context.run_id,
+                reporting_timezone=CloseSettings.from_env().reporting_timezone,
+            )
         except period_close.PeriodCloseError as refused:
             # A refusal is a decision to show in the run's failure, not a traceback to read.
             raise dg.Failure(description=f"{config.period} was NOT locked: {refused}") from None

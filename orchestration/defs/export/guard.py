@@ -15,11 +15,13 @@ a GX proof that could not evaluate some records (no Stripe balance snapshot) and
 """
 
 import functools
+from datetime import datetime, timezone
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import get_asset_key_for_model
 
+from exporters.close_package.status import FAILED, NOT_EVALUATED, PASSED, WARNED, ProofResult, ProofResults
 from orchestration.defs.transform.assets import ledger_dbt_models
 
 GUARDED_MODELS = (
@@ -32,12 +34,17 @@ def guarded_assets() -> list[dg.AssetKey]:
 
 
 @functools.cache
-def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
-    """The dbt proofs on the guarded models and every other blocking check of the code location."""
+def _asset_graph():
     # Imported here: the code location loads this module while it is being defined.
     from orchestration.definitions import defs
 
-    graph = defs().resolve_asset_graph()
+    return defs().resolve_asset_graph()
+
+
+@functools.cache
+def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
+    """The dbt proofs on the guarded models and every other blocking check of the code location."""
+    graph = _asset_graph()
     guarded = set(guarded_assets())
     dbt_checks = set(ledger_dbt_models.check_keys)
     chosen = {key for key in dbt_checks if key.asset_key in guarded}
@@ -45,29 +52,46 @@ def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
     return tuple(sorted(chosen, key=lambda key: (key.asset_key.to_user_string(), key.name)))
 
 
-def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
-    """`asset:check (reason)` for every blocking check whose latest evaluation does not prove the ledger as it is."""
+def blocking_proof_results(instance: dg.DagsterInstance) -> ProofResults:
+    """Every blocking check's latest evaluation, as the close package shows it: passed, FAILED, warning
+    (severity WARN: blocks nothing), or not evaluated (never, or before its asset was last rebuilt)."""
     blocking = blocking_checks()
-    dbt_checks = set(ledger_dbt_models.check_keys)
+    graph = _asset_graph()
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(blocking))
     materializations = {asset: instance.get_latest_materialization_event(asset) for asset in {key.asset_key for key in blocking}}
-    failing = []
+    results = []
     for key in blocking:
         record = records.get(key)
         asset = key.asset_key.to_user_string()
-        name = f"{asset}:{key.name}"
+        name, description = f"{asset}:{key.name}", graph.get_check_spec(key).description or ""
         if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
-            failing.append(f"{name} (not evaluated)")
+            results.append(ProofResult(name, description, NOT_EVALUATED, None, "never evaluated on this Dagster instance"))
             continue
-        if record.status == AssetCheckExecutionRecordStatus.FAILED:
-            evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
-            if evaluation is None or evaluation.severity != dg.AssetCheckSeverity.WARN:
-                failing.append(f"{name} (failed)")
-                continue
+        evaluated_at = datetime.fromtimestamp(record.event.timestamp, timezone.utc).replace(tzinfo=None, microsecond=0)
+        evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
+        said = (getattr(evaluation, "description", None) or "").strip()
+        failed = record.status == AssetCheckExecutionRecordStatus.FAILED
+        if failed and (evaluation is None or evaluation.severity != dg.AssetCheckSeverity.WARN):
+            results.append(ProofResult(name, description, FAILED, evaluated_at, said))
+            continue
         built = materializations[key.asset_key]
         # A check that ran in the run that last built its asset ran after it: dbt tests follow their model.
         if built is not None and record.run_id != built.run_id and record.event.timestamp < built.timestamp:
-            failing.append(f"{name} (stale: evaluated in run {record.run_id}, before {asset} was rebuilt in run {built.run_id})")
+            results.append(ProofResult(name, description, NOT_EVALUATED, evaluated_at,
+                                       f"stale: evaluated in run {record.run_id}, before {asset} was rebuilt in run {built.run_id}"))
+        else:
+            results.append(ProofResult(name, description, WARNED if failed else PASSED, evaluated_at, said if failed else ""))
+    return ProofResults(tuple(results))
+
+
+def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
+    """`asset:check (reason)` for every blocking check whose latest evaluation does not prove the ledger as it is."""
+    failing = []
+    for result in blocking_proof_results(instance).results:
+        if result.status == FAILED:
+            failing.append(f"{result.name} (failed)")
+        elif result.status == NOT_EVALUATED:
+            failing.append(f"{result.name} ({'not evaluated' if result.evaluated_at is None else result.detail})")
     return failing
 
 

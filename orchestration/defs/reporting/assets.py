@@ -8,7 +8,9 @@ A run covers every entity with journal lines through its months, as the exports 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
+from ledger.config import CloseSettings
 from orchestration.defs.export.assets import export_settings
+from orchestration.defs.export.guard import blocking_proof_results
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
@@ -19,8 +21,9 @@ from exporters.close_package.presentation import display_amount
 from exporters.entities import EntityConfigError
 
 PACKAGE_MODELS = (
-    "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
-    "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions", "rpt_suspense_postings",
+    "fct_journal_lines", "fct_journal_line_sources", "fct_journal_lines_translated", "fct_fx_revaluation_lines", "rpt_trial_balance",
+    "rpt_stripe_balance_rollforward", "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions",
+    "rpt_suspense_postings",
 )
 BANK_RECONCILIATION_CHECK = "bank_reconciliation_performed"
 
@@ -54,7 +57,10 @@ def close_package(
     `<exports>/<entity>/<period>/close_package/`."""
     settings = export_settings(exports)
     try:
-        packages = build_close_packages(warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id)
+        packages = build_close_packages(
+            warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id,
+            proofs=blocking_proof_results(context.instance), reporting_timezone=CloseSettings.from_env().reporting_timezone,
+        )
     except (CloseDataError, EntityConfigError) as error:
         raise dg.Failure(description=str(error)) from error
     return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1), check_results=[bank_reconciliation_check(packages)])

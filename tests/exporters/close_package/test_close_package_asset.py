@@ -6,7 +6,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from lxml import html as lxml_html
 
+from orchestration.defs.export.guard import blocking_checks
 from orchestration.defs.reporting.assets import close_package
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.partitions import monthly_partitions
@@ -49,6 +51,11 @@ def test_a_materialization_writes_the_files_and_links_them(closed, tmp_path, mon
     assert isinstance(metadata["main jpy_stripe_ending_balance_minor"], dg.IntMetadataValue)
     assert metadata["main exceptions"].value == exceptions
     assert f"| main | {PERIOD} | JPY |" in metadata["headline"].value
+    # The status block reads the proofs recorded on the run's instance and names the run.
+    page = lxml_html.fromstring(Path(metadata["main html"].path).read_bytes())
+    assert {row.get("data-result") for row in page.xpath("//table[@id='proofs']/tbody/tr")} <= {"passed", "warning"}
+    assert len(page.xpath("//table[@id='proofs']/tbody/tr[@data-proof]")) == len(blocking_checks())
+    assert page.xpath("//tr[@data-item='dagster-run']/td")[0].text_content() == result.run_id
 
 
 def test_a_month_before_the_ledger_fails_with_the_reason(closed, tmp_path):

@@ -78,3 +78,19 @@ def test_the_balance_comparison_is_shown_as_not_evaluated_without_a_snapshot(pac
     summary = dict(row[:2] for row in openpyxl.load_workbook(october.workbook.location)["Summary"].iter_rows(min_row=2, values_only=True))
     assert summary["EUR Stripe clearing = Stripe balance"] == "not evaluated: no Stripe balance snapshot covers 2026-10-20; run up to now or use the roll-forward"
     assert summary["USD Stripe clearing = Stripe balance"] == "not evaluated: no Stripe balance snapshot covers 2026-10-10; run up to now or use the roll-forward"
+
+
+def test_the_clearing_tie_out_is_not_evaluated_without_a_snapshot(packages):
+    """No snapshot, no other side: the tie-out says why instead of comparing with zero."""
+    document = lxml_html.fromstring(open(packages["2026-10"].html.location, "rb").read())
+    shown = {
+        row.get("data-currency"): row.xpath("td")[-1].text_content()
+        for row in document.xpath("//table[contains(@class, 'tie-outs')]/tbody/tr[@data-control='stripe_clearing']")
+    }
+    assert shown == {
+        "eur": "not evaluated: no Stripe balance snapshot covers 2026-10-20; run up to now or use the roll-forward",
+        "usd": "not evaluated: no Stripe balance snapshot covers 2026-10-10; run up to now or use the roll-forward",
+    }
+    rows = openpyxl.load_workbook(packages["2026-10"].workbook.location)["Tie-outs"].iter_rows(min_row=2, values_only=True)
+    assert {(row[0], row[5], row[6]) for row in rows if row[1] == "Stripe clearing = Stripe balance"} == {
+        (currency.upper(), problem, problem) for currency, problem in shown.items()}
