@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from exporters import xlsx
 from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.html import render_html, write_html
+from exporters.close_package.frozen import lock_with_packages
 from exporters.close_package.package import build_close_packages
 from exporters.close_package.status import FAILED, NOT_RECORDED, PASSED, ProofResult, ProofResults
 from exporters.close_package.workbook import write_workbook
@@ -134,9 +135,9 @@ def test_provenance_names_the_entity_run_fingerprint_time_and_version(closed, pa
 def test_the_lock_its_reopen_reason_and_relock_are_shown(closed, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(closed.settings.warehouse, warehouse)
-    period_close.lock_period(warehouse, PERIOD, "alice")
+    lock_with_packages(warehouse, PERIOD, "main", "alice")
     period_close.reopen_period(warehouse, PERIOD, "late refund from the bank", "bob")
-    lock = period_close.lock_period(warehouse, PERIOD, "carol")
+    lock = lock_with_packages(warehouse, PERIOD, "main", "carol")
     [package] = build_close_packages(warehouse, Destination(directory=tmp_path / "out"), [PERIOD], "main", generated_at=GENERATED_AT)
     page = document(package)
     assert page.xpath("//p[@id='lock']")[0].text_content().split() == f"Lock: locked by carol at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC".split()
