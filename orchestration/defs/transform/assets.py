@@ -17,7 +17,7 @@ from unittest import mock
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from ledger import accounting_config
+from ledger import accounting_config, progress
 from ledger.dbt_build import CloseWindow, window_settings
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import dbt_project
@@ -49,7 +49,9 @@ def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called.
     with mock.patch.dict(os.environ, window_settings(run_window(context))):
         invocation = dbt.cli(["build"], context=context)
-    yield from with_dbt_metadata(context, invocation.stream(), warehouse.file, invocation.target_path)
+    # One event per model, seed and test as dbt finishes it: counted live, before the metadata holds them back.
+    nodes = progress.step("dbt", "nodes", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), "dbt build")
+    yield from with_dbt_metadata(context, progress.counted(invocation.stream(), nodes), warehouse.file, invocation.target_path)
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
