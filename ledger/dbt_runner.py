@@ -77,7 +77,7 @@ def _log_collector(lines: list[str]):
 
     def collect(event) -> None:
         if event.info.name == "ConcurrencyLine":
-            built.append(progress.step("dbt", "nodes", event.data.node_count, "dbt build"))
+            built.append(progress.step("dbt", "node", event.data.node_count, "dbt build"))
         elif event.info.name == "NodeFinished" and built:
             built[-1].advance()
         if not event.info.msg:

@@ -46,7 +46,8 @@ def listening(listener: Listener) -> Iterator[Listener]:
 @dataclass(frozen=True)
 class Step:
     """One long step: `key` names it (the same key from two places is the same step), `description`
-    is what the user reads, `unit` what it counts."""
+    is what the user reads, `unit` what it counts, in the singular ('node'); so are the names of
+    `advance`'s other counts (`page=1`)."""
 
     key: str
     description: str

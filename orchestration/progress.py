@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ledger import progress
+from orchestration.wording import counted
 
 LINE_INTERVAL_S = 10.0
 # The step counting the files written (ledger.progress.wrote).
@@ -53,9 +54,9 @@ class _State:
         return self.completed * 10 // self.total if self.total else 0
 
     def figures(self) -> str:
-        """'37/120 nodes', or '12,345 objects, 130 pages' while the total is unknown."""
-        counted = f"{self.completed:,}/{self.total:,} {self.unit}" if self.total is not None else f"{self.completed:,} {self.unit}"
-        return ", ".join([counted, *(f"{count:,} {name}" for name, count in self.counts.items())])
+        """'37/120 nodes', or '3 slices, 12,345 objects, 130 pages' while the total is unknown."""
+        done = f"{self.completed:,}/{counted(self.total, self.unit)}" if self.total is not None else counted(self.completed, self.unit)
+        return ", ".join([done, *(counted(count, name) for name, count in self.counts.items())])
 
 
 class PeriodicLines:
@@ -73,17 +74,15 @@ class PeriodicLines:
     def update(self, key: str, description: str, unit: str, advance: int, total: int | None, counts: dict[str, int]) -> None:
         with self._lock:
             state = self._states.get(key)
-            if state is None:
+            starting = state is None
+            if starting:
                 state = self._states[key] = _State(description, unit, total)
-                state.add(advance, total, counts)
-                self._line(state)
-            else:
-                state.add(advance, total, counts)
-                if self._clock() - state.last_line_at >= self._interval_s or state.tenth > state.last_tenth:
-                    self._line(state)
+            state.add(advance, total, counts)
             if state.complete:
                 del self._states[key]
                 self._line(state, " done")
+            elif starting or self._clock() - state.last_line_at >= self._interval_s or state.tenth > state.last_tenth:
+                self._line(state)
 
     def finish(self, key: str) -> None:
         with self._lock:
@@ -94,7 +93,7 @@ class PeriodicLines:
     def wrote(self, location: str) -> None:
         with self._lock:
             self.written.append(location)
-        self.update(FILES, "Files written", "files", 1, None, {})
+        self.update(FILES, "Files written", "file", 1, None, {})
 
     def _line(self, state: _State, suffix: str = "") -> None:
         state.last_line_at, state.last_tenth = self._clock(), state.tenth
@@ -145,7 +144,7 @@ class LiveBars:
     def wrote(self, location: str) -> None:
         with self._lock:
             self.written.append(location)
-        self.update(FILES, "Files written", "files", 1, None, {})
+        self.update(FILES, "Files written", "file", 1, None, {})
 
     def close(self, stopped: bool) -> None:
         self._bars.stop()

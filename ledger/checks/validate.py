@@ -96,7 +96,7 @@ def run_suites(warehouse: Path, suites: tuple[Suite, ...] = SUITES) -> list[Suit
         connection.close()
     context = _context()
     # Counted against every suite: a Dagster run validates them one check at a time, a step each.
-    validated = progress.step("proofs", "proofs", len(SUITES), "Great Expectations proofs")
+    validated = progress.step("proofs", "proof", len(SUITES), "Great Expectations proofs")
     results = []
     for suite, frame, not_evaluated in frames:
         failpoints.reached("gx.suite")

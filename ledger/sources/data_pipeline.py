@@ -410,7 +410,7 @@ def _check_when_landed(connection: duckdb.DuckDBPyConnection, download: Parallel
     download.wait([part])
     with connection.cursor() as cursor:
         check = _check_part(cursor, settings, table, part, as_of, targets)
-    checked.advance(1, rows=check.rows)
+    checked.advance(1, row=check.rows)
     return check
 
 
@@ -494,7 +494,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     folder = Path(tempfile.mkdtemp(prefix=f"{newest.run}-", dir=root))
     try:
         parts = _parts(settings, s3, newest.run, folder)
-        checked = {table: progress.step(f"data_pipeline {table}", "files", len(parts[table]), f"Data Pipeline {table}") for table in LOAD_ORDER}
+        checked = {table: progress.step(f"data_pipeline {table}", "file", len(parts[table]), f"Data Pipeline {table}") for table in LOAD_ORDER}
         with ParallelDownload(s3, settings.bucket, [part for table in LOAD_ORDER for part in parts[table]]) as download:
             targets = _landing_targets(connection)
             with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="parquet-check") as pool:

@@ -241,15 +241,15 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
     if reaches_read and window.end < read_at:
         window = Window(window.start, read_at)
 
-    listed = progress.step(account.stream("payouts"), "payouts", description=account.described("Stripe payouts"))
+    listed = progress.step(account.stream("payouts"), "payout", description=account.described("Stripe payouts"))
     payouts = _read_payouts(fetcher, settings, window)
     listed.advance(len(payouts))
     listed.finish()
     stats.payouts += warehouse.upsert(connection, "stripe_payouts", stamp(stripe_records.payout_rows(payouts, SOURCE, loaded_at)))
     to_link = _payouts_to_link(connection, payouts, stats)
     slices = _slices(window, settings)
-    fetched = progress.step(account.stream("balance_transactions"), "slices", len(slices), account.described("Stripe balance transactions"))
-    linked = progress.step(account.stream("payout_transactions"), "payouts", len(to_link), account.described("Stripe payout contents"))
+    fetched = progress.step(account.stream("balance_transactions"), "slice", len(slices), account.described("Stripe balance transactions"))
+    linked = progress.step(account.stream("payout_transactions"), "payout", len(to_link), account.described("Stripe payout contents"))
     jobs = [_slice_job(fetcher, part, loaded_at, stamp, fetched) for part in slices] + [_links_job(fetcher, payout_id) for payout_id in to_link]
     transactions = _TransactionBatches(connection, settings.batch_rows, stats)
     for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
@@ -294,7 +294,7 @@ def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime,
     def job() -> Iterator[tuple[str, Any]]:
         buffer: list[dict[str, Any]] = []
         for page in fetcher.pages("/v1/balance_transactions", {"created": part.created_filter}):
-            fetched.advance(0, objects=len(page), pages=1)
+            fetched.advance(0, object=len(page), page=1)
             buffer.extend(page)
             if len(buffer) >= CONVERT_ROWS:
                 yield "transactions", converted(buffer)

@@ -50,7 +50,7 @@ def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
     with mock.patch.dict(os.environ, window_settings(run_window(context))):
         invocation = dbt.cli(["build"], context=context)
     # One event per model, seed and test as dbt finishes it: counted live, before the metadata holds them back.
-    nodes = progress.step("dbt", "nodes", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), "dbt build")
+    nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), "dbt build")
     yield from with_dbt_metadata(context, progress.counted(invocation.stream(), nodes), warehouse.file, invocation.target_path)
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
