@@ -15,6 +15,7 @@ from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
 from orchestration.cli_args import add_command, at_least, period
+from orchestration.wording import counted
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
@@ -75,7 +76,7 @@ def _close(args: argparse.Namespace) -> int:
     except LedgerBuildFailed as error:
         return _fail(f"{lock.period} is locked, but the ledger could not be rebuilt to serve it: {error}")
     print(f"Locked {lock.period} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC by {lock.locked_by}: "
-          f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen")
+          f"{counted(lock.journal_lines, 'journal line')}, {counted(lock.source_rows, 'drill-down row')} frozen")
     for warning in warnings:
         print(f"Warning: {warning}")
     return 0

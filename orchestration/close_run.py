@@ -113,7 +113,7 @@ def prepare_instance(instance: dg.DagsterInstance) -> None:
 
 
 def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterInstance, definitions: dg.Definitions) -> dg.ExecuteInProcessResult:
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": run_log.dagster_level()}}}}
     result = dg.materialize(
         assets, instance=instance, resources=definitions.resources, run_config=run_config,
         tags={**range_tags(keys), **process_tags()}, raise_on_error=False,

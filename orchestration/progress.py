@@ -59,6 +59,15 @@ class _State:
         return ", ".join([done, *(counted(count, name) for name, count in self.counts.items())])
 
 
+def _first_time(written: list[str], location: str, lock: threading.Lock) -> bool:
+    """Adds `location` to `written` unless it is there: each export rewrites its folder's manifest."""
+    with lock:
+        if location in written:
+            return False
+        written.append(location)
+        return True
+
+
 class PeriodicLines:
     """Plain lines on `stream`: a step's first report, then at most one line per `interval_s` or
     tenth of its total, then its last figures."""
@@ -91,9 +100,8 @@ class PeriodicLines:
                 self._line(state, " done")
 
     def wrote(self, location: str) -> None:
-        with self._lock:
-            self.written.append(location)
-        self.update(FILES, "Files written", "file", 1, None, {})
+        if _first_time(self.written, location, self._lock):
+            self.update(FILES, "Files written", "file", 1, None, {})
 
     def _line(self, state: _State, suffix: str = "") -> None:
         state.last_line_at, state.last_tenth = self._clock(), state.tenth
@@ -142,9 +150,8 @@ class LiveBars:
                 self._bars.update(task, total=state.completed if state.total is None else state.total, completed=state.completed)
 
     def wrote(self, location: str) -> None:
-        with self._lock:
-            self.written.append(location)
-        self.update(FILES, "Files written", "file", 1, None, {})
+        if _first_time(self.written, location, self._lock):
+            self.update(FILES, "Files written", "file", 1, None, {})
 
     def close(self, stopped: bool) -> None:
         self._bars.stop()
@@ -171,4 +178,4 @@ def shown_on(stream: TextIO | None = None) -> Iterator[PeriodicLines | LiveBars]
 
 def files_written() -> list[str]:
     """Every file the command wrote so far, once each, in order."""
-    return list(dict.fromkeys(_shown.written)) if _shown is not None else []
+    return list(_shown.written) if _shown is not None else []

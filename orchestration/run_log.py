@@ -113,3 +113,8 @@ def captured() -> Iterator[None]:
 def tell(message: str) -> None:
     """A line the user must read even while the logs go to the file."""
     print(message, file=_current.user if _current is not None else sys.stderr, flush=True)
+
+
+def dagster_level() -> str:
+    """A Dagster run's console log level: every event into a log file, the INFO lines onto a terminal."""
+    return "DEBUG" if _current is not None and _current.file is not None else "INFO"

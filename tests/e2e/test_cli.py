@@ -45,7 +45,7 @@ def test_an_account_settling_in_kwd_is_exported_with_exceptions_not_failed(tmp_p
     assert len(refused) >= 12
     assert all(line.endswith("KWD has 3 decimals and NetSuite keeps 2 (NETSUITE_CURRENCY_POLICY kwd:refuse)") and "-KWD (KWD debit " in line
                for line in refused)
-    assert f"Exported with exceptions: {len(refused)} entr(ies) not exported" in out
+    assert f"Exported with exceptions: {len(refused)} entries not exported" in out
     folder = tmp_path / "exports" / "main" / "2026-10"
     assert f"Export: {folder / 'netsuite_journal_entries_main_2026-10.csv'}" in out
     assert f"Export: {folder / 'netsuite_export_exceptions_main_2026-10.csv'}" in out
@@ -53,7 +53,7 @@ def test_an_account_settling_in_kwd_is_exported_with_exceptions_not_failed(tmp_p
     # The export command says the same, and with the functional policy posts them in USD instead.
     export = run_cli("export", "--period", "2026-10", cwd=tmp_path)
     assert export.returncode == 0, export.stderr[-3000:]
-    assert f"Exported with exceptions: {len(refused)} entr(ies) not exported" in export.stdout
+    assert f"Exported with exceptions: {len(refused)} entries not exported" in export.stdout
     functional = run_cli("export", "--period", "2026-10", cwd=tmp_path, env={"NETSUITE_CURRENCY_POLICY": "kwd:functional"})
     assert functional.returncode == 0, functional.stderr[-3000:]
     assert "with exceptions" not in functional.stdout
