@@ -20,7 +20,7 @@ from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package, progress, run_log
 from orchestration.bank_summary import bank_summary
 from orchestration.cli_args import OneLineParser, UserMistake, add_command, add_verbose, at_least, command_name, day
-from orchestration.cli_guards import require_stripe_api
+from orchestration.cli_guards import require_bank_inbox, require_stripe_api
 from orchestration.wording import counted, files_summary
 from sandbox.merchant import MIN_DAYS
 
@@ -220,6 +220,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     settings = CloseSettings.from_env()
     require_stripe_api(settings)
+    require_bank_inbox(settings.bank_inbox, "CLOSE_BANK_INBOX")
     result = _close_window(settings, args.start, args.end)
     if result is None:
         return 1

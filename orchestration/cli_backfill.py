@@ -17,7 +17,7 @@ import os
 from ledger.config import CloseSettings
 from orchestration import run_log
 from orchestration.cli_args import add_command, period
-from orchestration.cli_guards import require_stripe_api
+from orchestration.cli_guards import require_bank_inbox, require_stripe_api
 from orchestration.step_failures import step_failure_message
 from orchestration.wording import counted
 
@@ -43,6 +43,7 @@ def _backfill(args: argparse.Namespace) -> int:
     days = days_of(months)
     settings = CloseSettings.from_env()
     require_stripe_api(settings)
+    require_bank_inbox(settings.bank_inbox, "CLOSE_BANK_INBOX")
     # dbt runs as a subprocess and reads the settings from the environment.
     os.environ.update(settings.process_environment())
     from orchestration.definitions import defs

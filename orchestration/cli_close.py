@@ -15,6 +15,7 @@ from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
 from orchestration.cli_args import add_command, at_least, period
+from orchestration.cli_guards import require_built
 from orchestration.wording import counted
 
 
@@ -55,6 +56,7 @@ def _close(args: argparse.Namespace) -> int:
     from ledger.checks.validate import run_suites
 
     settings = CloseSettings.from_env()
+    require_built(settings.warehouse, ingested_only=True)
     try:
         period_close.validate_period(args.period)
         accounting_config.validate()
@@ -84,6 +86,7 @@ def _close(args: argparse.Namespace) -> int:
 
 def _reopen(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
+    require_built(settings.warehouse)
     try:
         # The rebuild after the reopen loads the seeds: a bad row must stop the reopen, not the rebuild.
         accounting_config.validate()
