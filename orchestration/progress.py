@@ -12,11 +12,11 @@ pipe on its own.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -156,19 +156,41 @@ class LiveBars:
     def close(self, stopped: bool) -> None:
         self._bars.stop()
 
+    def stop_for_output(self) -> None:
+        """Leave the bars as drawn: a live display redraws over lines printed below it (the summary)."""
+        with self._lock:
+            if self._bars.task_ids:
+                self._bars.stop()
+
+
+class _StopsBarsFirst:
+    """Standard output that stops the live bars before its first line once work has shown any."""
+
+    def __init__(self, stream: TextIO, bars: LiveBars) -> None:
+        self._stream = stream
+        self._bars = bars
+
+    def write(self, text: str) -> int:
+        self._bars.stop_for_output()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
 
 _shown: PeriodicLines | LiveBars | None = None
 
 
-@contextmanager
+@contextlib.contextmanager
 def shown_on(stream: TextIO | None = None) -> Iterator[PeriodicLines | LiveBars]:
     """Report every step of `ledger.progress` on `stream` (stderr by default) until the block ends."""
     global _shown
     stream = stream or sys.stderr
     listener = LiveBars(stream) if stream.isatty() else PeriodicLines(stream)
     previous, _shown, stopped = _shown, listener, True
+    output = contextlib.redirect_stdout(_StopsBarsFirst(sys.stdout, listener)) if isinstance(listener, LiveBars) else contextlib.nullcontext()
     try:
-        with progress.listening(listener):
+        with progress.listening(listener), output:
             yield listener
         stopped = False
     finally:

@@ -112,3 +112,17 @@ def test_ingest_into_a_pipe_shows_each_stream_as_plain_lines(stripe_server, smal
     assert any(line.startswith("Stripe payouts: ") and line.endswith(" payouts done") for line in lines)
     assert any(line.startswith("Stripe payout contents: ") and line.endswith(" payouts done") for line in lines)
     assert not (tmp_path / "logs").exists(), "ingest runs neither dbt nor Dagster: no log file"
+
+
+def test_a_terminal_keeps_its_last_bars_and_draws_nothing_over_the_summary(capsys):
+    terminal = Terminal()
+    with shown_on(terminal):
+        print("Simulating a merchant")  # before any step: the display has nothing to keep
+        nodes = progress.step("dbt", "node", 3, "dbt build")
+        nodes.advance(3)
+        print("Wrote 2 files:")
+        drawn = terminal.getvalue()
+        progress.step("proofs", "proof", 7, "Great Expectations proofs").advance()
+    assert capsys.readouterr().out == "Simulating a merchant\nWrote 2 files:\n"
+    assert "3/3 nodes" in drawn and ESC in drawn
+    assert terminal.getvalue() == drawn, "once the summary started, the bars are not redrawn"
