@@ -71,10 +71,10 @@ def step(key: str, unit: str, total: int | None = None, description: str | None 
 
 
 def counted(items: Iterable[T], started: Step) -> Iterator[T]:
-    """`items`, advancing `started` by one for each, finished when they are exhausted."""
+    """`items`, advancing `started` by one as each is done with (the next is asked for), finished when they are exhausted."""
     for item in items:
-        started.advance()
         yield item
+        started.advance()
     started.finish()
 
 

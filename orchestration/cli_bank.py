@@ -21,6 +21,7 @@ from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
 from orchestration.cli_args import add_command, at_least
 from orchestration.cli_guards import require_bank_inbox
+from orchestration.wording import counted
 from sandbox.bank_bench_files import BENCH_FORMATS
 
 
@@ -107,7 +108,7 @@ def _load(args: argparse.Namespace) -> int:
     with warehouse.connect(settings.warehouse) as connection:
         outcomes = load_inbox(connection, open_inbox(args.source), csv_config)
     for outcome in outcomes:
-        print(f"{outcome.status:<20} {outcome.name}  {outcome.lines} lines" + (f"  {outcome.message}" if outcome.message else ""))
+        print(f"{outcome.status:<20} {outcome.name}  {counted(outcome.lines, 'line')}" + (f"  {outcome.message}" if outcome.message else ""))
     # Refused bytes are not tried again, so a second run would look clean: list what is still refused.
     remaining = [outcome for outcome in outcomes if outcome.failed]
     if remaining:
