@@ -52,6 +52,7 @@ def test_demo_closes_a_simulated_month_and_matches_the_truth(tmp_path):
     text = log.read_text()
     assert "- dagster - DEBUG - " in text and "ledger_dbt_models" in text
     assert "sk_test_sandbox" not in text, "the API key must never be logged"
+    assert "\x1b" not in text, "a log file is not a terminal: no color codes"
 
 
 def test_an_account_settling_in_kwd_is_exported_with_exceptions_not_failed(tmp_path):

@@ -46,8 +46,9 @@ class LedgerTranslator(DagsterDbtTranslator):
 def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the ledger with `dbt build`: models, seeds, and every data test as an asset check."""
     require_valid_configuration(dbt)
-    # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called.
-    with mock.patch.dict(os.environ, window_settings(run_window(context))):
+    # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called. dbt's
+    # lines go to the run's log (the UI, a CLI command's log file), never a terminal: no color codes.
+    with mock.patch.dict(os.environ, {**window_settings(run_window(context)), "DBT_USE_COLORS": "false"}):
         invocation = dbt.cli(["build"], context=context)
     # One event per model, seed and test as dbt finishes it: counted live, before the metadata holds them back.
     nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), "dbt build")
