@@ -19,7 +19,7 @@ from ledger.sources.stripe_http import StripeRequestFailed
 from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
 from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package, progress, run_log
 from orchestration.bank_summary import bank_summary
-from orchestration.cli_args import OneLineParser, UserMistake, add_command, add_verbose, at_least, command_name, day
+from orchestration.cli_args import OneLineParser, UserMistake, add_command, add_verbose, at_least, command_name, day, require_ordered
 from orchestration.cli_guards import require_bank_inbox, require_stripe_api
 from orchestration.wording import counted, files_summary
 from sandbox.merchant import MIN_DAYS
@@ -215,9 +215,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.end < args.start:
-        print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
-        return 2
+    require_ordered(args.start, args.end)
     settings = CloseSettings.from_env()
     require_stripe_api(settings)
     require_bank_inbox(settings.bank_inbox, "CLOSE_BANK_INBOX")

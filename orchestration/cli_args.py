@@ -86,3 +86,9 @@ def at_least(minimum: int):
 def add_allow_empty(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--allow-empty", action="store_true",
                         help=f"{what} even when the period has no journal lines (otherwise refused: nothing was booked)")
+
+
+def require_ordered(start, end) -> None:
+    """`--end` on or after `--start` (either may be absent)."""
+    if start and end and end < start:
+        raise UserMistake(f"--end {end} is before --start {start}")

@@ -28,7 +28,7 @@ from exporters.period_export import PUSH_TARGETS, TARGETS, export_periods, push_
 from exporters.settings import ExportSettings
 from ledger.config import CloseSettings, ConfigError
 from orchestration import progress
-from orchestration.cli_args import add_allow_empty, add_command, period
+from orchestration.cli_args import UserMistake, add_allow_empty, add_command, period
 from orchestration.cli_guards import require_journal_lines
 from orchestration.wording import counted, files_summary
 
@@ -51,12 +51,11 @@ def _export(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2
+    if args.push and args.target not in PUSH_TARGETS:
+        raise UserMistake(f"--push works with --target {' or '.join(PUSH_TARGETS)}")
     if not require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "export"):
         print(f"no journal lines in {args.period}: nothing exported (--allow-empty)")
         return 0
-    if args.push and args.target not in PUSH_TARGETS:
-        print(f"--push works with --target {' or '.join(PUSH_TARGETS)}", file=sys.stderr)
-        return 2
     try:
         require_proven_ledger(close.warehouse)
     except LedgerNotProven as error:

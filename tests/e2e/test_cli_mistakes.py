@@ -152,3 +152,16 @@ def test_export_of_an_empty_period_with_allow_empty_says_nothing_was_exported(cl
     result = run_cli("export", "--period", "2026-12", "--allow-empty", cwd=tmp_path, env=env)
     assert (result.returncode, result.stdout, result.stderr) == (0, "no journal lines in 2026-12: nothing exported (--allow-empty)\n", "")
     assert not (tmp_path / "exports").exists()
+
+
+@pytest.mark.parametrize("command", [("run", "--start", "2026-10-31", "--end", "2026-10-01"), ("ingest", "--start", "2026-10-31", "--end", "2026-10-01")])
+def test_a_window_ending_before_it_starts_is_one_line(tmp_path, command):
+    result = run_cli(*command, cwd=tmp_path, env={"STRIPE_API_KEY": "sk_test_whatever"})
+    assert result.returncode == 2
+    assert one_line(result) == f"stripe-close {command[0]}: --end 2026-10-01 is before --start 2026-10-31"
+
+
+def test_push_of_the_accountants_journal_is_one_line_before_anything_is_read(tmp_path):
+    result = run_cli("export", "--period", "2026-10", "--target", "generic", "--push", cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_line(result) == "stripe-close export: --push works with --target netsuite or sap"
