@@ -124,7 +124,8 @@ class LiveBars:
 
         self._bars = Progress(
             TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[figures]}"), TimeElapsedColumn(),
-            console=Console(file=stream), redirect_stdout=False, redirect_stderr=False,
+            # What else goes to stderr meanwhile (--verbose logs, a warning) is printed above the bars, not through them.
+            console=Console(file=stream), redirect_stdout=False, redirect_stderr=True,
         )
         self._tasks: dict[str, tuple[object, _State]] = {}
         self._lock = threading.Lock()

@@ -56,6 +56,16 @@ class _FileOnFirstWrite:
             self._file.close()
 
 
+class _CurrentStderr:
+    """`sys.stderr` as it is at each line: on a terminal, the live bars print what it gets above them."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 @dataclass
 class CommandLog:
     """The current command's log: `file` None means --verbose (everything on the terminal)."""
@@ -84,7 +94,7 @@ def command_log(warehouse: Path, command: str, verbose: bool, now: datetime | No
     global _current
     user = sys.stderr
     log = CommandLog(user) if verbose else CommandLog(user, _FileOnFirstWrite(log_path(warehouse, command, now or datetime.now(timezone.utc))))
-    handler = logging.StreamHandler(user if verbose else log.file)
+    handler = logging.StreamHandler(_CurrentStderr() if verbose else log.file)
     handler.setFormatter(logging.Formatter(FORMAT))
     logger = logging.getLogger(LOGGER)
     previous_level, previous = logger.level, _current
