@@ -8,11 +8,16 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test ui bench venv clean
 
+# pip's own progress (a line per package it collects, downloads and installs) instead of minutes of silence.
 $(STAMP): pyproject.toml
+	@echo "== creating $(VENV) (Python 3.11) when missing"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "== upgrading pip"
+	$(BIN)/python -m pip install --upgrade pip
+	@echo "== installing stripe-close and its dependencies from pyproject.toml (a few minutes the first time)"
+	$(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
+	@echo "== $(VENV) is ready"
 
 $(CHROMIUM):
 	apt-get update
@@ -21,6 +26,7 @@ $(CHROMIUM):
 venv: $(STAMP)
 
 demo: $(STAMP)
+	@echo "== closing a simulated month: progress on stderr, dbt and Dagster logs in .close/logs/, the summary last"
 	$(BIN)/stripe-close demo
 
 # Two pytest-xdist workers, one per core (tests/conftest.py decides which files share a worker).

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from exporters import manifest
 from exporters.journal import ExportedFile, atomic_write_bytes
+from ledger import progress
 
 PRESIGNED_LINK_SECONDS = 24 * 3600
 
@@ -80,7 +81,7 @@ def publish(
         content = manifest.dumps(manifest.merged(existing, entity_id, period, entries, retired, exceptions))
         if not manifest_path.exists() or manifest_path.read_bytes() != content:
             atomic_write_bytes(manifest_path, content)
-        return [PublishedFile(exported.path.name, str(exported.path)) for exported in files] + [PublishedFile(manifest.MANIFEST, str(manifest_path))]
+        return _reported([PublishedFile(exported.path.name, str(exported.path)) for exported in files] + [PublishedFile(manifest.MANIFEST, str(manifest_path))])
     s3 = boto3.client("s3")
     published = []
     for exported in files:
@@ -99,6 +100,13 @@ def publish(
     content = manifest.dumps(manifest.merged(existing, entity_id, period, entries, retired, exceptions))
     s3.put_object(Bucket=destination.bucket, Key=manifest_key, Body=content, ContentType="application/json")
     published.append(PublishedFile(manifest.MANIFEST, f"s3://{destination.bucket}/{manifest_key}", _presigned(s3, destination.bucket, manifest_key)))
+    return _reported(published)
+
+
+def _reported(published: list[PublishedFile]) -> list[PublishedFile]:
+    """`published`, each told to the command's progress (its summary lists every file written)."""
+    for file in published:
+        progress.wrote(file.location)
     return published
 
 

@@ -20,6 +20,7 @@ concurrent invocations in one process.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import pickle
 import threading
@@ -27,6 +28,8 @@ from itertools import chain
 from collections.abc import Mapping
 from pathlib import Path
 from unittest import mock
+
+from ledger import progress
 
 # Two cores: a third thread keeps DuckDB busy while dbt's Python prepares the next node.
 DBT_THREADS = 3
@@ -42,6 +45,11 @@ SAVED_PARSE = "stripe_close_manifest.pickle"
 # Read by the models as they compile (macros/close_window.sql), never as the project parses: a new
 # close window needs no new parse.
 COMPILE_TIME_SETTINGS = ("CLOSE_WINDOW_START", "CLOSE_WINDOW_END")
+
+# dbt's own level names; its events go to this logger, which writes nowhere unless a command gives it a handler.
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+_log = logging.getLogger("stripe_close.dbt")
+_log.addHandler(logging.NullHandler())
 
 _lock = threading.Lock()
 _manifests: dict[tuple, object] = {}
@@ -61,10 +69,23 @@ def _settings_key() -> tuple:
 
 
 def _log_collector(lines: list[str]):
+    """dbt's event callback: keeps what a run reports in `lines`, writes every event to the `stripe_close.dbt`
+    logger (the command's log file), and counts the nodes as they finish (ledger.progress)."""
     from dbt_common.events.base_types import EventLevel
 
+    built: list[progress.Step] = []
+
     def collect(event) -> None:
-        if event.info.level in (EventLevel.INFO, EventLevel.WARN, EventLevel.ERROR) and event.info.msg:
+        if event.info.name == "ConcurrencyLine":
+            built.append(progress.step("dbt", "node", event.data.node_count, "dbt build"))
+        elif event.info.name == "NodeFinished" and built:
+            built[-1].advance()
+        if not event.info.msg:
+            return
+        level = LOG_LEVELS.get(event.info.level, logging.DEBUG)
+        if _log.isEnabledFor(level):
+            _log.log(level, event.info.msg)
+        if event.info.level in (EventLevel.INFO, EventLevel.WARN, EventLevel.ERROR):
             lines.append(event.info.msg)
 
     return collect

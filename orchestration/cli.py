@@ -10,18 +10,19 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+from exporters.close_package.presentation import display_amount
 from ledger.config import CloseSettings, ConfigError
-from ledger.money import format_major
 from ledger.sources.stripe_http import StripeRequestFailed
 from ledger.warehouse_lock import WaitInterrupted, claim_warehouse
-from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package
+from orchestration import cli_backfill, cli_bank, cli_close, cli_export, cli_ingest, cli_package, progress, run_log
 from orchestration.bank_summary import bank_summary
-from orchestration.cli_args import OneLineParser, UserMistake, add_command, at_least, command_name, day
-from orchestration.cli_guards import require_stripe_api
+from orchestration.cli_args import OneLineParser, UserMistake, add_command, add_verbose, at_least, command_name, day, require_ordered
+from orchestration.cli_guards import require_bank_inbox, require_stripe_api
+from orchestration.wording import counted, files_summary
 from sandbox.merchant import MIN_DAYS
 
 SANDBOX_API_KEY = "sk_test_sandbox_stripe_close"
@@ -32,8 +33,19 @@ WAREHOUSE_COMMANDS = frozenset({"run", "demo", "backfill", "ingest", "close", "r
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    logs: list[run_log.CommandLog] = []
+    code = _execute(args, logs)
+    written = logs[0].written if logs else None
+    if code != 0 and written is not None:
+        # What failed was said above; dbt's and Dagster's own account of it is in the log.
+        print(f"stripe-close {command_name(args)}: the log is {written}", file=sys.stderr)
+    return code
+
+
+def _execute(args: argparse.Namespace, logs: list[run_log.CommandLog]) -> int:
+    """The command's exit code; a user mistake is one line on stderr. `logs` receives the command's log."""
     try:
-        with _warehouse_claim(args):
+        with _warehouse_claim(args), _shown(args, logs):
             return args.handler(args)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
@@ -56,6 +68,18 @@ def _warehouse_claim(args: argparse.Namespace) -> contextlib.AbstractContextMana
     return claim_warehouse(CloseSettings.from_env().warehouse, holder_runs=_runs_of)
 
 
+@contextlib.contextmanager
+def _shown(args: argparse.Namespace, logs: list[run_log.CommandLog]) -> Iterator[None]:
+    """For the commands that close, build or write: progress on stderr, dbt's and Dagster's logs in
+    the command's log file (or on stderr with --verbose)."""
+    if command_name(args) not in WAREHOUSE_COMMANDS:
+        yield
+        return
+    with run_log.command_log(CloseSettings.from_env().warehouse, command_name(args), args.verbose) as log, progress.shown_on(sys.stderr):
+        logs.append(log)
+        yield
+
+
 def _runs_of(holder) -> list[str]:
     """The unfinished Dagster runs of the process holding the warehouse (its run tags name it)."""
     from orchestration.dead_runs import runs_of_process
@@ -66,6 +90,7 @@ def _runs_of(holder) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="stripe-close", description=__doc__, epilog="example: stripe-close demo; stripe-close run --help")
+    add_verbose(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = add_command(commands, "demo", "close one simulated month against the sandbox Stripe API", "stripe-close demo --days 12",
@@ -185,7 +210,7 @@ def _demo(args: argparse.Namespace) -> int:
         result = _close_window(settings, spec.start, spec.start + timedelta(days=spec.days - 1))
     if result is None:
         return 1
-    _print_result(result)
+    _print_result(result, progress.files_written())
     differences = _differences_from_truth(result, files.truth)
     print(f"Bank statements matched: {files.bai2}, {files.camt053}")
     if differences:
@@ -198,15 +223,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.end < args.start:
-        print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
-        return 2
+    require_ordered(args.start, args.end)
     settings = CloseSettings.from_env()
     require_stripe_api(settings)
+    require_bank_inbox(settings.bank_inbox, "CLOSE_BANK_INBOX")
     result = _close_window(settings, args.start, args.end)
     if result is None:
         return 1
-    _print_result(result)
+    _print_result(result, progress.files_written())
     return 0
 
 
@@ -216,7 +240,7 @@ def _close_window(settings: CloseSettings, start: date, end: date):
     from orchestration.instance import persistent_instance
 
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with run_log.captured():
             return run_close(settings, start, end, persistent_instance())
     except CloseFailed as error:
         print(f"error: {error}", file=sys.stderr)
@@ -288,26 +312,26 @@ def _chaos(args: argparse.Namespace) -> int:
     return chaos(args.points, args.days, args.transactions_per_day, args.seed, args.workdir.resolve(), only)
 
 
-def _print_result(result) -> None:
-    """The close's summary on stdout; progress (Dagster and dbt logs) went to stderr."""
+def _print_result(result, written: Sequence[str] = ()) -> None:
+    """The close's summary on stdout, `written` the files it wrote; progress went to stderr, the logs to the log file."""
     print(f"Dagster run {result.run_id}")
-    print(f"Ingested {result.balance_transactions} balance transactions and {result.payouts} payouts")
-    print(f"Booked {result.journal_entries} journal entries ({result.journal_lines} lines)")
+    print(f"Ingested {counted(result.balance_transactions, 'balance transaction')} and {counted(result.payouts, 'payout')}")
+    print(f"Booked {counted(result.journal_entries, 'journal entry', 'journal entries')} ({counted(result.journal_lines, 'line')})")
     print("Trial balance:")
     current = None
     for row in result.trial_balance:
         if row.currency != current:
             current = row.currency
             print(f"  {current.upper()}")
-        print(f"    {row.account_code} {row.account_name:<30} {format_major(row.balance_minor, row.currency):>18}")
+        print(f"    {row.account_code} {row.account_name:<30} {display_amount(row.balance_minor, row.currency):>18}")
     for currency in sorted({row.currency for row in result.trial_balance}):
         total = sum(row.balance_minor for row in result.trial_balance if row.currency == currency)
-        print(f"  {currency.upper()} total (must be zero): {format_major(total, currency)}")
+        print(f"  {currency.upper()} total (must be zero): {display_amount(total, currency)}")
     print(f"Bank: {bank_summary(result.payouts_matched, result.exceptions, result.bank_coverage)}")
-    for path in result.export_files:
-        print(f"Export: {path}")
+    for line in files_summary(list(written)):
+        print(line)
     if result.export_exceptions:
-        print(f"Exported with exceptions: {len(result.export_exceptions)} entr(ies) not exported "
+        print(f"Exported with exceptions: {counted(len(result.export_exceptions), 'entry', 'entries')} not exported "
               "(listed in each folder's <target>_export_exceptions file and manifest.json; docs/exports.md, currency policy):")
         for exception in result.export_exceptions:
             print(f"  {exception['target']} {exception['entity_id']} {exception['period']} {exception['external_id']} "

@@ -37,10 +37,19 @@ def command_name(args: argparse.Namespace) -> str:
 def add_command(subcommands: argparse._SubParsersAction, name: str, summary: str, example: str,
                 description: str | None = None) -> argparse.ArgumentParser:
     """A subcommand whose `--help` says what it does (`description`, else `summary`) and shows `example`."""
-    return subcommands.add_parser(
+    command = subcommands.add_parser(
         name, help=summary, description=description or summary[0].upper() + summary[1:] + ".",
         epilog=f"example: {example}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # Absent here, it leaves the global option's value alone: `stripe-close --verbose run` and `stripe-close run --verbose` both work.
+    add_verbose(command, argparse.SUPPRESS)
+    return command
+
+
+def add_verbose(parser: argparse.ArgumentParser, default: object = False) -> None:
+    """The global `--verbose`."""
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="dbt's and Dagster's logs on stderr instead of a log file under .close/logs/ (next to CLOSE_WAREHOUSE)")
 
 
 def period(value: str) -> str:
@@ -77,3 +86,9 @@ def at_least(minimum: int):
 def add_allow_empty(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--allow-empty", action="store_true",
                         help=f"{what} even when the period has no journal lines (otherwise refused: nothing was booked)")
+
+
+def require_ordered(start, end) -> None:
+    """`--end` on or after `--start` (either may be absent)."""
+    if start and end and end < start:
+        raise UserMistake(f"--end {end} is before --start {start}")

@@ -12,14 +12,14 @@ Exit codes: 0 done, 1 a run failed (its failing steps are printed), 2 bad input 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import sys
 
 from ledger.config import CloseSettings
+from orchestration import run_log
 from orchestration.cli_args import add_command, period
-from orchestration.cli_guards import require_stripe_api
+from orchestration.cli_guards import require_bank_inbox, require_stripe_api
 from orchestration.step_failures import step_failure_message
+from orchestration.wording import counted
 
 BACKFILL_TAG = "close/backfill"
 
@@ -43,6 +43,7 @@ def _backfill(args: argparse.Namespace) -> int:
     days = days_of(months)
     settings = CloseSettings.from_env()
     require_stripe_api(settings)
+    require_bank_inbox(settings.bank_inbox, "CLOSE_BANK_INBOX")
     # dbt runs as a subprocess and reads the settings from the environment.
     os.environ.update(settings.process_environment())
     from orchestration.definitions import defs
@@ -53,7 +54,7 @@ def _backfill(args: argparse.Namespace) -> int:
         prepare_instance(instance)
         for job_name, keys in (("ledger_close_job", days), ("period_export_job", months)):
             job = definitions.resolve_job_def(job_name)
-            with contextlib.redirect_stdout(sys.stderr):
+            with run_log.captured():
                 result = job.execute_in_process(
                     instance=instance, tags={**range_tags(keys), **process_tags(), BACKFILL_TAG: label}, raise_on_error=False,
                 )
@@ -70,7 +71,7 @@ def _print_run(job_name: str, keys, result) -> None:
     checks = result.get_asset_check_evaluations()
     status = "succeeded" if result.success else "FAILED"
     print(f"{job_name} {keys.start}..{keys.end}: run {result.run_id} {status}; "
-          f"{len(materialized)} assets materialized, {sum(c.passed for c in checks)} of {len(checks)} checks passed")
+          f"{counted(len(materialized), 'asset')} materialized, {sum(c.passed for c in checks):,} of {counted(len(checks), 'check')} passed")
     for check in checks:
         if not check.passed:
             # A warning (e.g. every_entry_exported: exported with exceptions) blocks nothing, unlike a failed proof.

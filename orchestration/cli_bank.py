@@ -19,7 +19,9 @@ from ledger.sources.bank.csv_presets import CSV_PRESETS, csv_preset
 from ledger.sources.bank.csv_statement import CsvConfig
 from ledger.sources.bank.detect import FILE_FORMATS
 from ledger.sources.bank.model import BankStatementError
-from orchestration.cli_args import UserMistake, add_command, at_least
+from orchestration.cli_args import add_command, at_least
+from orchestration.cli_guards import require_bank_inbox
+from orchestration.wording import counted
 from sandbox.bank_bench_files import BENCH_FORMATS
 
 
@@ -101,13 +103,12 @@ def _load(args: argparse.Namespace) -> int:
     except (BankStatementError, CsvPresetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if not args.source.startswith("s3://") and not Path(args.source).is_dir():
-        raise UserMistake(f"bank inbox folder {args.source} does not exist (give a folder or an s3://bucket/prefix)")
+    require_bank_inbox(args.source)
     settings = CloseSettings.from_env()
     with warehouse.connect(settings.warehouse) as connection:
         outcomes = load_inbox(connection, open_inbox(args.source), csv_config)
     for outcome in outcomes:
-        print(f"{outcome.status:<20} {outcome.name}  {outcome.lines} lines" + (f"  {outcome.message}" if outcome.message else ""))
+        print(f"{outcome.status:<20} {outcome.name}  {counted(outcome.lines, 'line')}" + (f"  {outcome.message}" if outcome.message else ""))
     # Refused bytes are not tried again, so a second run would look clean: list what is still refused.
     remaining = [outcome for outcome in outcomes if outcome.failed]
     if remaining:

@@ -18,6 +18,8 @@ from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
 from orchestration.cli_args import add_command, at_least, period
+from orchestration.cli_guards import require_built
+from orchestration.wording import counted
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
@@ -57,6 +59,7 @@ def _close(args: argparse.Namespace) -> int:
     from ledger.checks.validate import run_suites
 
     settings = CloseSettings.from_env()
+    require_built(settings.warehouse, ingested_only=True)
     try:
         period_close.validate_period(args.period)
         accounting_config.validate()
@@ -79,7 +82,7 @@ def _close(args: argparse.Namespace) -> int:
     except LedgerBuildFailed as error:
         return _fail(f"{lock.period} is locked, but the ledger could not be rebuilt to serve it: {error}")
     print(f"Locked {lock.period} at {lock.locked_at:%Y-%m-%d %H:%M:%S} UTC by {lock.locked_by}: "
-          f"{lock.journal_lines} journal lines, {lock.source_rows} drill-down rows frozen; "
+          f"{counted(lock.journal_lines, 'journal line')}, {counted(lock.source_rows, 'drill-down row')} frozen; "
           + (f"close packages of {', '.join(lock.frozen_packages)} frozen" if lock.frozen_packages else "no close package to freeze"))
     for warning in warnings:
         print(f"Warning: {warning}")
@@ -88,6 +91,7 @@ def _close(args: argparse.Namespace) -> int:
 
 def _reopen(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
+    require_built(settings.warehouse)
     try:
         # The rebuild after the reopen loads the seeds: a bad row must stop the reopen, not the rebuild.
         accounting_config.validate()

@@ -20,14 +20,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from exporters.close_package.presentation import display_amount
 from exporters.currency_policy import CurrencyException
 from exporters.guard import LedgerNotProven, require_proven_ledger
 from exporters.period_export import PUSH_TARGETS, TARGETS, export_periods, push_periods
 from exporters.settings import ExportSettings
 from ledger.config import CloseSettings, ConfigError
-from ledger.money import format_major
-from orchestration.cli_args import add_allow_empty, add_command, period
+from orchestration import progress
+from orchestration.cli_args import UserMistake, add_allow_empty, add_command, period
 from orchestration.cli_guards import require_journal_lines
+from orchestration.wording import counted, files_summary
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -48,12 +50,11 @@ def _export(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2
+    if args.push and args.target not in PUSH_TARGETS:
+        raise UserMistake(f"--push works with --target {' or '.join(PUSH_TARGETS)}")
     if not require_journal_lines(close.warehouse, args.period, args.entity, args.allow_empty, "export"):
         print(f"no journal lines in {args.period}: nothing exported (--allow-empty)")
         return 0
-    if args.push and args.target not in PUSH_TARGETS:
-        print(f"--push works with --target {' or '.join(PUSH_TARGETS)}", file=sys.stderr)
-        return 2
     try:
         require_proven_ledger(close.warehouse)
     except LedgerNotProven as error:
@@ -69,12 +70,12 @@ def _export(args: argparse.Namespace) -> int:
     for period in exported:
         for file in period.files:
             totals = ", ".join(
-                f"{currency.upper()} debit {format_major(t.debit_minor, currency)} credit {format_major(t.credit_minor, currency)}"
+                f"{currency.upper()} debit {display_amount(t.debit_minor, currency)} credit {display_amount(t.credit_minor, currency)}"
                 for currency, t in file.totals.items()
             )
-            print(f"{file.path.name}: {file.rows} rows; {totals}")
-        for published in period.published:
-            print(f"Published: {published.location}")
+            print(f"{file.path.name}: {counted(file.rows, 'row')}; {totals}")
+    for line in files_summary(progress.files_written()):
+        print(line)
     _print_exceptions([exception for period in exported for exception in period.exceptions], "exported")
     return 0
 
@@ -86,7 +87,7 @@ def _print_exceptions(exceptions: list[CurrencyException], done: str) -> None:
             print(exception.describe())
     refused = [exception for exception in exceptions if exception.refused]
     if refused:
-        print(f"{done.capitalize()} with exceptions: {len(refused)} entr(ies) not {done} (listed in the <target>_export_exceptions file "
+        print(f"{done.capitalize()} with exceptions: {counted(len(refused), 'entry', 'entries')} not {done} (listed in the <target>_export_exceptions file "
               "and manifest.json of the export folder):")
         for exception in refused:
             print(f"  {exception.describe()}")
@@ -104,7 +105,7 @@ def _push(warehouse: Path, settings: ExportSettings, args: argparse.Namespace) -
         failures += len(report.failures)
     _print_exceptions([exception for report in reports for exception in report.exceptions], "pushed")
     if failures:
-        print(f"{failures} entr(ies) not pushed or not matching; push again to retry (nothing is duplicated)", file=sys.stderr)
+        print(f"{counted(failures, 'entry', 'entries')} not pushed or not matching; push again to retry (nothing is duplicated)", file=sys.stderr)
         return 1
     return 0
 

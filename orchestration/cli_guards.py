@@ -1,8 +1,9 @@
 """The checks a subcommand makes before it starts work, each turning a user mistake into one line.
 
 Each raises `cli_args.UserMistake` (printed by `main` with its exit code): a close against a Stripe
-API that is not there or refuses the key, a package or an export before any close built a ledger,
-or of a period where nothing was booked (which would look like a clean, empty month).
+API that is not there or refuses the key, a `close` before anything was ingested, a package, an
+export or a reopen before any close built a ledger, or of a period where nothing was booked (which
+would look like a clean, empty month).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import duckdb
 
 from exporters.entities import EntityConfigError, load_entities, select_entities
 from ledger.config import CloseSettings
-from ledger.period_activity import LedgerMissing, journal_line_count
+from ledger.period_activity import LedgerMissing, journal_line_count, require_ingested, require_ledger
 from ledger.sources.ingest_settings import api_settings_from_env
 from ledger.sources.stripe_preflight import StripeUnavailable, check_stripe_api
 from orchestration.cli_args import UserMistake
@@ -31,6 +32,26 @@ def require_stripe_api(settings: CloseSettings) -> None:
         check_stripe_api(api_settings_from_env({**os.environ, "STRIPE_API_KEY": settings.stripe_api_key,
                                                 "STRIPE_API_BASE": settings.stripe_api_base}))
     except StripeUnavailable as error:
+        raise UserMistake(str(error)) from None
+
+
+def require_bank_inbox(location: str, setting: str = "") -> None:
+    """A local bank inbox is a folder that exists (an s3:// prefix is listed when it is read): a
+    mistyped folder would close the month as if the bank had sent nothing."""
+    if location and not location.startswith("s3://") and not Path(location).is_dir():
+        named = f"{setting}: " if setting else ""
+        raise UserMistake(f"{named}bank inbox folder {location} does not exist (give a folder or an s3://bucket/prefix)")
+
+
+def require_built(warehouse: Path, ingested_only: bool = False) -> None:
+    """A ledger in `warehouse`, or with `ingested_only` Stripe data to build it from; a command
+    without either would fail on every dbt model or read nothing."""
+    try:
+        if ingested_only:
+            require_ingested(warehouse)
+        else:
+            require_ledger(warehouse)
+    except LedgerMissing as error:
         raise UserMistake(str(error)) from None
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ledger import warehouse
 from ledger.config import CloseSettings
 from ledger.sources.ingest_settings import IngestSettings
-from orchestration.cli_args import add_command, at_least, day
+from orchestration.cli_args import add_command, at_least, day, require_ordered
 from orchestration.cli_guards import require_stripe_api
 
 
@@ -59,9 +59,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     close = CloseSettings.from_env()
     settings = IngestSettings.from_env(os.environ)
-    if args.end and args.start and args.end < args.start:
-        print(f"--end {args.end} is before --start {args.start}", file=sys.stderr)
-        return 2
+    require_ordered(args.start, args.end)
     require_stripe_api(close)
     start = _midnight(args.start) if args.start else None
     end = _midnight(args.end + timedelta(days=1)) if args.end else None

@@ -20,9 +20,11 @@ from ledger.config import CloseSettings, ConfigError
 from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.package import build_close_packages
 from exporters.close_package.presentation import display_amount
+from orchestration import progress
 from orchestration.cli_args import add_allow_empty, add_command, period
 from orchestration.cli_guards import require_journal_lines
 from orchestration.instance import recorded_proofs
+from orchestration.wording import counted, files_summary
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -55,11 +57,14 @@ def _package(args: argparse.Namespace) -> int:
             print(f"  {package.frozen.describe()}")
         for figures in data.headline():
             currency = figures.currency
-            bank = (f"{figures.payouts_matched} payout(s) matched, {figures.unmatched_payouts} unmatched "
+            bank = (f"{counted(figures.payouts_matched, 'payout')} matched, {figures.unmatched_payouts:,} unmatched "
                     f"({display_amount(figures.unmatched_payouts_minor, currency)})") if figures.bank_reconciled else "bank reconciliation NOT performed: no statements"
             print(f"  {currency.upper()}: Stripe ending balance {display_amount(figures.stripe_ending_balance_minor, currency)}, {bank}")
         not_performed = data.bank_coverage.describe()
-        print(f"  {len(data.exceptions)} open exception(s)" + (f"; {not_performed}" if not_performed else ""))
+        print(f"  {counted(len(data.exceptions), 'open exception')}" + (f"; {not_performed}" if not_performed else ""))
         for published in package.published:
-            print(f"  Published: {published.location}" + (f" (download: {published.download_url})" if published.download_url else ""))
+            if published.download_url:
+                print(f"  Download {published.name}: {published.download_url}")
+    for line in files_summary(progress.files_written()):
+        print(line)
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +23,7 @@ from ledger.bank_coverage import BankCoverage, bank_coverage
 from ledger.config import CloseSettings
 from ledger.periods import periods_between
 from ledger.warehouse_lock import claim_warehouse
+from orchestration import run_log
 from orchestration.dead_runs import process_tags, release_dead_runs, wait_for_pool
 from orchestration.partition_runs import day_range, month_range, range_tags
 from orchestration.step_failures import step_failure_message
@@ -107,16 +107,13 @@ def run_close(settings: CloseSettings, start: date, end: date, instance: dg.Dags
 def prepare_instance(instance: dg.DagsterInstance) -> None:
     """Before a run in this process: fail the runs whose process died, freeing their pool slots,
     and wait (sleeping) while a live run elsewhere holds the pool. Call it holding the warehouse."""
-    release_dead_runs(instance, _to_stderr)
-    wait_for_pool(instance, _to_stderr)
-
-
-def _to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # Said to the user even while the run's logs go to the command's log file.
+    release_dead_runs(instance, run_log.tell)
+    wait_for_pool(instance, run_log.tell)
 
 
 def _materialize(assets: list, keys: dg.PartitionKeyRange, instance: dg.DagsterInstance, definitions: dg.Definitions) -> dg.ExecuteInProcessResult:
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": run_log.dagster_level()}}}}
     result = dg.materialize(
         assets, instance=instance, resources=definitions.resources, run_config=run_config,
         tags={**range_tags(keys), **process_tags()}, raise_on_error=False,

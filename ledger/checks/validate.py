@@ -11,7 +11,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from ledger import failpoints
+from ledger import failpoints, progress
 from ledger.checks.suites import SUITES, Suite
 
 CULPRITS_KEPT = 20
@@ -95,10 +95,13 @@ def run_suites(warehouse: Path, suites: tuple[Suite, ...] = SUITES) -> list[Suit
     finally:
         connection.close()
     context = _context()
+    # Counted against every suite: a Dagster run validates them one check at a time, a step each.
+    validated = progress.step("proofs", "proof", len(SUITES), "Great Expectations proofs")
     results = []
     for suite, frame, not_evaluated in frames:
         failpoints.reached("gx.suite")
         results.append(validate_frame(suite, frame, context, not_evaluated))
+        validated.advance()
     return results
 
 

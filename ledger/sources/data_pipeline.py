@@ -44,7 +44,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ledger import warehouse
+from ledger import progress, warehouse
 from ledger.sources import delivery_types, stripe_records
 from ledger.sources.s3_fetch import ParallelDownload, S3Object
 
@@ -405,10 +405,13 @@ def _check_part(cursor: duckdb.DuckDBPyConnection, settings: DataPipelineSetting
 
 
 def _check_when_landed(connection: duckdb.DuckDBPyConnection, download: ParallelDownload, settings: DataPipelineSettings,
-                       table: str, part: S3Object, as_of: datetime, targets: dict[str, warehouse.LandedColumn]) -> _PartCheck:
+                       table: str, part: S3Object, as_of: datetime, targets: dict[str, warehouse.LandedColumn],
+                       checked: progress.Step) -> _PartCheck:
     download.wait([part])
     with connection.cursor() as cursor:
-        return _check_part(cursor, settings, table, part, as_of, targets)
+        check = _check_part(cursor, settings, table, part, as_of, targets)
+    checked.advance(1, row=check.rows)
+    return check
 
 
 def _landing_targets(connection: duckdb.DuckDBPyConnection) -> dict[str, dict[str, warehouse.LandedColumn]]:
@@ -491,14 +494,17 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     folder = Path(tempfile.mkdtemp(prefix=f"{newest.run}-", dir=root))
     try:
         parts = _parts(settings, s3, newest.run, folder)
+        checked = {table: progress.step(f"data_pipeline {table}", "file", len(parts[table]), f"Data Pipeline {table}") for table in LOAD_ORDER}
         with ParallelDownload(s3, settings.bucket, [part for table in LOAD_ORDER for part in parts[table]]) as download:
             targets = _landing_targets(connection)
             with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="parquet-check") as pool:
-                pending = {table: [pool.submit(_check_when_landed, connection, download, settings, table, part, as_of, targets[table])
+                pending = {table: [pool.submit(_check_when_landed, connection, download, settings, table, part, as_of, targets[table], checked[table])
                                    for part in parts[table]]
                            for table in LOAD_ORDER}
                 try:
                     checks = {table: [future.result() for future in futures] for table, futures in pending.items()}
+                    for step in checked.values():
+                        step.finish()
                     _refuse_what_cannot_land(newest.run, settings, parts, checks)
                     files = {table: _checked_files(settings, table, parts[table]) for table in LOAD_ORDER}
                     _refuse_repeated_ids(checks[BALANCE_TRANSACTIONS], files[BALANCE_TRANSACTIONS], connection, newest.run)

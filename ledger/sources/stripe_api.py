@@ -42,7 +42,7 @@ import duckdb
 import pyarrow as pa
 import stripe
 
-from ledger import warehouse
+from ledger import progress, warehouse
 from ledger.sources import stripe_records
 from ledger.sources.parallel import run_jobs
 from ledger.sources.rate_limiter import RateLimiter
@@ -217,6 +217,10 @@ class _AccountRun:
     def stream(self, stream: str) -> str:
         return warehouse.account_stream(stream, self.configured)
 
+    def described(self, what: str) -> str:
+        """`what`, naming the account when several are read."""
+        return f"{what} of {self.configured}" if self.configured else what
+
 
 def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConnection, window: Window, now: datetime | None,
                     fetcher: StripeFetcher, account: _AccountRun, stats: IngestStats) -> None:
@@ -237,15 +241,22 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
     if reaches_read and window.end < read_at:
         window = Window(window.start, read_at)
 
+    listed = progress.step(account.stream("payouts"), "payout", description=account.described("Stripe payouts"))
     payouts = _read_payouts(fetcher, settings, window)
+    listed.advance(len(payouts))
+    listed.finish()
     stats.payouts += warehouse.upsert(connection, "stripe_payouts", stamp(stripe_records.payout_rows(payouts, SOURCE, loaded_at)))
     to_link = _payouts_to_link(connection, payouts, stats)
-    jobs = [_slice_job(fetcher, part, loaded_at, stamp) for part in _slices(window, settings)] + [_links_job(fetcher, payout_id) for payout_id in to_link]
+    slices = _slices(window, settings)
+    fetched = progress.step(account.stream("balance_transactions"), "slice", len(slices), account.described("Stripe balance transactions"))
+    linked = progress.step(account.stream("payout_transactions"), "payout", len(to_link), account.described("Stripe payout contents"))
+    jobs = [_slice_job(fetcher, part, loaded_at, stamp, fetched) for part in slices] + [_links_job(fetcher, payout_id) for payout_id in to_link]
     transactions = _TransactionBatches(connection, settings.batch_rows, stats)
     for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
         if kind == "transactions":
             transactions.add(item)
         else:
+            linked.advance()
             payout_id, transaction_ids = item
             links = [(payout_id, txn_id) for txn_id in transaction_ids]
             # Whole per payout (one transaction), so a payout with links has all of them.
@@ -253,6 +264,8 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
                 connection, "stripe_payout_transactions", stamp(stripe_records.payout_transaction_rows(links, SOURCE, loaded_at)),
             )
     transactions.flush()
+    for finished in (fetched, linked):
+        finished.finish()
 
     if reaches_read:
         as_of = stats.balance_snapshots[account.account_id or OWN_ACCOUNT_UNKNOWN] = _naive_utc(read_at)
@@ -273,7 +286,7 @@ def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:
 
 
 def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime,
-               stamp: Callable[[pa.Table], pa.Table]) -> Callable[[], Iterator[tuple[str, Any]]]:
+               stamp: Callable[[pa.Table], pa.Table], fetched: progress.Step) -> Callable[[], Iterator[tuple[str, Any]]]:
     def converted(objects: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
         transactions, fee_details = stripe_records.balance_transaction_rows(objects, SOURCE, loaded_at)
         return stamp(transactions), stamp(fee_details)
@@ -281,12 +294,14 @@ def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime,
     def job() -> Iterator[tuple[str, Any]]:
         buffer: list[dict[str, Any]] = []
         for page in fetcher.pages("/v1/balance_transactions", {"created": part.created_filter}):
+            fetched.advance(0, object=len(page), page=1)
             buffer.extend(page)
             if len(buffer) >= CONVERT_ROWS:
                 yield "transactions", converted(buffer)
                 buffer = []
         if buffer:
             yield "transactions", converted(buffer)
+        fetched.advance()
     return job
 
 

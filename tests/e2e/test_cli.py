@@ -25,14 +25,34 @@ def test_demo_closes_a_simulated_month_and_matches_the_truth(tmp_path):
     out = result.stdout
     assert "The ledger equals the simulator's ground truth" in out
     assert "JPY total (must be zero): 0" in out and "USD total (must be zero): 0.00" in out
-    export = tmp_path / "exports" / "main" / "2026-10" / "netsuite_journal_entries_main_2026-10.csv"
-    assert f"Export: {export}" in out and export.exists()
+    folder = tmp_path / "exports" / "main" / "2026-10"
+    written = sorted(path for path in folder.rglob("*") if path.is_file())
+    lines = out.splitlines()
+    start = lines.index(f"Wrote {len(written)} files:")
+    # Every file: NetSuite, SAP, the accountants' journal, the close package, the manifests.
+    assert sorted(lines[start + 1:start + 1 + len(written)]) == [f"  {path}" for path in written]
+    assert {folder / "netsuite_journal_entries_main_2026-10.csv", folder / "sap_journal_entries_main_2026-10.xlsx",
+            folder / "journal_main_2026-10.xlsx", folder / "manifest.json", folder / "close_package" / "close_package_main_2026-10.html",
+            folder / "close_package" / "manifest.json"} <= set(written)
     assert (tmp_path / ".close" / "warehouse.duckdb").exists()
     assert (tmp_path / ".close" / "sandbox" / "bank" / "bank_statement.bai2").exists()
     assert "payouts matched to the statement" in out
     assert "Exported: every journal entry" in out and "with exceptions" not in out
     assert (tmp_path / ".close" / "dagster" / "dagster.yaml").exists()
     assert "sk_test_sandbox" not in out + result.stderr, "the API key must never be printed"
+    # Progress on stderr, as plain lines (not a terminal); dbt's and Dagster's logs in the log file, without the key.
+    assert "\x1b" not in result.stderr
+    progress = result.stderr.splitlines()
+    assert any(line.startswith("Stripe balance transactions: ") and line.endswith(" done") for line in progress)
+    [built] = [line for line in progress if line.startswith("dbt build: ") and line.endswith(" done")]
+    done, total = built.split(" ")[2].split("/")
+    assert done == total
+    assert "- dagster - " not in result.stderr
+    [log] = (tmp_path / ".close" / "logs").glob("demo-*.log")
+    text = log.read_text()
+    assert "- dagster - DEBUG - " in text and "ledger_dbt_models" in text
+    assert "sk_test_sandbox" not in text, "the API key must never be logged"
+    assert "\x1b" not in text, "a log file is not a terminal: no color codes"
 
 
 def test_an_account_settling_in_kwd_is_exported_with_exceptions_not_failed(tmp_path):
@@ -45,15 +65,15 @@ def test_an_account_settling_in_kwd_is_exported_with_exceptions_not_failed(tmp_p
     assert len(refused) >= 12
     assert all(line.endswith("KWD has 3 decimals and NetSuite keeps 2 (NETSUITE_CURRENCY_POLICY kwd:refuse)") and "-KWD (KWD debit " in line
                for line in refused)
-    assert f"Exported with exceptions: {len(refused)} entr(ies) not exported" in out
+    assert f"Exported with exceptions: {len(refused)} entries not exported" in out
     folder = tmp_path / "exports" / "main" / "2026-10"
-    assert f"Export: {folder / 'netsuite_journal_entries_main_2026-10.csv'}" in out
-    assert f"Export: {folder / 'netsuite_export_exceptions_main_2026-10.csv'}" in out
+    assert f"  {folder / 'netsuite_journal_entries_main_2026-10.csv'}" in out
+    assert f"  {folder / 'netsuite_export_exceptions_main_2026-10.csv'}" in out
 
     # The export command says the same, and with the functional policy posts them in USD instead.
     export = run_cli("export", "--period", "2026-10", cwd=tmp_path)
     assert export.returncode == 0, export.stderr[-3000:]
-    assert f"Exported with exceptions: {len(refused)} entr(ies) not exported" in export.stdout
+    assert f"Exported with exceptions: {len(refused)} entries not exported" in export.stdout
     functional = run_cli("export", "--period", "2026-10", cwd=tmp_path, env={"NETSUITE_CURRENCY_POLICY": "kwd:functional"})
     assert functional.returncode == 0, functional.stderr[-3000:]
     assert "with exceptions" not in functional.stdout

@@ -8,9 +8,14 @@ import socket
 
 import pytest
 
+from tests.conftest import API_KEY
 from tests.e2e.test_cli import run_cli
 
 pytestmark = pytest.mark.e2e
+
+
+# The subcommands that read Stripe with STRIPE_API_KEY.
+KEYED_COMMANDS = [("ingest",), ("run", "--start", "2026-10-01", "--end", "2026-10-31"), ("backfill", "--from", "2026-10", "--to", "2026-10")]
 
 
 def one_line(result) -> str:
@@ -50,6 +55,16 @@ def test_package_and_export_before_any_close_say_to_run_it_first(tmp_path, comma
     assert one_line(result) == f"stripe-close {command[0]}: no ledger in {tmp_path}/.close/warehouse.duckdb: run `stripe-close run` first"
 
 
+@pytest.mark.parametrize(("command", "missing"), [
+    (("close", "--period", "2026-10"), "no Stripe data"), (("reopen", "--period", "2026-10", "--reason", "late refund"), "no ledger"),
+])
+def test_close_and_reopen_before_any_run_say_to_run_it_first(tmp_path, command, missing):
+    result = run_cli(*command, cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_line(result) == f"stripe-close {command[0]}: {missing} in {tmp_path}/.close/warehouse.duckdb: run `stripe-close run` first"
+    assert not (tmp_path / ".close" / "warehouse.duckdb").exists()
+
+
 def test_package_of_a_warehouse_with_only_bank_statements_says_no_ledger(tmp_path):
     (tmp_path / "inbox").mkdir()
     assert run_cli("bank", "load", str(tmp_path / "inbox"), cwd=tmp_path).returncode == 0
@@ -59,16 +74,14 @@ def test_package_of_a_warehouse_with_only_bank_statements_says_no_ledger(tmp_pat
     assert one_line(result) == f"stripe-close package: no ledger in {tmp_path}/.close/warehouse.duckdb: run `stripe-close run` first"
 
 
-@pytest.mark.parametrize("command", [
-    ("ingest",), ("run", "--start", "2026-10-01", "--end", "2026-10-31"), ("backfill", "--from", "2026-10", "--to", "2026-10"),
-])
+@pytest.mark.parametrize("command", KEYED_COMMANDS)
 def test_a_missing_key_is_one_line(tmp_path, command):
     result = run_cli(*command, cwd=tmp_path)
     assert result.returncode == 2
     assert one_line(result) == f"stripe-close {command[0]}: STRIPE_API_KEY is not set (a restricted, read-only key is enough)"
 
 
-@pytest.mark.parametrize("command", [("ingest",), ("run", "--start", "2026-10-01", "--end", "2026-10-31")])
+@pytest.mark.parametrize("command", KEYED_COMMANDS)
 def test_an_unreachable_api_names_the_url_and_the_cause(tmp_path, command):
     base = f"http://127.0.0.1:{closed_port()}"
     result = run_cli(*command, cwd=tmp_path, env={"STRIPE_API_KEY": "sk_test_whatever", "STRIPE_API_BASE": base})
@@ -76,7 +89,7 @@ def test_an_unreachable_api_names_the_url_and_the_cause(tmp_path, command):
     assert one_line(result) == f"stripe-close {command[0]}: the Stripe API at {base} is unreachable: Connection refused"
 
 
-@pytest.mark.parametrize("command", [("ingest",), ("run", "--start", "2026-10-01", "--end", "2026-10-31")])
+@pytest.mark.parametrize("command", KEYED_COMMANDS)
 def test_a_key_the_api_refuses_is_one_line_without_the_key(tmp_path, stripe_server, command):
     wrong = "sk_test_not_the_sandbox_key_4242"
     result = run_cli(*command, cwd=tmp_path, env={"STRIPE_API_KEY": wrong, "STRIPE_API_BASE": stripe_server.url})
@@ -84,6 +97,16 @@ def test_a_key_the_api_refuses_is_one_line_without_the_key(tmp_path, stripe_serv
     assert one_line(result) == (f"stripe-close {command[0]}: the Stripe API at {stripe_server.url} refused STRIPE_API_KEY "
                                 "(HTTP 401): set a valid secret or restricted key")
     assert "4242" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", KEYED_COMMANDS[1:])
+def test_a_missing_bank_inbox_setting_is_one_line_before_anything_is_ingested(tmp_path, stripe_server, command):
+    env = {"STRIPE_API_KEY": API_KEY, "STRIPE_API_BASE": stripe_server.url, "CLOSE_BANK_INBOX": str(tmp_path / "statements")}
+    result = run_cli(*command, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert one_line(result) == (f"stripe-close {command[0]}: CLOSE_BANK_INBOX: bank inbox folder {tmp_path}/statements does not exist "
+                                "(give a folder or an s3://bucket/prefix)")
+    assert not (tmp_path / ".close" / "warehouse.duckdb").exists()
 
 
 def test_a_missing_bank_inbox_folder_is_one_line(tmp_path):
@@ -129,3 +152,16 @@ def test_export_of_an_empty_period_with_allow_empty_says_nothing_was_exported(cl
     result = run_cli("export", "--period", "2026-12", "--allow-empty", cwd=tmp_path, env=env)
     assert (result.returncode, result.stdout, result.stderr) == (0, "no journal lines in 2026-12: nothing exported (--allow-empty)\n", "")
     assert not (tmp_path / "exports").exists()
+
+
+@pytest.mark.parametrize("command", [("run", "--start", "2026-10-31", "--end", "2026-10-01"), ("ingest", "--start", "2026-10-31", "--end", "2026-10-01")])
+def test_a_window_ending_before_it_starts_is_one_line(tmp_path, command):
+    result = run_cli(*command, cwd=tmp_path, env={"STRIPE_API_KEY": "sk_test_whatever"})
+    assert result.returncode == 2
+    assert one_line(result) == f"stripe-close {command[0]}: --end 2026-10-01 is before --start 2026-10-31"
+
+
+def test_push_of_the_accountants_journal_is_one_line_before_anything_is_read(tmp_path):
+    result = run_cli("export", "--period", "2026-10", "--target", "generic", "--push", cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_line(result) == "stripe-close export: --push works with --target netsuite or sap"

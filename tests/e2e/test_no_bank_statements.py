@@ -84,7 +84,7 @@ def test_the_package_command_says_not_performed_instead_of_zeros(unreconciled, t
     for currency in ("EUR", "JPY", "USD"):
         [line] = [line for line in lines if line.startswith(f"  {currency}:")]
         assert line.endswith(", bank reconciliation NOT performed: no statements"), line
-    assert f"  0 open exception(s); {NOT_PERFORMED}" in lines
+    assert f"  0 open exceptions; {NOT_PERFORMED}" in lines
     assert "matched" not in result.stdout
 
     html = (tmp_path / "main" / "2026-10" / "close_package" / "close_package_main_2026-10.html").read_text()

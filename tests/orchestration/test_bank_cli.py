@@ -33,9 +33,12 @@ def test_bank_load_lands_the_folder_and_fails_on_a_quarantined_file(
     inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["bank", "load", str(inbox)]) == 1
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert out[0].startswith("quarantined          bad.sta  0 lines  bad.sta, line 5: date '261305'")
-    assert out[1] == "loaded               good.bai2  1 lines"
+    assert out[1] == "loaded               good.bai2  1 line"
+    # Progress on stderr (not a terminal: plain lines), counting the files as each is done.
+    assert captured.err.splitlines() == ["Bank statement files: 0/2 files", "Bank statement files: 1/2 files", "Bank statement files: 2/2 files done"]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
         assert connection.execute("select amount_minor, currency from raw.bank_statement_lines").fetchall() == [(123_456, "usd")]
 
@@ -66,7 +69,7 @@ def test_bank_load_fails_while_a_file_remains_in_quarantine_and_lists_it(
     (inbox / "empty.xml").unlink()
     assert main(["bank", "load", str(inbox)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "loaded               bad.sta  1 lines",
+        "loaded               bad.sta  1 line",
         "already_loaded       good.bai2  0 lines",
     ]
 

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import duckdb
 
+from ledger import progress
 from ledger.sources.bank.csv_statement import CsvConfig
 from ledger.sources.bank.load import LoadOutcome, StatementFile, load_statement_file
 
@@ -110,8 +111,9 @@ def load_inbox(
     if names is not None:
         wanted = set(names)
         entries = [entry for entry in entries if entry.name in wanted]
+    loaded = progress.step("bank statements", "file", len(entries), "Bank statement files")
     with tempfile.TemporaryDirectory(prefix="bank-inbox-") as scratch:
-        return [load_statement_file(connection, inbox.fetch(entry, Path(scratch)), csv_config) for entry in entries]
+        return [load_statement_file(connection, inbox.fetch(entry, Path(scratch)), csv_config) for entry in progress.counted(entries, loaded)]
 
 
 def open_inbox(location: str, s3_client: Any | None = None) -> Inbox:

@@ -17,7 +17,7 @@ from unittest import mock
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from ledger import accounting_config
+from ledger import accounting_config, progress
 from ledger.dbt_build import CloseWindow, window_settings
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import dbt_project
@@ -46,10 +46,13 @@ class LedgerTranslator(DagsterDbtTranslator):
 def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the ledger with `dbt build`: models, seeds, and every data test as an asset check."""
     require_valid_configuration(dbt)
-    # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called.
-    with mock.patch.dict(os.environ, window_settings(run_window(context))):
+    # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called. dbt's
+    # lines go to the run's log (the UI, a CLI command's log file), never a terminal: no color codes.
+    with mock.patch.dict(os.environ, {**window_settings(run_window(context)), "DBT_USE_COLORS": "false"}):
         invocation = dbt.cli(["build"], context=context)
-    yield from with_dbt_metadata(context, invocation.stream(), warehouse.file, invocation.target_path)
+    # One event per model, seed and test as dbt finishes it: counted live, before the metadata holds them back.
+    nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), "dbt build")
+    yield from with_dbt_metadata(context, progress.counted(invocation.stream(), nodes), warehouse.file, invocation.target_path)
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
     shutil.rmtree(invocation.target_path, ignore_errors=True)

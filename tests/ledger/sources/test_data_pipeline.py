@@ -1,5 +1,6 @@
 """Data Pipeline exports in a moto S3 server, loaded with boto3 into a real DuckDB file."""
 
+import io
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from ledger import warehouse
+from ledger import progress, warehouse
 from ledger.config import ConfigError
 from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineError, load_newest_run
 from ledger.sources.ingest_settings import IngestSettings
@@ -21,6 +22,8 @@ from ledger.sources import stripe_records
 from sandbox import data_pipeline as delivery
 from sandbox import stripe_objects
 from sandbox.stripe_api import SandboxStripeServer
+from orchestration.progress import PeriodicLines
+from orchestration.wording import counted
 from tests.conftest import API_KEY
 from tests.s3_fixtures import layout, local_s3, replace_object, rewritten, with_column, without_column  # noqa: F401 - fixtures
 
@@ -502,3 +505,23 @@ def test_payout_flags_delivered_as_text_land_as_booleans(payouts_by_hand_world, 
         automatic = dict(connection.execute("select id, automatic from raw.stripe_payouts").fetchall())
     assert automatic == {row["id"]: row["automatic"] for row in payouts_by_hand_world.payouts.to_pylist()}
     assert list(automatic.values()).count(False) == 2
+
+
+def test_a_load_reports_each_table_files_checked_of_all_and_its_rows(small_world, layout, tmp_path):
+    """What the command line shows while a delivery loads (orchestration/progress.py): per table, parts n/N and rows."""
+    delivery.write_export(layout.s3_client(), layout, small_world)
+    stream = io.StringIO()
+    with progress.listening(PeriodicLines(stream)):
+        stats = load(layout, tmp_path / "warehouse.duckdb")
+    parts = {table: len(delivery_folder_parts(layout, stats.run, table)) for table in (BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS)}
+    lines = stream.getvalue().splitlines()
+    for table, rows in ((BALANCE_TRANSACTIONS, stats.balance_transactions), (FEE_DETAILS, stats.fee_details), (TRANSFERS, None)):
+        done = f"Data Pipeline {table}: {parts[table]}/{counted(parts[table], 'file')}, "
+        assert any(line.startswith(done) and line.endswith(" rows done") for line in lines), lines
+        if rows is not None:
+            assert f"{done}{rows:,} rows done" in lines
+
+
+def delivery_folder_parts(layout, run: str, table: str) -> list[str]:
+    listed = layout.s3_client().list_objects_v2(Bucket=layout.bucket, Prefix=layout.table_prefix(run, table))
+    return [item["Key"] for item in listed.get("Contents", []) if item["Key"].endswith(".parquet")]
