@@ -46,6 +46,8 @@ REFUND_SHARE = 0.08
 # fee; EUR processing fees carry 20% VAT. Both are parts of `fee`, itemized in `fee_details`.
 APPLICATION_FEE_EVERY = 7
 FEE_VAT_PERCENT = {"eur": 20}
+# The partial capture: the charge authorizes the first amount, captures the second.
+PARTIAL_CAPTURE = (10_000, 6_000)
 
 BALANCE_TRANSACTION_SCHEMA = pa.schema(
     [
@@ -238,7 +240,7 @@ def _special_activity(spec: WorldSpec) -> pa.Table:
 
     # Partial capture: the charge carries the full authorization; the uncaptured part comes back
     # as a `refund` transaction in category partial_capture_reversal.
-    authorized, captured = 10_000, 6_000
+    authorized, captured = PARTIAL_CAPTURE
     charge_id = stable_id("ch", seed, "partial")
     rows.add(id=stable_id("txn", seed, "partial-charge"), created=t0 + DAY + 36_000,
              available_on=t0 + (1 + AVAILABILITY_DELAY_DAYS) * DAY, currency="usd", amount=authorized,

@@ -43,7 +43,7 @@ import pyarrow as pa
 import stripe
 
 from ledger import warehouse
-from ledger.sources import stripe_records
+from ledger.sources import source_tables, stripe_records
 from ledger.sources.parallel import run_jobs
 from ledger.sources.rate_limiter import RateLimiter
 from ledger.sources.stripe_http import RetryPolicy, StripeAccessDenied, StripeFetcher
@@ -57,6 +57,14 @@ STREAMS = ("balance_transactions", "payouts")
 OWN_ACCOUNT_UNKNOWN = "(the key's own account)"
 # Objects converted to Arrow per worker hand-off: large enough to amortize, small enough to bound memory.
 CONVERT_ROWS = 2_000
+# How source objects are read (STRIPE_SOURCE_OBJECTS): `list` pages each resource by `created` window;
+# `expand` takes charges, refunds and disputes from the balance transaction pages (`expand[]=data.source`)
+# and lists the rest; `off` reads none. docs/ingestion.md gives the measurements behind the default.
+SOURCE_MODES = ("list", "expand", "off")
+# Resources listed by `created` window, and the catalog, listed whole every run (a few pages).
+WINDOWED_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes")
+EXPANDED_RESOURCES = {"charge": "charges", "refund": "refunds", "dispute": "disputes"}
+CATALOG_RESOURCES = ("products", "prices", "tax_rates")
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,13 @@ class StripeApiSettings:
     accounts: tuple[str, ...] = ()
     # The key's own account id, if known (STRIPE_ACCOUNT_ID): spares `GET /v1/account`.
     account_id: str | None = None
+    source_objects: str = "list"
+    # Personal-data columns to store anyway (`table.column`, CLOSE_PERSONAL_DATA_ALLOWLIST); none by default.
+    personal_data: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.source_objects not in SOURCE_MODES:
+            raise ValueError(f"source_objects {self.source_objects!r} is not one of {', '.join(SOURCE_MODES)}")
 
     def client(self) -> stripe.StripeClient:
         if not self.api_key:
@@ -142,6 +157,8 @@ class IngestStats:
     payouts: int = 0
     payout_transactions: int = 0
     payouts_not_itemized: int = 0
+    # Rows landed per source-object table (stripe_charges, stripe_invoice_line_items, ...).
+    source_rows: dict[str, int] = field(default_factory=dict)
     # Per account, when Stripe's balance was read, if the window reached that moment and it was recorded.
     # The key's own account is OWN_ACCOUNT_UNKNOWN when its id is not known.
     balance_snapshots: dict[str, datetime] = field(default_factory=dict)
@@ -168,6 +185,7 @@ class IngestStats:
             "payouts": self.payouts,
             "payout_transactions": self.payout_transactions,
             "payouts_not_itemized": self.payouts_not_itemized,
+            "source_rows": dict(sorted(self.source_rows.items())),
             "balance_snapshots": {account: as_of.isoformat() for account, as_of in self.balance_snapshots.items()},
             **self.telemetry.summary(),
             "warnings": list(self.warnings),
@@ -240,11 +258,17 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
     payouts = _read_payouts(fetcher, settings, window)
     stats.payouts += warehouse.upsert(connection, "stripe_payouts", stamp(stripe_records.payout_rows(payouts, SOURCE, loaded_at)))
     to_link = _payouts_to_link(connection, payouts, stats)
-    jobs = [_slice_job(fetcher, part, loaded_at, stamp) for part in _slices(window, settings)] + [_links_job(fetcher, payout_id) for payout_id in to_link]
+    slices = _slices(window, settings)
+    expand = settings.source_objects == "expand"
+    jobs = ([_slice_job(fetcher, part, loaded_at, stamp, expand) for part in slices] + [_links_job(fetcher, payout_id) for payout_id in to_link]
+            + _source_jobs(fetcher, settings, slices))
     transactions = _TransactionBatches(connection, settings.batch_rows, stats)
+    sources = _SourceWriter(connection, settings, loaded_at, stamp, stats)
     for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
         if kind == "transactions":
             transactions.add(item)
+        elif kind == "sources":
+            sources.write(*item)
         else:
             payout_id, transaction_ids = item
             links = [(payout_id, txn_id) for txn_id in transaction_ids]
@@ -253,6 +277,8 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
                 connection, "stripe_payout_transactions", stamp(stripe_records.payout_transaction_rows(links, SOURCE, loaded_at)),
             )
     transactions.flush()
+    if settings.source_objects != "off":
+        sources.fetch_referenced_charges(fetcher, account.account_id)
 
     if reaches_read:
         as_of = stats.balance_snapshots[account.account_id or OWN_ACCOUNT_UNKNOWN] = _naive_utc(read_at)
@@ -272,22 +298,81 @@ def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:
     return window.slices(max(60, int(seconds)))
 
 
-def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime,
-               stamp: Callable[[pa.Table], pa.Table]) -> Callable[[], Iterator[tuple[str, Any]]]:
+def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime, stamp: Callable[[pa.Table], pa.Table],
+               expand: bool = False) -> Callable[[], Iterator[tuple[str, Any]]]:
+    """The slice's balance transactions; with `expand`, their charges, refunds and disputes too."""
     def converted(objects: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
         transactions, fee_details = stripe_records.balance_transaction_rows(objects, SOURCE, loaded_at)
         return stamp(transactions), stamp(fee_details)
 
+    def expanded(objects: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
+        by_resource: dict[str, list[dict[str, Any]]] = {}
+        for transaction in objects:
+            source = transaction.get("source")
+            if isinstance(source, dict) and source.get("object") in EXPANDED_RESOURCES:
+                by_resource.setdefault(EXPANDED_RESOURCES[source["object"]], []).append(source)
+        for resource, sources in by_resource.items():
+            yield "sources", (resource, sources)
+
+    params: dict[str, Any] = {"created": part.created_filter, **({"expand": ["data.source"]} if expand else {})}
+
     def job() -> Iterator[tuple[str, Any]]:
         buffer: list[dict[str, Any]] = []
-        for page in fetcher.pages("/v1/balance_transactions", {"created": part.created_filter}):
+        for page in fetcher.pages("/v1/balance_transactions", params):
             buffer.extend(page)
             if len(buffer) >= CONVERT_ROWS:
+                yield from expanded(buffer)
                 yield "transactions", converted(buffer)
                 buffer = []
         if buffer:
+            yield from expanded(buffer)
             yield "transactions", converted(buffer)
     return job
+
+
+def _source_jobs(fetcher: StripeFetcher, settings: StripeApiSettings, slices: list[Window]) -> list[Callable[[], Iterator[tuple[str, Any]]]]:
+    """Jobs listing the source objects: each windowed resource slice by slice, the catalog whole."""
+    if settings.source_objects == "off":
+        return []
+    windowed = [r for r in WINDOWED_RESOURCES if settings.source_objects != "expand" or r not in EXPANDED_RESOURCES.values()]
+
+    def listing(resource: str, params: dict[str, Any]) -> Callable[[], Iterator[tuple[str, Any]]]:
+        def job() -> Iterator[tuple[str, Any]]:
+            for page in fetcher.pages(f"/v1/{resource}", params):
+                yield "sources", (resource, page)
+        return job
+    return ([listing(resource, {"created": part.created_filter}) for part in slices for resource in windowed]
+            + [listing(resource, {}) for resource in CATALOG_RESOURCES])
+
+
+class _SourceWriter:
+    """Lands source objects as they arrive, each page's tables in one transaction."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, settings: StripeApiSettings, loaded_at: datetime,
+                 stamp: Callable[[pa.Table], pa.Table], stats: IngestStats) -> None:
+        self._connection = connection
+        self._settings = settings
+        self._loaded_at = loaded_at
+        self._stamp = stamp
+        self._stats = stats
+
+    def write(self, resource: str, objects: list[dict[str, Any]]) -> None:
+        tables = source_tables.rows(resource, objects, SOURCE, self._loaded_at, self._settings.personal_data)
+        with warehouse.transaction(self._connection):
+            for table, rows in tables.items():
+                self._stats.source_rows[table] = self._stats.source_rows.get(table, 0) + warehouse.write_rows(self._connection, table, self._stamp(rows))
+
+    def fetch_referenced_charges(self, fetcher: StripeFetcher, account_id: str | None) -> None:
+        """Charges that landed refunds and disputes name but no listing brought: created before any window
+        read (a refund today of last year's charge), read by id."""
+        missing = [row[0] for row in self._connection.execute(
+            "select distinct charge_id from (select charge_id, stripe_account_id from raw.stripe_refunds "
+            "union all select charge_id, stripe_account_id from raw.stripe_disputes) "
+            "where charge_id is not null and stripe_account_id is not distinct from ? and charge_id not in (select id from raw.stripe_charges) order by 1",
+            [account_id],
+        ).fetchall()]
+        if missing:
+            self.write("charges", [fetcher.fetch(f"/v1/charges/{charge_id}", {}) for charge_id in missing])
 
 
 def _links_job(fetcher: StripeFetcher, payout_id: str) -> Callable[[], Iterator[tuple[str, Any]]]:
