@@ -82,6 +82,11 @@ def _allocate(total: int, weights: Sequence[int]) -> list[int]:
     return shares
 
 
+def _number(value: Decimal) -> int | float:
+    """A JSON number as Stripe's fixtures print it: 19 for a whole percentage, 8.875 otherwise."""
+    return int(value) if value == int(value) else float(value)
+
+
 def _round(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -121,9 +126,9 @@ class _Builder:
         for rate in catalog.TAX_RATES.values():
             self.detail.tax_rates.append(shaped(
                 "tax_rate", active=True, country=rate.country, created=created, description=rate.description,
-                display_name=rate.display_name, effective_percentage=float(rate.percentage), id=self.id("txr", rate.key),
+                display_name=rate.display_name, effective_percentage=_number(rate.percentage), id=self.id("txr", rate.key),
                 inclusive=False, jurisdiction=rate.jurisdiction, jurisdiction_level=rate.jurisdiction_level, livemode=False,
-                metadata={}, object="tax_rate", percentage=float(rate.percentage), state=rate.state, tax_type=rate.tax_type,
+                metadata={}, object="tax_rate", percentage=_number(rate.percentage), state=rate.state, tax_type=rate.tax_type,
                 flat_amount=None, rate_type="percentage",
             ))
         for number in range(CUSTOMERS):

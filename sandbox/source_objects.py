@@ -3,9 +3,9 @@ invoices with their lines, credit notes with theirs, invoice payments, products,
 
 Every object carries exactly the keys of Stripe's own example object of its kind (shared/samples/
 stripe/openapi_fixtures3.json, copied below); a key the simulator has no value for is null. One
-addition the fixtures leave out because they omit optional sub-objects: a line item's
-`pricing.price_details` (`price`, `product`), where Stripe's API (2025-03-31 and later) puts the
-price and product of a line.
+kind of addition, where the fixtures omit optional sub-objects that stripe-python's classes have:
+a line item's `pricing.price_details` (`price`, `product`: where Stripe's API, since 2025-03-31,
+puts a line's price and product) and an invoice payment's `payment.payment_intent`.
 """
 
 from __future__ import annotations
