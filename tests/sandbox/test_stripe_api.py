@@ -26,7 +26,11 @@ def assert_same_shape(sample: dict, served: dict, path: str = "") -> None:
             assert isinstance(value, dict), f"{path}.{key}"
             if key != "trace_id" or value:
                 assert_same_shape(example, value, f"{path}.{key}")
-        elif not (isinstance(value, Decimal) and isinstance(example, str)):  # stripe-python 15+ reads decimal strings as Decimal
+        elif isinstance(value, Decimal) and isinstance(example, str):
+            continue  # stripe-python 15+ reads decimal strings as Decimal
+        elif {type(value), type(example)} == {int, float}:
+            continue  # one JSON number type: a percentage of 19 or 8.875
+        else:
             assert type(value) is type(example), f"{path}.{key}: {type(value).__name__} vs {type(example).__name__}"
 
 
