@@ -41,7 +41,8 @@ def run_ingestion(settings: IngestSettings, connection: duckdb.DuckDBPyConnectio
     stats = ingest(settings.api, connection, window, now=now)
     figures = stats.telemetry.summary()
     summary = (
-        f"Ingested {stats.balance_transactions} balance transactions and {stats.payouts} payouts created in "
+        f"Ingested {stats.balance_transactions} balance transactions, {stats.payouts} payouts and "
+        f"{sum(stats.source_rows.values())} rows of source objects (charges, invoices, ...) created in "
         f"[{window.start.isoformat()}, {window.end.isoformat()}): {figures['requests']} requests, {figures['retries']} retries, "
         f"{figures['rate_limited_429']} 429s, latency p50/p95/p99 {figures['latency_p50_ms']}/{figures['latency_p95_ms']}/"
         f"{figures['latency_p99_ms']} ms, {figures['objects_per_s']} objects/s, {figures['requests_per_s_achieved']} requests/s "

@@ -61,8 +61,11 @@ CONVERT_ROWS = 2_000
 # `expand` takes charges, refunds and disputes from the balance transaction pages (`expand[]=data.source`)
 # and lists the rest; `off` reads none. docs/ingestion.md gives the measurements behind the default.
 SOURCE_MODES = ("list", "expand", "off")
-# Resources listed by `created` window, and the catalog, listed whole every run (a few pages).
+# Resources listed by `created` window: those about as many as the charges in the balance
+# transactions' slices, the rarer ones (a few percent of charges) in slices `workers` times longer,
+# so that their pages are full; the catalog is listed whole every run (a few pages).
 WINDOWED_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes")
+RARE_RESOURCES = ("refunds", "disputes", "credit_notes")
 EXPANDED_RESOURCES = {"charge": "charges", "refund": "refunds", "dispute": "disputes"}
 CATALOG_RESOURCES = ("products", "prices", "tax_rates")
 
@@ -260,15 +263,16 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
     to_link = _payouts_to_link(connection, payouts, stats)
     slices = _slices(window, settings)
     expand = settings.source_objects == "expand"
-    jobs = ([_slice_job(fetcher, part, loaded_at, stamp, expand) for part in slices] + [_links_job(fetcher, payout_id) for payout_id in to_link]
-            + _source_jobs(fetcher, settings, slices))
+    to_rows = _SourceRows(settings.personal_data, loaded_at, stamp)
+    jobs = ([_slice_job(fetcher, part, loaded_at, stamp, to_rows if expand else None) for part in slices]
+            + [_links_job(fetcher, payout_id) for payout_id in to_link] + _source_jobs(fetcher, settings, slices, to_rows))
     transactions = _TransactionBatches(connection, settings.batch_rows, stats)
-    sources = _SourceWriter(connection, settings, loaded_at, stamp, stats)
+    sources = _SourceBatches(connection, settings.batch_rows, stats)
     for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
         if kind == "transactions":
             transactions.add(item)
         elif kind == "sources":
-            sources.write(*item)
+            sources.add(item)
         else:
             payout_id, transaction_ids = item
             links = [(payout_id, txn_id) for txn_id in transaction_ids]
@@ -277,8 +281,10 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
                 connection, "stripe_payout_transactions", stamp(stripe_records.payout_transaction_rows(links, SOURCE, loaded_at)),
             )
     transactions.flush()
+    sources.flush()
     if settings.source_objects != "off":
-        sources.fetch_referenced_charges(fetcher, account.account_id)
+        sources.add(to_rows("charges", _referenced_charges(connection, fetcher, account.account_id)))
+        sources.flush()
 
     if reaches_read:
         as_of = stats.balance_snapshots[account.account_id or OWN_ACCOUNT_UNKNOWN] = _naive_utc(read_at)
@@ -299,8 +305,9 @@ def _slices(window: Window, settings: StripeApiSettings) -> list[Window]:
 
 
 def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime, stamp: Callable[[pa.Table], pa.Table],
-               expand: bool = False) -> Callable[[], Iterator[tuple[str, Any]]]:
-    """The slice's balance transactions; with `expand`, their charges, refunds and disputes too."""
+               expanded_to_rows: "_SourceRows | None" = None) -> Callable[[], Iterator[tuple[str, Any]]]:
+    """The slice's balance transactions; with `expanded_to_rows`, their charges, refunds and disputes
+    too (`expand[]=data.source`), as raw rows."""
     def converted(objects: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
         transactions, fee_details = stripe_records.balance_transaction_rows(objects, SOURCE, loaded_at)
         return stamp(transactions), stamp(fee_details)
@@ -312,25 +319,39 @@ def _slice_job(fetcher: StripeFetcher, part: Window, loaded_at: datetime, stamp:
             if isinstance(source, dict) and source.get("object") in EXPANDED_RESOURCES:
                 by_resource.setdefault(EXPANDED_RESOURCES[source["object"]], []).append(source)
         for resource, sources in by_resource.items():
-            yield "sources", (resource, sources)
+            yield "sources", expanded_to_rows(resource, sources)
 
-    params: dict[str, Any] = {"created": part.created_filter, **({"expand": ["data.source"]} if expand else {})}
+    params: dict[str, Any] = {"created": part.created_filter, **({"expand": ["data.source"]} if expanded_to_rows else {})}
 
     def job() -> Iterator[tuple[str, Any]]:
         buffer: list[dict[str, Any]] = []
         for page in fetcher.pages("/v1/balance_transactions", params):
             buffer.extend(page)
             if len(buffer) >= CONVERT_ROWS:
-                yield from expanded(buffer)
+                yield from expanded(buffer) if expanded_to_rows else ()
                 yield "transactions", converted(buffer)
                 buffer = []
         if buffer:
-            yield from expanded(buffer)
+            yield from expanded(buffer) if expanded_to_rows else ()
             yield "transactions", converted(buffer)
     return job
 
 
-def _source_jobs(fetcher: StripeFetcher, settings: StripeApiSettings, slices: list[Window]) -> list[Callable[[], Iterator[tuple[str, Any]]]]:
+@dataclass(frozen=True)
+class _SourceRows:
+    """Source objects of one resource to raw rows, in the worker that fetched them."""
+
+    personal_data: frozenset[str]
+    loaded_at: datetime
+    stamp: Callable[[pa.Table], pa.Table]
+
+    def __call__(self, resource: str, objects: list[dict[str, Any]]) -> dict[str, pa.Table]:
+        tables = source_tables.rows(resource, objects, SOURCE, self.loaded_at, self.personal_data)
+        return {table: self.stamp(rows) for table, rows in tables.items()}
+
+
+def _source_jobs(fetcher: StripeFetcher, settings: StripeApiSettings, slices: list[Window],
+                 to_rows: _SourceRows) -> list[Callable[[], Iterator[tuple[str, Any]]]]:
     """Jobs listing the source objects: each windowed resource slice by slice, the catalog whole."""
     if settings.source_objects == "off":
         return []
@@ -339,40 +360,53 @@ def _source_jobs(fetcher: StripeFetcher, settings: StripeApiSettings, slices: li
     def listing(resource: str, params: dict[str, Any]) -> Callable[[], Iterator[tuple[str, Any]]]:
         def job() -> Iterator[tuple[str, Any]]:
             for page in fetcher.pages(f"/v1/{resource}", params):
-                yield "sources", (resource, page)
+                yield "sources", to_rows(resource, page)
         return job
-    return ([listing(resource, {"created": part.created_filter}) for part in slices for resource in windowed]
+    rare_slices = [Window(group[0].start, group[-1].end) for group in
+                   (slices[start:start + settings.workers] for start in range(0, len(slices), settings.workers))]
+    return ([listing(resource, {"created": part.created_filter})
+             for resource in windowed for part in (rare_slices if resource in RARE_RESOURCES else slices)]
             + [listing(resource, {}) for resource in CATALOG_RESOURCES])
 
 
-class _SourceWriter:
-    """Lands source objects as they arrive, each page's tables in one transaction."""
+class _SourceBatches:
+    """Collects source rows and writes them `batch_rows` at a time, every table of a batch in one
+    transaction (one writer thread: a transaction per page cost more than the requests)."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, settings: StripeApiSettings, loaded_at: datetime,
-                 stamp: Callable[[pa.Table], pa.Table], stats: IngestStats) -> None:
+    def __init__(self, connection: duckdb.DuckDBPyConnection, batch_rows: int, stats: IngestStats) -> None:
         self._connection = connection
-        self._settings = settings
-        self._loaded_at = loaded_at
-        self._stamp = stamp
+        self._batch_rows = batch_rows
         self._stats = stats
+        self._pending: dict[str, list[pa.Table]] = {}
+        self._rows = 0
 
-    def write(self, resource: str, objects: list[dict[str, Any]]) -> None:
-        tables = source_tables.rows(resource, objects, SOURCE, self._loaded_at, self._settings.personal_data)
+    def add(self, tables: dict[str, pa.Table]) -> None:
+        for table, rows in tables.items():
+            self._pending.setdefault(table, []).append(rows)
+            self._rows += rows.num_rows
+        if self._rows >= self._batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
         with warehouse.transaction(self._connection):
-            for table, rows in tables.items():
-                self._stats.source_rows[table] = self._stats.source_rows.get(table, 0) + warehouse.write_rows(self._connection, table, self._stamp(rows))
+            for table, parts in self._pending.items():
+                written = warehouse.write_rows(self._connection, table, pa.concat_tables(parts))
+                self._stats.source_rows[table] = self._stats.source_rows.get(table, 0) + written
+        self._pending, self._rows = {}, 0
 
-    def fetch_referenced_charges(self, fetcher: StripeFetcher, account_id: str | None) -> None:
-        """Charges that landed refunds and disputes name but no listing brought: created before any window
-        read (a refund today of last year's charge), read by id."""
-        missing = [row[0] for row in self._connection.execute(
-            "select distinct charge_id from (select charge_id, stripe_account_id from raw.stripe_refunds "
-            "union all select charge_id, stripe_account_id from raw.stripe_disputes) "
-            "where charge_id is not null and stripe_account_id is not distinct from ? and charge_id not in (select id from raw.stripe_charges) order by 1",
-            [account_id],
-        ).fetchall()]
-        if missing:
-            self.write("charges", [fetcher.fetch(f"/v1/charges/{charge_id}", {}) for charge_id in missing])
+
+def _referenced_charges(connection: duckdb.DuckDBPyConnection, fetcher: StripeFetcher, account_id: str | None) -> list[dict[str, Any]]:
+    """Charges that landed refunds and disputes name but no listing brought: created before any window
+    read (a refund today of last year's charge), read by id."""
+    missing = [row[0] for row in connection.execute(
+        "select distinct charge_id from (select charge_id, stripe_account_id from raw.stripe_refunds "
+        "union all select charge_id, stripe_account_id from raw.stripe_disputes) "
+        "where charge_id is not null and stripe_account_id is not distinct from ? and charge_id not in (select id from raw.stripe_charges) order by 1",
+        [account_id],
+    ).fetchall()]
+    return [fetcher.fetch(f"/v1/charges/{charge_id}", {}) for charge_id in missing]
 
 
 def _links_job(fetcher: StripeFetcher, payout_id: str) -> Callable[[], Iterator[tuple[str, Any]]]:
