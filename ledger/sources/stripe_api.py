@@ -273,6 +273,10 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
             transactions.add(item)
         elif kind == "sources":
             sources.add(item)
+        elif kind == "refused":
+            refusal = f"source objects skipped: {item.split('; request id')[0]}"
+            if refusal not in stats.warnings:
+                stats.warnings.append(refusal)
         else:
             payout_id, transaction_ids = item
             links = [(payout_id, txn_id) for txn_id in transaction_ids]
@@ -359,8 +363,14 @@ def _source_jobs(fetcher: StripeFetcher, settings: StripeApiSettings, slices: li
 
     def listing(resource: str, params: dict[str, Any]) -> Callable[[], Iterator[tuple[str, Any]]]:
         def job() -> Iterator[tuple[str, Any]]:
-            for page in fetcher.pages(f"/v1/{resource}", params):
-                yield "sources", to_rows(resource, page)
+            try:
+                for page in fetcher.pages(f"/v1/{resource}", params):
+                    yield "sources", to_rows(resource, page)
+            except StripeAccessDenied as refused:
+                # A key without a source permission still lands the books; the run says what it lacks.
+                if refused.status != 403:
+                    raise
+                yield "refused", str(refused)
         return job
     rare_slices = [Window(group[0].start, group[-1].end) for group in
                    (slices[start:start + settings.workers] for start in range(0, len(slices), settings.workers))]

@@ -172,3 +172,19 @@ def test_the_allowlist_and_mode_from_the_environment():
     assert settings.api.personal_data == {"stripe_charges.receipt_email", "stripe_invoices.customer_email"}
     assert settings.api.source_objects == "expand"
     assert IngestSettings.from_env({}).api.personal_data == frozenset()
+
+
+def test_a_key_refused_a_source_endpoint_lands_the_rest_and_says_what_it_lacks(world, tmp_path):
+    from sandbox.stripe_api import ServerBehaviour
+
+    window = whole(world)
+    with SandboxStripeServer(world, API_KEY, behaviour=ServerBehaviour(refused_endpoints=("/v1/invoices",))) as server, \
+            warehouse.connect(tmp_path / "w.duckdb") as connection:
+        stats = ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
+    rows = source_rows(tmp_path / "w.duckdb")
+    assert rows["stripe_invoices"] == [] and rows["stripe_invoice_line_items"] == []
+    assert len(rows["stripe_charges"]) == len(sales(world).charges) and stats.balance_transactions == world.balance_transactions.num_rows
+    assert stats.warnings == [
+        "source objects skipped: Stripe refused GET /v1/invoices (HTTP 403): the API key lacks the permission "
+        '"Invoices: Read" (rak_invoice_read); give it to the restricted key (docs/ingestion.md lists every permission stripe-close needs)'
+    ]
