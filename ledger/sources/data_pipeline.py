@@ -482,7 +482,12 @@ def _source_object_rows(settings: DataPipelineSettings, s3: Any, run: str, conne
                     continue
                 download.wait(table_parts)
                 files = _checked_files(settings, table.delivered_name, table_parts)
-                found[table.name] = connection.sql(_source_table_sql(table, files, settings.personal_data, loaded)).to_arrow_table()
+                try:
+                    found[table.name] = connection.sql(_source_table_sql(table, files, settings.personal_data, loaded)).to_arrow_table()
+                except duckdb.Error as error:
+                    keys = ", ".join(f"s3://{settings.bucket}/{part.key}" for part in table_parts)
+                    raise DataPipelineError(f"Data Pipeline run {run} is refused and the warehouse left as it was: table "
+                                            f"{table.delivered_name} ({keys}) cannot land in raw.{table.name}: {error}") from None
     return found
 
 

@@ -28,8 +28,8 @@ ARROW_TYPES = {"varchar": pa.string(), "bigint": pa.int64(), "integer": pa.int32
                "decimal(9, 4)": pa.decimal128(9, 4)}
 
 
-def _path(*keys: str | int) -> Callable[[dict[str, Any]], Any]:
-    """A nested value, or None where any step is missing; an expanded object gives its id."""
+def _path(*keys: str | int, expandable: bool = True) -> Callable[[dict[str, Any]], Any]:
+    """A nested value, or None where any step is missing; an expanded object (if `expandable`) gives its id."""
     def read(item: dict[str, Any]) -> Any:
         value: Any = item
         for key in keys:
@@ -39,13 +39,13 @@ def _path(*keys: str | int) -> Callable[[dict[str, Any]], Any]:
                 value = value[key] if len(value) > key else None
             else:
                 value = value.get(key)
-        return value.get("id") if isinstance(value, dict) and "id" in value else value
+        return value.get("id") if expandable and isinstance(value, dict) and "id" in value else value
     return read
 
 
 def _json(*keys: str) -> Callable[[dict[str, Any]], Any]:
     """A nested object as JSON text with sorted keys (the same text from every source)."""
-    read = _path(*keys)
+    read = _path(*keys, expandable=False)  # metadata may have a key named `id`
     return lambda item: None if read(item) is None else orjson.dumps(read(item), option=orjson.OPT_SORT_KEYS).decode()
 
 

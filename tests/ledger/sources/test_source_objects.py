@@ -6,19 +6,20 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from ledger import warehouse
 from ledger.config import ConfigError
 from ledger.sources import source_tables
-from ledger.sources.data_pipeline import load_newest_run
+from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineError, load_newest_run
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox import data_pipeline as delivery
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.sales import sales
-from sandbox.stripe_api import SandboxStripeServer
+from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
 from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
 
@@ -175,8 +176,6 @@ def test_the_allowlist_and_mode_from_the_environment():
 
 
 def test_a_key_refused_a_source_endpoint_lands_the_rest_and_says_what_it_lacks(world, tmp_path):
-    from sandbox.stripe_api import ServerBehaviour
-
     window = whole(world)
     with SandboxStripeServer(world, API_KEY, behaviour=ServerBehaviour(refused_endpoints=("/v1/invoices",))) as server, \
             warehouse.connect(tmp_path / "w.duckdb") as connection:
@@ -188,3 +187,24 @@ def test_a_key_refused_a_source_endpoint_lands_the_rest_and_says_what_it_lacks(w
         "source objects skipped: Stripe refused GET /v1/invoices (HTTP 403): the API key lacks the permission "
         '"Invoices: Read" (rak_invoice_read); give it to the restricted key (docs/ingestion.md lists every permission stripe-close needs)'
     ]
+
+
+def test_a_source_table_that_cannot_land_is_refused_naming_it_and_the_loaded_delivery_stays(world, layout, tmp_path):
+    delivery.write_export(layout.s3_client(), layout, world)
+    with warehouse.connect(tmp_path / "w.duckdb") as connection:
+        load_newest_run(layout, connection)
+    before = source_rows(tmp_path / "w.duckdb")
+    later = world.as_of + 86_400
+    writer = delivery.ExportWriter(layout.s3_client(), layout, datetime.fromtimestamp(later, tz=timezone.utc))
+    writer.put(BALANCE_TRANSACTIONS, delivery.balance_transactions(world, later))
+    writer.put(TRANSFERS, delivery.transfers(world, later))
+    writer.put(FEE_DETAILS, delivery.fee_details(world, later))
+    charges = delivery.source_object_tables(world, later)["charges"]
+    writer.put("charges", charges.set_column(charges.schema.get_field_index("amount"), "amount",
+                                             pa.array(["12,00"] * charges.num_rows, pa.string())))
+    writer.complete()
+    with warehouse.connect(tmp_path / "w.duckdb") as connection, pytest.raises(DataPipelineError) as refused:
+        load_newest_run(layout, connection)
+    assert str(refused.value).startswith(f"Data Pipeline run {writer.run} is refused and the warehouse left as it was: table charges (s3://")
+    assert "cannot land in raw.stripe_charges" in str(refused.value)
+    assert source_rows(tmp_path / "w.duckdb") == before
