@@ -3,7 +3,11 @@ through the real stripe SDK from the sandbox API and from a Data Pipeline delive
 a real DuckDB file; and personal data kept out of it unless allowlisted."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -208,3 +212,29 @@ def test_a_source_table_that_cannot_land_is_refused_naming_it_and_the_loaded_del
     assert str(refused.value).startswith(f"Data Pipeline run {writer.run} is refused and the warehouse left as it was: table charges (s3://")
     assert "cannot land in raw.stripe_charges" in str(refused.value)
     assert source_rows(tmp_path / "w.duckdb") == before
+
+
+def test_a_run_killed_before_its_source_objects_commit_leaves_none_and_a_rerun_lands_them_all(world, tmp_path):
+    """`stripe-close ingest` killed (SIGKILL) as it commits the source objects: nothing of them is
+    half-written, no cursor moved; the same command again lands what one clean run lands."""
+    command = [str(Path(sys.executable).with_name("stripe-close")), "ingest", "--start", world.spec.start.isoformat(),
+               "--end", (world.spec.start + timedelta(days=world.spec.days - 1)).isoformat()]
+    with SandboxStripeServer(world, API_KEY) as server:
+        def run(warehouse_path, **extra):
+            environment = {**os.environ, "CLOSE_SOURCE": "api", "STRIPE_API_KEY": API_KEY, "STRIPE_API_BASE": server.url,
+                           "CLOSE_WAREHOUSE": str(warehouse_path), "STRIPE_MAX_REQUESTS_PER_SECOND": "500", **extra}
+            return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+
+        trace = tmp_path / "trace.txt"
+        assert run(tmp_path / "clean.duckdb", CLOSE_FAILPOINT_TRACE=str(trace)).returncode == 0
+        commits = trace.read_text().split().count("warehouse.commit")
+        # From the end: cursors, balance snapshot, charges read by id, the source objects' batch.
+        killed = run(tmp_path / "killed.duckdb", CLOSE_FAILPOINT=f"warehouse.commit:{commits - 3}")
+        assert killed.returncode == -9
+        assert not any(source_rows(tmp_path / "killed.duckdb").values())
+        with duckdb.connect(str(tmp_path / "killed.duckdb"), read_only=True) as connection:
+            assert connection.execute("select count(*) from raw.stripe_balance_transactions").fetchone()[0] == world.balance_transactions.num_rows
+            assert connection.execute("select count(*) from ingest_state.cursors").fetchone()[0] == 0
+        assert run(tmp_path / "killed.duckdb").returncode == 0
+    assert source_rows(tmp_path / "killed.duckdb") == source_rows(tmp_path / "clean.duckdb")
+    assert all(source_rows(tmp_path / "clean.duckdb").values())
