@@ -152,6 +152,8 @@ class DataPipelineStats:
     payouts: int = 0
     payout_transactions: int = 0
     payouts_not_itemized: int = 0
+    # Rows of source-object tables (charges, invoices and their lines, ...), when the delivery has them.
+    source_rows: int = 0
     objects: int = 0
     bytes_downloaded: int = 0
     # Wall times. Downloading and loading overlap: `seconds` is the whole run, from listing the
@@ -171,6 +173,7 @@ class DataPipelineStats:
             "payouts": self.payouts,
             "payout_transactions": self.payout_transactions,
             "payouts_not_itemized": self.payouts_not_itemized,
+            "source_rows": self.source_rows,
             "objects": self.objects,
             "bytes_downloaded": self.bytes_downloaded,
             "seconds": round(self.seconds, 3),
@@ -576,6 +579,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     return DataPipelineStats(
         newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,
         payout_transactions=link_count, payouts_not_itemized=sum(1 for payout in payouts if stripe_records.not_itemizable_reason(payout)),
+        source_rows=sum(rows.num_rows for rows in source_rows.values()),
         objects=count + fee_count + payout_rows.num_rows, bytes_downloaded=sum(part.size for table in parts.values() for part in table),
         download_s=download.download_s, load_s=seconds - download.waited_s, seconds=seconds,
     )

@@ -35,7 +35,8 @@ def run_ingestion(settings: IngestSettings, connection: duckdb.DuckDBPyConnectio
             summary = f"Data Pipeline run {stats.run} is already loaded; nothing to do"
         else:
             summary = (f"Loaded Data Pipeline run {stats.run}: {stats.balance_transactions} balance transactions, "
-                       f"{stats.payouts} payouts, {stats.payout_transactions} payout links in {stats.seconds:.1f} s")
+                       f"{stats.payouts} payouts, {stats.payout_transactions} payout links, {stats.source_rows} rows of source objects "
+                       f"in {stats.seconds:.1f} s")
         return IngestOutcome(settings.source, summary, stats.as_metadata())
     window = plan_window(connection, settings.api, start, end, now, first_run_days)
     stats = ingest(settings.api, connection, window, now=now)

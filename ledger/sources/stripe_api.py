@@ -57,6 +57,9 @@ STREAMS = ("balance_transactions", "payouts")
 OWN_ACCOUNT_UNKNOWN = "(the key's own account)"
 # Objects converted to Arrow per worker hand-off: large enough to amortize, small enough to bound memory.
 CONVERT_ROWS = 2_000
+# Converted pages waiting for the writer, per worker: enough that the workers keep fetching while it
+# commits a batch (about 3 s for 50,000 rows of source objects on a busy machine), few enough to bound memory.
+QUEUED_PAGES_PER_WORKER = 16
 # How source objects are read (STRIPE_SOURCE_OBJECTS): `list` pages each resource by `created` window;
 # `expand` takes charges, refunds and disputes from the balance transaction pages (`expand[]=data.source`)
 # and lists the rest; `off` reads none. docs/ingestion.md gives the measurements behind the default.
@@ -268,7 +271,7 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
             + [_links_job(fetcher, payout_id) for payout_id in to_link] + _source_jobs(fetcher, settings, slices, to_rows))
     transactions = _TransactionBatches(connection, settings.batch_rows, stats)
     sources = _SourceBatches(connection, settings.batch_rows, stats)
-    for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * 2):
+    for kind, item in run_jobs(jobs, settings.workers, queue_size=settings.workers * QUEUED_PAGES_PER_WORKER):
         if kind == "transactions":
             transactions.add(item)
         elif kind == "sources":

@@ -131,7 +131,8 @@ def test_no_personal_data_reaches_the_warehouse_by_default_from_either_source(wo
     ingest_api(world, tmp_path / "api.duckdb")
     delivery.write_export(layout.s3_client(), layout, world)
     with warehouse.connect(tmp_path / "pipeline.duckdb") as connection:
-        load_newest_run(layout, connection)
+        stats = load_newest_run(layout, connection)
+    assert stats.source_rows == sum(len(rows) for rows in source_rows(tmp_path / "pipeline.duckdb").values()) > 0
     personal = sales(world).personal_values()
     for path in (tmp_path / "api.duckdb", tmp_path / "pipeline.duckdb"):
         text = all_text(path)
