@@ -50,8 +50,8 @@ class ApiBenchmark:
     workers: int = 16
     # Lower than the client's: the account's budget is shared, and the client must adapt (None: the same).
     server_requests_per_second: float | None = None
-    # How source objects are read (STRIPE_SOURCE_OBJECTS): list, expand or off.
-    source_objects: str = "list"
+    # How source objects are read (STRIPE_SOURCE_OBJECTS): expand, list or off.
+    source_objects: str = StripeApiSettings.source_objects
 
     @property
     def server_rate(self) -> float:

@@ -43,8 +43,8 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_ingest.add_argument("--server-requests-per-second", type=float,
                               help="API: the server's limit when it is lower than the client's (a budget other integrations share)")
     bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
-    bench_ingest.add_argument("--source-objects", choices=("list", "expand", "off"),
-                              help="API: how charges, invoices and the rest are read, as STRIPE_SOURCE_OBJECTS (default list)")
+    bench_ingest.add_argument("--source-objects", choices=("expand", "list", "off"),
+                              help="API: how charges, invoices and the rest are read, as STRIPE_SOURCE_OBJECTS (default expand)")
     bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
     bench_ingest.add_argument("--repeats", type=int, default=1, help="Data Pipeline: loads of the one delivery; the fastest is reported")
     bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"), help="where the benchmark's files go")

@@ -60,7 +60,7 @@ def api_settings_from_env(env: Mapping[str, str]) -> StripeApiSettings:
     }
     if retry:
         tuning["retry"] = RetryPolicy(**retry)
-    source_objects = env.get(SOURCE_OBJECTS_VARIABLE) or "list"
+    source_objects = env.get(SOURCE_OBJECTS_VARIABLE) or StripeApiSettings.source_objects
     if source_objects not in SOURCE_MODES:
         raise ConfigError(f"{SOURCE_OBJECTS_VARIABLE}={source_objects!r} is not one of {', '.join(SOURCE_MODES)}")
     return StripeApiSettings(api_key=env.get("STRIPE_API_KEY", ""), api_base=env.get("STRIPE_API_BASE") or DEFAULT_API_BASE,

@@ -60,10 +60,11 @@ CONVERT_ROWS = 2_000
 # Converted pages waiting for the writer, per worker: enough that the workers keep fetching while it
 # commits a batch (about 3 s for 50,000 rows of source objects on a busy machine), few enough to bound memory.
 QUEUED_PAGES_PER_WORKER = 16
-# How source objects are read (STRIPE_SOURCE_OBJECTS): `list` pages each resource by `created` window;
-# `expand` takes charges, refunds and disputes from the balance transaction pages (`expand[]=data.source`)
-# and lists the rest; `off` reads none. docs/ingestion.md gives the measurements behind the default.
-SOURCE_MODES = ("list", "expand", "off")
+# How source objects are read (STRIPE_SOURCE_OBJECTS): `expand` (the default) takes charges, refunds and
+# disputes from the balance transaction pages (`expand[]=data.source`) and lists the rest by `created`
+# window; `list` lists every resource; `off` reads none. Measured against a binding rate limit, `expand`
+# needs a fifth fewer requests and stays nearer the bound (docs/ingestion.md).
+SOURCE_MODES = ("expand", "list", "off")
 # Resources listed by `created` window: those about as many as the charges in the balance
 # transactions' slices, the rarer ones (a few percent of charges) in slices `workers` times longer,
 # so that their pages are full; the catalog is listed whole every run (a few pages).
@@ -91,7 +92,7 @@ class StripeApiSettings:
     accounts: tuple[str, ...] = ()
     # The key's own account id, if known (STRIPE_ACCOUNT_ID): spares `GET /v1/account`.
     account_id: str | None = None
-    source_objects: str = "list"
+    source_objects: str = "expand"
     # Personal-data columns to store anyway (`table.column`, CLOSE_PERSONAL_DATA_ALLOWLIST); none by default.
     personal_data: frozenset[str] = frozenset()
 

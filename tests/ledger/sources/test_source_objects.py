@@ -52,8 +52,8 @@ def source_rows(path) -> dict[str, list[tuple]]:
 
 
 def test_listing_and_expanding_land_identical_source_tables_and_expanding_takes_fewer_requests(world, tmp_path):
-    listed = ingest_api(world, tmp_path / "list.duckdb")
-    expanded = ingest_api(world, tmp_path / "expand.duckdb", source_objects="expand")
+    listed = ingest_api(world, tmp_path / "list.duckdb", source_objects="list")
+    expanded = ingest_api(world, tmp_path / "expand.duckdb")
     off = ingest_api(world, tmp_path / "off.duckdb", source_objects="off")
     rows = source_rows(tmp_path / "list.duckdb")
     assert all(rows.values())
@@ -164,7 +164,7 @@ def test_the_allowlist_keeps_the_named_columns_and_nothing_else(world, layout, t
 @pytest.mark.parametrize(("environment", "message"), [
     ({"CLOSE_PERSONAL_DATA_ALLOWLIST": "stripe_charges.amount"},
      "CLOSE_PERSONAL_DATA_ALLOWLIST: stripe_charges.amount is not a personal-data column; choose from stripe_charges.description"),
-    ({"STRIPE_SOURCE_OBJECTS": "all"}, "STRIPE_SOURCE_OBJECTS='all' is not one of list, expand, off"),
+    ({"STRIPE_SOURCE_OBJECTS": "all"}, "STRIPE_SOURCE_OBJECTS='all' is not one of expand, list, off"),
 ])
 def test_bad_source_settings_name_the_variable(environment, message):
     with pytest.raises(ConfigError) as refused:
@@ -174,10 +174,11 @@ def test_bad_source_settings_name_the_variable(environment, message):
 
 def test_the_allowlist_and_mode_from_the_environment():
     settings = IngestSettings.from_env({"CLOSE_PERSONAL_DATA_ALLOWLIST": " stripe_charges.receipt_email ,stripe_invoices.customer_email",
-                                        "STRIPE_SOURCE_OBJECTS": "expand"})
+                                        "STRIPE_SOURCE_OBJECTS": "list"})
     assert settings.api.personal_data == {"stripe_charges.receipt_email", "stripe_invoices.customer_email"}
-    assert settings.api.source_objects == "expand"
+    assert settings.api.source_objects == "list"
     assert IngestSettings.from_env({}).api.personal_data == frozenset()
+    assert IngestSettings.from_env({}).api.source_objects == "expand"
 
 
 def test_a_key_refused_a_source_endpoint_lands_the_rest_and_says_what_it_lacks(world, tmp_path):
