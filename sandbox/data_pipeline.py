@@ -4,7 +4,9 @@ A delivery is the world as Stripe's warehouse sees it at a run time: the balance
 created by then (with `status` and `automatic_transfer_id`), the payouts in `transfers` with the
 status they have at that time (the same `stripe_objects.payout` the sandbox API serves) next to a
 Connect transfer that is not a payout, and the fee breakdowns. Column names follow the Sigma schema
-(reference/stripe.md 3.2); an extra `merchant_id` column, as Stripe adds, rides along.
+(reference/stripe.md 3.2); an extra `merchant_id` column, as Stripe adds, rides along. The source
+objects of `sandbox.sales` come as the tables of the raw tables' names without `stripe_`
+(`charges`, `invoice_line_items`, ...), personal data included, as Stripe's export holds it.
 
 Tables are written first and the marker last, as Stripe does, so a reader never sees a half run
 as complete. Large tables can be written in several parts of one run (`ExportWriter.put`).

@@ -10,6 +10,9 @@ balance before the day's automatic payout, which sweeps what is left, so they ar
 automatic payout (as a failed payout's return is of a later one) [inferred from Stripe's rule that
 an automatic payout's transactions net to its amount].
 
+What was sold behind these transactions (charges, invoices, refunds' credit notes, the catalog) is
+`sandbox/sales.py`, built from this world on demand without changing it.
+
 Activity is generated column-wise with numpy so that a million transactions take seconds; only
 the payout schedule is sequential, because a payout depends on what earlier payouts left behind.
 """
