@@ -40,7 +40,8 @@ ui: $(STAMP)
 # (about an hour on 2 cores).
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench --transactions 1000000
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --source-objects off
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --objects 20000 --requests-per-second 25
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --source data_pipeline
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --sizes 1000000,10000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from ledger import failpoints
 from ledger.sources.bank.raw_tables import BANK_RAW_TABLES
+from ledger.sources.source_tables import SOURCE_RAW_KEYS, SOURCE_RAW_TABLES
 
 RAW_SCHEMA = "raw"
 
@@ -41,6 +42,7 @@ STRIPE_ID = "varchar using compression uncompressed"
 # The raw Stripe tables, each row carrying the Stripe account it came from.
 STRIPE_ACCOUNT_TABLES = (
     "stripe_balance_transactions", "stripe_fee_details", "stripe_payouts", "stripe_payout_transactions", "stripe_balance_snapshots",
+    *SOURCE_RAW_TABLES,
 )
 
 RAW_TABLES: dict[str, str] = {
@@ -117,6 +119,7 @@ RAW_TABLES: dict[str, str] = {
         _source varchar not null,
         _loaded_at timestamp not null
     """,
+    **SOURCE_RAW_TABLES,
     **BANK_RAW_TABLES,
 }
 
@@ -126,6 +129,7 @@ RAW_KEYS: dict[str, tuple[str, ...]] = {
     "stripe_payouts": ("id",),
     "stripe_payout_transactions": ("payout_id", "balance_transaction_id"),
     "stripe_balance_snapshots": ("stripe_account_id", "as_of", "currency"),
+    **SOURCE_RAW_KEYS,
 }
 
 # Columns added after a table first shipped: warehouses created earlier gain them on connect.

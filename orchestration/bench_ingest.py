@@ -1,7 +1,9 @@
 """`stripe-close bench ingest`: ingestion throughput against its bound, and peak memory.
 
 API: the sandbox Stripe API runs in its own process with Stripe's latency and rate limit; the
-bound is requests/s x 100 objects a page. Peak memory is this process's alone (the stand-in for
+bound is requests/s x 100 objects a page, and with source objects (charges, invoices, ...: many
+pages of them are short) also the rate limit itself in requests/s, with the requests per 1,000
+balance transactions each way of reading them costs (`--source-objects list|expand|off`). Peak memory is this process's alone (the stand-in for
 Stripe is not the pipeline). Data Pipeline: a multi-part parquet delivery in a moto S3 server
 (its own process) is downloaded and loaded; the bound is the target rate, and the figure is balance
 transactions per second of the whole load, from listing the bucket to the commit, download
@@ -31,6 +33,7 @@ from orchestration.bench import RssSampler
 from sandbox import data_pipeline as delivery
 from sandbox.local_s3 import LocalS3
 from sandbox.merchant import WorldSpec, simulate
+from sandbox.sales import sales
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 
 BENCH_API_KEY = "sk_test_bench_ingest"
@@ -47,6 +50,8 @@ class ApiBenchmark:
     workers: int = 16
     # Lower than the client's: the account's budget is shared, and the client must adapt (None: the same).
     server_requests_per_second: float | None = None
+    # How source objects are read (STRIPE_SOURCE_OBJECTS): expand, list or off.
+    source_objects: str = StripeApiSettings.source_objects
 
     @property
     def server_rate(self) -> float:
@@ -55,7 +60,9 @@ class ApiBenchmark:
 
 def _serve(spec: WorldSpec, behaviour: ServerBehaviour, pipe: Connection) -> None:
     """The sandbox API in a child process: report the address, serve until told to stop."""
-    server = SandboxStripeServer(simulate(spec), BENCH_API_KEY, behaviour=behaviour).start()
+    world = simulate(spec)
+    sales(world)  # the source objects are built before the clock starts, not on the first request for them
+    server = SandboxStripeServer(world, BENCH_API_KEY, behaviour=behaviour).start()
     pipe.send(server.url)
     pipe.recv()
     server.stop()
@@ -82,7 +89,8 @@ def run_api_benchmark(plan: ApiBenchmark, workdir: Path) -> int:
     server.start()
     try:
         url = ours.recv()
-        settings = StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=plan.requests_per_second, workers=plan.workers)
+        settings = StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=plan.requests_per_second, workers=plan.workers,
+                                     source_objects=plan.source_objects)
         window = Window(datetime.fromtimestamp(spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(spec.end_ts, tz=timezone.utc))
         with RssSampler(psutil.Process(), include_children=False) as sampler:
             with warehouse.connect(workdir / "warehouse.duckdb") as connection:
@@ -92,13 +100,19 @@ def run_api_benchmark(plan: ApiBenchmark, workdir: Path) -> int:
         server.join(timeout=30)
     telemetry = stats.telemetry.summary()
     # The bound is what the server allows, whatever the client is set to.
-    bound = min(plan.requests_per_second, plan.server_rate) * PAGE_SIZE
+    rate_bound = min(plan.requests_per_second, plan.server_rate)
+    bound = rate_bound * PAGE_SIZE
     return _report({
         "source": "api",
+        "source_objects": plan.source_objects,
         "balance_transactions": stats.balance_transactions,
         "payouts": stats.payouts,
         "payout_transactions": stats.payout_transactions,
+        "source_rows": sum(stats.source_rows.values()),
         **{key: value for key, value in telemetry.items() if key != "failed_request_ids"},
+        "requests_per_1000_balance_transactions": round(1000 * telemetry["requests"] / max(1, stats.balance_transactions), 1),
+        "bound_requests_per_s": rate_bound,
+        "requests_ratio_to_bound": round(telemetry["requests_per_s_achieved"] / rate_bound, 3),
         "bound_objects_per_s": round(bound),
         "ratio_to_bound": round(telemetry["objects_per_s"] / bound, 3),
         "peak_rss_mb": round(sampler.peak_mb, 1),

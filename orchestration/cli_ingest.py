@@ -43,6 +43,8 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_ingest.add_argument("--server-requests-per-second", type=float,
                               help="API: the server's limit when it is lower than the client's (a budget other integrations share)")
     bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
+    bench_ingest.add_argument("--source-objects", choices=("expand", "list", "off"),
+                              help="API: how charges, invoices and the rest are read, as STRIPE_SOURCE_OBJECTS (default expand)")
     bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
     bench_ingest.add_argument("--repeats", type=int, default=1, help="Data Pipeline: loads of the one delivery; the fastest is reported")
     bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"), help="where the benchmark's files go")
@@ -82,7 +84,7 @@ def _bench_ingest(args: argparse.Namespace) -> int:
         return run_data_pipeline_benchmark(args.objects or 10_000_000, args.parts, args.seed, args.workdir, args.repeats)
     given = {
         "transactions": args.objects, "days": args.days, "seed": args.seed, "requests_per_second": args.requests_per_second,
-        "workers": args.workers, "latency_s": None if args.latency_ms is None else args.latency_ms / 1000,
+        "workers": args.workers, "source_objects": args.source_objects, "latency_s": None if args.latency_ms is None else args.latency_ms / 1000,
         "server_requests_per_second": args.server_requests_per_second,
     }
     return run_api_benchmark(ApiBenchmark(**{name: value for name, value in given.items() if value is not None}), args.workdir)

@@ -4,7 +4,9 @@ A delivery is the world as Stripe's warehouse sees it at a run time: the balance
 created by then (with `status` and `automatic_transfer_id`), the payouts in `transfers` with the
 status they have at that time (the same `stripe_objects.payout` the sandbox API serves) next to a
 Connect transfer that is not a payout, and the fee breakdowns. Column names follow the Sigma schema
-(reference/stripe.md 3.2); an extra `merchant_id` column, as Stripe adds, rides along.
+(reference/stripe.md 3.2); an extra `merchant_id` column, as Stripe adds, rides along. The source
+objects of `sandbox.sales` come as the tables of the raw tables' names without `stripe_`
+(`charges`, `invoice_line_items`, ...), personal data included, as Stripe's export holds it.
 
 Tables are written first and the marker last, as Stripe does, so a reader never sees a half run
 as complete. Large tables can be written in several parts of one run (`ExportWriter.put`).
@@ -22,9 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledger.sources import source_tables
 from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineSettings
 from sandbox import stripe_objects
 from sandbox.merchant import OWN_ACCOUNT_ID, World, stable_id
+from sandbox.sales import sales
 
 UTC_SECONDS = pa.timestamp("s", tz="UTC")
 MERCHANT_ID = OWN_ACCOUNT_ID
@@ -130,6 +134,19 @@ def transfers(world: World, clock: int) -> pa.Table:
     })
 
 
+def source_object_tables(world: World, clock: int) -> dict[str, pa.Table]:
+    """The source objects created by `clock`, as the tables of the same names (`charges`,
+    `invoice_line_items`, ...): Stripe's export holds every column, personal data included."""
+    loaded_at = datetime.fromtimestamp(clock, tz=timezone.utc).replace(tzinfo=None)
+    tables = {}
+    for resource, objects in sales(world).by_resource().items():
+        visible = [item for item in objects if item["created"] <= clock]
+        for name, rows in source_tables.rows(resource, visible, "export", loaded_at, frozenset(source_tables.PERSONAL_COLUMNS)).items():
+            rows = rows.drop_columns(["_source", "_loaded_at"])
+            tables[source_tables.BY_NAME[name].delivered_name] = rows.append_column("merchant_id", pa.array([MERCHANT_ID] * rows.num_rows, pa.string()))
+    return tables
+
+
 @dataclass
 class ExportWriter:
     """One delivery run: `put` table parts, then `complete` writes the SUCCESS marker."""
@@ -156,12 +173,16 @@ class ExportWriter:
         return key
 
 
-def write_export(s3: Any, layout: DataPipelineSettings, world: World, clock: int | None = None) -> ExportWriter:
-    """Deliver the world as of `clock` (default: the world's end) as one complete run."""
+def write_export(s3: Any, layout: DataPipelineSettings, world: World, clock: int | None = None, with_source_objects: bool = True) -> ExportWriter:
+    """Deliver the world as of `clock` (default: the world's end) as one complete run, with its
+    source objects unless `with_source_objects` is false (a delivery of before them)."""
     clock = world.as_of if clock is None else clock
     writer = ExportWriter(s3, layout, datetime.fromtimestamp(clock, tz=timezone.utc))
     writer.put(BALANCE_TRANSACTIONS, balance_transactions(world, clock))
     writer.put(TRANSFERS, transfers(world, clock))
     writer.put(FEE_DETAILS, fee_details(world, clock))
+    if with_source_objects:
+        for table, rows in source_object_tables(world, clock).items():
+            writer.put(table, rows)
     writer.complete()
     return writer

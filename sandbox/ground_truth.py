@@ -97,3 +97,63 @@ def ground_truth(world: World, deposits: list[PayoutDeposit]) -> GroundTruth:
     )
 
 
+
+
+@dataclass(frozen=True)
+class RevenueTruth:
+    """What the world's sales detail says, per currency, in minor units: what the GL split must book.
+
+    Revenue by product is `product_sales - product_discounts - product_credited`; tax payable by
+    jurisdiction is `tax_by_jurisdiction` (charged less credited). Charges without an invoice are
+    `uninvoiced` by their metadata's `revenue_category`; refunds without a credit note are
+    `refunds_without_credit_note` (how they split is the ledger's policy). Only charges of the
+    world's own transactions count (not those from before it that a refund reaches back to).
+    """
+
+    product_sales: dict[tuple[str, str], int]
+    product_discounts: dict[tuple[str, str], int]
+    product_credited: dict[tuple[str, str], int]
+    tax_by_jurisdiction: dict[tuple[str, str], int]
+    shipping: dict[str, int]
+    uninvoiced: dict[tuple[str, str], int]
+    refunds_without_credit_note: dict[str, int]
+
+    def revenue_by_product(self) -> dict[tuple[str, str], int]:
+        keys = set(self.product_sales) | set(self.product_credited)
+        return {key: self.product_sales.get(key, 0) - self.product_discounts.get(key, 0) - self.product_credited.get(key, 0) for key in keys}
+
+
+def revenue_truth(world: World) -> RevenueTruth:
+    from sandbox.sales import sales  # the detail is built only when asked for
+
+    detail = sales(world)
+    jurisdiction = {rate["id"]: rate["jurisdiction"] for rate in detail.tax_rates}
+    product_of_line: dict[str, str] = {}
+    sums: dict[str, dict] = {name: defaultdict(int) for name in RevenueTruth.__dataclass_fields__}
+    in_world = {charge["id"] for charge in detail.charges if charge["created"] >= world.spec.start_ts}
+    for invoice in detail.invoices:
+        currency = invoice["currency"]
+        sums["shipping"][currency] += invoice["amount_shipping"]
+        for line in invoice["lines"]["data"]:
+            product = line["pricing"]["price_details"]["product"]
+            product_of_line[line["id"]] = product
+            sums["product_sales"][(currency, product)] += line["amount"]
+            sums["product_discounts"][(currency, product)] += sum(d["amount"] for d in line["discount_amounts"])
+            for tax in line["taxes"]:
+                sums["tax_by_jurisdiction"][(currency, jurisdiction[tax["tax_rate_details"]["tax_rate"]])] += tax["amount"]
+    credited_refunds = set()
+    for note in detail.credit_notes:
+        currency = note["currency"]
+        credited_refunds.update(refund["refund"] for refund in note["refunds"])
+        sums["shipping"][currency] -= note["amount_shipping"]
+        for line in note["lines"]["data"]:
+            sums["product_credited"][(currency, product_of_line[line["invoice_line_item"]])] += line["amount"]
+            for tax in line["taxes"]:
+                sums["tax_by_jurisdiction"][(currency, jurisdiction[tax["tax_rate_details"]["tax_rate"]])] -= tax["amount"]
+    for charge in detail.charges:
+        if "revenue_category" in charge["metadata"] and charge["id"] in in_world:
+            sums["uninvoiced"][(charge["currency"], charge["metadata"]["revenue_category"])] += charge["amount"]
+    for refund in detail.refunds:
+        if refund["id"] not in credited_refunds:
+            sums["refunds_without_credit_note"][refund["currency"]] += refund["amount"]
+    return RevenueTruth(**{name: dict(values) for name, values in sums.items()})

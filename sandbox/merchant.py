@@ -10,6 +10,9 @@ balance before the day's automatic payout, which sweeps what is left, so they ar
 automatic payout (as a failed payout's return is of a later one) [inferred from Stripe's rule that
 an automatic payout's transactions net to its amount].
 
+What was sold behind these transactions (charges, invoices, refunds' credit notes, the catalog) is
+`sandbox/sales.py`, built from this world on demand without changing it.
+
 Activity is generated column-wise with numpy so that a million transactions take seconds; only
 the payout schedule is sequential, because a payout depends on what earlier payouts left behind.
 """
@@ -47,6 +50,8 @@ REFUND_SHARE = 0.08
 # fee; EUR processing fees carry 20% VAT. Both are parts of `fee`, itemized in `fee_details`.
 APPLICATION_FEE_EVERY = 7
 FEE_VAT_PERCENT = {"eur": 20}
+# The partial capture: the charge authorizes the first amount, captures the second.
+PARTIAL_CAPTURE = (10_000, 6_000)
 
 BALANCE_TRANSACTION_SCHEMA = pa.schema(
     [
@@ -239,7 +244,7 @@ def _special_activity(spec: WorldSpec) -> pa.Table:
 
     # Partial capture: the charge carries the full authorization; the uncaptured part comes back
     # as a `refund` transaction in category partial_capture_reversal.
-    authorized, captured = 10_000, 6_000
+    authorized, captured = PARTIAL_CAPTURE
     charge_id = stable_id("ch", seed, "partial")
     rows.add(id=stable_id("txn", seed, "partial-charge"), created=t0 + DAY + 36_000,
              available_on=t0 + (1 + AVAILABILITY_DELAY_DAYS) * DAY, currency="usd", amount=authorized,

@@ -1,8 +1,11 @@
 """The sandbox Stripe API: Stripe's list semantics over HTTP on loopback, backed by a simulated world.
 
 Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payout`, `type`,
-`currency`), `GET /v1/balance_transactions/{id}`, `GET /v1/payouts` (filters `created`,
-`arrival_date`, `status`), `GET /v1/payouts/{id}`, `GET /v1/balance`, `GET /v1/account`. The
+`currency`; `expand[]=data.source` puts each source object in place of its id), `GET
+/v1/balance_transactions/{id}`, `GET /v1/payouts` (filters `created`, `arrival_date`, `status`),
+`GET /v1/payouts/{id}`, `GET /v1/balance`, `GET /v1/account`, and the source objects of
+`sandbox.sales` (charges, refunds, disputes, invoices with their lines, invoice payments, credit
+notes with theirs, products, prices, tax rates): list (filter `created`) and retrieve by id. The
 `Stripe-Account` header acts as a connected account (a world of its own); an account the key
 cannot reach is refused as Stripe does (403). Lists are newest first with
 `limit` (1-100, default 10), `starting_after`, `ending_before`, `has_more` and `url`, exactly as
@@ -38,6 +41,7 @@ import orjson
 
 from sandbox import stripe_objects
 from sandbox.merchant import OWN_ACCOUNT_ID, World
+from sandbox.sales import sales
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -176,6 +180,10 @@ class Query:
                 high = value if high is None else min(high, value)
         return low, high
 
+    def expands(self, path: str) -> bool:
+        """Whether `expand[]` (the SDK sends `expand[0]=...`) names `path`."""
+        return any(name.startswith("expand") and value == path for name, value in self.params.items())
+
     def cursor(self) -> tuple[str | None, str | None]:
         after, before = self.get("starting_after"), self.get("ending_before")
         if after and before:
@@ -205,6 +213,36 @@ def _page(candidates: Sequence[int], matches: Callable[[np.ndarray], np.ndarray]
     return (found[::-1] if backwards else found), has_more
 
 
+class _ObjectList:
+    """Objects of one resource as Stripe lists them: newest first, `created` filters, cursors, the clock."""
+
+    def __init__(self, objects: list[dict[str, Any]], url: str) -> None:
+        self._objects = sorted(objects, key=lambda item: (item["created"], item["id"]), reverse=True)
+        self._position = {item["id"]: position for position, item in enumerate(self._objects)}
+        self._created = np.array([item["created"] for item in self._objects], dtype=np.int64)
+        self._url = url
+
+    def get(self, object_id: str, clock: int) -> dict[str, Any] | None:
+        position = self._position.get(object_id)
+        return None if position is None or self._objects[position]["created"] > clock else self._objects[position]
+
+    def page(self, query: Query, clock: int) -> dict[str, Any]:
+        limit = query.limit()
+        after, before = query.cursor()
+        low, high = query.time_range("created")
+        high = clock if high is None else min(high, clock)
+        first = int(np.searchsorted(-self._created, -high, side="left"))
+        last = len(self._created) if low is None else int(np.searchsorted(-self._created, -low, side="right"))
+        cursor_id = after or before
+        cursor_position = None
+        if cursor_id is not None:
+            if cursor_id not in self._position:
+                raise StripeError(400, f"No such object: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
+            cursor_position = self._position[cursor_id]
+        found, has_more = _page(range(first, last), lambda chunk: np.ones(len(chunk), dtype=bool), cursor_position, before is not None, limit)
+        return {"object": "list", "data": [self._objects[p] for p in found], "has_more": has_more, "url": self._url}
+
+
 class SandboxStripe:
     """The data behind the API: a world, indexed for Stripe's filters, seen at `clock`."""
 
@@ -232,6 +270,34 @@ class SandboxStripe:
                 self._by_payout[str(keys[start])] = np.sort(order[start:end])
         self._payouts = sorted(world.payouts.to_pylist(), key=lambda row: (row["created"], row["id"]), reverse=True)
         self._payout_position = {row["id"]: position for position, row in enumerate(self._payouts)}
+        self._source_lists: dict[str, _ObjectList] | None = None
+        self._by_id: dict[str, dict[str, Any]] = {}
+
+    def _sources(self) -> dict[str, "_ObjectList"]:
+        """The world's source objects per resource, built on the first request that needs them."""
+        if self._source_lists is None:
+            self._source_lists = {resource: _ObjectList(objects, f"/v1/{resource}") for resource, objects in sales(self.world).by_resource().items()}
+            self._by_id = {obj["id"]: obj for objects in sales(self.world).by_resource().values() for obj in objects}
+        return self._source_lists
+
+    def list_sources(self, resource: str, query: Query) -> dict[str, Any]:
+        return self._sources()[resource].page(query, self.clock)
+
+    def retrieve_source(self, resource: str, object_id: str) -> dict[str, Any]:
+        found = self._sources()[resource].get(object_id, self.clock)
+        if found is None:
+            raise StripeError(404, f"No such {resource.rstrip('s')}: '{object_id}'", param="id", code="resource_missing")
+        return found
+
+    def _expanded_source(self, transaction: dict[str, Any]) -> dict[str, Any]:
+        """`expand[]=data.source`: the transaction's source object in place of its id."""
+        source_id = transaction["source"]
+        if source_id in self._payout_position:
+            transaction["source"] = stripe_objects.payout(self._payouts[self._payout_position[source_id]], self.clock)
+        elif source_id is not None:
+            self._sources()
+            transaction["source"] = self._by_id.get(source_id, source_id)
+        return transaction
 
     def _visible_start(self) -> int:
         """First position (newest first) whose object exists at the clock."""
@@ -273,6 +339,8 @@ class SandboxStripe:
         positions, has_more = _page(candidates, matches, cursor_position, backwards=before is not None, limit=limit)
         rows = self._transactions.take(positions).to_pylist() if positions else []
         data = [stripe_objects.balance_transaction(row, self.clock) for row in rows]
+        if query.expands("data.source"):
+            data = [self._expanded_source(transaction) for transaction in data]
         return {"object": "list", "data": data, "has_more": has_more, "url": "/v1/balance_transactions"}
 
     def retrieve_balance_transaction(self, txn_id: str) -> dict[str, Any]:
@@ -396,6 +464,10 @@ class _Handler(BaseHTTPRequestHandler):
             return store.retrieve_payout(segments[2])
         if segments == ["v1", "balance"]:
             return store.balance()
+        if len(segments) == 2 and segments[1] in SOURCE_RESOURCES:
+            return store.list_sources(segments[1], query)
+        if len(segments) == 3 and segments[1] in SOURCE_RESOURCES:
+            return store.retrieve_source(segments[1], segments[2])
         raise StripeError(404, f"Unrecognized request URL (GET: {parts.path}).")
 
 
@@ -411,9 +483,21 @@ def _rate_limited(reason: str) -> StripeError:
     return error
 
 
+# The source objects served, by list endpoint (`sales.SalesDetail.by_resource`).
+SOURCE_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes", "products", "prices", "tax_rates")
+
 # The permission Stripe names when a restricted key lacks it (docs.stripe.com/keys/permissions-reference).
 ENDPOINT_PERMISSIONS = {
     "/v1/account": "rak_connected_account_read",
+    "/v1/charges": "rak_charge_read",
+    "/v1/refunds": "rak_charge_read",
+    "/v1/disputes": "rak_dispute_read",
+    "/v1/invoices": "rak_invoice_read",
+    "/v1/invoice_payments": "rak_invoice_read",
+    "/v1/credit_notes": "rak_credit_note_read",
+    "/v1/products": "rak_product_read",
+    "/v1/prices": "rak_plan_read",
+    "/v1/tax_rates": "rak_tax_rate_read",
     "/v1/balance": "rak_balance_read",
     "/v1/balance_transactions": "rak_balance_read",
     "/v1/payouts": "rak_payout_read",

@@ -38,6 +38,7 @@ CLOSE_VARIABLES = (
 SHARED_BUILDS = {
     "tests/e2e/test_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
+    "tests/dbt/test_personal_data_in_a_close.py": "closed_small_world",
     "tests/dbt/test_granularity.py": "small_world_ledger",
     "tests/dbt/test_incremental_close.py": "small_world_ledger",
     "tests/dbt/test_journal_mapping.py": "small_world_ledger",

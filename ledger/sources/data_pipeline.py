@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ledger import progress, warehouse
-from ledger.sources import delivery_types, stripe_records
+from ledger.sources import delivery_types, source_tables, stripe_records
 from ledger.sources.s3_fetch import ParallelDownload, S3Object
 
 SOURCE = "data_pipeline"
@@ -63,6 +63,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     TRANSFERS: ("id", "amount", "currency", "status", "created", "date", "type", "automatic"),
     FEE_DETAILS: ("balance_transaction_id", "amount", "currency", "type"),
 }
+# Source-object tables (optional): their not-null columns are required when the table is delivered.
+SOURCE_REQUIRED_COLUMNS = {table.delivered_name: tuple(c.name for c in table.columns if c.not_null) for table in source_tables.TABLES}
 # The order the loader needs the tables in, and so the order they are downloaded in.
 LOAD_ORDER = (TRANSFERS, BALANCE_TRANSACTIONS, FEE_DETAILS)
 # Columns read when present (Stripe adds columns over time; older exports may lack some).
@@ -99,6 +101,8 @@ class DataPipelineSettings:
     marker_template: str = DEFAULT_MARKER_TEMPLATE
     run_format: str = DEFAULT_RUN_FORMAT
     endpoint_url: str | None = None
+    # Personal-data columns to store anyway (`table.column`, CLOSE_PERSONAL_DATA_ALLOWLIST); none by default.
+    personal_data: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?", self.uri):
@@ -148,6 +152,8 @@ class DataPipelineStats:
     payouts: int = 0
     payout_transactions: int = 0
     payouts_not_itemized: int = 0
+    # Rows of source-object tables (charges, invoices and their lines, ...), when the delivery has them.
+    source_rows: int = 0
     objects: int = 0
     bytes_downloaded: int = 0
     # Wall times. Downloading and loading overlap: `seconds` is the whole run, from listing the
@@ -167,6 +173,7 @@ class DataPipelineStats:
             "payouts": self.payouts,
             "payout_transactions": self.payout_transactions,
             "payouts_not_itemized": self.payouts_not_itemized,
+            "source_rows": self.source_rows,
             "objects": self.objects,
             "bytes_downloaded": self.bytes_downloaded,
             "seconds": round(self.seconds, 3),
@@ -252,7 +259,7 @@ def _checked_files(settings: DataPipelineSettings, table: str, parts: list[S3Obj
             schema = pq.read_schema(part.path)
         except (pa.ArrowException, OSError) as error:
             raise DataPipelineError(f"{uri} is not a readable parquet file: {error}") from None
-        missing = [column for column in REQUIRED_COLUMNS[table] if column not in schema.names]
+        missing = [column for column in REQUIRED_COLUMNS.get(table, SOURCE_REQUIRED_COLUMNS.get(table, ())) if column not in schema.names]
         if missing:
             raise DataPipelineError(f"table {table}: {uri} lacks required column {', '.join(repr(m) for m in missing)}")
         for field in schema:
@@ -461,6 +468,46 @@ def _payout_links_sql(transactions: _TableFiles, loaded: str) -> str:
     )
 
 
+def _source_object_rows(settings: DataPipelineSettings, s3: Any, run: str, connection: duckdb.DuckDBPyConnection,
+                        loaded: str) -> dict[str, pa.Table]:
+    """The run's source-object tables (charges, invoices and their lines, ...: `source_tables`), as raw rows.
+
+    They are optional (a delivery from before them, or an account without invoices, has none) and
+    copied into the warehouse rather than read in place: they are far smaller than the balance
+    transactions, and their files hold personal data, which is dropped here (unless allowlisted)
+    and must not stay on disk, so they download to a folder removed after reading."""
+    found = {}
+    with tempfile.TemporaryDirectory(prefix=f"{run}-sources-") as folder:
+        parts = {table: [S3Object(key, size, Path(folder) / table.delivered_name / f"{number:06d}.parquet")
+                         for number, (key, size) in enumerate(k for k in _keys(s3, settings.bucket, settings.table_prefix(run, table.delivered_name))
+                                                              if k[0].endswith(".parquet"))]
+                 for table in source_tables.TABLES}
+        with ParallelDownload(s3, settings.bucket, [part for table_parts in parts.values() for part in table_parts]) as download:
+            for table, table_parts in parts.items():
+                if not table_parts:
+                    continue
+                download.wait(table_parts)
+                files = _checked_files(settings, table.delivered_name, table_parts)
+                try:
+                    found[table.name] = connection.sql(_source_table_sql(table, files, settings.personal_data, loaded)).to_arrow_table()
+                except duckdb.Error as error:
+                    keys = ", ".join(f"s3://{settings.bucket}/{part.key}" for part in table_parts)
+                    raise DataPipelineError(f"Data Pipeline run {run} is refused and the warehouse left as it was: table "
+                                            f"{table.delivered_name} ({keys}) cannot land in raw.{table.name}: {error}") from None
+    return found
+
+
+def _source_table_sql(table: source_tables.Table, files: _TableFiles, allowed: frozenset[str], loaded: str) -> str:
+    """The raw columns of `table` from its delivered files: absent columns and personal ones not allowed are null."""
+    listed = []
+    for column in table.columns:
+        kept = files.has(column.name) and (not column.personal or f"{table.name}.{column.name}" in allowed)
+        value = (files.timestamp(column.name) if column.sql_type == "timestamp" else f"cast({column.name} as {column.sql_type})") if kept else "null"
+        listed.append(f"cast({value} as {column.sql_type}) as {column.name}")
+    return (f"select {', '.join(listed)}, {files.optional('merchant_id')} as stripe_account_id, '{SOURCE}' as _source, {loaded} as _loaded_at "
+            f"from {files.source()}")
+
+
 def deliveries_folder(connection: duckdb.DuckDBPyConnection) -> Path:
     """Where the warehouse keeps its delivery's files: beside the DuckDB file, as part of it."""
     [(path,)] = connection.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
@@ -517,7 +564,10 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
             "stripe_account_id", pa.array([payout["stripe_account_id"] for payout in payouts], pa.string()))
         count, fee_count = (sum(check.rows for check in checks[table]) for table in (BALANCE_TRANSACTIONS, FEE_DETAILS))
         transactions = files[BALANCE_TRANSACTIONS]
+        source_rows = _source_object_rows(settings, s3, newest.run, connection, loaded)
         with warehouse.transaction(connection):
+            for table, rows in source_rows.items():
+                warehouse.write_rows(connection, table, rows)
             warehouse.write_rows(connection, "stripe_payouts", payout_rows)
             warehouse.deliver(connection, "stripe_balance_transactions", _balance_transactions_sql(transactions, loaded))
             warehouse.deliver(connection, "stripe_fee_details", _fee_details_sql(files[FEE_DETAILS], loaded))
@@ -535,6 +585,7 @@ def load_newest_run(settings: DataPipelineSettings, connection: duckdb.DuckDBPyC
     return DataPipelineStats(
         newest.run, newest.time, loaded=True, balance_transactions=count, fee_details=fee_count, payouts=payout_rows.num_rows,
         payout_transactions=link_count, payouts_not_itemized=sum(1 for payout in payouts if stripe_records.not_itemizable_reason(payout)),
+        source_rows=sum(rows.num_rows for rows in source_rows.values()),
         objects=count + fee_count + payout_rows.num_rows, bytes_downloaded=sum(part.size for table in parts.values() for part in table),
         download_s=download.download_s, load_s=seconds - download.waited_s, seconds=seconds,
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 from ledger.config import SOURCES, ConfigError
 from ledger.sources.data_pipeline import DataPipelineSettings
-from ledger.sources.stripe_api import DEFAULT_API_BASE, StripeApiSettings
+from ledger.sources.source_tables import parse_allowlist
+from ledger.sources.stripe_api import DEFAULT_API_BASE, SOURCE_MODES, StripeApiSettings
 from ledger.sources.stripe_http import RetryPolicy
 
 # StripeApiSettings field -> (variable, parser, lowest allowed value)
@@ -27,6 +28,8 @@ MAX_ATTEMPTS_VARIABLE = "STRIPE_MAX_ATTEMPTS"
 RATE_LIMIT_RETRY_VARIABLE = "STRIPE_RATE_LIMIT_RETRY_SECONDS"
 ACCOUNTS_VARIABLE = "STRIPE_ACCOUNT_IDS"
 ACCOUNT_VARIABLE = "STRIPE_ACCOUNT_ID"
+SOURCE_OBJECTS_VARIABLE = "STRIPE_SOURCE_OBJECTS"
+PERSONAL_DATA_VARIABLE = "CLOSE_PERSONAL_DATA_ALLOWLIST"
 DATA_PIPELINE_VARIABLES: dict[str, str] = {
     "uri": "CLOSE_DATA_PIPELINE_URI",
     "mode": "CLOSE_DATA_PIPELINE_MODE",
@@ -57,8 +60,20 @@ def api_settings_from_env(env: Mapping[str, str]) -> StripeApiSettings:
     }
     if retry:
         tuning["retry"] = RetryPolicy(**retry)
+    source_objects = env.get(SOURCE_OBJECTS_VARIABLE) or StripeApiSettings.source_objects
+    if source_objects not in SOURCE_MODES:
+        raise ConfigError(f"{SOURCE_OBJECTS_VARIABLE}={source_objects!r} is not one of {', '.join(SOURCE_MODES)}")
     return StripeApiSettings(api_key=env.get("STRIPE_API_KEY", ""), api_base=env.get("STRIPE_API_BASE") or DEFAULT_API_BASE,
-                             accounts=_accounts(env), account_id=_own_account(env), **tuning)
+                             accounts=_accounts(env), account_id=_own_account(env), source_objects=source_objects,
+                             personal_data=personal_data_from_env(env), **tuning)
+
+
+def personal_data_from_env(env: Mapping[str, str]) -> frozenset[str]:
+    """CLOSE_PERSONAL_DATA_ALLOWLIST: the personal-data columns (`table.column`) to store; none by default."""
+    try:
+        return parse_allowlist(env.get(PERSONAL_DATA_VARIABLE, ""))
+    except ValueError as error:
+        raise ConfigError(f"{PERSONAL_DATA_VARIABLE}: {error}") from None
 
 
 def _own_account(env: Mapping[str, str]) -> str | None:
@@ -79,13 +94,14 @@ def _accounts(env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def data_pipeline_settings_from_env(env: Mapping[str, str]) -> DataPipelineSettings:
-    values = {name: env[variable] for name, variable in DATA_PIPELINE_VARIABLES.items() if env.get(variable)}
+    values: dict[str, Any] = {name: env[variable] for name, variable in DATA_PIPELINE_VARIABLES.items() if env.get(variable)}
+    values["personal_data"] = personal_data_from_env(env)
     if "uri" not in values:
         raise ConfigError("CLOSE_DATA_PIPELINE_URI is not set: give the s3://bucket/prefix Stripe Data Pipeline delivers to")
     try:
         return DataPipelineSettings(**values)
     except ValueError as error:
-        named = ", ".join(DATA_PIPELINE_VARIABLES[name] for name in values)
+        named = ", ".join(DATA_PIPELINE_VARIABLES[name] for name in values if name in DATA_PIPELINE_VARIABLES)
         raise ConfigError(f"{error} (from {named})") from None
 
 

@@ -35,13 +35,15 @@ def run_ingestion(settings: IngestSettings, connection: duckdb.DuckDBPyConnectio
             summary = f"Data Pipeline run {stats.run} is already loaded; nothing to do"
         else:
             summary = (f"Loaded Data Pipeline run {stats.run}: {stats.balance_transactions} balance transactions, "
-                       f"{stats.payouts} payouts, {stats.payout_transactions} payout links in {stats.seconds:.1f} s")
+                       f"{stats.payouts} payouts, {stats.payout_transactions} payout links, {stats.source_rows} rows of source objects "
+                       f"in {stats.seconds:.1f} s")
         return IngestOutcome(settings.source, summary, stats.as_metadata())
     window = plan_window(connection, settings.api, start, end, now, first_run_days)
     stats = ingest(settings.api, connection, window, now=now)
     figures = stats.telemetry.summary()
     summary = (
-        f"Ingested {stats.balance_transactions} balance transactions and {stats.payouts} payouts created in "
+        f"Ingested {stats.balance_transactions} balance transactions, {stats.payouts} payouts and "
+        f"{sum(stats.source_rows.values())} rows of source objects (charges, invoices, ...) created in "
         f"[{window.start.isoformat()}, {window.end.isoformat()}): {figures['requests']} requests, {figures['retries']} retries, "
         f"{figures['rate_limited_429']} 429s, latency p50/p95/p99 {figures['latency_p50_ms']}/{figures['latency_p95_ms']}/"
         f"{figures['latency_p99_ms']} ms, {figures['objects_per_s']} objects/s, {figures['requests_per_s_achieved']} requests/s "

@@ -29,6 +29,13 @@ class Permission:
 BALANCE = Permission("rak_balance_read", "Balance")
 PAYOUTS = Permission("rak_payout_read", "Payouts")
 ACCOUNTS = Permission("rak_connected_account_read", "Connect > Accounts")
+CHARGES = Permission("rak_charge_read", "Charges and Refunds")
+DISPUTES = Permission("rak_dispute_read", "Disputes")
+INVOICES = Permission("rak_invoice_read", "Invoices")
+CREDIT_NOTES = Permission("rak_credit_note_read", "Credit notes")
+PRODUCTS = Permission("rak_product_read", "Products")
+PRICES = Permission("rak_plan_read", "Prices")
+TAX_RATES = Permission("rak_tax_rate_read", "Tax rates")
 
 # Endpoint -> permission, in the order a run reads them; `required` says whether ingestion needs it.
 ENDPOINTS: dict[str, tuple[Permission, bool]] = {
@@ -36,6 +43,16 @@ ENDPOINTS: dict[str, tuple[Permission, bool]] = {
     "/v1/balance": (BALANCE, True),
     "/v1/payouts": (PAYOUTS, True),
     "/v1/balance_transactions": (BALANCE, True),
+    # Source objects (STRIPE_SOURCE_OBJECTS, on by default): needed only for the revenue detail.
+    "/v1/charges": (CHARGES, False),
+    "/v1/refunds": (CHARGES, False),
+    "/v1/disputes": (DISPUTES, False),
+    "/v1/invoices": (INVOICES, False),
+    "/v1/invoice_payments": (INVOICES, False),
+    "/v1/credit_notes": (CREDIT_NOTES, False),
+    "/v1/products": (PRODUCTS, False),
+    "/v1/prices": (PRICES, False),
+    "/v1/tax_rates": (TAX_RATES, False),
 }
 _BY_CODE = {permission.code: permission for permission, _ in ENDPOINTS.values()}
 _NAMED_PERMISSION = re.compile(r"'(rak_[a-z0-9_]+)'")

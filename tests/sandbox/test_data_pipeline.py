@@ -4,6 +4,7 @@ import io
 
 import pyarrow.parquet as pq
 
+from ledger.sources import source_tables
 from sandbox import data_pipeline as delivery
 from sandbox import stripe_objects
 from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
@@ -24,6 +25,7 @@ def test_a_delivery_has_every_table_then_its_success_marker(small_world, layout)
         f"stripe/{run}/testmode/balance_transactions/part-00000.parquet",
         f"stripe/{run}/testmode/transfers/part-00000.parquet",
         f"stripe/{run}/testmode/balance_transaction_fee_details/part-00000.parquet",
+        *(f"stripe/{run}/testmode/{table.delivered_name}/part-00000.parquet" for table in source_tables.TABLES),
         f"stripe/{run}/testmode/coreapi_SUCCESS",
     ])
     assert run == "20261013T000000Z"

@@ -153,7 +153,8 @@ def test_listed_accounts_are_read_and_stamped_when_the_key_may_not_read_its_own(
          "the permission rak_balance_transaction_source_read"),
         # A proxy's 403, or Stripe's without a name: the table's permission for the endpoint.
         ("/v1/balance_transactions/txn_1", None, 'the permission "Balance: Read" (rak_balance_read)'),
-        ("/v1/charges", {"error": {"message": "Forbidden"}}, "a permission for this endpoint"),
+        ("/v1/charges", {"error": {"message": "Forbidden"}}, 'the permission "Charges and Refunds: Read" (rak_charge_read)'),
+        ("/v1/customers", {"error": {"message": "Forbidden"}}, "a permission for this endpoint"),
     ],
 )
 def test_the_refusal_names_the_permission_stripe_named_else_the_endpoints(path, body, lacking):
