@@ -1,7 +1,8 @@
 {#- The period-close tables (schema `close`): which periods are locked, the history of locks and
     reopenings, and the journal as it stood when each period was locked (in the settlement
     currency, translated into the functional currency, and its period-end revaluation). `ledger.period_close`
-    writes them; the marts read them. Created here, once, so both agree on one definition. -#}
+    writes them; the marts read them. `journal_build_marks` holds what the journal was last built
+    from (macros/journal_rebuild.sql). Created here, once, so both agree on one definition. -#}
 {% macro create_close_tables() -%}
     create schema if not exists close;
     create table if not exists close.period_locks (
@@ -71,5 +72,10 @@
         original_journal_entry_id varchar not null,
         original_accounting_date date not null,
         is_adjustment boolean not null
+    );
+    create table if not exists close.journal_build_marks (
+        loaded_through timestamp,
+        basis varchar not null,
+        built_at timestamp not null
     );
 {%- endmacro %}
