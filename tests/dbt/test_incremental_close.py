@@ -156,6 +156,21 @@ def test_a_payout_that_arrived_before_the_window_moves_to_the_bank_on_its_day(tm
     ]
 
 
+def test_under_the_payout_granularity_a_windowed_build_books_late_facts_as_a_whole_build(tmp_path):
+    """Entries per payout are dated the payout's day: the windowed build computes only the days it
+    rewrites, by entry date, and still equals a whole build."""
+    payout = {"CLOSE_JOURNAL_GRANULARITY": "payout"}
+    new = [
+        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
+        transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
+    ]
+    windowed, full = windowed_and_full(
+        tmp_path, lambda path: build_ledger(path, payout), new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)), payout,
+    )
+    assert journal(windowed) == journal(full)
+    assert rebuilt_days(windowed) == [("2026-10-05", LANDED_LATE), ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", IN_WINDOW)]
+
+
 def test_a_windowed_build_on_a_new_basis_rebuilds_every_day(tmp_path):
     """Another granularity (or time zone, seed, model) can move any past day: the first windowed
     build on it rewrites the whole journal, as a whole build would."""
