@@ -10,7 +10,8 @@
 --   * null (every day) when the journal has no mark of its last build, or was booked on another
 --     basis (settings, seeds, models: macros/journal_rebuild.sql), and for a build without window.
 -- Days of locked periods need no rewrite: their changes are adjusting rows, which every build
--- rewrites. A table, so that both journal models read the same list.
+-- rewrites. A table, built before the journal: int_journal_source_records and the two journal
+-- models read the same list as they compile, though the build rewrites the drill-down it compared.
 {#- The window is read as the model runs, never as it parses: a new window keeps dbt's partial parse. #}
 {%- set window = close_window() if execute else none %}
 {%- set mark = journal_build_mark() %}
