@@ -90,7 +90,7 @@ def measured(figures: dict[str, StageFigures], stage: str, process: psutil.Proce
     print(f"{stage:<12} {stage_figures.wall_s:9.2f} s  peak {stage_figures.peak_rss_mb:8.1f} MiB  {stage_figures.extra or ''}", flush=True)
 
 
-def _start_sandbox(spec: WorldSpec) -> tuple[subprocess.Popen, str]:
+def start_sandbox(spec: WorldSpec) -> tuple[subprocess.Popen, str]:
     command = [
         sys.executable, "-m", "orchestration.cli", "sandbox", "serve", "--port", "0", "--api-key", BENCH_API_KEY,
         "--seed", str(spec.seed), "--start", spec.start.isoformat(), "--days", str(spec.days),
@@ -113,7 +113,7 @@ def run_chain_benchmark(transactions: int, days: int, seed: int, workdir: Path) 
     print(f"Benchmark: {spec.days * spec.transactions_per_day:,} activity transactions over {spec.days} days", flush=True)
 
     started = time.perf_counter()
-    server, url = _start_sandbox(spec)
+    server, url = start_sandbox(spec)
     sandbox_start_s = time.perf_counter() - started
     print(f"{'sandbox':<12} {sandbox_start_s:9.2f} s  (simulate the world and start the API in its own process)", flush=True)
     me = psutil.Process()

@@ -125,14 +125,14 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = add_command(commands, "bench", "time the whole chain on a large sandbox world", "stripe-close bench --transactions 100000",
                         description="Time ingestion, the dbt build and the exports on a sandbox world of N transactions; "
-                        "`bench ingest|close|match|parse` time one part; `bench anomalies` measures the anomaly watch. Prints figures per stage, a JSON object last.")
+                        "`bench ingest|close|continuous|match|parse` time one part; `bench anomalies` measures the anomaly watch. Prints figures per stage, a JSON object last.")
     bench.add_argument("--transactions", type=at_least(1), default=1_000_000, help="balance transactions to simulate (default 1,000,000)")
     bench.add_argument("--days", type=at_least(MIN_DAYS), default=30, help=f"simulated days (at least {MIN_DAYS}, default 30)")
     bench.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
     bench.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouse and files go")
     bench.set_defaults(handler=_bench)
-    # `bench` alone times the whole chain; `bench ingest|close|match|parse` time one part; `bench anomalies` measures the anomaly watch.
-    bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,match,parse,anomalies}")
+    # `bench` alone times the whole chain; `bench ingest|close|continuous|match|parse` time one part; `bench anomalies` measures the anomaly watch.
+    bench_targets = bench.add_subparsers(dest="bench_target", metavar="{ingest,close,continuous,match,parse,anomalies}")
     anomalies = add_command(
         bench_targets, "anomalies", "recall of the anomaly watch on a 180-day world with injected anomalies, its quiet on the clean twin, its cost at 1M transactions a day",
         "stripe-close bench anomalies",

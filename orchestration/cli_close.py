@@ -1,4 +1,4 @@
-"""`stripe-close close`, `reopen` and `bench close`: period close from a shell.
+"""`stripe-close close`, `reopen`, `bench close` and `bench continuous`: period close from a shell.
 
 `close --period YYYY-MM` checks the accounting configuration, builds the ledger with every proof,
 runs the GX suites, and only then locks the month, freezing every entity's close package with it;
@@ -17,7 +17,7 @@ from orchestration.instance import recorded_proofs
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
-from orchestration.cli_args import add_command, at_least, period
+from orchestration.cli_args import UserMistake, add_command, at_least, period
 from orchestration.cli_guards import require_built
 from orchestration.wording import counted
 
@@ -47,6 +47,21 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_close.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
     bench_close.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouse goes")
     bench_close.set_defaults(handler=_bench_close)
+
+    bench_continuous = add_command(
+        bench_targets, "continuous", "time one hourly continuous-close run on warehouses holding a long history",
+        "stripe-close bench continuous --histories 1000000,3000000",
+        description="Per history size, in a fresh process: land that many transactions, then time the hourly run "
+        "(ingest the last hour and late facts from the sandbox API, windowed ledger build, every proof) "
+        "and a whole build for comparison.")
+    bench_continuous.add_argument("--histories", default="1000000,11000000",
+                                  help="comma-separated history sizes in transactions (default 1000000,11000000)")
+    bench_continuous.add_argument("--history", type=at_least(1), default=None, help="one history size, in this process")
+    bench_continuous.add_argument("--transactions-per-day", type=at_least(24), default=30_000,
+                                  help="the merchant's transactions a day (default 30,000: about 1,250 an hour)")
+    bench_continuous.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
+    bench_continuous.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouses go")
+    bench_continuous.set_defaults(handler=_bench_continuous)
 
 
 def _fail(message: str) -> int:
@@ -111,3 +126,15 @@ def _bench_close(args: argparse.Namespace) -> int:
 
     sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.transactions]
     return run_close_benchmark(sizes, args.days, args.seed, Path(args.workdir) / "close")
+
+
+def _bench_continuous(args: argparse.Namespace) -> int:
+    from orchestration.bench_continuous import history_spec, run_continuous_benchmark
+
+    histories = [args.history] if args.history else [int(size) for size in args.histories.split(",")]
+    for history in histories:
+        try:
+            history_spec(history, args.transactions_per_day, args.seed)
+        except ValueError as too_short:
+            raise UserMistake(str(too_short)) from None
+    return run_continuous_benchmark(histories, args.transactions_per_day, args.seed, Path(args.workdir) / "continuous")

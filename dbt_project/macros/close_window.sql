@@ -20,15 +20,16 @@
     {{ return((start | string, end | string)) }}
 {%- endmacro %}
 
-{#- The rows of a journal model that a build rewrites: inside a close window, those dated in it and
+{#- The rows of a journal model that a build rewrites: inside a close window, those dated on the
+    days int_journal_rebuild_days lists (the window's, and those of facts that arrived late) and
     every adjusting row (adjustments are dated the first day of an open period, whatever late fact
-    caused them, and stay few); without a window, all of them. -#}
+    caused them, and stay few); without a window, or when that list says every day, all of them. -#}
 {% macro close_window_scope() -%}
-    {%- set window = close_window() -%}
-    {%- if window is none -%}
+    {%- set days = journal_rebuild_days() -%}
+    {%- if days is none -%}
         true
     {%- else -%}
-        ((accounting_date >= date '{{ window[0] }}' and accounting_date < date '{{ window[1] }}') or is_adjustment)
+        (accounting_date in ({% for day in days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor %}) or is_adjustment)
     {%- endif -%}
 {%- endmacro %}
 

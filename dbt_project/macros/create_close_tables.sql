@@ -5,7 +5,8 @@
     `locked_close_packages` holds each locked period's close package figures per entity (the
     package's `CloseData` as JSON, `exporters/close_package/frozen_data.py`), which the package of a
     locked period is rendered from; no model reads it. `frozen_at_lock` is false for a period locked
-    before packages were frozen at lock, whose package was frozen at its first build after. -#}
+    before packages were frozen at lock, whose package was frozen at its first build after.
+    `journal_build_marks` holds what the journal was last built from (macros/journal_rebuild.sql). -#}
 {% macro create_close_tables() -%}
     create schema if not exists close;
     create table if not exists close.period_locks (
@@ -83,5 +84,10 @@
         frozen_at timestamp not null,
         close_data varchar not null,
         primary key (locked_period, entity_id)
+    );
+    create table if not exists close.journal_build_marks (
+        loaded_through timestamp,
+        basis varchar not null,
+        built_at timestamp not null
     );
 {%- endmacro %}

@@ -21,7 +21,8 @@ from ledger.dbt_build import build_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.sources import stripe_records
 
-LOADED_AT = datetime(2026, 11, 20, tzinfo=timezone.utc).replace(tzinfo=None)
+# When a balance snapshot lands without its own `as_of`: after every hand-made record's `created`.
+SNAPSHOT_AS_OF = datetime(2026, 11, 20)
 
 
 def ts(day: str, hour: int = 12) -> int:
@@ -59,17 +60,19 @@ def payout(id: str, amount: int, status: str, arrival: str, balance_transaction:
 
 def land(path: Path, transactions: list[dict] = (), payouts: list[dict] = (), links: list[tuple[str, str]] = (),
          balance: dict | None = None, as_of: datetime | None = None) -> None:
-    """Upsert records into the raw tables of the warehouse at `path`."""
+    """Upsert records into the raw tables of the warehouse at `path`, stamped with the time of the
+    call as a real load is (a windowed build finds what landed since the last build by it)."""
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     with warehouse.connect(path) as connection:
         if transactions:
-            rows, fee_details = stripe_records.balance_transaction_rows(list(transactions), "api", LOADED_AT)
+            rows, fee_details = stripe_records.balance_transaction_rows(list(transactions), "api", loaded_at)
             warehouse.upsert_tables(connection, {"stripe_balance_transactions": rows, "stripe_fee_details": fee_details})
         if payouts:
-            warehouse.upsert(connection, "stripe_payouts", stripe_records.payout_rows(list(payouts), "api", LOADED_AT))
+            warehouse.upsert(connection, "stripe_payouts", stripe_records.payout_rows(list(payouts), "api", loaded_at))
         if links:
-            warehouse.upsert(connection, "stripe_payout_transactions", stripe_records.payout_transaction_rows(list(links), "api", LOADED_AT))
+            warehouse.upsert(connection, "stripe_payout_transactions", stripe_records.payout_transaction_rows(list(links), "api", loaded_at))
         if balance is not None:
-            warehouse.upsert(connection, "stripe_balance_snapshots", stripe_records.balance_snapshot_rows(balance, as_of or LOADED_AT, "api", LOADED_AT))
+            warehouse.upsert(connection, "stripe_balance_snapshots", stripe_records.balance_snapshot_rows(balance, as_of or SNAPSHOT_AS_OF, "api", loaded_at))
 
 
 def build(path: Path, granularity: str = "daily", project_dir: Path = DBT_PROJECT_DIR) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import period_close
+from ledger import period_close, warehouse
 from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
@@ -38,15 +38,23 @@ def land_with_snapshot(path, transactions):
     ], "pending": []}, as_of=as_of)
 
 
-def windowed_and_full(tmp_path, prepare, new_transactions, window: CloseWindow):
+def windowed_and_full(tmp_path, prepare, new_transactions, window: CloseWindow, environment: dict | None = None):
     """The same warehouse after `prepare` and new data, built once with `window` and once whole."""
     windowed = copy_ledger(small_world_ledger(), tmp_path / "windowed")
     prepare(windowed)
     land_with_snapshot(windowed, new_transactions)
     full = copy_ledger(windowed, tmp_path / "full")
-    build_ledger(windowed, window=window)
-    build_ledger(full)
+    build_ledger(windowed, environment, window=window)
+    build_ledger(full, environment)
     return windowed, full
+
+
+def rebuilt_days(path) -> list[tuple[str | None, str]]:
+    return [(day and day.isoformat(), reason) for day, reason in query(path, "select * from main.int_journal_rebuild_days order by all")]
+
+
+IN_WINDOW = "in the close window"
+LANDED_LATE = "a balance transaction landed since the last build"
 
 
 def test_a_windowed_build_after_new_days_equals_a_full_build(tmp_path):
@@ -84,6 +92,96 @@ def test_after_a_lock_a_windowed_build_books_a_late_fact_as_an_adjustment(tmp_pa
     assert adjustments == [("1010", 11_957), ("4000", -12_345), ("6000", 388)]
 
 
+def test_a_windowed_build_books_late_facts_dated_before_its_window(tmp_path):
+    """An hourly run after Stripe showed transactions of earlier days (listed late, or backfilled):
+    it books them where a whole build would, without waiting for one."""
+    new = [
+        transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
+        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
+        transaction("txn_late_jpy", "refund", "refund", -2_000, 0, currency="jpy", created=ts("2026-10-09", 23)),
+    ]
+    windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)))
+    assert journal(windowed) == journal(full)
+    assert rebuilt_days(windowed) == [
+        ("2026-10-05", LANDED_LATE), ("2026-10-09", LANDED_LATE), ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", IN_WINDOW),
+    ]
+    booked = query(windowed, "select source_id, accounting_date::varchar, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_late_%' order by all")
+    assert booked == [
+        ("txn_late_jpy", "2026-10-09", "gross", 2_000), ("txn_late_jpy", "2026-10-09", "stripe_clearing", -2_000),
+        ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
+        ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
+    ]
+
+
+def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build_books_them(tmp_path):
+    """A late fact of the locked month is an adjusting entry in November; one of an open day before
+    the window is booked on its own day."""
+    def lock_october(path):
+        period_close.lock_period(path, "2026-10", actor="controller")
+        build_ledger(path)  # as `stripe-close close` does after locking
+
+    new = [
+        transaction("txn_late_october", "charge", "charge", 12_345, 388, created=ts("2026-10-07", 9)),
+        transaction("txn_late_november", "charge", "charge", 4_000, 146, created=ts("2026-11-01", 9)),
+        transaction("txn_november", "charge", "charge", 7_000, 233, created=ts("2026-11-03", 9)),
+    ]
+    windowed, full = windowed_and_full(tmp_path, lock_october, new, CloseWindow(date(2026, 11, 3), date(2026, 11, 4)))
+    assert journal(windowed) == journal(full)
+    # October's day is locked: rewriting it would change nothing, its change is the adjustment.
+    assert rebuilt_days(windowed) == [("2026-11-01", LANDED_LATE), ("2026-11-03", f"{LANDED_LATE}; {IN_WINDOW}")]
+    lines = query(windowed, """
+        select accounting_date::varchar, is_adjustment, account_code, amount_minor from main.fct_journal_lines
+        where accounting_date >= date '2026-11-01' and account_code in ('1010', '4000', '6000') order by all""")
+    assert lines == [
+        ("2026-11-01", False, "1010", 3_854), ("2026-11-01", False, "4000", -4_000), ("2026-11-01", False, "6000", 146),
+        ("2026-11-01", True, "1010", 11_957), ("2026-11-01", True, "4000", -12_345), ("2026-11-01", True, "6000", 388),
+        ("2026-11-03", False, "1010", 6_767), ("2026-11-03", False, "4000", -7_000), ("2026-11-03", False, "6000", 233),
+    ]
+
+
+def test_a_payout_that_arrived_before_the_window_moves_to_the_bank_on_its_day(tmp_path):
+    """Stripe reports an in-transit payout paid after its arrival date has left the window: the
+    bank move is booked on the arrival date, as a whole build books it."""
+    def payout_paid(path):
+        with warehouse.connect(path) as connection:
+            connection.execute("update raw.stripe_payouts set status = 'paid', _loaded_at = now() where id = 'po_15e6fb04a5775ac231b9549d'")
+
+    windowed, full = windowed_and_full(tmp_path, payout_paid, [], CloseWindow(date(2026, 10, 16), date(2026, 10, 17)))
+    assert journal(windowed) == journal(full)
+    assert rebuilt_days(windowed) == [("2026-10-14", "a payout bank move changed since the last build"), ("2026-10-16", IN_WINDOW)]
+    assert query(windowed, """
+        select journal_entry_id, account_code, amount_minor from main.fct_journal_lines
+        where accounting_date = date '2026-10-14' and account_code in ('1000', '1030') order by all""") == [
+        ("STRIPE-main-20261014-USD", "1000", 389_002), ("STRIPE-main-20261014-USD", "1030", -389_002),
+    ]
+
+
+def test_under_the_payout_granularity_a_windowed_build_books_late_facts_as_a_whole_build(tmp_path):
+    """Entries per payout are dated the payout's day: the windowed build computes only the days it
+    rewrites, by entry date, and still equals a whole build."""
+    payout = {"CLOSE_JOURNAL_GRANULARITY": "payout"}
+    new = [
+        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
+        transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
+    ]
+    windowed, full = windowed_and_full(
+        tmp_path, lambda path: build_ledger(path, payout), new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)), payout,
+    )
+    assert journal(windowed) == journal(full)
+    assert rebuilt_days(windowed) == [("2026-10-05", LANDED_LATE), ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", IN_WINDOW)]
+
+
+def test_a_windowed_build_on_a_new_basis_rebuilds_every_day(tmp_path):
+    """Another granularity (or time zone, seed, model) can move any past day: the first windowed
+    build on it rewrites the whole journal, as a whole build would."""
+    windowed, full = windowed_and_full(
+        tmp_path, lambda path: None, [], CloseWindow(date(2026, 10, 13), date(2026, 10, 14)), {"CLOSE_JOURNAL_GRANULARITY": "transaction"},
+    )
+    assert rebuilt_days(windowed) == [(None, "no earlier build on the same settings, seeds and models")]
+    assert journal(windowed) == journal(full)
+    assert query(windowed, "select count(distinct journal_entry_id) > 300 from main.fct_journal_lines where journal_entry_id like 'STRIPE-main-txn_%'") == [(True,)]
+
+
 def test_a_close_window_must_end_after_it_starts():
     with pytest.raises(ValueError, match="not after its start"):
         CloseWindow(date(2026, 11, 2), date(2026, 11, 2))
@@ -112,10 +210,11 @@ def test_a_new_window_keeps_dbts_partial_parse_and_a_half_window_is_refused(tmp_
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(tmp_path / "parsed" / "partial_parse.msgpack", run)
-    assert dbt(["compile", "--select", "fct_journal_lines"], run, CLOSE_WINDOW_START="2026-10-13", CLOSE_WINDOW_END="2026-10-15").returncode == 0
+    journal_models = ["--select", "int_journal_rebuild_days", "fct_journal_source_records", "fct_journal_lines"]
+    assert dbt(["run", *journal_models], run, CLOSE_WINDOW_START="2026-10-13", CLOSE_WINDOW_END="2026-10-15").returncode == 0
     assert "Partial parsing enabled, no changes found, skipping parsing" in (run / "dbt.log").read_text()
     [compiled] = (run / "compiled").rglob("fct_journal_lines.sql")
-    assert "accounting_date >= date '2026-10-13' and accounting_date < date '2026-10-15'" in compiled.read_text()
+    assert "(accounting_date in (date '2026-10-13', date '2026-10-14') or is_adjustment)" in compiled.read_text()
 
     refused = dbt(["compile", "--select", "fct_journal_lines"], tmp_path / "half", CLOSE_WINDOW_START="2026-10-13")
     assert refused.returncode != 0

@@ -9,11 +9,16 @@
 -- One row per record rather than per line: the drill-down stores each source id once, not three
 -- times (fct_journal_line_sources unnests the lines when read). A transaction whose fee is split
 -- by fee_details (int_balance_transaction_fees_split) has one more row per other fee kind.
+-- In a windowed build only the days it rewrites are computed (int_journal_rebuild_days), with the
+-- locked periods, whose adjustments compare every record: DuckDB cannot push a filter on the
+-- accounting date through the fee aggregation, which then grouped the fees of the whole history.
+-- depends_on: {{ ref('int_journal_rebuild_days') }}, {{ ref('stg_close__period_locks') }}
 {%- set granularity = journal_granularity() %}
+{%- set rebuild_days = journal_rebuild_days() %}
 
 with
 
-transactions as (
+transactions_dated as (
 
     select
         mapped.balance_transaction_id,
@@ -53,6 +58,16 @@ transactions as (
 
 ),
 
+transactions as (
+
+    select * from transactions_dated
+    {%- if rebuild_days is not none %}
+    where entry_date in ({% for day in rebuild_days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor %})
+        or {{ period_in("strftime(entry_date, '%Y-%m')", locked_periods()) }}
+    {%- endif %}
+
+),
+
 control_accounts as (
 
     select
@@ -70,9 +85,13 @@ split_fees as (
 
 split_totals as (
 
-    select balance_transaction_id, sum(amount_minor) as split_minor
+    select split_fees.balance_transaction_id, sum(split_fees.amount_minor) as split_minor
     from split_fees
-    group by balance_transaction_id
+    {%- if rebuild_days is not none %}
+    semi join transactions
+        on split_fees.balance_transaction_id = transactions.balance_transaction_id
+    {%- endif %}
+    group by split_fees.balance_transaction_id
 
 ),
 

@@ -3,14 +3,17 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_close_window_scope() }}",
+    post_hook="{{ record_journal_build_mark() }}",
 ) }}
+-- depends_on: {{ ref('int_journal_rebuild_days') }}
 
 -- The general ledger: one line per journal entry and account, signed minor units (debit positive);
 -- every entry sums to zero. Entries are daily summaries per entity and currency by default (var
 -- `journal_granularity`). Locked periods are served from their frozen lines, verbatim; changes to
 -- them arrive as adjusting entries in the first open period.
--- Incremental like fct_journal_source_records: a close window rewrites the lines dated inside it and
--- the adjusting lines.
+-- Incremental like fct_journal_source_records: a close window rewrites the lines dated on the days
+-- int_journal_rebuild_days lists and the adjusting lines; then the build's mark is recorded (what
+-- the journal now holds, macros/journal_rebuild.sql).
 
 with
 

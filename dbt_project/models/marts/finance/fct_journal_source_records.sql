@@ -4,6 +4,7 @@
     on_schema_change='fail',
     pre_hook="{{ delete_close_window_scope() }}",
 ) }}
+-- depends_on: {{ ref('int_journal_rebuild_days') }}
 
 -- The stored drill-down: one row per source record (balance transaction, payout arrival or return)
 -- and journal entry posted outside the locked periods, with the record's journal `lines` (role,
@@ -11,7 +12,8 @@
 -- transactions that is a third of the rows and most of the ledger's write time.
 -- fct_journal_line_sources reads it line by line; fct_journal_lines sums it.
 -- Incremental: a build with a close window (CLOSE_WINDOW_START/_END) rewrites only the
--- records dated inside it, plus the adjusting records; without one it rewrites everything.
+-- records dated on the days int_journal_rebuild_days lists (the window's and those of late
+-- facts), plus the adjusting records; without one it rewrites everything.
 
 with
 
