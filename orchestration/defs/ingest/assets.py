@@ -9,6 +9,7 @@ from ledger import warehouse as ledger_warehouse
 from ledger.config import ConfigError
 from ledger.sources.data_pipeline import DataPipelineError
 from ledger.sources.ingest_settings import IngestSettings
+from ledger.sources import source_tables
 from ledger.sources.ingestion import run_ingestion
 from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
@@ -21,6 +22,9 @@ RAW_TABLE_DESCRIPTIONS = {
     "stripe_payouts": "Payouts with their latest status, and why a payout cannot be itemized (raw landing).",
     "stripe_payout_transactions": "Which balance transactions each automatic payout settled (raw landing).",
     "stripe_balance_snapshots": "Stripe's own balance per currency, captured each run (raw landing).",
+    # The source objects behind the balance transactions (ledger/sources/source_tables.py).
+    **{table.name: f"Stripe {table.name.removeprefix('stripe_').replace('_', ' ')}: source objects behind the balance transactions "
+       "(raw landing; personal data only as CLOSE_PERSONAL_DATA_ALLOWLIST allows)." for table in source_tables.TABLES},
 }
 RAW_ASSET_KEYS = [dg.AssetKey(["stripe", table]) for table in RAW_TABLE_DESCRIPTIONS]
 MIDNIGHT_UTC = time(tzinfo=timezone.utc)
