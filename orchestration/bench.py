@@ -90,6 +90,19 @@ def measured(figures: dict[str, StageFigures], stage: str, process: psutil.Proce
     print(f"{stage:<12} {stage_figures.wall_s:9.2f} s  peak {stage_figures.peak_rss_mb:8.1f} MiB  {stage_figures.extra or ''}", flush=True)
 
 
+def in_a_fresh_process(bench_arguments: list[str], what: str) -> dict:
+    """`stripe-close bench <bench_arguments>` in its own process (nothing imported or parsed by an earlier
+    size): its output passed on as it comes, its JSON last line returned."""
+    last = ""
+    with subprocess.Popen([sys.executable, "-m", "orchestration.cli", "bench", *bench_arguments], stdout=subprocess.PIPE, text=True) as child:
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            last = line
+    if child.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {child.returncode})")
+    return json.loads(last)
+
+
 def start_sandbox(spec: WorldSpec) -> tuple[subprocess.Popen, str]:
     command = [
         sys.executable, "-m", "orchestration.cli", "sandbox", "serve", "--port", "0", "--api-key", BENCH_API_KEY,

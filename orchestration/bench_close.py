@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +29,7 @@ import psutil
 from ledger import warehouse
 from ledger.checks.validate import run_suites
 from ledger.dbt_build import build_ledger, load_configuration, parse_ledger
-from orchestration.bench import StageFigures, measured
+from orchestration.bench import StageFigures, in_a_fresh_process, measured
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.raw_tables import load_world
 
@@ -111,16 +109,8 @@ def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, fl
 def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path) -> dict:
     """One size in its own `stripe-close bench close` process, as a deployment starts each run:
     nothing parsed or imported by the size before it. Its output is passed on; its JSON line returned."""
-    command = [sys.executable, "-m", "orchestration.cli", "bench", "close", "--transactions", str(size),
-               "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent)]
-    last = ""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
-        for line in child.stdout:
-            print(line, end="", flush=True)
-            last = line
-    if child.returncode != 0:
-        raise RuntimeError(f"the benchmark of {size:,} transactions failed (exit {child.returncode})")
-    return json.loads(last)
+    return in_a_fresh_process(["close", "--transactions", str(size), "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent)],
+                              f"the benchmark of {size:,} transactions")
 
 
 def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path) -> int:

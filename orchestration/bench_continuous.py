@@ -26,8 +26,6 @@ import dataclasses
 import json
 import multiprocessing
 import shutil
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -38,7 +36,7 @@ from ledger import warehouse
 from ledger.checks.validate import run_suites
 from ledger.dbt_build import CloseWindow, build_ledger, load_configuration, parse_ledger, target_dir
 from ledger.sources.stripe_api import STREAMS, StripeApiSettings, Window, ingest, plan_window
-from orchestration.bench import BENCH_API_KEY, StageFigures, start_sandbox, measured
+from orchestration.bench import BENCH_API_KEY, StageFigures, in_a_fresh_process, measured, start_sandbox
 from orchestration.bench_close import cpu_used
 from sandbox.merchant import MIN_DAYS, OWN_ACCOUNT_ID, WorldSpec, simulate
 from sandbox.raw_tables import load_world
@@ -192,16 +190,8 @@ def slowest_nodes(warehouse_file: Path, count: int = 8) -> dict[str, float]:
 
 
 def _in_a_fresh_process(history: int, transactions_per_day: int, seed: int, workdir: Path) -> dict:
-    command = [sys.executable, "-m", "orchestration.cli", "bench", "continuous", "--history", str(history),
-               "--transactions-per-day", str(transactions_per_day), "--seed", str(seed), "--workdir", str(workdir.parent)]
-    last = ""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
-        for line in child.stdout:
-            print(line, end="", flush=True)
-            last = line
-    if child.returncode != 0:
-        raise RuntimeError(f"the continuous benchmark on {history:,} transactions failed (exit {child.returncode})")
-    return json.loads(last)
+    return in_a_fresh_process(["continuous", "--history", str(history), "--transactions-per-day", str(transactions_per_day), "--seed", str(seed),
+                               "--workdir", str(workdir.parent)], f"the continuous benchmark on {history:,} transactions")
 
 
 def run_continuous_benchmark(histories: list[int], transactions_per_day: int, seed: int, workdir: Path) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -141,3 +143,24 @@ def closed_small_world(small_world: World, tmp_path_factory) -> Closed:
         stripe_api_key=API_KEY, bank_inbox=str(bank_files.bai2.parent),
     )
     return close_small_world(small_world, settings, dg.DagsterInstance.ephemeral())
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP server that records the JSON posted to it: (its URL, the bodies received)."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/close", received
+    server.shutdown()

@@ -4,11 +4,8 @@ the Dagster asset sends one webhook message per day listing the day's flags (a r
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -104,26 +101,6 @@ def test_a_metric_switched_off_in_the_seed_is_silent(worlds, tmp_path):
     fee_rates = result.evaluations.filter(pl.col("metric") == "fee_rate", pl.col("currency") == "usd")
     assert set(fee_rates["status"]) == {"disabled"}
     assert result.flags.filter(pl.col("metric") == "fee_rate").is_empty()
-
-
-@pytest.fixture
-def webhook():
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the stdlib's name
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/close", received
-    server.shutdown()
 
 
 def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family(worlds, webhook, tmp_path, monkeypatch):

@@ -1,8 +1,5 @@
 """The run-failure alert, evaluated with Dagster's own sensor test helpers against a local webhook."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
@@ -13,26 +10,6 @@ from orchestration.defs.alerts.sensors import close_failure_alert
 @dg.asset
 def stripe_balance_check():
     raise RuntimeError("Stripe refused the key sk_live_51Hsecretvalue: check the restricted key's permissions")
-
-
-@pytest.fixture
-def webhook():
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the stdlib's name
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/close", received
-    server.shutdown()
 
 
 def failure_context(instance):
