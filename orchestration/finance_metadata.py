@@ -24,6 +24,7 @@ from exporters.close_package.presentation import STATUS_LABELS, display_amount
 from ledger import failpoints
 from ledger.bank_coverage import bank_coverage
 from ledger.dbt_build import culprits_read
+from orchestration.downloads import download_base, published_url
 
 # The rows a failed or warning dbt check shows: a warning lists what to review (suspense postings).
 CHECK_ROWS_SHOWN = 100
@@ -146,9 +147,16 @@ def reconciliation_metadata(connection: duckdb.DuckDBPyConnection) -> dict[str, 
     return metadata
 
 
-def file_link(published: PublishedFile) -> dg.MetadataValue:
-    """A presigned download link for a file on S3, the local path otherwise."""
-    return dg.MetadataValue.url(published.download_url) if published.download_url else dg.MetadataValue.path(published.location)
+def money_text(amount_minor: int, currency: str) -> str:
+    """'EUR 1,959.44', 'JPY 12,345', 'KWD 1.234': an amount as a finance person reads it."""
+    return f"{currency.upper()} {display_amount(amount_minor, currency)}"
+
+
+def file_link(published: PublishedFile, exports_root: Path | None) -> dg.MetadataValue:
+    """A link a browser follows: presigned on S3, under CLOSE_DOWNLOAD_BASE_URL on disk; the local
+    path only when the folder is not served."""
+    url = published_url(published, exports_root, download_base())
+    return dg.MetadataValue.url(url) if url else dg.MetadataValue.path(published.location)
 
 
 def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path, target_path: Path | None = None) -> Iterator[Any]:

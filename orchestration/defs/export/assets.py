@@ -15,6 +15,7 @@ check `every_entry_exported` fails, naming entity, entry, currency and reason.
 """
 
 import dataclasses
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
@@ -26,7 +27,7 @@ from exporters.settings import ExportSettings
 from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
-from orchestration.finance_metadata import file_link
+from orchestration.finance_metadata import file_link, money_text
 from orchestration.partitions import monthly_partitions
 
 JOURNAL_LINES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
@@ -94,27 +95,31 @@ def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
 
 def _export(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
-    exported = export_periods(warehouse.file, export_settings(exports), target, config.selected(context), _latest_ledger_run(context), config.entity_id)
+    settings = export_settings(exports)
+    exported = export_periods(warehouse.file, settings, target, config.selected(context), _latest_ledger_run(context), config.entity_id)
     if target == "generic":
-        return dg.MaterializeResult(metadata=_export_metadata(exported))
+        return dg.MaterializeResult(metadata=_export_metadata(exported, settings.destination.directory))
     metadata, check = exceptions_outcome(context, [exception for period in exported for exception in period.exceptions])
-    return dg.MaterializeResult(metadata=_export_metadata(exported) | metadata, check_results=[check])
+    return dg.MaterializeResult(metadata=_export_metadata(exported, settings.destination.directory) | metadata, check_results=[check])
 
 
-def _export_metadata(exported: list[PeriodExport]) -> dict:
+def _export_metadata(exported: list[PeriodExport], exports_root: Path | None) -> dict:
+    """The files (as links), rows and totals per file and currency in major units, for a finance person."""
+    totals = ["| File | Currency | Debits | Credits |", "|---|---|---:|---:|"] + [
+        f"| {file.path.name} | {currency.upper()} | {money_text(figures.debit_minor, currency)} | {money_text(figures.credit_minor, currency)} |"
+        for period in exported for file in period.files for currency, figures in sorted(file.totals.items())
+    ]
     metadata = {
         "files": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name != "manifest.json"]),
         "manifests": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name == "manifest.json"]),
         "dagster/row_count": sum(file.rows for period in exported for file in period.files),
         "entities": dg.MetadataValue.json(sorted({period.entity_id for period in exported})),
-        "totals_per_file_and_currency": dg.MetadataValue.json({
-            f"{file.path.name} {currency.upper()}": {"debit_minor": totals.debit_minor, "credit_minor": totals.credit_minor}
-            for period in exported for file in period.files for currency, totals in file.totals.items()
-        }),
+        "totals_per_file_and_currency": dg.MetadataValue.md("\n".join(totals)),
     }
     for period in exported:
         for published in period.published:
-            metadata[f"{'download' if published.download_url else 'file'} {period.entity_id}/{period.period}/{published.name}"] = file_link(published)
+            link = file_link(published, exports_root)
+            metadata[f"{'download' if isinstance(link, dg.UrlMetadataValue) else 'file'} {period.entity_id}/{period.period}/{published.name}"] = link
     return metadata
 
 

@@ -15,6 +15,7 @@ a GX proof that could not evaluate some records (no Stripe balance snapshot) and
 """
 
 import functools
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -45,30 +46,67 @@ def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
     return tuple(sorted(chosen, key=lambda key: (key.asset_key.to_user_string(), key.name)))
 
 
-def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
-    """`asset:check (reason)` for every blocking check whose latest evaluation does not prove the ledger as it is."""
+@functools.cache
+def proof_descriptions() -> dict[dg.AssetCheckKey, str]:
+    """What each blocking check proves and what to do when it fails, as the checks tab shows it."""
+    from orchestration.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    return {key: graph.get_check_spec(key).description or "" for key in blocking_checks()}
+
+
+@dataclass(frozen=True)
+class ProofVerdict:
+    """Where one blocking check stands: `state` is passed, failed, warning (failed with severity
+    WARN: blocks nothing, e.g. records it could not evaluate), not evaluated or stale; `reason` says
+    why it does not prove the ledger, `description` is the evaluation's own words, `evaluated_at`
+    a Unix time (None when never evaluated)."""
+
+    key: dg.AssetCheckKey
+    state: str
+    reason: str = ""
+    description: str = ""
+    evaluated_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.key.asset_key.to_user_string()}:{self.key.name}"
+
+    @property
+    def blocks(self) -> bool:
+        return self.state not in ("passed", "warning")
+
+
+def proof_verdicts(instance: dg.DagsterInstance) -> list[ProofVerdict]:
+    """The latest evaluation of every blocking check, judged against the ledger as it is now."""
     blocking = blocking_checks()
-    dbt_checks = set(ledger_dbt_models.check_keys)
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(blocking))
     materializations = {asset: instance.get_latest_materialization_event(asset) for asset in {key.asset_key for key in blocking}}
-    failing = []
+    verdicts = []
     for key in blocking:
         record = records.get(key)
-        asset = key.asset_key.to_user_string()
-        name = f"{asset}:{key.name}"
         if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
-            failing.append(f"{name} (not evaluated)")
+            verdicts.append(ProofVerdict(key, "not evaluated", "not evaluated"))
             continue
+        evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
+        description = (evaluation.description if evaluation is not None else None) or ""
         if record.status == AssetCheckExecutionRecordStatus.FAILED:
-            evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
-            if evaluation is None or evaluation.severity != dg.AssetCheckSeverity.WARN:
-                failing.append(f"{name} (failed)")
-                continue
+            warning = evaluation is not None and evaluation.severity == dg.AssetCheckSeverity.WARN
+            verdicts.append(ProofVerdict(key, "warning" if warning else "failed", "" if warning else "failed", description, record.event.timestamp))
+            continue
         built = materializations[key.asset_key]
         # A check that ran in the run that last built its asset ran after it: dbt tests follow their model.
         if built is not None and record.run_id != built.run_id and record.event.timestamp < built.timestamp:
-            failing.append(f"{name} (stale: evaluated in run {record.run_id}, before {asset} was rebuilt in run {built.run_id})")
-    return failing
+            stale = f"stale: evaluated in run {record.run_id}, before {key.asset_key.to_user_string()} was rebuilt in run {built.run_id}"
+            verdicts.append(ProofVerdict(key, "stale", stale, description, record.event.timestamp))
+            continue
+        verdicts.append(ProofVerdict(key, "passed", "", description, record.event.timestamp))
+    return verdicts
+
+
+def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
+    """`asset:check (reason)` for every blocking check whose latest evaluation does not prove the ledger as it is."""
+    return [f"{verdict.name} ({verdict.reason})" for verdict in proof_verdicts(instance) if verdict.blocks]
 
 
 def require_passing_checks(context: dg.AssetExecutionContext) -> None:

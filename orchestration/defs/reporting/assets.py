@@ -5,6 +5,8 @@ A run covers every entity with journal lines through its months, as the exports 
 `ClosePackageConfig.entity_id` narrows it to one.
 """
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -57,7 +59,8 @@ def close_package(
         packages = build_close_packages(warehouse.file, settings.destination, list(context.partition_keys), exports.entity_id, config.entity_id, context.run_id)
     except (CloseDataError, EntityConfigError) as error:
         raise dg.Failure(description=str(error)) from error
-    return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1), check_results=[bank_reconciliation_check(packages)])
+    metadata = packages_metadata(packages, len(context.partition_keys) > 1, settings.destination.directory)
+    return dg.MaterializeResult(metadata=metadata, check_results=[bank_reconciliation_check(packages)])
 
 
 def bank_reconciliation_check(packages: list[ClosePackage]) -> dg.AssetCheckResult:
@@ -71,7 +74,7 @@ def bank_reconciliation_check(packages: list[ClosePackage]) -> dg.AssetCheckResu
     )
 
 
-def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> dict:
+def packages_metadata(packages: list[ClosePackage], several_periods: bool, exports_root: Path | None) -> dict:
     """Per entity (and month, for a range): links to the files and the headline figures (Stripe ending
     balance, payouts matched and unmatched, open exceptions); one headline table over all of them."""
     metadata: dict = {"entities": dg.MetadataValue.json(sorted({package.data.entity_id for package in packages}))}
@@ -82,8 +85,8 @@ def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> di
     for package in packages:
         data = package.data
         prefix = f"{data.entity_id} {data.period}" if several_periods else data.entity_id
-        metadata |= {f"{prefix} html": file_link(package.html), f"{prefix} workbook": file_link(package.workbook), f"{prefix} exceptions": len(data.exceptions),
-                     f"{prefix} bank_reconciliation": data.bank_coverage.describe() or "performed"}
+        metadata |= {f"{prefix} html": file_link(package.html, exports_root), f"{prefix} workbook": file_link(package.workbook, exports_root),
+                     f"{prefix} exceptions": len(data.exceptions), f"{prefix} bank_reconciliation": data.bank_coverage.describe() or "performed"}
         for figures in data.headline():
             currency = figures.currency
             if not figures.bank_reconciled:

@@ -24,7 +24,7 @@ ledger_close_job = dg.define_asset_job(
 
 period_export_job = dg.define_asset_job(
     "period_export_job",
-    selection=dg.AssetSelection.groups("export") | dg.AssetSelection.assets("close_package"),
+    selection=dg.AssetSelection.groups("export") | dg.AssetSelection.assets("close_package", "close_status"),
     partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
     description="Write (and, where configured, push) the GL exports and the close package of the months of the run.",
