@@ -10,7 +10,7 @@ warehouse with the caller's connection, after the writer (ingestion, bank load, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from orchestration.downloads import download_base, published_url
 
 # The rows a failed or warning dbt check shows: a warning lists what to review (suspense postings).
 CHECK_ROWS_SHOWN = 100
+# dagster-dbt's bookkeeping on every event: ids of dbt's nodes and invocations, meaningless to a
+# finance person (dbt's own logs under the run keep them).
+DBT_INTERNALS = frozenset({"unique_id", "invocation_id"})
 
 
 @dataclass(frozen=True)
@@ -229,8 +232,13 @@ def _with_table_metadata(
     for event in events:
         if isinstance(event, (dg.Output, dg.AssetMaterialization)):
             key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
-            if key.path[-1] in tables:
-                event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
+            figures = table_metadata(connection, tables[key.path[-1]], key.path[-1]) if key.path[-1] in tables else {}
+            event = event.with_metadata({**without_dbt_internals(event.metadata), **figures})
         elif isinstance(event, dg.AssetCheckResult):
-            event = with_test_rows(connection, event, compiled)
+            checked = with_test_rows(connection, event, compiled)
+            event = checked._replace(metadata=without_dbt_internals(checked.metadata))
         yield event
+
+
+def without_dbt_internals(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metadata.items() if key not in DBT_INTERNALS}

@@ -29,6 +29,7 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link, money_text
 from orchestration.partitions import monthly_partitions
+from orchestration import groups
 
 JOURNAL_LINES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
 JOURNAL_SOURCES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_line_sources")
@@ -123,19 +124,19 @@ def _export_metadata(exported: list[PeriodExport], exports_root: Path | None) ->
     return metadata
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb", check_specs=[exceptions_check("netsuite_journal_csv")], **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES], group_name=groups.EXPORTS, kinds={"netsuite", "csv"}, pool="duckdb", check_specs=[exceptions_check("netsuite_journal_csv")], **PERIOD_ASSET)
 def netsuite_journal_csv(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """NetSuite CSV import files, one per period, whose totals are proven equal to the ledger's; entries in a currency NetSuite cannot carry follow NETSUITE_CURRENCY_POLICY."""
     return _export(context, config, warehouse, exports, "netsuite")
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb", check_specs=[exceptions_check("sap_journal_files")], **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES], group_name=groups.EXPORTS, kinds={"sap", "csv", "xml"}, pool="duckdb", check_specs=[exceptions_check("sap_journal_files")], **PERIOD_ASSET)
 def sap_journal_files(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """SAP "Upload General Journal Entries" templates (comma CSV, semicolon CSV, XLSX) and the JournalEntryBulkCreateRequest XML, per period."""
     return _export(context, config, warehouse, exports, "sap")
 
 
-@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name="export", kinds={"csv", "excel"}, pool="duckdb", **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name=groups.EXPORTS, kinds={"csv", "excel"}, pool="duckdb", **PERIOD_ASSET)
 def accountant_journal(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """The journal for accountants, CSV and XLSX, with a drill-down sheet down to balance transaction ids."""
     return _export(context, config, warehouse, exports, "generic")

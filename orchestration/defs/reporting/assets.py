@@ -15,6 +15,7 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
 from orchestration.partitions import monthly_partitions
+from orchestration import groups
 from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.package import ClosePackage, build_close_packages
 from exporters.close_package.presentation import display_amount
@@ -36,7 +37,7 @@ class ClosePackageConfig(dg.Config):
 @dg.asset(
     partitions_def=monthly_partitions,
     deps=[get_asset_key_for_model([ledger_dbt_models], model) for model in PACKAGE_MODELS],
-    group_name="close",
+    group_name=groups.CLOSE_PACKAGE,
     kinds={"html", "excel"},
     pool="duckdb",
     # Like the exports: a range of months (a backfill) is one run writing one package per entity and month.

@@ -13,12 +13,13 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.downloads import download_base
 from orchestration.partitions import monthly_partitions
 from orchestration.period_status import read_period_status, status_metadata
+from orchestration import groups
 
 
 @dg.asset(
     partitions_def=monthly_partitions,
     deps=[close_package, netsuite_journal_csv, sap_journal_files, accountant_journal],
-    group_name="close_package",
+    group_name=groups.CLOSE_PACKAGE,
     kinds={"duckdb"},
     pool="duckdb",
     backfill_policy=dg.BackfillPolicy.single_run(),
