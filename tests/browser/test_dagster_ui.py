@@ -15,15 +15,15 @@ generous ceiling: the machine may be busy.
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
-import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -108,6 +108,8 @@ def page(dagster_ui):
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(RENDER_CEILING_MS)
         yield page
+        # Where the test ended, pass or fail: the first thing to look at when it failed.
+        page.screenshot(path=ARTIFACTS / "last-page.png", full_page=True)
         browser.close()
 
 
@@ -140,31 +142,26 @@ def test_a_controller_reads_the_period_status_and_downloads_the_package(dagster_
 
     # One run from the UI: the locked month's status, picked in the launch dialog.
     page.goto(f"{base}/assets/close_status")
-    page.get_by_role("button", name="Materialize", exact=True).first.click()
+    page.get_by_role("button", name="Materialize…").first.click()
     dialog = page.get_by_role("dialog").last
     expect(dialog.get_by_text("Launch runs to materialize").first).to_be_visible()
-    partitions = dialog.get_by_role("textbox").first
+    partitions = dialog.get_by_placeholder("ex: ").first
     partitions.fill(period)
     partitions.press("Enter")
     launch = dialog.get_by_role("button", name="Launch 1 run")
     page.screenshot(path=ARTIFACTS / "3-launch-one-month.png")
     launch.click()
-    expect(page.get_by_text("Latest materialization").first).to_be_visible()
+    expect(dialog).to_be_hidden()
 
-    page.goto(f"{base}/runs")
-    page.get_by_role("link", name="__ASSET_JOB").first.wait_for()
-    page.get_by_role("row").nth(1).get_by_role("link").first.click()
-    expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=RUN_CEILING_MS)
-    page.screenshot(path=ARTIFACTS / "4-run-succeeded.png")
-
-    page.goto(f"{base}/assets/close_status?partition={period}")
+    # The run is done when the month's status shows the lock taken after the CLI's close.
+    page.goto(f"{base}/assets/close_status?view=events&partition={period}")
+    wait_for_state(page, page.get_by_text(f"Yes: locked by {CONTROLLER} on").first, workdir)
+    page.screenshot(path=ARTIFACTS / "4-period-status.png", full_page=True)
     expect(page.get_by_text("Yes: all ").first).to_be_visible()
-    expect(page.get_by_text(f"Yes: locked by {CONTROLLER} on").first).to_be_visible()
     expect(page.get_by_text("payouts matched (").first).to_be_visible()
-    page.screenshot(path=ARTIFACTS / "5-period-status.png", full_page=True)
 
     package_name = f"close_package/close_package_main_{period}.html"
-    link = page.get_by_role("link", name=f"{package_name}").first
+    link = page.locator(f"a[href$='{package_name}']").first
     href = link.get_attribute("href")
     fetched = page.request.get(href)
     assert fetched.ok
@@ -174,4 +171,23 @@ def test_a_controller_reads_the_period_status_and_downloads_the_package(dagster_
         link.click()
     package = opened.value
     expect(package.get_by_text("Trial balance").first).to_be_visible()
-    package.screenshot(path=ARTIFACTS / "6-close-package.png")
+    package.screenshot(path=ARTIFACTS / "5-close-package.png")
+
+
+def wait_for_state(page: Page, shown, workdir: Path) -> None:
+    """Reload until `shown` is visible (the materialization landed); fail at once when a run fails."""
+    deadline = time.monotonic() + RUN_CEILING_MS / 1000
+    while True:
+        try:
+            expect(shown).to_be_visible(timeout=15_000)
+            return
+        except AssertionError:
+            failed = run_failures(workdir / "dagster_home")
+            assert not failed, f"a run failed: {failed}; {(workdir / 'dagster.log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "the period status did not show the lock in time"
+            page.reload()
+
+
+def run_failures(home: Path) -> list[str]:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))]

@@ -6,6 +6,7 @@ every export file. It reads; it builds nothing, so it runs last, after the expor
 
 import dagster as dg
 
+from ledger.period_close import PeriodCloseError
 from orchestration.defs.export.assets import accountant_journal, export_settings, netsuite_journal_csv, sap_journal_files
 from orchestration.defs.export.guard import proof_descriptions, proof_verdicts
 from orchestration.defs.reporting.assets import close_package
@@ -31,7 +32,10 @@ def close_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     proofs, destination = proof_verdicts(context.instance), export_settings(exports).destination
     metadata = {}
     for period in periods:
-        status = read_period_status(period, proofs, proof_descriptions(), warehouse.file, destination, download_base())
+        try:
+            status = read_period_status(period, proofs, proof_descriptions(), warehouse.file, destination, download_base())
+        except PeriodCloseError as error:  # no ledger yet: say what to run, not a traceback
+            raise dg.Failure(description=str(error)) from None
         # A range of months (a backfill, `stripe-close run`) is one materialization: each month's entries named for it.
         metadata |= {(f"{period} {name}" if len(periods) > 1 else name): value for name, value in status_metadata(status).items()}
     return dg.MaterializeResult(metadata=metadata)
