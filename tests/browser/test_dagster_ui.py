@@ -61,7 +61,8 @@ def dagster_ui(tmp_path_factory):
     home = workdir / "dagster_home"
     home.mkdir()
     shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
-    spec = WorldSpec(seed=5, start=date.today() - timedelta(days=12), days=12, transactions_per_day=15)
+    # Sixteen days ending yesterday: the first month has payouts arriving at the bank, so it reconciles.
+    spec = WorldSpec(seed=5, start=date.today() - timedelta(days=16), days=16, transactions_per_day=10)
     world = simulate(spec)
     statements = write_sandbox_files(world, workdir / "sandbox").bai2.parent
     exports = workdir / "exports"
@@ -189,5 +190,11 @@ def wait_for_state(page: Page, shown, workdir: Path) -> None:
 
 
 def run_failures(home: Path) -> list[str]:
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        return [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))]
+    # The project's dagster.yaml reads its storage folder from DAGSTER_HOME.
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            return [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))]
+    finally:
+        os.environ.pop("DAGSTER_HOME") if previous is None else os.environ.update(DAGSTER_HOME=previous)
