@@ -136,13 +136,14 @@ def reconciled_text(status: PeriodStatus) -> str:
     if not status.coverage.performed:
         return status.coverage.describe()
     open_items = [standing for standing in status.standings if standing.status != "matched"]
-    if not open_items and not any(line.status == "unmatched_bank_line" for line in status.reconciliation):
+    unassigned = sum(line.count for line in status.reconciliation if line.status == "unmatched_bank_line")
+    if not open_items and not unassigned:
         return f"Yes: every payout due at the bank in {status.period} is matched to a deposit"
-    in_transit = sum(standing.status == "payout_in_transit" for standing in open_items)
-    unmatched = len({standing.payout_id for standing in open_items if standing.status in UNMATCHED_STATUSES})
-    words = [f"{_count(in_transit, 'payout')} in transit"] if in_transit else []
-    words += [f"{_count(unmatched, 'payout')} unmatched"] if unmatched else []
-    return "Not yet: " + (", ".join(words) or "bank lines without a payout") + " (per currency below)"
+    counts = {words: len({standing.payout_id for standing in open_items if standing.status in statuses})
+              for statuses, words in ((("payout_in_transit",), "in transit"), (UNMATCHED_STATUSES, "unmatched"), (("returned",), "returned by the bank"))}
+    words = [f"{_count(count, 'payout')} {state}" for state, count in counts.items() if count]
+    words += [f"{_count(unassigned, 'bank line')} without a payout to review"] if unassigned else []
+    return "Not yet: " + "; ".join(words) + " (per currency below)"
 
 
 def proofs_table(status: PeriodStatus) -> str:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import requests
 
-from exporters.publish import Destination
+from exporters.close_package.close_data import PayoutStanding, ReconciliationLine
 from ledger import period_close
 from ledger.bank_coverage import BankCoverage
 from orchestration.defs.export.guard import blocking_checks
@@ -119,6 +119,22 @@ def test_a_currency_without_statements_reads_not_performed_never_zero_matched():
     assert metadata["Proven"] == "NOT EVALUATED: the code location declares no blocking proof"
     assert metadata["Locked"] == f"No: {PERIOD} is open (lock it with period_close_job or stripe-close close --period {PERIOD})"
     assert metadata["Downloads"].startswith(f"none yet: run period_export_job for {PERIOD}")
+
+
+def test_open_items_are_counted_in_words_payouts_and_bank_lines_apart():
+    standings = (
+        PayoutStanding("po_1", "usd", "matched", 10_000, 0), PayoutStanding("po_2", "usd", "payout_in_transit", 2_500, 0),
+        PayoutStanding("po_3", "usd", "returned", 1_000, 0), PayoutStanding("po_4", "jpy", "payout_overdue", 1_234, 0),
+    )
+    lines = (ReconciliationLine("usd", "unmatched_bank_line", 3, 999, 0),)
+    status = PeriodStatus(PERIOD, [], {}, None, None, BankCoverage(("jpy", "usd"), ()), lines, standings, {"po_4": 4}, [], "")
+    assert reconciled_text(status) == (
+        "Not yet: 1 payout in transit; 1 payout unmatched; 1 payout returned by the bank; 3 bank lines without a payout to review (per currency below)"
+    )
+    assert currency_reconciliation(status, "jpy") == "0 payouts matched (JPY 0); 1 payout unmatched (JPY 1,234), the oldest 4 business days overdue"
+    assert currency_reconciliation(status, "usd") == (
+        "1 payout matched (USD 100.00); 1 payout in transit (USD 25.00); 1 payout returned by the bank (USD 10.00); 3 bank lines without a payout (USD 9.99)"
+    )
 
 
 def test_the_status_is_monthly_and_downstream_of_the_package_and_exports():
