@@ -87,7 +87,7 @@ def publish(
     for exported in files:
         key = destination.key(entity_id, period, exported.path.name, subfolder)
         s3.upload_file(str(exported.path), destination.bucket, key)
-        published.append(PublishedFile(exported.path.name, f"s3://{destination.bucket}/{key}", _presigned(s3, destination.bucket, key)))
+        published.append(PublishedFile(exported.path.name, f"s3://{destination.bucket}/{key}", presigned_url(s3, destination.bucket, key)))
     for name in retired:
         s3.delete_object(Bucket=destination.bucket, Key=destination.key(entity_id, period, name, subfolder))
     manifest_key = destination.key(entity_id, period, manifest.MANIFEST, subfolder)
@@ -99,7 +99,7 @@ def publish(
         existing = None
     content = manifest.dumps(manifest.merged(existing, entity_id, period, entries, retired, exceptions))
     s3.put_object(Bucket=destination.bucket, Key=manifest_key, Body=content, ContentType="application/json")
-    published.append(PublishedFile(manifest.MANIFEST, f"s3://{destination.bucket}/{manifest_key}", _presigned(s3, destination.bucket, manifest_key)))
+    published.append(PublishedFile(manifest.MANIFEST, f"s3://{destination.bucket}/{manifest_key}", presigned_url(s3, destination.bucket, manifest_key)))
     return _reported(published)
 
 
@@ -110,5 +110,5 @@ def _reported(published: list[PublishedFile]) -> list[PublishedFile]:
     return published
 
 
-def _presigned(s3, bucket: str, key: str) -> str:
+def presigned_url(s3, bucket: str, key: str) -> str:
     return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGNED_LINK_SECONDS)

@@ -121,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="the address the UI listens on (default 127.0.0.1)")
     ui.add_argument("--days", type=at_least(MIN_DAYS), default=31, help=f"simulated days, ending yesterday (at least {MIN_DAYS})")
     ui.add_argument("--transactions-per-day", type=at_least(1), default=40, help="simulated transactions a day (default 40)")
+    ui.add_argument("--downloads-port", type=int, default=3001,
+                    help="the port the exports folder is served on, read-only, for the UI's download links; 0 picks a free port (default 3001)")
+    ui.add_argument("--no-backfill", action="store_true", help="start the UI on the warehouse and instance as they are, without closing the sandbox's months first")
     ui.set_defaults(handler=_ui)
 
     bench = add_command(commands, "bench", "time the whole chain on a large sandbox world", "stripe-close bench --transactions 100000",
@@ -265,28 +268,55 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
+    from orchestration.download_server import serve_downloads
+    from orchestration.downloads import DOWNLOAD_BASE_VARIABLE
     from orchestration.instance import dagster_home
+    from orchestration.ui_session import Stopped, child, stop_on_signals, wait_until_serving
     from sandbox.merchant import WorldSpec, simulate
     from sandbox.stripe_api import SandboxStripeServer
 
     # The world ends yesterday and a first run backfills all of it, so the balance proofs hold.
     spec = WorldSpec(start=date.today() - timedelta(days=args.days), days=args.days, transactions_per_day=args.transactions_per_day)
     settings = CloseSettings.from_env()
-    with SandboxStripeServer(simulate(spec), SANDBOX_API_KEY) as server:
-        environment = {
-            **os.environ,
-            **dataclasses.replace(settings, source="sandbox", stripe_api_base=server.url).process_environment(),
-            "STRIPE_API_KEY": SANDBOX_API_KEY,
-            "CLOSE_INGEST_FIRST_RUN_DAYS": str(args.days + 1),
-            "DAGSTER_HOME": str(dagster_home()),
-            "CLOSE_SCHEDULES_RUNNING": "1",
-        }
-        # The schedules close yesterday and today: first close the world's months, so the balance proofs have its history.
-        backfill = [sys.executable, "-m", "orchestration.cli", "backfill", "--from", f"{spec.start:%Y-%m}", "--to", f"{date.today():%Y-%m}"]
-        subprocess.run(backfill, env=environment, check=False)
-        print(f"Sandbox Stripe API at {server.url}; Dagster UI at http://{args.host}:{args.port}", flush=True)
-        command = [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
-        return subprocess.run(command, env=environment, check=False).returncode
+    ui_url = f"http://{args.host}:{args.port}"
+    try:
+        with stop_on_signals(), SandboxStripeServer(simulate(spec), SANDBOX_API_KEY) as server, \
+                serve_downloads(settings.export_dir, args.host, args.downloads_port) as downloads_url:
+            environment = {
+                **os.environ,
+                **dataclasses.replace(settings, source="sandbox", stripe_api_base=server.url).process_environment(),
+                "STRIPE_API_KEY": SANDBOX_API_KEY,
+                "CLOSE_INGEST_FIRST_RUN_DAYS": str(args.days + 1),
+                "DAGSTER_HOME": str(dagster_home()),
+                "CLOSE_SCHEDULES_RUNNING": "1",
+                DOWNLOAD_BASE_VARIABLE: os.environ.get(DOWNLOAD_BASE_VARIABLE) or downloads_url,
+            }
+            print(f"Sandbox Stripe API at {server.url}; exports served for download at {environment[DOWNLOAD_BASE_VARIABLE]}", flush=True)
+            if args.no_backfill:
+                print(f"Not backfilling (--no-backfill): the UI shows {settings.warehouse} as it is", flush=True)
+            else:
+                _backfill_sandbox(spec, args.days, environment)
+            print(f"Starting the Dagster webserver and daemon (dagster dev) at {ui_url}: it answers in about half a minute...", flush=True)
+            command = [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+            with child(command, environment) as webserver:
+                if wait_until_serving(f"{ui_url}/server_info", webserver, timeout=600):
+                    print(f"Dagster UI ready at {ui_url} (period status: asset close_status). Ctrl-C stops everything.", flush=True)
+                return webserver.wait()
+    except Stopped as stopped:
+        print(f"Stopped by {stopped}: the webserver, daemon, download server and sandbox are down.", file=sys.stderr, flush=True)
+        return 128 + stopped.signum
+
+
+def _backfill_sandbox(spec, days: int, environment: dict[str, str]) -> None:
+    """The schedules close yesterday and today: first close the world's months, so the balance proofs have its history."""
+    from orchestration.ui_session import child
+
+    print(f"Backfilling {spec.start:%Y-%m} to {date.today():%Y-%m} ({days} simulated days): ingestion, the ledger with "
+          "its proofs, the exports and close packages; a few minutes...", flush=True)
+    backfill = [sys.executable, "-m", "orchestration.cli", "backfill", "--from", f"{spec.start:%Y-%m}", "--to", f"{date.today():%Y-%m}"]
+    with child(backfill, environment) as process:
+        if process.wait() != 0:
+            print("The backfill failed (its output above); the UI starts anyway, to show what happened.", flush=True)
 
 
 def _bench_anomalies(args: argparse.Namespace) -> int:

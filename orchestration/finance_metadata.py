@@ -10,7 +10,7 @@ warehouse with the caller's connection, after the writer (ingestion, bank load, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,13 @@ from exporters.close_package.presentation import STATUS_LABELS, display_amount
 from ledger import failpoints
 from ledger.bank_coverage import bank_coverage
 from ledger.dbt_build import culprits_read
+from orchestration.downloads import download_base, published_url
 
 # The rows a failed or warning dbt check shows: a warning lists what to review (suspense postings).
 CHECK_ROWS_SHOWN = 100
+# dagster-dbt's bookkeeping on every event: ids of dbt's nodes and invocations, meaningless to a
+# finance person (dbt's own logs under the run keep them).
+DBT_INTERNALS = frozenset({"unique_id", "invocation_id"})
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,16 @@ def reconciliation_metadata(connection: duckdb.DuckDBPyConnection) -> dict[str, 
     return metadata
 
 
-def file_link(published: PublishedFile) -> dg.MetadataValue:
-    """A presigned download link for a file on S3, the local path otherwise."""
-    return dg.MetadataValue.url(published.download_url) if published.download_url else dg.MetadataValue.path(published.location)
+def money_text(amount_minor: int, currency: str) -> str:
+    """'EUR 1,959.44', 'JPY 12,345', 'KWD 1.234': an amount as a finance person reads it."""
+    return f"{currency.upper()} {display_amount(amount_minor, currency)}"
+
+
+def file_link(published: PublishedFile, exports_root: Path | None) -> dg.MetadataValue:
+    """A link a browser follows: presigned on S3, under CLOSE_DOWNLOAD_BASE_URL on disk; the local
+    path only when the folder is not served."""
+    url = published_url(published, exports_root, download_base())
+    return dg.MetadataValue.url(url) if url else dg.MetadataValue.path(published.location)
 
 
 def with_dbt_metadata(context: dg.AssetExecutionContext, events: Iterable[Any], warehouse: Path, target_path: Path | None = None) -> Iterator[Any]:
@@ -221,8 +232,13 @@ def _with_table_metadata(
     for event in events:
         if isinstance(event, (dg.Output, dg.AssetMaterialization)):
             key = event.asset_key if isinstance(event, dg.AssetMaterialization) else context.asset_key_for_output(event.output_name)
-            if key.path[-1] in tables:
-                event = event.with_metadata({**event.metadata, **table_metadata(connection, tables[key.path[-1]], key.path[-1])})
+            figures = table_metadata(connection, tables[key.path[-1]], key.path[-1]) if key.path[-1] in tables else {}
+            event = event.with_metadata({**without_dbt_internals(event.metadata), **figures})
         elif isinstance(event, dg.AssetCheckResult):
-            event = with_test_rows(connection, event, compiled)
+            checked = with_test_rows(connection, event, compiled)
+            event = checked._replace(metadata=without_dbt_internals(checked.metadata))
         yield event
+
+
+def without_dbt_internals(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metadata.items() if key not in DBT_INTERNALS}

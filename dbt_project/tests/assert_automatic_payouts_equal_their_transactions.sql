@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'stg_stripe__payout_transactions'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'stg_stripe__payout_transactions'}}, 'description': 'Payouts equal their transactions. Each automatic payout\'s amount equals the net of the Stripe transactions it settled. When it fails: the rows name the payout and the difference; ingest again for its days (a transaction Stripe showed late), and if it persists compare with Stripe\'s payout reconciliation report.'}) }}
 -- Proof 4: each reconciled automatic payout's amount equals the net of the transactions it settled
 -- (its own payout transaction excluded), its own transaction is exactly minus its amount, and no
 -- transaction is settled by two payouts. Returns the payout, the numbers and the culprit.

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}, 'description': 'Every transaction booked once. Every Stripe balance transaction with a movement is in exactly one journal entry: none missing, none doubled. When it fails: the rows name the transactions; run the ledger again for their days, and report it if it persists.'}) }}
 -- depends_on: {{ ref('fct_journal_line_sources') }}
 -- Proof 1: every balance transaction with a movement is booked under exactly one original journal
 -- entry (adjusting entries cite it), with its gross on one gross line and exactly its net on Stripe

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'stg_stripe__balance_transactions'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'stg_stripe__balance_transactions'}}, 'description': 'Every Stripe account has an entity. Each Stripe account in the data is a row of the entities seed, so its money books to a company. When it fails: add the account (stripe_account_id) to dbt_project/seeds/entities.csv, then run the ledger again.'}) }}
 -- Configuration: every Stripe account in the raw data is an entity (seed `entities`,
 -- `stripe_account_id`). An account missing there fails the build before anything is booked,
 -- rather than booking another company's money to a guessed entity. Returns each unknown account,

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}, 'description': 'Journal entries balance. Every journal entry sums to zero in its currency (debits = credits). When it fails: the rows name the entries and their imbalance; exports are blocked; check a recent change to the mapping seeds, run the ledger again, and report it if it persists.'}) }}
 -- Proof 2: every journal entry sums to zero in its currency. Returns the entries that do not.
 
 select

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}, 'description': 'Journal lines tie to their sources. Every journal line equals the sum of the Stripe records behind it (the drill-down is complete). When it fails: the rows name the lines; run the ledger again for their days, and report it if it persists.'}) }}
 -- Drill-down proof: every journal line equals the sum of its source rows, and every source row
 -- belongs to a line (or to a line that nets to zero). Returns the lines that do not tie.
 

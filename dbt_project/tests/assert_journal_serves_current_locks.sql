@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}, 'description': 'Locked periods are served frozen. Every locked period\'s journal comes from its frozen copy, and no reopened period is still frozen. When it fails: run the ledger without a partition (a full build) so it reads the current locks.'}) }}
 -- The journal serves exactly the current locks: every locked period from its frozen copy and no
 -- longer from open records, and no reopened period still frozen. A windowed (incremental) build
 -- keeps the rows outside its window, so after a lock or a reopen the journal must be built whole

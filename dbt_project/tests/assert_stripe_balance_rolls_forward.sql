@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'rpt_stripe_balance_rollforward'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_stripe_balance_rollforward'}}, 'description': 'Stripe balance rolls forward. Per Stripe account and currency: opening + activity - payouts = closing every month, equal to Stripe\'s balance. When it fails: the rows name account, currency and month; ingest that month again (late transactions), then compare with Stripe\'s balance summary report.'}) }}
 -- Proof 3, per Stripe account and currency (Stripe reports each account's balance on its own):
 -- starting + activity - payouts = ending in every month, each month starts where the last ended,
 -- and the balance the transactions add up to at the time of Stripe's balance snapshot equals the

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}, 'description': 'Stripe clearing = Stripe balance. The Stripe-clearing GL account equals Stripe\'s own balance, and cash in transit equals the payouts not yet at the bank. When it fails: the rows name entity, currency and difference; ingest again up to now, and report it if it persists.'}) }}
 -- Proof 5, per entity and currency: the Stripe-clearing GL balance equals Stripe's balance snapshot (less any
 -- transactions created after the snapshot), and cash in transit equals the payouts that left
 -- Stripe and have not reached the bank. Returns the account, currency and both numbers.

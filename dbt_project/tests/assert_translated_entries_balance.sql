@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines_translated'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_lines_translated'}}, 'description': 'Translated entries balance. Every journal entry in the entity\'s functional currency, and every FX revaluation, still sums to zero. When it fails: check dbt_project/seeds/fx_rates.csv for a missing or wrong rate on the dates named, then run the ledger again.'}) }}
 -- Every journal entry translated into its entity's functional currency still sums to zero, and so
 -- does every period-end revaluation and its reversal.
 

@@ -1,15 +1,20 @@
 """The close in the Dagster UI, as a finance person sees it: headless Chromium against `dagster dev`.
 
 The webserver and daemon run on a fresh embedded instance (the project's dagster.yaml), wired to a
-sandbox Stripe API whose simulated days end yesterday. `stripe-close ingest` lands that history
-first (no Dagster run, so it is quick), so the balance proofs hold; the UI then materializes one
-partition, the latest day, of `ledger_close_job` (ingestion, the ledger, its proofs), picked in
-the launch dialog. Screenshots are kept in test-artifacts/browser/.
+sandbox Stripe API whose simulated days end yesterday, with the sandbox's bank statements in the
+inbox. Before the UI starts, `stripe-close run` closes that history (the ledger with its proofs, the
+exports, the close packages; no UI needed, and recorded on the same instance) and `stripe-close close`
+locks the first month. The UI then launches one run: the period status of that month, picked in the
+launch dialog, which reads proven / locked / reconciled in words and links every file, served over
+http by the download server as `stripe-close ui` serves it. Screenshots go to test-artifacts/browser/.
+
+Every wait is on a state (the server answers, the run succeeded, a check is rendered) with a
+generous ceiling: the machine may be busy.
 """
 
+import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,14 +23,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
-import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from orchestration.download_server import serve_downloads
 from orchestration.instance import INSTANCE_CONFIG, PROJECT_ROOT
+from orchestration.ui_session import stop_group, wait_until_serving
 from sandbox.merchant import WorldSpec, simulate
+from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
 
 pytestmark = pytest.mark.browser
@@ -34,7 +40,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 API_KEY = "sk_test_browser_stripe_close"
-RUN_TIMEOUT_S = 600
+# Ceilings, not waits: each wait ends as soon as its state is reached.
+SERVER_CEILING_MS = 300_000
+RUN_CEILING_MS = 600_000
+RENDER_CEILING_MS = 120_000
+CONTROLLER = "controller@example.com"
 
 
 def free_port() -> int:
@@ -51,21 +61,32 @@ def dagster_ui(tmp_path_factory):
     home = workdir / "dagster_home"
     home.mkdir()
     shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
-    spec = WorldSpec(seed=5, start=date.today() - timedelta(days=12), days=12, transactions_per_day=15)
+    # Sixteen days ending yesterday: the first month has payouts arriving at the bank, so it reconciles.
+    spec = WorldSpec(seed=5, start=date.today() - timedelta(days=16), days=16, transactions_per_day=10)
+    world = simulate(spec)
+    statements = write_sandbox_files(world, workdir / "sandbox").bai2.parent
+    exports = workdir / "exports"
     port = free_port()
-    with SandboxStripeServer(simulate(spec), API_KEY) as stripe_api:
+    with SandboxStripeServer(world, API_KEY) as stripe_api, serve_downloads(exports) as downloads:
         environment = {
             **os.environ,
             "DAGSTER_HOME": str(home),
             "CLOSE_WAREHOUSE": str(workdir / "warehouse.duckdb"),
-            "CLOSE_EXPORT_DIR": str(workdir / "exports"),
+            "CLOSE_EXPORT_DIR": str(exports),
+            "CLOSE_BANK_INBOX": str(statements),
+            "CLOSE_DOWNLOAD_BASE_URL": downloads,
             "STRIPE_API_KEY": API_KEY,
             "STRIPE_API_BASE": stripe_api.url,
             "CLOSE_SOURCE": "sandbox",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        history = [sys.executable, "-m", "orchestration.cli", "ingest", "--start", spec.start.isoformat()]
-        subprocess.run(history, cwd=PROJECT_ROOT, env=environment, check=True, capture_output=True, timeout=300)
+        environment.pop("CLOSE_EXPORT_S3_URI", None)
+        period = f"{spec.start:%Y-%m}"
+        cli = [sys.executable, "-m", "orchestration.cli"]
+        for step in (["run", "--start", spec.start.isoformat(), "--end", (date.today() - timedelta(days=1)).isoformat()],
+                     ["close", "--period", period, "--actor", CONTROLLER]):
+            done = subprocess.run([*cli, *step], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800)
+            assert done.returncode == 0, f"{step[0]}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
             cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=(workdir / "dagster.log").open("w"),
@@ -73,23 +94,11 @@ def dagster_ui(tmp_path_factory):
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if requests.get(f"{base}/server_info", timeout=2).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"dagster dev did not come up:\n{(workdir / 'dagster.log').read_text()[-3000:]}")
-                time.sleep(1)
-            yield base, workdir
+            if not wait_until_serving(f"{base}/server_info", server, SERVER_CEILING_MS / 1000):
+                pytest.fail(f"dagster dev did not come up:\n{(workdir / 'dagster.log').read_text()[-3000:]}")
+            yield base, workdir, period
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            stop_group(server)
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +106,11 @@ def page(dagster_ui):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(30_000)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(RENDER_CEILING_MS)
         yield page
+        # Where the test ended, pass or fail: the first thing to look at when it failed.
+        page.screenshot(path=ARTIFACTS / "last-page.png", full_page=True)
         browser.close()
 
 
@@ -114,61 +125,76 @@ def dismiss_welcome(page: Page) -> None:
     expect(skip).to_be_hidden()
 
 
-def test_materialize_the_close_from_the_ui_and_see_the_proofs(dagster_ui, page):
-    base, workdir = dagster_ui
+def test_a_controller_reads_the_period_status_and_downloads_the_package(dagster_ui, page):
+    base, workdir, period = dagster_ui
     page.goto(f"{base}/asset-groups")
     dismiss_welcome(page)
-    for group in ("ingest", "staging", "ledger", "export", "accounting_config"):
+    for group in ("1_sources", "2_staging", "3_ledger", "4_reconciliation", "5_exports", "6_close_package"):
         expect(page.get_by_text(group, exact=True).first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "1-asset-graph.png")
 
-    page.goto(f"{base}/locations/orchestration.definitions/jobs/ledger_close_job")
-    page.get_by_role("button", name="Materialize all").first.click()
-    # The bank and close tables upstream are not materialized on a fresh instance; the ledger run
-    # creates what it reads, so the warning is confirmed.
-    expect(page.get_by_text("upstream assets listed below have not been materialized yet")).to_be_visible()
-    page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_text("Launch runs to materialize").first).to_be_visible()
-    # One day, not the whole calendar: the latest partition (today) in the launch dialog.
-    dialog = page.get_by_role("dialog").last
-    page.screenshot(path=ARTIFACTS / "2-launch-dialog.png")
-    dialog.get_by_role("button", name="Latest", exact=True).first.click()
-    launch = dialog.get_by_role("button", name="Launch 1 run")
-    expect(launch).to_be_visible()
-    page.screenshot(path=ARTIFACTS / "2-launch-one-partition.png")
-    launch.click()
-    # The job page names its latest run once the launch went through (a fresh instance has none).
-    expect(page.get_by_text("Latest run:")).to_be_visible(timeout=60_000)
-
-    page.goto(f"{base}/runs")
-    expect(page.get_by_text("ledger_close_job").first).to_be_visible()
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not page.get_by_text("Success", exact=True).count():
-        assert not page.get_by_text("Failure", exact=True).count(), f"the run failed: {(workdir / 'dagster.log').read_text()[-3000:]}"
-        assert time.monotonic() < deadline, "the run did not finish in time"
-        page.wait_for_timeout(3_000)
-        page.reload()
-    page.screenshot(path=ARTIFACTS / "3-run-succeeded.png")
-
+    # The proofs the CLI's close evaluated, each with what it proves, in the checks tab.
     page.goto(f"{base}/assets/fct_journal_lines?view=checks")
-    for check in ("assert_journal_entries_balance", "unique_fct_jour"):
-        expect(page.get_by_text(check).first).to_be_visible()
+    expect(page.get_by_text("assert_journal_entries_balance").first).to_be_visible()
+    expect(page.get_by_text("Every journal entry sums to zero").first).to_be_visible()
     expect(page.get_by_text("Passed").first).to_be_visible()
-    assert page.get_by_text("Succeeded").count() >= 5
     assert not page.get_by_text("Failed", exact=True).count()
-    page.screenshot(path=ARTIFACTS / "4-checks.png")
+    page.screenshot(path=ARTIFACTS / "2-checks.png")
 
-    # What the UI launched really happened: today's partition, and a ledger of balanced entries.
-    previous_home = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(workdir / "dagster_home")
+    # One run from the UI: the locked month's status, picked in the launch dialog.
+    page.goto(f"{base}/assets/close_status")
+    page.get_by_role("button", name="Materialize…").first.click()
+    dialog = page.get_by_role("dialog").last
+    expect(dialog.get_by_text("Launch runs to materialize").first).to_be_visible()
+    partitions = dialog.get_by_placeholder("ex: ").first
+    partitions.fill(period)
+    partitions.press("Enter")
+    launch = dialog.get_by_role("button", name="Launch 1 run")
+    page.screenshot(path=ARTIFACTS / "3-launch-one-month.png")
+    launch.click()
+    expect(dialog).to_be_hidden()
+
+    # The run is done when the month's status shows the lock taken after the CLI's close.
+    page.goto(f"{base}/assets/close_status?view=events&partition={period}")
+    wait_for_state(page, page.get_by_text(f"Yes: locked by {CONTROLLER} on").first, workdir)
+    page.screenshot(path=ARTIFACTS / "4-period-status.png", full_page=True)
+    expect(page.get_by_text("Yes: all ").first).to_be_visible()
+    expect(page.get_by_text("payouts matched (").first).to_be_visible()
+
+    package_name = f"close_package/close_package_main_{period}.html"
+    link = page.locator(f"a[href$='{package_name}']").first
+    href = link.get_attribute("href")
+    fetched = page.request.get(href)
+    assert fetched.ok
+    on_disk = workdir / "exports" / "main" / period / package_name
+    assert hashlib.sha256(fetched.body()).hexdigest() == hashlib.sha256(on_disk.read_bytes()).hexdigest()
+    with page.context.expect_page() as opened:
+        link.click()
+    package = opened.value
+    expect(package.get_by_text("Trial balance").first).to_be_visible()
+    package.screenshot(path=ARTIFACTS / "5-close-package.png")
+
+
+def wait_for_state(page: Page, shown, workdir: Path) -> None:
+    """Reload until `shown` is visible (the materialization landed); fail at once when a run fails."""
+    deadline = time.monotonic() + RUN_CEILING_MS / 1000
+    while True:
+        try:
+            expect(shown).to_be_visible(timeout=15_000)
+            return
+        except AssertionError:
+            failed = run_failures(workdir / "dagster_home")
+            assert not failed, f"a run failed: {failed}; {(workdir / 'dagster.log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "the period status did not show the lock in time"
+            page.reload()
+
+
+def run_failures(home: Path) -> list[str]:
+    # The project's dagster.yaml reads its storage folder from DAGSTER_HOME.
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
     try:
         with dg.DagsterInstance.get() as instance:
-            assert instance.get_materialized_partitions(dg.AssetKey("fct_journal_lines")) == {date.today().isoformat()}
+            return [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))]
     finally:
-        os.environ.pop("DAGSTER_HOME") if previous_home is None else os.environ.update(DAGSTER_HOME=previous_home)
-    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as connection:
-        entries, imbalance = connection.execute(
-            "select count(distinct journal_entry_id), sum(abs(total)) from "
-            "(select journal_entry_id, sum(amount_minor) as total from main.fct_journal_lines group by all)"
-        ).fetchone()
-    assert entries > 0 and imbalance == 0
+        os.environ.pop("DAGSTER_HOME") if previous is None else os.environ.update(DAGSTER_HOME=previous)

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_bank_matches'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_bank_matches'}}, 'description': 'A bank line matches one payout (or one group). A deposit is matched to one payout, or to several under one combined-deposit rule. When it fails: the rows name the bank lines; check dbt_project/seeds/bank_matching_rules.csv, and report it if it persists.'}) }}
 -- A bank line is matched to one payout, or (one deposit holding several payouts) to several payouts
 -- under a single rule; a payout is matched once per line. Returns the offending lines.
 

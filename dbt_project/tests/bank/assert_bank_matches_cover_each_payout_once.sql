@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_bank_matches'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payout_bank_matches'}}, 'description': 'Bank matches cover each payout once. The bank lines matched to a payout add up to its amount. When it fails: the rows name the payouts; check for a statement loaded twice in different formats, and report it if it persists.'}) }}
 -- The lines matched to a payout cover it exactly once: their parts add up to the payout's amount.
 -- Returns payouts whose matched parts do not.
 

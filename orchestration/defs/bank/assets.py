@@ -11,6 +11,7 @@ from ledger.sources.bank.inbox import load_inbox
 from orchestration.defs.bank.resources import BankInboxResource
 from orchestration.defs.resources import WarehouseResource
 from orchestration.finance_metadata import table_metadata
+from orchestration import groups
 
 BANK_TABLES = {
     "bank_statement_lines": "Every entry of every loaded bank statement file version (raw landing).",
@@ -28,7 +29,7 @@ class BankLoadConfig(dg.Config):
 @dg.multi_asset(
     name="bank_statement_load",
     specs=[
-        dg.AssetSpec(key=["bank", table], description=description, group_name="ingest", kinds={"duckdb", "s3"})
+        dg.AssetSpec(key=["bank", table], description=description, group_name=groups.SOURCES, kinds={"duckdb", "s3"})
         for table, description in BANK_TABLES.items()
     ],
     check_specs=[

@@ -9,6 +9,7 @@ import dagster as dg
 
 from ledger import period_close
 from orchestration.defs.resources import WarehouseResource
+from orchestration import groups
 
 CLOSE_TABLES = ("period_locks", *period_close.LOCKED_TABLES)
 
@@ -16,7 +17,7 @@ CLOSE_TABLES = ("period_locks", *period_close.LOCKED_TABLES)
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            dg.AssetKey(["close", table]), group_name="close", kinds={"duckdb"},
+            dg.AssetKey(["close", table]), group_name=groups.SOURCES, kinds={"duckdb"},
             description=f"close.{table}: written by period_close_job (stripe-close close / reopen)",
         )
         for table in CLOSE_TABLES

@@ -15,6 +15,7 @@ check `every_entry_exported` fails, naming entity, entry, currency and reason.
 """
 
 import dataclasses
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
@@ -26,8 +27,9 @@ from exporters.settings import ExportSettings
 from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
-from orchestration.finance_metadata import file_link
+from orchestration.finance_metadata import file_link, money_text
 from orchestration.partitions import monthly_partitions
+from orchestration import groups
 
 JOURNAL_LINES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_lines")
 JOURNAL_SOURCES = get_asset_key_for_model([ledger_dbt_models], "fct_journal_line_sources")
@@ -94,43 +96,47 @@ def _latest_ledger_run(context: dg.AssetExecutionContext) -> str | None:
 
 def _export(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
     require_passing_checks(context)
-    exported = export_periods(warehouse.file, export_settings(exports), target, config.selected(context), _latest_ledger_run(context), config.entity_id)
+    settings = export_settings(exports)
+    exported = export_periods(warehouse.file, settings, target, config.selected(context), _latest_ledger_run(context), config.entity_id)
     if target == "generic":
-        return dg.MaterializeResult(metadata=_export_metadata(exported))
+        return dg.MaterializeResult(metadata=_export_metadata(exported, settings.destination.directory))
     metadata, check = exceptions_outcome(context, [exception for period in exported for exception in period.exceptions])
-    return dg.MaterializeResult(metadata=_export_metadata(exported) | metadata, check_results=[check])
+    return dg.MaterializeResult(metadata=_export_metadata(exported, settings.destination.directory) | metadata, check_results=[check])
 
 
-def _export_metadata(exported: list[PeriodExport]) -> dict:
+def _export_metadata(exported: list[PeriodExport], exports_root: Path | None) -> dict:
+    """The files (as links), rows and totals per file and currency in major units, for a finance person."""
+    totals = ["| File | Currency | Debits | Credits |", "|---|---|---:|---:|"] + [
+        f"| {file.path.name} | {currency.upper()} | {money_text(figures.debit_minor, currency)} | {money_text(figures.credit_minor, currency)} |"
+        for period in exported for file in period.files for currency, figures in sorted(file.totals.items())
+    ]
     metadata = {
         "files": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name != "manifest.json"]),
         "manifests": dg.MetadataValue.json([published.location for period in exported for published in period.published if published.name == "manifest.json"]),
         "dagster/row_count": sum(file.rows for period in exported for file in period.files),
         "entities": dg.MetadataValue.json(sorted({period.entity_id for period in exported})),
-        "totals_per_file_and_currency": dg.MetadataValue.json({
-            f"{file.path.name} {currency.upper()}": {"debit_minor": totals.debit_minor, "credit_minor": totals.credit_minor}
-            for period in exported for file in period.files for currency, totals in file.totals.items()
-        }),
+        "totals_per_file_and_currency": dg.MetadataValue.md("\n".join(totals)),
     }
     for period in exported:
         for published in period.published:
-            metadata[f"{'download' if published.download_url else 'file'} {period.entity_id}/{period.period}/{published.name}"] = file_link(published)
+            link = file_link(published, exports_root)
+            metadata[f"{'download' if isinstance(link, dg.UrlMetadataValue) else 'file'} {period.entity_id}/{period.period}/{published.name}"] = link
     return metadata
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite", "csv"}, pool="duckdb", check_specs=[exceptions_check("netsuite_journal_csv")], **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES], group_name=groups.EXPORTS, kinds={"netsuite", "csv"}, pool="duckdb", check_specs=[exceptions_check("netsuite_journal_csv")], **PERIOD_ASSET)
 def netsuite_journal_csv(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """NetSuite CSV import files, one per period, whose totals are proven equal to the ledger's; entries in a currency NetSuite cannot carry follow NETSUITE_CURRENCY_POLICY."""
     return _export(context, config, warehouse, exports, "netsuite")
 
 
-@dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap", "csv", "xml"}, pool="duckdb", check_specs=[exceptions_check("sap_journal_files")], **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES], group_name=groups.EXPORTS, kinds={"sap", "csv", "xml"}, pool="duckdb", check_specs=[exceptions_check("sap_journal_files")], **PERIOD_ASSET)
 def sap_journal_files(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """SAP "Upload General Journal Entries" templates (comma CSV, semicolon CSV, XLSX) and the JournalEntryBulkCreateRequest XML, per period."""
     return _export(context, config, warehouse, exports, "sap")
 
 
-@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name="export", kinds={"csv", "excel"}, pool="duckdb", **PERIOD_ASSET)
+@dg.asset(deps=[JOURNAL_LINES, JOURNAL_SOURCES], group_name=groups.EXPORTS, kinds={"csv", "excel"}, pool="duckdb", **PERIOD_ASSET)
 def accountant_journal(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource) -> dg.MaterializeResult:
     """The journal for accountants, CSV and XLSX, with a drill-down sheet down to balance transaction ids."""
     return _export(context, config, warehouse, exports, "generic")

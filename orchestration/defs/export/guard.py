@@ -15,6 +15,7 @@ a GX proof that could not evaluate some records (no Stripe balance snapshot) and
 """
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -52,47 +53,82 @@ def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
     return tuple(sorted(chosen, key=lambda key: (key.asset_key.to_user_string(), key.name)))
 
 
-def blocking_proof_results(instance: dg.DagsterInstance) -> ProofResults:
-    """Every blocking check's latest evaluation, as the close package shows it: passed, FAILED, warning
-    (severity WARN: blocks nothing), or not evaluated (never, or before its asset was last rebuilt)."""
-    blocking = blocking_checks()
+@functools.cache
+def proof_descriptions() -> dict[dg.AssetCheckKey, str]:
+    """What each blocking check proves and what to do when it fails, as the checks tab shows it."""
     graph = _asset_graph()
+    return {key: graph.get_check_spec(key).description or "" for key in blocking_checks()}
+
+
+@dataclass(frozen=True)
+class ProofVerdict:
+    """Where one blocking check stands: `state` is passed, failed, warning (failed with severity
+    WARN: blocks nothing, e.g. records it could not evaluate), not evaluated or stale; `reason` says
+    why it does not prove the ledger, `description` is the evaluation's own words, `evaluated_at`
+    a Unix time (None when never evaluated)."""
+
+    key: dg.AssetCheckKey
+    state: str
+    reason: str = ""
+    description: str = ""
+    evaluated_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.key.asset_key.to_user_string()}:{self.key.name}"
+
+    @property
+    def blocks(self) -> bool:
+        return self.state not in ("passed", "warning")
+
+
+def proof_verdicts(instance: dg.DagsterInstance) -> list[ProofVerdict]:
+    """The latest evaluation of every blocking check, judged against the ledger as it is now."""
+    blocking = blocking_checks()
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(blocking))
     materializations = {asset: instance.get_latest_materialization_event(asset) for asset in {key.asset_key for key in blocking}}
-    results = []
+    verdicts = []
     for key in blocking:
         record = records.get(key)
-        asset = key.asset_key.to_user_string()
-        name, description = f"{asset}:{key.name}", graph.get_check_spec(key).description or ""
         if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
-            results.append(ProofResult(name, description, NOT_EVALUATED, None, "never evaluated on this Dagster instance"))
+            verdicts.append(ProofVerdict(key, "not evaluated", "not evaluated"))
             continue
-        evaluated_at = datetime.fromtimestamp(record.event.timestamp, timezone.utc).replace(tzinfo=None, microsecond=0)
         evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
-        said = (getattr(evaluation, "description", None) or "").strip()
-        failed = record.status == AssetCheckExecutionRecordStatus.FAILED
-        if failed and (evaluation is None or evaluation.severity != dg.AssetCheckSeverity.WARN):
-            results.append(ProofResult(name, description, FAILED, evaluated_at, said))
+        description = (evaluation.description if evaluation is not None else None) or ""
+        if record.status == AssetCheckExecutionRecordStatus.FAILED:
+            warning = evaluation is not None and evaluation.severity == dg.AssetCheckSeverity.WARN
+            verdicts.append(ProofVerdict(key, "warning" if warning else "failed", "" if warning else "failed", description, record.event.timestamp))
             continue
         built = materializations[key.asset_key]
         # A check that ran in the run that last built its asset ran after it: dbt tests follow their model.
         if built is not None and record.run_id != built.run_id and record.event.timestamp < built.timestamp:
-            results.append(ProofResult(name, description, NOT_EVALUATED, evaluated_at,
-                                       f"stale: evaluated in run {record.run_id}, before {asset} was rebuilt in run {built.run_id}"))
-        else:
-            results.append(ProofResult(name, description, WARNED if failed else PASSED, evaluated_at, said if failed else ""))
+            stale = f"stale: evaluated in run {record.run_id}, before {key.asset_key.to_user_string()} was rebuilt in run {built.run_id}"
+            verdicts.append(ProofVerdict(key, "stale", stale, description, record.event.timestamp))
+            continue
+        verdicts.append(ProofVerdict(key, "passed", "", description, record.event.timestamp))
+    return verdicts
+
+
+# How the close package words each state (exporters/close_package/status.py).
+_PACKAGE_STATUS = {"passed": PASSED, "failed": FAILED, "warning": WARNED, "not evaluated": NOT_EVALUATED, "stale": NOT_EVALUATED}
+
+
+def blocking_proof_results(instance: dg.DagsterInstance) -> ProofResults:
+    """Every blocking check's latest evaluation, as the close package shows it: passed, FAILED, warning
+    (severity WARN: blocks nothing), or not evaluated (never, or before its asset was last rebuilt)."""
+    descriptions = proof_descriptions()
+    results = []
+    for verdict in proof_verdicts(instance):
+        evaluated_at = None if verdict.evaluated_at is None else datetime.fromtimestamp(verdict.evaluated_at, timezone.utc).replace(tzinfo=None, microsecond=0)
+        detail = {"not evaluated": "never evaluated on this Dagster instance", "stale": verdict.reason,
+                  "failed": verdict.description, "warning": verdict.description}.get(verdict.state, "")
+        results.append(ProofResult(verdict.name, descriptions[verdict.key], _PACKAGE_STATUS[verdict.state], evaluated_at, detail.strip()))
     return ProofResults(tuple(results))
 
 
 def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
     """`asset:check (reason)` for every blocking check whose latest evaluation does not prove the ledger as it is."""
-    failing = []
-    for result in blocking_proof_results(instance).results:
-        if result.status == FAILED:
-            failing.append(f"{result.name} (failed)")
-        elif result.status == NOT_EVALUATED:
-            failing.append(f"{result.name} ({'not evaluated' if result.evaluated_at is None else result.detail})")
-    return failing
+    return [f"{verdict.name} ({verdict.reason})" for verdict in proof_verdicts(instance) if verdict.blocks]
 
 
 def require_passing_checks(context: dg.AssetExecutionContext) -> None:

@@ -15,6 +15,7 @@ from exporters.period_export import PushReport, push_periods
 from orchestration.defs.export.assets import JOURNAL_LINES, PERIOD_ASSET, ExportConfig, exceptions_check, exceptions_outcome, export_settings
 from orchestration.defs.export.guard import require_passing_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
+from orchestration import groups
 
 
 def _push(context: dg.AssetExecutionContext, config: ExportConfig, warehouse: WarehouseResource, exports: ExportResource, target: str) -> dg.MaterializeResult:
@@ -58,9 +59,9 @@ def push_assets() -> dg.Definitions:
     """The push assets of the ERPs configured in the environment."""
     assets = []
     if os.environ.get("NETSUITE_ACCOUNT_ID"):
-        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"netsuite"}, pool="duckdb",
+        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name=groups.EXPORTS, kinds={"netsuite"}, pool="duckdb",
                                check_specs=[exceptions_check("netsuite_journal_push")], **PERIOD_ASSET)(netsuite_journal_push))
     if os.environ.get("SAP_URL"):
-        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name="export", kinds={"sap"}, pool="duckdb",
+        assets.append(dg.asset(deps=[JOURNAL_LINES], group_name=groups.EXPORTS, kinds={"sap"}, pool="duckdb",
                                check_specs=[exceptions_check("sap_journal_push")], **PERIOD_ASSET)(sap_journal_push))
     return dg.Definitions(assets=assets)

@@ -15,6 +15,7 @@ from ledger.sources.stripe_http import StripeRequestFailed
 from orchestration.defs.resources import StripeApiResource, WarehouseResource
 from orchestration.finance_metadata import table_metadata
 from orchestration.partitions import daily_partitions
+from orchestration import groups
 
 RAW_TABLE_DESCRIPTIONS = {
     "stripe_balance_transactions": "Every Stripe balance transaction, keyed by id (raw landing).",
@@ -52,7 +53,7 @@ class IngestWindowConfig(dg.Config):
 @dg.multi_asset(
     name="stripe_ingest",
     specs=[
-        dg.AssetSpec(key=key, description=RAW_TABLE_DESCRIPTIONS[key.path[-1]], group_name="ingest", kinds={"stripe", "duckdb"})
+        dg.AssetSpec(key=key, description=RAW_TABLE_DESCRIPTIONS[key.path[-1]], group_name=groups.SOURCES, kinds={"stripe", "duckdb"})
         for key in RAW_ASSET_KEYS
     ],
     pool="duckdb",

@@ -5,6 +5,8 @@ A run covers every entity with journal lines through its months, as the exports 
 `ClosePackageConfig.entity_id` narrows it to one.
 """
 
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -15,6 +17,7 @@ from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.finance_metadata import file_link
 from orchestration.partitions import monthly_partitions
+from orchestration import groups
 from exporters.close_package.close_data import CloseDataError
 from exporters.close_package.package import ClosePackage, build_close_packages
 from exporters.close_package.presentation import display_amount
@@ -37,7 +40,7 @@ class ClosePackageConfig(dg.Config):
 @dg.asset(
     partitions_def=monthly_partitions,
     deps=[get_asset_key_for_model([ledger_dbt_models], model) for model in PACKAGE_MODELS],
-    group_name="close",
+    group_name=groups.CLOSE_PACKAGE,
     kinds={"html", "excel"},
     pool="duckdb",
     # Like the exports: a range of months (a backfill) is one run writing one package per entity and month.
@@ -63,7 +66,8 @@ def close_package(
         )
     except (CloseDataError, EntityConfigError) as error:
         raise dg.Failure(description=str(error)) from error
-    return dg.MaterializeResult(metadata=packages_metadata(packages, len(context.partition_keys) > 1), check_results=[bank_reconciliation_check(packages)])
+    metadata = packages_metadata(packages, len(context.partition_keys) > 1, settings.destination.directory)
+    return dg.MaterializeResult(metadata=metadata, check_results=[bank_reconciliation_check(packages)])
 
 
 def bank_reconciliation_check(packages: list[ClosePackage]) -> dg.AssetCheckResult:
@@ -77,7 +81,7 @@ def bank_reconciliation_check(packages: list[ClosePackage]) -> dg.AssetCheckResu
     )
 
 
-def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> dict:
+def packages_metadata(packages: list[ClosePackage], several_periods: bool, exports_root: Path | None) -> dict:
     """Per entity (and month, for a range): links to the files and the headline figures (Stripe ending
     balance, payouts matched and unmatched, open exceptions); one headline table over all of them."""
     metadata: dict = {"entities": dg.MetadataValue.json(sorted({package.data.entity_id for package in packages}))}
@@ -88,8 +92,8 @@ def packages_metadata(packages: list[ClosePackage], several_periods: bool) -> di
     for package in packages:
         data = package.data
         prefix = f"{data.entity_id} {data.period}" if several_periods else data.entity_id
-        metadata |= {f"{prefix} html": file_link(package.html), f"{prefix} workbook": file_link(package.workbook), f"{prefix} exceptions": len(data.exceptions),
-                     f"{prefix} bank_reconciliation": data.bank_coverage.describe() or "performed"}
+        metadata |= {f"{prefix} html": file_link(package.html, exports_root), f"{prefix} workbook": file_link(package.workbook, exports_root),
+                     f"{prefix} exceptions": len(data.exceptions), f"{prefix} bank_reconciliation": data.bank_coverage.describe() or "performed"}
         if package.frozen:
             metadata[f"{prefix} locked"] = package.frozen.describe()
         for figures in data.headline():

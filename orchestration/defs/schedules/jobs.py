@@ -13,6 +13,7 @@ import dagster as dg
 from orchestration.defs.ingest.assets import RAW_ASSET_KEYS
 from orchestration.defs.transform.assets import ledger_dbt_models
 from orchestration.partitions import daily_partitions, monthly_partitions
+from orchestration import groups
 
 ledger_close_job = dg.define_asset_job(
     "ledger_close_job",
@@ -24,7 +25,7 @@ ledger_close_job = dg.define_asset_job(
 
 period_export_job = dg.define_asset_job(
     "period_export_job",
-    selection=dg.AssetSelection.groups("export") | dg.AssetSelection.assets("close_package"),
+    selection=dg.AssetSelection.groups(groups.EXPORTS) | dg.AssetSelection.assets("close_package", "close_status"),
     partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
     description="Write (and, where configured, push) the GL exports and the close package of the months of the run.",

@@ -19,6 +19,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from ledger import accounting_config, progress
 from ledger.dbt_build import CloseWindow, window_settings
+from orchestration import groups
+from orchestration.dbt_test_descriptions import describe_test
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.project import dbt_project
 from orchestration.finance_metadata import with_dbt_metadata
@@ -26,13 +28,26 @@ from orchestration.partitions import daily_partitions
 
 
 class LedgerTranslator(DagsterDbtTranslator):
-    """Groups dbt nodes by the folder they live in: staging, intermediate, marts, seeds."""
+    """Groups dbt nodes by the folder they live in (seeds, staging, the ledger, the bank
+    reconciliation's marts) and describes every test in words (`dbt_test_descriptions`)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
-            return "accounting_config"
-        folder = dbt_resource_props.get("fqn", ["", "ledger"])[1]
-        return {"staging": "staging", "intermediate": "ledger", "marts": "ledger"}.get(folder, "ledger")
+            return groups.ACCOUNTING_CONFIG
+        folders = [*dbt_resource_props.get("fqn", ["", "marts"])[1:-1], "", ""]
+        if folders[0] == "staging":
+            return groups.STAGING
+        # The bank matching models feed the journal (a matched deposit moves cash to the bank):
+        # they are ledger; the reconciliation's marts read them, to the right of it.
+        if folders[0] == "marts" and folders[1] == "banking" or dbt_resource_props["name"] == "rpt_payout_reconciliation":
+            return groups.RECONCILIATION
+        return groups.LEDGER
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
 
 
 @dbt_assets(

@@ -69,5 +69,5 @@ def test_a_month_before_the_ledger_fails_with_the_reason(closed, tmp_path):
 def test_the_asset_is_monthly_in_the_close_group():
     assert close_package.partitions_def == monthly_partitions
     spec = next(iter(close_package.specs))
-    assert (spec.group_name, spec.kinds) == ("close", {"html", "excel"})
+    assert (spec.group_name, spec.kinds) == ("6_close_package", {"html", "excel"})
     assert {key.to_user_string() for key in close_package.dependency_keys} >= {"rpt_trial_balance", "rpt_stripe_balance_rollforward", "fct_reconciliation_exceptions"}

@@ -95,6 +95,29 @@ def test_the_exports_link_their_files(closed):
     assert all(isinstance(value, dg.PathMetadataValue) and Path(value.path).exists() for value in links.values())
 
 
+def test_the_exports_give_their_totals_in_major_units_with_the_currency(closed, warehouse):
+    table = metadata_of(closed, "netsuite_journal_csv")["totals_per_file_and_currency"].value
+    [jpy] = [line for line in table.splitlines() if "| JPY |" in line]
+    (debits,) = warehouse.execute(
+        "select sum(amount_minor) from main.fct_journal_lines where currency = 'jpy' and amount_minor > 0 and period = '2026-10'"
+    ).fetchone()
+    # JPY has no minor unit: the yen amount itself, grouped, no decimals; never the raw integer alone.
+    assert f"| JPY {debits:,} | JPY {debits:,} |" in jpy, jpy
+    assert "_minor" not in table
+
+
+def test_dbt_internals_stay_out_of_the_finance_metadata(closed):
+    instance = closed.instance
+    for key in ("fct_journal_lines", "rpt_trial_balance", "stg_stripe__payouts"):
+        assert not {"unique_id", "invocation_id"} & set(metadata_of(closed, key)), key
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("fct_journal_lines"), "assert_journal_entries_balance")]
+    )
+    [record] = records.values()
+    evaluation = record.event.dagster_event.event_specific_data
+    assert evaluation.passed and not {"unique_id", "invocation_id"} & set(evaluation.metadata)
+
+
 def test_dbt_events_before_a_failure_keep_their_figures_and_the_failure_is_raised(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
