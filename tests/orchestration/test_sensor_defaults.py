@@ -16,6 +16,6 @@ def test_sensor_default_states():
     environment = {key: value for key, value in os.environ.items() if key not in ("CLOSE_SOURCE", "CLOSE_ALERT_WEBHOOK_URL")}
     printed = subprocess.run([sys.executable, "-c", PROBE], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=600, check=True)
     assert printed.stdout.strip().splitlines()[-1] == str([
-        ("bank_inbox_sensor", "STOPPED"), ("close_failure_alert", "STOPPED"), ("month_end_export_after_lock", "RUNNING"),
+        ("anomaly_watch_after_close", "RUNNING"), ("bank_inbox_sensor", "STOPPED"), ("close_failure_alert", "STOPPED"), ("month_end_export_after_lock", "RUNNING"),
         ("month_end_lock_after_proofs", "RUNNING"), ("stripe_data_pipeline_delivery", "STOPPED"),
     ])

@@ -20,6 +20,7 @@ from ledger.anomalies.catalogue import FAMILIES
 from ledger.anomalies.metrics import UNASSIGNED_ENTITY
 from ledger.anomalies.settings import AnomalySettingsMissing
 from ledger.anomalies.watch import WatchResult, store_folder, watch
+from orchestration import groups
 from orchestration.defs.alerts.sensors import UI_URL_VARIABLE, WEBHOOK_VARIABLE
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.transform.assets import ledger_dbt_models
@@ -41,7 +42,7 @@ def check_name(family: str) -> str:
 @dg.asset(
     partitions_def=daily_partitions,
     deps=[get_asset_key_for_model([ledger_dbt_models], model) for model in WATCHED_MODELS],
-    group_name="anomalies",
+    group_name=groups.ANOMALIES,
     kinds={"polars", "duckdb"},
     pool="duckdb",
     backfill_policy=dg.BackfillPolicy.single_run(),
