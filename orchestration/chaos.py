@@ -9,9 +9,11 @@ After the kill, no process of the killed close may be left (its dbt child dies w
 resume must not wait for the dead run (it says so after 30 s: that is counted as a hang).
 
 The books compared: every raw table (without load timestamps), the journal, the trial balance, the
-reconciliation marts, the period locks, every export and package file byte for byte (the manifests
-without the Dagster run ids they cite, which differ from one run to the next by design), stray
-files, and what NetSuite and SAP hold.
+reconciliation marts, the period locks, every export file byte for byte (the manifests without the
+Dagster run ids they cite, which differ from one run to the next by design), the close package's
+HTML and workbook with the times and run ids they state masked (the package says which run made it,
+when, and when each proof was evaluated, which differ by design; every figure is compared) and its
+manifest without the files' sha256, stray files, and what NetSuite and SAP hold.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -32,8 +35,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import psutil
 
+from exporters.close_package.package import PACKAGE_FOLDER
 from ledger import failpoints
 from sandbox.erp_sandboxes import ErpSandboxes, erp_sandboxes
 from sandbox.merchant import World, WorldSpec, simulate
@@ -46,8 +51,11 @@ WAIT_MESSAGES = ("waiting for the warehouse", "waiting for Dagster run")
 # How many faults each failpoint gets in a sweep of `points`: the raw-data commits and dbt (ingest,
 # bank, build, proofs) first, then the exports, the package and the pushes.
 SWEEP_ORDER = ("warehouse.commit", "dbt.event", "export.write", "gx.suite", "push.netsuite", "package.html", "push.sap")
-# Columns that record when a row was written, not what the books say (with every `*_at` column).
-VOLATILE_COLUMNS = ("as_of",)
+# Columns that record when a row was written, not what the books say (with every `*_at` column);
+# `loaded_through`: the load time of the newest raw row the journal was last built from.
+VOLATILE_COLUMNS = ("as_of", "loaded_through")
+# What a close package states about the run that made it: its id, when, and when each proof was evaluated.
+STATED_TIMES_AND_RUNS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BOOK_MARTS = (
     "fct_journal_lines", "fct_journal_source_records", "rpt_trial_balance", "rpt_stripe_balance_rollforward",
     "fct_payout_bank_matches", "fct_reconciliation_exceptions",
@@ -234,12 +242,26 @@ def _table_digest(connection: duckdb.DuckDBPyConnection, schema: str, table: str
 
 
 def _file_digest(path: Path) -> str:
+    package = path.parent.name == PACKAGE_FOLDER
     if path.name == "manifest.json":
         manifest = json.loads(path.read_text())
         for entry in manifest.get("files", []):
             entry.get("ledger_run", {}).pop("dagster_run_id", None)
+            if package:
+                entry.pop("sha256", None)
         return "manifest " + hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+    if package and path.suffix == ".html":
+        return "package " + hashlib.sha256(_masked(path.read_text()).encode()).hexdigest()[:16]
+    if package and path.suffix == ".xlsx":
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        cells = [_masked(str(value)) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for value in row]
+        workbook.close()
+        return "package " + hashlib.sha256(repr(cells).encode()).hexdigest()[:16]
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _masked(text: str) -> str:
+    return STATED_TIMES_AND_RUNS.sub("<masked>", text)
 
 
 def _differences(expected: dict, actual: dict) -> Iterator[str]:

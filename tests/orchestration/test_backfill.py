@@ -83,7 +83,7 @@ def test_the_backfill_runs_the_days_then_the_months_and_prints_them(backfilled):
     ledger_line, *rest = [line for line in completed.stdout.splitlines() if line.startswith(("ledger_close_job", "period_export_job"))]
     assert ledger_line.startswith("ledger_close_job 2026-10-01..2026-10-31: run ") and " succeeded; " in ledger_line
     [export_line] = rest
-    assert export_line.startswith("period_export_job 2026-10..2026-10: run ") and " succeeded; 4 assets materialized" in export_line
+    assert export_line.startswith("period_export_job 2026-10..2026-10: run ") and " succeeded; 5 assets materialized" in export_line
     passed, total = ledger_line.split("succeeded; ")[1].split(", ")[1].split(" checks")[0].split(" of ")
     assert passed == total and int(total) > 20
     assert f"  netsuite_journal_csv: {workdir / 'exports' / 'main' / '2026-10' / 'netsuite_journal_entries_main_2026-10.csv'}" in completed.stdout

@@ -100,7 +100,8 @@ def test_the_cli_says_one_line_and_exits_1_when_an_endpoint_is_refused(small_wor
                                 env=environment, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
+    # Progress lines (the streams read so far) come first; the refusal is one line.
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith('error: Stripe refused GET /v1/payouts (HTTP 403): the API key lacks the permission "Payouts: Read" (rak_payout_read)')
     assert API_KEY not in result.stderr
@@ -117,7 +118,9 @@ def test_a_close_run_ends_with_one_line_and_exit_1_when_an_endpoint_is_refused(s
                                 env=environment, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and API_KEY not in result.stderr + result.stdout
-    last = result.stderr.strip().splitlines()[-1]
+    # The refusal, then the log file of the run that stopped.
+    last, log_line = result.stderr.strip().splitlines()[-2:]
+    assert log_line.startswith("stripe-close run: the log is ")
     assert last.startswith(f"error: the close of {start}..{end} failed at stripe_ingest: ")
     assert 'Stripe refused GET /v1/payouts (HTTP 403): the API key lacks the permission "Payouts: Read" (rak_payout_read)' in last
 
