@@ -60,7 +60,8 @@ SHARED_BUILDS = {
 # The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
 SLOWEST_FILES = (
     "tests/browser/", "tests/e2e/test_fault_injection.py", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py",
-    "tests/e2e/test_cli.py", "tests/e2e/test_unexportable_currency.py",
+    "tests/e2e/test_cli.py", "tests/e2e/test_unexportable_currency.py", "tests/ledger/test_anomalies.py", "tests/e2e/test_no_bank_statements.py",
+    "tests/dbt/test_incremental_close.py",
 )
 
 

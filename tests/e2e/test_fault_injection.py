@@ -1,9 +1,9 @@
 """Kill -9 mid-close, then a plain `stripe-close run`: the same books as a close never interrupted.
 
-Two of the sweep's points, each a real `stripe-close run` process killed with SIGKILL at a random
-pass (seeded): one while dbt builds the ledger (its dbt child must die with it), one while an
-export file is written (its temporary file must not survive the resume). `stripe-close chaos`
-runs the whole sweep (`make bench`).
+One of the sweep's points: a real `stripe-close run` process killed with SIGKILL at a random pass
+(seeded) while dbt builds the ledger (its dbt child must die with it). A kill while an export file
+is written is tested on its own in tests/exporters/test_journal.py; `stripe-close chaos` runs the
+whole sweep over every point (`make bench`).
 """
 
 import random
@@ -16,10 +16,10 @@ from orchestration.chaos import choose_faults, default_world, run_chaos
 pytestmark = pytest.mark.e2e
 
 
-def test_a_close_killed_in_dbt_or_in_an_export_resumes_to_the_same_books(tmp_path):
-    report = run_chaos(default_world(), points=2, workdir=tmp_path / "chaos", seed=3, only=("dbt.event", "export.write"))
+def test_a_close_killed_in_dbt_resumes_to_the_same_books(tmp_path):
+    report = run_chaos(default_world(), points=1, workdir=tmp_path / "chaos", seed=3, only=("dbt.event",))
     assert report.passes["dbt.event"] > 50 and report.passes["export.write"] > 5, report.passes
-    assert [fault.failpoint.split(":")[0] for fault in report.faults] == ["dbt.event", "export.write"]
+    assert [fault.failpoint.split(":")[0] for fault in report.faults] == ["dbt.event"]
     for fault in report.faults:
         assert fault.killed, f"{fault.failpoint} was not reached"
         assert fault.survivors == (), f"{fault.failpoint}: processes of the killed close outlived it: {fault.survivors}"
@@ -27,7 +27,7 @@ def test_a_close_killed_in_dbt_or_in_an_export_resumes_to_the_same_books(tmp_pat
         assert fault.resume_exit == 0
         assert fault.differences == (), f"{fault.failpoint}: " + "; ".join(fault.differences)
     summary = report.summary()
-    assert (summary["points_tried"], summary["differed"], summary["hangs"]) == (2, 0, 0)
+    assert (summary["points_tried"], summary["differed"], summary["hangs"]) == (1, 0, 0)
 
 
 def test_a_sweep_takes_each_point_in_turn_and_never_the_same_pass_twice():
