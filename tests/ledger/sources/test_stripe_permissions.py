@@ -118,9 +118,10 @@ def test_a_close_run_ends_with_one_line_and_exit_1_when_an_endpoint_is_refused(s
                                 env=environment, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and API_KEY not in result.stderr + result.stdout
-    # The refusal, then the log file of the run that stopped.
-    last, log_line = result.stderr.strip().splitlines()[-2:]
-    assert log_line.startswith("stripe-close run: the log is ")
+    # One refusal among the progress lines, and last the log file of the run that stopped.
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("stripe-close run: the log is ")
+    [last] = [line for line in lines if line.startswith("error: ")]
     assert last.startswith(f"error: the close of {start}..{end} failed at stripe_ingest: ")
     assert 'Stripe refused GET /v1/payouts (HTTP 403): the API key lacks the permission "Payouts: Read" (rak_payout_read)' in last
 
