@@ -191,6 +191,16 @@ class Query:
         return after, before
 
 
+def _cursor_position(positions: dict[str, int], after: str | None, before: str | None, what: str) -> int | None:
+    """Where a page's `starting_after`/`ending_before` object stands, as Stripe refuses an unknown one."""
+    cursor_id = after or before
+    if cursor_id is None:
+        return None
+    if cursor_id not in positions:
+        raise StripeError(400, f"No such {what}: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
+    return positions[cursor_id]
+
+
 def _page(candidates: Sequence[int], matches: Callable[[np.ndarray], np.ndarray], cursor_position: int | None, backwards: bool, limit: int) -> tuple[list[int], bool]:
     """Up to `limit` matching positions after (or before) the cursor, plus whether more exist.
 
@@ -233,12 +243,7 @@ class _ObjectList:
         high = clock if high is None else min(high, clock)
         first = int(np.searchsorted(-self._created, -high, side="left"))
         last = len(self._created) if low is None else int(np.searchsorted(-self._created, -low, side="right"))
-        cursor_id = after or before
-        cursor_position = None
-        if cursor_id is not None:
-            if cursor_id not in self._position:
-                raise StripeError(400, f"No such object: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
-            cursor_position = self._position[cursor_id]
+        cursor_position = _cursor_position(self._position, after, before, "object")
         found, has_more = _page(range(first, last), lambda chunk: np.ones(len(chunk), dtype=bool), cursor_position, before is not None, limit)
         return {"object": "list", "data": [self._objects[p] for p in found], "has_more": has_more, "url": self._url}
 
@@ -330,12 +335,7 @@ class SandboxStripe:
                 keep &= self._currency[chunk] == wanted_currency.lower()
             return keep
 
-        cursor_id = after or before
-        cursor_position = None
-        if cursor_id is not None:
-            if cursor_id not in self._position:
-                raise StripeError(400, f"No such balance_transaction: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
-            cursor_position = self._position[cursor_id]
+        cursor_position = _cursor_position(self._position, after, before, "balance_transaction")
         positions, has_more = _page(candidates, matches, cursor_position, backwards=before is not None, limit=limit)
         rows = self._transactions.take(positions).to_pylist() if positions else []
         data = [stripe_objects.balance_transaction(row, self.clock) for row in rows]
@@ -370,12 +370,7 @@ class SandboxStripe:
             return wanted_status is None or stripe_objects.payout_status(row, self.clock) == wanted_status
 
         positions = [p for p, row in enumerate(self._payouts) if keep(row)]
-        cursor_id = after or before
-        cursor_position = None
-        if cursor_id is not None:
-            if cursor_id not in self._payout_position:
-                raise StripeError(400, f"No such payout: '{cursor_id}'", param="starting_after" if after else "ending_before", code="resource_missing")
-            cursor_position = self._payout_position[cursor_id]
+        cursor_position = _cursor_position(self._payout_position, after, before, "payout")
         found, has_more = _page(positions, lambda chunk: np.ones(len(chunk), dtype=bool), cursor_position, before is not None, limit)
         data = [stripe_objects.payout(self._payouts[p], self.clock) for p in found]
         return {"object": "list", "data": data, "has_more": has_more, "url": "/v1/payouts"}
