@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ledger.stop_signals import raising_on_stop_signals
+
 NOTICE_AFTER_S = 30.0
 POLL_INTERVAL_S = 0.5
 
@@ -97,7 +99,7 @@ def _wait_for(descriptor: int, warehouse: Path, notify: Callable[[str], None], h
     if _try_lock(descriptor):
         return
     started, noticed = time.monotonic(), False
-    with _signals_interrupt_the_wait():
+    with raising_on_stop_signals(WaitInterrupted):
         while not _try_lock(descriptor):
             if not noticed and time.monotonic() - started >= NOTICE_AFTER_S:
                 holder = current_holder(warehouse)
@@ -118,18 +120,6 @@ def _try_lock(descriptor: int) -> bool:
         return False
     return True
 
-
-@contextmanager
-def _signals_interrupt_the_wait() -> Iterator[None]:
-    def interrupt(signum, _frame):
-        raise WaitInterrupted(signum)
-
-    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _write_holder(descriptor: int) -> None:

@@ -271,7 +271,8 @@ def _ui(args: argparse.Namespace) -> int:
     from orchestration.download_server import serve_downloads
     from orchestration.downloads import DOWNLOAD_BASE_VARIABLE
     from orchestration.instance import dagster_home
-    from orchestration.ui_session import Stopped, child, stop_on_signals, wait_until_serving
+    from ledger.stop_signals import raising_on_stop_signals
+    from orchestration.ui_session import Stopped, child, wait_until_serving
     from sandbox.merchant import WorldSpec, simulate
     from sandbox.stripe_api import SandboxStripeServer
 
@@ -280,7 +281,7 @@ def _ui(args: argparse.Namespace) -> int:
     settings = CloseSettings.from_env()
     ui_url = f"http://{args.host}:{args.port}"
     try:
-        with stop_on_signals(), SandboxStripeServer(simulate(spec), SANDBOX_API_KEY) as server, \
+        with raising_on_stop_signals(Stopped), SandboxStripeServer(simulate(spec), SANDBOX_API_KEY) as server, \
                 serve_downloads(settings.export_dir, args.host, args.downloads_port) as downloads_url:
             environment = {
                 **os.environ,

@@ -26,20 +26,6 @@ class Stopped(Exception):
         self.signum = signum
 
 
-@contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGINT raise `Stopped` in the main thread, so the `finally` blocks stop the children."""
-
-    def stop(signum, frame):
-        raise Stopped(signum)
-
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
 
 @contextmanager
 def child(command: Sequence[str], environment: dict[str, str]) -> Iterator[subprocess.Popen]:
