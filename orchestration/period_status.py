@@ -23,6 +23,7 @@ from ledger import period_close
 from ledger.bank_coverage import BankCoverage, bank_coverage
 from orchestration.defs.export.guard import ProofVerdict
 from orchestration.downloads import DOWNLOAD_BASE_VARIABLE, Download, period_downloads
+from orchestration.wording import counted
 from orchestration.finance_metadata import money_text
 
 # Payout statuses that mean "not (confidently) at the bank after it was due", as opposed to in transit.
@@ -72,10 +73,6 @@ def _when(moment: datetime | float) -> str:
     return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
-def _count(number: int, singular: str, plural: str | None = None) -> str:
-    return f"{number:,} {singular if number == 1 else (plural or singular + 's')}"
-
-
 def proven_text(status: PeriodStatus) -> str:
     """'Yes: all 24 blocking proofs passed, ...' or what stands in the way, worst first."""
     proofs = status.proofs
@@ -85,9 +82,9 @@ def proven_text(status: PeriodStatus) -> str:
     if not proofs:
         return "NOT EVALUATED: the code location declares no blocking proof"
     if failed:
-        return f"NO: {_count(len(failed), 'blocking proof')} of {len(proofs)} failed ({', '.join(proof.key.name for proof in failed)}); exports are blocked"
+        return f"NO: {counted(len(failed), 'blocking proof')} of {len(proofs)} failed ({', '.join(proof.key.name for proof in failed)}); exports are blocked"
     if unevaluated:
-        return (f"NOT EVALUATED: {_count(len(unevaluated), 'blocking proof')} of {len(proofs)} not evaluated on the ledger as it is "
+        return (f"NOT EVALUATED: {counted(len(unevaluated), 'blocking proof')} of {len(proofs)} not evaluated on the ledger as it is "
                 f"({', '.join(proof.key.name for proof in unevaluated)}); run the ledger (ledger_close_job) to evaluate them")
     latest = max(proof.evaluated_at for proof in proofs) if proofs else None
     text = f"Yes: all {len(proofs)} blocking proofs passed on the ledger as last built" + (f" (latest {_when(latest)})" if latest else "")
@@ -100,7 +97,7 @@ def locked_text(status: PeriodStatus) -> str:
     """'Yes: locked by ... on ...' or 'No: open ...', with the reason of any reopening."""
     lock, event = status.lock, status.last_event
     if lock is not None:
-        return f"Yes: locked by {lock.locked_by} on {_when(lock.locked_at)}, {_count(lock.journal_lines, 'journal line')} frozen"
+        return f"Yes: locked by {lock.locked_by} on {_when(lock.locked_at)}, {counted(lock.journal_lines, 'journal line')} frozen"
     if event is not None and event.action == "reopen":
         return f"No: reopened by {event.actor} on {_when(event.happened_at)}: {event.reason}"
     return f"No: {status.period} is open (lock it with period_close_job or stripe-close close --period {status.period})"
@@ -117,14 +114,14 @@ def currency_reconciliation(status: PeriodStatus, currency: str) -> str:
         payouts = {standing.payout_id: standing.amount_minor for standing in status.standings if standing.currency == currency and standing.status in statuses}
         if not payouts and words != "matched":
             continue
-        part = f"{_count(len(payouts), 'payout')} {words} ({money_text(sum(payouts.values()), currency)})"
+        part = f"{counted(len(payouts), 'payout')} {words} ({money_text(sum(payouts.values()), currency)})"
         if words == "unmatched":
             oldest = max(status.ages.get(payout, 0) for payout in payouts)
-            part += f", the oldest {_count(oldest, 'business day')} overdue"
+            part += f", the oldest {counted(oldest, 'business day')} overdue"
         parts.append(part)
     if "unmatched_bank_line" in lines:
         line = lines["unmatched_bank_line"]
-        parts.append(f"{_count(line.count, 'bank line')} without a payout ({money_text(line.amount_minor, currency)})")
+        parts.append(f"{counted(line.count, 'bank line')} without a payout ({money_text(line.amount_minor, currency)})")
     return "; ".join(parts)
 
 
@@ -141,8 +138,8 @@ def reconciled_text(status: PeriodStatus) -> str:
         return f"Yes: every payout due at the bank in {status.period} is matched to a deposit"
     counts = {words: len({standing.payout_id for standing in open_items if standing.status in statuses})
               for statuses, words in ((("payout_in_transit",), "in transit"), (UNMATCHED_STATUSES, "unmatched"), (("returned",), "returned by the bank"))}
-    words = [f"{_count(count, 'payout')} {state}" for state, count in counts.items() if count]
-    words += [f"{_count(unassigned, 'bank line')} without a payout to review"] if unassigned else []
+    words = [f"{counted(count, 'payout')} {state}" for state, count in counts.items() if count]
+    words += [f"{counted(unassigned, 'bank line')} without a payout to review"] if unassigned else []
     return "Not yet: " + "; ".join(words) + " (per currency below)"
 
 
@@ -169,7 +166,7 @@ def status_metadata(status: PeriodStatus) -> dict:
     if not status.downloads:
         metadata["Downloads"] = f"none yet: run period_export_job for {status.period} (or stripe-close export --period {status.period})"
     elif not status.download_base and not any(download.url for download in status.downloads):
-        metadata["Downloads"] = (f"{_count(len(status.downloads), 'file')} written, not served: set {DOWNLOAD_BASE_VARIABLE} to the URL "
+        metadata["Downloads"] = (f"{counted(len(status.downloads), 'file')} written, not served: set {DOWNLOAD_BASE_VARIABLE} to the URL "
                                  "the exports folder is served at (stripe-close ui serves it)")
     by_entity: dict[str, list[Download]] = defaultdict(list)
     for download in status.downloads:
