@@ -38,7 +38,13 @@ SAMPLE_SECONDS = 0.05
 class StageFigures:
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0
+    # User + system seconds of this process: on a shared machine, steadier than wall time, which
+    # grows with other people's load.
+    cpu_s: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"wall_s": round(self.wall_s, 2), "peak_rss_mb": round(self.peak_rss_mb, 1), "cpu_s": self.cpu_s, **self.extra}
 
 
 class RssSampler:
@@ -82,12 +88,15 @@ class RssSampler:
 @contextmanager
 def measured(figures: dict[str, StageFigures], stage: str, process: psutil.Process) -> Iterator[StageFigures]:
     stage_figures = figures.setdefault(stage, StageFigures())
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), process.cpu_times()
     with RssSampler(process) as sampler:
         yield stage_figures
+    cpu_after = process.cpu_times()
     stage_figures.wall_s = time.perf_counter() - started
+    stage_figures.cpu_s = round((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system), 2)
     stage_figures.peak_rss_mb = sampler.peak_mb
-    print(f"{stage:<12} {stage_figures.wall_s:9.2f} s  peak {stage_figures.peak_rss_mb:8.1f} MiB  {stage_figures.extra or ''}", flush=True)
+    print(f"{stage:<12} {stage_figures.wall_s:9.2f} s  peak {stage_figures.peak_rss_mb:8.1f} MiB  "
+          f"CPU {stage_figures.cpu_s:8.2f} s  {stage_figures.extra or ''}", flush=True)
 
 
 def in_a_fresh_process(bench_arguments: list[str], what: str) -> dict:
@@ -168,7 +177,7 @@ def run_chain_benchmark(transactions: int, days: int, seed: int, workdir: Path) 
         "sandbox_start_s": round(sandbox_start_s, 2),
         "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
         "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
-        "stages": {name: {"wall_s": round(f.wall_s, 2), "peak_rss_mb": round(f.peak_rss_mb, 1), **f.extra} for name, f in figures.items()},
+        "stages": {name: f.as_dict() for name, f in figures.items()},
     }
     print(json.dumps(summary, sort_keys=True))
     return 0

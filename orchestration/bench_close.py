@@ -19,9 +19,6 @@ import json
 import multiprocessing
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -52,18 +49,13 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
 
     figures: dict[str, StageFigures] = {}
     me = psutil.Process()
-    with measured(figures, "dbt_parse", me) as stage:
-        with cpu_used(me) as cpu:
-            parse_ledger(warehouse_file)
-        stage.extra = {"cpu_s": cpu.seconds}
-    with measured(figures, "dbt_build", me) as stage:
-        with cpu_used(me) as cpu:
-            build_ledger(warehouse_file)
-        stage.extra = {"cpu_s": cpu.seconds}
+    with measured(figures, "dbt_parse", me):
+        parse_ledger(warehouse_file)
+    with measured(figures, "dbt_build", me):
+        build_ledger(warehouse_file)
     with measured(figures, "gx_checks", me) as stage:
-        with cpu_used(me) as cpu:
-            results = run_suites(warehouse_file)
-        stage.extra = {"cpu_s": cpu.seconds, "suites": len(results), "failed": [r.name for r in results if not r.success]}
+        results = run_suites(warehouse_file)
+        stage.extra = {"suites": len(results), "failed": [r.name for r in results if not r.success]}
     failed = [r.describe() for r in results if not r.success]
     if failed:
         raise RuntimeError("a proof failed on the benchmark world:\n" + "\n".join(failed))
@@ -71,27 +63,12 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
         "transactions": counts["stripe_balance_transactions"],
         "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
         "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
-        "cpu_s": round(sum(f.extra["cpu_s"] for f in figures.values()), 2),
+        "cpu_s": round(sum(f.cpu_s for f in figures.values()), 2),
         "simulate_s": round(simulate_s, 2),
         "load_s": round(load_s, 2),
-        "stages": {name: {"wall_s": round(f.wall_s, 2), "peak_rss_mb": round(f.peak_rss_mb, 1), **f.extra} for name, f in figures.items()},
+        "stages": {name: f.as_dict() for name, f in figures.items()},
     }
 
-
-@dataclass
-class CpuUsed:
-    seconds: float = 0.0
-
-
-@contextmanager
-def cpu_used(process: psutil.Process) -> Iterator[CpuUsed]:
-    """CPU seconds (user + system, all threads) a stage takes: on a shared machine, a steadier
-    figure than wall time, which grows with other people's load."""
-    used = CpuUsed()
-    before = process.cpu_times()
-    yield used
-    after = process.cpu_times()
-    used.seconds = round((after.user + after.system) - (before.user + before.system), 2)
 
 
 def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, float, dict[str, int]]:

@@ -37,7 +37,6 @@ from ledger.checks.validate import run_suites
 from ledger.dbt_build import CloseWindow, build_ledger, load_configuration, parse_ledger, target_dir
 from ledger.sources.stripe_api import STREAMS, StripeApiSettings, Window, ingest, plan_window
 from orchestration.bench import BENCH_API_KEY, StageFigures, in_a_fresh_process, measured, start_sandbox
-from orchestration.bench_close import cpu_used
 from sandbox.merchant import MIN_DAYS, OWN_ACCOUNT_ID, WorldSpec, simulate
 from sandbox.raw_tables import load_world
 
@@ -79,46 +78,40 @@ def continuous_benchmark(history: int, transactions_per_day: int, seed: int, wor
     me = psutil.Process()
     server, url = start_sandbox(spec)
     try:
-        with measured(figures, "dbt_parse", me) as stage:
-            with cpu_used(me) as cpu:
-                parse_ledger(warehouse_file)
-            stage.extra = {"cpu_s": cpu.seconds}
+        with measured(figures, "dbt_parse", me):
+            parse_ledger(warehouse_file)
         with measured(figures, "ingest", me) as stage:
-            with cpu_used(me) as cpu:
-                landed = _ingest_the_hour(url, warehouse_file, end, window.start)
-            stage.extra = {"cpu_s": cpu.seconds, **landed}
+            landed = _ingest_the_hour(url, warehouse_file, end, window.start)
+            stage.extra = landed
     finally:
         server.terminate()
         server.wait()
     with measured(figures, "dbt_build", me) as stage:
-        with cpu_used(me) as cpu:
-            build_ledger(warehouse_file, window=window)
-        stage.extra = {"cpu_s": cpu.seconds, "rebuilt_days": _rebuilt_days(warehouse_file), "slowest_nodes": slowest_nodes(warehouse_file)}
+        build_ledger(warehouse_file, window=window)
+        stage.extra = {"rebuilt_days": _rebuilt_days(warehouse_file), "slowest_nodes": slowest_nodes(warehouse_file)}
     with measured(figures, "gx_checks", me) as stage:
-        with cpu_used(me) as cpu:
-            results = run_suites(warehouse_file)
-        stage.extra = {"cpu_s": cpu.seconds, "suites": len(results)}
+        results = run_suites(warehouse_file)
+        stage.extra = {"suites": len(results)}
     _require_passing(results)
     late_booked = _booked(warehouse_file, late_ids)
     if late_booked != len(late_ids):
         raise RuntimeError(f"the hourly run booked {late_booked} of the {len(late_ids)} late facts")
-    hourly = {name: {"wall_s": round(f.wall_s, 2), "peak_rss_mb": round(f.peak_rss_mb, 1), **f.extra} for name, f in figures.items()}
+    hourly = {name: f.as_dict() for name, f in figures.items()}
 
     whole: dict[str, StageFigures] = {}
     with measured(whole, "whole_build", me) as stage:
-        with cpu_used(me) as cpu:
-            build_ledger(warehouse_file)
-            _require_passing(run_suites(warehouse_file))
-        stage.extra = {"cpu_s": cpu.seconds, "slowest_nodes": slowest_nodes(warehouse_file)}
+        build_ledger(warehouse_file)
+        _require_passing(run_suites(warehouse_file))
+        stage.extra = {"slowest_nodes": slowest_nodes(warehouse_file)}
     return {
         "history_transactions": history_counts["stripe_balance_transactions"],
         "hour_transactions": landed["balance_transactions"],
         "late_facts": len(late_ids),
         "hourly_wall_s": round(sum(f.wall_s for f in figures.values()), 2),
-        "hourly_cpu_s": round(sum(f.extra["cpu_s"] for f in figures.values()), 2),
+        "hourly_cpu_s": round(sum(f.cpu_s for f in figures.values()), 2),
         "hourly_peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
         "whole_build_wall_s": round(whole["whole_build"].wall_s, 2),
-        "whole_build_cpu_s": whole["whole_build"].extra["cpu_s"],
+        "whole_build_cpu_s": whole["whole_build"].cpu_s,
         "stages": hourly,
     }
 

@@ -20,6 +20,7 @@ from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
 from orchestration.cli_args import UserMistake, add_command, at_least, period
 from orchestration.cli_guards import require_built
 from orchestration.wording import counted
+from sandbox.merchant import MIN_DAYS
 
 
 def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._SubParsersAction) -> None:
@@ -43,7 +44,7 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_close.add_argument("--transactions", type=at_least(1), default=1_000_000, help="transactions to build (default 1,000,000)")
     bench_close.add_argument("--sizes", default=None,
                              help="comma-separated transaction counts to show how time grows, e.g. 1000000,10000000")
-    bench_close.add_argument("--days", type=at_least(1), default=30, help="days the transactions spread over (default 30)")
+    bench_close.add_argument("--days", type=at_least(MIN_DAYS), default=30, help=f"days the transactions spread over (at least {MIN_DAYS}, default 30)")
     bench_close.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
     bench_close.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouse goes")
     bench_close.set_defaults(handler=_bench_close)

@@ -15,6 +15,7 @@ from ledger.config import CloseSettings
 from ledger.sources.ingest_settings import IngestSettings
 from orchestration.cli_args import add_command, at_least, day, require_ordered
 from orchestration.cli_guards import require_stripe_api
+from sandbox.merchant import MIN_DAYS
 
 
 DEMO_BUCKET = "stripe-close-demo"
@@ -37,16 +38,16 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_ingest.add_argument("--source", choices=("api", "data_pipeline"), default="api", help="which ingestion to time (default api)")
     bench_ingest.add_argument("--objects", type=at_least(1), help="balance transactions (default: 1,000,000 API, 10,000,000 Data Pipeline)")
     bench_ingest.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
-    bench_ingest.add_argument("--days", type=int, help="API: simulated days (default 30)")
+    bench_ingest.add_argument("--days", type=at_least(MIN_DAYS), help=f"API: simulated days (at least {MIN_DAYS}, default 30)")
     bench_ingest.add_argument("--latency-ms", type=float, help="API: sandbox latency per request (default 50)")
     bench_ingest.add_argument("--requests-per-second", type=float, help="API: the rate limit, client and server (default 100)")
     bench_ingest.add_argument("--server-requests-per-second", type=float,
                               help="API: the server's limit when it is lower than the client's (a budget other integrations share)")
-    bench_ingest.add_argument("--workers", type=int, help="API: parallel fetching threads (default 16)")
+    bench_ingest.add_argument("--workers", type=at_least(1), help="API: parallel fetching threads (default 16)")
     bench_ingest.add_argument("--source-objects", choices=("expand", "list", "off"),
                               help="API: how charges, invoices and the rest are read, as STRIPE_SOURCE_OBJECTS (default expand)")
-    bench_ingest.add_argument("--parts", type=int, default=10, help="Data Pipeline: parquet files per table")
-    bench_ingest.add_argument("--repeats", type=int, default=1, help="Data Pipeline: loads of the one delivery; the fastest is reported")
+    bench_ingest.add_argument("--parts", type=at_least(1), default=10, help="Data Pipeline: parquet files per table")
+    bench_ingest.add_argument("--repeats", type=at_least(1), default=1, help="Data Pipeline: loads of the one delivery; the fastest is reported")
     bench_ingest.add_argument("--workdir", type=Path, default=Path(".close/bench-ingest"), help="where the benchmark's files go")
     bench_ingest.set_defaults(handler=_bench_ingest)
 

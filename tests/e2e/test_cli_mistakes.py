@@ -115,7 +115,7 @@ def test_a_missing_bank_inbox_folder_is_one_line(tmp_path):
     assert one_line(result) == f"stripe-close bank load: bank inbox folder {tmp_path}/nowhere does not exist (give a folder or an s3://bucket/prefix)"
 
 
-@pytest.mark.parametrize("command", [("demo",), ("sandbox", "serve"), ("chaos",), ("bench",)])
+@pytest.mark.parametrize("command", [("demo",), ("sandbox", "serve"), ("chaos",), ("bench",), ("bench", "close"), ("bench", "ingest")])
 def test_a_sandbox_world_below_its_minimum_days_is_refused_before_it_starts(tmp_path, command):
     result = run_cli(*command, "--days", "2", cwd=tmp_path)
     assert result.returncode == 2
