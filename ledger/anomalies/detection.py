@@ -137,16 +137,16 @@ def explain(row: dict) -> str:
     else:
         subject = " ".join(part for part in (currency.upper(), row["dimension"], metric.label) if part)
     day: date = row["day"]
-    value, baseline = _display(row["value"], metric.unit, currency), _display(row["baseline"], metric.unit, currency)
+    value, baseline = display(row["value"], metric.unit, currency), display(row["baseline"], metric.unit, currency)
     head = f"{subject} {value} on {day:%a} {day.isoformat()}"
     if row["score"] is None:
         return f"{head}; the day before {baseline}"
-    spread = _display(row["spread"], metric.unit, currency)
+    spread = display(row["spread"], metric.unit, currency)
     weeks = row["history"]
     return f"{head}; usual {day:%A}s {baseline} ± {spread} over {weeks} week{'s' if weeks != 1 else ''}"
 
 
-def _display(value: float, unit: str, currency: str) -> str:
+def display(value: float, unit: str, currency: str) -> str:
     if unit == "rate":
         return f"{value * 100:.2f}%"
     if unit == "minor":

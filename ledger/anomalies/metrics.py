@@ -9,8 +9,9 @@ scan stays within the days asked for); polars shapes the result into one long fr
 8-hour block of an ingestion count; empty otherwise); `amount_minor` is the exact integer of a
 money metric (`value` is the same number as a float, for the statistics); `volume` is the day's
 charge count in that entity and currency, which the seed's `min_volume` compares with. Every day
-of the window has a row per series: a day without charges has volume 0 and counts of 0, and rates
-of nothing (fee rate, refund rate, average ticket) are null, "not evaluated", never 0.
+of the window from the currency's first data in it has a row per series: a day without charges has
+volume 0 and counts of 0, and rates of nothing (fee rate, refund rate, average ticket) are null,
+"not evaluated", never 0.
 
 Slices (`<metric>_by_payment_method`, `<metric>_by_card_country`, catalogue.py): the charges whose
 source object the warehouse has (`stg_stripe__charges`: payment method type, card country), their
@@ -207,9 +208,19 @@ def assemble(
 
     days = pl.DataFrame({"day": pl.date_range(first_day, last_day, "1d", eager=True)})
     keys = keys_of(activity, blocks, payouts, suspense, drift)
-    grid = days.join(keys, how="cross")
+    # A currency's days start at its first data in the window: days before a merchant (or a currency)
+    # began are no history of zeros, against which its first real weeks would all read as anomalies.
+    first_seen = pl.concat([frame.select("day", "entity_id", "currency") for frame in (activity, blocks, suspense, drift, bank_lines) if frame.height]
+                           or [pl.DataFrame(schema={"day": pl.Date, "entity_id": pl.String, "currency": pl.String})])
+    starts = first_seen.group_by("entity_id", "currency").agg(start=pl.col("day").min())
+
+    def grid_of(keys: pl.DataFrame) -> pl.DataFrame:
+        return (days.join(keys.join(starts, on=["entity_id", "currency"], how="left"), how="cross")
+                .filter(pl.col("start").is_null() | (pl.col("day") >= pl.col("start"))).drop("start"))
+
+    grid = grid_of(keys)
     # Bank lines matching no payout belong to no entity: only their own count is kept under (unassigned).
-    bank_grid = days.join(keys_of(keys, bank_lines), how="cross")
+    bank_grid = grid_of(keys_of(keys, bank_lines))
     activity = grid.join(activity, on=["day", "entity_id", "currency"], how="left").with_columns(
         pl.col("charges", "gross_minor", "refunded_minor", "disputes", "dispute_fees_minor", "failed_payouts").fill_null(0)
     )

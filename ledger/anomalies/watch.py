@@ -20,7 +20,7 @@ simply drops from the package. A day stored by a version without `computed_at` i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -65,7 +65,7 @@ def watch(warehouse: Path, days: list[date], timezone: str = "UTC", today: date 
     """Compute the metrics of `days` (and any missing history), store them, judge `days`; `today`
     (in the reporting time zone) and later days are still running, so they are shown, not judged."""
     days = sorted(days)
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         settings = load_settings(connection)
         first = days[0] - timedelta(days=history_days(settings))
@@ -84,6 +84,19 @@ def watch(warehouse: Path, days: list[date], timezone: str = "UTC", today: date 
     rejudged = sorted(stale - set(days))
     return WatchResult(tuple(days), metrics, evaluate(metrics, settings, days, running_from=today),
                        evaluate(metrics, settings, rejudged, running_from=today))
+
+
+def stored_judgement(connection: duckdb.DuckDBPyConnection, warehouse: Path, days: list[date]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The stored metrics of `days` judged as the watch judges them, computing nothing (the close
+    package shows what the watch saw): (settings, the metrics read, with their history, the
+    evaluations). A day without stored metrics has no rows."""
+    settings = load_settings(connection)
+    first = days[0] - timedelta(days=history_days(settings))
+    folder = store_folder(warehouse)
+    files = [_day_file(folder, first + timedelta(days=n)) for n in range((days[-1] - first).days + 1)]
+    frames = [pl.read_parquet(path).select(list(SCHEMA)) for path in files if path.exists()]
+    metrics = pl.concat(frames).cast(SCHEMA) if frames else pl.DataFrame(schema=SCHEMA)
+    return settings, metrics, evaluate(metrics, settings, days)
 
 
 def _computed_at(frame: pl.DataFrame) -> datetime:
