@@ -22,7 +22,7 @@ from orchestration.defs.anomalies.assets import close_anomalies
 from orchestration.defs.anomalies.jobs import watch_request
 from orchestration.bench_anomalies import caught_on
 from orchestration.defs.resources import WarehouseResource
-from sandbox.anomaly_worlds import DRIFT_MINOR, InjectedAnomaly, anomaly_world, land_anomaly_world
+from sandbox.anomaly_worlds import DRIFT_MINOR, InjectedAnomaly, anomaly_world
 from tests.dbt.builders import project_copy
 
 FIRST, LAST = date(2026, 4, 6), date(2026, 10, 2)
@@ -40,17 +40,9 @@ EXPECTED = {
 }
 
 
-def _built(directory: Path, injected: bool) -> Path:
-    path = directory / "warehouse.duckdb"
-    directory.mkdir(parents=True)
-    land_anomaly_world(path, anomaly_world(injected))
-    return path
-
-
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("anomaly-worlds")
-    return {"injected": _built(root / "injected", True), "clean": _built(root / "clean", False)}
+def worlds(anomaly_worlds) -> dict[str, Path]:
+    return anomaly_worlds
 
 
 def _evaluations(path: Path) -> pl.DataFrame:
