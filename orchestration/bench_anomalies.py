@@ -52,6 +52,8 @@ def caught_on(anomaly, flagged: pl.DataFrame) -> date | None:
     hits = flagged.filter(pl.col("metric").is_in(anomaly.metrics), pl.col("day").is_between(anomaly.start, latest))
     if anomaly.currency is not None:
         hits = hits.filter(pl.col("currency") == anomaly.currency)
+    if anomaly.dimension is not None:
+        hits = hits.filter(pl.col("dimension") == anomaly.dimension)
     return hits["day"].min() if hits.height else None
 
 
