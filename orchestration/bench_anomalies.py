@@ -8,7 +8,7 @@ clean twin, and keep a daily run cheap at a large merchant's scale?
 3. Scale: what the watch adds to a daily run of a merchant with 1M transactions a day and 365 days
    of history. Simulating and building 365M transactions is out of reach on this machine, so the
    inputs are synthesized directly at that scale: one day of 1M balance transactions (with their
-   fee details) in a DuckDB file, in tables named and shaped like the staging views and marts the
+   fee details and the charges' source objects, for the payment method and card country slices) in a DuckDB file, in tables named and shaped like the staging views and marts the
    metrics read, and 365 days of stored metrics; the figure is the metrics of the day plus the
    judgement, timed.
 Prints figures, then one JSON line.
@@ -95,7 +95,7 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
     connection.execute("create table accounting.gl_control_accounts as select 'stripe_clearing' as account_role, '1010' as account_code")
     connection.execute(f"""
         create table stg_stripe__balance_transactions as
-        select 'txn_' || i as balance_transaction_id, 'main' as entity_id, ['usd', 'eur', 'jpy'][1 + i % 3] as currency,
+        select 'txn_' || i as balance_transaction_id, 'src_' || i as source_id, 'main' as entity_id, ['usd', 'eur', 'jpy'][1 + i % 3] as currency,
                case when i % 25 = 0 then 'refund' when i % 1000 = 0 then 'dispute' else 'charge' end as reporting_category,
                case when i % 25 = 0 then -1500 else 500 + (i * 7919) % 49500 end::bigint as amount_minor,
                case when i % 25 = 0 then 0 else 45 + (i * 7919) % 1400 end::bigint as fee_minor,
@@ -107,6 +107,23 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
         create table stg_stripe__fee_details as
         select balance_transaction_id, 'stripe_fee' as fee_type, fee_minor as amount_minor
         from stg_stripe__balance_transactions where fee_minor <> 0
+    """)
+    # Every charge's source object (payment method, card country); each refund or dispute is of the next transaction's charge.
+    connection.execute("""
+        create table stg_stripe__charges as
+        select 'ch_' || source_id as charge_id, balance_transaction_id, ['card', 'card', 'card', 'sepa_debit'][1 + (hash(source_id) % 4)::bigint] as payment_method_type,
+               ['US', 'CA', 'FR', 'DE', 'JP', 'GB'][1 + (hash(source_id) % 6)::bigint] as card_country
+        from stg_stripe__balance_transactions where reporting_category = 'charge'
+    """)
+    connection.execute("""
+        create table stg_stripe__refunds as
+        select source_id as refund_id, balance_transaction_id, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
+        from stg_stripe__balance_transactions where reporting_category = 'refund'
+    """)
+    connection.execute("""
+        create table stg_stripe__disputes as
+        select source_id as dispute_id, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
+        from stg_stripe__balance_transactions where reporting_category = 'dispute'
     """)
     connection.execute(f"""
         create table stg_stripe__payouts as
