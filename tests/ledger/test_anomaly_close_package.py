@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -49,7 +50,7 @@ def test_the_periods_flags_are_listed_with_explanation_value_and_baseline(july):
     assert [item.describe() for item in anomalies.coverage] == [
         f"Anomaly watch judged {currency} on all 31 days" for currency in ("EUR", "JPY", "USD")]
 
-    document = lxml_html.fromstring(july.html.location.read_bytes())
+    document = lxml_html.fromstring(Path(july.html.location).read_bytes())
     rows = document.xpath("//table[@id='anomalies']/tbody/tr")
     assert len(rows) == len(anomalies.flags)
     first = [cell.text_content().strip() for cell in rows[0].xpath("td")]
@@ -84,12 +85,13 @@ def test_too_little_history_is_said_with_the_days_needed(watched):
 
 
 def test_no_anomalies_flagged_only_over_judged_days_and_days_not_over_are_not_counted(watched):
-    # May was judged (history stored by July's run) and is quiet; generated on 2026-05-20, only 19 days are over.
+    # May's history was stored by July's run and it is quiet; generated on 2026-05-20, only 19 days are over,
+    # and the first three have less than four weeks of history (the world begins on 2026-04-06).
     [may] = load_close_data(watched, "2026-05", "main", generated_at=datetime(2026, 5, 20, 12))
     assert may.anomalies.flags == ()
     assert may.anomalies.summary() == "No anomalies flagged on the days judged"
     assert [item.describe() for item in may.anomalies.coverage] == [
-        f"Anomaly watch judged {currency} on all 19 days" for currency in ("EUR", "JPY", "USD")]
+        f"Anomaly watch judged {currency} on 16 of 19 days; not the others: 27 days of history, 28 needed" for currency in ("EUR", "JPY", "USD")]
 
 
 def test_the_section_is_frozen_with_the_package_and_an_older_frozen_copy_says_it_has_none(july):
