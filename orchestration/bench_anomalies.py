@@ -111,18 +111,19 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
     # Every charge's source object (payment method, card country); each refund or dispute is of the next transaction's charge.
     connection.execute("""
         create table stg_stripe__charges as
-        select 'ch_' || source_id as charge_id, balance_transaction_id, ['card', 'card', 'card', 'sepa_debit'][1 + (hash(source_id) % 4)::bigint] as payment_method_type,
+        select 'ch_' || source_id as charge_id, balance_transaction_id, created_at,
+               ['card', 'card', 'card', 'sepa_debit'][1 + (hash(source_id) % 4)::bigint] as payment_method_type,
                ['US', 'CA', 'FR', 'DE', 'JP', 'GB'][1 + (hash(source_id) % 6)::bigint] as card_country
         from stg_stripe__balance_transactions where reporting_category = 'charge'
     """)
     connection.execute("""
         create table stg_stripe__refunds as
-        select source_id as refund_id, balance_transaction_id, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
+        select source_id as refund_id, balance_transaction_id, created_at, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
         from stg_stripe__balance_transactions where reporting_category = 'refund'
     """)
     connection.execute("""
         create table stg_stripe__disputes as
-        select source_id as dispute_id, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
+        select source_id as dispute_id, created_at, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
         from stg_stripe__balance_transactions where reporting_category = 'dispute'
     """)
     connection.execute(f"""
@@ -165,7 +166,7 @@ def run(output=print, compare_stl: bool = False) -> dict:
         output(f"clean twin: {flags(clean).height} flags; per 90 judged days per entity/currency: {quiet}")
         stl = stl_figures(injected, injected_metrics, clean_metrics, settings, output) if compare_stl else None
         scale = scale_seconds(Path(folder))
-        output(f"1M transactions a day, 365 days of history: metrics {scale['metrics_s']} s + detection {scale['detection_s']} s "
+        output(f"{SCALE_TRANSACTIONS_PER_DAY:,} transactions a day, {SCALE_HISTORY_DAYS} days of history: metrics {scale['metrics_s']} s + detection {scale['detection_s']} s "
                f"= {scale['added_s']} s added (judging the whole year at once: {scale['detection_whole_year_s']} s)")
     figures = {
         "recall": sum(day is not None for day in recall.values()) / len(recall),

@@ -119,19 +119,20 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
             select transactions.*, charges.payment_method_type, charges.card_country
             from transactions
             inner join stg_stripe__charges as charges on charges.balance_transaction_id = transactions.balance_transaction_id
-            where transactions.reporting_category = 'charge'
+            -- A charge's object is created with its balance transaction: the window keeps the scan to its days.
+            where transactions.reporting_category = 'charge' and charges.created_at >= $1 and charges.created_at < $2
             union all by name
             select transactions.*, charges.payment_method_type, charges.card_country
             from transactions
             inner join stg_stripe__refunds as refunds on refunds.balance_transaction_id = transactions.balance_transaction_id
             inner join stg_stripe__charges as charges on charges.charge_id = refunds.charge_id
-            where transactions.reporting_category = 'refund'
+            where transactions.reporting_category = 'refund' and refunds.created_at >= $1 and refunds.created_at < $2
             union all by name
             select transactions.*, charges.payment_method_type, charges.card_country
             from transactions
             inner join stg_stripe__disputes as disputes on disputes.dispute_id = transactions.source_id
             inner join stg_stripe__charges as charges on charges.charge_id = disputes.charge_id
-            where transactions.reporting_category = 'dispute'
+            where transactions.reporting_category = 'dispute' and disputes.created_at >= $1 and disputes.created_at < $2
         )
         select day, entity_id, currency, payment_method_type, card_country,
                count(*) filter (where reporting_category = 'charge') as charges,
