@@ -1,12 +1,14 @@
 """Slices and late facts of the anomaly watch, on the 180-day worlds (tests/ledger/conftest.py): a
 refund spike on one card country is flagged naming the slice, small slices are not judged, a slice
-switched off is silent; late facts recompute and re-judge the days they reach, alerting only new flags."""
+switched off is silent; late facts recompute and re-judge the days they reach, and the asset alerts
+only their new flags (a real local webhook)."""
 
 from __future__ import annotations
 
 import shutil
 from datetime import date
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -16,6 +18,8 @@ from ledger.anomalies.detection import evaluate, flags
 from ledger.anomalies.metrics import compute_metrics
 from ledger.anomalies.settings import load_settings
 from ledger.anomalies.watch import store_folder, watch
+from orchestration.defs.anomalies.assets import close_anomalies
+from orchestration.defs.resources import WarehouseResource
 from sandbox.anomaly_worlds import anomaly_world
 from tests.dbt.builders import land, transaction, ts
 
@@ -94,3 +98,26 @@ def test_late_facts_recompute_and_rejudge_their_day_and_alert_only_the_new_flag(
     assert not set(fresh["metric"]) & {"dispute_fees", "dispute_rate"}
     # A run with nothing new since recomputes nothing earlier.
     assert watch(warehouse, [date(2026, 7, 31)]).rejudged.is_empty()
+
+
+def test_the_asset_alerts_a_rejudged_day_once_with_only_its_new_flags(anomaly_worlds, webhook, tmp_path, monkeypatch):
+    url, received = webhook
+    monkeypatch.setenv("CLOSE_ALERT_WEBHOOK_URL", url)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(anomaly_worlds["injected"], warehouse)
+    resources = {"warehouse": WarehouseResource(path=str(warehouse))}
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([close_anomalies], partition_key="2026-07-30", resources=resources, instance=instance).success
+        land(warehouse, [transaction(f"txn_late_refund_{n}", "refund", "refund", -40_000, created=ts("2026-07-30", 15)) for n in range(4)])
+        later = dg.materialize([close_anomalies], partition_key="2026-07-31", resources=resources, instance=instance)
+    assert later.success
+    [materialization] = later.asset_materializations_for_node("close_anomalies")
+    assert materialization.metadata["rejudged_days"].value == "2026-07-30"
+    headers = [message["text"].splitlines()[0] for message in received]
+    assert headers[0] == ":mag: stripe-close: 4 new anomalies on Thu 2026-07-30"
+    # The day's second message lists only what the late refunds added: none of the four already sent.
+    [again] = [message["text"] for message in received[1:] if message["text"].splitlines()[0].endswith("on Thu 2026-07-30")]
+    lines = again.splitlines()[1:]
+    assert lines and all(" refund rate " in line for line in lines)
+    assert any(line.startswith("- main: USD refund rate ") for line in lines)
+    assert not [line for line in lines if "dispute" in line]
