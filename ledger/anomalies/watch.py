@@ -6,8 +6,8 @@ disk; days missing there (a first run, a new warehouse) are computed once, in on
 warehouse is opened read-only. Files are written whole under a temporary name and renamed, so an
 interrupted run leaves no half-written day.
 
-Late facts: each stored day records when its metrics were computed (`computed_at`, the time the
-run began, before it read anything). A run also recomputes every stored day of its window on or
+Late facts: each stored day records when its metrics were computed (`computed_at` in the parquet
+file's metadata: the time the run began, before it read anything). A run also recomputes every stored day of its window on or
 after the date of a fact landed since that day was computed (`_loaded_at` of the raw tables: a
 charge, refund or dispute and its balance transaction by creation day, a payout by arrival, a
 balance snapshot by its day, a bank line by its booking day or its payout's arrival), because
@@ -72,7 +72,7 @@ def watch(warehouse: Path, days: list[date], timezone: str = "UTC", today: date 
         folder = store_folder(warehouse)
         wanted = [first + timedelta(days=n) for n in range((days[-1] - first).days + 1)]
         stored = {day: pl.read_parquet(_day_file(folder, day)) for day in wanted if day not in days and _day_file(folder, day).exists()}
-        stale = _stale_days(connection, {day: _computed_at(frame) for day, frame in stored.items()}, timezone)
+        stale = _stale_days(connection, {day: _computed_at(_day_file(folder, day)) for day in stored}, timezone)
         to_compute = sorted(set(days) | stale | {day for day in wanted if day not in stored})
         computed = compute_metrics(connection, to_compute[0], to_compute[-1], timezone)
     # One pass covers the first day to compute through the last: every day in it is stored afresh,
@@ -99,10 +99,11 @@ def stored_judgement(connection: duckdb.DuckDBPyConnection, warehouse: Path, day
     return settings, metrics, evaluate(metrics, settings, days)
 
 
-def _computed_at(frame: pl.DataFrame) -> datetime:
-    """When a stored day was computed; a day stored before this was recorded counts as computed never."""
-    computed_at = frame[COMPUTED_AT].min() if COMPUTED_AT in frame.columns else None
-    return computed_at or datetime.min
+def _computed_at(path: Path) -> datetime:
+    """When a stored day was computed (the file's metadata, so a day without rows has it too); a day
+    stored before this was recorded counts as computed never."""
+    recorded = pl.read_parquet_metadata(path).get(COMPUTED_AT)
+    return datetime.fromisoformat(recorded) if recorded else datetime.min
 
 
 def _stale_days(connection: duckdb.DuckDBPyConnection, computed_at: dict[date, datetime], timezone: str) -> set[date]:
@@ -148,5 +149,5 @@ def _store(folder: Path, metrics: pl.DataFrame, days: list[date], computed_at: d
     for day in days:
         path = _day_file(folder, day)
         partial = path.with_suffix(".parquet.partial")
-        by_day.get(day, pl.DataFrame(schema=SCHEMA)).with_columns(pl.lit(computed_at).alias(COMPUTED_AT)).write_parquet(partial)
+        by_day.get(day, pl.DataFrame(schema=SCHEMA)).write_parquet(partial, metadata={COMPUTED_AT: computed_at.isoformat()})
         partial.replace(path)
