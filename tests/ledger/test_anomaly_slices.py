@@ -121,3 +121,14 @@ def test_the_asset_alerts_a_rejudged_day_once_with_only_its_new_flags(anomaly_wo
     assert lines and all(" refund rate " in line for line in lines)
     assert any(line.startswith("- main: USD refund rate ") for line in lines)
     assert not [line for line in lines if "dispute" in line]
+
+
+def test_a_day_stored_without_its_computation_time_is_recomputed_once(anomaly_worlds, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(anomaly_worlds["injected"], warehouse)
+    watch(warehouse, [date(2026, 7, 30)])
+    # As an earlier version stored it: the same metrics, no computed_at in the file's metadata.
+    older = store_folder(warehouse) / "2026-07-29.parquet"
+    pl.read_parquet(older).write_parquet(older)
+    assert watch(warehouse, [date(2026, 7, 31)]).rejudged["day"].unique().to_list() == [date(2026, 7, 29)]
+    assert watch(warehouse, [date(2026, 7, 31)]).rejudged.is_empty()
