@@ -8,8 +8,9 @@ clean twin, and keep a daily run cheap at a large merchant's scale?
 3. Scale: what the watch adds to a daily run of a merchant with 1M transactions a day and 365 days
    of history. Simulating and building 365M transactions is out of reach on this machine, so the
    inputs are synthesized directly at that scale: one day of 1M balance transactions (with their
-   fee details and the charges' source objects, for the payment method and card country slices) in a DuckDB file, in tables named and shaped like the staging views and marts the
-   metrics read, and 365 days of stored metrics; the figure is the metrics of the day plus the
+   fee details and the charges' source objects, for the payment method and card country slices)
+   in a DuckDB file, in tables named and shaped like the staging views and marts the metrics
+   read, and 365 days of stored metrics; the figure is the metrics of the day plus the
    judgement, timed.
 Prints figures, then one JSON line.
 """
@@ -166,7 +167,8 @@ def run(output=print, compare_stl: bool = False) -> dict:
         output(f"clean twin: {flags(clean).height} flags; per 90 judged days per entity/currency: {quiet}")
         stl = stl_figures(injected, injected_metrics, clean_metrics, settings, output) if compare_stl else None
         scale = scale_seconds(Path(folder))
-        output(f"{SCALE_TRANSACTIONS_PER_DAY:,} transactions a day, {SCALE_HISTORY_DAYS} days of history: metrics {scale['metrics_s']} s + detection {scale['detection_s']} s "
+        output(f"{SCALE_TRANSACTIONS_PER_DAY:,} transactions a day, {SCALE_HISTORY_DAYS} days of history: "
+               f"metrics {scale['metrics_s']} s + detection {scale['detection_s']} s "
                f"= {scale['added_s']} s added (judging the whole year at once: {scale['detection_whole_year_s']} s)")
     figures = {
         "recall": sum(day is not None for day in recall.values()) / len(recall),

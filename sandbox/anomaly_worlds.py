@@ -18,7 +18,8 @@ Saturday as a crash. The injected world adds, each on its own business day:
   about half as much, Canada being about half of the USD charges).
 
 `land_anomaly_world` puts a world into a warehouse as the close would: raw Stripe tables (with the
-charges, refunds and disputes behind the balance transactions), a balance snapshot at the end of every day, the bank statement loaded through the real BAI2 parser, then dbt's
+charges, refunds and disputes behind the balance transactions), a balance snapshot at the end of
+every day, the bank statement loaded through the real BAI2 parser, then dbt's
 models. Without the proofs: the missing day and the drift break them on purpose, and a failed proof
 would skip the marts after it; the anomaly watch must see what the marts show.
 """

@@ -43,7 +43,8 @@ def test_the_periods_flags_are_listed_with_explanation_value_and_baseline(july):
     anomalies = july.data.anomalies
     fee_step = next(flag for flag in anomalies.flags if flag.metric == "fee_rate" and flag.day == date(2026, 7, 1))
     assert (fee_step.entity_id, fee_step.currency, fee_step.dimension, fee_step.value, fee_step.baseline, fee_step.explanation) == (
-        "main", "usd", "stripe_fee", "3.52%", "3.02%", "USD stripe_fee fee rate 3.52% on Wed 2026-07-01; usual Wednesdays 3.02% ± 0.01% over 8 weeks")
+        "main", "usd", "stripe_fee", "3.52%", "3.02%",
+        "USD stripe_fee fee rate 3.52% on Wed 2026-07-01; usual Wednesdays 3.02% ± 0.01% over 8 weeks")
     dispute_fees = next(flag for flag in anomalies.flags if flag.metric == "dispute_fees" and flag.day == date(2026, 7, 30))
     assert (dispute_fees.value, dispute_fees.baseline) == ("60.00", "0.00")  # money to the minor unit, in the currency's decimals
     assert {flag.day.month for flag in anomalies.flags} == {7}
