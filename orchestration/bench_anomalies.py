@@ -8,8 +8,9 @@ clean twin, and keep a daily run cheap at a large merchant's scale?
 3. Scale: what the watch adds to a daily run of a merchant with 1M transactions a day and 365 days
    of history. Simulating and building 365M transactions is out of reach on this machine, so the
    inputs are synthesized directly at that scale: one day of 1M balance transactions (with their
-   fee details) in a DuckDB file, in tables named and shaped like the staging views and marts the
-   metrics read, and 365 days of stored metrics; the figure is the metrics of the day plus the
+   fee details and the charges' source objects, for the payment method and card country slices)
+   in a DuckDB file, in tables named and shaped like the staging views and marts the metrics
+   read, and 365 days of stored metrics; the figure is the metrics of the day plus the
    judgement, timed.
 Prints figures, then one JSON line.
 """
@@ -52,6 +53,8 @@ def caught_on(anomaly, flagged: pl.DataFrame) -> date | None:
     hits = flagged.filter(pl.col("metric").is_in(anomaly.metrics), pl.col("day").is_between(anomaly.start, latest))
     if anomaly.currency is not None:
         hits = hits.filter(pl.col("currency") == anomaly.currency)
+    if anomaly.dimension is not None:
+        hits = hits.filter(pl.col("dimension") == anomaly.dimension)
     return hits["day"].min() if hits.height else None
 
 
@@ -93,7 +96,7 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
     connection.execute("create table accounting.gl_control_accounts as select 'stripe_clearing' as account_role, '1010' as account_code")
     connection.execute(f"""
         create table stg_stripe__balance_transactions as
-        select 'txn_' || i as balance_transaction_id, 'main' as entity_id, ['usd', 'eur', 'jpy'][1 + i % 3] as currency,
+        select 'txn_' || i as balance_transaction_id, 'src_' || i as source_id, 'main' as entity_id, ['usd', 'eur', 'jpy'][1 + i % 3] as currency,
                case when i % 25 = 0 then 'refund' when i % 1000 = 0 then 'dispute' else 'charge' end as reporting_category,
                case when i % 25 = 0 then -1500 else 500 + (i * 7919) % 49500 end::bigint as amount_minor,
                case when i % 25 = 0 then 0 else 45 + (i * 7919) % 1400 end::bigint as fee_minor,
@@ -105,6 +108,24 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
         create table stg_stripe__fee_details as
         select balance_transaction_id, 'stripe_fee' as fee_type, fee_minor as amount_minor
         from stg_stripe__balance_transactions where fee_minor <> 0
+    """)
+    # Every charge's source object (payment method, card country); each refund or dispute is of the next transaction's charge.
+    connection.execute("""
+        create table stg_stripe__charges as
+        select 'ch_' || source_id as charge_id, balance_transaction_id, created_at,
+               ['card', 'card', 'card', 'sepa_debit'][1 + (hash(source_id) % 4)::bigint] as payment_method_type,
+               ['US', 'CA', 'FR', 'DE', 'JP', 'GB'][1 + (hash(source_id) % 6)::bigint] as card_country
+        from stg_stripe__balance_transactions where reporting_category = 'charge'
+    """)
+    connection.execute("""
+        create table stg_stripe__refunds as
+        select source_id as refund_id, balance_transaction_id, created_at, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
+        from stg_stripe__balance_transactions where reporting_category = 'refund'
+    """)
+    connection.execute("""
+        create table stg_stripe__disputes as
+        select source_id as dispute_id, created_at, 'ch_src_' || (cast(substr(source_id, 5) as bigint) + 1) as charge_id
+        from stg_stripe__balance_transactions where reporting_category = 'dispute'
     """)
     connection.execute(f"""
         create table stg_stripe__payouts as
@@ -146,7 +167,8 @@ def run(output=print, compare_stl: bool = False) -> dict:
         output(f"clean twin: {flags(clean).height} flags; per 90 judged days per entity/currency: {quiet}")
         stl = stl_figures(injected, injected_metrics, clean_metrics, settings, output) if compare_stl else None
         scale = scale_seconds(Path(folder))
-        output(f"1M transactions a day, 365 days of history: metrics {scale['metrics_s']} s + detection {scale['detection_s']} s "
+        output(f"{SCALE_TRANSACTIONS_PER_DAY:,} transactions a day, {SCALE_HISTORY_DAYS} days of history: "
+               f"metrics {scale['metrics_s']} s + detection {scale['detection_s']} s "
                f"= {scale['added_s']} s added (judging the whole year at once: {scale['detection_whole_year_s']} s)")
     figures = {
         "recall": sum(day is not None for day in recall.values()) / len(recall),

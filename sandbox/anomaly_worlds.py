@@ -13,9 +13,13 @@ Saturday as a crash. The injected world adds, each on its own business day:
   warehouse, though Stripe has them (its payouts and its balance do);
 * balance_drift: from its day on, the Stripe balance in JPY holds DRIFT_MINOR more than its
   transactions explain (what an unrecorded adjustment looks like to the ledger).
+* card_country_refund_spike: one day of USD refunds of charges paid with Canadian cards, a spike
+  in that card country's refund rate (the slice metric catches it; the USD refund rate moves by
+  about half as much, Canada being about half of the USD charges).
 
-`land_anomaly_world` puts a world into a warehouse as the close would: raw Stripe tables, a balance
-snapshot at the end of every day, the bank statement loaded through the real BAI2 parser, then dbt's
+`land_anomaly_world` puts a world into a warehouse as the close would: raw Stripe tables (with the
+charges, refunds and disputes behind the balance transactions), a balance snapshot at the end of
+every day, the bank statement loaded through the real BAI2 parser, then dbt's
 models. Without the proofs: the missing day and the drift break them on purpose, and a failed proof
 would skip the marts after it; the anomaly watch must see what the marts show.
 """
@@ -34,7 +38,7 @@ import pyarrow.compute as pc
 
 from ledger import warehouse
 from ledger.dbt_build import build_ledger
-from ledger.sources import stripe_records
+from ledger.sources import source_tables, stripe_records
 from ledger.sources.bank.load import StatementFile, load_statement_file
 from sandbox import raw_tables, stripe_objects
 from sandbox.bank_deposits import bank_statements, plan_deposits
@@ -43,6 +47,7 @@ from sandbox.merchant import (
     BALANCE_TRANSACTION_SCHEMA, DAY, DISPUTE_FEE, World, WorldSpec, add_business_days, midnight_ts, simulate,
     stable_id,
 )
+from sandbox.sales import sales
 
 # A Monday, so weeks line up with the world's days; 180 days run to 2026-10-02.
 START = date(2026, 4, 6)
@@ -54,28 +59,34 @@ DISPUTES_PER_DAY = 4
 DISPUTE_WAVE_DAYS = 3
 BANK_DELAY_BUSINESS_DAYS = 2
 DRIFT_MINOR = 25_000
+CARD_SPIKE_COUNTRY = "CA"
+CARD_SPIKE_REFUNDS = 8
 
-# kind -> (day offset from START, currency or None for all, metrics whose flag catches it). Each day
-# is a business day; they are weeks apart so that one's flags never stand in for another's.
-INJECTIONS: dict[str, tuple[int, str | None, tuple[str, ...]]] = {
-    "fee_rate_step": (86, "usd", ("fee_rate",)),
-    "refund_spike": (99, "eur", ("refund_rate",)),
-    "dispute_wave": (115, "usd", ("dispute_rate", "dispute_fees")),
-    "bank_delay": (126, "eur", ("payout_delay_business_days", "unmatched_payouts")),
-    "missing_ingestion_day": (144, None, ("ingestion_completeness", "transaction_count")),
-    "balance_drift": (156, "jpy", ("balance_drift",)),
+# kind -> (day offset from START, currency or None for all, metrics whose flag catches it, the slice
+# those metrics must name or None). Each day is a business day; they are weeks apart so that one's
+# flags never stand in for another's.
+INJECTIONS: dict[str, tuple[int, str | None, tuple[str, ...], str | None]] = {
+    "fee_rate_step": (86, "usd", ("fee_rate",), None),
+    "refund_spike": (99, "eur", ("refund_rate",), None),
+    "dispute_wave": (115, "usd", ("dispute_rate", "dispute_fees"), None),
+    "bank_delay": (126, "eur", ("payout_delay_business_days", "unmatched_payouts"), None),
+    "missing_ingestion_day": (144, None, ("ingestion_completeness", "transaction_count"), None),
+    "balance_drift": (156, "jpy", ("balance_drift",), None),
+    "card_country_refund_spike": (170, "usd", ("refund_rate_by_card_country",), CARD_SPIKE_COUNTRY),
 }
 
 
 @dataclass(frozen=True)
 class InjectedAnomaly:
-    """The truth about one injected anomaly: its kind, first day, currency (None: all) and the
-    metrics whose flag on that day (or the next business day) counts as catching it."""
+    """The truth about one injected anomaly: its kind, first day, currency (None: all), the
+    metrics whose flag on that day (or the next business day) counts as catching it, and the
+    slice (a metric's dimension, such as a card country) the flag must name, if any."""
 
     kind: str
     start: date
     currency: str | None
     metrics: tuple[str, ...]
+    dimension: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,8 @@ def anomaly_world(injected: bool, seed: int = 19, transactions_per_day: int = 80
     """The injected world or its clean twin: same seed, same activity apart from the anomalies."""
     spec = WorldSpec(seed=seed, start=START, days=days, transactions_per_day=transactions_per_day)
     anomalies = tuple(
-        InjectedAnomaly(kind, START + timedelta(days=offset), currency, metrics)
-        for kind, (offset, currency, metrics) in INJECTIONS.items() if offset < days
+        InjectedAnomaly(kind, START + timedelta(days=offset), currency, metrics, dimension)
+        for kind, (offset, currency, metrics, dimension) in INJECTIONS.items() if offset < days
     ) if injected else ()
     by_kind = {a.kind: a for a in anomalies}
     world = simulate(spec, lambda activity: _adjust_activity(spec, activity, by_kind))
@@ -114,6 +125,8 @@ def _adjust_activity(spec: WorldSpec, activity: pa.Table, anomalies: dict[str, I
         extra.append(_refund_spike(spec, anomalies["refund_spike"], rng))
     if "dispute_wave" in anomalies:
         extra.append(_dispute_wave(spec, anomalies["dispute_wave"], rng))
+    if "card_country_refund_spike" in anomalies:
+        extra.append(_card_country_refund_spike(spec, anomalies["card_country_refund_spike"], rng))
     return pa.concat_tables([activity, *extra]) if extra else activity
 
 
@@ -144,6 +157,22 @@ def _refund_spike(spec: WorldSpec, anomaly: InjectedAnomaly, rng: np.random.Gene
         "reporting_category": ["refund"] * REFUND_SPIKE_COUNT,
         "source": [stable_id("re", spec.seed, "refund-spike", i) for i in range(REFUND_SPIKE_COUNT)],
         "description": ["REFUND FOR CHARGE (spike)"] * REFUND_SPIKE_COUNT, "event": ["refund"] * REFUND_SPIKE_COUNT,
+    })
+
+
+def _card_country_refund_spike(spec: WorldSpec, anomaly: InjectedAnomaly, rng: np.random.Generator) -> pa.Table:
+    """Partial refunds of CARD_SPIKE_REFUNDS earlier charges paid with cards of the anomaly's country,
+    on one day (the description tells sandbox.sales which card country's charges they refund)."""
+    created = [midnight_ts(anomaly.start) + int(s) for s in rng.integers(9 * 3_600, 18 * 3_600, CARD_SPIKE_REFUNDS)]
+    amounts = [-int(a) for a in rng.integers(25_000, 35_000, CARD_SPIKE_REFUNDS)]
+    ids = [stable_id("txn", spec.seed, "card-refund-spike", i) for i in range(CARD_SPIKE_REFUNDS)]
+    return _rows({
+        "id": ids, "created": created, "available_on": created, "currency": [anomaly.currency] * CARD_SPIKE_REFUNDS,
+        "amount": amounts, "fee": [0] * CARD_SPIKE_REFUNDS, "net": amounts, "type": ["refund"] * CARD_SPIKE_REFUNDS,
+        "reporting_category": ["refund"] * CARD_SPIKE_REFUNDS,
+        "source": [stable_id("re", spec.seed, "card-refund-spike", i) for i in range(CARD_SPIKE_REFUNDS)],
+        "description": [f"REFUND FOR CHARGE (refund of a {anomaly.dimension} card)"] * CARD_SPIKE_REFUNDS,
+        "event": ["refund"] * CARD_SPIKE_REFUNDS,
     })
 
 
@@ -178,9 +207,22 @@ def land_anomaly_world(path: Path, anomaly_world: AnomalyWorld) -> None:
         landed = dataclasses.replace(world, balance_transactions=world.balance_transactions.filter(outside))
     with warehouse.connect(path) as connection:
         raw_tables.load_world(connection, landed)
+        _load_source_objects(connection, world, missing.start if missing else None)
         warehouse.upsert(connection, "stripe_balance_snapshots", daily_snapshots(anomaly_world))
         _load_bank_statement(connection, anomaly_world)
     build_ledger(path, proofs=False)
+
+
+def _load_source_objects(connection, world: World, missing_day: date | None) -> None:
+    """The charges, refunds and disputes behind the balance transactions (what the slice metrics read),
+    but those created on the day the ingestion missed."""
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    detail = sales(world)
+    skipped = range(midnight_ts(missing_day), midnight_ts(missing_day) + DAY) if missing_day else range(0)
+    for resource, objects in (("charges", detail.charges), ("refunds", detail.refunds), ("disputes", detail.disputes)):
+        seen = [item for item in objects if item["created"] not in skipped]
+        for table, rows in source_tables.rows(resource, seen, raw_tables.SOURCE, loaded_at).items():
+            warehouse.upsert(connection, table, rows)
 
 
 def daily_snapshots(anomaly_world: AnomalyWorld) -> pa.Table:

@@ -21,6 +21,7 @@ Objects are built once, as they stand at the world's end (a charge shows all its
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -41,6 +42,9 @@ CUSTOMERS = 40
 # How far back a refund looks for a charge with enough left to refund.
 REFUND_SEARCH = 200
 COUPON_ID = "SAVE10"
+# A refund whose balance transaction's description ends so refunds a charge paid with a card of that
+# country: how a simulated world injects an anomaly into one card country (sandbox.anomaly_worlds).
+CARD_COUNTRY_REFUND = re.compile(r"\(refund of an? (?P<country>[A-Z]{2}) card\)$")
 
 
 @dataclass
@@ -278,7 +282,9 @@ class _Builder:
 
     def refund(self, row: dict[str, Any], sequence: int, charge: dict[str, Any] | None = None, reason: str | None = "requested_by_customer") -> None:
         amount = -row["amount"]
-        charge = charge or self._refundable(row["currency"], row["created"], amount) or self._earlier_charge(row, amount, sequence)
+        country = CARD_COUNTRY_REFUND.search(row["description"] or "")
+        charge = (charge or self._refundable(row["currency"], row["created"], amount, country and country["country"])
+                  or self._earlier_charge(row, amount, sequence))
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
         refund = shaped(
@@ -294,11 +300,13 @@ class _Builder:
         if invoice is not None and sequence % CREDIT_NOTE_EVERY == 0:
             self._credit_note(invoice, refund, sequence)
 
-    def _refundable(self, currency: str, before: int, amount: int) -> dict[str, Any] | None:
-        """A charge in `currency` created before `before` with `amount` left to refund, chosen at random among the nearest."""
+    def _refundable(self, currency: str, before: int, amount: int, card_country: str | None = None) -> dict[str, Any] | None:
+        """A charge in `currency` (paid with a card of `card_country`, when given) created before `before`
+        with `amount` left to refund, chosen at random among the nearest."""
         times, charges = self._charge_times.get(currency, []), self._charge_list.get(currency, [])
         end = bisect.bisect_left(times, before)
-        candidates = [c for c in charges[max(0, end - REFUND_SEARCH):end] if c["amount_captured"] - c["amount_refunded"] >= amount]
+        candidates = [c for c in charges[max(0, end - REFUND_SEARCH):end] if c["amount_captured"] - c["amount_refunded"] >= amount
+                      and card_country in (None, c["payment_method_details"]["card"]["country"])]
         return candidates[int(self.rng.integers(len(candidates)))] if candidates else None
 
     def _earlier_charge(self, row: dict[str, Any], amount: int, sequence: int) -> dict[str, Any]:

@@ -38,6 +38,7 @@ CLOSE_VARIABLES = (
 # read one session-wide build run in the same worker, so it is built once: the small world's close
 # (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
 SHARED_BUILDS = {
+    "tests/ledger/test_anomal": "anomaly_worlds",
     "tests/e2e/test_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
     "tests/dbt/test_personal_data_in_a_close.py": "closed_small_world",

@@ -9,22 +9,15 @@ integer minor units. The SVG is reproducible: fixed hash salt, no date, text kep
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
 
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
 from ledger.money import to_major
-from exporters.close_package.close_data import AGE_BUCKETS, CloseData
+from exporters.close_package.close_data import AGE_BUCKETS, CloseData, period_days
 
 SVG_SETTINGS = {"svg.hashsalt": "stripe-close", "svg.fonttype": "none", "font.size": 9}
-
-
-def period_days(period: str) -> list[date]:
-    first = date.fromisoformat(f"{period}-01")
-    following = (first + timedelta(days=32)).replace(day=1)
-    return [first + timedelta(days=offset) for offset in range((following - first).days)]
 
 
 def daily_volume_svg(data: CloseData) -> str:

@@ -17,6 +17,8 @@ for an entity:
 - daily volume: charges per accounting day (gross, reporting time zone) from the journal's sources;
 - adjustments to locked periods: late or changed facts of a locked period posted to P as adjusting
   entries (`exporters/close_package/adjustments.py`);
+- anomalies: the anomaly watch's flags of P's finished days and, per currency, the days it judged or
+  why it judged none, from the metrics it stored (`exporters/close_package/anomalies.py`);
 - suspense postings: every posting of the entity to a suspense account dated in or before P
   (`rpt_suspense_postings`: unmapped, or mapped to suspense by a rule), with its reason and its age
   in days at P's last day, or at the mart's build day while P is not over.
@@ -44,12 +46,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from exporters.close_package.adjustments import LockedPeriodAdjustment, adjustments_to_locked_periods
+from exporters.close_package.anomalies import NOT_FROZEN, PeriodAnomalies, period_anomalies
 from exporters.entities import Entity, load_entities, select_entities
 from exporters.journal import MissingRateError
 from ledger.bank_coverage import BankCoverage, bank_coverage
@@ -236,6 +239,9 @@ class CloseData:
     bank_file_warnings: tuple[BankFileWarning, ...]
     # Late or changed facts of locked periods posted to this one (exporters/close_package/adjustments.py).
     adjustments: tuple[LockedPeriodAdjustment, ...]
+    # The anomaly watch's flags of the period's days, or why it judged none (exporters/close_package/anomalies.py);
+    # a copy frozen before this field existed reads back as NOT_FROZEN.
+    anomalies: PeriodAnomalies = NOT_FROZEN
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -273,6 +279,12 @@ def check_period(period: str) -> str:
     if not _PERIOD.fullmatch(period):
         raise CloseDataError(f"period {period!r} is not YYYY-MM")
     return period
+
+
+def period_days(period: str) -> list[date]:
+    first = date.fromisoformat(f"{period}-01")
+    following = (first + timedelta(days=32)).replace(day=1)
+    return [first + timedelta(days=offset) for offset in range((following - first).days)]
 
 
 @dataclass(frozen=True)
@@ -364,6 +376,8 @@ def _entity_close_data(
         unsettled=unsettled,
         bank_file_warnings=_bank_file_warnings(connection) if default else (),
         adjustments=adjustments_to_locked_periods(connection, entity_id, period),
+        anomalies=period_anomalies(connection, entity_id, period, period_days(period), currencies, default, context.generated_at,
+                                   context.reporting_timezone),
     )
 
 

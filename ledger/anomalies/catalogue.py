@@ -3,6 +3,11 @@
 Units say how a value reads and is stored: `minor` values are integer minor units of the row's
 currency (exact, in `amount_minor`); `rate` values are fractions held as floats (rates are not
 money); `count` and `business_days` are plain numbers.
+
+Slice metrics (`<metric>_by_payment_method`, `<metric>_by_card_country`) are the same figures for
+the charges of one payment method type or card-issuing country (the row's `dimension`), read from
+the charges Stripe's source objects describe; each is its own seed row, so it can be switched off
+or given its own minimum volume, which then counts the slice's charges.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ class Metric:
     family: str
     unit: str  # minor | rate | count | business_days
     label: str  # how a flag names it, after the currency and the dimension
+    slice: str = ""  # "payment_method" or "card_country": the dimension names a slice of the charges
+
+
+# How a flag names a slice: "USD fee rate for FR cards", "EUR refund rate for sepa_debit payments".
+SLICE_WORDING = {"payment_method": "for {} payments", "card_country": "for {} cards"}
+SLICED = ("gross_volume", "transaction_count", "fee_rate", "refund_rate", "dispute_rate")
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -36,5 +47,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("ingestion_completeness", "ingestion", "rate", "ingestion completeness (transactions per 8 hours against the usual shape)"),
     Metric("balance_drift", "balance", "minor", "Stripe balance minus the ledger's Stripe clearing"),
 )}
+METRICS |= {
+    f"{name}_by_{kind}": Metric(f"{name}_by_{kind}", METRICS[name].family, METRICS[name].unit,
+                                METRICS[name].label, kind)
+    for kind in SLICE_WORDING for name in SLICED
+}
 
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(m.family for m in METRICS.values()))

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from ledger.anomalies.catalogue import METRICS
+from ledger.anomalies.catalogue import METRICS, SLICE_WORDING
 from ledger.money import format_major
 
 SERIES = ["entity_id", "currency", "metric", "dimension"]
@@ -128,21 +128,25 @@ def flags(evaluations: pl.DataFrame) -> pl.DataFrame:
 
 
 def explain(row: dict) -> str:
-    """'USD stripe_fee fee rate 3.41% on Mon 2026-10-12; usual Mondays 2.90% ± 0.06% over 8 weeks'."""
+    """'USD stripe_fee fee rate 3.41% on Mon 2026-10-12; usual Mondays 2.90% ± 0.06% over 8 weeks';
+    a slice's: 'USD fee rate for FR cards 3.41% on ...'."""
     metric = METRICS[row["metric"]]
     currency = row["currency"]
-    subject = " ".join(part for part in (currency.upper(), row["dimension"], metric.label) if part)
+    if metric.slice:
+        subject = f"{currency.upper()} {metric.label} {SLICE_WORDING[metric.slice].format(row['dimension'])}"
+    else:
+        subject = " ".join(part for part in (currency.upper(), row["dimension"], metric.label) if part)
     day: date = row["day"]
-    value, baseline = _display(row["value"], metric.unit, currency), _display(row["baseline"], metric.unit, currency)
+    value, baseline = display(row["value"], metric.unit, currency), display(row["baseline"], metric.unit, currency)
     head = f"{subject} {value} on {day:%a} {day.isoformat()}"
     if row["score"] is None:
         return f"{head}; the day before {baseline}"
-    spread = _display(row["spread"], metric.unit, currency)
+    spread = display(row["spread"], metric.unit, currency)
     weeks = row["history"]
     return f"{head}; usual {day:%A}s {baseline} ± {spread} over {weeks} week{'s' if weeks != 1 else ''}"
 
 
-def _display(value: float, unit: str, currency: str) -> str:
+def display(value: float, unit: str, currency: str) -> str:
     if unit == "rate":
         return f"{value * 100:.2f}%"
     if unit == "minor":

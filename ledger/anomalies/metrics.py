@@ -9,14 +9,22 @@ scan stays within the days asked for); polars shapes the result into one long fr
 8-hour block of an ingestion count; empty otherwise); `amount_minor` is the exact integer of a
 money metric (`value` is the same number as a float, for the statistics); `volume` is the day's
 charge count in that entity and currency, which the seed's `min_volume` compares with. Every day
-of the window has a row per series: a day without charges has volume 0 and counts of 0, and rates
-of nothing (fee rate, refund rate, average ticket) are null, "not evaluated", never 0.
+of the window from the currency's first data in it has a row per series: a day without charges has
+volume 0 and counts of 0, and rates of nothing (fee rate, refund rate, average ticket) are null,
+"not evaluated", never 0.
 
-Sources: the staging views of Stripe's balance transactions, fee details, payouts and balance
-snapshots (thin renames of the raw tables, so a date filter reaches the scan), and the marts
-fct_payout_bank_matches, fct_reconciliation_exceptions, rpt_suspense_postings and fct_journal_lines.
-Payment method and card country are not in the data the ledger lands; when they are, they become
-one more dimension here.
+Slices (`<metric>_by_payment_method`, `<metric>_by_card_country`, catalogue.py): the charges whose
+source object the warehouse has (`stg_stripe__charges`: payment method type, card country), their
+refunds (through `stg_stripe__refunds`) and disputes (`stg_stripe__disputes`), per payment method
+type and per card country; `dimension` is the slice ("card", "FR") and `volume` the slice's own
+charge count, so the seed's `min_volume` keeps a small country's handful of charges from being
+judged. A slice has rows on the days it has charges, refunds or disputes (a daily run and a whole
+window then compute the same rows); charges without a known source object are in no slice.
+
+Sources: the staging views of Stripe's balance transactions, fee details, payouts, balance
+snapshots, charges, refunds and disputes (thin renames of the raw tables, so a date filter reaches
+the scan), and the marts fct_payout_bank_matches, fct_reconciliation_exceptions,
+rpt_suspense_postings and fct_journal_lines.
 """
 
 from __future__ import annotations
@@ -33,13 +41,15 @@ HOURS_PER_BLOCK = 8
 # the reconciliation's exceptions, not news.
 UNMATCHED_LOOKBACK_DAYS = 31
 UNASSIGNED_ENTITY = "(unassigned)"
+# The charges' column each kind of slice groups by.
+SLICE_COLUMNS = {"payment_method": "payment_method_type", "card_country": "card_country"}
 SCHEMA = {
     "day": pl.Date, "entity_id": pl.String, "currency": pl.String, "metric": pl.String, "dimension": pl.String,
     "value": pl.Float64, "amount_minor": pl.Int64, "volume": pl.Int64,
 }
 
 
-def _local_timestamp(column: str, timezone: str) -> str:
+def local_timestamp(column: str, timezone: str) -> str:
     # Stored timestamps are UTC; converting UTC to UTC would cost seconds for nothing at scale.
     return column if timezone == "UTC" else f"timezone('{timezone}', timezone('UTC', {column}))"
 
@@ -49,9 +59,9 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
     end = last_day + timedelta(days=1)
     # A day in a reporting time zone lies within a day either side of the same UTC day.
     window = [first_day - timedelta(days=1), end + timedelta(days=1), first_day, end]
-    local_created = _local_timestamp("created_at", timezone)
+    local_created = local_timestamp("created_at", timezone)
     transactions = f"""
-        select entity_id, currency, reporting_category, balance_transaction_id, amount_minor, fee_minor,
+        select entity_id, currency, reporting_category, balance_transaction_id, source_id, amount_minor, fee_minor,
                cast({local_created} as date) as day, hour({local_created}) as hour
         from stg_stripe__balance_transactions
         where created_at >= $1 and created_at < $2
@@ -103,16 +113,46 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
         from rpt_suspense_postings where accounting_date >= $1 and accounting_date < $2
         group by all
     """, [first_day, end])
+    sliced = _frame(connection, f"""
+        with transactions as ({transactions}),
+        sliced as (
+            select transactions.*, charges.payment_method_type, charges.card_country
+            from transactions
+            inner join stg_stripe__charges as charges on charges.balance_transaction_id = transactions.balance_transaction_id
+            -- A charge's object is created with its balance transaction: the window keeps the scan to its days.
+            where transactions.reporting_category = 'charge' and charges.created_at >= $1 and charges.created_at < $2
+            union all by name
+            select transactions.*, charges.payment_method_type, charges.card_country
+            from transactions
+            inner join stg_stripe__refunds as refunds on refunds.balance_transaction_id = transactions.balance_transaction_id
+            inner join stg_stripe__charges as charges on charges.charge_id = refunds.charge_id
+            where transactions.reporting_category = 'refund' and refunds.created_at >= $1 and refunds.created_at < $2
+            union all by name
+            select transactions.*, charges.payment_method_type, charges.card_country
+            from transactions
+            inner join stg_stripe__disputes as disputes on disputes.dispute_id = transactions.source_id
+            inner join stg_stripe__charges as charges on charges.charge_id = disputes.charge_id
+            where transactions.reporting_category = 'dispute' and disputes.created_at >= $1 and disputes.created_at < $2
+        )
+        select day, entity_id, currency, payment_method_type, card_country,
+               count(*) filter (where reporting_category = 'charge') as charges,
+               coalesce(sum(amount_minor) filter (where reporting_category = 'charge'), 0)::bigint as gross_minor,
+               coalesce(sum(fee_minor) filter (where reporting_category = 'charge'), 0)::bigint as fee_minor,
+               coalesce(-sum(amount_minor) filter (where reporting_category = 'refund'), 0)::bigint as refunded_minor,
+               count(*) filter (where reporting_category = 'dispute') as disputes
+        from sliced where day >= $3 and day < $4
+        group by all
+    """, window)
     drift = _balance_drift(connection, first_day, end, timezone)
-    return assemble(first_day, last_day, activity, fees, blocks, payouts, bank_lines, suspense, drift)
+    return assemble(first_day, last_day, activity, fees, blocks, payouts, bank_lines, suspense, drift, sliced)
 
 
 def _balance_drift(connection: duckdb.DuckDBPyConnection, first_day: date, end: date, timezone: str) -> pl.DataFrame:
     """Per day with a Stripe balance snapshot: the day's last snapshot minus what the ledger's Stripe
     clearing account holds at that moment (its lines through the day, less the day's transactions
     created after the snapshot), as proof 5 compares them for the latest snapshot."""
-    local_as_of = _local_timestamp("as_of_at", timezone)
-    local_created = _local_timestamp("transactions.created_at", timezone)
+    local_as_of = local_timestamp("as_of_at", timezone)
+    local_created = local_timestamp("transactions.created_at", timezone)
     # A snapshot at local midnight is the balance at the end of the day before.
     return _frame(connection, f"""
         with snapshots as (
@@ -159,7 +199,7 @@ def _frame(connection: duckdb.DuckDBPyConnection, sql: str, parameters: list) ->
 
 def assemble(
     first_day: date, last_day: date, activity: pl.DataFrame, fees: pl.DataFrame, blocks: pl.DataFrame, payouts: pl.DataFrame,
-    bank_lines: pl.DataFrame, suspense: pl.DataFrame, drift: pl.DataFrame,
+    bank_lines: pl.DataFrame, suspense: pl.DataFrame, drift: pl.DataFrame, sliced: pl.DataFrame,
 ) -> pl.DataFrame:
     """The long metrics frame from the per-source aggregates (plain frames, so a benchmark can
     synthesize them at any scale)."""
@@ -169,9 +209,19 @@ def assemble(
 
     days = pl.DataFrame({"day": pl.date_range(first_day, last_day, "1d", eager=True)})
     keys = keys_of(activity, blocks, payouts, suspense, drift)
-    grid = days.join(keys, how="cross")
+    # A currency's days start at its first data in the window: days before a merchant (or a currency)
+    # began are no history of zeros, against which its first real weeks would all read as anomalies.
+    first_seen = pl.concat([frame.select("day", "entity_id", "currency") for frame in (activity, blocks, suspense, drift, bank_lines) if frame.height]
+                           or [pl.DataFrame(schema={"day": pl.Date, "entity_id": pl.String, "currency": pl.String})])
+    starts = first_seen.group_by("entity_id", "currency").agg(start=pl.col("day").min())
+
+    def grid_of(keys: pl.DataFrame) -> pl.DataFrame:
+        return (days.join(keys.join(starts, on=["entity_id", "currency"], how="left"), how="cross")
+                .filter(pl.col("start").is_null() | (pl.col("day") >= pl.col("start"))).drop("start"))
+
+    grid = grid_of(keys)
     # Bank lines matching no payout belong to no entity: only their own count is kept under (unassigned).
-    bank_grid = days.join(keys_of(keys, bank_lines), how="cross")
+    bank_grid = grid_of(keys_of(keys, bank_lines))
     activity = grid.join(activity, on=["day", "entity_id", "currency"], how="left").with_columns(
         pl.col("charges", "gross_minor", "refunded_minor", "disputes", "dispute_fees_minor", "failed_payouts").fill_null(0)
     )
@@ -213,8 +263,9 @@ def assemble(
     ]
     long = pl.concat([f.select("day", "entity_id", "currency", "metric", "dimension", pl.col("value").cast(pl.Float64)) for f in frames])
     money = [name for name, metric in METRICS.items() if metric.unit == "minor"]
+    by_currency = long.join(volume, on=["day", "entity_id", "currency"], how="left")
     return (
-        long.join(volume, on=["day", "entity_id", "currency"], how="left")
+        pl.concat([by_currency, *_slice_metrics(sliced)], how="diagonal_relaxed")
         .with_columns(
             amount_minor=pl.when(pl.col("metric").is_in(money)).then(pl.col("value").cast(pl.Int64)),
             volume=pl.col("volume").fill_null(0),
@@ -222,6 +273,28 @@ def assemble(
         .select(list(SCHEMA)).cast(SCHEMA)
         .sort("entity_id", "currency", "metric", "dimension", "day")
     )
+
+
+def _slice_metrics(sliced: pl.DataFrame) -> list[pl.DataFrame]:
+    """Volume, count, fee, refund and dispute rates per payment method and per card country, each
+    row's volume the slice's charges (the seed's minimum volume then applies per slice)."""
+    frames = []
+    for kind, column in SLICE_COLUMNS.items():
+        totals = (
+            sliced.filter(pl.col(column).is_not_null())
+            .group_by("day", "entity_id", "currency", pl.col(column).alias("dimension"))
+            .agg(pl.col("charges", "gross_minor", "fee_minor", "refunded_minor", "disputes").sum())
+        )
+        charged, grossed = pl.col("charges") > 0, pl.col("gross_minor") > 0
+        frames.append(totals.select(
+            "day", "entity_id", "currency", "dimension", volume=pl.col("charges"),
+            **{f"gross_volume_by_{kind}": pl.col("gross_minor").cast(pl.Float64),
+               f"transaction_count_by_{kind}": pl.col("charges").cast(pl.Float64),
+               f"fee_rate_by_{kind}": pl.when(grossed).then(pl.col("fee_minor") / pl.col("gross_minor")),
+               f"refund_rate_by_{kind}": pl.when(grossed).then(pl.col("refunded_minor") / pl.col("gross_minor")),
+               f"dispute_rate_by_{kind}": pl.when(charged).then(pl.col("disputes") / pl.col("charges"))},
+        ).unpivot(index=["day", "entity_id", "currency", "dimension", "volume"], variable_name="metric", value_name="value"))
+    return frames
 
 
 def _payout_metrics(grid: pl.DataFrame, payouts: pl.DataFrame) -> list[pl.DataFrame]:

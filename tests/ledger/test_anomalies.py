@@ -22,7 +22,7 @@ from orchestration.defs.anomalies.assets import close_anomalies
 from orchestration.defs.anomalies.jobs import watch_request
 from orchestration.bench_anomalies import caught_on
 from orchestration.defs.resources import WarehouseResource
-from sandbox.anomaly_worlds import DRIFT_MINOR, InjectedAnomaly, anomaly_world, land_anomaly_world
+from sandbox.anomaly_worlds import DRIFT_MINOR, InjectedAnomaly, anomaly_world
 from tests.dbt.builders import project_copy
 
 FIRST, LAST = date(2026, 4, 6), date(2026, 10, 2)
@@ -40,17 +40,9 @@ EXPECTED = {
 }
 
 
-def _built(directory: Path, injected: bool) -> Path:
-    path = directory / "warehouse.duckdb"
-    directory.mkdir(parents=True)
-    land_anomaly_world(path, anomaly_world(injected))
-    return path
-
-
 @pytest.fixture(scope="module")
-def worlds(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("anomaly-worlds")
-    return {"injected": _built(root / "injected", True), "clean": _built(root / "clean", False)}
+def worlds(anomaly_worlds) -> dict[str, Path]:
+    return anomaly_worlds
 
 
 def _evaluations(path: Path) -> pl.DataFrame:
@@ -116,9 +108,11 @@ def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family
     assert result.success and again.success
     [message] = received  # one message for the day; the re-run sends nothing new
     assert message["text"] == (
-        ":mag: stripe-close: 2 new anomalies on Thu 2026-07-30\n"
+        ":mag: stripe-close: 4 new anomalies on Thu 2026-07-30\n"
         "- main: USD dispute fees 60.00 on Thu 2026-07-30; usual Thursdays 0.00 ± 0.00 over 8 weeks\n"
-        "- main: USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
+        "- main: USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks\n"
+        "- main: USD dispute rate for US cards 10.71% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks\n"
+        "- main: USD dispute rate for card payments 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
     )
     assert not checks["anomalies_disputes"].passed
     assert checks["anomalies_disputes"].severity == dg.AssetCheckSeverity.WARN

@@ -28,6 +28,7 @@ from orchestration.partitions import REPORTING_TIMEZONE, daily_partitions
 
 WATCHED_MODELS = (
     "stg_stripe__balance_transactions", "stg_stripe__fee_details", "stg_stripe__payouts", "stg_stripe__balance_snapshots",
+    "stg_stripe__charges", "stg_stripe__refunds", "stg_stripe__disputes",
     "fct_payout_bank_matches", "fct_reconciliation_exceptions", "rpt_suspense_postings", "fct_journal_lines",
 )
 # Plotted per entity and currency: Dagster draws numeric metadata over the partitions.
@@ -87,7 +88,8 @@ def family_check(result: WatchResult, family: str) -> dg.AssetCheckResult:
 
 
 def watch_metadata(result: WatchResult, warehouse_file) -> dict:
-    flagged = result.flags
+    # Earlier days judged again for late facts show beside the run's days: their flags are news too.
+    flagged = pl.concat([result.flags, result.rejudged_flags])
     table = ["| Day | Entity | Currency | Metric | Explanation |", "|---|---|---|---|---|"]
     table += [f"| {row['day']} | {row['entity_id']} | {row['currency'].upper()} | {row['metric']} | {row['explanation']} |"
               for row in flagged.iter_rows(named=True)]
@@ -95,6 +97,7 @@ def watch_metadata(result: WatchResult, warehouse_file) -> dict:
         "flags": flagged.height,
         "flags_table": dg.MetadataValue.md("\n".join(table) if flagged.height else "no flags"),
         "metrics_folder": dg.MetadataValue.path(str(store_folder(warehouse_file))),
+        "rejudged_days": ", ".join(str(day) for day in result.rejudged["day"].unique().sort()) or "none",
     }
     last_day = result.metrics.filter(pl.col("day") == result.days[-1], pl.col("metric").is_in(PLOTTED), pl.col("entity_id") != UNASSIGNED_ENTITY)
     for row in last_day.iter_rows(named=True):
@@ -107,7 +110,8 @@ def watch_metadata(result: WatchResult, warehouse_file) -> dict:
 
 
 def send_new_flags(context: dg.AssetExecutionContext, result: WatchResult, warehouse_file) -> int:
-    """One message per day with flags not sent before (a re-run of a day repeats nothing); returns the messages sent.
+    """One message per day (the run's, and earlier days judged again for late facts) with flags not sent
+    before (a re-run of a day repeats nothing); returns the messages sent.
     A webhook that fails is logged and leaves the flags unsent for the next run: an alert is never worth failing the watch."""
     webhook_url = os.environ.get(WEBHOOK_VARIABLE)
     if not webhook_url:
@@ -115,8 +119,9 @@ def send_new_flags(context: dg.AssetExecutionContext, result: WatchResult, wareh
     ui_url = os.environ.get(UI_URL_VARIABLE)
     sent = 0
     folder = store_folder(warehouse_file)
-    for day in result.days:
-        fresh = new_flags(folder, day, result.flags.filter(pl.col("day") == day))
+    flagged = pl.concat([result.flags, result.rejudged_flags])
+    for day in sorted(set(result.days) | set(result.rejudged["day"])):
+        fresh = new_flags(folder, day, flagged.filter(pl.col("day") == day))
         if fresh.is_empty():
             continue
         alert = AnomalyAlert(day=f"{day:%a} {day.isoformat()}",
