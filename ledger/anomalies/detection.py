@@ -29,6 +29,7 @@ from ledger.anomalies.catalogue import METRICS, SLICE_WORDING
 from ledger.money import format_major
 
 SERIES = ["entity_id", "currency", "metric", "dimension"]
+SLICED = [name for name, metric in METRICS.items() if metric.slice]
 MAD_TO_SD = 1.4826
 EVALUATION_SCHEMA = {
     "day": pl.Date, "entity_id": pl.String, "currency": pl.String, "metric": pl.String, "family": pl.String, "dimension": pl.String,
@@ -71,7 +72,11 @@ def evaluate(metrics: pl.DataFrame, settings: pl.DataFrame, days: list[date] | N
     metrics = with_ingestion_completeness(metrics, settings)
     targets = metrics if days is None else metrics.filter(pl.col("day").is_in(days))
     known = settings.rename({"baseline": "baseline_kind"}).filter(pl.col("metric").is_in(list(METRICS)))
-    rows = targets.join(known, on="metric", how="left")
+    # A slice holding all of the day's charges (a card-only merchant's `card` payments) would repeat the
+    # currency's own flag word for word: the unsliced metric judges those days.
+    whole = metrics.filter(pl.col("metric") == "transaction_count", pl.col("dimension") == "").select(
+        "day", "entity_id", "currency", whole_volume=pl.col("volume"))
+    rows = targets.join(known, on="metric", how="left").join(whole, on=["day", "entity_id", "currency"], how="left")
     weekday_series = rows.filter(pl.col("baseline_kind") == "weekday_median")
     history_weeks = int(known["history_weeks"].max() or 8)
     history = (
@@ -108,6 +113,8 @@ def _judge(rows: pl.DataFrame, running_from: date | None) -> pl.DataFrame:
         .when(pl.col("is_enabled").is_null()).then(pl.lit("not evaluated: no row in anomaly_settings"))
         .when(~pl.col("is_enabled")).then(pl.lit("disabled"))
         .when(pl.col("value").is_null()).then(pl.lit("not evaluated: no value (nothing to divide by)"))
+        .when(pl.col("metric").is_in(SLICED) & (pl.col("volume") == pl.col("whole_volume"))).then(
+            pl.lit("not evaluated: the slice is all of the day's charges (the currency's own metric judges them)"))
         .when(pl.col("history").fill_null(0) < pl.col("min_history_weeks")).then(
             pl.format("not evaluated: {} of {} past values needed", pl.col("history").fill_null(0), pl.col("min_history_weeks")))
         .when(pl.col("volume") < pl.col("min_volume")).then(

@@ -108,11 +108,10 @@ def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family
     assert result.success and again.success
     [message] = received  # one message for the day; the re-run sends nothing new
     assert message["text"] == (
-        ":mag: stripe-close: 4 new anomalies on Thu 2026-07-30\n"
+        ":mag: stripe-close: 3 new anomalies on Thu 2026-07-30\n"
         "- main: USD dispute fees 60.00 on Thu 2026-07-30; usual Thursdays 0.00 ± 0.00 over 8 weeks\n"
         "- main: USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks\n"
-        "- main: USD dispute rate for US cards 10.71% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks\n"
-        "- main: USD dispute rate for card payments 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
+        "- main: USD dispute rate for US cards 10.71% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
     )
     assert not checks["anomalies_disputes"].passed
     assert checks["anomalies_disputes"].severity == dg.AssetCheckSeverity.WARN

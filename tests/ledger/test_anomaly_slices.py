@@ -46,6 +46,14 @@ def test_a_refund_spike_on_one_card_country_is_flagged_naming_the_slice(injected
     assert us["status"].to_list() == ["usual"]
 
 
+def test_a_slice_holding_all_of_the_days_charges_does_not_repeat_the_currencys_flag(injected):
+    # Every charge of the simulated merchant is a card: the `card` payment method slice is the currency.
+    card = injected.filter(pl.col("metric") == "dispute_rate_by_payment_method", pl.col("dimension") == "card",
+                           pl.col("currency") == "usd", pl.col("day") == anomaly_world(True).anomaly("dispute_wave").start)
+    assert card["status"].to_list() == ["not evaluated: the slice is all of the day's charges (the currency's own metric judges them)"]
+    assert flags(injected).filter(pl.col("metric").str.ends_with("_by_payment_method")).is_empty()
+
+
 def test_a_small_card_country_is_not_judged_and_the_clean_twin_has_no_slice_flag(anomaly_worlds):
     clean = _evaluations(anomaly_worlds["clean"])
     slices = clean.filter(pl.col("metric").str.contains("_by_"))
@@ -114,8 +122,8 @@ def test_the_asset_alerts_a_rejudged_day_once_with_only_its_new_flags(anomaly_wo
     [materialization] = later.asset_materializations_for_node("close_anomalies")
     assert materialization.metadata["rejudged_days"].value == "2026-07-30"
     headers = [message["text"].splitlines()[0] for message in received]
-    assert headers[0] == ":mag: stripe-close: 4 new anomalies on Thu 2026-07-30"
-    # The day's second message lists only what the late refunds added: none of the four already sent.
+    assert headers[0] == ":mag: stripe-close: 3 new anomalies on Thu 2026-07-30"
+    # The day's second message lists only what the late refunds added: none of the three already sent.
     [again] = [message["text"] for message in received[1:] if message["text"].splitlines()[0].endswith("on Thu 2026-07-30")]
     lines = again.splitlines()[1:]
     assert lines and all(" refund rate " in line for line in lines)
