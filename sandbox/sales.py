@@ -240,10 +240,13 @@ class _Builder:
                          "type": "price_details", "unit_amount_decimal": str(amount // quantity)},
                 subtotal=amount, quantity_decimal=str(quantity),
             ))
+        # An invoice with a recurring product's line bills the customer's subscription (one per customer and currency).
+        subscription = self.id("sub", customer["id"], currency) if any(
+            catalog.PRODUCTS[product][2] and kind == "fixed" for product, kind, *_ in items) else None
         invoice = shaped(
             "invoice", account_country="US", account_name="ACME Robotics Inc", account_tax_ids=None, amount_due=gross, amount_paid=gross,
             amount_remaining=0, amount_shipping=shipping, application=None, attempt_count=1, attempted=True, auto_advance=False,
-            automatic_tax=None, billing_reason="manual", collection_method="charge_automatically", created=created, currency=currency,
+            automatic_tax=None, billing_reason="subscription_cycle" if subscription else "manual", collection_method="charge_automatically", created=created, currency=currency,
             custom_fields=None, customer=customer["id"],
             customer_address=address(customer["line1"], "Springfield", "12345", None, charge["payment_method_details"]["card"]["country"]),
             customer_email=customer["email"], customer_name=customer["name"], customer_phone=customer["phone"], customer_shipping=None,
@@ -263,7 +266,9 @@ class _Builder:
             total_discount_amounts=[{"amount": discount_total, "discount": discount_id}] if discount_id else [],
             total_excluding_tax=gross - tax_total, webhooks_delivered_at=created, automatically_finalizes_at=None,
             total_pretax_credit_amounts=[], total_taxes=[tax_amount(tax_total, net, tax_rate_id, rate.taxability_reason)],
-            amount_overpaid=0, parent=None, customer_account=None,
+            amount_overpaid=0, customer_account=None,
+            parent={"quote_details": None, "subscription_details": {"metadata": None, "subscription": subscription},
+                    "type": "subscription_details"} if subscription else None,
         )
         self.detail.invoices.append(invoice)
         self._invoice_of_charge[charge["id"]] = invoice

@@ -9,13 +9,17 @@ import pytest
 
 from ledger import warehouse
 from ledger.dbt_build import build_ledger
+from ledger.money import format_major
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
+from sandbox.sales import sales
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
 
 FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"))
+# The charge metadata key rpt_payout_reconciliation turns into a column, as Stripe's report does.
+METADATA_KEYS = {"CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS": "order_id"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def built(tmp_path_factory):
     window = Window(datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(world.as_of, tz=timezone.utc))
     with SandboxStripeServer(world, API_KEY) as server, warehouse.connect(path) as connection:
         ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
-    build_ledger(path)
+    build_ledger(path, METADATA_KEYS)
     return world, path
 
 
@@ -80,3 +84,45 @@ def test_every_charge_of_a_balance_transaction_is_staged_with_its_invoice_or_met
         left join main.stg_stripe__charge_metadata as metadata on metadata.charge_id = charges.charge_id and metadata.key = 'revenue_category'
         where transactions.balance_transaction_type = 'charge'""")
     assert charges > 0 and unexplained == 0 and card_detail == charges
+
+
+def expected_itemized_columns(world, source_id, gross_minor):
+    """What Stripe's payout_reconciliation.itemized.5 says about a transaction's source, from the
+    simulator's objects: a refund or dispute carries its charge's ids, card and metadata; the
+    customer-facing amount is its object's amount, signed as the transaction moves the balance."""
+    detail = sales(world)
+    charges = {charge["id"]: charge for charge in detail.charges}
+    returned = {item["id"]: item for item in [*detail.refunds, *detail.disputes]}
+    if source_id in charges:
+        charge, amount, currency = charges[source_id], charges[source_id]["amount"], charges[source_id]["currency"]
+    elif source_id in returned:
+        charge, amount, currency = charges[returned[source_id]["charge"]], returned[source_id]["amount"], returned[source_id]["currency"]
+    else:
+        return (None,) * 12
+    invoice_of_intent = {payment["payment"]["payment_intent"]: payment["invoice"] for payment in detail.invoice_payments}
+    invoices = {invoice["id"]: invoice for invoice in detail.invoices}
+    invoice = invoices.get(invoice_of_intent.get(charge["payment_intent"]))
+    card = charge["payment_method_details"]["card"]
+    amount = amount if gross_minor >= 0 else -amount
+    return (
+        charge["id"], charge["payment_intent"], invoice and invoice["id"],
+        invoice and invoice["parent"] and invoice["parent"]["subscription_details"]["subscription"], charge["customer"],
+        amount, format_major(amount, currency), currency, card["brand"], card["country"], card["funding"], charge["metadata"]["order_id"],
+    )
+
+
+def test_payout_reconciliation_carries_each_items_charge_invoice_customer_card_and_metadata(built):
+    world, path = built
+    rows = query(path, """
+        select source_id, gross_minor, charge_id, payment_intent_id, invoice_id, subscription_id, customer_id, customer_facing_amount_minor,
+               customer_facing_amount, customer_facing_currency, card_brand, card_country, card_funding, "payment_metadata[order_id]"
+        from main.rpt_payout_reconciliation""")
+    assert [row[2:] for row in rows] == [expected_itemized_columns(world, *row[:2]) for row in rows]
+    categories = dict(query(path, """
+        select reporting_category, count(*) from main.rpt_payout_reconciliation
+        where charge_id is not null and card_brand is not null and customer_id like 'cus_%' group by all"""))
+    assert {"charge", "refund", "dispute", "partial_capture_reversal"} <= set(categories)
+    [(invoiced, subscribed, in_four_currencies)] = query(path, """
+        select count(invoice_id), count(subscription_id), count(distinct customer_facing_currency) from main.rpt_payout_reconciliation""")
+    assert invoiced > subscribed > 0 and in_four_currencies == 4
+
