@@ -20,6 +20,7 @@ from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRAN
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox import data_pipeline as delivery
+from sandbox import raw_tables
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.sales import sales
@@ -45,9 +46,9 @@ def ingest_api(world, path, window=None, **options):
         return ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500, **options), connection, window, now=window.end)
 
 
-def source_rows(path) -> dict[str, list[tuple]]:
+def source_rows(path, exclude=("_source", "_loaded_at")) -> dict[str, list[tuple]]:
     with duckdb.connect(str(path), read_only=True) as connection:
-        return {table.name: connection.execute(f"select * exclude (_source, _loaded_at) from raw.{table.name} order by all").fetchall()
+        return {table.name: connection.execute(f"select * exclude ({', '.join(exclude)}) from raw.{table.name} order by all").fetchall()
                 for table in source_tables.TABLES}
 
 
@@ -96,6 +97,17 @@ def test_the_raw_tables_give_revenue_by_product_and_tax_by_jurisdiction_to_the_m
     assert {(c, j): t for c, j, t in taxed} == truth.tax_by_jurisdiction
     assert {currency for currency, _ in truth.tax_by_jurisdiction} == {"usd", "eur", "jpy", "kwd"}
     assert untied == 0
+
+
+def test_loading_a_world_straight_into_the_warehouse_lands_the_source_tables_ingestion_lands(world, tmp_path):
+    ingest_api(world, tmp_path / "api.duckdb")
+    with warehouse.connect(tmp_path / "loaded.duckdb") as connection:
+        counts = raw_tables.load_world(connection, world)
+    # Ingestion stamps the key's own account; a world loaded straight has none, as its balance transactions.
+    unstamped = ("_source", "_loaded_at", "stripe_account_id")
+    loaded = source_rows(tmp_path / "loaded.duckdb", unstamped)
+    assert loaded == source_rows(tmp_path / "api.duckdb", unstamped)
+    assert counts["stripe_charges"] == len(sales(world).charges) and all(loaded.values())
 
 
 def test_a_refund_of_a_charge_created_before_the_window_brings_that_charge_by_id(world, tmp_path):
