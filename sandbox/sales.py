@@ -8,7 +8,11 @@ product's custom price for what is left), discount (a 10 % coupon on some), ship
 Each refund refunds an earlier charge in its currency that has that much left to refund; about
 half of the refunds of invoiced charges come with a credit note whose lines, taxes and shipping
 split the refund in the invoice's proportions (largest remainder, so they total it exactly). The
-dispute disputes an earlier USD charge. Everything is deterministic from the world's seed, drawn
+dispute disputes an earlier USD charge. Every STRIPE_TAX_EVERY-th charge without an invoice, in a
+currency with a standard rate, had its tax computed by Stripe Tax: a `tax.transaction` (tax
+exclusive, one line: the net and its tax at the rate of the customer's jurisdiction) that the
+charge's metadata names (`tax_transaction`), since Stripe lists no tax transactions. A Connect
+transfer's transaction (WorldSpec.connect_transfers) gets its `transfer`. Everything is deterministic from the world's seed, drawn
 from its own random stream, so the world's transactions are the same as without it.
 
 Customers carry personal data (name, e-mail, phone, address) that appears in charges' billing
@@ -41,6 +45,9 @@ CUSTOMERS = 40
 # How far back a refund looks for a charge with enough left to refund.
 REFUND_SEARCH = 200
 COUPON_ID = "SAVE10"
+STRIPE_TAX_EVERY = 3
+# The charge metadata key naming a charge's Stripe Tax transaction (ledger.sources.stripe_api reads it).
+TAX_TRANSACTION_KEY = "tax_transaction"
 
 
 @dataclass
@@ -56,13 +63,15 @@ class SalesDetail:
     products: list[dict[str, Any]] = field(default_factory=list)
     prices: list[dict[str, Any]] = field(default_factory=list)
     tax_rates: list[dict[str, Any]] = field(default_factory=list)
+    tax_transactions: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
     customers: list[dict[str, str]] = field(default_factory=list)
 
     def by_resource(self) -> dict[str, list[dict[str, Any]]]:
         return {
             "charges": self.charges, "refunds": self.refunds, "disputes": self.disputes, "invoices": self.invoices,
             "invoice_payments": self.invoice_payments, "credit_notes": self.credit_notes, "products": self.products,
-            "prices": self.prices, "tax_rates": self.tax_rates,
+            "prices": self.prices, "tax_rates": self.tax_rates, "tax_transactions": self.tax_transactions, "transfers": self.transfers,
         }
 
     def personal_values(self) -> list[str]:
@@ -168,6 +177,10 @@ class _Builder:
         if not invoiced:
             metadata["revenue_category"] = catalog.UNINVOICED_CATEGORIES[int(rng.integers(len(catalog.UNINVOICED_CATEGORIES)))]
         charge_id, payment_intent = row["source"], self.id("pi", row["source"])
+        standard_rates = [key for key in catalog.RATES_BY_CURRENCY[currency] if catalog.TAX_RATES[key].taxability_reason == "standard_rated"]
+        if not invoiced and captured is None and standard_rates and sequence % STRIPE_TAX_EVERY == 0:
+            rate = catalog.TAX_RATES[standard_rates[sequence // STRIPE_TAX_EVERY % len(standard_rates)]]
+            metadata[TAX_TRANSACTION_KEY] = self._tax_transaction(row, customer, payment_intent, order, rate)
         application_fee = row.get("application_fee") or 0
         charge = shaped(
             "charge", amount=gross, amount_captured=gross if captured is None else captured, amount_refunded=0,
@@ -279,6 +292,37 @@ class _Builder:
             status_transitions={"canceled_at": None, "paid_at": created},
         ))
 
+    def _tax_transaction(self, row: dict[str, Any], customer: dict[str, str], payment_intent: str, order: str, rate: catalog.TaxRate) -> str:
+        """The Stripe Tax transaction of a charge without an invoice (tax exclusive: net + tax = gross); returns its id."""
+        gross, created, currency = row["amount"], row["created"], row["currency"]
+        net = _round(Decimal(gross) * 100 / (100 + rate.percentage))
+        transaction_id = self.id("tax", row["source"])
+        line = shaped(
+            "tax.transaction_line_item", amount=net, amount_tax=gross - net, id=self.id("tax_li", transaction_id), livemode=False,
+            metadata=None, object="tax.transaction_line_item", product=None, quantity=1, reference=order, reversal=None,
+            tax_behavior="exclusive", tax_code="txcd_10000000", type="transaction",
+        )
+        self.detail.tax_transactions.append(shaped(
+            "tax.transaction", created=created, currency=currency, customer=customer["id"],
+            customer_details={"address": address(customer["line1"], "Springfield", "12345", rate.state, rate.country),
+                              "address_source": "billing", "ip_address": None, "tax_ids": [], "taxability_override": "none"},
+            id=transaction_id, line_items=listed([line], f"/v1/tax/transactions/{transaction_id}/line_items"), livemode=False,
+            metadata=None, object="tax.transaction", posted_at=created, reference=payment_intent, reversal=None,
+            ship_from_details=None, shipping_cost=None, tax_date=created, type="transaction",
+        ))
+        return transaction_id
+
+    def transfer(self, row: dict[str, Any]) -> None:
+        """The Connect transfer behind a `transfer` balance transaction (a debit: the transfer's amount is positive)."""
+        destination = row["description"].removeprefix("Transfer to ")
+        self.detail.transfers.append(shaped(
+            "transfer", amount=-row["amount"], amount_reversed=0, balance_transaction=row["id"], created=row["created"],
+            currency=row["currency"], description="Seller payout for marketplace orders", destination=destination,
+            destination_payment=self.id("py", row["source"]), id=row["source"], livemode=False, metadata={}, object="transfer",
+            reversals=listed([], f"/v1/transfers/{row['source']}/reversals"), reversed=False, source_transaction=None,
+            source_type="card", transfer_group=None,
+        ))
+
     # -- refunds, credit notes, disputes ---------------------------------------------------
 
     def refund(self, row: dict[str, Any], sequence: int, charge: dict[str, Any] | None = None, reason: str | None = "requested_by_customer") -> None:
@@ -375,7 +419,7 @@ def _build(world: World) -> SalesDetail:
     builder.build_catalog()
     table = world.balance_transactions
     rows = table.filter(
-        np.isin(table.column("event").to_numpy(zero_copy_only=False), ["charge", "refund", "partial_capture_reversal", "dispute"])
+        np.isin(table.column("event").to_numpy(zero_copy_only=False), ["charge", "refund", "partial_capture_reversal", "dispute", "transfer"])
     ).sort_by([("created", "ascending"), ("id", "ascending")]).to_pylist()
     sequence = 0
     partial_charges: dict[str, dict[str, Any]] = {}
@@ -390,6 +434,8 @@ def _build(world: World) -> SalesDetail:
             builder.refund(row, sequence, charge=partial_charges[row["currency"]], reason="expired_uncaptured_charge")
         elif row["event"] == "refund":
             builder.refund(row, sequence)
+        elif row["event"] == "transfer":
+            builder.transfer(row)
         else:
             builder.dispute(row)
     return builder.detail

@@ -3,6 +3,7 @@ warehouse the real SDK filled from the sandbox API: the detail the GL split will
 currencies, ties to the simulator's truth to the minor unit."""
 
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -13,11 +14,11 @@ from ledger.money import format_major
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
-from sandbox.sales import sales
+from sandbox.sales import TAX_TRANSACTION_KEY, sales
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
 
-FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"))
+FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 # The charge metadata key rpt_payout_reconciliation turns into a column, as Stripe's report does.
 METADATA_KEYS = {"CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS": "order_id"}
 
@@ -126,3 +127,38 @@ def test_payout_reconciliation_carries_each_items_charge_invoice_customer_card_a
         select count(invoice_id), count(subscription_id), count(distinct customer_facing_currency) from main.rpt_payout_reconciliation""")
     assert invoiced > subscribed > 0 and in_four_currencies == 4
 
+
+
+def test_stripe_tax_of_charges_without_an_invoice_is_staged_per_charge_with_its_jurisdiction_and_rate(built):
+    world, path = built
+    detail = sales(world)
+    transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
+    expected = []
+    for charge in detail.charges:
+        if TAX_TRANSACTION_KEY in charge["metadata"]:
+            transaction = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
+            [line] = transaction["line_items"]["data"]
+            place = transaction["customer_details"]["address"]
+            jurisdiction = place["country"] + (f"-{place['state']}" if place["state"] else "")
+            rate = (Decimal(line["amount_tax"]) * 100 / line["amount"]).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+            assert "revenue_category" in charge["metadata"]  # a charge without an invoice
+            assert line["amount"] + line["amount_tax"] == charge["amount"]
+            expected.append((charge["id"], transaction["id"], charge["currency"], jurisdiction, line["amount"], line["amount_tax"], rate))
+    staged = query(path, """
+        select charge_id, tax_transaction_id, currency, jurisdiction, taxable_minor, tax_minor, effective_tax_rate_percent
+        from main.int_charge_stripe_taxes order by charge_id""")
+    assert staged == sorted(expected)
+    by_jurisdiction = query(path, "select currency, jurisdiction, sum(tax_minor) from main.int_charge_stripe_taxes group by all")
+    assert {(currency, place): tax for currency, place, tax in by_jurisdiction} == revenue_truth(world).stripe_tax_by_jurisdiction
+    assert {place for _, place, _ in by_jurisdiction} >= {"US-CA", "US-NY", "US-TX", "DE", "FR", "JP"}
+
+
+def test_connect_transfers_are_staged_as_the_source_of_their_balance_transactions(built):
+    world, path = built
+    staged = query(path, """
+        select transfers.transfer_id, transfers.amount_minor, transfers.destination_account_id, transactions.amount_minor
+        from main.stg_stripe__transfers as transfers
+        join main.stg_stripe__balance_transactions as transactions on transactions.source_id = transfers.transfer_id
+        order by 1""")
+    assert staged == sorted((t["id"], t["amount"], t["destination"], -t["amount"]) for t in sales(world).transfers)
+    assert len(staged) == 2

@@ -16,7 +16,7 @@ import pytest
 from ledger import warehouse
 from ledger.config import ConfigError
 from ledger.sources import source_tables
-from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineError, load_newest_run
+from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, LOAD_ORDER, TRANSFERS, DataPipelineError, load_newest_run
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox import data_pipeline as delivery
@@ -28,7 +28,7 @@ from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
 from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
 
-FOUR_CURRENCIES = WorldSpec(seed=7, days=10, transactions_per_day=40, currencies=("usd", "eur", "jpy", "kwd"))
+FOUR_CURRENCIES = WorldSpec(seed=7, days=10, transactions_per_day=40, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,10 @@ def test_listing_and_expanding_land_identical_source_tables_and_expanding_takes_
     assert len(rows["stripe_charges"]) == len(detail.charges) and len(rows["stripe_invoices"]) == len(detail.invoices)
     assert len(rows["stripe_invoice_line_items"]) == sum(len(invoice["lines"]["data"]) for invoice in detail.invoices)
     assert listed.source_rows["stripe_credit_note_line_item_taxes"] == sum(len(note["lines"]["data"]) for note in detail.credit_notes)
+    # Stripe Tax transactions, read by id from the charges that name them; Connect transfers.
+    assert [row[0] for row in rows["stripe_tax_transactions"]] == sorted(t["id"] for t in detail.tax_transactions)
+    assert len(rows["stripe_tax_transaction_line_items"]) == len(detail.tax_transactions) > 0
+    assert [row[0] for row in rows["stripe_transfers"]] == sorted(t["id"] for t in detail.transfers) and detail.transfers
     assert off.requests < expanded.requests < listed.requests
 
 
@@ -152,7 +156,7 @@ def test_no_personal_data_reaches_the_warehouse_by_default_from_either_source(wo
         assert [value for value in personal if value in text] == []
     # The delivery's source files (which hold it) are not kept beside the warehouse.
     kept = [p.name for p in (tmp_path / "pipeline.duckdb.data_pipeline").rglob("*") if p.is_dir()]
-    assert not set(kept) & {table.delivered_name for table in source_tables.TABLES}
+    assert not set(kept) & ({table.delivered_name for table in source_tables.TABLES} - set(LOAD_ORDER))  # `transfers` holds the payouts
 
 
 def test_the_allowlist_keeps_the_named_columns_and_nothing_else(world, layout, tmp_path):
@@ -242,8 +246,8 @@ def test_a_run_killed_before_its_source_objects_commit_leaves_none_and_a_rerun_l
         trace = tmp_path / "trace.txt"
         assert run(tmp_path / "clean.duckdb", CLOSE_FAILPOINT_TRACE=str(trace)).returncode == 0
         commits = trace.read_text().split().count("warehouse.commit")
-        # From the end: cursors, balance snapshot, charges read by id, the source objects' batch.
-        killed = run(tmp_path / "killed.duckdb", CLOSE_FAILPOINT=f"warehouse.commit:{commits - 3}")
+        # From the end: cursors, balance snapshot, tax transactions and charges read by id, the source objects' batch.
+        killed = run(tmp_path / "killed.duckdb", CLOSE_FAILPOINT=f"warehouse.commit:{commits - 4}")
         assert killed.returncode == -9
         assert not any(source_rows(tmp_path / "killed.duckdb").values())
         with duckdb.connect(str(tmp_path / "killed.duckdb"), read_only=True) as connection:
