@@ -1,7 +1,10 @@
 """The staging models of Stripe's source objects, built by a real `dbt build` (every data test) on a
 warehouse the real SDK filled from the sandbox API: the detail the GL split will book from, in four
-currencies, ties to the simulator's truth to the minor unit."""
+currencies, ties to the simulator's truth to the minor unit; and the payout reconciliation report
+carries each item's charge, invoice, customer, card and configured metadata."""
 
+import os
+import subprocess
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -10,6 +13,7 @@ import pytest
 
 from ledger import warehouse
 from ledger.dbt_build import build_ledger
+from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from ledger.money import format_major
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox.ground_truth import revenue_truth
@@ -162,3 +166,16 @@ def test_connect_transfers_are_staged_as_the_source_of_their_balance_transaction
         order by 1""")
     assert staged == sorted((t["id"], t["amount"], t["destination"], -t["amount"]) for t in sales(world).transfers)
     assert len(staged) == 2
+
+
+def test_a_metadata_key_that_cannot_be_a_column_is_refused_naming_the_variable(built, tmp_path):
+    _, path = built
+    target = tmp_path / "target"
+    refused = subprocess.run(
+        [dbt_executable(), "compile", "--select", "rpt_payout_reconciliation", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target)],
+        env={**os.environ, "CLOSE_WAREHOUSE": str(path), "CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS": "order_id, x'; drop table y"},
+        capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert ("CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS: metadata key 'x'; drop table y' may only hold letters, digits, '_', '-' and '.' "
+            "(at most 40)") in refused.stdout
