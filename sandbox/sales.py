@@ -8,10 +8,11 @@ product's custom price for what is left), discount (a 10 % coupon on some), ship
 Each refund refunds an earlier charge in its currency that has that much left to refund; about
 half of the refunds of invoiced charges come with a credit note whose lines, taxes and shipping
 split the refund in the invoice's proportions (largest remainder, so they total it exactly). The
-dispute disputes an earlier USD charge. Every STRIPE_TAX_EVERY-th charge without an invoice, in a
-currency with a standard rate, had its tax computed by Stripe Tax: a `tax.transaction` (tax
-exclusive, one line: the net and its tax at the rate of the customer's jurisdiction) that the
-charge's metadata names (`tax_transaction`), since Stripe lists no tax transactions. A Connect
+dispute disputes an earlier USD charge. A few charges without an invoice (every STRIPE_TAX_EVERY-th
+in a currency with a standard rate) had their tax computed by Stripe Tax: a `tax.transaction` (tax
+exclusive, one line: the net and its tax at the rate of the customer's jurisdiction, the
+currency's jurisdictions in turn) that the charge's metadata names (`tax_transaction`), since
+Stripe lists no tax transactions; each costs ingestion a request. A Connect
 transfer's transaction (WorldSpec.connect_transfers) gets its `transfer`. Everything is deterministic from the world's seed, drawn
 from its own random stream, so the world's transactions are the same as without it.
 
@@ -45,7 +46,7 @@ CUSTOMERS = 40
 # How far back a refund looks for a charge with enough left to refund.
 REFUND_SEARCH = 200
 COUPON_ID = "SAVE10"
-STRIPE_TAX_EVERY = 3
+STRIPE_TAX_EVERY = 10
 # The charge metadata key naming a charge's Stripe Tax transaction (ledger.sources.stripe_api reads it).
 TAX_TRANSACTION_KEY = "tax_transaction"
 
@@ -109,6 +110,9 @@ class _Builder:
         self.catalog_created = world.spec.start_ts - 30 * DAY
         self._charges_by_id: dict[str, dict[str, Any]] = {}
         self._invoice_of_charge: dict[str, dict[str, Any]] = {}
+        # Charges without an invoice so far, and Stripe Tax transactions per currency: who is taxed, at which rate.
+        self._uninvoiced = 0
+        self._stripe_taxed: dict[str, int] = {}
         # Per currency: charges in `created` order, for refunds to find theirs.
         self._charge_times: dict[str, list[int]] = {}
         self._charge_list: dict[str, list[dict[str, Any]]] = {}
@@ -178,9 +182,12 @@ class _Builder:
             metadata["revenue_category"] = catalog.UNINVOICED_CATEGORIES[int(rng.integers(len(catalog.UNINVOICED_CATEGORIES)))]
         charge_id, payment_intent = row["source"], self.id("pi", row["source"])
         standard_rates = [key for key in catalog.RATES_BY_CURRENCY[currency] if catalog.TAX_RATES[key].taxability_reason == "standard_rated"]
-        if not invoiced and captured is None and standard_rates and sequence % STRIPE_TAX_EVERY == 0:
-            rate = catalog.TAX_RATES[standard_rates[sequence // STRIPE_TAX_EVERY % len(standard_rates)]]
-            metadata[TAX_TRANSACTION_KEY] = self._tax_transaction(row, customer, payment_intent, order, rate)
+        if not invoiced and captured is None and standard_rates:
+            self._uninvoiced += 1
+            if self._uninvoiced % STRIPE_TAX_EVERY == 0:
+                taxed = self._stripe_taxed[currency] = self._stripe_taxed.get(currency, 0) + 1
+                rate = catalog.TAX_RATES[standard_rates[taxed % len(standard_rates)]]
+                metadata[TAX_TRANSACTION_KEY] = self._tax_transaction(row, customer, payment_intent, order, rate)
         application_fee = row.get("application_fee") or 0
         charge = shaped(
             "charge", amount=gross, amount_captured=gross if captured is None else captured, amount_refunded=0,

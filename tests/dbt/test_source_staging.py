@@ -154,7 +154,8 @@ def test_stripe_tax_of_charges_without_an_invoice_is_staged_per_charge_with_its_
     assert staged == sorted(expected)
     by_jurisdiction = query(path, "select currency, jurisdiction, sum(tax_minor) from main.int_charge_stripe_taxes group by all")
     assert {(currency, place): tax for currency, place, tax in by_jurisdiction} == revenue_truth(world).stripe_tax_by_jurisdiction
-    assert {place for _, place, _ in by_jurisdiction} >= {"US-CA", "US-NY", "US-TX", "DE", "FR", "JP"}
+    assert {place for _, place, _ in by_jurisdiction} >= {"US-CA", "US-NY", "US-TX", "JP"}
+    assert len(staged) == len(detail.tax_transactions) > 0
 
 
 def test_connect_transfers_are_staged_as_the_source_of_their_balance_transactions(built):
