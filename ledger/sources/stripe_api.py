@@ -27,6 +27,11 @@ payouts do not carry it; cursors of the key's own account are named without it).
 settings (`account_id`, STRIPE_ACCOUNT_ID), else from `GET /v1/account`; a key refused that
 endpoint (a restricted key without the permission, a proxy that does not forward it) still
 ingests: its rows carry no account, which books them to the default entity, and the run says so.
+
+Source objects (STRIPE_SOURCE_OBJECTS) ride in the same pool: charges, refunds, disputes and Connect
+transfers expanded from the balance transaction pages or listed, invoices and the rest listed by
+window, the catalog whole; then, by id, the charges refunds name from before the window and the
+Stripe Tax transactions charges name in their metadata (Stripe lists none).
 """
 
 from __future__ import annotations
