@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox import catalog
 from sandbox.merchant import DAY, PARTIAL_CAPTURE, World, stable_id
 from sandbox.source_objects import address, card_details, listed, outcome, shaped, tax_amount
@@ -47,8 +48,6 @@ CUSTOMERS = 40
 REFUND_SEARCH = 200
 COUPON_ID = "SAVE10"
 STRIPE_TAX_EVERY = 10
-# The charge metadata key naming a charge's Stripe Tax transaction (ledger.sources.stripe_api reads it).
-TAX_TRANSACTION_KEY = "tax_transaction"
 
 
 @dataclass

@@ -25,6 +25,9 @@ import orjson
 import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us")
+# Stripe lists no Stripe Tax transactions (it only retrieves one by id): a charge names its own in
+# this metadata key, as the merchant's checkout records it when it creates the transaction.
+TAX_TRANSACTION_KEY = "tax_transaction"
 ARROW_TYPES = {"varchar": pa.string(), "bigint": pa.int64(), "integer": pa.int32(), "boolean": pa.bool_(), "timestamp": TIMESTAMP,
                "decimal(9, 4)": pa.decimal128(9, 4)}
 

@@ -77,9 +77,6 @@ WINDOWED_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_pay
 RARE_RESOURCES = ("refunds", "disputes", "credit_notes", "transfers")
 EXPANDED_RESOURCES = {"charge": "charges", "refund": "refunds", "dispute": "disputes", "transfer": "transfers"}
 CATALOG_RESOURCES = ("products", "prices", "tax_rates")
-# Stripe lists no Stripe Tax transactions (only retrieves one by id): a charge names its own in this
-# metadata key, as the merchant's checkout records it, and each is read by id.
-TAX_TRANSACTION_KEY = "tax_transaction"
 
 
 @dataclass(frozen=True)
@@ -311,7 +308,12 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
         sources.flush()
         tax_jobs = _tax_transaction_jobs(connection, fetcher, account.account_id, to_rows)
         for kind, item in run_jobs(tax_jobs, settings.workers, queue_size=settings.workers * 2):
-            sources.add(item) if kind == "sources" else _note_refusal(stats, item)
+            if kind == "sources":
+                sources.add(item)
+            elif kind == "refused":
+                _note_refusal(stats, item)
+            else:
+                stats.warnings.append(item)
         sources.flush()
     for finished in (fetched, linked):
         finished.finish()
@@ -457,14 +459,15 @@ def _note_refusal(stats: IngestStats, refused: str) -> None:
 def _tax_transaction_jobs(connection: duckdb.DuckDBPyConnection, fetcher: StripeFetcher, account_id: str | None,
                           to_rows: _SourceRows) -> list[Callable[[], Iterator[tuple[str, Any]]]]:
     """Jobs reading the Stripe Tax transactions landed charges name (`TAX_TRANSACTION_KEY`) and not
-    landed yet, one by id each, with their line items (`expand[]=line_items`, then paged if more)."""
-    missing = [row[0] for row in connection.execute(
-        "select distinct value from raw.stripe_charge_metadata where key = ? and value is not null and stripe_account_id is not distinct from ? "
-        "and value not in (select id from raw.stripe_tax_transactions) order by 1",
-        [TAX_TRANSACTION_KEY, account_id],
+    landed yet, one by id each, with their line items (`expand[]=line_items`, then paged if more).
+    The metadata is the merchant's own text: an id Stripe does not know is a warning, not a stop."""
+    missing = [tuple(row) for row in connection.execute(
+        "select value, min(charge_id) from raw.stripe_charge_metadata where key = ? and value is not null "
+        "and stripe_account_id is not distinct from ? and value not in (select id from raw.stripe_tax_transactions) group by value order by 1",
+        [source_tables.TAX_TRANSACTION_KEY, account_id],
     ).fetchall()]
 
-    def read(transaction_id: str) -> Iterator[tuple[str, Any]]:
+    def read(transaction_id: str, charge_id: str) -> Iterator[tuple[str, Any]]:
         try:
             transaction = fetcher.fetch(f"/v1/tax/transactions/{transaction_id}", {"expand": ["line_items"]})
             lines = transaction["line_items"]
@@ -475,9 +478,15 @@ def _tax_transaction_jobs(connection: duckdb.DuckDBPyConnection, fetcher: Stripe
                 raise
             yield "refused", str(refused)
             return
+        except stripe.InvalidRequestError as unknown:
+            if unknown.http_status != 404:
+                raise
+            yield "unknown", (f"charge {charge_id} names Stripe Tax transaction {transaction_id!r} in its metadata "
+                              f"({source_tables.TAX_TRANSACTION_KEY}), which Stripe does not know (HTTP 404): its tax is not landed")
+            return
         yield "sources", to_rows("tax_transactions", [transaction])
 
-    return [lambda transaction_id=transaction_id: read(transaction_id) for transaction_id in missing]
+    return [lambda transaction_id=transaction_id, charge_id=charge_id: read(transaction_id, charge_id) for transaction_id, charge_id in missing]
 
 
 def _links_job(fetcher: StripeFetcher, payout_id: str) -> Callable[[], Iterator[tuple[str, Any]]]:

@@ -15,10 +15,11 @@ from ledger import warehouse
 from ledger.dbt_build import build_ledger
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from ledger.money import format_major
+from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
-from sandbox.sales import TAX_TRANSACTION_KEY, sales
+from sandbox.sales import sales
 from sandbox.stripe_api import SandboxStripeServer
 from tests.conftest import API_KEY
 

@@ -114,6 +114,19 @@ def test_loading_a_world_straight_into_the_warehouse_lands_the_source_tables_ing
     assert counts["stripe_charges"] == len(sales(world).charges) and all(loaded.values())
 
 
+def test_a_tax_transaction_stripe_does_not_know_is_a_warning_and_the_rest_lands(tmp_path):
+    world = simulate(dataclasses.replace(FOUR_CURRENCIES, transactions_per_day=15))  # its own: the test edits its detail
+    detail = sales(world)
+    taxed = [charge for charge in detail.charges if source_tables.TAX_TRANSACTION_KEY in charge["metadata"]]
+    taxed[0]["metadata"][source_tables.TAX_TRANSACTION_KEY] = "tax_mistyped"  # the merchant's own text
+    stats = ingest_api(world, tmp_path / "w.duckdb")
+    assert stats.warnings == [
+        f"charge {taxed[0]['id']} names Stripe Tax transaction 'tax_mistyped' in its metadata (tax_transaction), "
+        "which Stripe does not know (HTTP 404): its tax is not landed"]
+    assert len(source_rows(tmp_path / "w.duckdb")["stripe_tax_transactions"]) == len(taxed) - 1 > 0
+    assert stats.balance_transactions == world.balance_transactions.num_rows
+
+
 def test_a_refund_of_a_charge_created_before_the_window_brings_that_charge_by_id(world, tmp_path):
     start = datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc) + timedelta(days=5)
     stats = ingest_api(world, tmp_path / "w.duckdb", window=Window(start, whole(world).end))

@@ -1,5 +1,6 @@
 -- The tax Stripe Tax computed on each charge that names its tax transaction in its metadata
--- (`tax_transaction`, as the merchant's checkout records it: Stripe links them no other way), one
+-- (`tax_transaction`, ledger.sources.source_tables.TAX_TRANSACTION_KEY, as the merchant's checkout
+-- records it: Stripe links them no other way), one
 -- row per charge: what a charge without an invoice owes per jurisdiction.
 
 with
