@@ -33,7 +33,7 @@ from sandbox.raw_tables import load_world
 BENCH_CURRENCIES = ("usd", "eur", "gbp", "jpy", "kwd")
 
 
-def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> dict:
+def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, source_objects: bool = False) -> dict:
     """One size: returns its figures; raises if a proof fails (a fast wrong ledger is no result)."""
     spec = WorldSpec(seed=seed, days=days, transactions_per_day=max(1, transactions // days), currencies=BENCH_CURRENCIES)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -44,7 +44,7 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
 
     # In a child process: the simulator's arrays stay out of the measured process's memory.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        simulate_s, load_s, counts = pool.apply(_simulate_and_load, (spec, warehouse_file))
+        simulate_s, load_s, counts = pool.apply(_simulate_and_load, (spec, warehouse_file, source_objects))
     print(f"{'simulate':<12} {simulate_s:9.2f} s  (not counted)\n{'load raw':<12} {load_s:9.2f} s  (not counted; with the saved parse and the accounting configuration of an earlier run) {counts}", flush=True)
 
     figures: dict[str, StageFigures] = {}
@@ -71,30 +71,31 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
 
 
 
-def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, float, dict[str, int]]:
+def _simulate_and_load(spec: WorldSpec, warehouse_file: Path, source_objects: bool) -> tuple[float, float, dict[str, int]]:
     started = time.perf_counter()
     world = simulate(spec)
     simulate_s = time.perf_counter() - started
     started = time.perf_counter()
     with warehouse.connect(warehouse_file) as connection:
-        counts = load_world(connection, world)
+        counts = load_world(connection, world, source_objects)
     # What a deployed ledger keeps from its previous run: the saved parse and the loaded configuration.
     load_configuration(warehouse_file)
     return simulate_s, time.perf_counter() - started, counts
 
 
-def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path) -> dict:
+def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path, source_objects: bool) -> dict:
     """One size in its own `stripe-close bench close` process, as a deployment starts each run:
     nothing parsed or imported by the size before it. Its output is passed on; its JSON line returned."""
-    return in_a_fresh_process(["close", "--transactions", str(size), "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent)],
+    return in_a_fresh_process(["close", "--transactions", str(size), "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent),
+                               *(["--source-objects"] if source_objects else [])],
                               f"the benchmark of {size:,} transactions")
 
 
-def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path) -> int:
+def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path, source_objects: bool = False) -> int:
     if len(sizes) == 1:
-        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]))]
+        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]), source_objects)]
     else:
-        runs = [_in_a_fresh_process(size, days, seed, workdir) for size in sizes]
+        runs = [_in_a_fresh_process(size, days, seed, workdir, source_objects) for size in sizes]
     if len(runs) > 1:
         base = runs[0]
         print("Scaling (seconds per million transactions should stay flat if time grows linearly):")

@@ -123,7 +123,8 @@ def _land_history(spec: WorldSpec, warehouse_file: Path, history_end: datetime, 
     history = dataclasses.replace(world, as_of=int(history_end.timestamp()))
     late_from = datetime.combine(window_start, datetime.min.time()) - LATE_SPAN
     with warehouse.connect(warehouse_file) as connection:
-        counts = load_world(connection, history)
+        # Millions of transactions of history: their source objects would take longer to generate than the run measured.
+        counts = load_world(connection, history, source_objects=False)
         late_ids = [row[0] for row in connection.execute(
             "select id from raw.stripe_balance_transactions_landed where created >= ? and created < ? "
             "and id not in (select balance_transaction_id from raw.stripe_payout_transactions) order by id",

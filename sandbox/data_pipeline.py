@@ -2,8 +2,8 @@
 
 A delivery is the world as Stripe's warehouse sees it at a run time: the balance transactions
 created by then (with `status` and `automatic_transfer_id`), the payouts in `transfers` with the
-status they have at that time (the same `stripe_objects.payout` the sandbox API serves) next to a
-Connect transfer that is not a payout, and the fee breakdowns. Column names follow the Sigma schema
+status they have at that time (the same `stripe_objects.payout` the sandbox API serves) next to the
+world's Connect transfers (type `stripe_account`, not payouts), and the fee breakdowns. Column names follow the Sigma schema
 (reference/stripe.md 3.2); an extra `merchant_id` column, as Stripe adds, rides along. The source
 objects of `sandbox.sales` come as the tables of the raw tables' names without `stripe_`
 (`charges`, `invoice_line_items`, ...), personal data included, as Stripe's export holds it.
@@ -97,18 +97,15 @@ def fee_details(world: World, clock: int) -> pa.Table:
 
 
 def transfers(world: World, clock: int) -> pa.Table:
+    """The payouts and the Connect transfers (type `stripe_account`, WorldSpec.connect_transfers), as Sigma's `transfers` keeps both."""
     payouts = [stripe_objects.payout(row, clock) for row in world.payouts.to_pylist() if row["created"] <= clock]
-    connect_transfer = {
-        "id": stable_id("tr", world.spec.seed, "connect"), "amount": 1_000, "currency": "usd", "status": "paid",
-        "created": world.spec.start_ts, "arrival_date": world.spec.start_ts, "automatic": False, "type": "stripe_account",
-        "method": None, "balance_transaction": None, "failure_balance_transaction": None, "failure_code": None,
-        "failure_message": None, "reconciliation_status": None, "trace_id": {}, "destination": "acct_connected",
-        "statement_descriptor": None, "description": "Connect transfer (not a payout)",
-    }
-    rows = [*payouts, connect_transfer] if clock >= world.spec.start_ts else payouts
+    connect = [{**transfer, "status": "paid", "arrival_date": transfer["created"], "automatic": False, "type": "stripe_account",
+                "trace_id": {}, "statement_descriptor": None}
+               for transfer in sales(world).transfers if transfer["created"] <= clock]
+    rows = [*payouts, *connect]
 
     def column(name: str, kind: pa.DataType = pa.string()) -> pa.Array:
-        return pa.array([row[name] for row in rows], kind)
+        return pa.array([row.get(name) for row in rows], kind)
 
     return pa.table({
         "id": column("id"),
@@ -131,6 +128,12 @@ def transfers(world: World, clock: int) -> pa.Table:
         "destination_id": column("destination"),
         "statement_descriptor": column("statement_descriptor"),
         "description": column("description"),
+        "amount_reversed": column("amount_reversed", pa.int64()),
+        "destination_payment_id": column("destination_payment"),
+        "source_transaction_id": column("source_transaction"),
+        "source_type": column("source_type"),
+        "transfer_group": column("transfer_group"),
+        "reversed": column("reversed", pa.bool_()),
     })
 
 
@@ -141,6 +144,8 @@ def source_object_tables(world: World, clock: int) -> dict[str, pa.Table]:
     tables = {}
     for resource, objects in sales(world).by_resource().items():
         visible = [item for item in objects if item["created"] <= clock]
+        if resource == "transfers":
+            continue  # delivered in `transfers`, beside the payouts
         for name, rows in source_tables.rows(resource, visible, "export", loaded_at, frozenset(source_tables.PERSONAL_COLUMNS)).items():
             rows = rows.drop_columns(["_source", "_loaded_at"])
             tables[source_tables.BY_NAME[name].delivered_name] = rows.append_column("merchant_id", pa.array([MERCHANT_ID] * rows.num_rows, pa.string()))

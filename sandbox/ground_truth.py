@@ -108,6 +108,9 @@ class RevenueTruth:
     `uninvoiced` by their metadata's `revenue_category`; refunds without a credit note are
     `refunds_without_credit_note` (how they split is the ledger's policy). Only charges of the
     world's own transactions count (not those from before it that a refund reaches back to).
+    `stripe_tax_by_jurisdiction` is the tax Stripe Tax transactions computed on charges without an
+    invoice (included in their `uninvoiced` gross), by ISO jurisdiction: the country, `-STATE` for
+    a US state (`US-CA`, `DE`), as stg_stripe__tax_transactions names it.
     """
 
     product_sales: dict[tuple[str, str], int]
@@ -117,6 +120,7 @@ class RevenueTruth:
     shipping: dict[str, int]
     uninvoiced: dict[tuple[str, str], int]
     refunds_without_credit_note: dict[str, int]
+    stripe_tax_by_jurisdiction: dict[tuple[str, str], int]
 
     def revenue_by_product(self) -> dict[tuple[str, str], int]:
         keys = set(self.product_sales) | set(self.product_credited)
@@ -153,6 +157,11 @@ def revenue_truth(world: World) -> RevenueTruth:
     for charge in detail.charges:
         if "revenue_category" in charge["metadata"] and charge["id"] in in_world:
             sums["uninvoiced"][(charge["currency"], charge["metadata"]["revenue_category"])] += charge["amount"]
+    for transaction in detail.tax_transactions:
+        place = transaction["customer_details"]["address"]
+        jurisdiction = place["country"] + (f"-{place['state']}" if place["country"] == "US" and place["state"] else "")
+        sums["stripe_tax_by_jurisdiction"][(transaction["currency"], jurisdiction)] += sum(
+            line["amount_tax"] for line in transaction["line_items"]["data"])
     for refund in detail.refunds:
         if refund["id"] not in credited_refunds:
             sums["refunds_without_credit_note"][refund["currency"]] += refund["amount"]

@@ -52,6 +52,8 @@ APPLICATION_FEE_EVERY = 7
 FEE_VAT_PERCENT = {"eur": 20}
 # The partial capture: the charge authorizes the first amount, captures the second.
 PARTIAL_CAPTURE = (10_000, 6_000)
+# Connect transfers (WorldSpec.connect_transfers): (connected account, USD minor units).
+TRANSFERS = (("acct_1SandboxSellerA", 2_500), ("acct_1SandboxSellerB", 4_000))
 
 BALANCE_TRANSACTION_SCHEMA = pa.schema(
     [
@@ -111,6 +113,9 @@ class WorldSpec:
     # Also a manual (standard) and an instant payout, which Stripe cannot itemize (PAYOUTS_BY_HAND).
     # Off by default: the default world stays the one the tests and the ground truth were built on.
     manual_and_instant_payouts: bool = False
+    # Also Connect transfers to connected accounts (TRANSFERS), `transfer` transactions whose source
+    # is a `tr_...`. Off by default, for the same reason.
+    connect_transfers: bool = False
 
     def __post_init__(self) -> None:
         if self.days < MIN_DAYS:
@@ -276,6 +281,12 @@ def _special_activity(spec: WorldSpec) -> pa.Table:
         rows.add(id=stable_id("txn", seed, "radar", currency), created=created, available_on=created, currency=currency,
                  amount=-radar, fee=0, net=-radar, type="stripe_fee", reporting_category="fee",
                  description=f"Radar {period}: Radar for Fraud Teams", event="stripe_fee")
+    if spec.connect_transfers:
+        for index, (account, amount) in enumerate(TRANSFERS):
+            created = t0 + (3 + 2 * index) * DAY + 50_400
+            rows.add(id=stable_id("txn", seed, "transfer", index), created=created, available_on=created, currency="usd",
+                     amount=-amount, fee=0, net=-amount, type="transfer", reporting_category="transfer",
+                     source=stable_id("tr", seed, "transfer", index), description=f"Transfer to {account}", event="transfer")
     if "eur" in spec.currencies:
         created = t0 + 9 * DAY + 7_200
         rows.add(id=stable_id("txn", seed, "vat-on-fees"), created=created, available_on=created, currency="eur",

@@ -3,7 +3,9 @@
 For benchmarks and ledger tests that measure or exercise the ledger alone: the rows are built
 column-wise from the simulator's arrow tables (ten million transactions in seconds), with the same
 shapes and semantics as `ledger.sources.stripe_records` gives objects read through the API at the
-world's clock: payout status and itemization as of `as_of`, fee details, a balance snapshot.
+world's clock: payout status and itemization as of `as_of`, fee details, a balance snapshot; and
+the source objects (`sandbox.sales`: charges, invoices, the catalog...) in the same raw tables and
+rows ingestion lands them in (`ledger.sources.source_tables`), personal data left out as by default.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger import warehouse
-from ledger.sources import stripe_records
+from ledger.sources import source_tables, stripe_records
 from sandbox import stripe_objects
 from sandbox.merchant import World
+from sandbox.sales import sales
 
 SOURCE = "sandbox"
 TIMESTAMP = pa.timestamp("us")
+# Source objects converted to Arrow at a time: bounds the Python lists a big world holds at once.
+SOURCE_CHUNK = 20_000
 
 
 def _timestamps(column: pa.ChunkedArray) -> pa.Array:
@@ -112,8 +117,22 @@ def payout_rows(world: World, loaded_at: datetime) -> tuple[pa.Table, pa.Table]:
     return payouts, links
 
 
-def load_world(connection: duckdb.DuckDBPyConnection, world: World) -> dict[str, int]:
-    """Land the whole world into the raw tables; returns the row count per table."""
+def source_object_rows(world: World, loaded_at: datetime) -> dict[str, pa.Table]:
+    """The raw rows of the world's source objects created by `as_of`, per raw table."""
+    parts: dict[str, list[pa.Table]] = {table.name: [] for table in source_tables.TABLES}
+    for resource, objects in sales(world).by_resource().items():
+        visible = [item for item in objects if item["created"] <= world.as_of]
+        for start in range(0, len(visible), SOURCE_CHUNK):
+            for table, rows in source_tables.rows(resource, visible[start:start + SOURCE_CHUNK], SOURCE, loaded_at).items():
+                parts[table].append(rows)
+    return {table: pa.concat_tables(tables) for table, tables in parts.items() if tables}
+
+
+def load_world(connection: duckdb.DuckDBPyConnection, world: World, source_objects: bool = True) -> dict[str, int]:
+    """Land the whole world into the raw tables, its source objects too unless `source_objects` is
+    false; returns the row count per table. The source objects are built object by object
+    (`sandbox.sales`): about a millisecond per balance transaction, which a million-row benchmark
+    of the balance transactions alone need not pay."""
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     transactions, fee_details = balance_transaction_rows(world, loaded_at)
     payouts, links = payout_rows(world, loaded_at)
@@ -123,6 +142,7 @@ def load_world(connection: duckdb.DuckDBPyConnection, world: World) -> dict[str,
     for table, rows in [
         ("stripe_balance_transactions", transactions), ("stripe_fee_details", fee_details),
         ("stripe_payouts", payouts), ("stripe_payout_transactions", links), ("stripe_balance_snapshots", snapshot),
+        *(source_object_rows(world, loaded_at).items() if source_objects else ()),
     ]:
         counts[table] = _insert(connection, table, rows)
     return counts

@@ -8,7 +8,12 @@ product's custom price for what is left), discount (a 10 % coupon on some), ship
 Each refund refunds an earlier charge in its currency that has that much left to refund; about
 half of the refunds of invoiced charges come with a credit note whose lines, taxes and shipping
 split the refund in the invoice's proportions (largest remainder, so they total it exactly). The
-dispute disputes an earlier USD charge. Everything is deterministic from the world's seed, drawn
+dispute disputes an earlier USD charge. A few charges without an invoice (every STRIPE_TAX_EVERY-th
+in a currency with a standard rate) had their tax computed by Stripe Tax: a `tax.transaction` (tax
+exclusive, one line: the net and its tax at the rate of the customer's jurisdiction, the
+currency's jurisdictions in turn) that the charge's metadata names (`tax_transaction`), since
+Stripe lists no tax transactions; each costs ingestion a request. A Connect
+transfer's transaction (WorldSpec.connect_transfers) gets its `transfer`. Everything is deterministic from the world's seed, drawn
 from its own random stream, so the world's transactions are the same as without it.
 
 Customers carry personal data (name, e-mail, phone, address) that appears in charges' billing
@@ -29,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox import catalog
 from sandbox.merchant import DAY, PARTIAL_CAPTURE, World, stable_id
 from sandbox.source_objects import address, card_details, listed, outcome, shaped, tax_amount
@@ -45,6 +51,7 @@ COUPON_ID = "SAVE10"
 # A refund whose balance transaction's description ends so refunds a charge paid with a card of that
 # country: how a simulated world injects an anomaly into one card country (sandbox.anomaly_worlds).
 CARD_COUNTRY_REFUND = re.compile(r"\(refund of an? (?P<country>[A-Z]{2}) card\)$")
+STRIPE_TAX_EVERY = 10
 
 
 @dataclass
@@ -60,13 +67,15 @@ class SalesDetail:
     products: list[dict[str, Any]] = field(default_factory=list)
     prices: list[dict[str, Any]] = field(default_factory=list)
     tax_rates: list[dict[str, Any]] = field(default_factory=list)
+    tax_transactions: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
     customers: list[dict[str, str]] = field(default_factory=list)
 
     def by_resource(self) -> dict[str, list[dict[str, Any]]]:
         return {
             "charges": self.charges, "refunds": self.refunds, "disputes": self.disputes, "invoices": self.invoices,
             "invoice_payments": self.invoice_payments, "credit_notes": self.credit_notes, "products": self.products,
-            "prices": self.prices, "tax_rates": self.tax_rates,
+            "prices": self.prices, "tax_rates": self.tax_rates, "tax_transactions": self.tax_transactions, "transfers": self.transfers,
         }
 
     def personal_values(self) -> list[str]:
@@ -104,6 +113,9 @@ class _Builder:
         self.catalog_created = world.spec.start_ts - 30 * DAY
         self._charges_by_id: dict[str, dict[str, Any]] = {}
         self._invoice_of_charge: dict[str, dict[str, Any]] = {}
+        # Charges without an invoice so far, and Stripe Tax transactions per currency: who is taxed, at which rate.
+        self._uninvoiced = 0
+        self._stripe_taxed: dict[str, int] = {}
         # Per currency: charges in `created` order, for refunds to find theirs.
         self._charge_times: dict[str, list[int]] = {}
         self._charge_list: dict[str, list[dict[str, Any]]] = {}
@@ -172,6 +184,13 @@ class _Builder:
         if not invoiced:
             metadata["revenue_category"] = catalog.UNINVOICED_CATEGORIES[int(rng.integers(len(catalog.UNINVOICED_CATEGORIES)))]
         charge_id, payment_intent = row["source"], self.id("pi", row["source"])
+        standard_rates = [key for key in catalog.RATES_BY_CURRENCY[currency] if catalog.TAX_RATES[key].taxability_reason == "standard_rated"]
+        if not invoiced and captured is None and standard_rates:
+            self._uninvoiced += 1
+            if self._uninvoiced % STRIPE_TAX_EVERY == 0:
+                taxed = self._stripe_taxed[currency] = self._stripe_taxed.get(currency, 0) + 1
+                rate = catalog.TAX_RATES[standard_rates[taxed % len(standard_rates)]]
+                metadata[TAX_TRANSACTION_KEY] = self._tax_transaction(row, customer, payment_intent, order, rate)
         application_fee = row.get("application_fee") or 0
         charge = shaped(
             "charge", amount=gross, amount_captured=gross if captured is None else captured, amount_refunded=0,
@@ -244,10 +263,13 @@ class _Builder:
                          "type": "price_details", "unit_amount_decimal": str(amount // quantity)},
                 subtotal=amount, quantity_decimal=str(quantity),
             ))
+        # An invoice with a recurring product's line bills the customer's subscription (one per customer and currency).
+        subscription = self.id("sub", customer["id"], currency) if any(
+            catalog.PRODUCTS[product][2] and kind == "fixed" for product, kind, *_ in items) else None
         invoice = shaped(
             "invoice", account_country="US", account_name="ACME Robotics Inc", account_tax_ids=None, amount_due=gross, amount_paid=gross,
             amount_remaining=0, amount_shipping=shipping, application=None, attempt_count=1, attempted=True, auto_advance=False,
-            automatic_tax=None, billing_reason="manual", collection_method="charge_automatically", created=created, currency=currency,
+            automatic_tax=None, billing_reason="subscription_cycle" if subscription else "manual", collection_method="charge_automatically", created=created, currency=currency,
             custom_fields=None, customer=customer["id"],
             customer_address=address(customer["line1"], "Springfield", "12345", None, charge["payment_method_details"]["card"]["country"]),
             customer_email=customer["email"], customer_name=customer["name"], customer_phone=customer["phone"], customer_shipping=None,
@@ -267,7 +289,9 @@ class _Builder:
             total_discount_amounts=[{"amount": discount_total, "discount": discount_id}] if discount_id else [],
             total_excluding_tax=gross - tax_total, webhooks_delivered_at=created, automatically_finalizes_at=None,
             total_pretax_credit_amounts=[], total_taxes=[tax_amount(tax_total, net, tax_rate_id, rate.taxability_reason)],
-            amount_overpaid=0, parent=None, customer_account=None,
+            amount_overpaid=0, customer_account=None,
+            parent={"quote_details": None, "subscription_details": {"metadata": None, "subscription": subscription},
+                    "type": "subscription_details"} if subscription else None,
         )
         self.detail.invoices.append(invoice)
         self._invoice_of_charge[charge["id"]] = invoice
@@ -276,6 +300,37 @@ class _Builder:
             id=self.id("inpay", invoice_id), invoice=invoice_id, is_default=True, livemode=False, object="invoice_payment",
             payment={"payment_intent": charge["payment_intent"], "type": "payment_intent"}, status="paid",
             status_transitions={"canceled_at": None, "paid_at": created},
+        ))
+
+    def _tax_transaction(self, row: dict[str, Any], customer: dict[str, str], payment_intent: str, order: str, rate: catalog.TaxRate) -> str:
+        """The Stripe Tax transaction of a charge without an invoice (tax exclusive: net + tax = gross); returns its id."""
+        gross, created, currency = row["amount"], row["created"], row["currency"]
+        net = _round(Decimal(gross) * 100 / (100 + rate.percentage))
+        transaction_id = self.id("tax", row["source"])
+        line = shaped(
+            "tax.transaction_line_item", amount=net, amount_tax=gross - net, id=self.id("tax_li", transaction_id), livemode=False,
+            metadata=None, object="tax.transaction_line_item", product=None, quantity=1, reference=order, reversal=None,
+            tax_behavior="exclusive", tax_code="txcd_10000000", type="transaction",
+        )
+        self.detail.tax_transactions.append(shaped(
+            "tax.transaction", created=created, currency=currency, customer=customer["id"],
+            customer_details={"address": address(customer["line1"], "Springfield", "12345", rate.state, rate.country),
+                              "address_source": "billing", "ip_address": None, "tax_ids": [], "taxability_override": "none"},
+            id=transaction_id, line_items=listed([line], f"/v1/tax/transactions/{transaction_id}/line_items"), livemode=False,
+            metadata=None, object="tax.transaction", posted_at=created, reference=payment_intent, reversal=None,
+            ship_from_details=None, shipping_cost=None, tax_date=created, type="transaction",
+        ))
+        return transaction_id
+
+    def transfer(self, row: dict[str, Any]) -> None:
+        """The Connect transfer behind a `transfer` balance transaction (a debit: the transfer's amount is positive)."""
+        destination = row["description"].removeprefix("Transfer to ")
+        self.detail.transfers.append(shaped(
+            "transfer", amount=-row["amount"], amount_reversed=0, balance_transaction=row["id"], created=row["created"],
+            currency=row["currency"], description="Seller payout for marketplace orders", destination=destination,
+            destination_payment=self.id("py", row["source"]), id=row["source"], livemode=False, metadata={}, object="transfer",
+            reversals=listed([], f"/v1/transfers/{row['source']}/reversals"), reversed=False, source_transaction=None,
+            source_type="card", transfer_group=None,
         ))
 
     # -- refunds, credit notes, disputes ---------------------------------------------------
@@ -378,7 +433,7 @@ def _build(world: World) -> SalesDetail:
     builder.build_catalog()
     table = world.balance_transactions
     rows = table.filter(
-        np.isin(table.column("event").to_numpy(zero_copy_only=False), ["charge", "refund", "partial_capture_reversal", "dispute"])
+        np.isin(table.column("event").to_numpy(zero_copy_only=False), ["charge", "refund", "partial_capture_reversal", "dispute", "transfer"])
     ).sort_by([("created", "ascending"), ("id", "ascending")]).to_pylist()
     sequence = 0
     partial_charges: dict[str, dict[str, Any]] = {}
@@ -393,6 +448,8 @@ def _build(world: World) -> SalesDetail:
             builder.refund(row, sequence, charge=partial_charges[row["currency"]], reason="expired_uncaptured_charge")
         elif row["event"] == "refund":
             builder.refund(row, sequence)
+        elif row["event"] == "transfer":
+            builder.transfer(row)
         else:
             builder.dispute(row)
     return builder.detail

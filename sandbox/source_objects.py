@@ -1,5 +1,6 @@
 """Stripe-shaped JSON for the source objects of the simulated world: charges, refunds, disputes,
-invoices with their lines, credit notes with theirs, invoice payments, products, prices, tax rates.
+invoices with their lines, credit notes with theirs, invoice payments, products, prices, tax rates,
+Stripe Tax transactions with their lines, Connect transfers.
 
 Every object carries exactly the keys of Stripe's own example object of its kind (shared/samples/
 stripe/openapi_fixtures3.json, copied below); a key the simulator has no value for is null. One
@@ -24,6 +25,9 @@ FIXTURE_KEYS: dict[str, tuple[str, ...]] = {
     "product": ('active', 'created', 'default_price', 'description', 'id', 'images', 'livemode', 'marketing_features', 'metadata', 'name', 'object', 'package_dimensions', 'shippable', 'statement_descriptor', 'tax_code', 'unit_label', 'updated', 'url', 'type'),
     "price": ('active', 'billing_scheme', 'created', 'currency', 'custom_unit_amount', 'id', 'livemode', 'lookup_key', 'metadata', 'nickname', 'object', 'product', 'recurring', 'tax_behavior', 'tiers_mode', 'transform_quantity', 'type', 'unit_amount', 'unit_amount_decimal'),
     "tax_rate": ('active', 'country', 'created', 'description', 'display_name', 'effective_percentage', 'id', 'inclusive', 'jurisdiction', 'jurisdiction_level', 'livemode', 'metadata', 'object', 'percentage', 'state', 'tax_type', 'flat_amount', 'rate_type'),
+    "transfer": ('amount', 'amount_reversed', 'balance_transaction', 'created', 'currency', 'description', 'destination', 'destination_payment', 'id', 'livemode', 'metadata', 'object', 'reversals', 'reversed', 'source_transaction', 'source_type', 'transfer_group'),
+    "tax.transaction": ('created', 'currency', 'customer', 'customer_details', 'id', 'line_items', 'livemode', 'metadata', 'object', 'posted_at', 'reference', 'reversal', 'ship_from_details', 'shipping_cost', 'tax_date', 'type'),
+    "tax.transaction_line_item": ('amount', 'amount_tax', 'id', 'livemode', 'metadata', 'object', 'product', 'quantity', 'reference', 'reversal', 'tax_behavior', 'tax_code', 'type'),
 }
 
 

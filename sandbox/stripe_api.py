@@ -5,7 +5,9 @@ Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payou
 /v1/balance_transactions/{id}`, `GET /v1/payouts` (filters `created`, `arrival_date`, `status`),
 `GET /v1/payouts/{id}`, `GET /v1/balance`, `GET /v1/account`, and the source objects of
 `sandbox.sales` (charges, refunds, disputes, invoices with their lines, invoice payments, credit
-notes with theirs, products, prices, tax rates): list (filter `created`) and retrieve by id. The
+notes with theirs, products, prices, tax rates, Connect transfers): list (filter `created`) and
+retrieve by id; Stripe Tax transactions (`GET /v1/tax/transactions/{id}`, their lines inline) by id
+only, as Stripe serves them. The
 `Stripe-Account` header acts as a connected account (a world of its own); an account the key
 cannot reach is refused as Stripe does (403). Lists are newest first with
 `limit` (1-100, default 10), `starting_after`, `ending_before`, `has_more` and `url`, exactly as
@@ -463,6 +465,9 @@ class _Handler(BaseHTTPRequestHandler):
             return store.list_sources(segments[1], query)
         if len(segments) == 3 and segments[1] in SOURCE_RESOURCES:
             return store.retrieve_source(segments[1], segments[2])
+        if segments[:3] == ["v1", "tax", "transactions"] and len(segments) == 4:
+            # Retrieve only: Stripe lists no tax transactions.
+            return store.retrieve_source("tax_transactions", segments[3])
         raise StripeError(404, f"Unrecognized request URL (GET: {parts.path}).")
 
 
@@ -479,7 +484,7 @@ def _rate_limited(reason: str) -> StripeError:
 
 
 # The source objects served, by list endpoint (`sales.SalesDetail.by_resource`).
-SOURCE_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes", "products", "prices", "tax_rates")
+SOURCE_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes", "products", "prices", "tax_rates", "transfers")
 
 # The permission Stripe names when a restricted key lacks it (docs.stripe.com/keys/permissions-reference).
 ENDPOINT_PERMISSIONS = {
@@ -493,6 +498,8 @@ ENDPOINT_PERMISSIONS = {
     "/v1/products": "rak_product_read",
     "/v1/prices": "rak_plan_read",
     "/v1/tax_rates": "rak_tax_rate_read",
+    "/v1/transfers": "rak_transfer_read",
+    "/v1/tax": "rak_tax_transaction_read",
     "/v1/balance": "rak_balance_read",
     "/v1/balance_transactions": "rak_balance_read",
     "/v1/payouts": "rak_payout_read",

@@ -505,7 +505,7 @@ def _source_table_sql(table: source_tables.Table, files: _TableFiles, allowed: f
         value = (files.timestamp(column.name) if column.sql_type == "timestamp" else f"cast({column.name} as {column.sql_type})") if kept else "null"
         listed.append(f"cast({value} as {column.sql_type}) as {column.name}")
     return (f"select {', '.join(listed)}, {files.optional('merchant_id')} as stripe_account_id, '{SOURCE}' as _source, {loaded} as _loaded_at "
-            f"from {files.source()}")
+            f"from {files.source()}" + (f" where {table.delivered_rows}" if table.delivered_rows else ""))
 
 
 def deliveries_folder(connection: duckdb.DuckDBPyConnection) -> Path:

@@ -1,5 +1,6 @@
 """The raw tables of Stripe's source objects: what each balance transaction's `source` was, and the
-invoices, credit notes and catalog behind it, one shape whichever source lands them.
+invoices, credit notes, catalog and Stripe Tax transactions behind it, one shape whichever source
+lands them.
 
 Each table is declared once here, column by column: its SQL type, how to read it from the API's
 JSON object, and whether it holds personal data. The API ingestion builds rows from objects with
@@ -24,6 +25,9 @@ import orjson
 import pyarrow as pa
 
 TIMESTAMP = pa.timestamp("us")
+# Stripe lists no Stripe Tax transactions (it only retrieves one by id): a charge names its own in
+# this metadata key, as the merchant's checkout records it when it creates the transaction.
+TAX_TRANSACTION_KEY = "tax_transaction"
 ARROW_TYPES = {"varchar": pa.string(), "bigint": pa.int64(), "integer": pa.int32(), "boolean": pa.bool_(), "timestamp": TIMESTAMP,
                "decimal(9, 4)": pa.decimal128(9, 4)}
 
@@ -87,6 +91,9 @@ class Table:
     columns: tuple[Column, ...]
     # For a child table: the parent object -> its child items, each given its parent's id and position.
     children: Callable[[dict[str, Any]], Iterable[dict[str, Any]]] | None = None
+    # Which rows of the delivered table are this table's, where the Data Pipeline shares one table
+    # between kinds (SQL over the delivered columns); all of them when None.
+    delivered_rows: str | None = None
 
     @property
     def delivered_name(self) -> str:
@@ -230,6 +237,34 @@ TABLES: tuple[Table, ...] = (
         col("country"), col("state"), col("jurisdiction"), col("jurisdiction_level"), col("tax_type"), col("active", "boolean"),
         _epoch("created"), col("metadata", read=_json("metadata")), col("description", personal=True),
     )),
+    # Stripe Tax: the tax it computed for a sale without an invoice. The customer's street stays out;
+    # the country and state of the address it taxed by are the jurisdiction.
+    Table("stripe_tax_transactions", "tax_transactions", ("id",), (
+        col("id", not_null=True), col("type"), col("reference"), col("currency", not_null=True), col("customer_id", read="customer"),
+        col("customer_country", read=_path("customer_details", "address", "country")),
+        col("customer_state", read=_path("customer_details", "address", "state")),
+        col("address_source", read=_path("customer_details", "address_source")),
+        col("taxability_override", read=_path("customer_details", "taxability_override")),
+        _epoch("created", not_null=True), _epoch("posted_at"), _epoch("tax_date"),
+        col("reversed_transaction_id", read=_path("reversal", "original_transaction")),
+        col("shipping_amount", "bigint", _path("shipping_cost", "amount")), col("shipping_tax_amount", "bigint", _path("shipping_cost", "amount_tax")),
+        col("metadata", read=_json("metadata")),
+    )),
+    Table("stripe_tax_transaction_line_items", "tax_transactions", ("id",), (
+        col("id", not_null=True), col("tax_transaction_id", read="_parent", not_null=True), col("position", "integer", "_position", not_null=True),
+        col("type"), col("reference"), col("product_id", read="product"), col("quantity", "bigint"), col("amount", "bigint", not_null=True),
+        col("amount_tax", "bigint", not_null=True), col("tax_behavior"), col("tax_code"),
+        col("reversed_line_item_id", read=_path("reversal", "original_line_item")), col("metadata", read=_json("metadata")),
+    ), children=_lines("line_items")),
+    # Connect transfers. The Data Pipeline keeps them in `transfers` beside the payouts (type
+    # `stripe_account`), with these column names; its metadata is a table of its own, not read.
+    Table("stripe_transfers", "transfers", ("id",), (
+        col("id", not_null=True), col("amount", "bigint", not_null=True), col("amount_reversed", "bigint"), col("currency", not_null=True),
+        _epoch("created", not_null=True), col("balance_transaction_id", read="balance_transaction"),
+        col("destination_id", read="destination"), col("destination_payment_id", read="destination_payment"),
+        col("source_transaction_id", read="source_transaction"), col("source_type"), col("transfer_group"), col("reversed", "boolean"),
+        col("description", personal=True),
+    ), delivered_rows="type = 'stripe_account'"),
 )
 BY_NAME = {table.name: table for table in TABLES}
 # Resource (API list endpoint) -> the tables its objects fill.

@@ -27,6 +27,11 @@ payouts do not carry it; cursors of the key's own account are named without it).
 settings (`account_id`, STRIPE_ACCOUNT_ID), else from `GET /v1/account`; a key refused that
 endpoint (a restricted key without the permission, a proxy that does not forward it) still
 ingests: its rows carry no account, which books them to the default entity, and the run says so.
+
+Source objects (STRIPE_SOURCE_OBJECTS) ride in the same pool: charges, refunds, disputes and Connect
+transfers expanded from the balance transaction pages or listed, invoices and the rest listed by
+window, the catalog whole; then, by id, the charges refunds name from before the window and the
+Stripe Tax transactions charges name in their metadata (Stripe lists none).
 """
 
 from __future__ import annotations
@@ -68,9 +73,9 @@ SOURCE_MODES = ("expand", "list", "off")
 # Resources listed by `created` window: those about as many as the charges in the balance
 # transactions' slices, the rarer ones (a few percent of charges) in slices `workers` times longer,
 # so that their pages are full; the catalog is listed whole every run (a few pages).
-WINDOWED_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes")
-RARE_RESOURCES = ("refunds", "disputes", "credit_notes")
-EXPANDED_RESOURCES = {"charge": "charges", "refund": "refunds", "dispute": "disputes"}
+WINDOWED_RESOURCES = ("charges", "refunds", "disputes", "invoices", "invoice_payments", "credit_notes", "transfers")
+RARE_RESOURCES = ("refunds", "disputes", "credit_notes", "transfers")
+EXPANDED_RESOURCES = {"charge": "charges", "refund": "refunds", "dispute": "disputes", "transfer": "transfers"}
 CATALOG_RESOURCES = ("products", "prices", "tax_rates")
 
 
@@ -287,9 +292,7 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
         elif kind == "sources":
             sources.add(item)
         elif kind == "refused":
-            refusal = f"source objects skipped: {item.split('; request id')[0]}"
-            if refusal not in stats.warnings:
-                stats.warnings.append(refusal)
+            _note_refusal(stats, item)
         else:
             linked.advance()
             payout_id, transaction_ids = item
@@ -302,6 +305,15 @@ def _ingest_account(settings: StripeApiSettings, connection: duckdb.DuckDBPyConn
     sources.flush()
     if settings.source_objects != "off":
         sources.add(to_rows("charges", _referenced_charges(connection, fetcher, account.account_id)))
+        sources.flush()
+        tax_jobs = _tax_transaction_jobs(connection, fetcher, account.account_id, to_rows)
+        for kind, item in run_jobs(tax_jobs, settings.workers, queue_size=settings.workers * 2):
+            if kind == "sources":
+                sources.add(item)
+            elif kind == "refused":
+                _note_refusal(stats, item)
+            else:
+                stats.warnings.append(item)
         sources.flush()
     for finished in (fetched, linked):
         finished.finish()
@@ -435,6 +447,46 @@ def _referenced_charges(connection: duckdb.DuckDBPyConnection, fetcher: StripeFe
         [account_id],
     ).fetchall()]
     return [fetcher.fetch(f"/v1/charges/{charge_id}", {}) for charge_id in missing]
+
+
+def _note_refusal(stats: IngestStats, refused: str) -> None:
+    """A source endpoint the key may not read: the books still land; the run says what it lacks, once."""
+    refusal = f"source objects skipped: {refused.split('; request id')[0]}"
+    if refusal not in stats.warnings:
+        stats.warnings.append(refusal)
+
+
+def _tax_transaction_jobs(connection: duckdb.DuckDBPyConnection, fetcher: StripeFetcher, account_id: str | None,
+                          to_rows: _SourceRows) -> list[Callable[[], Iterator[tuple[str, Any]]]]:
+    """Jobs reading the Stripe Tax transactions landed charges name (`TAX_TRANSACTION_KEY`) and not
+    landed yet, one by id each, with their line items (`expand[]=line_items`, then paged if more).
+    The metadata is the merchant's own text: an id Stripe does not know is a warning, not a stop."""
+    missing = [tuple(row) for row in connection.execute(
+        "select value, min(charge_id) from raw.stripe_charge_metadata where key = ? and value is not null "
+        "and stripe_account_id is not distinct from ? and value not in (select id from raw.stripe_tax_transactions) group by value order by 1",
+        [source_tables.TAX_TRANSACTION_KEY, account_id],
+    ).fetchall()]
+
+    def read(transaction_id: str, charge_id: str) -> Iterator[tuple[str, Any]]:
+        try:
+            transaction = fetcher.fetch(f"/v1/tax/transactions/{transaction_id}", {"expand": ["line_items"]})
+            lines = transaction["line_items"]
+            if lines["has_more"]:
+                lines["data"] = [line for page in fetcher.pages(f"/v1/tax/transactions/{transaction_id}/line_items", {}) for line in page]
+        except StripeAccessDenied as refused:
+            if refused.status != 403:
+                raise
+            yield "refused", str(refused)
+            return
+        except stripe.InvalidRequestError as unknown:
+            if unknown.http_status != 404:
+                raise
+            yield "unknown", (f"charge {charge_id} names Stripe Tax transaction {transaction_id!r} in its metadata "
+                              f"({source_tables.TAX_TRANSACTION_KEY}), which Stripe does not know (HTTP 404): its tax is not landed")
+            return
+        yield "sources", to_rows("tax_transactions", [transaction])
+
+    return [lambda transaction_id=transaction_id, charge_id=charge_id: read(transaction_id, charge_id) for transaction_id, charge_id in missing]
 
 
 def _links_job(fetcher: StripeFetcher, payout_id: str) -> Callable[[], Iterator[tuple[str, Any]]]:

@@ -36,6 +36,8 @@ CREDIT_NOTES = Permission("rak_credit_note_read", "Credit notes")
 PRODUCTS = Permission("rak_product_read", "Products")
 PRICES = Permission("rak_plan_read", "Prices")
 TAX_RATES = Permission("rak_tax_rate_read", "Tax rates")
+TAX_TRANSACTIONS = Permission("rak_tax_transaction_read", "Tax transactions")
+TRANSFERS = Permission("rak_transfer_read", "Transfers")
 
 # Endpoint -> permission, in the order a run reads them; `required` says whether ingestion needs it.
 ENDPOINTS: dict[str, tuple[Permission, bool]] = {
@@ -53,6 +55,9 @@ ENDPOINTS: dict[str, tuple[Permission, bool]] = {
     "/v1/products": (PRODUCTS, False),
     "/v1/prices": (PRICES, False),
     "/v1/tax_rates": (TAX_RATES, False),
+    "/v1/transfers": (TRANSFERS, False),
+    # /v1/tax/transactions/{id}: Stripe's permissions and limits go by the first two segments.
+    "/v1/tax": (TAX_TRANSACTIONS, False),
 }
 _BY_CODE = {permission.code: permission for permission, _ in ENDPOINTS.values()}
 _NAMED_PERMISSION = re.compile(r"'(rak_[a-z0-9_]+)'")

@@ -29,6 +29,14 @@ def test_no_personal_data_in_the_warehouse_or_any_export_file_of_a_close(closed_
     stored = warehouse_text(closed_small_world.settings.warehouse)
     assert "cus_" in stored  # customer ids stay: the source objects were landed
     assert [value for value in personal if value in stored] == []
+    # The warehouse scan reads views too: the payout reconciliation's charge columns are in it, and
+    # the Stripe Tax transactions, whose customer address Stripe gives in full.
+    with duckdb.connect(str(closed_small_world.settings.warehouse), read_only=True) as connection:
+        [(itemized, customers)] = connection.execute(
+            "select count(charge_id), count(distinct customer_id) from main.rpt_payout_reconciliation").fetchall()
+        [(taxed,)] = connection.execute("select count(*) from main.int_charge_stripe_taxes").fetchall()
+    assert itemized > 0 and customers > 1
+    assert taxed == len(sales(small_world).tax_transactions) > 0
     files = [path for path in closed_small_world.settings.export_dir.rglob("*") if path.is_file()]
     assert files
     for path in files:

@@ -315,3 +315,30 @@ def test_a_charge_is_retrieved_by_id_and_an_unknown_one_is_404(stripe_server, sm
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client(stripe_server).v1.charges.retrieve("ch_missing")
     assert refused.value.http_status == 404 and "No such charge: 'ch_missing'" in str(refused.value)
+
+
+def test_tax_transactions_are_retrieved_by_id_and_transfers_listed_with_exactly_the_fixture_keys(stripe_fixtures):
+    import dataclasses
+
+    from sandbox.merchant import simulate
+    from sandbox.sales import sales
+    from tests.conftest import SMALL_WORLD
+
+    world = simulate(dataclasses.replace(SMALL_WORLD, connect_transfers=True))
+    detail = sales(world)
+    with SandboxStripeServer(world, API_KEY) as server:
+        served = [client(server).v1.tax.transactions.retrieve(transaction["id"], params={"expand": ["line_items"]}).to_dict()
+                  for transaction in detail.tax_transactions]
+        transfers = [transfer.to_dict() for transfer in client(server).v1.transfers.list(params={"limit": 100}).auto_paging_iter()]
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            client(server).v1.tax.transactions.retrieve("tax_missing")
+    assert served == detail.tax_transactions and served
+    for transaction in served:
+        assert_same_shape(stripe_fixtures["tax.transaction"], transaction, transaction["id"])
+        for line in transaction["line_items"]["data"]:
+            assert_same_shape(stripe_fixtures["tax.transaction_line_item"], line, line["id"])
+    assert [transfer["id"] for transfer in transfers] == [t["id"] for t in sorted(detail.transfers, key=lambda t: t["created"], reverse=True)]
+    assert len(transfers) == 2
+    for transfer in transfers:
+        assert_same_shape(stripe_fixtures["transfer"], transfer, transfer["id"])
+    assert refused.value.http_status == 404

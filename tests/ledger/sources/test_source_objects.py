@@ -16,10 +16,11 @@ import pytest
 from ledger import warehouse
 from ledger.config import ConfigError
 from ledger.sources import source_tables
-from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, TRANSFERS, DataPipelineError, load_newest_run
+from ledger.sources.data_pipeline import BALANCE_TRANSACTIONS, FEE_DETAILS, LOAD_ORDER, TRANSFERS, DataPipelineError, load_newest_run
 from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox import data_pipeline as delivery
+from sandbox import raw_tables
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.sales import sales
@@ -27,7 +28,7 @@ from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 from tests.conftest import API_KEY
 from tests.s3_fixtures import layout, local_s3  # noqa: F401 - fixtures
 
-FOUR_CURRENCIES = WorldSpec(seed=7, days=10, transactions_per_day=40, currencies=("usd", "eur", "jpy", "kwd"))
+FOUR_CURRENCIES = WorldSpec(seed=7, days=10, transactions_per_day=40, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,9 @@ def ingest_api(world, path, window=None, **options):
         return ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500, **options), connection, window, now=window.end)
 
 
-def source_rows(path) -> dict[str, list[tuple]]:
+def source_rows(path, exclude=("_source", "_loaded_at")) -> dict[str, list[tuple]]:
     with duckdb.connect(str(path), read_only=True) as connection:
-        return {table.name: connection.execute(f"select * exclude (_source, _loaded_at) from raw.{table.name} order by all").fetchall()
+        return {table.name: connection.execute(f"select * exclude ({', '.join(exclude)}) from raw.{table.name} order by all").fetchall()
                 for table in source_tables.TABLES}
 
 
@@ -63,6 +64,10 @@ def test_listing_and_expanding_land_identical_source_tables_and_expanding_takes_
     assert len(rows["stripe_charges"]) == len(detail.charges) and len(rows["stripe_invoices"]) == len(detail.invoices)
     assert len(rows["stripe_invoice_line_items"]) == sum(len(invoice["lines"]["data"]) for invoice in detail.invoices)
     assert listed.source_rows["stripe_credit_note_line_item_taxes"] == sum(len(note["lines"]["data"]) for note in detail.credit_notes)
+    # Stripe Tax transactions, read by id from the charges that name them; Connect transfers.
+    assert [row[0] for row in rows["stripe_tax_transactions"]] == sorted(t["id"] for t in detail.tax_transactions)
+    assert len(rows["stripe_tax_transaction_line_items"]) == len(detail.tax_transactions) > 0
+    assert [row[0] for row in rows["stripe_transfers"]] == sorted(t["id"] for t in detail.transfers) and detail.transfers
     assert off.requests < expanded.requests < listed.requests
 
 
@@ -96,6 +101,30 @@ def test_the_raw_tables_give_revenue_by_product_and_tax_by_jurisdiction_to_the_m
     assert {(c, j): t for c, j, t in taxed} == truth.tax_by_jurisdiction
     assert {currency for currency, _ in truth.tax_by_jurisdiction} == {"usd", "eur", "jpy", "kwd"}
     assert untied == 0
+
+
+def test_loading_a_world_straight_into_the_warehouse_lands_the_source_tables_ingestion_lands(world, tmp_path):
+    ingest_api(world, tmp_path / "api.duckdb")
+    with warehouse.connect(tmp_path / "loaded.duckdb") as connection:
+        counts = raw_tables.load_world(connection, world)
+    # Ingestion stamps the key's own account; a world loaded straight has none, as its balance transactions.
+    unstamped = ("_source", "_loaded_at", "stripe_account_id")
+    loaded = source_rows(tmp_path / "loaded.duckdb", unstamped)
+    assert loaded == source_rows(tmp_path / "api.duckdb", unstamped)
+    assert counts["stripe_charges"] == len(sales(world).charges) and all(loaded.values())
+
+
+def test_a_tax_transaction_stripe_does_not_know_is_a_warning_and_the_rest_lands(tmp_path):
+    world = simulate(dataclasses.replace(FOUR_CURRENCIES, transactions_per_day=15))  # its own: the test edits its detail
+    detail = sales(world)
+    taxed = [charge for charge in detail.charges if source_tables.TAX_TRANSACTION_KEY in charge["metadata"]]
+    taxed[0]["metadata"][source_tables.TAX_TRANSACTION_KEY] = "tax_mistyped"  # the merchant's own text
+    stats = ingest_api(world, tmp_path / "w.duckdb")
+    assert stats.warnings == [
+        f"charge {taxed[0]['id']} names Stripe Tax transaction 'tax_mistyped' in its metadata (tax_transaction), "
+        "which Stripe does not know (HTTP 404): its tax is not landed"]
+    assert len(source_rows(tmp_path / "w.duckdb")["stripe_tax_transactions"]) == len(taxed) - 1 > 0
+    assert stats.balance_transactions == world.balance_transactions.num_rows
 
 
 def test_a_refund_of_a_charge_created_before_the_window_brings_that_charge_by_id(world, tmp_path):
@@ -140,7 +169,7 @@ def test_no_personal_data_reaches_the_warehouse_by_default_from_either_source(wo
         assert [value for value in personal if value in text] == []
     # The delivery's source files (which hold it) are not kept beside the warehouse.
     kept = [p.name for p in (tmp_path / "pipeline.duckdb.data_pipeline").rglob("*") if p.is_dir()]
-    assert not set(kept) & {table.delivered_name for table in source_tables.TABLES}
+    assert not set(kept) & ({table.delivered_name for table in source_tables.TABLES} - set(LOAD_ORDER))  # `transfers` holds the payouts
 
 
 def test_the_allowlist_keeps_the_named_columns_and_nothing_else(world, layout, tmp_path):
@@ -230,8 +259,8 @@ def test_a_run_killed_before_its_source_objects_commit_leaves_none_and_a_rerun_l
         trace = tmp_path / "trace.txt"
         assert run(tmp_path / "clean.duckdb", CLOSE_FAILPOINT_TRACE=str(trace)).returncode == 0
         commits = trace.read_text().split().count("warehouse.commit")
-        # From the end: cursors, balance snapshot, charges read by id, the source objects' batch.
-        killed = run(tmp_path / "killed.duckdb", CLOSE_FAILPOINT=f"warehouse.commit:{commits - 3}")
+        # From the end: cursors, balance snapshot, tax transactions and charges read by id, the source objects' batch.
+        killed = run(tmp_path / "killed.duckdb", CLOSE_FAILPOINT=f"warehouse.commit:{commits - 4}")
         assert killed.returncode == -9
         assert not any(source_rows(tmp_path / "killed.duckdb").values())
         with duckdb.connect(str(tmp_path / "killed.duckdb"), read_only=True) as connection:

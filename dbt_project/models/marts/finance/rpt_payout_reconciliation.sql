@@ -6,6 +6,10 @@
 -- payout, one row each, dated by the payout's effective date (its arrival date). Amounts in major
 -- units as Stripe's CSV prints them (`gross`, `fee`, `net`) and in minor units (`*_minor`).
 -- The payout's own balance transaction is not an item of the payout, as in Stripe's report.
+-- Beside the amounts, the charge's columns of the report (int_balance_transaction_charges: a
+-- refund or dispute carries its charge's) and the configured metadata keys as
+-- `payment_metadata[key]`; no customer name, e-mail or address (they are not stored).
+{%- set metadata_keys = payout_reconciliation_metadata_keys() %}
 
 with
 
@@ -34,6 +38,28 @@ exponents as (
 
 ),
 
+charges as (
+
+    select * from {{ ref('int_balance_transaction_charges') }}
+
+),
+{%- if metadata_keys %}
+
+-- One row per charge, a column per configured key.
+charge_metadata as (
+
+    select
+        charge_id,
+        {%- for key in metadata_keys %}
+        max(value) filter (where key = '{{ key }}') as "payment_metadata[{{ key }}]"{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('stg_stripe__charge_metadata') }}
+    where key in ({% for key in metadata_keys %}'{{ key }}'{{ ", " if not loop.last }}{% endfor %})
+    group by charge_id
+
+),
+{%- endif %}
+
 -- Payouts' own transactions; an anti-join on equality, where `<>` across the join would be a
 -- nested loop over every item.
 payout_own_transactions as (
@@ -61,6 +87,26 @@ final as (
         transactions.reporting_category,
         transactions.source_id,
         transactions.description,
+        charges.customer_facing_amount_minor,
+        {{ format_major('charges.customer_facing_amount_minor', 'coalesce(customer_facing_exponents.exponent, 2)') }} as customer_facing_amount,
+        charges.customer_facing_currency,
+        charges.charge_id,
+        charges.payment_intent_id,
+        charges.charge_created_at as charge_created_utc,
+        cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', charges.charge_created_at)) as timestamp) as charge_created,
+        charges.invoice_id,
+        charges.invoice_number,
+        charges.subscription_id,
+        charges.customer_id,
+        charges.payment_method_type,
+        charges.card_brand,
+        charges.card_country,
+        charges.card_funding,
+        charges.statement_descriptor,
+        charges.dispute_reason,
+        {%- for key in metadata_keys %}
+        charge_metadata."payment_metadata[{{ key }}]",
+        {%- endfor %}
         payouts.payout_id as automatic_payout_id,
         cast(payouts.arrival_date as timestamp) as automatic_payout_effective_at_utc,
         cast(payouts.arrival_date as timestamp) as automatic_payout_effective_at,
@@ -76,6 +122,14 @@ final as (
         on payout_transactions.balance_transaction_id = transactions.balance_transaction_id
     left join exponents
         on transactions.currency = exponents.currency
+    left join charges
+        on transactions.balance_transaction_id = charges.balance_transaction_id
+    left join exponents as customer_facing_exponents
+        on charges.customer_facing_currency = customer_facing_exponents.currency
+    {%- if metadata_keys %}
+    left join charge_metadata
+        on charges.charge_id = charge_metadata.charge_id
+    {%- endif %}
     anti join payout_own_transactions
         on transactions.balance_transaction_id = payout_own_transactions.balance_transaction_id
 
