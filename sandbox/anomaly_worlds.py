@@ -206,13 +206,9 @@ def land_anomaly_world(path: Path, anomaly_world: AnomalyWorld) -> None:
         outside = pc.or_(pc.less(created, day_start), pc.greater_equal(created, day_start + DAY))
         landed = dataclasses.replace(world, balance_transactions=world.balance_transactions.filter(outside))
     with warehouse.connect(path) as connection:
-<<<<<<< HEAD
-        raw_tables.load_world(connection, landed)
-        _load_source_objects(connection, world, missing.start if missing else None)
-=======
-        # The anomaly metrics read balance transactions, payouts and the bank: no source objects.
+        # The source objects the slice metrics read, but those the missed ingestion day lost.
         raw_tables.load_world(connection, landed, source_objects=False)
->>>>>>> itemized
+        _load_source_objects(connection, world, missing.start if missing else None)
         warehouse.upsert(connection, "stripe_balance_snapshots", daily_snapshots(anomaly_world))
         _load_bank_statement(connection, anomaly_world)
     build_ledger(path, proofs=False)
