@@ -188,7 +188,12 @@ final as (
         component_kind,
         revenue_category,
         jurisdiction,
-        'sale:' || component_kind || coalesce(':' || coalesce(product_id, tax_rate_id, revenue_category), '') as line_role,
+        -- What the line is of: the product (or category) sold, the tax rate (or jurisdiction) charged.
+        'sale:' || component_kind || coalesce(':' || case component_kind
+            when 'tax' then coalesce(tax_rate_id, jurisdiction)
+            when 'shipping' then null
+            else coalesce(product_id, revenue_category)
+        end, '') as line_role,
 
         ---------- numerics
         -- As the journal books it: a sale's parts are credits, a discount a debit.
