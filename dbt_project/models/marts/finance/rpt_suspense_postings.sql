@@ -104,7 +104,7 @@ unknown_product_postings as (
         cast(sum(unknown.amount_minor) as bigint) as suspense_amount_minor,
         'unknown product ' || string_agg(distinct unknown.product_id, ', ' order by unknown.product_id)
             || ' on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
-            || ': not among Stripe''s products; ingest the product or correct the invoice' as reason,
+            || ': not among Stripe''s products; ingest the product or correct the document' as reason,
         null::integer as mapping_rule_line
     from (select * from sales_split where is_unknown_product) as unknown
     inner join transactions
