@@ -20,6 +20,7 @@ import multiprocessing
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,24 +31,27 @@ from ledger import warehouse
 from ledger.checks.validate import run_suites
 from ledger.dbt_build import build_ledger, load_configuration, parse_ledger
 from orchestration.bench import StageFigures, in_a_fresh_process, measured
+from ledger.sources import source_tables
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.raw_tables import load_world
+from sandbox.sales import sales
 
 BENCH_CURRENCIES = ("usd", "eur", "gbp", "jpy", "kwd")
 
 
-def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> dict:
-    """One size: returns its figures; raises if a proof fails (a fast wrong ledger is no result)."""
+def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, source_detail: bool = False) -> dict:
+    """One size: returns its figures; raises if a proof fails (a fast wrong ledger is no result).
+    With `source_detail` the source objects land too, so the sales split books every sale."""
     spec = WorldSpec(seed=seed, days=days, transactions_per_day=max(1, transactions // days), currencies=BENCH_CURRENCIES)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     warehouse_file = (workdir / "warehouse.duckdb").resolve()
     print(f"Benchmark close: {spec.days * spec.transactions_per_day:,} activity transactions over {spec.days} days, "
-          f"currencies {', '.join(spec.currencies)}", flush=True)
+          f"currencies {', '.join(spec.currencies)}{', with source detail' if source_detail else ''}", flush=True)
 
     # In a child process: the simulator's arrays stay out of the measured process's memory.
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        simulate_s, load_s, counts = pool.apply(_simulate_and_load, (spec, warehouse_file))
+        simulate_s, load_s, counts = pool.apply(_simulate_and_load, (spec, warehouse_file, source_detail))
     print(f"{'simulate':<12} {simulate_s:9.2f} s  (not counted)\n{'load raw':<12} {load_s:9.2f} s  (not counted; with the saved parse and the accounting configuration of an earlier run) {counts}", flush=True)
 
     figures: dict[str, StageFigures] = {}
@@ -69,6 +73,7 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path) -> d
         raise RuntimeError("a proof failed on the benchmark world:\n" + "\n".join(failed))
     return {
         "transactions": counts["stripe_balance_transactions"],
+        "source_detail": source_detail,
         "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
         "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
         "cpu_s": round(sum(f.extra["cpu_s"] for f in figures.values()), 2),
@@ -94,30 +99,38 @@ def cpu_used(process: psutil.Process) -> Iterator[CpuUsed]:
     used.seconds = round((after.user + after.system) - (before.user + before.system), 2)
 
 
-def _simulate_and_load(spec: WorldSpec, warehouse_file: Path) -> tuple[float, float, dict[str, int]]:
+def _simulate_and_load(spec: WorldSpec, warehouse_file: Path, source_detail: bool) -> tuple[float, float, dict[str, int]]:
     started = time.perf_counter()
     world = simulate(spec)
+    if source_detail:
+        sales(world)  # built with the world, not counted as loading
     simulate_s = time.perf_counter() - started
     started = time.perf_counter()
     with warehouse.connect(warehouse_file) as connection:
         counts = load_world(connection, world)
+        if source_detail:
+            loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+            for resource, objects in sales(world).by_resource().items():
+                for table, rows in source_tables.rows(resource, objects, "api", loaded_at).items():
+                    counts[table] = warehouse.upsert(connection, table, rows)
     # What a deployed ledger keeps from its previous run: the saved parse and the loaded configuration.
     load_configuration(warehouse_file)
     return simulate_s, time.perf_counter() - started, counts
 
 
-def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path) -> dict:
+def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path, source_detail: bool) -> dict:
     """One size in its own `stripe-close bench close` process, as a deployment starts each run:
     nothing parsed or imported by the size before it. Its output is passed on; its JSON line returned."""
-    return in_a_fresh_process(["close", "--transactions", str(size), "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent)],
+    return in_a_fresh_process(["close", "--transactions", str(size), "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent),
+                               *(["--source-detail"] if source_detail else [])],
                               f"the benchmark of {size:,} transactions")
 
 
-def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path) -> int:
+def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path, source_detail: bool = False) -> int:
     if len(sizes) == 1:
-        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]))]
+        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]), source_detail)]
     else:
-        runs = [_in_a_fresh_process(size, days, seed, workdir) for size in sizes]
+        runs = [_in_a_fresh_process(size, days, seed, workdir, source_detail) for size in sizes]
     if len(runs) > 1:
         base = runs[0]
         print("Scaling (seconds per million transactions should stay flat if time grows linearly):")

@@ -46,6 +46,8 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_close.add_argument("--days", type=at_least(1), default=30, help="days the transactions spread over (default 30)")
     bench_close.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
     bench_close.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouse goes")
+    bench_close.add_argument("--source-detail", action="store_true",
+                             help="land the source objects too (charges, refunds, invoices, credit notes...), so the sales split books")
     bench_close.set_defaults(handler=_bench_close)
 
     bench_continuous = add_command(
@@ -125,7 +127,7 @@ def _bench_close(args: argparse.Namespace) -> int:
     from orchestration.bench_close import run_close_benchmark
 
     sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.transactions]
-    return run_close_benchmark(sizes, args.days, args.seed, Path(args.workdir) / "close")
+    return run_close_benchmark(sizes, args.days, args.seed, Path(args.workdir) / "close", args.source_detail)
 
 
 def _bench_continuous(args: argparse.Namespace) -> int:
