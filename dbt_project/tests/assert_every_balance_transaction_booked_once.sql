@@ -1,8 +1,9 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}, 'description': 'Every transaction booked once. Every Stripe balance transaction with a movement is in exactly one journal entry: none missing, none doubled. When it fails: the rows name the transactions; run the ledger again for their days, and report it if it persists.'}) }}
 -- depends_on: {{ ref('fct_journal_line_sources') }}
 -- Proof 1: every balance transaction with a movement is booked under exactly one original journal
--- entry (adjusting entries cite it), with its gross on one gross line and the lines of its sale's
--- parts (roles `sale:...`, int_balance_transaction_sales_split) and exactly its net on Stripe clearing; and per currency, everything booked from balance transactions sums to zero.
+-- entry (adjusting entries cite it), with its gross on at most one gross line and the lines of its
+-- sale's parts (roles `sale:...`, int_balance_transaction_sales_split), and exactly its net on Stripe
+-- clearing; and per currency, everything booked from balance transactions sums to zero.
 -- Returns each culprit transaction (or currency) with what is wrong.
 -- It reads the drill-down where it is stored: one row per posted record with its lines
 -- (fct_journal_source_records, whose gross and clearing lines it filters without unnesting) and

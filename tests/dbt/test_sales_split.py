@@ -5,6 +5,7 @@ an invoice equal the simulator's truth to the minor unit; refunds reverse exactl
 or pro rata (the rounding remainder on the document's first revenue line); a product Stripe does
 not list books to suspense and the warning check says so."""
 
+import json
 from collections import defaultdict
 
 import pytest
@@ -102,8 +103,6 @@ def test_every_charge_books_its_sale_and_nothing_on_the_single_revenue_line(buil
 
 
 def test_the_split_proofs_ran_and_passed(built):
-    import json
-
     _, path = built
     results = statuses(json.loads((target_dir(path) / "run_results.json").read_text()))
     assert {name: results[name] for name in (*SPLIT_PROOFS, "assert_every_balance_transaction_booked_once", "assert_journal_entries_balance")} == {
