@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from ledger import warehouse
+from ledger import period_close, warehouse
 from ledger.dbt_build import target_dir
 from sandbox.ground_truth import revenue_truth
 from tests.dbt.builders import build, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
@@ -206,3 +206,28 @@ def test_an_unknown_product_books_to_suspense_a_product_rule_and_net_discounts_a
     assert query(ledger, f"""
         select account_code, -sum(amount_minor) from main.fct_journal_line_sources
         where line_role = 'sale:revenue:{ruled}' and currency = 'usd' group by account_code""") == [("4010", ruled_net)]
+
+
+def test_a_locked_period_keeps_its_split_and_a_new_product_account_posts_as_adjustments(built, tmp_path):
+    """October is locked; then the accountant gives a product its own revenue account. October's
+    lines stay as locked; November receives adjusting entries that move the product's revenue, and
+    every proof still passes (adjustments count in the period they correct)."""
+    _, path = built
+    ledger = copy_ledger(path, tmp_path / "ledger")
+    october = query(ledger, "select journal_line_id, account_code, amount_minor from main.fct_journal_lines order by 1")
+    [(product, moved)] = query(ledger, """
+        select product_id, sum(amount_minor) from main.int_balance_transaction_sales_split
+        where component_kind = 'revenue' and product_id is not null and currency = 'eur'
+        group by product_id order by product_id limit 1""")
+    period_close.lock_period(ledger, "2026-10", actor="controller")
+    project = project_copy(tmp_path / "dbt_project")
+    with (project / "seeds" / "gl_revenue_accounts.csv").open("a") as handle:
+        handle.write(f"product,{product},,4010,moved after the lock\n")
+    results = statuses(build(ledger, project_dir=project))
+
+    assert {name: results[name] for name in SPLIT_PROOFS} == {name: "pass" for name in SPLIT_PROOFS}
+    assert query(ledger, "select journal_line_id, account_code, amount_minor from main.fct_journal_lines where period = '2026-10' order by 1") == october
+    adjusted = dict(query(ledger, """
+        select account_code, sum(amount_minor) from main.fct_journal_lines
+        where is_adjustment and currency = 'eur' and period = '2026-11' group by account_code"""))
+    assert adjusted == {"4000": -moved, "4010": moved}

@@ -84,7 +84,7 @@ sales_sources as (
 
 ),
 
-components as (
+components as materialized (
 
     select * from {{ ref('int_sales_document_components') }}
 
