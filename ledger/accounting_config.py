@@ -21,6 +21,9 @@ ACCOUNT_TYPES = {"asset", "liability", "equity", "income", "expense", "other", "
 MATCH_ON = {"reporting_category", "type"}
 ANOMALY_BASELINES = {"weekday_median", "previous_day"}
 ANOMALY_DIRECTIONS = {"up", "down", "both"}
+DISCOUNT_TREATMENTS = ("contra_revenue", "net")
+# Sales split rules (docs/ledger.md, "Revenue, tax, discounts and shipping"): what each matches on.
+SALES_RULE_MATCH_ON = {"gl_revenue_accounts": ("product", "price", "metadata"), "gl_tax_accounts": ("tax_rate", "jurisdiction")}
 CONTROL_ROLES = {"stripe_clearing", "cash_in_transit", "bank", "suspense", "default_fee", "fx_gain_loss", "fx_unrealized_gain_loss"}
 
 
@@ -117,6 +120,8 @@ def problems(seeds_dir: Path = SEEDS_DIR) -> list[str]:
     if missing_roles:
         found.append(f"gl_control_accounts.csv: no account for role(s) {', '.join(sorted(missing_roles))}")
 
+    found += sales_split_problems(seeds_dir, entity_ids, unknown_account)
+
     rates = read_seed(seeds_dir, "fx_rates")
     found += _duplicates(rates, ("rate_date", "currency", "functional_currency"))
     for row in rates:
@@ -126,6 +131,38 @@ def problems(seeds_dir: Path = SEEDS_DIR) -> list[str]:
         except InvalidOperation:
             found.append(f"{row.where('rate_date', 'currency', 'rate')}: rate must be a positive decimal")
     return found + anomaly_setting_problems(read_seed(seeds_dir, "anomaly_settings"))
+
+
+def sales_split_problems(seeds_dir: Path, entity_ids: set[str], unknown_account) -> list[str]:
+    """The sales split's policy (one row for every entity, optionally one per entity) and its rules."""
+    found: list[str] = []
+    policies = read_seed(seeds_dir, "gl_sales_policy")
+    found += _duplicates(policies, ("entity_id",))
+    if not any(not row.values["entity_id"] for row in policies):
+        found.append("gl_sales_policy.csv: no row without entity_id; one must give every entity's sales policy")
+    for row in policies:
+        where = ("entity_id", "discount_treatment")
+        if row.values["entity_id"] and row.values["entity_id"] not in entity_ids:
+            found.append(f"{row.where(*where)}: entity_id is not in entities.csv")
+        if row.values["discount_treatment"] not in DISCOUNT_TREATMENTS:
+            found.append(f"{row.where(*where)}: discount_treatment must be {' or '.join(DISCOUNT_TREATMENTS)}")
+        found += unknown_account(row, "discount_account_code", row.values["discount_treatment"] == "contra_revenue", *where)
+        for column in ("shipping_account_code", "default_revenue_account_code", "default_tax_account_code"):
+            found += unknown_account(row, column, True, *where)
+        found += unknown_account(row, "uninvoiced_account_code", False, *where)
+    for name, match_on in SALES_RULE_MATCH_ON.items():
+        rules = read_seed(seeds_dir, name)
+        key = ("match_on", "match_value", "entity_id")
+        found += _duplicates(rules, key)
+        for row in rules:
+            if row.values["match_on"] not in match_on:
+                found.append(f"{row.where(*key)}: match_on must be one of {', '.join(match_on)}")
+            if not row.values["match_value"]:
+                found.append(f"{row.where(*key)}: match_value is empty")
+            if row.values["entity_id"] and row.values["entity_id"] not in entity_ids:
+                found.append(f"{row.where(*key)}: entity_id is not in entities.csv")
+            found += unknown_account(row, "account_code", True, *key)
+    return found
 
 
 def anomaly_setting_problems(rows: list[Row]) -> list[str]:

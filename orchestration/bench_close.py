@@ -61,6 +61,7 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, sour
         raise RuntimeError("a proof failed on the benchmark world:\n" + "\n".join(failed))
     return {
         "transactions": counts["stripe_balance_transactions"],
+        "source_objects": source_objects,
         "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
         "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
         "cpu_s": round(sum(f.cpu_s for f in figures.values()), 2),

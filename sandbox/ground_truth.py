@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sandbox import stripe_objects
 from sandbox.merchant import World
 
@@ -21,6 +23,12 @@ if TYPE_CHECKING:
 BANK, STRIPE_CLEARING, CASH_IN_TRANSIT = "1000", "1010", "1030"
 REVENUE, REFUNDS, DISPUTES_RECEIVABLE = "4000", "4900", "1200"
 PROCESSING_FEES, FEE_TAX, APPLICATION_FEES, CHARGEBACK_FEES = "6000", "6010", "6020", "6100"
+
+# The sales split's default accounts (dbt_project/seeds/gl_sales_policy.csv, gl_revenue_accounts.csv,
+# gl_tax_accounts.csv): what a charge or refund sold books instead of its gross amount.
+DISCOUNTS, SHIPPING, DEFAULT_TAX = "4050", "4200", "2000"
+CATEGORY_ACCOUNTS = {"services": "4010", "marketplace": "4020"}
+TAX_ACCOUNTS = {"California": "2010", "New York": "2011", "Texas": "2012", "DE": "2020", "FR": "2021", "GB": "2022", "JP": "2030"}
 
 # event -> (account of the gross amount, account of Stripe's own part of the fee); the application
 # fee and the tax inside a fee always book to application fees paid and tax on fees.
@@ -78,6 +86,8 @@ def ground_truth(world: World, deposits: list[PayoutDeposit]) -> GroundTruth:
             balances[(currency, APPLICATION_FEES)] += application_fee
             balances[(currency, FEE_TAX)] += fee_tax
             balances[(currency, STRIPE_CLEARING)] += int(columns["net"][rows].sum())
+    for key, amount in _sales_split(world).items():
+        balances[key] += amount
     unknown = set(events[visible]) - set(EVENT_ACCOUNTS)
     if unknown:
         raise ValueError(f"ground truth has no accounting policy for events {sorted(unknown)}")
@@ -97,6 +107,65 @@ def ground_truth(world: World, deposits: list[PayoutDeposit]) -> GroundTruth:
     )
 
 
+
+
+def _document_parts(document: dict, jurisdiction: dict[str, str]) -> list[tuple[str, int]]:
+    """An invoice's or credit note's parts as (account, amount), adding up to its total: each line's
+    revenue, then the discounts, the taxes and the shipping, the first line's revenue first."""
+    lines = document["lines"]["data"]
+    parts = [(REVENUE, line["amount"]) for line in lines]
+    parts += [(DISCOUNTS, -sum(d["amount"] for d in line.get("discount_amounts") or [])) for line in lines]
+    parts += [(TAX_ACCOUNTS.get(jurisdiction[tax["tax_rate_details"]["tax_rate"]], DEFAULT_TAX), tax["amount"])
+              for line in lines for tax in line["taxes"]]
+    return parts + [(SHIPPING, document["amount_shipping"])]
+
+
+def _pro_rata(amount: int, parts: list[tuple[str, int]]) -> dict[str, int]:
+    """`amount` booked over `parts` in their proportions, as the ledger does: each part's share
+    truncated toward zero, the remainder on the first part; credits negative (journal signs)."""
+    total = sum(part for _, part in parts)
+    shares = [abs(amount * part) // abs(total) * (1 if (amount * part >= 0) == (total > 0) else -1) for _, part in parts]
+    shares[0] += amount - sum(shares)
+    booked: dict[str, int] = defaultdict(int)
+    for (account, _), share in zip(parts, shares):
+        booked[account] -= share
+    return booked
+
+
+def _sales_split(world: World) -> dict[tuple[str, str], int]:
+    """How the sales split moves each visible charge's and refund's gross from its event's account to
+    the accounts of what it sold: invoices' and credit notes' parts exactly, refunds without a credit
+    note pro rata of their charge's invoice, charges without an invoice to their category's account."""
+    from sandbox.sales import sales  # the detail is built only when asked for
+
+    detail = sales(world)
+    jurisdiction = {rate["id"]: rate["jurisdiction"] for rate in detail.tax_rates}
+    invoices = {invoice["id"]: invoice for invoice in detail.invoices}
+    invoice_of_intent = {payment["payment"]["payment_intent"]: invoices[payment["invoice"]] for payment in detail.invoice_payments}
+    note_of_refund = {refund["refund"]: note for note in detail.credit_notes for refund in note["refunds"]}
+    charges = {charge["id"]: charge for charge in detail.charges}
+    visible = {row["id"]: row for row in world.balance_transactions.filter(
+        np.asarray(world.balance_transactions.column("created").to_numpy() <= world.as_of)).select(["id", "amount", "event"]).to_pylist()}
+
+    def parts_of(charge: dict) -> list[tuple[str, int]]:
+        invoice = invoice_of_intent.get(charge["payment_intent"])
+        if invoice is not None:
+            return _document_parts(invoice, jurisdiction)
+        return [(CATEGORY_ACCOUNTS[charge["metadata"]["revenue_category"]], charge["amount_captured"])]
+
+    moved: dict[tuple[str, str], int] = defaultdict(int)
+    for source, parts in [
+        *((charge, parts_of(charge)) for charge in detail.charges),
+        *((refund, _document_parts(note_of_refund[refund["id"]], jurisdiction) if refund["id"] in note_of_refund
+          else parts_of(charges[refund["charge"]])) for refund in detail.refunds),
+    ]:
+        row = visible.get(source["balance_transaction"])
+        if row is None:
+            continue
+        moved[(source["currency"], EVENT_ACCOUNTS[row["event"]][0])] += row["amount"]
+        for account, amount in _pro_rata(row["amount"], parts).items():
+            moved[(source["currency"], account)] += amount
+    return moved
 
 
 @dataclass(frozen=True)

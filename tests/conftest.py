@@ -27,6 +27,8 @@ API_KEY = "sk_test_stripe_close_tests"
 # the late and the combined deposit) happens, in three currencies including JPY.
 SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
 # The same, plus a manual and an instant payout, which Stripe cannot itemize.
+# A few days of sales in four currencies (JPY and KWD: 0 and 3 decimals), with their source objects.
+FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 PAYOUTS_BY_HAND_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, manual_and_instant_payouts=True)
 # run_close exports the close's settings to os.environ (dbt reads them there): cleared for a close
 # and restored afterwards, so no test sees another's warehouse.
@@ -53,6 +55,9 @@ SHARED_BUILDS = {
     "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
     "tests/orchestration/test_export_guard.py": "small_world_ledger",
     "tests/exporters/test_guard.py": "small_world_ledger",
+    "tests/dbt/test_source_staging.py": "four_currency_sales_ledger",
+    "tests/dbt/test_sales_split.py": "four_currency_sales_ledger",
+    "tests/exporters/test_sales_split_exports.py": "four_currency_sales_ledger",
     "tests/dbt/test_entities_by_account.py": "two_entity_ledger",
     "tests/exporters/test_entity_exports.py": "two_entity_ledger",
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",

@@ -1,7 +1,8 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}, 'description': 'Every transaction booked once. Every Stripe balance transaction with a movement is in exactly one journal entry: none missing, none doubled. When it fails: the rows name the transactions; run the ledger again for their days, and report it if it persists.'}) }}
 -- depends_on: {{ ref('fct_journal_line_sources') }}
 -- Proof 1: every balance transaction with a movement is booked under exactly one original journal
--- entry (adjusting entries cite it), with its gross on one gross line and exactly its net on Stripe
+-- entry (adjusting entries cite it), with its gross on at most one gross line and the lines of its
+-- sale's parts (roles `sale:...`, int_balance_transaction_sales_split), and exactly its net on Stripe
 -- clearing; and per currency, everything booked from balance transactions sums to zero.
 -- Returns each culprit transaction (or currency) with what is wrong.
 -- It reads the drill-down where it is stored: one row per posted record with its lines
@@ -41,14 +42,14 @@ booked_parts as (
         source_id,
         original_journal_entry_id,
         is_adjustment,
-        len(gross_lines) as gross_rows,
+        len(list_filter(gross_lines, lambda line: line.line_role = 'gross')) as gross_rows,
         len(clearing_lines) as clearing_rows,
         coalesce(list_sum(list_transform(gross_lines, lambda line: -line.amount_minor)), 0) as gross_minor,
         coalesce(list_sum(list_transform(clearing_lines, lambda line: line.amount_minor)), 0) as clearing_minor
     from (
         select
             *,
-            list_filter(lines, lambda line: line.line_role = 'gross') as gross_lines,
+            list_filter(lines, lambda line: line.line_role = 'gross' or starts_with(line.line_role, 'sale:')) as gross_lines,
             list_filter(lines, lambda line: line.line_role = 'stripe_clearing') as clearing_lines
         from posted_records
     )
@@ -60,10 +61,10 @@ booked_parts as (
         is_adjustment,
         case when line_role = 'gross' then 1 else 0 end,
         case when line_role = 'stripe_clearing' then 1 else 0 end,
-        case when line_role = 'gross' then -amount_minor else 0 end,
+        case when line_role = 'gross' or starts_with(line_role, 'sale:') then -amount_minor else 0 end,
         case when line_role = 'stripe_clearing' then amount_minor else 0 end
     from frozen_lines
-    where line_role in ('gross', 'stripe_clearing')
+    where line_role in ('gross', 'stripe_clearing') or starts_with(line_role, 'sale:')
 
 ),
 

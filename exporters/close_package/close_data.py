@@ -581,10 +581,15 @@ def _daily_volume(connection: duckdb.DuckDBPyConnection, entity_id: str, period:
     rows = connection.execute(
         """
         select sources.accounting_date, sources.currency, count(*), cast(sum(transactions.amount_minor) as bigint)
-        from main.fct_journal_line_sources as sources
+        from (
+            -- A charge books its gross on one line, or on its sale's parts (docs/ledger.md): once each.
+            select distinct accounting_date, currency, source_id
+            from main.fct_journal_line_sources
+            where source_kind = 'balance_transaction' and (line_role = 'gross' or starts_with(line_role, 'sale:'))
+                and not is_adjustment and entity_id = ? and period = ?
+        ) as sources
         inner join main.stg_stripe__balance_transactions as transactions on sources.source_id = transactions.balance_transaction_id
-        where sources.source_kind = 'balance_transaction' and sources.line_role = 'gross' and not sources.is_adjustment
-            and transactions.reporting_category = 'charge' and sources.entity_id = ? and sources.period = ?
+        where transactions.reporting_category = 'charge'
         group by all
         order by 1, 2
         """,

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -20,6 +21,9 @@ from ledger import warehouse
 from ledger.dbt_build import build_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.sources import stripe_records
+
+if TYPE_CHECKING:
+    from sandbox.merchant import World
 
 # When a balance snapshot lands without its own `as_of`: after every hand-made record's `created`.
 SNAPSHOT_AS_OF = datetime(2026, 11, 20)
@@ -114,6 +118,31 @@ def small_world_ledger() -> Path:
         load_world(connection, simulate(SMALL_WORLD))
     build(path)
     return path
+
+
+# The charge metadata key rpt_payout_reconciliation turns into a column, as Stripe's report does.
+FOUR_CURRENCY_METADATA_KEYS = {"CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS": "order_id"}
+
+
+@functools.cache
+def four_currency_sales_ledger() -> tuple["World", Path]:
+    """A world selling in USD, EUR, JPY and KWD (invoices, credit notes, tax, discounts, shipping),
+    ingested with its source objects by the real SDK from the sandbox API and built once per test
+    process: the world and its warehouse. Tests copy the file (`copy_ledger`) before changing it."""
+    from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
+    from sandbox.merchant import simulate
+    from sandbox.stripe_api import SandboxStripeServer
+    from tests.conftest import API_KEY, FOUR_CURRENCIES
+
+    world = simulate(FOUR_CURRENCIES)
+    directory = Path(tempfile.mkdtemp(prefix="four-currency-sales-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "warehouse.duckdb"
+    window = Window(datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(world.as_of, tz=timezone.utc))
+    with SandboxStripeServer(world, API_KEY) as server, warehouse.connect(path) as connection:
+        ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
+    build_ledger(path, FOUR_CURRENCY_METADATA_KEYS)
+    return world, path
 
 
 def copy_ledger(source: Path, directory: Path) -> Path:

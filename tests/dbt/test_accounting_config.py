@@ -85,3 +85,30 @@ def test_dbt_build_stops_before_any_model_on_an_invalid_rule(tmp_path):
     with duckdb.connect(str(path), read_only=True) as connection:
         tables = {name for (name,) in connection.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
     assert "fct_journal_lines" not in tables
+
+
+def test_bad_sales_split_rows_are_named_by_line(tmp_path):
+    seeds = edited_seeds(tmp_path, "gl_tax_accounts", "jurisdiction,Ontario,,2099,no such account\ncounty,Kings,,2000,\n")
+    with (seeds / "gl_sales_policy.csv").open("a") as handle:
+        handle.write("main,gross,,4200,4000,2000,,,\n")
+    assert accounting_config.problems(seeds) == [
+        "gl_sales_policy.csv line 3 (entity_id='main', discount_treatment='gross'): discount_treatment must be contra_revenue or net",
+        "gl_tax_accounts.csv line 9 (match_on='jurisdiction', match_value='Ontario', entity_id=''): "
+        "account_code '2099' is not an account in gl_accounts.csv",
+        "gl_tax_accounts.csv line 10 (match_on='county', match_value='Kings', entity_id=''): match_on must be one of tax_rate, jurisdiction",
+    ]
+
+
+def test_a_sales_policy_for_every_entity_is_required_and_contra_revenue_needs_its_account(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(accounting_config.SEEDS_DIR, seeds)
+    (seeds / "gl_sales_policy.csv").write_text(
+        "entity_id,discount_treatment,discount_account_code,shipping_account_code,default_revenue_account_code,"
+        "default_tax_account_code,uninvoiced_metadata_key,uninvoiced_account_code,note\n"
+        "main,contra_revenue,,4200,4000,2000,revenue_category,,\n"
+    )
+    assert accounting_config.problems(seeds) == [
+        "gl_sales_policy.csv: no row without entity_id; one must give every entity's sales policy",
+        "gl_sales_policy.csv line 2 (entity_id='main', discount_treatment='contra_revenue'): "
+        "discount_account_code '' is not an account in gl_accounts.csv",
+    ]

@@ -1,42 +1,27 @@
 """The staging models of Stripe's source objects, built by a real `dbt build` (every data test) on a
-warehouse the real SDK filled from the sandbox API: the detail the GL split will book from, in four
-currencies, ties to the simulator's truth to the minor unit; and the payout reconciliation report
-carries each item's charge, invoice, customer, card and configured metadata."""
+warehouse the real SDK filled from the sandbox API (the shared `four_currency_sales_ledger`): the
+detail the GL split books from, in four currencies, ties to the simulator's truth to the minor unit;
+and the payout reconciliation report carries each item's charge, invoice, customer, card and
+configured metadata."""
 
 import os
 import subprocess
-from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
 
-from ledger import warehouse
-from ledger.dbt_build import build_ledger
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from ledger.money import format_major
 from ledger.sources.source_tables import TAX_TRANSACTION_KEY
-from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox.ground_truth import revenue_truth
-from sandbox.merchant import WorldSpec, simulate
 from sandbox.sales import sales
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY
-
-FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
-# The charge metadata key rpt_payout_reconciliation turns into a column, as Stripe's report does.
-METADATA_KEYS = {"CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS": "order_id"}
+from tests.dbt.builders import four_currency_sales_ledger
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    world = simulate(FOUR_CURRENCIES)
-    path = tmp_path_factory.mktemp("sources") / "warehouse.duckdb"
-    window = Window(datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(world.as_of, tz=timezone.utc))
-    with SandboxStripeServer(world, API_KEY) as server, warehouse.connect(path) as connection:
-        ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
-    build_ledger(path, METADATA_KEYS)
-    return world, path
+def built():
+    return four_currency_sales_ledger()
 
 
 def query(path, sql):

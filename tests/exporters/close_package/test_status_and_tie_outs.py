@@ -227,9 +227,11 @@ def test_the_functional_trial_balance_equals_the_translated_ledger(package, ledg
         closing[account] = minor(balance, "usd")
         notes[account] = note
     assert closing == {account: amount for account, amount in ledger["functional"].items()}
-    # The FX accounts are there and named; the accounts the revaluation moved say so.
+    # The FX accounts are there and named; the accounts the revaluation moved say so: the Stripe,
+    # transit and bank balances, and the EUR VAT and JPY consumption tax payable (the sales split).
     assert (notes["7000"], notes["7010"]) == ("FX gain/loss", "FX gain/loss") and closing["7010"] != 0
-    assert {account for account, note in notes.items() if note == "includes FX revaluation or rounding"} == {"1000", "1010", "1030"}
+    assert {account for account, note in notes.items() if note == "includes FX revaluation or rounding"} == {
+        "1000", "1010", "1030", "2020", "2021", "2030"}
     assert minor(cells(table.xpath("./tfoot/tr")[0])[-2], "usd") == 0
     sheet = xlsx.read_rows(Path(package.workbook.location), "Functional TB")[1:]
     assert {account: parse_major(str(amount), "usd") for _, account, _, _, _, _, _, amount, _ in sheet} == closing

@@ -3,7 +3,8 @@
 -- The accounting days a windowed build rewrites in the incremental journal models, each with why:
 --   * the close window's days;
 --   * the days of balance transactions (and their fee details, or payout links under the payout
---     granularity) landed since the last build, however old their `created`: late facts;
+--     granularity, or the charge, refund, credit note or invoice payment their sales split books
+--     from) landed since the last build, however old their `created`: late facts;
 --   * the days a payout's bank move left or reached since the last build (a bank line matched
 --     late moves the arrival from the arrival date to the booking date; a payout that failed
 --     after arriving brings a return);
@@ -21,6 +22,7 @@
 -- depends_on: {{ ref('stg_close__period_locks') }}, {{ ref('int_payout_bank_moves') }}, {{ ref('stg_stripe__payouts') }}
 -- depends_on: {{ ref('stg_stripe__payout_transactions') }}, {{ ref('stg_stripe__balance_transactions') }}
 -- depends_on: {{ journal_raw_sources() | join(', ') }}
+-- depends_on: {{ source('stripe', 'stripe_charges') }}, {{ source('stripe', 'stripe_refunds') }}, {{ source('stripe', 'stripe_credit_notes') }}, {{ source('stripe', 'stripe_invoice_payments') }}
 
 {%- if window is none or mark is none or mark[1] != journal_build_basis() or stored is none %}
 
@@ -66,6 +68,24 @@ landed_beside as (
     from {{ source('stripe', 'stripe_payout_transactions') }}
     where _loaded_at > timestamp '{{ mark[0] }}'
     {%- endif %}
+    union
+    -- What a charge or refund sold, landed late (the sales split books it): its charge or refund,
+    -- its credit note, or the invoice payment of its payment intent.
+    select balance_transaction_id
+    from {{ source('stripe', 'stripe_charges') }}
+    where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select balance_transaction_id
+    from {{ source('stripe', 'stripe_refunds') }}
+    where _loaded_at > timestamp '{{ mark[0] }}'
+        or id in (select refund_id from {{ source('stripe', 'stripe_credit_notes') }} where _loaded_at > timestamp '{{ mark[0] }}')
+    union
+    select charges.balance_transaction_id
+    from {{ source('stripe', 'stripe_charges') }} as charges
+    semi join (
+        select payment_intent_id from {{ source('stripe', 'stripe_invoice_payments') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    ) as landed_payments
+        on charges.payment_intent_id = landed_payments.payment_intent_id
     except
     select balance_transaction_id from landed_transactions
 

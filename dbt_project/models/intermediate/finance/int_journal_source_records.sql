@@ -2,8 +2,9 @@
 -- row per balance transaction (or payout bank move) with the journal entry it belongs to at the
 -- configured granularity (var `journal_granularity`: daily, payout or transaction) and its `lines`,
 -- a list of (line_role, account_code, amount_minor) in signed minor units, debit positive.
--- A balance transaction books its gross to its category's account, its fee components to their
--- accounts and its net to Stripe clearing (gross - fee - net = 0: each transaction balances alone).
+-- A balance transaction books its gross to its category's account (a charge or refund whose sale
+-- is known: to its parts' accounts instead, int_balance_transaction_sales_split), its fee components
+-- to their accounts and its net to Stripe clearing (gross - fee - net = 0: each balances alone).
 -- A payout's money moves from cash in transit to the bank when it arrives (int_payout_bank_moves).
 -- Each record books to the entity of the Stripe account it came from (staging's `entity_id`).
 -- One row per record rather than per line: the drill-down stores each source id once, not three
@@ -95,7 +96,29 @@ split_totals as (
 
 ),
 
--- A transaction's gross, its Stripe fee (`fee` less the parts split off to other fee kinds) and its net.
+-- What each charge or refund sold, one list per transaction (int_balance_transaction_sales_split):
+-- revenue per product, discounts, tax per rate, shipping. A line per role and account.
+sales_splits as (
+
+    select
+        balance_transaction_id,
+        list({{ journal_line('line_role', 'account_code', 'amount_minor') }} order by line_role, account_code) as lines,
+        sum(amount_minor) as split_minor
+    from (
+        select split.balance_transaction_id, split.line_role, split.account_code, sum(split.amount_minor) as amount_minor
+        from {{ ref('int_balance_transaction_sales_split') }} as split
+        {%- if rebuild_days is not none %}
+        semi join transactions
+            on split.balance_transaction_id = transactions.balance_transaction_id
+        {%- endif %}
+        group by all
+    )
+    group by balance_transaction_id
+
+),
+
+-- A transaction's gross (what its sales split leaves of it, on the mapping rule's account), its
+-- sale's parts, its Stripe fee (`fee` less the parts split off to other fee kinds) and its net.
 transaction_records as (
 
     select
@@ -107,18 +130,20 @@ transaction_records as (
         transactions.currency,
         list_filter(
             [
-                {{ journal_line("'gross'", 'transactions.gross_account_code', '-transactions.amount_minor') }},
+                {{ journal_line("'gross'", 'transactions.gross_account_code', '-transactions.amount_minor - coalesce(sales_splits.split_minor, 0)') }},
                 {{ journal_line(
                     "'fee:stripe_fee'", 'transactions.stripe_fee_account_code',
                     'case when transactions.fee_minor <> 0 then transactions.fee_minor - coalesce(split_totals.split_minor, 0) else 0 end'
                 ) }},
                 {{ journal_line("'stripe_clearing'", 'control_accounts.stripe_clearing', 'transactions.net_minor') }}
-            ],
+            ] || coalesce(sales_splits.lines, []),
             lambda line: line.amount_minor <> 0
         ) as lines
     from transactions
     left join split_totals
         on transactions.balance_transaction_id = split_totals.balance_transaction_id
+    left join sales_splits
+        on transactions.balance_transaction_id = sales_splits.balance_transaction_id
     cross join control_accounts
 
 ),

@@ -1,6 +1,7 @@
 -- Every balance transaction whose gross amount books to a suspense account, for a person to review:
 -- money no mapping rule explains (unmapped) and money a rule sends to suspense on purpose (such as
--- other_adjustment), each with its reason and its age in days since its accounting date.
+-- other_adjustment), and the parts of sales whose product Stripe does not list (the sales split
+-- books them to suspense), each with its reason and its age in days since its accounting date.
 -- Classifications are resolved once per build (int_gl_mapping_rules_resolved, a few hundred rows);
 -- only the transactions of suspense classifications are looked up.
 -- Age is counted at the build's day in the reporting time zone (`aged_as_of`); the close package
@@ -21,6 +22,12 @@ transactions as (
 ),
 
 -- The accounts of type suspense, and the control account the unmapped book to.
+sales_split as (
+
+    select * from {{ ref('int_balance_transaction_sales_split') }}
+
+),
+
 suspense_accounts as (
 
     select account_code from {{ ref('gl_accounts') }}
@@ -76,6 +83,33 @@ postings as (
         and transactions.currency = suspense_classifications.currency
         and transactions.entity_id is not distinct from suspense_classifications.entity_id
     where transactions.amount_minor <> 0
+        -- A sale whose parts are known books them instead of its gross (below when unknown).
+        and transactions.balance_transaction_id not in (select balance_transaction_id from sales_split)
+
+),
+
+-- The parts of sales that book to suspense: products Stripe does not list, one row per transaction.
+unknown_product_postings as (
+
+    select
+        transactions.entity_id,
+        transactions.stripe_account_id,
+        transactions.balance_transaction_id,
+        {{ accounting_date('transactions.created_at') }} as accounting_date,
+        transactions.currency,
+        transactions.reporting_category,
+        transactions.balance_transaction_type,
+        transactions.description,
+        {{ control_account('suspense') }} as suspense_account_code,
+        cast(sum(unknown.amount_minor) as bigint) as suspense_amount_minor,
+        'unknown product ' || string_agg(distinct unknown.product_id, ', ' order by unknown.product_id)
+            || ' on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
+            || ': not among Stripe''s products; ingest the product or correct the document' as reason,
+        null::integer as mapping_rule_line
+    from (select * from sales_split where is_unknown_product) as unknown
+    inner join transactions
+        on unknown.balance_transaction_id = transactions.balance_transaction_id
+    group by all
 
 ),
 
@@ -86,7 +120,11 @@ final as (
         strftime(accounting_date, '%Y-%m') as period,
         {{ accounting_date("cast(timezone('UTC', now()) as timestamp)") }} as aged_as_of,
         date_diff('day', accounting_date, {{ accounting_date("cast(timezone('UTC', now()) as timestamp)") }}) as age_days
-    from postings
+    from (
+        select * from postings
+        union all by name
+        select * from unknown_product_postings
+    )
 
 )
 

@@ -1,0 +1,46 @@
+-- Sales tax and VAT payable per entity, period, currency, jurisdiction and tax account, as the
+-- journal books it from each sale's tax parts (int_balance_transaction_sales_split), in minor
+-- units, positive for a liability:
+--   tax_collected_minor  the tax charges collected
+--   tax_credited_minor   the tax refunds with a credit note gave back (the credit note's tax)
+--   tax_refunded_minor   the tax refunds without a credit note gave back, pro rata of the invoice
+--   tax_payable_minor = collected - credited - refunded
+-- Periods are the transactions' accounting months. Tax on shipping, which carries no tax rate,
+-- has no jurisdiction. Charges without an invoice carry no tax until a source of it exists:
+-- int_uninvoiced_charge_taxes is the hook where Stripe Tax transactions would give theirs.
+
+with
+
+taxes as (
+
+    select * from {{ ref('int_balance_transaction_sales_split') }}
+    where component_kind = 'tax'
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        entity_id,
+        account_code,
+
+        ---------- strings
+        strftime(accounting_date, '%Y-%m') as period,
+        currency,
+        jurisdiction,
+
+        ---------- numerics
+        cast(coalesce(-sum(amount_minor) filter (where refund_id is null), 0) as bigint) as tax_collected_minor,
+        cast(coalesce(sum(amount_minor) filter (where split_basis = 'credit_note'), 0) as bigint) as tax_credited_minor,
+        cast(coalesce(sum(amount_minor) filter (
+            where refund_id is not null and split_basis <> 'credit_note'
+        ), 0) as bigint) as tax_refunded_minor,
+        cast(-sum(amount_minor) as bigint) as tax_payable_minor
+
+    from taxes
+    group by entity_id, account_code, strftime(accounting_date, '%Y-%m'), currency, jurisdiction
+
+)
+
+select * from final

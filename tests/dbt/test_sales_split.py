@@ -1,0 +1,233 @@
+"""The GL split of sales (issue #17 item 2) on the shared four-currency ledger (USD, EUR, JPY 0 and
+KWD 3 decimals; the real SDK ingested the sandbox API's source objects, a real `dbt build` booked
+and proved them): revenue per product, tax per jurisdiction and the categories of charges without
+an invoice equal the simulator's truth to the minor unit; refunds reverse exactly (credit notes)
+or pro rata (the rounding remainder on the document's first revenue line); a product Stripe does
+not list books to suspense and the warning check says so."""
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from ledger import period_close, warehouse
+from ledger.dbt_build import target_dir
+from sandbox.ground_truth import revenue_truth
+from tests.dbt.builders import build, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
+
+SPLIT_PROOFS = ("assert_sales_split_ties_to_gross", "assert_sales_documents_tie_to_their_totals", "assert_tax_payable_ties_to_tax_amounts")
+
+
+@pytest.fixture(scope="module")
+def built():
+    return four_currency_sales_ledger()
+
+
+def sale_lines(path, source_id: str) -> dict[str, int]:
+    """The journal's `sale:` lines of one balance transaction, by role, signed minor units."""
+    return dict(query(path, """
+        select line_role, sum(amount_minor) from main.fct_journal_line_sources
+        where source_id = ? and starts_with(line_role, 'sale:') group by line_role""", [source_id]))
+
+
+def test_revenue_per_product_the_journal_books_equals_the_truth(built):
+    world, path = built
+    truth = revenue_truth(world)
+    booked = {(currency, product): amount for currency, product, amount in query(path, """
+        select currency, split_part(line_role, ':', 3), -sum(amount_minor)
+        from main.fct_journal_line_sources
+        where starts_with(line_role, 'sale:revenue:prod_') or starts_with(line_role, 'sale:discount:')
+        group by all""")}
+    # Refunds without a credit note take revenue back pro rata: the truth leaves them to the ledger.
+    taken_back = dict(((currency, product), amount) for currency, product, amount in query(path, """
+        select currency, product_id, sum(amount_minor) from main.int_balance_transaction_sales_split
+        where split_basis = 'invoice_pro_rata' and component_kind in ('revenue', 'discount') group by all"""))
+    assert {key: amount + taken_back.get(key, 0) for key, amount in booked.items()} == truth.revenue_by_product()
+    assert {currency for currency, _ in booked} == {"usd", "eur", "jpy", "kwd"}
+    # The mart reads the same: sales less discounts less credit notes, per product.
+    reported = {(currency, product): amount for currency, product, amount in query(path, """
+        select currency, product_id, sum(sales_minor - discounts_minor - credited_minor)
+        from main.rpt_revenue_by_product where product_id is not null group by all""")}
+    assert reported == truth.revenue_by_product()
+
+
+def test_refunds_without_a_credit_note_take_back_exactly_their_amount(built):
+    world, path = built
+    taken_back = dict(query(path, """
+        select currency, sum(amount_minor) from main.int_balance_transaction_sales_split
+        where split_basis in ('invoice_pro_rata', 'charge_pro_rata') group by currency"""))
+    assert taken_back == revenue_truth(world).refunds_without_credit_note
+
+
+def test_tax_per_jurisdiction_equals_the_truth_and_books_to_its_account(built):
+    world, path = built
+    reported = {(currency, place): amount for currency, place, amount in query(path, """
+        select currency, jurisdiction, sum(tax_collected_minor - tax_credited_minor)
+        from main.rpt_tax_payable_by_jurisdiction group by all""")}
+    truth = revenue_truth(world).tax_by_jurisdiction
+    assert {key: amount for key, amount in reported.items() if amount} == {key: amount for key, amount in truth.items() if amount}
+    accounts = dict(query(path, "select distinct jurisdiction, account_code from main.rpt_tax_payable_by_jurisdiction"))
+    assert {place: accounts[place] for place in ("California", "New York", "Texas", "DE", "FR", "JP")} == {
+        "California": "2010", "New York": "2011", "Texas": "2012", "DE": "2020", "FR": "2021", "JP": "2030"}
+    # The journal's tax accounts hold what the mart says is payable.
+    booked = dict(((currency, account), amount) for currency, account, amount in query(path, """
+        select currency, account_code, -sum(amount_minor) from main.fct_journal_lines
+        where account_code in (select account_code from accounting.gl_accounts where account_type = 'liability')
+        group by all"""))
+    payable = dict(((currency, account), amount) for currency, account, amount in query(path, """
+        select currency, account_code, sum(tax_payable_minor) from main.rpt_tax_payable_by_jurisdiction group by all"""))
+    assert {key: amount for key, amount in booked.items() if amount} == {key: amount for key, amount in payable.items() if amount}
+
+
+def test_charges_without_an_invoice_book_to_their_metadata_category(built):
+    world, path = built
+    reported = {(currency, category): amount for currency, category, amount in query(path, """
+        select currency, revenue_category, sum(sales_minor) from main.rpt_revenue_by_product
+        where product_id is null group by all""")}
+    assert reported == revenue_truth(world).uninvoiced
+    assert dict(query(path, "select distinct revenue_category, revenue_account_code from main.rpt_revenue_by_product where product_id is null")) == {
+        "services": "4010", "marketplace": "4020"}
+
+
+def test_every_charge_books_its_sale_and_nothing_on_the_single_revenue_line(built):
+    _, path = built
+    [(charges, split, gross_lines)] = query(path, """
+        select count(distinct transactions.balance_transaction_id),
+               count(distinct split.balance_transaction_id),
+               count(*) filter (where lines.line_role = 'gross')
+        from main.stg_stripe__balance_transactions as transactions
+        left join main.int_balance_transaction_sales_split as split using (balance_transaction_id)
+        left join main.fct_journal_line_sources as lines on lines.source_id = transactions.balance_transaction_id
+        where transactions.balance_transaction_type = 'charge'""")
+    assert charges == split > 0 and gross_lines == 0
+
+
+def test_the_split_proofs_ran_and_passed(built):
+    _, path = built
+    results = statuses(json.loads((target_dir(path) / "run_results.json").read_text()))
+    assert {name: results[name] for name in (*SPLIT_PROOFS, "assert_every_balance_transaction_booked_once", "assert_journal_entries_balance")} == {
+        name: "pass" for name in (*SPLIT_PROOFS, "assert_every_balance_transaction_booked_once", "assert_journal_entries_balance")}
+
+
+def test_a_credit_note_reverses_its_lines_exactly(built):
+    """A refund with a credit note of several lines, tax and shipping books each of them, debited."""
+    _, path = built
+    [(refund_transaction, note)] = query(path, """
+        select split.balance_transaction_id, split.document_id
+        from main.int_balance_transaction_sales_split as split
+        where split.split_basis = 'credit_note'
+        group by all
+        having count(*) filter (where component_kind = 'revenue') > 1 and count(*) filter (where component_kind = 'shipping') = 1
+        order by split.balance_transaction_id limit 1""")
+    expected: dict[str, int] = defaultdict(int)
+    for product, amount in query(path, """
+            select invoice_lines.product_id, notes.amount_minor from main.stg_stripe__credit_note_line_items as notes
+            join main.stg_stripe__invoice_line_items as invoice_lines using (invoice_line_item_id) where notes.credit_note_id = ?""", [note]):
+        expected[f"sale:revenue:{product}"] += amount
+    for rate, amount in query(path, """
+            select tax_rate_id, amount_minor from main.stg_stripe__credit_note_line_item_taxes
+            where credit_note_id = ? and amount_minor <> 0""", [note]):
+        expected[f"sale:tax:{rate}"] += amount
+    [(shipping, total)] = query(path, "select shipping_minor, total_minor from main.stg_stripe__credit_notes where credit_note_id = ?", [note])
+    expected["sale:shipping"] = shipping
+    assert sale_lines(path, refund_transaction) == dict(expected)
+    assert sum(expected.values()) == total == -query(path, "select amount_minor from main.stg_stripe__balance_transactions where balance_transaction_id = ?", [refund_transaction])[0][0]
+
+
+def truncated(numerator: int, denominator: int) -> int:
+    quotient = abs(numerator) // abs(denominator)
+    return quotient if (numerator < 0) == (denominator < 0) else -quotient
+
+
+def test_a_partial_refund_without_a_credit_note_reverses_pro_rata_with_the_remainder_on_the_first_line(built):
+    """Each part takes refund x part / invoice total, truncated; the first revenue line takes what is left."""
+    _, path = built
+    refunds = query(path, """
+        select split.balance_transaction_id, any_value(split.document_id), any_value(transactions.amount_minor)
+        from main.int_balance_transaction_sales_split as split
+        join main.stg_stripe__balance_transactions as transactions using (balance_transaction_id)
+        where split.split_basis = 'invoice_pro_rata' group by all order by 1""")
+    assert {currency for (currency,) in query(path, "select distinct currency from main.int_balance_transaction_sales_split where split_basis = 'invoice_pro_rata'")} >= {"usd", "kwd"}
+    remainders = []
+    for transaction_id, invoice, amount in refunds:
+        parts = query(path, """
+            select line_role, amount_minor from (
+                select 'sale:revenue:' || product_id as line_role, amount_minor, 0 as kind, position, 0 as tax from main.stg_stripe__invoice_line_items where invoice_id = ?1
+                union all
+                select 'sale:discount:' || product_id, -discount_amount_minor, 1, position, 0 from main.stg_stripe__invoice_line_items where invoice_id = ?1 and discount_amount_minor <> 0
+                union all
+                select 'sale:tax:' || taxes.tax_rate_id, taxes.amount_minor, 2, lines.position, taxes.position
+                from main.stg_stripe__invoice_line_item_taxes as taxes join main.stg_stripe__invoice_line_items as lines using (invoice_line_item_id)
+                where taxes.invoice_id = ?1 and taxes.amount_minor <> 0
+                union all
+                select 'sale:shipping', shipping_minor, 3, 0, 0 from main.stg_stripe__invoices where invoice_id = ?1 and shipping_minor <> 0
+            ) order by kind, position, tax""", [invoice])
+        total = sum(part for _, part in parts)
+        shares = [truncated(amount * part, total) for _, part in parts]
+        remainders.append(amount - sum(shares))
+        shares[0] += amount - sum(shares)
+        expected: dict[str, int] = defaultdict(int)
+        for (role, _), share in zip(parts, shares):
+            expected[role] -= share
+        assert sale_lines(path, transaction_id) == dict(expected), transaction_id
+    assert any(remainders), "no refund of this world left a rounding remainder"
+
+
+def test_an_unknown_product_books_to_suspense_a_product_rule_and_net_discounts_apply(built, tmp_path):
+    """One build of an edited project on a copy: a product Stripe no longer lists, another with its
+    own revenue account, and discounts booked net."""
+    _, path = built
+    ledger = copy_ledger(path, tmp_path / "ledger")
+    [(lost, lost_amount)] = query(ledger, """
+        select product_id, -sum(amount_minor) from main.int_balance_transaction_sales_split
+        where currency = 'jpy' and component_kind in ('revenue', 'discount') and product_id is not null
+        group by product_id order by product_id limit 1""")
+    [(ruled, ruled_net)] = query(ledger, f"""
+        select product_id, -sum(amount_minor) from main.int_balance_transaction_sales_split
+        where currency = 'usd' and component_kind in ('revenue', 'discount') and product_id is not null and product_id <> '{lost}'
+        group by product_id order by product_id limit 1""")
+    project = project_copy(tmp_path / "dbt_project")
+    with (project / "seeds" / "gl_revenue_accounts.csv").open("a") as handle:
+        handle.write(f"product,{ruled},,4010,a product with its own account\n")
+    policy = project / "seeds" / "gl_sales_policy.csv"
+    policy.write_text(policy.read_text().replace(",contra_revenue,4050,", ",net,4050,"))
+    with warehouse.connect(ledger) as connection:
+        connection.execute(f"delete from {warehouse.landed_table('stripe_products')} where id = ?", [lost])
+    results = statuses(build(ledger, project_dir=project))
+
+    assert results["assert_no_suspense_postings"] == "warn"
+    assert {name: results[name] for name in SPLIT_PROOFS} == {name: "pass" for name in SPLIT_PROOFS}
+    suspense = query(ledger, "select reason, suspense_amount_minor from main.rpt_suspense_postings where currency = 'jpy'")
+    assert suspense and all(reason.startswith(f"unknown product {lost} on ") and reason.endswith("ingest the product or correct the document") for reason, _ in suspense)
+    # Net of discounts: the suspense list and the suspense account hold the product's net sales, nothing is dropped.
+    assert -sum(amount for _, amount in suspense) == lost_amount
+    assert query(ledger, "select -sum(amount_minor) from main.fct_journal_lines where account_code = '9999' and currency = 'jpy'") == [(lost_amount,)]
+    assert query(ledger, "select count(*) from main.fct_journal_lines where account_code = '4050'") == [(0,)]
+    assert query(ledger, f"""
+        select account_code, -sum(amount_minor) from main.fct_journal_line_sources
+        where line_role = 'sale:revenue:{ruled}' and currency = 'usd' group by account_code""") == [("4010", ruled_net)]
+
+
+def test_a_locked_period_keeps_its_split_and_a_new_product_account_posts_as_adjustments(built, tmp_path):
+    """October is locked; then the accountant gives a product its own revenue account. October's
+    lines stay as locked; November receives adjusting entries that move the product's revenue, and
+    every proof still passes (adjustments count in the period they correct)."""
+    _, path = built
+    ledger = copy_ledger(path, tmp_path / "ledger")
+    october = query(ledger, "select journal_line_id, account_code, amount_minor from main.fct_journal_lines order by 1")
+    [(product, moved)] = query(ledger, """
+        select product_id, sum(amount_minor) from main.int_balance_transaction_sales_split
+        where component_kind = 'revenue' and product_id is not null and currency = 'eur'
+        group by product_id order by product_id limit 1""")
+    period_close.lock_period(ledger, "2026-10", actor="controller")
+    project = project_copy(tmp_path / "dbt_project")
+    with (project / "seeds" / "gl_revenue_accounts.csv").open("a") as handle:
+        handle.write(f"product,{product},,4010,moved after the lock\n")
+    results = statuses(build(ledger, project_dir=project))
+
+    assert {name: results[name] for name in SPLIT_PROOFS} == {name: "pass" for name in SPLIT_PROOFS}
+    assert query(ledger, "select journal_line_id, account_code, amount_minor from main.fct_journal_lines where period = '2026-10' order by 1") == october
+    adjusted = dict(query(ledger, """
+        select account_code, sum(amount_minor) from main.fct_journal_lines
+        where is_adjustment and currency = 'eur' and period = '2026-11' group by account_code"""))
+    assert adjusted == {"4000": -moved, "4010": moved}
