@@ -39,6 +39,7 @@ CLOSE_VARIABLES = (
 # (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
 SHARED_BUILDS = {
     "tests/e2e/test_close.py": "closed_small_world",
+    "tests/e2e/test_spark_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
     "tests/dbt/test_personal_data_in_a_close.py": "closed_small_world",
     "tests/dbt/test_granularity.py": "small_world_ledger",
