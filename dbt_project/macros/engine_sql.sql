@@ -140,11 +140,11 @@
 {%- endmacro %}
 
 {% macro default__integer_divide(dividend, divisor) -%}
-    ({{ dividend }}) // ({{ divisor }})
+    (({{ dividend }}) // ({{ divisor }}))
 {%- endmacro %}
 
 {% macro spark__integer_divide(dividend, divisor) -%}
-    ({{ dividend }}) div ({{ divisor }})
+    (({{ dividend }}) div ({{ divisor }}))
 {%- endmacro %}
 
 {#- A common table expression computed once however often it is read (DuckDB's `as materialized`);
