@@ -5,6 +5,8 @@ STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable).
 CHROMIUM := /usr/bin/chromium
+# The Spark tests run a local pyspark, which needs a Java runtime (Debian's default: OpenJDK 17).
+JAVA := /usr/bin/java
 
 .PHONY: demo test ui bench venv clean
 
@@ -15,13 +17,17 @@ $(STAMP): pyproject.toml
 	@echo "== upgrading pip"
 	$(BIN)/python -m pip install --upgrade pip
 	@echo "== installing stripe-close and its dependencies from pyproject.toml (a few minutes the first time)"
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e '.[dev,spark]'
 	touch $(STAMP)
 	@echo "== $(VENV) is ready"
 
 $(CHROMIUM):
 	apt-get update
 	apt-get install -y chromium
+
+$(JAVA):
+	apt-get update
+	apt-get install -y default-jre-headless
 
 venv: $(STAMP)
 
@@ -30,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/stripe-close demo
 
 # Two pytest-xdist workers, one per core (tests/conftest.py decides which files share a worker).
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(JAVA)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n 2
 
 ui: $(STAMP)

@@ -9,6 +9,7 @@ dbt runs in this process (ledger.dbt_runner), so the project is parsed once per 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,8 @@ import duckdb
 from ledger import dbt_seeds
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.dbt_runner import DBT_THREADS, parse_project, run_dbt
+from ledger.engine import close_engine, spark_dir
+from ledger.spark_landing import write_raw_parquet
 
 CULPRITS_SHOWN = 10
 
@@ -46,15 +49,18 @@ class LedgerBuildFailed(RuntimeError):
         super().__init__(f"the ledger build failed:\n{summary}")
 
 
-def failed_nodes(run_results: Mapping, warehouse: Path, statuses: tuple[str, ...] = ("error", "fail")) -> list[FailedNode]:
-    """Failed models and tests of a run (or those of other `statuses`), each test with the first rows its SQL returns."""
+def failed_nodes(
+    run_results: Mapping, warehouse: Path, statuses: tuple[str, ...] = ("error", "fail"), read_culprits: bool = True,
+) -> list[FailedNode]:
+    """Failed models and tests of a run (or those of other `statuses`), each test with the first rows
+    its SQL returns when `read_culprits` (the tables are in the DuckDB `warehouse`, not on Spark)."""
     failures = []
     for result in run_results.get("results", []):
         if result["status"] not in statuses:
             continue
         name = result["unique_id"].split(".", 2)[-1]
         culprits: tuple[dict, ...] = ()
-        if result["unique_id"].startswith("test.") and result.get("compiled_code"):
+        if read_culprits and result["unique_id"].startswith("test.") and result.get("compiled_code"):
             culprits = culprit_rows(warehouse, result["compiled_code"])
         failures.append(FailedNode(name, result["status"], (result.get("message") or "").strip(), culprits))
     return failures
@@ -112,7 +118,14 @@ def _project_options(warehouse: Path, project_dir: Path) -> list[str]:
 
 
 def _settings(warehouse: Path, environment: Mapping[str, str] | None) -> dict[str, str]:
-    return {**(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
+    settings = {**(environment or {}), "CLOSE_WAREHOUSE": str(Path(warehouse).resolve())}
+    # dbt's profile picks its target from the process environment with `settings` over it: the
+    # engine is decided here, once, from the same, and handed to dbt explicitly.
+    seen_by_dbt = {**os.environ, **settings}
+    settings["CLOSE_ENGINE"] = close_engine(seen_by_dbt)
+    if settings["CLOSE_ENGINE"] == "spark":
+        settings["CLOSE_SPARK_DIR"] = str(spark_dir(warehouse, seen_by_dbt))
+    return settings
 
 
 def parse_ledger(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> None:
@@ -126,6 +139,7 @@ def build_ledger(
     project_dir: Path = DBT_PROJECT_DIR,
     window: CloseWindow | None = None,
     proofs: bool = True,
+    select: Sequence[str] = (),
 ) -> str:
     """`dbt build` on `warehouse`, in this process; returns dbt's log, or raises LedgerBuildFailed naming culprits.
 
@@ -135,16 +149,27 @@ def build_ledger(
     With a `window`, the incremental journal models rewrite only the rows dated inside it (and the
     adjusting rows); without one, they are rebuilt whole (--full-refresh). The seeds are loaded
     only when the configuration differs from what `warehouse` last loaded (ledger.dbt_seeds).
+
+    `select` (dbt selectors) builds those nodes alone, with the seeds: e.g. the models Spark
+    builds so far (docs/operations.md, "Running on Spark").
     """
     options, settings = _project_options(warehouse, project_dir), {**_settings(warehouse, environment), **window_settings(window)}
     manifest = parse_project(options, settings, project_dir)
     configuration = dbt_seeds.configuration_fingerprint(manifest)
-    configuration_loaded = dbt_seeds.loaded_fingerprint(warehouse) == configuration
+    on_spark = settings["CLOSE_ENGINE"] == "spark"
+    if on_spark:
+        write_raw_parquet(warehouse, Path(settings["CLOSE_SPARK_DIR"]))
+    # The record of the loaded configuration is kept in the DuckDB file: on Spark the seeds load every build.
+    configuration_loaded = not on_spark and dbt_seeds.loaded_fingerprint(warehouse) == configuration
     command = ["build", *options, "--threads", str(DBT_THREADS), *([] if window else ["--full-refresh"])]
-    command += dbt_seeds.selection_without_configuration(manifest) if configuration_loaded else []
+    if select:
+        # Tests whose every parent is selected: a proof that also reads an unselected model is left out.
+        command += ["--select", *select, "resource_type:seed", "--indirect-selection", "cautious"]
+    elif configuration_loaded:
+        command += dbt_seeds.selection_without_configuration(manifest)
     command += [] if proofs else ["--exclude", "resource_type:test"]
     output = _run_build(command, warehouse, settings, project_dir)
-    if not configuration_loaded:
+    if not configuration_loaded and not on_spark:
         dbt_seeds.record_loaded(warehouse, configuration)
     return output
 
@@ -155,7 +180,8 @@ def load_configuration(warehouse: Path, environment: Mapping[str, str] | None = 
     configuration = dbt_seeds.configuration_fingerprint(parse_project(options, settings, project_dir))
     command = ["build", *options, "--select", "resource_type:seed", "--indirect-selection", "cautious", "--full-refresh"]
     _run_build(command, warehouse, settings, project_dir)
-    dbt_seeds.record_loaded(warehouse, configuration)
+    if settings["CLOSE_ENGINE"] == "duckdb":
+        dbt_seeds.record_loaded(warehouse, configuration)
 
 
 def _run_build(command: list[str], warehouse: Path, settings: Mapping[str, str], project_dir: Path) -> str:
@@ -165,5 +191,5 @@ def _run_build(command: list[str], warehouse: Path, settings: Mapping[str, str],
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
         if result.exception is not None:
             output += f"\n{type(result.exception).__name__}: {result.exception}"
-        raise LedgerBuildFailed(failed_nodes(results, Path(warehouse)), output)
+        raise LedgerBuildFailed(failed_nodes(results, Path(warehouse), read_culprits=settings["CLOSE_ENGINE"] == "duckdb"), output)
     return output

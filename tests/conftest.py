@@ -42,6 +42,7 @@ CLOSE_VARIABLES = (
 SHARED_BUILDS = {
     "tests/ledger/test_anomal": "anomaly_worlds",
     "tests/e2e/test_close.py": "closed_small_world",
+    "tests/e2e/test_spark_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
     "tests/dbt/test_personal_data_in_a_close.py": "closed_small_world",
     "tests/dbt/test_granularity.py": "small_world_ledger",

@@ -17,6 +17,6 @@
 
 {#- Monday-to-Friday days counted from Monday 1970-01-05 (a weekend day gets the Monday after's number). -#}
 {% macro weekday_number(date_expression) -%}
-    ((date_diff('day', date '1970-01-05', {{ date_expression }}) // 7) * 5
-        + least(date_diff('day', date '1970-01-05', {{ date_expression }}) % 7, 5))
+    ({{ integer_divide(days_between("date '1970-01-05'", date_expression), 7) }} * 5
+        + least({{ days_between("date '1970-01-05'", date_expression) }} % 7, 5))
 {%- endmacro %}

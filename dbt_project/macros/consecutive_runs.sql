@@ -9,7 +9,7 @@
     and position: no range join, so the work grows linearly. `rule` is a one-row relation of the
     seed bank_matching_rules. -#}
 {% macro consecutive_runs(name, rows, partition_by, order_by, amount_column, rule, first_columns, last_columns) -%}
-{{ name }}_numbered as materialized (
+{{ name }}_numbered as {{ materialized_cte() }} (
 
     select
         *,
@@ -20,7 +20,7 @@
 
 ),
 
-{{ name }}_run_ends as materialized (
+{{ name }}_run_ends as {{ materialized_cte() }} (
 
     select
         {% for column in partition_by %}ends.{{ column }},
@@ -32,7 +32,7 @@
         sizes.group_size,
         ends.position - sizes.group_size + 1 as start_position
     from {{ name }}_numbered as ends
-    cross join (select unnest(range(2, 1 + max_group_size)) as group_size from {{ rule }}) as sizes
+    cross join (select {{ unnest_integers(2, 'max_group_size', 'group_size') }} from {{ rule }}) as sizes
 
 ),
 
@@ -48,15 +48,18 @@
         {% endfor -%}
         {% for column in last_columns %}run_ends.last_{{ column }},
         {% endfor -%}
-        (run_ends.running_sum_minor - starts.running_sum_minor + starts.{{ amount_column }})
-            // (rule.amount_tolerance_minor + 1)
-            + unnest(case when rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+        {{ integer_divide(
+            'run_ends.running_sum_minor - starts.running_sum_minor + starts.' ~ amount_column,
+            'rule.amount_tolerance_minor + 1'
+        ) }} + buckets.bucket_offset as amount_bucket
     from {{ name }}_run_ends as run_ends
     cross join {{ rule }} as rule
     inner join {{ name }}_numbered as starts
         on {% for column in partition_by %}run_ends.{{ column }} = starts.{{ column }}
         and {% endfor -%}
         run_ends.start_position = starts.position
+    inner join {{ neighbouring_buckets() }} as buckets
+        on rule.amount_tolerance_minor <> 0 or buckets.bucket_offset = 0
 
 )
 {%- endmacro %}
@@ -66,6 +69,12 @@
 {% macro run_member_positions(pairs, rule) -%}
     select pairs.*, pairs.end_position - offsets.member_offset as member_position
     from {{ pairs }} as pairs
-    cross join (select unnest(range(0, max_group_size)) as member_offset from {{ rule }}) as offsets
+    cross join (select {{ unnest_integers(0, 'max_group_size - 1', 'member_offset') }} from {{ rule }}) as offsets
     where offsets.member_offset < pairs.group_size
+{%- endmacro %}
+
+{#- The amount buckets an amount is joined on besides its own: with a tolerance, a sum within it of
+    an amount can fall in the bucket either side (offsets -1 and 1); without, only its own (0). -#}
+{% macro neighbouring_buckets() -%}
+    (select * from (values (-1), (0), (1)) as offsets (bucket_offset))
 {%- endmacro %}

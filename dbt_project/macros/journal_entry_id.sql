@@ -7,7 +7,7 @@
 
 {#- The daily summary key: date and currency. -#}
 {% macro daily_entry_key(accounting_date, currency) -%}
-    strftime({{ accounting_date }}, '%Y%m%d') || '-' || upper({{ currency }})
+    {{ format_date(accounting_date, '%Y%m%d') }} || '-' || upper({{ currency }})
 {%- endmacro %}
 
 {#- The journal granularity chosen in config: daily (default), payout or transaction. -#}
@@ -21,5 +21,5 @@
 
 {#- One journal line of a source record: its role, account and signed amount (debit positive). -#}
 {% macro journal_line(line_role, account_code, amount_minor) -%}
-    {'line_role': {{ line_role }}, 'account_code': {{ account_code }}, 'amount_minor': cast({{ amount_minor }} as bigint)}
+    {{ struct_of([('line_role', line_role), ('account_code', account_code), ('amount_minor', 'cast(' ~ amount_minor ~ ' as bigint)')]) }}
 {%- endmacro %}

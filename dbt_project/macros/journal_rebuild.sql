@@ -31,7 +31,7 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = run_query("select strftime(loaded_through, '%Y-%m-%d %H:%M:%S.%f'), basis from close.journal_build_marks").rows -%}
+    {%- set rows = run_query("select " ~ format_date('loaded_through', '%Y-%m-%d %H:%M:%S.%f') ~ ", basis from close.journal_build_marks").rows -%}
     {{ return((rows[0][0], rows[0][1]) if rows | length == 1 and rows[0][0] is not none else none) }}
 {%- endmacro %}
 
@@ -57,7 +57,7 @@
     {%- if not execute or close_window() is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = run_query("select strftime(accounting_date, '%Y-%m-%d') from " ~ ref('int_journal_rebuild_days') ~ " order by 1").rows -%}
+    {%- set rows = run_query("select " ~ format_date('accounting_date', '%Y-%m-%d') ~ " from " ~ ref('int_journal_rebuild_days') ~ " order by 1").rows -%}
     {%- set days = rows | map(attribute=0) | list -%}
     {{ return(none if none in days else days | unique | list) }}
 {%- endmacro %}

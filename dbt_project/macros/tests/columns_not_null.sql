@@ -4,10 +4,9 @@
     than DuckDB takes to check a column. -#}
 {% test columns_not_null(model, columns) %}
     select
-        list_filter(
-            [{% for column in columns %}case when {{ column }} is null then '{{ column }}' end{{ ', ' if not loop.last }}{% endfor %}],
-            lambda name: name is not null
-        ) as null_columns,
+        {%- set named_if_null = [] %}
+        {%- for column in columns %}{% do named_if_null.append("case when " ~ column ~ " is null then '" ~ column ~ "' end") %}{% endfor %}
+        {{ list_where(list_of(named_if_null), 'name', 'name is not null') }} as null_columns,
         *
     from {{ model }}
     where {% for column in columns %}{{ column }} is null{{ ' or ' if not loop.last }}{% endfor %}

@@ -4,5 +4,5 @@
 {% test not_null_in_list(model, column_name, field) %}
     select *
     from {{ model }}
-    where list_bool_or(list_transform({{ column_name }}, lambda item: item.{{ field }} is null))
+    where {{ list_any(column_name, 'item', 'item.' ~ field ~ ' is null') }}
 {% endtest %}

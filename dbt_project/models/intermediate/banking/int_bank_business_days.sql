@@ -11,15 +11,15 @@ holidays as (
 
     select distinct currency, holiday_date
     from {{ ref('bank_holidays') }}
-    where isodow(holiday_date) <= 5
+    where {{ iso_weekday('holiday_date') }} <= 5
 
 ),
 
 calendar_dates as (
 
-    select currencies.currency, cast(days.calendar_date as date) as calendar_date
+    select currencies.currency, days.calendar_date
     from (select distinct currency from holidays) as currencies
-    cross join generate_series(date '2000-01-01', date '2099-12-31', interval 1 day) as days (calendar_date)
+    cross join {{ date_series("date '2000-01-01'", "date '2099-12-31'", 'calendar_date') }} as days
 
 ),
 
@@ -28,7 +28,7 @@ flagged as (
     select
         calendar_dates.currency,
         calendar_dates.calendar_date,
-        isodow(calendar_dates.calendar_date) <= 5 and holidays.holiday_date is null as is_business_day,
+        {{ iso_weekday('calendar_dates.calendar_date') }} <= 5 and holidays.holiday_date is null as is_business_day,
         holidays.holiday_date is not null as is_holiday
     from calendar_dates
     left join holidays
@@ -45,7 +45,7 @@ final as (
         is_business_day,
         {{ weekday_number("calendar_date") }}
             - coalesce(
-                sum(is_holiday::integer) over (
+                sum(cast(is_holiday as integer)) over (
                     partition by currency order by calendar_date rows between unbounded preceding and 1 preceding
                 ),
                 0

@@ -71,7 +71,7 @@ references_named as (
 
 ---------- 1. references
 
-reference_edges as materialized (
+reference_edges as {{ materialized_cte() }} (
 
     select
         references_named.payout_key,
@@ -93,7 +93,7 @@ reference_edges as materialized (
 ),
 
 -- Aggregates rather than window functions: hash aggregation keeps this linear and fast.
-edges_per_line as materialized (
+edges_per_line as {{ materialized_cte() }} (
 
     select line_key, count(*) as payouts_of_line, sum(payout_amount_minor) as payouts_sum_minor
     from reference_edges
@@ -101,7 +101,7 @@ edges_per_line as materialized (
 
 ),
 
-edges_per_payout as materialized (
+edges_per_payout as {{ materialized_cte() }} (
 
     select
         reference_edges.payout_key,
@@ -145,7 +145,7 @@ reference_sums as (
 
 ),
 
-reference_outcomes as materialized (
+reference_outcomes as {{ materialized_cte() }} (
 
     select
         reference_sums.payout_key,
@@ -188,7 +188,7 @@ reference_closed_lines as (
 
 ),
 
-open_payouts as materialized (
+open_payouts as {{ materialized_cte() }} (
 
     select
         payouts.*,
@@ -206,7 +206,7 @@ open_payouts as materialized (
 
 ),
 
-open_lines as materialized (
+open_lines as {{ materialized_cte() }} (
 
     select
         lines.*,
@@ -215,7 +215,7 @@ open_lines as materialized (
         -- A trace-looking token that names none of our payouts: another Stripe account's payout,
         -- or ours whose trace id Stripe has not reported yet.
         named.named_payouts is null
-            and (len(lines.text_tokens) > 0 or coalesce(lines.customer_reference, '') like 'ST-%') as has_foreign_trace,
+            and ({{ list_length('lines.text_tokens') }} > 0 or coalesce(lines.customer_reference, '') like 'ST-%') as has_foreign_trace,
         -- The text names this Stripe account, or its bank shows no name to check (no descriptor configured).
         coalesce(lines.names_this_account, true) as is_confirmed
     from lines
@@ -241,7 +241,7 @@ amount_rule as (
 
 amount_lines as (
 
-    select open_lines.*, open_lines.signed_amount_minor // (amount_rule.amount_tolerance_minor + 1) as amount_bucket
+    select open_lines.*, {{ integer_divide('open_lines.signed_amount_minor', 'amount_rule.amount_tolerance_minor + 1') }} as amount_bucket
     from open_lines
     cross join amount_rule
 
@@ -251,10 +251,11 @@ amount_payouts as (
 
     select
         open_payouts.*,
-        open_payouts.amount_minor // (amount_rule.amount_tolerance_minor + 1)
-            + unnest(case when amount_rule.amount_tolerance_minor = 0 then [0] else [-1, 0, 1] end) as amount_bucket
+        {{ integer_divide('open_payouts.amount_minor', 'amount_rule.amount_tolerance_minor + 1') }} + buckets.bucket_offset as amount_bucket
     from open_payouts
     cross join amount_rule
+    inner join {{ neighbouring_buckets() }} as buckets
+        on amount_rule.amount_tolerance_minor <> 0 or buckets.bucket_offset = 0
 
 ),
 
@@ -282,7 +283,7 @@ amount_pairs as (
 
 ),
 
-amount_outcomes as materialized (
+amount_outcomes as {{ materialized_cte() }} (
 
     select
         payout_key,
@@ -318,13 +319,13 @@ combined_rule as (
 
 combined_lines as (
 
-    select open_lines.*, open_lines.signed_amount_minor // (combined_rule.amount_tolerance_minor + 1) as amount_bucket
+    select open_lines.*, {{ integer_divide('open_lines.signed_amount_minor', 'combined_rule.amount_tolerance_minor + 1') }} as amount_bucket
     from open_lines
     cross join combined_rule
 
 ),
 
-combined_run_pairs as materialized (
+combined_run_pairs as {{ materialized_cte() }} (
 
     select
         runs.currency,
@@ -350,7 +351,7 @@ combined_run_pairs as materialized (
 
 ),
 
-combined_run_member_positions as materialized (
+combined_run_member_positions as {{ materialized_cte() }} (
 
     {{ run_member_positions('combined_run_pairs', 'combined_rule') }}
 
@@ -364,7 +365,7 @@ combined_pairs as (
         pairs.currency,
         pairs.end_position,
         pairs.group_size,
-        list(members.payout_key order by members.position) as payout_keys,
+        {{ ordered_list_agg('members.payout_key', 'members.position') }} as payout_keys,
         pairs.payouts_sum_minor,
         pairs.line_key,
         pairs.line_amount_minor,
@@ -373,7 +374,10 @@ combined_pairs as (
     inner join combined_numbered as members
         on pairs.currency = members.currency
         and pairs.member_position = members.position
-    group by all
+    -- A pair is its run and line; the line's own columns, read in `having`, follow from the line.
+    group by
+        pairs.currency, pairs.end_position, pairs.group_size, pairs.payouts_sum_minor, pairs.line_key,
+        pairs.line_amount_minor, pairs.is_confirmed, pairs.named_payouts, pairs.has_foreign_trace
     having bool_and(members.naming_lines = 0 or members.naming_line_key = pairs.line_key)
         and pairs.named_payouts = count(members.naming_line_key)
         and not (pairs.has_foreign_trace and bool_or(members.trace_id is not null))
@@ -386,7 +390,7 @@ combined_remainder_pairs as (
 
     select
         payouts.currency,
-        list_sort([named.payout_key, payouts.payout_key]) as payout_keys,
+        {{ sorted_list(list_of(['named.payout_key', 'payouts.payout_key'])) }} as payout_keys,
         named.payout_amount_minor + payouts.amount_minor as payouts_sum_minor,
         named.line_key,
         named.line_amount_minor,
@@ -410,7 +414,7 @@ combined_remainder_pairs as (
 
 combined_candidates as (
 
-    select distinct currency, list_sort(payout_keys) as payout_keys, payouts_sum_minor, line_key, line_amount_minor, is_confirmed
+    select distinct currency, {{ sorted_list('payout_keys') }} as payout_keys, payouts_sum_minor, line_key, line_amount_minor, is_confirmed
     from combined_pairs
     union
     select currency, payout_keys, payouts_sum_minor, line_key, line_amount_minor, is_confirmed
@@ -430,7 +434,7 @@ combined_unique as (
 combined_members as (
 
     select
-        unnest(combined_unique.payout_keys) as payout_key,
+        {{ unnest_as('combined_unique.payout_keys', 'payout_key') }},
         combined_unique.line_key,
         combined_unique.line_amount_minor - combined_unique.payouts_sum_minor as difference_minor,
         combined_unique.is_confirmed
@@ -438,7 +442,7 @@ combined_members as (
 
 ),
 
-combined_outcomes as materialized (
+combined_outcomes as {{ materialized_cte() }} (
 
     select
         combined_members.payout_key,
@@ -475,13 +479,13 @@ split_rule as (
 
 split_payouts as (
 
-    select open_payouts.*, open_payouts.amount_minor // (split_rule.amount_tolerance_minor + 1) as amount_bucket
+    select open_payouts.*, {{ integer_divide('open_payouts.amount_minor', 'split_rule.amount_tolerance_minor + 1') }} as amount_bucket
     from open_payouts
     cross join split_rule
 
 ),
 
-split_run_pairs as materialized (
+split_run_pairs as {{ materialized_cte() }} (
 
     select
         split_payouts.payout_key,
@@ -506,7 +510,7 @@ split_run_pairs as materialized (
 
 ),
 
-split_run_member_positions as materialized (
+split_run_member_positions as {{ materialized_cte() }} (
 
     {{ run_member_positions('split_run_pairs', 'split_rule') }}
 
@@ -522,8 +526,8 @@ split_pairs as (
         pairs.booking_date,
         pairs.end_position,
         pairs.group_size,
-        list(members.line_key order by members.position) as line_keys,
-        list(members.signed_amount_minor order by members.position) as line_amounts,
+        {{ ordered_list_agg('members.line_key', 'members.position') }} as line_keys,
+        {{ ordered_list_agg('members.signed_amount_minor', 'members.position') }} as line_amounts,
         pairs.lines_sum_minor,
         bool_and(members.is_confirmed) as is_confirmed
     from split_run_member_positions as pairs
@@ -532,7 +536,10 @@ split_pairs as (
         and pairs.currency = members.currency
         and pairs.booking_date = members.booking_date
         and pairs.member_position = members.position
-    group by all
+    -- A pair is its payout and run; the payout's own columns, read in `having`, follow from the payout.
+    group by
+        pairs.payout_key, pairs.payout_amount_minor, pairs.bank_account_id, pairs.booking_date, pairs.end_position,
+        pairs.group_size, pairs.lines_sum_minor, pairs.naming_lines, pairs.trace_id
     having bool_and(members.named_payouts = 0 or members.named_payout_key = pairs.payout_key)
         and pairs.naming_lines = count(members.named_payout_key)
         and not (bool_or(members.has_foreign_trace) and pairs.trace_id is not null)
@@ -552,15 +559,14 @@ split_members as (
 
     select
         split_unique.payout_key,
-        unnest(split_unique.line_keys) as line_key,
-        unnest(split_unique.line_amounts) as amount_minor,
+        {{ unnest_zipped(['split_unique.line_keys', 'split_unique.line_amounts'], ['line_key', 'amount_minor']) }},
         split_unique.lines_sum_minor - split_unique.payout_amount_minor as difference_minor,
         split_unique.is_confirmed
     from split_unique
 
 ),
 
-split_outcomes as materialized (
+split_outcomes as {{ materialized_cte() }} (
 
     select
         payout_key,
@@ -580,11 +586,11 @@ split_outcomes as materialized (
 
 amount_outcomes_unioned as (
 
-    select *, [payout_key, line_key] as group_key from amount_outcomes
+    select *, {{ list_of(['payout_key', 'line_key']) }} as group_key from amount_outcomes
     union all
-    select *, [line_key] as group_key from combined_outcomes
+    select *, {{ list_of(['line_key']) }} as group_key from combined_outcomes
     union all
-    select *, [payout_key] as group_key from split_outcomes
+    select *, {{ list_of(['payout_key']) }} as group_key from split_outcomes
 
 ),
 
@@ -606,7 +612,7 @@ contested_lines as (
 amount_outcomes_judged as (
 
     select
-        outcomes.* exclude (candidate_status, group_key),
+        {{ star_except(['candidate_status', 'group_key'], 'outcomes') }},
         case
             when bool_and(
                 outcomes.candidate_status = 'matched'
@@ -691,7 +697,7 @@ return_outcomes as (
 
 ---------- all outcomes, with what the rules record on a match
 
-unioned as materialized (
+unioned as {{ materialized_cte() }} (
 
     select * from reference_outcomes
     union all

@@ -37,7 +37,7 @@ named_references as (
     from lines
     where bank_reference is not null
     union all
-    select line_key, unnest(text_tokens) as reference, 'reference_token' as match_rule
+    select line_key, {{ unnest_as('text_tokens', 'reference') }}, 'reference_token' as match_rule
     from lines
 
 ),
@@ -61,7 +61,7 @@ strongest as (
     select
         hits.payout_key,
         hits.line_key,
-        arg_min(rules.match_rule, rules.priority) as match_rule,
+        min_by(rules.match_rule, rules.priority) as match_rule,
         min(rules.priority) as priority
     from hits
     inner join rules

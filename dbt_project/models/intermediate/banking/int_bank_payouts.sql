@@ -24,7 +24,9 @@ failures as (
 final as (
 
     select
-        row_number() over () as payout_key,
+        -- Numbered in id order: Spark numbers rows only in an order, and combined deposits order
+        -- same-day payouts by key, so both engines must number alike.
+        row_number() over (order by payouts.payout_id) as payout_key,
         payouts.payout_id,
         payouts.stripe_account_id,
         payouts.entity_id,

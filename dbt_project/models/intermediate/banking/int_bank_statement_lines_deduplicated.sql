@@ -14,7 +14,7 @@ with
 
 -- Read twice (keys, then rows) through current_lines: inlined, so that the wide rows are never
 -- copied into a CTE.
-lines as not materialized (
+lines as {{ inlined_cte() }} (
 
     select * from {{ ref('stg_bank__statement_lines') }}
     where entry_status = 'booked'
@@ -36,7 +36,7 @@ current_files as (
 
 ),
 
-current_lines as not materialized (
+current_lines as {{ inlined_cte() }} (
 
     select lines.*
     from lines
@@ -47,7 +47,7 @@ current_lines as not materialized (
 
 first_of_each_entry as (
 
-    select arg_min(bank_statement_line_id, (loaded_at, file_name, file_position)) as bank_statement_line_id
+    select min_by(bank_statement_line_id, {{ struct_of([('loaded_at', 'loaded_at'), ('file_name', 'file_name'), ('file_position', 'file_position')]) }}) as bank_statement_line_id
     from current_lines
     where bank_reference is not null
     group by bank_account_id, bank_reference, booking_date, signed_amount_minor
@@ -69,7 +69,7 @@ deduplicated as (
 
 account_descriptors as (
 
-    select bank_account_id, list(upper(descriptor)) as descriptors
+    select bank_account_id, {{ list_agg('upper(descriptor)') }} as descriptors
     from {{ ref('bank_payout_descriptors') }}
     group by bank_account_id
 
@@ -79,7 +79,9 @@ final as (
 
     select
         -- Matching joins and groups on this integer (stable within one build only), not the string id.
-        row_number() over () as line_key,
+        -- Numbered in id order: Spark numbers rows only in an order, and split deposits order a
+        -- day's lines by key, so both engines must number alike.
+        row_number() over (order by deduplicated.bank_statement_line_id) as line_key,
         deduplicated.bank_statement_line_id,
         deduplicated.bank_account_id,
         deduplicated.currency,
@@ -91,18 +93,18 @@ final as (
         deduplicated.customer_reference,
         deduplicated.file_name,
         deduplicated.file_line,
-        regexp_matches(
-            deduplicated.statement_text,
-            '{{ var("bank_stripe_text_pattern", "(?i)\\bSTRIPE\\b|1?800948598|4270465600|WFMSTRIPE1|\\bST-[A-Z0-9]{10,12}\\b") }}'
-        ) as is_stripe_like,
-        regexp_extract_all(deduplicated.statement_text, '\bST-[A-Z0-9]{10,12}\b|\bpo_[A-Za-z0-9]{8,}\b') as text_tokens,
+        {{ regex_matches(
+            'deduplicated.statement_text',
+            var("bank_stripe_text_pattern", "(?i)\\bSTRIPE\\b|1?800948598|4270465600|WFMSTRIPE1|\\bST-[A-Z0-9]{10,12}\\b")
+        ) }} as is_stripe_like,
+        {{ regex_find_all('deduplicated.statement_text', '\\bST-[A-Z0-9]{10,12}\\b|\\bpo_[A-Za-z0-9]{8,}\\b') }} as text_tokens,
         -- Null where no descriptor is configured for the account: the text cannot confirm the line.
         case
             when this_account.descriptors is not null or every_account.descriptors is not null
-                then len(list_filter(
-                    list_concat(this_account.descriptors, every_account.descriptors),
-                    lambda descriptor: contains(deduplicated.statement_text_upper, descriptor)
-                )) > 0
+                then {{ list_length(list_where(
+                    list_concat('this_account.descriptors', 'every_account.descriptors'),
+                    'descriptor', 'contains(deduplicated.statement_text_upper, descriptor)'
+                )) }} > 0
         end as names_this_account
     from deduplicated
     left join account_descriptors as this_account

@@ -20,7 +20,7 @@ transactions as (
 
 rules as (
 
-    select *, rowid + 2 as rule_line from {{ ref('gl_mapping_rules') }}
+    select *, {{ seed_row_position() }} + 2 as rule_line from {{ ref('gl_mapping_rules') }}
 
 ),
 

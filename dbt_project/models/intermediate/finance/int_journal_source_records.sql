@@ -64,7 +64,7 @@ transactions as (
     select * from transactions_dated
     {%- if rebuild_days is not none %}
     where entry_date in ({% for day in rebuild_days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor %})
-        or {{ period_in("strftime(entry_date, '%Y-%m')", locked_periods()) }}
+        or {{ period_in(format_date('entry_date', '%Y-%m'), locked_periods()) }}
     {%- endif %}
 
 ),
@@ -128,17 +128,20 @@ transaction_records as (
         transactions.entry_date,
         transactions.entry_key,
         transactions.currency,
-        list_filter(
-            [
-                {{ journal_line("'gross'", 'transactions.gross_account_code', '-transactions.amount_minor - coalesce(sales_splits.split_minor, 0)') }},
-                {{ journal_line(
-                    "'fee:stripe_fee'", 'transactions.stripe_fee_account_code',
-                    'case when transactions.fee_minor <> 0 then transactions.fee_minor - coalesce(split_totals.split_minor, 0) else 0 end'
-                ) }},
-                {{ journal_line("'stripe_clearing'", 'control_accounts.stripe_clearing', 'transactions.net_minor') }}
-            ] || coalesce(sales_splits.lines, []),
-            lambda line: line.amount_minor <> 0
-        ) as lines
+        {{ list_where(
+            list_concat(
+                list_of([
+                    journal_line("'gross'", 'transactions.gross_account_code', '-transactions.amount_minor - coalesce(sales_splits.split_minor, 0)'),
+                    journal_line(
+                        "'fee:stripe_fee'", 'transactions.stripe_fee_account_code',
+                        'case when transactions.fee_minor <> 0 then transactions.fee_minor - coalesce(split_totals.split_minor, 0) else 0 end'
+                    ),
+                    journal_line("'stripe_clearing'", 'control_accounts.stripe_clearing', 'transactions.net_minor'),
+                ]),
+                'coalesce(sales_splits.lines, ' ~ list_of([]) ~ ')'
+            ),
+            'line', 'line.amount_minor <> 0'
+        ) }} as lines
     from transactions
     left join split_totals
         on transactions.balance_transaction_id = split_totals.balance_transaction_id
@@ -160,11 +163,11 @@ split_fee_records as (
         transactions.entry_date,
         transactions.entry_key,
         transactions.currency,
-        [{{ journal_line(
+        {{ list_of([journal_line(
             "'fee:' || split_fees.fee_type",
             'coalesce(split_fees.account_code, transactions.stripe_fee_account_code)',
             'split_fees.amount_minor'
-        ) }}] as lines
+        )]) }} as lines
     from split_fees
     inner join transactions
         on split_fees.balance_transaction_id = transactions.balance_transaction_id
@@ -186,10 +189,10 @@ bank_move_records as (
         bank_moves.payout_id || '-' || upper(replace(bank_moves.source_kind, 'payout_', '')) as entry_key,
         {%- endif %}
         bank_moves.currency,
-        [
-            {{ journal_line("'bank'", 'control_accounts.bank', 'bank_moves.amount_minor') }},
-            {{ journal_line("'cash_in_transit'", 'control_accounts.cash_in_transit', '-bank_moves.amount_minor') }}
-        ] as lines
+        {{ list_of([
+            journal_line("'bank'", 'control_accounts.bank', 'bank_moves.amount_minor'),
+            journal_line("'cash_in_transit'", 'control_accounts.cash_in_transit', '-bank_moves.amount_minor'),
+        ]) }} as lines
     from {{ ref('int_payout_bank_moves') }} as bank_moves
     inner join {{ ref('stg_stripe__payouts') }} as payouts
         on bank_moves.payout_id = payouts.payout_id
@@ -217,4 +220,4 @@ select
     lines
 from unioned
 -- A transaction that moves nothing books no line.
-where len(lines) > 0
+where {{ list_length('lines') }} > 0

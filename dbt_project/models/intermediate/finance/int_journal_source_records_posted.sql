@@ -12,7 +12,7 @@ with
 
 records as (
 
-    select *, strftime(accounting_date, '%Y-%m') as period
+    select *, {{ format_date('accounting_date', '%Y-%m') }} as period
     from {{ ref('int_journal_source_records') }}
 
 ),
@@ -61,7 +61,7 @@ current_in_locked as (
         line.account_code,
         line.amount_minor
     from (
-        select *, unnest(lines) as line
+        select *, {{ unnest_as('lines', 'line') }}
         from records
         where {{ period_in('period', locked) }}
     )
@@ -81,7 +81,7 @@ already_posted as (
         any_value(original_accounting_date) as original_accounting_date,
         sum(amount_minor) as posted_minor
     from frozen
-    where {{ period_in("strftime(original_accounting_date, '%Y-%m')", locked) }}
+    where {{ period_in(format_date('original_accounting_date', '%Y-%m'), locked) }}
     group by all
 
 ),
@@ -124,21 +124,20 @@ adjustment_records as (
         differences.original_journal_entry_id,
         differences.original_accounting_date,
         true as is_adjustment,
-        list(
-            {{ journal_line('differences.line_role', 'differences.account_code', 'differences.amount_minor') }}
-            order by differences.line_role, differences.account_code
-        ) as lines
+        -- Sorted by role, then account: the struct's first fields.
+        {{ sorted_list_agg(journal_line('differences.line_role', 'differences.account_code', 'differences.amount_minor')) }} as lines
     from differences
     inner join targets
-        on strftime(differences.original_accounting_date, '%Y-%m') = targets.locked_period
+        on {{ format_date('differences.original_accounting_date', '%Y-%m') }} = targets.locked_period
     group by all
 
 ),
 
 final as (
 
+    -- Both list the same columns in the same order.
     select * from open_records
-    union all by name
+    union all
     select * from adjustment_records
 
 )

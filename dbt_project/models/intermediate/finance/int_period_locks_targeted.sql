@@ -8,14 +8,22 @@ locks as (
 
 ),
 
--- With n periods locked, one of the n + 1 months after any locked period is open.
+-- With n periods locked, one of the n + 1 months after any locked period is open: offsets 1 to n + 1.
+offsets as (
+
+    select row_number() over (order by period) as months from locks
+    union all
+    select count(*) + 1 from locks
+
+),
+
 candidates as (
 
     select
         locks.period as locked_period,
-        strftime(cast(locks.period || '-01' as date) + to_months(cast(offsets.months as integer)), '%Y-%m') as candidate_period
+        {{ format_date(add_months("cast(locks.period || '-01' as date)", 'offsets.months'), '%Y-%m') }} as candidate_period
     from locks
-    cross join range(1, (select count(*) + 2 from locks)) as offsets(months)
+    cross join offsets
 
 ),
 

@@ -1,3 +1,8 @@
+{%- set line_columns = [
+    'journal_line_id', 'journal_entry_id', 'external_id', 'entity_id', 'account_code', 'account_name', 'currency',
+    'period', 'memo', 'amount_minor', 'source_line_count', 'accounting_date', 'original_journal_entry_id',
+    'original_accounting_date', 'is_adjustment', 'is_locked',
+] -%}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -19,14 +24,14 @@ with
 
 frozen as (
 
-    select * exclude (locked_period), true as is_locked
+    select {{ line_columns | reject('equalto', 'is_locked') | join(', ') }}, true as is_locked
     from {{ ref('stg_close__locked_journal_lines') }}
 
 ),
 
 sources as (
 
-    select * exclude (lines), unnest(lines, recursive := true)
+    select {{ star_except(['lines']) }}, {{ unnest_fields('lines') }}
     from {{ ref('fct_journal_source_records') }}
 
 ),
@@ -73,9 +78,9 @@ posted as (
         case
             when summarized.is_adjustment then
                 'Adjustment to ' || summarized.original_journal_entry_id
-                || ' of ' || strftime(summarized.original_accounting_date, '%Y-%m-%d')
-                || ' (period ' || strftime(summarized.original_accounting_date, '%Y-%m') || ' locked)'
-            else 'Stripe activity ' || strftime(summarized.accounting_date, '%Y-%m-%d') || ' ' || upper(summarized.currency)
+                || ' of ' || {{ format_date('summarized.original_accounting_date', '%Y-%m-%d') }}
+                || ' (period ' || {{ format_date('summarized.original_accounting_date', '%Y-%m') }} || ' locked)'
+            else 'Stripe activity ' || {{ format_date('summarized.accounting_date', '%Y-%m-%d') }} || ' ' || upper(summarized.currency)
         end as memo,
 
         ---------- numerics
@@ -101,9 +106,9 @@ posted as (
 
 final as (
 
-    select * from frozen
-    union all by name
-    select * from posted
+    select {{ line_columns | join(', ') }} from frozen
+    union all
+    select {{ line_columns | join(', ') }} from posted
 
 )
 

@@ -1,0 +1,30 @@
+"""Which engine dbt builds the ledger on: `CLOSE_ENGINE=duckdb` (the default: the warehouse file)
+or `spark` (dbt-spark; docs/operations.md, "Running on Spark").
+
+The dbt profile picks its target from the same setting, so `dbt` by hand, dagster-dbt and
+`ledger.dbt_build` agree. On Spark the raw tables are parquet under the Spark folder
+(`CLOSE_SPARK_DIR`, by default `spark/` beside the warehouse file), written from the warehouse
+before each build (ledger.spark_landing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ledger.config import ConfigError
+
+ENGINES = ("duckdb", "spark")
+
+
+def close_engine(environment: Mapping[str, str]) -> str:
+    """The engine named by CLOSE_ENGINE in `environment`, DuckDB when unset or empty."""
+    engine = environment.get("CLOSE_ENGINE") or "duckdb"
+    if engine not in ENGINES:
+        raise ConfigError(f"CLOSE_ENGINE={engine!r} is not one of {', '.join(ENGINES)}")
+    return engine
+
+
+def spark_dir(warehouse: Path, environment: Mapping[str, str]) -> Path:
+    """The folder of a Spark build's tables, catalog and raw parquet: CLOSE_SPARK_DIR, or `spark/` beside the warehouse."""
+    return Path(environment.get("CLOSE_SPARK_DIR") or Path(warehouse).resolve().parent / "spark").resolve()
