@@ -42,19 +42,6 @@
     array({{ items | join(', ') }})
 {%- endmacro %}
 
-{#- The items of one list, then the other's. -#}
-{% macro list_concat(first_list, second_list) -%}
-    {{ return(adapter.dispatch('list_concat')(first_list, second_list)) }}
-{%- endmacro %}
-
-{% macro default__list_concat(first_list, second_list) -%}
-    list_concat({{ first_list }}, {{ second_list }})
-{%- endmacro %}
-
-{% macro spark__list_concat(first_list, second_list) -%}
-    concat({{ first_list }}, {{ second_list }})
-{%- endmacro %}
-
 {#- The items of a list for which `predicate` (an expression of `item_name`) holds. -#}
 {% macro list_where(list_expression, item_name, predicate) -%}
     {{ return(adapter.dispatch('list_where')(list_expression, item_name, predicate)) }}
