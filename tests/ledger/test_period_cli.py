@@ -53,7 +53,7 @@ def test_close_of_a_backfill_without_a_snapshot_locks_and_says_what_is_not_evalu
     assert "Locked 2026-11" in out
     not_evaluated = "not evaluated: no Stripe balance snapshot covers 2026-11-04; run up to now or use the roll-forward"
     assert f"Warning: stripe_clearing_equals_stripe_balance: not evaluated for main usd: {not_evaluated}" in out
-    assert f'Warning: assert_stripe_balance_snapshot_covers_ledger: warn: Got 1 result, configured to warn if != 0' in out
+    assert f'Warning: snapshot_covers_ledger: warn: Got 1 result, configured to warn if != 0' in out
     assert f'"problem": "{not_evaluated}"' in out
     assert '"balance_transaction_id": "txn_nov_adjustment"' in out and '"suspense_amount_minor": 700' in out
     assert "FAIL" not in out and "passed" not in out.split("Warning: stripe_clearing_equals_stripe_balance")[1].splitlines()[0]

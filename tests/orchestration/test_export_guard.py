@@ -56,7 +56,7 @@ def refused_checks(result: dg.ExecuteInProcessResult) -> list[str]:
 def test_the_guard_covers_the_code_locations_standalone_checks():
     names = {f"{key.asset_key.to_user_string()}:{key.name}" for key in blocking_checks()}
     assert set(STANDALONE_NAMES) <= names
-    assert "fct_journal_lines:assert_journal_entries_balance" in names
+    assert "fct_journal_lines:journal_balances" in names
     assert "rpt_stripe_balance_rollforward:assert_stripe_balance_rolls_forward" not in names  # not a guarded model
 
 

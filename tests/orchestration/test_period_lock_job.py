@@ -7,7 +7,7 @@ from orchestration.defs.close.jobs import period_close_job
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from tests.dbt.builders import copy_ledger, small_world_ledger
 
-PAYOUT_PROOF = "assert_automatic_payouts_equal_their_transactions"
+PAYOUT_PROOF = "payouts_equal_their_transactions"
 
 
 def lock(path, period, allow_empty=False):
