@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from exporters.close_package.frozen import lock_with_packages
-from orchestration.instance import recorded_proofs
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
@@ -72,6 +71,7 @@ def _fail(message: str) -> int:
 def _close(args: argparse.Namespace) -> int:
     # Great Expectations takes seconds to import: only the commands that prove the books load it.
     from ledger.checks.validate import run_suites
+    from orchestration.defs.export.guard import proofs_at_lock
 
     settings = CloseSettings.from_env()
     require_built(settings.warehouse, ingested_only=True)
@@ -86,10 +86,14 @@ def _close(args: argparse.Namespace) -> int:
     if failed:
         return _fail(f"{args.period} was NOT locked: a proof failed:\n" + "\n".join(failed))
     # Said after the lock, and never as passed: proofs not evaluated (no balance snapshot), money in suspense.
-    warnings = [result.describe() for result in results if not result.evaluated] + [node.describe() for node in build_warnings(settings.warehouse)]
+    unevaluated, warned_tests = [result for result in results if not result.evaluated], build_warnings(settings.warehouse)
+    warnings = [result.describe() for result in unevaluated] + [node.describe() for node in warned_tests]
+    # The packages frozen with the lock show the proofs this close just ran, not an earlier run's record.
+    proofs = proofs_at_lock({**{f"gx_{result.name}": result.describe() for result in unevaluated},
+                             **{node.name.split('.')[0]: node.message for node in warned_tests}})
     try:
         lock = lock_with_packages(settings.warehouse, args.period, settings.entity_id, args.actor, args.allow_empty,
-                                  proofs=recorded_proofs(), reporting_timezone=settings.reporting_timezone)
+                                  proofs=proofs, reporting_timezone=settings.reporting_timezone)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
     try:

@@ -18,6 +18,7 @@ a GX proof that could not evaluate some records (no Stripe balance snapshot) and
 """
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -127,6 +128,22 @@ def blocking_proof_results(instance: dg.DagsterInstance) -> ProofResults:
                   "failed": verdict.description, "warning": verdict.description}.get(verdict.state, "")
         results.append(ProofResult(verdict.name, descriptions[verdict.key], _PACKAGE_STATUS[verdict.state], evaluated_at, detail.strip()))
     return ProofResults(tuple(results))
+
+
+def proofs_at_lock(warnings: Mapping[str, str]) -> ProofResults:
+    """Every blocking check as a lock's own proof run left it, for the packages frozen with the lock.
+
+    A lock refuses on any failing proof, so each passed, or warned (`warnings`, by check name: a dbt
+    test of severity `warn` that found rows, a GX proof with records it could not evaluate). They carry
+    no time: the lock stamps its own (`lock_with_packages`), so a locked package never shows the
+    instance's later (or older, or absent) evaluations.
+    """
+    descriptions = proof_descriptions()
+    return ProofResults(tuple(
+        ProofResult(f"{key.asset_key.to_user_string()}:{key.name}", descriptions[key], WARNED if key.name in warnings else PASSED, None,
+                    " ".join(warnings.get(key.name, "").split()))
+        for key in blocking_checks()
+    ))
 
 
 def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:
