@@ -258,8 +258,8 @@ def test_the_guard_stops_the_cli_and_every_export_asset_naming_the_failing_check
     # clearing account off Stripe's balance; the GX suites, run by the CLI too, see the same.
     assert completed.stderr.endswith(
         "refused: exports and pushes are blocked until the ledger's blocking checks pass; failing: "
-        "journal_balances (fail, 1 failing row(s)), lines_tie_to_sources (fail, 1 failing row(s)), "
-        "clearing_equals_stripe_balance (fail, 1 failing row(s)), "
+        "clearing_equals_stripe_balance (fail, 1 failing row(s)), journal_balances (fail, 1 failing row(s)), "
+        "lines_tie_to_sources (fail, 1 failing row(s)), "
         "gx_journal_entries_balance (failed), gx_stripe_clearing_equals_stripe_balance (failed)\n"
     )
     assert not (tmp_path / "exports" / "main").exists()
