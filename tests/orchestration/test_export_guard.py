@@ -79,8 +79,9 @@ def test_an_export_needs_every_standalone_check_evaluated_after_the_ledger_was_b
 
     exported.unlink()
     rebuilt = build_ledger(instance, resources)
+    # The models were rebuilt, not the seeds (their own unpartitioned asset): the configuration check still holds.
     assert refused_checks(export(instance, resources)) == [
         f"{name} (stale: evaluated in run {proven.run_id}, before {name.split(':')[0]} was rebuilt in run {rebuilt.run_id})"
-        for name in STANDALONE_NAMES
+        for name in STANDALONE_NAMES if name.startswith("fct_journal_lines:")
     ]
     assert not exported.exists()
