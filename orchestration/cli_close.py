@@ -1,8 +1,8 @@
 """`stripe-close close`, `reopen`, `bench close` and `bench continuous`: period close from a shell.
 
 `close --period YYYY-MM` checks the accounting configuration, builds the ledger with every proof,
-runs the GX suites, and only then locks the month, freezing every entity's close package with it;
-it builds once more so the ledger serves the locked month from its frozen lines. `reopen` needs a
+runs the GX suites, and only then locks the month, freezing every entity's close package with it
+(its status block shows those proofs, at the lock's time); it builds once more so the ledger serves the locked month from its frozen lines. `reopen` needs a
 reason, which is kept in the close history.
 """
 
@@ -71,6 +71,7 @@ def _fail(message: str) -> int:
 def _close(args: argparse.Namespace) -> int:
     # Great Expectations takes seconds to import: only the commands that prove the books load it.
     from ledger.checks.validate import run_suites
+    # The code location's list of blocking checks, which the frozen packages show.
     from orchestration.defs.export.guard import proofs_at_lock
 
     settings = CloseSettings.from_env()

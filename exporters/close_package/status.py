@@ -4,8 +4,8 @@ the warehouse or Dagster.
 
 Proof results are handed in by the caller that knows where the close recorded them (the Dagster
 instance, or for a lock the lock's own proof run: `orchestration/defs/export/guard.py`), so this
-module stays free of Dagster. With none
-handed in, every proof reads "not evaluated" with the reason, never "passed".
+module stays free of Dagster. With none handed in, every proof reads "not evaluated" with the
+reason, never "passed".
 
 The ledger fingerprint is the one the export manifests carry for the same entity and period
 (`exporters.journal.ledger_fingerprint` over `load_journal_lines`: the period's journal lines in
