@@ -47,8 +47,8 @@ class LedgerNotProven(RuntimeError):
         self.failed = failed
 
 
-def run_ledger_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[FailedProof]:
-    """`dbt test` of the proofs against `warehouse`; the tests that failed or errored."""
+def run_ledger_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR, statuses: tuple[str, ...] = BLOCKING_STATUSES) -> list[FailedProof]:
+    """`dbt test` of the proofs against `warehouse`; the tests that ended in one of `statuses` (by default: failed or errored)."""
     with tempfile.TemporaryDirectory(prefix="stripe-close-proofs-") as scratch:
         environment = {**os.environ, "CLOSE_WAREHOUSE": str(warehouse)}
         completed = subprocess.run(
@@ -63,20 +63,38 @@ def run_ledger_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> l
     # By name: dbt lists results as its threads finish them, and a refusal should read the same every time.
     return sorted(
         (FailedProof(result["unique_id"].split(".")[2], result["status"], result.get("failures"), (result.get("message") or "").strip())
-         for result in results if result["status"] in BLOCKING_STATUSES),
+         for result in results if result["status"] in statuses),
         key=lambda proof: proof.name,
     )
 
 
-def failing_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
-    """Every blocking proof that does not hold for `warehouse`, described, named as the Dagster checks are."""
+@dataclass(frozen=True)
+class LedgerProof:
+    """One run of every blocking proof: the failing ones, described, and by check name the ones that
+    warned (a dbt test of severity `warn` that found rows, a GX proof with records it could not evaluate)."""
+
+    failing: list[str]
+    warnings: dict[str, str]
+
+
+def prove_ledger(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> LedgerProof:
+    """Every blocking proof run against `warehouse`, named as the Dagster checks are."""
     # Great Expectations takes seconds to import: only the commands that prove the books load it.
     from ledger.checks.validate import run_suites
 
     failing = [f"accounting_configuration_is_valid ({problem})" for problem in accounting_config.problems(project_dir / "seeds")]
-    failing += [proof.describe() for proof in run_ledger_proofs(warehouse, project_dir)]
-    failing += [f"gx_{result.name} (failed)" for result in run_suites(warehouse) if not result.success]
-    return failing
+    tests = run_ledger_proofs(warehouse, project_dir, (*BLOCKING_STATUSES, "warn"))
+    failing += [proof.describe() for proof in tests if proof.status in BLOCKING_STATUSES]
+    warnings = {proof.name: proof.message for proof in tests if proof.status == "warn"}
+    suites = run_suites(warehouse)
+    failing += [f"gx_{result.name} (failed)" for result in suites if not result.success]
+    warnings |= {f"gx_{result.name}": result.describe() for result in suites if result.success and not result.evaluated}
+    return LedgerProof(failing, warnings)
+
+
+def failing_proofs(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[str]:
+    """Every blocking proof that does not hold for `warehouse`, described, named as the Dagster checks are."""
+    return prove_ledger(warehouse, project_dir).failing
 
 
 def require_proven_ledger(warehouse: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:

@@ -1,8 +1,8 @@
 """`stripe-close close`, `reopen`, `bench close` and `bench continuous`: period close from a shell.
 
 `close --period YYYY-MM` checks the accounting configuration, builds the ledger with every proof,
-runs the GX suites, and only then locks the month, freezing every entity's close package with it;
-it builds once more so the ledger serves the locked month from its frozen lines. `reopen` needs a
+runs the GX suites, and only then locks the month, freezing every entity's close package with it
+(its status block shows those proofs, at the lock's time); it builds once more so the ledger serves the locked month from its frozen lines. `reopen` needs a
 reason, which is kept in the close history.
 """
 
@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from exporters.close_package.frozen import lock_with_packages
-from orchestration.instance import recorded_proofs
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
@@ -76,6 +75,8 @@ def _fail(message: str) -> int:
 def _close(args: argparse.Namespace) -> int:
     # Great Expectations takes seconds to import: only the commands that prove the books load it.
     from ledger.checks.validate import run_suites
+    # The code location's list of blocking checks, which the frozen packages show.
+    from orchestration.defs.export.guard import proofs_at_lock
 
     settings = CloseSettings.from_env()
     require_built(settings.warehouse, ingested_only=True)
@@ -90,10 +91,14 @@ def _close(args: argparse.Namespace) -> int:
     if failed:
         return _fail(f"{args.period} was NOT locked: a proof failed:\n" + "\n".join(failed))
     # Said after the lock, and never as passed: proofs not evaluated (no balance snapshot), money in suspense.
-    warnings = [result.describe() for result in results if not result.evaluated] + [node.describe() for node in build_warnings(settings.warehouse)]
+    unevaluated, warned_tests = [result for result in results if not result.evaluated], build_warnings(settings.warehouse)
+    warnings = [result.describe() for result in unevaluated] + [node.describe() for node in warned_tests]
+    # The packages frozen with the lock show the proofs this close just ran, not an earlier run's record.
+    proofs = proofs_at_lock({**{f"gx_{result.name}": result.describe() for result in unevaluated},
+                             **{node.name.split('.')[0]: node.message for node in warned_tests}})
     try:
         lock = lock_with_packages(settings.warehouse, args.period, settings.entity_id, args.actor, args.allow_empty,
-                                  proofs=recorded_proofs(), reporting_timezone=settings.reporting_timezone)
+                                  proofs=proofs, reporting_timezone=settings.reporting_timezone)
     except period_close.PeriodCloseError as error:
         return _fail(f"{args.period} was NOT locked: {error}")
     try:

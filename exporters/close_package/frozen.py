@@ -71,13 +71,15 @@ def lock_with_packages(
 ) -> PeriodLock:
     """`period_close.lock_period`, freezing every entity's close package in the lock's transaction.
     `default_entity_id` (CLOSE_ENTITY_ID) is the entity whose package lists the unassigned bank lines;
-    the frozen packages show `proofs` as recorded for the lock, its run, and the lock's time as generated-at."""
+    the frozen packages show `proofs` as the lock's own proof run left them, timed at the lock unless they
+    carry a time of their own, its run, and the lock's time as generated-at."""
 
     def freeze(connection: duckdb.DuckDBPyConnection, locked_period: str, locked_at: datetime) -> tuple[str, ...]:
         if not connection.execute("select 1 from main.fct_journal_lines where period <= ? limit 1", [locked_period]).fetchone():
             return ()  # an empty period before the ledger's first (--allow-empty): there is no package to freeze
         try:
-            context = PackageContext(proofs, dagster_run_id, locked_at.replace(microsecond=0), reporting_timezone)
+            at = locked_at.replace(microsecond=0)
+            context = PackageContext(proofs.timed(at), dagster_run_id, at, reporting_timezone)
             figures = read_close_data(connection, locked_period, default_entity_id, None, context)
             _store(connection, figures, locked_at, at_lock=True)
         except (CloseDataError, EntityConfigError) as error:  # FrozenDataError included: figures that cannot be frozen exactly

@@ -3,8 +3,9 @@ the package comes from (provenance), read once into plain frozen values so rende
 the warehouse or Dagster.
 
 Proof results are handed in by the caller that knows where the close recorded them (the Dagster
-instance: `orchestration/defs/export/guard.py`), so this module stays free of Dagster. With none
-handed in, every proof reads "not evaluated" with the reason, never "passed".
+instance, or for a lock the lock's own proof run: `orchestration/defs/export/guard.py`), so this
+module stays free of Dagster. With none handed in, every proof reads "not evaluated" with the
+reason, never "passed".
 
 The ledger fingerprint is the one the export manifests carry for the same entity and period
 (`exporters.journal.ledger_fingerprint` over `load_journal_lines`: the period's journal lines in
@@ -15,7 +16,7 @@ a period can be seen to come from the same ledger.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
 
@@ -50,6 +51,10 @@ class ProofResults:
     @property
     def all_passed(self) -> bool:
         return self.unavailable is None and bool(self.results) and all(result.status in (PASSED, WARNED) for result in self.results)
+
+    def timed(self, moment: datetime) -> ProofResults:
+        """These results, each one without a time of its own (evaluated by a lock itself) at `moment`."""
+        return replace(self, results=tuple(result if result.evaluated_at else replace(result, evaluated_at=moment) for result in self.results))
 
 
 NOT_RECORDED = ProofResults((), "not evaluated: no record of the close's proofs was available to this package build")

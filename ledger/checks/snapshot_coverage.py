@@ -3,7 +3,7 @@
 Ingestion records a snapshot only when its window reaches the moment the balance was read (now), so
 a backfill of an earlier month has none: the clearing = Stripe balance proof is then not evaluated
 for those entities. The GX suites report these rows as not evaluated and the close package shows
-them; dbt's warning assert_stripe_balance_snapshot_covers_ledger words them the same way. Plain SQL,
+them; dbt's warning snapshot_covers_ledger words them the same way. Plain SQL,
 without Great Expectations, so the close package can read it without importing GX.
 """
 

@@ -17,8 +17,8 @@ from ledger.checks.validate import run_suites
 from ledger.dbt_build import LedgerBuildFailed, culprit_rows
 from tests.dbt.builders import build, compiled_test_sql, land, statuses, transaction, ts
 
-NOT_COVERED = "assert_stripe_balance_snapshot_covers_ledger"
-CLEARING_PROOF = "assert_stripe_clearing_equals_stripe_balance"
+NOT_COVERED = "snapshot_covers_ledger"
+CLEARING_PROOF = "clearing_equals_stripe_balance"
 NOVEMBER = [
     transaction("txn_nov_first", "charge", "charge", 10_000, fee=320, created=ts("2026-11-02")),
     transaction("txn_nov_last", "charge", "charge", 2_550, fee=104, created=ts("2026-11-29", 23)),

@@ -75,7 +75,7 @@ def test_after_a_lock_a_windowed_build_books_a_late_fact_as_an_adjustment(tmp_pa
         # A windowed build right after the lock would serve October the old way: it is refused.
         with pytest.raises(LedgerBuildFailed) as raised:
             build_ledger(path, window=CloseWindow(date(2026, 11, 1), date(2026, 11, 2)))
-        [failure] = [f for f in raised.value.failures if f.name == "assert_journal_serves_current_locks"]
+        [failure] = [f for f in raised.value.failures if f.name == "serves_current_locks"]
         assert sorted((row["period"], row["problem"]) for row in failure.culprits) == [
             ("2026-10", "locked, but its frozen lines are not served: build the journal whole"),
             ("2026-10", "locked, but still served from open records: build the journal whole"),

@@ -15,7 +15,7 @@ from ledger.dbt_build import target_dir
 from sandbox.ground_truth import revenue_truth
 from tests.dbt.builders import build, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
 
-SPLIT_PROOFS = ("assert_sales_split_ties_to_gross", "assert_sales_documents_tie_to_their_totals", "assert_tax_payable_ties_to_tax_amounts")
+SPLIT_PROOFS = ("sales_split_ties_to_gross", "sales_documents_tie_to_totals", "tax_payable_ties_to_tax")
 
 
 @pytest.fixture(scope="module")

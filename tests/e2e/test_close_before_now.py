@@ -49,19 +49,19 @@ def test_the_close_succeeds_and_warns_that_the_balance_proof_is_not_evaluated(cl
     problems = [f"not evaluated: no Stripe balance snapshot covers {day}; run up to now or use the roll-forward" for _, day in last_days]
     # dbt's warning says each problem of its rows once (currencies whose ledgers end the same day
     # share one); its rows name the currencies. The GX suites say the same (tests/orchestration/test_quality_checks.py).
-    assert dict(result.warnings)["assert_stripe_balance_snapshot_covers_ledger"] == "; ".join(dict.fromkeys(problems))
+    assert dict(result.warnings)["snapshot_covers_ledger"] == "; ".join(dict.fromkeys(problems))
 
 
 def test_the_roll_forward_proof_still_runs_and_passes(closed_before_now):
     _, result = closed_before_now
     assert "assert_stripe_balance_rolls_forward" in result.passed_checks
-    assert "assert_stripe_clearing_equals_stripe_balance" in result.passed_checks
+    assert "clearing_equals_stripe_balance" in result.passed_checks
 
 
 def test_stripe_close_run_prints_the_warning(closed_before_now, capsys):
     _, result = closed_before_now
     _print_result(result)
     out = capsys.readouterr().out
-    [warning] = [line for line in out.splitlines() if line.startswith("Warning: assert_stripe_balance_snapshot_covers_ledger: ")]
-    assert warning.startswith("Warning: assert_stripe_balance_snapshot_covers_ledger: not evaluated: no Stripe balance snapshot covers 2026-10-")
+    [warning] = [line for line in out.splitlines() if line.startswith("Warning: snapshot_covers_ledger: ")]
+    assert warning.startswith("Warning: snapshot_covers_ledger: not evaluated: no Stripe balance snapshot covers 2026-10-")
     assert warning.endswith("; run up to now or use the roll-forward")

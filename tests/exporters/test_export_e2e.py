@@ -258,14 +258,14 @@ def test_the_guard_stops_the_cli_and_every_export_asset_naming_the_failing_check
     # clearing account off Stripe's balance; the GX suites, run by the CLI too, see the same.
     assert completed.stderr.endswith(
         "refused: exports and pushes are blocked until the ledger's blocking checks pass; failing: "
-        "assert_journal_entries_balance (fail, 1 failing row(s)), assert_journal_lines_tie_to_sources (fail, 1 failing row(s)), "
-        "assert_stripe_clearing_equals_stripe_balance (fail, 1 failing row(s)), "
+        "clearing_equals_stripe_balance (fail, 1 failing row(s)), journal_balances (fail, 1 failing row(s)), "
+        "lines_tie_to_sources (fail, 1 failing row(s)), "
         "gx_journal_entries_balance (failed), gx_stripe_clearing_equals_stripe_balance (failed)\n"
     )
     assert not (tmp_path / "exports" / "main").exists()
 
     closed.instance.report_runless_asset_event(
-        dg.AssetCheckEvaluation(asset_key=dg.AssetKey("fct_journal_lines"), check_name="assert_journal_entries_balance", passed=False)
+        dg.AssetCheckEvaluation(asset_key=dg.AssetKey("fct_journal_lines"), check_name="journal_balances", passed=False)
     )
     from orchestration.definitions import defs
 
@@ -279,5 +279,5 @@ def test_the_guard_stops_the_cli_and_every_export_asset_naming_the_failing_check
     )
     failures = {event.step_key: event.event_specific_data.error.message for event in result.all_events if event.is_step_failure}
     assert set(failures) == set(guarded)
-    assert all("fct_journal_lines:assert_journal_entries_balance (failed)" in message for message in failures.values())
+    assert all("fct_journal_lines:journal_balances (failed)" in message for message in failures.values())
     assert (netsuite_writes.created, netsuite_writes.updated, netsuite_writes.unchanged, closed.sap.posted_requests) == before

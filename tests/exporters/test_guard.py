@@ -37,7 +37,7 @@ def test_a_failing_gx_suite_is_refused_by_its_check_name(warehouse):
     with pytest.raises(LedgerNotProven) as refused:
         require_proven_ledger(warehouse)
     assert refused.value.failed == [
-        "assert_journal_entries_balance (fail, 1 failing row(s))", "assert_journal_lines_tie_to_sources (fail, 1 failing row(s))",
-        "assert_stripe_clearing_equals_stripe_balance (fail, 1 failing row(s))",
+        "clearing_equals_stripe_balance (fail, 1 failing row(s))", "journal_balances (fail, 1 failing row(s))",
+        "lines_tie_to_sources (fail, 1 failing row(s))",
         "gx_journal_entries_balance (failed)", "gx_stripe_clearing_equals_stripe_balance (failed)",
     ]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from exporters.close_package.frozen_data import decode
 from ledger import period_close
 from ledger.checks.suites import SUITES
 from orchestration.cli import main
@@ -53,10 +54,19 @@ def test_close_of_a_backfill_without_a_snapshot_locks_and_says_what_is_not_evalu
     assert "Locked 2026-11" in out
     not_evaluated = "not evaluated: no Stripe balance snapshot covers 2026-11-04; run up to now or use the roll-forward"
     assert f"Warning: stripe_clearing_equals_stripe_balance: not evaluated for main usd: {not_evaluated}" in out
-    assert f'Warning: assert_stripe_balance_snapshot_covers_ledger: warn: Got 1 result, configured to warn if != 0' in out
+    assert f'Warning: snapshot_covers_ledger: warn: Got 1 result, configured to warn if != 0' in out
     assert f'"problem": "{not_evaluated}"' in out
     assert '"balance_transaction_id": "txn_nov_adjustment"' in out and '"suspense_amount_minor": 700' in out
     assert "FAIL" not in out and "passed" not in out.split("Warning: stripe_clearing_equals_stripe_balance")[1].splitlines()[0]
+    # The package frozen with the lock shows the proofs this close ran, with their warnings, at the lock's time.
+    [(frozen,)] = query(path, "select close_data from close.locked_close_packages where locked_period = '2026-11'")
+    [lock] = period_close.lock_states(path)
+    proofs = {result.name.split(":")[1]: result for result in decode(frozen).proofs.results}
+    assert proofs["snapshot_covers_ledger"].detail == "Got 1 result, configured to warn if != 0"
+    assert proofs["gx_stripe_clearing_equals_stripe_balance"].detail.startswith(f"stripe_clearing_equals_stripe_balance: not evaluated for main usd: {not_evaluated}")
+    warned = {"snapshot_covers_ledger", "gx_stripe_clearing_equals_stripe_balance", "gx_stripe_balance_equals_snapshot"}
+    assert {name: result.status for name, result in proofs.items()} == {name: "warning" if name in warned else "passed" for name in proofs}
+    assert {result.evaluated_at for result in proofs.values()} == {lock.locked_at.replace(microsecond=0)}
 
 
 def test_an_empty_period_is_locked_only_with_allow_empty(warehouse, capsys):

@@ -11,7 +11,7 @@ from ledger.dbt_project import dbt_executable
 from orchestration import close_run
 from orchestration.defs import resources as resource_definitions
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.transform.assets import ledger_dbt_models
+from orchestration.defs.transform.assets import accounting_config_seeds, ledger_dbt_models
 from tests.conftest import API_KEY, close_small_world
 from tests.dbt.builders import land, project_copy, query, transaction
 
@@ -39,11 +39,11 @@ def built_tables(warehouse) -> list[tuple]:
                             "where table_schema not in ('raw', 'ingest_state') order by all")
 
 
-def test_the_dbt_asset_names_the_bad_row_and_builds_nothing(broken_project, tmp_path):
+def test_the_seeds_asset_names_the_bad_row_and_builds_nothing(broken_project, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     land(warehouse, [transaction("txn_1", "charge", "charge", 1_000)])
     result = dg.materialize(
-        [ledger_dbt_models], partition_key="2026-10-05", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        [accounting_config_seeds, ledger_dbt_models], partition_key="2026-10-05", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
         resources={
             "dbt": DbtCliResource(project_dir=str(broken_project), dbt_executable=dbt_executable()),
             "warehouse": WarehouseResource(path=str(warehouse)),
@@ -51,7 +51,7 @@ def test_the_dbt_asset_names_the_bad_row_and_builds_nothing(broken_project, tmp_
     )
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
-    assert failure.step_key == "ledger_dbt_models"
+    assert failure.step_key == "accounting_config_seeds"
     assert failure.event_specific_data.user_failure_data.description == f"invalid accounting configuration:\n  {BAD_LINE}"
     assert result.get_asset_materialization_events() == []
     assert built_tables(warehouse) == []
@@ -66,6 +66,6 @@ def test_run_close_names_the_bad_row_before_dbt(broken_project, small_world, tmp
     )
     with pytest.raises(close_run.CloseFailed) as failed:
         close_small_world(small_world, settings, dg.DagsterInstance.ephemeral())
-    assert str(failed.value).endswith(f"failed at ledger_dbt_models: invalid accounting configuration:\n  {BAD_LINE}")
+    assert str(failed.value).endswith(f"failed at accounting_config_seeds: invalid accounting configuration:\n  {BAD_LINE}")
     assert query(settings.warehouse, "select count(*) from raw.stripe_balance_transactions")[0][0] > 0
     assert built_tables(settings.warehouse) == []

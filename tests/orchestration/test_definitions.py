@@ -42,9 +42,9 @@ def test_every_dbt_test_is_an_asset_check_on_the_model_it_reads():
     tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
     checks = {key.name: key.asset_key.to_user_string() for key in asset_graph().asset_check_keys}
     assert tests - checks.keys() == set()
-    assert checks["assert_automatic_payouts_equal_their_transactions"] == "stg_stripe__payout_transactions"
-    assert checks["assert_stripe_clearing_equals_stripe_balance"] == "fct_journal_lines"
-    assert checks["assert_every_balance_transaction_booked_once"] == "fct_journal_line_sources"
+    assert checks["payouts_equal_their_transactions"] == "stg_stripe__payout_transactions"
+    assert checks["clearing_equals_stripe_balance"] == "fct_journal_lines"
+    assert checks["booked_once"] == "fct_journal_line_sources"
 
 
 def test_every_asset_has_a_group_and_a_description():

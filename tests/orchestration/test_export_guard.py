@@ -56,7 +56,7 @@ def refused_checks(result: dg.ExecuteInProcessResult) -> list[str]:
 def test_the_guard_covers_the_code_locations_standalone_checks():
     names = {f"{key.asset_key.to_user_string()}:{key.name}" for key in blocking_checks()}
     assert set(STANDALONE_NAMES) <= names
-    assert "fct_journal_lines:assert_journal_entries_balance" in names
+    assert "fct_journal_lines:journal_balances" in names
     assert "rpt_stripe_balance_rollforward:assert_stripe_balance_rolls_forward" not in names  # not a guarded model
 
 
@@ -79,8 +79,9 @@ def test_an_export_needs_every_standalone_check_evaluated_after_the_ledger_was_b
 
     exported.unlink()
     rebuilt = build_ledger(instance, resources)
+    # The models were rebuilt, not the seeds (their own unpartitioned asset): the configuration check still holds.
     assert refused_checks(export(instance, resources)) == [
         f"{name} (stale: evaluated in run {proven.run_id}, before {name.split(':')[0]} was rebuilt in run {rebuilt.run_id})"
-        for name in STANDALONE_NAMES
+        for name in STANDALONE_NAMES if name.startswith("fct_journal_lines:")
     ]
     assert not exported.exists()

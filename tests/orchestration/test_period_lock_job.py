@@ -1,13 +1,20 @@
 """period_close_job proves the ledger as it is now before it freezes a month, and its close packages with it."""
 
-import duckdb
+import hashlib
+from pathlib import Path
 
+import duckdb
+from lxml import html as lxml_html
+
+from exporters.close_package.package import build_close_packages
+from exporters.publish import Destination
 from ledger import period_close
 from orchestration.defs.close.jobs import period_close_job
+from orchestration.defs.export.guard import blocking_checks
 from orchestration.defs.resources import ExportResource, WarehouseResource
-from tests.dbt.builders import copy_ledger, small_world_ledger
+from tests.dbt.builders import build, copy_ledger, small_world_ledger
 
-PAYOUT_PROOF = "assert_automatic_payouts_equal_their_transactions"
+PAYOUT_PROOF = "payouts_equal_their_transactions"
 
 
 def lock(path, period, allow_empty=False):
@@ -63,3 +70,27 @@ def test_an_empty_period_is_locked_only_when_the_run_config_allows_it(tmp_path):
     # Before the ledger's first period: no entity has a package to freeze.
     assert allowed.output_for_node("lock_or_reopen_period") == {"period": "2026-09", "action": "lock", "journal_lines": 0, "close_packages": []}
     assert period_close.locked_periods(path) == ["2026-09"]
+
+
+def test_a_locked_package_shows_the_proofs_of_the_lock_at_its_time_ever_after(tmp_path):
+    """The job's instance holds no check result (nothing evaluated there): the frozen package shows
+    the proofs the lock ran itself, each passed at the lock's time, and keeps them through later builds."""
+    path = copy_ledger(small_world_ledger(), tmp_path / "ledger")
+    period, _ = first_period_and_lines(path)
+    assert lock(path, period).success
+    [locked] = period_close.lock_states(path)
+    at = locked.locked_at.replace(microsecond=0)
+
+    def package(folder: Path) -> tuple[dict, str, str]:
+        [built] = build_close_packages(path, Destination(directory=folder), [period], "main")
+        rows = lxml_html.fromstring(Path(built.html.location).read_bytes()).xpath("//table[@id='proofs']/tbody/tr")
+        shown = {row.get("data-proof"): (row.get("data-result"), row.xpath("string(td[3])")) for row in rows}
+        digests = tuple(hashlib.sha256(Path(file.location).read_bytes()).hexdigest() for file in (built.html, built.workbook))
+        return shown, *digests
+
+    shown, html, workbook = package(tmp_path / "at-lock")
+    # The small world has a Stripe balance snapshot: no proof warns, every one passed.
+    assert shown == {f"{key.asset_key.to_user_string()}:{key.name}": ("passed", f"{at:%Y-%m-%d %H:%M:%S}") for key in blocking_checks()}
+    assert "fct_journal_lines:journal_balances" in shown and "fct_journal_line_sources:sales_split_ties_to_gross" in shown and len(shown) == 27
+    build(path)
+    assert package(tmp_path / "after-a-build") == (shown, html, workbook)

@@ -129,4 +129,4 @@ def test_the_code_location_carries_the_schedules_and_the_chain():
     export_job = definitions.resolve_job_def("period_export_job")
     assert {key.to_user_string() for key in export_job.asset_layer.executable_asset_keys} >= {"netsuite_journal_csv", "sap_journal_files", "accountant_journal"}
     checks = {key.name for key in ledger_close_job.selection.resolve_checks(definitions.resolve_asset_graph())}
-    assert {"assert_journal_entries_balance", "gx_automatic_payouts_tie_out"} <= checks
+    assert {"journal_balances", "gx_automatic_payouts_tie_out"} <= checks

@@ -9,7 +9,7 @@ names the default entity, whose package lists the unassigned bank lines.
 A lock runs every blocking proof itself (the accounting configuration, `dbt test` on the marts and
 the GX suites, as the CLI export guard does) on the warehouse it is about to freeze: check results
 from an earlier run would not cover a ledger an hourly run rebuilt since, and a locked month never
-changes.
+changes. The frozen packages show those proofs, passed (or warned) at the lock's time.
 """
 
 from typing import Literal
@@ -17,10 +17,10 @@ from typing import Literal
 import dagster as dg
 
 from exporters.close_package.frozen import lock_with_packages
-from exporters.guard import failing_proofs
+from exporters.guard import prove_ledger
 from ledger import period_close
 from ledger.config import CloseSettings
-from orchestration.defs.export.guard import blocking_proof_results
+from orchestration.defs.export.guard import proofs_at_lock
 from orchestration.defs.resources import ExportResource, WarehouseResource
 
 
@@ -39,16 +39,16 @@ class PeriodCloseConfig(dg.Config):
        "or reopens it with a recorded reason.")
 def lock_or_reopen_period(context: dg.OpExecutionContext, config: PeriodCloseConfig, warehouse: WarehouseResource, exports: ExportResource) -> dict:
     if config.action == "lock":
-        failed = failing_proofs(warehouse.file)
-        if failed:
+        proof = prove_ledger(warehouse.file)
+        if proof.failing:
             raise dg.Failure(
-                description=f"{config.period} was NOT locked: the ledger's proofs fail on the warehouse as it is now: " + ", ".join(failed),
-                metadata={"failing_proofs": dg.MetadataValue.json(failed)},
+                description=f"{config.period} was NOT locked: the ledger's proofs fail on the warehouse as it is now: " + ", ".join(proof.failing),
+                metadata={"failing_proofs": dg.MetadataValue.json(proof.failing)},
             )
         try:
             lock = lock_with_packages(
                 warehouse.file, config.period, exports.entity_id, config.actor, config.allow_empty,
-                proofs=blocking_proof_results(context.instance), dagster_run_id=context.run_id,
+                proofs=proofs_at_lock(proof.warnings), dagster_run_id=context.run_id,
                 reporting_timezone=CloseSettings.from_env().reporting_timezone,
             )
         except period_close.PeriodCloseError as refused:

@@ -2,7 +2,10 @@
 
 Blocking are the dbt tests on the journal marts and the payout links (the proofs; a test of severity
 `warn` reports without blocking) and every other check of the code location declared
-`blocking=True`: the Great Expectations suites and the accounting-configuration check. The checks
+`blocking=True`: the Great Expectations suites and the accounting-configuration check. The seeds'
+own dbt tests do not block: the accounting-configuration check proves the seeds an accountant
+edits, naming file, line and values, and a seed failing its tests fails the seeds' step, so that
+run builds no model on it. The checks
 come from the code location, not from the run's job: an export run holds only the export assets,
 and a run that materialized the ledger without its standalone checks must not count as proven.
 
@@ -15,6 +18,7 @@ a GX proof that could not evaluate some records (no Stripe balance snapshot) and
 """
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -23,7 +27,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster_dbt import get_asset_key_for_model
 
 from exporters.close_package.status import FAILED, NOT_EVALUATED, PASSED, WARNED, ProofResult, ProofResults
-from orchestration.defs.transform.assets import ledger_dbt_models
+from orchestration.defs.transform.assets import accounting_config_seeds, ledger_dbt_models
 
 GUARDED_MODELS = (
     "stg_stripe__payout_transactions", "fct_journal_lines", "fct_journal_line_sources", "fct_journal_source_records", "rpt_trial_balance",
@@ -47,7 +51,7 @@ def blocking_checks() -> tuple[dg.AssetCheckKey, ...]:
     """The dbt proofs on the guarded models and every other blocking check of the code location."""
     graph = _asset_graph()
     guarded = set(guarded_assets())
-    dbt_checks = set(ledger_dbt_models.check_keys)
+    dbt_checks = set(ledger_dbt_models.check_keys) | set(accounting_config_seeds.check_keys)
     chosen = {key for key in dbt_checks if key.asset_key in guarded}
     chosen |= {key for key in graph.asset_check_keys if key not in dbt_checks and graph.get_check_spec(key).blocking}
     return tuple(sorted(chosen, key=lambda key: (key.asset_key.to_user_string(), key.name)))
@@ -124,6 +128,22 @@ def blocking_proof_results(instance: dg.DagsterInstance) -> ProofResults:
                   "failed": verdict.description, "warning": verdict.description}.get(verdict.state, "")
         results.append(ProofResult(verdict.name, descriptions[verdict.key], _PACKAGE_STATUS[verdict.state], evaluated_at, detail.strip()))
     return ProofResults(tuple(results))
+
+
+def proofs_at_lock(warnings: Mapping[str, str]) -> ProofResults:
+    """Every blocking check as a lock's own proof run left it, for the packages frozen with the lock.
+
+    A lock refuses on any failing proof, so each passed, or warned (`warnings`, by check name: a dbt
+    test of severity `warn` that found rows, a GX proof with records it could not evaluate). They carry
+    no time: the lock stamps its own (`lock_with_packages`), so a locked package never shows the
+    instance's later (or older, or absent) evaluations.
+    """
+    descriptions = proof_descriptions()
+    return ProofResults(tuple(
+        ProofResult(f"{key.asset_key.to_user_string()}:{key.name}", descriptions[key], WARNED if key.name in warnings else PASSED, None,
+                    " ".join(warnings.get(key.name, "").split()))
+        for key in blocking_checks()
+    ))
 
 
 def failing_blocking_checks(instance: dg.DagsterInstance) -> list[str]:

@@ -1,6 +1,14 @@
-"""The dbt models (staging, intermediate, marts) and their data tests, as Dagster assets and checks.
+"""The dbt project as Dagster assets and checks: the accounting configuration (the seeds) and the
+models (staging, intermediate, marts), each with their data tests.
 
-Daily-partitioned like ingestion: a run for some days passes their window to dbt as the settings
+The seeds are one unpartitioned asset definition (`accounting_config_seeds`): a chart of accounts
+or a mapping rule holds for every day, so it has no per-day partitions to show or to backfill. Dagster
+lets one run hold unpartitioned assets beside assets of one partitions definition, so every job that
+builds the ledger selects both: the seeds load first (the models depend on them), then the models
+for the run's days, and a partitioned close always reads the seed files as they are now. A
+materialization of the models alone reads the seeds as last loaded.
+
+The models are daily-partitioned like ingestion: a run for some days passes their window to dbt as the settings
 CLOSE_WINDOW_START / CLOSE_WINDOW_END (YYYY-MM-DD accounting days, end exclusive), which the
 incremental models use to rebuild only those days; a run without a partition passes them empty and
 every model builds in full. Settings, not dbt `--vars`: new vars make dbt parse the whole project
@@ -15,7 +23,7 @@ from typing import Any
 from unittest import mock
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ledger import accounting_config, progress
 from ledger.dbt_build import CloseWindow, window_settings
@@ -50,23 +58,48 @@ class LedgerTranslator(DagsterDbtTranslator):
         return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=LedgerTranslator(),
-    pool="duckdb",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-)
-def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Builds the ledger with `dbt build`: models, seeds, and every data test as an asset check."""
-    require_valid_configuration(dbt)
+# Each selection takes the tests dbt's indirect selection attaches to it: the models' (eager) every test
+# that reads a model, those that also read a seed included (an account missing from the chart); the
+# seeds' (cautious, set when they build) only the tests that read seeds alone, since a test that reads
+# a model too cannot run before the models are built.
+SEEDS, MODELS = "resource_type:seed", "resource_type:model"
+
+
+def dbt_project_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """The seeds and the models of `project`, as two asset definitions (the code location's: of `dbt_project`)."""
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=LedgerTranslator(), pool="duckdb", select=SEEDS)
+    def accounting_config_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        """Loads the accounting configuration with `dbt build`: the seeds, and their data tests as asset checks."""
+        require_valid_configuration(dbt)
+        yield from _dbt_build(context, dbt, warehouse, {"DBT_INDIRECT_SELECTION": "cautious"}, "accounting configuration")
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=LedgerTranslator(),
+        pool="duckdb",
+        select=MODELS,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+        """Builds the ledger with `dbt build`: the models, and every data test as an asset check."""
+        yield from _dbt_build(context, dbt, warehouse, window_settings(run_window(context)), "dbt build")
+
+    return accounting_config_seeds, ledger_dbt_models
+
+
+accounting_config_seeds, ledger_dbt_models = dbt_project_assets(dbt_project)
+
+
+def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, settings: dict[str, str], step: str):
     # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called. dbt's
     # lines go to the run's log (the UI, a CLI command's log file), never a terminal: no color codes.
-    with mock.patch.dict(os.environ, {**window_settings(run_window(context)), "DBT_USE_COLORS": "false"}):
+    with mock.patch.dict(os.environ, {**settings, "DBT_USE_COLORS": "false"}):
         invocation = dbt.cli(["build"], context=context)
     # One event per model, seed and test as dbt finishes it: counted live, before the metadata holds them back.
-    nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), "dbt build")
+    nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), step)
     yield from with_dbt_metadata(context, progress.counted(invocation.stream(), nodes), warehouse.file, invocation.target_path)
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.

@@ -111,7 +111,7 @@ def test_dbt_internals_stay_out_of_the_finance_metadata(closed):
     for key in ("fct_journal_lines", "rpt_trial_balance", "stg_stripe__payouts"):
         assert not {"unique_id", "invocation_id"} & set(metadata_of(closed, key)), key
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("fct_journal_lines"), "assert_journal_entries_balance")]
+        [dg.AssetCheckKey(dg.AssetKey("fct_journal_lines"), "journal_balances")]
     )
     [record] = records.values()
     evaluation = record.event.dagster_event.event_specific_data
@@ -126,10 +126,10 @@ def test_dbt_events_before_a_failure_keep_their_figures_and_the_failure_is_raise
     def dbt_events():
         yield dg.AssetMaterialization(dg.AssetKey("fct_journal_lines"))
         yield dg.AssetMaterialization(dg.AssetKey("stg_stripe__payouts"))  # a view: no table, no figures
-        raise RuntimeError("dbt build failed: assert_journal_entries_balance")
+        raise RuntimeError("dbt build failed: journal_balances")
 
     reported = []
-    with pytest.raises(RuntimeError, match="assert_journal_entries_balance"):
+    with pytest.raises(RuntimeError, match="journal_balances"):
         reported.extend(with_dbt_metadata(dg.build_asset_context(), dbt_events(), warehouse))
     journal, view = reported
     assert {name: value.value for name, value in journal.metadata.items() if name != "totals"} == {

@@ -100,12 +100,12 @@ def test_the_status_block_shows_each_blocking_proofs_recorded_result(closed, pac
 
 def test_a_failed_or_unrecorded_proof_is_never_shown_as_passed(package, tmp_path):
     failed = ProofResults((
-        ProofResult("fct_journal_lines:assert_journal_entries_balance", "Every entry balances.", FAILED, GENERATED_AT, "3 unbalanced entries"),
+        ProofResult("fct_journal_lines:journal_balances", "Every entry balances.", FAILED, GENERATED_AT, "3 unbalanced entries"),
         ProofResult("fct_journal_lines:gx_booked_once", "Booked once.", PASSED, GENERATED_AT, ""),
     ))
     page = lxml_html.fromstring(render_html(dataclasses.replace(package.data, proofs=failed)))
     assert [cells(row)[:2] + [cells(row)[3]] for row in page.xpath("//table[@id='proofs']/tbody/tr")] == [
-        ["fct_journal_lines:assert_journal_entries_balance", "FAILED", "3 unbalanced entries"],
+        ["fct_journal_lines:journal_balances", "FAILED", "3 unbalanced entries"],
         ["fct_journal_lines:gx_booked_once", "passed", "Booked once."],
     ]
     assert page.xpath("//p[@id='proven']")[0].text_content().split() == "Proven: NO: 1 failed, 0 not evaluated, of 2 blocking proofs".split()

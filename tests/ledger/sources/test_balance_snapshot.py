@@ -102,7 +102,7 @@ def test_the_balance_proofs_hold_after_a_backfill_and_name_a_snapshot_that_disag
         connection.execute("update raw.stripe_balance_snapshots set pending_minor = pending_minor + 250 where currency = 'eur'")
     [snapshot] = culprit_rows(damaged, compiled_test_sql(path, "assert_stripe_balance_rolls_forward"))
     assert (snapshot["currency"], snapshot["difference_minor"]) == ("eur", -250)
-    clearing = culprit_rows(damaged, compiled_test_sql(path, "assert_stripe_clearing_equals_stripe_balance"))
+    clearing = culprit_rows(damaged, compiled_test_sql(path, "clearing_equals_stripe_balance"))
     assert [(row["account_code"], row["currency"], row["difference_minor"]) for row in clearing] == [("1010", "eur", -250)]
 
 

@@ -1,6 +1,6 @@
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_journal_lines'}}, 'description': 'A Stripe balance snapshot covers the ledger (warning). Without one, clearing = Stripe balance cannot be compared and is reported not evaluated, never passed. When it fails: run the ingestion up to now (it captures Stripe\'s balance), or rely on the roll-forward proof.'}) }}
 -- Warning: Stripe-clearing balances that no Stripe balance snapshot covers, so proof 5
--- (assert_stripe_clearing_equals_stripe_balance) cannot compare them with Stripe's balance.
+-- (clearing_equals_stripe_balance) cannot compare them with Stripe's balance.
 -- Ingestion records a snapshot only when its window reaches the moment Stripe's balance was read
 -- (now): a backfill of an earlier month has none. Not a failure, and not a pass: each entity and
 -- currency is named with the last day of its ledger. A run up to now records a snapshot; until

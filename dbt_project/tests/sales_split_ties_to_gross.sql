@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}, 'description': 'Every sale splits to its gross. Per charge or refund whose sale is split, the revenue, tax and shipping booked less the discounts equal its gross amount. When it fails: the rows name the transactions and each part; check their invoice or credit note (assert_sales_documents_tie_to_their_totals) and run the ledger again.'}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}, 'description': 'Every sale splits to its gross. Per charge or refund whose sale is split, the revenue, tax and shipping booked less the discounts equal its gross amount. When it fails: the rows name the transactions and each part; check their invoice or credit note (sales_documents_tie_to_totals) and run the ledger again.'}) }}
 -- depends_on: {{ ref('fct_journal_line_sources') }}
 -- Per balance transaction whose sale the journal books in parts (roles `sale:...`,
 -- int_balance_transaction_sales_split): revenue + tax + shipping - discounts = gross, from the

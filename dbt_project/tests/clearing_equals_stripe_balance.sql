@@ -4,7 +4,7 @@
 -- Stripe and have not reached the bank. Returns the account, currency and both numbers.
 -- Stripe clearing is compared only for entities whose Stripe account has a snapshot (a read of its
 -- whole balance: a currency missing from it held nothing). Without one there is nothing to compare
--- with, not a balance of zero: assert_stripe_balance_snapshot_covers_ledger warns about those.
+-- with, not a balance of zero: snapshot_covers_ledger warns about those.
 
 with
 
