@@ -226,11 +226,25 @@ def test_the_drill_down_names_every_balance_transaction_of_a_daily_line():
     sources = query(path, """
         select source_id, amount_minor from main.fct_journal_line_sources
         where journal_line_id = 'STRIPE-main-20261002-USD-4000' order by source_id""")
-    expected = query(path, """
-        select id, -amount from raw.stripe_balance_transactions
-        where currency = 'usd' and created::date = date '2026-10-02' and reporting_category in ('charge', 'partial_capture_reversal')
-        order by id""")
-    assert sources == expected and len(sources) > 5
+    day = dict(query(path, """
+        select id, reporting_category from raw.stripe_balance_transactions
+        where currency = 'usd' and created::date = date '2026-10-02'"""))
+    gross = dict(query(path, """
+        select id, amount from raw.stripe_balance_transactions
+        where currency = 'usd' and created::date = date '2026-10-02' and reporting_category in ('charge', 'partial_capture_reversal')"""))
+    # Only the day's sales, and refunds of a sale (the sales split reverses them on the revenue account
+    # of the sale they return); every charge of the day is named by one of the day's revenue lines
+    # (4000, or the account of its product or category).
+    assert len(sources) > 5
+    named_by_the_days_lines = {source_id for (source_id,) in query(path, """
+        select source_id from main.fct_journal_line_sources
+        where journal_line_id like 'STRIPE-main-20261002-USD-4%'""")}
+    assert set(gross) <= named_by_the_days_lines and len(gross) > 5
+    assert {day[source_id] for source_id, _ in sources} <= {"charge", "partial_capture_reversal", "refund"}
+    # Each charge credits revenue with its gross, or with its sale's revenue part when the sales split
+    # books its tax, shipping and discounts to their own accounts: never more than the gross (a partial
+    # capture's reversal debits it back).
+    assert all(-gross[source_id] <= source_amount < 0 for source_id, source_amount in sources if day[source_id] == "charge")
     assert sum(source_amount for _, source_amount in sources) == amount
 
 
