@@ -19,10 +19,12 @@ from orchestration.close_run import CloseResult, run_close
 from sandbox.merchant import World, WorldSpec, simulate
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
+from tests.run_wide_builds import close_run_folder, open_run_folder
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 STRIPE_FIXTURES = SAMPLES / "stripe" / "openapi_fixtures3.json"
 API_KEY = "sk_test_stripe_close_tests"
+RUN_BUILDS_FOLDER = pytest.StashKey[Path]()
 # Small, but every special case (partial capture, dispute and its reversal, the failed payout,
 # the late and the combined deposit) happens, in three currencies including JPY.
 SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
@@ -34,28 +36,25 @@ CLOSE_VARIABLES = (
     "CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE",
     "CLOSE_BANK_INBOX", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI",
 )
-# `make test` runs the suite in two pytest-xdist workers, a test file at a time. The files that
-# read one session-wide build run in the same worker, so it is built once: the small world's close
-# (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
+# `make test` runs the suite in two pytest-xdist workers, a test file at a time. A session fixture
+# that holds live objects (the small world's close: its Dagster instance lives in that process) is
+# built once per worker that asks for it: the files reading one run in the same worker, as one unit.
+# Every test file that uses one of these fixtures must be listed (pytest_collection_modifyitems
+# refuses a run otherwise). Builds that are only files (tests/dbt/builders.py's small_world_ledger)
+# are built once per run instead, whichever worker asks first (tests/run_wide_builds.py).
 SHARED_BUILDS = {
     "tests/e2e/test_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
     "tests/dbt/test_personal_data_in_a_close.py": "closed_small_world",
-    "tests/dbt/test_granularity.py": "small_world_ledger",
-    "tests/dbt/test_incremental_close.py": "small_world_ledger",
-    "tests/dbt/test_journal_mapping.py": "small_world_ledger",
-    "tests/ledger/checks/test_proofs.py": "small_world_ledger",
-    "tests/ledger/test_period_cli.py": "small_world_ledger",
-    "tests/ledger/test_period_close.py": "small_world_ledger",
-    "tests/exporters/test_frozen_close_packages.py": "small_world_ledger",
-    "tests/orchestration/test_quality_checks.py": "small_world_ledger",
-    "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
-    "tests/orchestration/test_export_guard.py": "small_world_ledger",
-    "tests/exporters/test_guard.py": "small_world_ledger",
+    "tests/e2e/test_cli_mistakes.py": "closed_small_world",
+    "tests/e2e/test_no_bank_statements.py": "closed_small_world",
+    "tests/orchestration/test_close_status.py": "closed_small_world",
     "tests/dbt/test_entities_by_account.py": "two_entity_ledger",
     "tests/exporters/test_entity_exports.py": "two_entity_ledger",
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",
 }
+# The fixtures among those builds: a test using one from a file not listed above is refused at collection.
+SHARED_BUILD_FIXTURES = ("closed_small_world",)
 
 # The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
 SLOWEST_FILES = (
@@ -79,9 +78,23 @@ def pytest_configure(config: pytest.Config) -> None:
         from orchestration.defs.transform.project import prepare_manifest
 
         prepare_manifest()
+        config.stash[RUN_BUILDS_FOLDER] = open_run_folder()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUN_BUILDS_FOLDER in config.stash:
+        close_run_folder(config.stash[RUN_BUILDS_FOLDER])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unlisted = sorted({
+        f"{item.nodeid.split('::')[0]} uses {fixture}"
+        for item in items
+        for fixture in SHARED_BUILD_FIXTURES
+        if fixture in getattr(item, "fixturenames", ()) and not item.nodeid.startswith(tuple(SHARED_BUILDS))
+    })
+    if unlisted:
+        raise pytest.UsageError(f"add to SHARED_BUILDS in tests/conftest.py (else each worker builds it again): {'; '.join(unlisted)}")
     if hasattr(config, "workerinput"):
         items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FILES))
 

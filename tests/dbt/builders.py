@@ -6,11 +6,9 @@ raw tables have exactly the shape production gives them.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from ledger import warehouse
 from ledger.dbt_build import build_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.sources import stripe_records
+from tests.run_wide_builds import built_once
 
 # When a balance snapshot lands without its own `as_of`: after every hand-made record's `created`.
 SNAPSHOT_AS_OF = datetime(2026, 11, 20)
@@ -99,21 +98,23 @@ def statuses(run_results: dict) -> dict[str, str]:
 
 @functools.cache
 def small_world_ledger() -> Path:
-    """The conftest's small world landed raw and built once per test process (dbt takes seconds).
+    """The conftest's small world landed raw and built once per test run (tests/run_wide_builds.py):
+    every worker reads the same file.
 
-    Tests copy the file (`copy_ledger`) before changing anything.
+    Read-only: tests copy the file (`copy_ledger`) before changing anything.
     """
+    return built_once("small-world-ledger", _land_and_build_small_world) / "warehouse.duckdb"
+
+
+def _land_and_build_small_world(folder: Path) -> None:
     from sandbox.merchant import simulate
     from sandbox.raw_tables import load_world
     from tests.conftest import SMALL_WORLD
 
-    directory = Path(tempfile.mkdtemp(prefix="small-world-ledger-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = directory / "warehouse.duckdb"
+    path = folder / "warehouse.duckdb"
     with warehouse.connect(path) as connection:
         load_world(connection, simulate(SMALL_WORLD))
     build(path)
-    return path
 
 
 def copy_ledger(source: Path, directory: Path) -> Path:
