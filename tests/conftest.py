@@ -20,6 +20,7 @@ from sandbox.merchant import World, WorldSpec, simulate
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
 from tests.run_wide_builds import close_run_folder, open_run_folder
+from tests.temp_root import choose_temp_root
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 STRIPE_FIXTURES = SAMPLES / "stripe" / "openapi_fixtures3.json"
@@ -56,12 +57,24 @@ SHARED_BUILDS = {
 # The fixtures among those builds: a test using one from a file not listed above is refused at collection.
 SHARED_BUILD_FIXTURES = ("closed_small_world",)
 
-# The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
-SLOWEST_FILES = (
-    "tests/browser/", "tests/e2e/test_fault_injection.py", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py",
-    "tests/e2e/test_cli.py", "tests/e2e/test_unexportable_currency.py", "tests/ledger/test_anomalies.py", "tests/e2e/test_no_bank_statements.py",
-    "tests/dbt/test_incremental_close.py",
+# The units (a file, or a shared build's files) that take longest, longest first: under xdist they
+# start first, so neither worker is left alone with a long one at the end (measured in docs/benchmarks.md).
+SLOWEST_UNITS = (
+    "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
+    "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
+    "tests/ledger/test_anomalies.py", "tests/e2e/test_unexportable_currency.py",
 )
+
+
+def work_unit(path: str) -> str:
+    """What xdist hands a worker whole: the shared build `path` belongs to, else its file."""
+    module = path.split("::")[0]
+    return next((build for prefix, build in SHARED_BUILDS.items() if module.startswith(prefix)), module)
+
+
+def slowness_rank(nodeid: str) -> int:
+    unit = work_unit(nodeid)
+    return next((rank for rank, slow in enumerate(SLOWEST_UNITS) if unit.startswith(slow)), len(SLOWEST_UNITS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from orchestration.defs.transform.project import prepare_manifest
 
         prepare_manifest()
-        config.stash[RUN_BUILDS_FOLDER] = open_run_folder()
+        config.stash[RUN_BUILDS_FOLDER] = open_run_folder(choose_temp_root(config))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -96,19 +109,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unlisted:
         raise pytest.UsageError(f"add to SHARED_BUILDS in tests/conftest.py (else each worker builds it again): {'; '.join(unlisted)}")
     if hasattr(config, "workerinput"):
-        items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FILES))
+        items.sort(key=lambda item: slowness_rank(item.nodeid))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Whole test files to a worker, in collection order (SLOWEST_FILES first), with the files of
+    """Whole test files to a worker, in collection order (SLOWEST_UNITS first), with the files of
     one shared build (SHARED_BUILDS) as one unit."""
     from xdist.scheduler import LoadFileScheduling
 
     class SharedBuildScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = super()._split_scope(nodeid)
-            return next((build for prefix, build in SHARED_BUILDS.items() if module.startswith(prefix)), module)
+            return work_unit(nodeid)
 
     config.option.loadscopereorder = False  # by test count, it would start the one-test browser file last
     return SharedBuildScheduling(config, log)

@@ -21,9 +21,10 @@ FOLDER_VARIABLE = "STRIPE_CLOSE_TEST_RUN_BUILDS"
 COMPLETE_MARK = ".complete"
 
 
-def open_run_folder() -> Path:
-    """The controller's part: a fresh folder for this run's builds, named in the environment the workers inherit."""
-    folder = Path(tempfile.mkdtemp(prefix="stripe-close-run-builds-"))
+def open_run_folder(root: Path | None = None) -> Path:
+    """The controller's part: a fresh folder for this run's builds (under `root`, else the system's
+    temporary folder), named in the environment the workers inherit."""
+    folder = Path(tempfile.mkdtemp(prefix="stripe-close-run-builds-", dir=root))
     os.environ[FOLDER_VARIABLE] = str(folder)
     return folder
 
