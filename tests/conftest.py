@@ -58,7 +58,10 @@ SHARED_BUILDS = {
 SHARED_BUILD_FIXTURES = ("closed_small_world",)
 
 # The units (a file, or a shared build's files) that take longest, longest first: under xdist they
-# start first, so neither worker is left alone with a long one at the end (measured in docs/benchmarks.md).
+# start first, so neither worker is left alone with a long one at the end. xdist gives a worker its
+# next unit once it has two tests or fewer left, at the start too: fault injection (two tests) and
+# the browser test (one) each start with the unit after the next (the small world's close group and
+# the backfill), and the remaining units go to whichever worker runs short first.
 SLOWEST_UNITS = (
     "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
     "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
