@@ -19,10 +19,13 @@ from orchestration.close_run import CloseResult, run_close
 from sandbox.merchant import World, WorldSpec, simulate
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
+from tests.run_wide_builds import close_run_folder, open_run_folder
+from tests.temp_root import choose_temp_root
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 STRIPE_FIXTURES = SAMPLES / "stripe" / "openapi_fixtures3.json"
 API_KEY = "sk_test_stripe_close_tests"
+RUN_BUILDS_FOLDER = pytest.StashKey[Path]()
 # Small, but every special case (partial capture, dispute and its reversal, the failed payout,
 # the late and the combined deposit) happens, in three currencies including JPY.
 SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
@@ -36,26 +39,21 @@ CLOSE_VARIABLES = (
     "CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE",
     "CLOSE_BANK_INBOX", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI",
 )
-# `make test` runs the suite in two pytest-xdist workers, a test file at a time. The files that
-# read one session-wide build run in the same worker, so it is built once: the small world's close
-# (its Dagster instance lives in that process), and its dbt-built ledger (tests/dbt/builders.py).
+# `make test` runs the suite in two pytest-xdist workers, a test file at a time. A session fixture
+# that holds live objects (the small world's close: its Dagster instance lives in that process) is
+# built once per worker that asks for it: the files reading one run in the same worker, as one unit.
+# Every test file that uses one of these fixtures must be listed (pytest_collection_modifyitems
+# refuses a run otherwise). Builds that are only files (tests/dbt/builders.py's small_world_ledger)
+# are built once per run instead, whichever worker asks first (tests/run_wide_builds.py).
 SHARED_BUILDS = {
     "tests/ledger/test_anomal": "anomaly_worlds",
     "tests/e2e/test_close.py": "closed_small_world",
     "tests/e2e/test_spark_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
     "tests/dbt/test_personal_data_in_a_close.py": "closed_small_world",
-    "tests/dbt/test_granularity.py": "small_world_ledger",
-    "tests/dbt/test_incremental_close.py": "small_world_ledger",
-    "tests/dbt/test_journal_mapping.py": "small_world_ledger",
-    "tests/ledger/checks/test_proofs.py": "small_world_ledger",
-    "tests/ledger/test_period_cli.py": "small_world_ledger",
-    "tests/ledger/test_period_close.py": "small_world_ledger",
-    "tests/exporters/test_frozen_close_packages.py": "small_world_ledger",
-    "tests/orchestration/test_quality_checks.py": "small_world_ledger",
-    "tests/orchestration/test_period_lock_job.py": "small_world_ledger",
-    "tests/orchestration/test_export_guard.py": "small_world_ledger",
-    "tests/exporters/test_guard.py": "small_world_ledger",
+    "tests/e2e/test_cli_mistakes.py": "closed_small_world",
+    "tests/e2e/test_no_bank_statements.py": "closed_small_world",
+    "tests/orchestration/test_close_status.py": "closed_small_world",
     "tests/dbt/test_source_staging.py": "four_currency_sales_ledger",
     "tests/dbt/test_sales_split.py": "four_currency_sales_ledger",
     "tests/exporters/test_sales_split_exports.py": "four_currency_sales_ledger",
@@ -63,13 +61,30 @@ SHARED_BUILDS = {
     "tests/exporters/test_entity_exports.py": "two_entity_ledger",
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",
 }
+# The fixtures among those builds: a test using one from a file not listed above is refused at collection.
+SHARED_BUILD_FIXTURES = ("closed_small_world",)
 
-# The files that take longest; under xdist they start first, so no worker is left alone with one at the end.
-SLOWEST_FILES = (
-    "tests/browser/", "tests/e2e/test_fault_injection.py", "tests/orchestration/test_backfill.py", "tests/exporters/test_export_e2e.py",
-    "tests/e2e/test_cli.py", "tests/e2e/test_unexportable_currency.py", "tests/ledger/test_anomalies.py", "tests/e2e/test_no_bank_statements.py",
-    "tests/dbt/test_incremental_close.py",
+# The units (a file, or a shared build's files) that take longest, longest first: under xdist they
+# start first, so neither worker is left alone with a long one at the end. xdist gives a worker its
+# next unit once it has two tests or fewer left, at the start too: fault injection (two tests) and
+# the browser test (one) each start with the unit after the next (the small world's close group and
+# the backfill), and the remaining units go to whichever worker runs short first.
+SLOWEST_UNITS = (
+    "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
+    "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
+    "anomaly_worlds", "four_currency_sales_ledger", "tests/e2e/test_unexportable_currency.py",
 )
+
+
+def work_unit(path: str) -> str:
+    """What xdist hands a worker whole: the shared build `path` belongs to, else its file."""
+    module = path.split("::")[0]
+    return next((build for prefix, build in SHARED_BUILDS.items() if module.startswith(prefix)), module)
+
+
+def slowness_rank(nodeid: str) -> int:
+    unit = work_unit(nodeid)
+    return next((rank for rank, slow in enumerate(SLOWEST_UNITS) if unit.startswith(slow)), len(SLOWEST_UNITS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,23 +101,36 @@ def pytest_configure(config: pytest.Config) -> None:
         from orchestration.defs.transform.project import prepare_manifest
 
         prepare_manifest()
+        config.stash[RUN_BUILDS_FOLDER] = open_run_folder(choose_temp_root(config))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUN_BUILDS_FOLDER in config.stash:
+        close_run_folder(config.stash[RUN_BUILDS_FOLDER])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unlisted = sorted({
+        f"{item.nodeid.split('::')[0]} uses {fixture}"
+        for item in items
+        for fixture in SHARED_BUILD_FIXTURES
+        if fixture in getattr(item, "fixturenames", ()) and not item.nodeid.startswith(tuple(SHARED_BUILDS))
+    })
+    if unlisted:
+        raise pytest.UsageError(f"add to SHARED_BUILDS in tests/conftest.py (else each worker builds it again): {'; '.join(unlisted)}")
     if hasattr(config, "workerinput"):
-        items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST_FILES))
+        items.sort(key=lambda item: slowness_rank(item.nodeid))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Whole test files to a worker, in collection order (SLOWEST_FILES first), with the files of
+    """Whole test files to a worker, in collection order (SLOWEST_UNITS first), with the files of
     one shared build (SHARED_BUILDS) as one unit."""
     from xdist.scheduler import LoadFileScheduling
 
     class SharedBuildScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = super()._split_scope(nodeid)
-            return next((build for prefix, build in SHARED_BUILDS.items() if module.startswith(prefix)), module)
+            return work_unit(nodeid)
 
     config.option.loadscopereorder = False  # by test count, it would start the one-test browser file last
     return SharedBuildScheduling(config, log)

@@ -6,11 +6,9 @@ raw tables have exactly the shape production gives them.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +19,7 @@ from ledger import warehouse
 from ledger.dbt_build import build_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.sources import stripe_records
+from tests.run_wide_builds import built_once
 
 if TYPE_CHECKING:
     from sandbox.merchant import World
@@ -103,21 +102,23 @@ def statuses(run_results: dict) -> dict[str, str]:
 
 @functools.cache
 def small_world_ledger() -> Path:
-    """The conftest's small world landed raw and built once per test process (dbt takes seconds).
+    """The conftest's small world landed raw and built once per test run (tests/run_wide_builds.py):
+    every worker reads the same file.
 
-    Tests copy the file (`copy_ledger`) before changing anything.
+    Read-only: tests copy the file (`copy_ledger`) before changing anything.
     """
+    return built_once("small-world-ledger", _land_and_build_small_world) / "warehouse.duckdb"
+
+
+def _land_and_build_small_world(folder: Path) -> None:
     from sandbox.merchant import simulate
     from sandbox.raw_tables import load_world
     from tests.conftest import SMALL_WORLD
 
-    directory = Path(tempfile.mkdtemp(prefix="small-world-ledger-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = directory / "warehouse.duckdb"
+    path = folder / "warehouse.duckdb"
     with warehouse.connect(path) as connection:
         load_world(connection, simulate(SMALL_WORLD))
     build(path)
-    return path
 
 
 # The charge metadata key rpt_payout_reconciliation turns into a column, as Stripe's report does.
