@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox import stripe_objects
 from sandbox.merchant import World
 
 if TYPE_CHECKING:
     from sandbox.bank_deposits import PayoutDeposit
+    from sandbox.sales import SalesDetail
 
 BANK, STRIPE_CLEARING, CASH_IN_TRANSIT = "1000", "1010", "1030"
 REVENUE, REFUNDS, DISPUTES_RECEIVABLE = "4000", "4900", "1200"
@@ -28,7 +30,8 @@ PROCESSING_FEES, FEE_TAX, APPLICATION_FEES, CHARGEBACK_FEES = "6000", "6010", "6
 # gl_tax_accounts.csv): what a charge or refund sold books instead of its gross amount.
 DISCOUNTS, SHIPPING, DEFAULT_TAX = "4050", "4200", "2000"
 CATEGORY_ACCOUNTS = {"services": "4010", "marketplace": "4020"}
-TAX_ACCOUNTS = {"California": "2010", "New York": "2011", "Texas": "2012", "DE": "2020", "FR": "2021", "GB": "2022", "JP": "2030"}
+# By jurisdiction, ISO style as the ledger names it (`iso_jurisdiction`).
+TAX_ACCOUNTS = {"US-CA": "2010", "US-NY": "2011", "US-TX": "2012", "DE": "2020", "FR": "2021", "GB": "2022", "JP": "2030"}
 
 # event -> (account of the gross amount, account of Stripe's own part of the fee); the application
 # fee and the tax inside a fee always book to application fees paid and tax on fees.
@@ -109,6 +112,32 @@ def ground_truth(world: World, deposits: list[PayoutDeposit]) -> GroundTruth:
 
 
 
+def iso_jurisdiction(country: str | None, state: str | None) -> str | None:
+    """A tax jurisdiction as the ledger names it (dbt_project/macros/iso_jurisdiction.sql): the
+    country, and the state of a US sale (`US-CA`, `DE`)."""
+    if country is None:
+        return None
+    return country + (f"-{state}" if country == "US" and state else "")
+
+
+def _rate_jurisdictions(detail: SalesDetail) -> dict[str, str]:
+    """Tax rate id -> its jurisdiction: ISO from its country and state, else its free-text name."""
+    return {rate["id"]: iso_jurisdiction(rate["country"], rate["state"]) or rate["jurisdiction"] for rate in detail.tax_rates}
+
+
+def _stripe_taxes(detail: SalesDetail) -> dict[str, tuple[str, int]]:
+    """Charge id -> (jurisdiction, tax) of the Stripe Tax transaction its metadata names."""
+    transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
+    taxes = {}
+    for charge in detail.charges:
+        if TAX_TRANSACTION_KEY in charge["metadata"]:
+            transaction = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
+            place = transaction["customer_details"]["address"]
+            taxes[charge["id"]] = (iso_jurisdiction(place["country"], place["state"]),
+                                   sum(line["amount_tax"] for line in transaction["line_items"]["data"]))
+    return taxes
+
+
 def _document_parts(document: dict, jurisdiction: dict[str, str]) -> list[tuple[str, int]]:
     """An invoice's or credit note's parts as (account, amount), adding up to its total: each line's
     revenue, then the discounts, the taxes and the shipping, the first line's revenue first."""
@@ -135,11 +164,13 @@ def _pro_rata(amount: int, parts: list[tuple[str, int]]) -> dict[str, int]:
 def _sales_split(world: World) -> dict[tuple[str, str], int]:
     """How the sales split moves each visible charge's and refund's gross from its event's account to
     the accounts of what it sold: invoices' and credit notes' parts exactly, refunds without a credit
-    note pro rata of their charge's invoice, charges without an invoice to their category's account."""
+    note pro rata of their charge's invoice, charges without an invoice to their category's account
+    less the tax Stripe Tax computed on them, which books to its jurisdiction's tax account."""
     from sandbox.sales import sales  # the detail is built only when asked for
 
     detail = sales(world)
-    jurisdiction = {rate["id"]: rate["jurisdiction"] for rate in detail.tax_rates}
+    jurisdiction = _rate_jurisdictions(detail)
+    stripe_taxes = _stripe_taxes(detail)
     invoices = {invoice["id"]: invoice for invoice in detail.invoices}
     invoice_of_intent = {payment["payment"]["payment_intent"]: invoices[payment["invoice"]] for payment in detail.invoice_payments}
     note_of_refund = {refund["refund"]: note for note in detail.credit_notes for refund in note["refunds"]}
@@ -151,7 +182,9 @@ def _sales_split(world: World) -> dict[tuple[str, str], int]:
         invoice = invoice_of_intent.get(charge["payment_intent"])
         if invoice is not None:
             return _document_parts(invoice, jurisdiction)
-        return [(CATEGORY_ACCOUNTS[charge["metadata"]["revenue_category"]], charge["amount_captured"])]
+        place, tax = stripe_taxes.get(charge["id"], (None, 0))
+        revenue = [(CATEGORY_ACCOUNTS[charge["metadata"]["revenue_category"]], charge["amount_captured"] - tax)]
+        return revenue + [(TAX_ACCOUNTS.get(place, DEFAULT_TAX), tax)] if tax else revenue
 
     moved: dict[tuple[str, str], int] = defaultdict(int)
     for source, parts in [
@@ -173,13 +206,15 @@ class RevenueTruth:
     """What the world's sales detail says, per currency, in minor units: what the GL split must book.
 
     Revenue by product is `product_sales - product_discounts - product_credited`; tax payable by
-    jurisdiction is `tax_by_jurisdiction` (charged less credited). Charges without an invoice are
-    `uninvoiced` by their metadata's `revenue_category`; refunds without a credit note are
-    `refunds_without_credit_note` (how they split is the ledger's policy). Only charges of the
-    world's own transactions count (not those from before it that a refund reaches back to).
-    `stripe_tax_by_jurisdiction` is the tax Stripe Tax transactions computed on charges without an
-    invoice (included in their `uninvoiced` gross), by ISO jurisdiction: the country, `-STATE` for
-    a US state (`US-CA`, `DE`), as stg_stripe__tax_transactions names it.
+    jurisdiction is `tax_charged_by_jurisdiction()`: invoices' tax less credit notes'
+    (`tax_by_jurisdiction`) plus the Stripe Tax of charges without an invoice (`stripe_tax_charged`).
+    Charges without an invoice are `uninvoiced` by their metadata's `revenue_category`, net of their
+    Stripe Tax; refunds without a credit note are `refunds_without_credit_note` (how they split is
+    the ledger's policy). Only charges of the world's own transactions count (not those from before
+    it that a refund reaches back to), except in `stripe_tax_by_jurisdiction`: the tax of every
+    Stripe Tax transaction, as ingestion stages them. Jurisdictions are ISO style, the country and
+    `-STATE` for a US state (`US-CA`, `DE`, `iso_jurisdiction`); a rate without a country keeps its
+    free-text name (`EXPORT`).
     """
 
     product_sales: dict[tuple[str, str], int]
@@ -190,17 +225,24 @@ class RevenueTruth:
     uninvoiced: dict[tuple[str, str], int]
     refunds_without_credit_note: dict[str, int]
     stripe_tax_by_jurisdiction: dict[tuple[str, str], int]
+    stripe_tax_charged: dict[tuple[str, str], int]
 
     def revenue_by_product(self) -> dict[tuple[str, str], int]:
         keys = set(self.product_sales) | set(self.product_credited)
         return {key: self.product_sales.get(key, 0) - self.product_discounts.get(key, 0) - self.product_credited.get(key, 0) for key in keys}
+
+    def tax_charged_by_jurisdiction(self) -> dict[tuple[str, str], int]:
+        """The tax sales charged less what credit notes gave back, invoices' and Stripe Tax's."""
+        keys = set(self.tax_by_jurisdiction) | set(self.stripe_tax_charged)
+        return {key: self.tax_by_jurisdiction.get(key, 0) + self.stripe_tax_charged.get(key, 0) for key in keys}
 
 
 def revenue_truth(world: World) -> RevenueTruth:
     from sandbox.sales import sales  # the detail is built only when asked for
 
     detail = sales(world)
-    jurisdiction = {rate["id"]: rate["jurisdiction"] for rate in detail.tax_rates}
+    jurisdiction = _rate_jurisdictions(detail)
+    stripe_taxes = _stripe_taxes(detail)
     product_of_line: dict[str, str] = {}
     sums: dict[str, dict] = {name: defaultdict(int) for name in RevenueTruth.__dataclass_fields__}
     in_world = {charge["id"] for charge in detail.charges if charge["created"] >= world.spec.start_ts}
@@ -224,13 +266,13 @@ def revenue_truth(world: World) -> RevenueTruth:
             for tax in line["taxes"]:
                 sums["tax_by_jurisdiction"][(currency, jurisdiction[tax["tax_rate_details"]["tax_rate"]])] -= tax["amount"]
     for charge in detail.charges:
+        place, tax = stripe_taxes.get(charge["id"], (None, 0))
+        if place is not None:
+            sums["stripe_tax_by_jurisdiction"][(charge["currency"], place)] += tax
         if "revenue_category" in charge["metadata"] and charge["id"] in in_world:
-            sums["uninvoiced"][(charge["currency"], charge["metadata"]["revenue_category"])] += charge["amount"]
-    for transaction in detail.tax_transactions:
-        place = transaction["customer_details"]["address"]
-        jurisdiction = place["country"] + (f"-{place['state']}" if place["country"] == "US" and place["state"] else "")
-        sums["stripe_tax_by_jurisdiction"][(transaction["currency"], jurisdiction)] += sum(
-            line["amount_tax"] for line in transaction["line_items"]["data"])
+            sums["uninvoiced"][(charge["currency"], charge["metadata"]["revenue_category"])] += charge["amount"] - tax
+            if place is not None:
+                sums["stripe_tax_charged"][(charge["currency"], place)] += tax
     for refund in detail.refunds:
         if refund["id"] not in credited_refunds:
             sums["refunds_without_credit_note"][refund["currency"]] += refund["amount"]

@@ -12,7 +12,9 @@ import pytest
 
 from ledger import period_close, warehouse
 from ledger.dbt_build import target_dir
+from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox.ground_truth import revenue_truth
+from sandbox.sales import sales
 from tests.dbt.builders import build, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
 
 SPLIT_PROOFS = ("sales_split_ties_to_gross", "sales_documents_tie_to_totals", "tax_payable_ties_to_tax")
@@ -64,18 +66,22 @@ def test_tax_per_jurisdiction_equals_the_truth_and_books_to_its_account(built):
     reported = {(currency, place): amount for currency, place, amount in query(path, """
         select currency, jurisdiction, sum(tax_collected_minor - tax_credited_minor)
         from main.rpt_tax_payable_by_jurisdiction group by all""")}
-    truth = revenue_truth(world).tax_by_jurisdiction
+    # Invoices' tax rates and Stripe Tax name a jurisdiction alike (`US-CA`), so each has one row of tax.
+    truth = revenue_truth(world).tax_charged_by_jurisdiction()
     assert {key: amount for key, amount in reported.items() if amount} == {key: amount for key, amount in truth.items() if amount}
+    assert revenue_truth(world).stripe_tax_charged
     accounts = dict(query(path, "select distinct jurisdiction, account_code from main.rpt_tax_payable_by_jurisdiction"))
-    assert {place: accounts[place] for place in ("California", "New York", "Texas", "DE", "FR", "JP")} == {
-        "California": "2010", "New York": "2011", "Texas": "2012", "DE": "2020", "FR": "2021", "JP": "2030"}
-    # The journal's tax accounts (every account a tax can book to: the seed's and the policy's default)
-    # hold what the mart says is payable. Other liabilities (Connect transfers' 2200) are not tax.
+    assert {place: accounts[place] for place in ("US-CA", "US-NY", "US-TX", "DE", "FR", "JP")} == {
+        "US-CA": "2010", "US-NY": "2011", "US-TX": "2012", "DE": "2020", "FR": "2021", "JP": "2030"}
+    # The journal's tax accounts (the seeds' and the policy's default; not every liability: Connect
+    # transfers book to 2200 Due to Connected Accounts) hold what the mart says is payable.
     booked = dict(((currency, account), amount) for currency, account, amount in query(path, """
         select currency, account_code, -sum(amount_minor) from main.fct_journal_lines
         where account_code in (
             select account_code from accounting.gl_tax_accounts
-            union select default_tax_account_code from accounting.gl_sales_policy)
+            union all
+            select default_tax_account_code from accounting.gl_sales_policy
+        )
         group by all"""))
     payable = dict(((currency, account), amount) for currency, account, amount in query(path, """
         select currency, account_code, sum(tax_payable_minor) from main.rpt_tax_payable_by_jurisdiction group by all"""))
@@ -90,6 +96,36 @@ def test_charges_without_an_invoice_book_to_their_metadata_category(built):
     assert reported == revenue_truth(world).uninvoiced
     assert dict(query(path, "select distinct revenue_category, revenue_account_code from main.rpt_revenue_by_product where product_id is null")) == {
         "services": "4010", "marketplace": "4020"}
+
+
+def test_a_charge_without_an_invoice_books_its_stripe_tax_to_its_jurisdictions_payable_account(built):
+    """A charge without an invoice whose tax Stripe Tax computed books revenue net of that tax to its
+    category's account and the tax to its jurisdiction's payable account, to the minor unit."""
+    world, path = built
+    detail = sales(world)
+    transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
+    payable = {"US-CA": "2010", "US-NY": "2011", "US-TX": "2012", "DE": "2020", "FR": "2021", "JP": "2030"}
+    categories = {"services": "4010", "marketplace": "4020"}
+    expected: dict[str, dict[tuple[str, str], int]] = {}
+    for charge in detail.charges:
+        if TAX_TRANSACTION_KEY in charge["metadata"] and charge["created"] >= world.spec.start_ts:
+            transaction = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
+            place = transaction["customer_details"]["address"]
+            jurisdiction = place["country"] + (f"-{place['state']}" if place["state"] else "")
+            tax = sum(line["amount_tax"] for line in transaction["line_items"]["data"])
+            category = charge["metadata"]["revenue_category"]
+            expected[charge["balance_transaction"]] = {
+                (f"sale:revenue:{category}", categories[category]): -(charge["amount"] - tax),
+                (f"sale:tax:{jurisdiction}", payable[jurisdiction]): -tax,
+            }
+    booked: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    for source, role, account, amount in query(path, """
+            select source_id, line_role, account_code, sum(amount_minor) from main.fct_journal_line_sources
+            where starts_with(line_role, 'sale:') and source_id in (select unnest(?::varchar[])) group by all""", [list(expected)]):
+        booked[source][(role, account)] = amount
+    assert dict(booked) == expected
+    assert {role.removeprefix("sale:tax:") for lines in expected.values() for role, _ in lines if role.startswith("sale:tax:")} >= {
+        "US-CA", "US-NY", "US-TX", "JP"}
 
 
 def test_every_charge_books_its_sale_and_nothing_on_the_single_revenue_line(built):

@@ -21,7 +21,7 @@ from ledger.sources.ingest_settings import IngestSettings
 from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
 from sandbox import data_pipeline as delivery
 from sandbox import raw_tables
-from sandbox.ground_truth import revenue_truth
+from sandbox.ground_truth import iso_jurisdiction, revenue_truth
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.sales import sales
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
@@ -82,11 +82,11 @@ def test_the_raw_tables_give_revenue_by_product_and_tax_by_jurisdiction_to_the_m
             "join raw.stripe_credit_notes n on n.id = c.credit_note_id join raw.stripe_invoice_line_items l on l.id = c.invoice_line_item_id "
             "group by all").fetchall()
         taxed = connection.execute("""
-            select currency, jurisdiction, sum(amount) from (
-                select i.currency, r.jurisdiction, t.amount from raw.stripe_invoice_line_item_taxes t
+            select currency, country, state, jurisdiction, sum(amount) from (
+                select i.currency, r.country, r.state, r.jurisdiction, t.amount from raw.stripe_invoice_line_item_taxes t
                 join raw.stripe_invoices i on i.id = t.invoice_id join raw.stripe_tax_rates r on r.id = t.tax_rate_id
                 union all
-                select n.currency, r.jurisdiction, -t.amount from raw.stripe_credit_note_line_item_taxes t
+                select n.currency, r.country, r.state, r.jurisdiction, -t.amount from raw.stripe_credit_note_line_item_taxes t
                 join raw.stripe_credit_notes n on n.id = t.credit_note_id join raw.stripe_tax_rates r on r.id = t.tax_rate_id
             ) group by all""").fetchall()
         untied = connection.execute("""
@@ -98,7 +98,8 @@ def test_the_raw_tables_give_revenue_by_product_and_tax_by_jurisdiction_to_the_m
     assert {(c, p): s for c, p, s, _ in sold} == truth.product_sales
     assert {(c, p): d for c, p, _, d in sold if d} == {k: v for k, v in truth.product_discounts.items() if v}
     assert dict(((c, p), s) for c, p, s in credited) == truth.product_credited
-    assert {(c, j): t for c, j, t in taxed} == truth.tax_by_jurisdiction
+    # The truth names jurisdictions as the ledger does: ISO from the rate's country and state.
+    assert {(c, iso_jurisdiction(country, state) or j): t for c, country, state, j, t in taxed} == truth.tax_by_jurisdiction
     assert {currency for currency, _ in truth.tax_by_jurisdiction} == {"usd", "eur", "jpy", "kwd"}
     assert untied == 0
 

@@ -6,8 +6,8 @@
 --   tax_refunded_minor   the tax refunds without a credit note gave back, pro rata of the invoice
 --   tax_payable_minor = collected - credited - refunded
 -- Periods are the transactions' accounting months. Tax on shipping, which carries no tax rate,
--- has no jurisdiction. Charges without an invoice carry no tax until a source of it exists:
--- int_uninvoiced_charge_taxes is the hook where Stripe Tax transactions would give theirs.
+-- has no jurisdiction. Jurisdictions are ISO style (`US-CA`, `DE`), whether the tax came from an
+-- invoice's tax rate or, for a charge without an invoice, from Stripe Tax (int_uninvoiced_charge_taxes).
 
 with
 

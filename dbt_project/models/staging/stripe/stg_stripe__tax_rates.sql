@@ -18,7 +18,10 @@ renamed as (
         display_name,
         country,
         state,
-        jurisdiction,
+        -- As Stripe Tax names it (`US-CA`, `DE`: macros/iso_jurisdiction.sql), from the rate's country
+        -- and state; a rate without a country (a zero-rated export) keeps its free-text name.
+        coalesce({{ iso_jurisdiction('country', 'state') }}, jurisdiction) as jurisdiction,
+        jurisdiction as jurisdiction_name,
         jurisdiction_level,
         tax_type,
         metadata,

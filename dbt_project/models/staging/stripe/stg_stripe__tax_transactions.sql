@@ -22,10 +22,7 @@ renamed as (
         lower(currency) as currency,
         upper(customer_country) as customer_country,
         upper(customer_state) as customer_state,
-        -- ISO 3166 style: the country, and the state for a US sale (state sales tax): `US-CA`, `DE`.
-        upper(customer_country)
-            || case when upper(customer_country) = 'US' and customer_state is not null then '-' || upper(customer_state) else '' end
-            as jurisdiction,
+        {{ iso_jurisdiction('customer_country', 'customer_state') }} as jurisdiction,
         address_source,
         taxability_override,
         metadata,
