@@ -54,9 +54,6 @@ SHARED_BUILDS = {
     "tests/e2e/test_cli_mistakes.py": "closed_small_world",
     "tests/e2e/test_no_bank_statements.py": "closed_small_world",
     "tests/orchestration/test_close_status.py": "closed_small_world",
-    "tests/dbt/test_source_staging.py": "four_currency_sales_ledger",
-    "tests/dbt/test_sales_split.py": "four_currency_sales_ledger",
-    "tests/exporters/test_sales_split_exports.py": "four_currency_sales_ledger",
     "tests/dbt/test_entities_by_account.py": "two_entity_ledger",
     "tests/exporters/test_entity_exports.py": "two_entity_ledger",
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",
@@ -72,7 +69,7 @@ SHARED_BUILD_FIXTURES = ("closed_small_world",)
 SLOWEST_UNITS = (
     "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
     "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
-    "anomaly_worlds", "four_currency_sales_ledger", "tests/e2e/test_unexportable_currency.py",
+    "anomaly_worlds", "tests/e2e/test_unexportable_currency.py",
 )
 
 

@@ -127,23 +127,28 @@ FOUR_CURRENCY_METADATA_KEYS = {"CLOSE_PAYOUT_RECONCILIATION_METADATA_KEYS": "ord
 
 @functools.cache
 def four_currency_sales_ledger() -> tuple["World", Path]:
-    """A world selling in USD, EUR, JPY and KWD (invoices, credit notes, tax, discounts, shipping),
-    ingested with its source objects by the real SDK from the sandbox API and built once per test
-    process: the world and its warehouse. Tests copy the file (`copy_ledger`) before changing it."""
+    """A world selling in USD, EUR, JPY and KWD (invoices, credit notes, tax, discounts, shipping,
+    Connect transfers), ingested with its source objects by the real SDK from the sandbox API and
+    built once per test run (tests/run_wide_builds.py): the world and its warehouse. Tests copy the
+    file (`copy_ledger`) before changing it."""
+    from sandbox.merchant import simulate
+    from tests.conftest import FOUR_CURRENCIES
+
+    return simulate(FOUR_CURRENCIES), built_once("four-currency-sales", _ingest_and_build_four_currencies) / "warehouse.duckdb"
+
+
+def _ingest_and_build_four_currencies(folder: Path) -> None:
     from ledger.sources.stripe_api import StripeApiSettings, Window, ingest
     from sandbox.merchant import simulate
     from sandbox.stripe_api import SandboxStripeServer
     from tests.conftest import API_KEY, FOUR_CURRENCIES
 
     world = simulate(FOUR_CURRENCIES)
-    directory = Path(tempfile.mkdtemp(prefix="four-currency-sales-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = directory / "warehouse.duckdb"
+    path = folder / "warehouse.duckdb"
     window = Window(datetime.fromtimestamp(world.spec.start_ts, tz=timezone.utc), datetime.fromtimestamp(world.as_of, tz=timezone.utc))
     with SandboxStripeServer(world, API_KEY) as server, warehouse.connect(path) as connection:
         ingest(StripeApiSettings(api_key=API_KEY, api_base=server.url, max_requests_per_second=500), connection, window, now=window.end)
     build_ledger(path, FOUR_CURRENCY_METADATA_KEYS)
-    return world, path
 
 
 def copy_ledger(source: Path, directory: Path) -> Path:

@@ -67,10 +67,10 @@ def test_mapping_rules_apply_to_their_entity_only(two_entities, small_world, eur
     path, _, _ = two_entities
     charges = query(path, """
         select lines.entity_id, lines.account_code, sum(lines.amount_minor)
-        from main.fct_journal_lines as lines where lines.account_code in ('4000', '4010') group by all order by all""")
+        from main.fct_journal_lines as lines where lines.account_code in ('4000', '4090') group by all order by all""")
     accounts = {(entity, account) for entity, account, _ in charges}
-    assert ("europe", "4010") in accounts and ("main", "4000") in accounts
-    assert ("main", "4010") not in accounts
+    assert ("europe", "4090") in accounts and ("main", "4000") in accounts
+    assert ("main", "4090") not in accounts
 
 
 def test_an_account_missing_from_the_entities_seed_is_named(two_entities, tmp_path):

@@ -32,6 +32,6 @@ def test_an_empty_column_is_named_with_its_row(tmp_path):
     with duckdb.connect(str(path)) as connection:
         line_id = connection.execute("select min(journal_line_id) from main.fct_journal_lines").fetchone()[0]
         connection.execute("update main.fct_journal_lines set journal_entry_id = null, amount_minor = null where journal_line_id = ?", [line_id])
-    [compiled] = (target_dir(small_world_ledger()) / "compiled").rglob("fct_journal_lines.yml/columns_not_null_*.sql")
+    [compiled] = (target_dir(small_world_ledger()) / "compiled").rglob("fct_journal_lines.yml/journal_lines_complete.sql")
     culprits = culprit_rows(path, compiled.read_text())
     assert {(row["journal_line_id"], tuple(row["null_columns"])) for row in culprits} == {(line_id, ("journal_entry_id", "amount_minor"))}

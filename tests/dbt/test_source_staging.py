@@ -16,7 +16,7 @@ from ledger.money import format_major
 from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox.ground_truth import revenue_truth
 from sandbox.sales import sales
-from tests.dbt.builders import four_currency_sales_ledger
+from tests.dbt.builders import copy_ledger, four_currency_sales_ledger
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,8 @@ def test_connect_transfers_are_staged_as_the_source_of_their_balance_transaction
 
 
 def test_a_metadata_key_that_cannot_be_a_column_is_refused_naming_the_variable(built, tmp_path):
-    _, path = built
+    _, shared = built
+    path = copy_ledger(shared, tmp_path / "copy")  # dbt opens the file for writing; others read the shared one
     target = tmp_path / "target"
     refused = subprocess.run(
         [dbt_executable(), "compile", "--select", "rpt_payout_reconciliation", "--project-dir", str(DBT_PROJECT_DIR),

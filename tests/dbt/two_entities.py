@@ -50,16 +50,19 @@ def at(timestamp: int) -> datetime:
 @functools.cache
 def two_entity_ledger() -> TwoEntities:
     """Both accounts ingested and built with a project whose seeds name the second entity and give
-    it its own revenue account for charges."""
+    it its own revenue account for charges (4090)."""
     workdir = Path(tempfile.mkdtemp(prefix="two-entities-"))
     atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     project = project_copy(workdir / "dbt_project")
     with (project / "seeds" / "entities.csv").open("a") as entities:
         entities.write(f"europe,{EUROPE},ACME Robotics GmbH,7,2000,usd\n")
     with (project / "seeds" / "gl_accounts.csv").open("a") as accounts:
-        accounts.write("4010,Revenue Europe,income,4010 Revenue Europe,0000401000\n")
+        accounts.write("4090,Revenue Europe,income,4090 Revenue Europe,0000409000\n")
     with (project / "seeds" / "gl_mapping_rules.csv").open("a") as rules:
-        rules.write("reporting_category,charge,,europe,4010,,Charges of the European entity\n")
+        rules.write("reporting_category,charge,,europe,4090,,Charges of the European entity\n")
+    # What the sales split books (charges with their invoices or categories) goes to the same account.
+    with (project / "seeds" / "gl_sales_policy.csv").open("a") as policies:
+        policies.write("europe,contra_revenue,4050,4200,4090,2000,revenue_category,4090,The European entity's sales\n")
     worlds = {"main": simulate(SMALL_WORLD), "europe": simulate(EUROPE_WORLD)}
     path = workdir / "warehouse.duckdb"
     with SandboxStripeServer(worlds["main"], API_KEY, connected={EUROPE: worlds["europe"]}) as server, warehouse.connect(path) as connection:

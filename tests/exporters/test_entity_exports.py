@@ -93,7 +93,7 @@ def test_one_run_writes_each_entity_its_own_files_under_the_seeds_subsidiary_and
         written = json.loads((folder / "manifest.json").read_text())
         assert (written["entity"], written["period"], len(written["files"])) == (entity, PERIOD, 5)
     # The European entity books charges to its own revenue account, the main entity never does.
-    assert ("usd", "4010") in entity_net(ledger, "europe") and not any(account == "4010" for _, account in entity_net(ledger, "main"))
+    assert ("usd", "4090") in entity_net(ledger, "europe") and not any(account == "4090" for _, account in entity_net(ledger, "main"))
 
 
 def test_pushing_posts_each_entity_under_its_own_subsidiary_and_company_code_once(ledger, tmp_path):

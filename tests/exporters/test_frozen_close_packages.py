@@ -149,23 +149,25 @@ def test_the_next_periods_package_lists_the_adjustments_with_their_original_date
 
 
 def test_a_fact_booked_differently_since_the_lock_says_so(closed, tmp_path):
-    """The accountant maps refunds to revenue (4000) instead of refunds (4900) after October was
-    locked: each October refund is moved between the accounts in November, citing it as booked differently."""
+    """The accountant books disputed amounts straight to chargeback losses (6100) instead of disputes
+    receivable (1200) after October was locked: each October dispute is moved between the accounts in
+    November, citing it as booked differently. (Disputes: the sales split, which books charges and
+    refunds from their invoices, does not read the mapping rules for them.)"""
     path = copy_ledger(closed["path"], tmp_path / "remapped")
     project = project_copy(tmp_path / "dbt_project")
     rules = project / "seeds" / "gl_mapping_rules.csv"
-    rules.write_text(rules.read_text().replace("reporting_category,refund,,,4900,", "reporting_category,refund,,,4000,"))
+    rules.write_text(rules.read_text().replace("reporting_category,dispute,,,1200,", "reporting_category,dispute,,,6100,"))
     build(path, project_dir=project)
     [november] = load_close_data(path, NOVEMBER, "main", generated_at=datetime(2026, 12, 1))
-    refunds = query(path, """
+    disputes = query(path, """
         select balance_transaction_id, amount_minor from main.stg_stripe__balance_transactions
-        where reporting_category = 'refund' and strftime(created_at, '%Y-%m') = '2026-10' order by 1""")
-    assert refunds
+        where reporting_category = 'dispute' and strftime(created_at, '%Y-%m') = '2026-10' order by 1""")
+    assert disputes
     moved = sorted((item.source_id, item.account_code, item.amount_minor, item.reason) for item in november.adjustments if item.source_id.startswith("txn_")
                    and item.source_id not in ("txn_late_october", FAILURE))
-    because = "refund booked differently since 2026-10 was locked"
-    # A refund's gross (negative) books negated: a debit to 4900 before, to 4000 now.
-    assert moved == sorted(row for refund, amount in refunds for row in ((refund, "4000", -amount, because), (refund, "4900", amount, because)))
+    because = "adjustment booked differently since 2026-10 was locked"  # a dispute is Stripe type `adjustment`
+    # A dispute's gross (negative) books negated: a debit to 1200 before, to 6100 now.
+    assert moved == sorted(row for dispute, amount in disputes for row in ((dispute, "6100", -amount, because), (dispute, "1200", amount, because)))
 
 
 def test_the_frozen_figures_read_back_equal_and_what_cannot_be_frozen_is_refused(closed):
