@@ -97,8 +97,9 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
     connection.execute(f"""
         create table stg_stripe__balance_transactions as
         select 'txn_' || i as balance_transaction_id, 'src_' || i as source_id, 'main' as entity_id, ['usd', 'eur', 'jpy'][1 + i % 3] as currency,
-               case when i % 25 = 0 then 'refund' when i % 1000 = 0 then 'dispute' else 'charge' end as reporting_category,
-               case when i % 25 = 0 then -1500 else 500 + (i * 7919) % 49500 end::bigint as amount_minor,
+               -- One in 25 a refund, one in 1,000 a dispute (i % 1000 = 1 is never a multiple of 25).
+               case when i % 25 = 0 then 'refund' when i % 1000 = 1 then 'dispute' else 'charge' end as reporting_category,
+               case when i % 25 = 0 then -1500 when i % 1000 = 1 then -2000 else 500 + (i * 7919) % 49500 end::bigint as amount_minor,
                case when i % 25 = 0 then 0 else 45 + (i * 7919) % 1400 end::bigint as fee_minor,
                0::bigint as net_minor,
                timestamp '{day.isoformat()}' + to_microseconds(((i * 86400000000) // {count})::bigint) as created_at
