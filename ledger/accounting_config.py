@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -98,12 +99,7 @@ def problems(seeds_dir: Path = SEEDS_DIR) -> list[str]:
     rule_key = ("match_on", "match_value", "currency", "entity_id")
     found += _duplicates(rules, rule_key)
     for row in rules:
-        if row.values["match_on"] not in MATCH_ON:
-            found.append(f"{row.where(*rule_key)}: match_on must be reporting_category or type")
-        if not row.values["match_value"]:
-            found.append(f"{row.where(*rule_key)}: match_value is empty")
-        if row.values["entity_id"] and row.values["entity_id"] not in entity_ids:
-            found.append(f"{row.where(*rule_key)}: entity_id is not in entities.csv")
+        found += _rule_problems(row, rule_key, MATCH_ON, "reporting_category or type", entity_ids)
         found += unknown_account(row, "gross_account_code", True, *rule_key)
         found += unknown_account(row, "fee_account_code", False, *rule_key)
 
@@ -155,12 +151,7 @@ def sales_split_problems(seeds_dir: Path, entity_ids: set[str], unknown_account)
         key = ("match_on", "match_value", "entity_id")
         found += _duplicates(rules, key)
         for row in rules:
-            if row.values["match_on"] not in match_on:
-                found.append(f"{row.where(*key)}: match_on must be one of {', '.join(match_on)}")
-            if not row.values["match_value"]:
-                found.append(f"{row.where(*key)}: match_value is empty")
-            if row.values["entity_id"] and row.values["entity_id"] not in entity_ids:
-                found.append(f"{row.where(*key)}: entity_id is not in entities.csv")
+            found += _rule_problems(row, key, match_on, f"one of {', '.join(match_on)}", entity_ids)
             found += unknown_account(row, "account_code", True, *key)
     return found
 
@@ -195,3 +186,15 @@ def validate(seeds_dir: Path = SEEDS_DIR) -> None:
     found = problems(seeds_dir)
     if found:
         raise AccountingConfigError(found)
+
+
+def _rule_problems(row: Row, key: tuple[str, ...], match_on: Collection[str], allowed: str, entity_ids: Collection[str]) -> list[str]:
+    """What is wrong with a matching rule's own columns (mapping, revenue and tax rules alike)."""
+    found = []
+    if row.values["match_on"] not in match_on:
+        found.append(f"{row.where(*key)}: match_on must be {allowed}")
+    if not row.values["match_value"]:
+        found.append(f"{row.where(*key)}: match_value is empty")
+    if row.values["entity_id"] and row.values["entity_id"] not in entity_ids:
+        found.append(f"{row.where(*key)}: entity_id is not in entities.csv")
+    return found
