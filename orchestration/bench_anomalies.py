@@ -137,7 +137,9 @@ def _synthesize_day(connection: duckdb.DuckDBPyConnection, day: date, count: int
         create table fct_payout_bank_matches as
         select payout_id, date '{day.isoformat()}' as booking_date, upper(currency) || '-OPERATING' as bank_account_id from stg_stripe__payouts
     """)
-    connection.execute("create table fct_reconciliation_exceptions (exception_type varchar, reference_date date, entity_id varchar, currency varchar)")
+    connection.execute("create table fct_reconciliation_exceptions "
+                       "(exception_type varchar, reference_date date, entity_id varchar, currency varchar, bank_statement_line_id varchar)")
+    connection.execute("create table stg_bank__statement_lines (bank_statement_line_id varchar, bank_account_id varchar)")
     connection.execute("create table rpt_suspense_postings (accounting_date date, entity_id varchar, currency varchar)")
     connection.execute("create table stg_stripe__balance_snapshots (entity_id varchar, currency varchar, balance_minor bigint, as_of_at timestamp)")
     connection.execute("create table fct_journal_lines (entity_id varchar, currency varchar, account_code varchar, accounting_date date, amount_minor bigint)")
@@ -165,7 +167,8 @@ def run(output=print, compare_stl: bool = False) -> dict:
         clean_metrics = world_metrics(Path(folder) / "clean", anomaly_world(injected=False))
         clean = evaluate(clean_metrics, settings)
         quiet = quiet_figures(clean)
-        output(f"clean twin: {flags(clean).height} flags; per 90 judged days per entity/currency: {quiet}")
+        per_metric = dict(flags(clean).group_by("metric").len().sort("metric").iter_rows())
+        output(f"clean twin: {flags(clean).height} flags ({per_metric or 'none'} by metric); per 90 judged days per entity/currency: {quiet}")
         stl = stl_figures(injected, injected_metrics, clean_metrics, settings, output) if compare_stl else None
         scale = scale_seconds(Path(folder))
         output(f"{SCALE_TRANSACTIONS_PER_DAY:,} transactions a day, {SCALE_HISTORY_DAYS} days of history: "
@@ -174,7 +177,7 @@ def run(output=print, compare_stl: bool = False) -> dict:
     figures = {
         "recall": sum(day is not None for day in recall.values()) / len(recall),
         "caught": {kind: day.isoformat() if day else None for kind, day in recall.items()},
-        "clean_flags": flags(clean).height, "clean_flags_per_90_days": quiet, **scale,
+        "clean_flags": flags(clean).height, "clean_flags_by_metric": per_metric, "clean_flags_per_90_days": quiet, **scale,
         **({"stl": stl} if stl else {}),
     }
     output(json.dumps(figures))

@@ -11,6 +11,9 @@ Saturday as a crash. The injected world adds, each on its own business day:
   the payout's arrival date;
 * missing_ingestion_day: a day whose balance transactions (every currency) never reach the
   warehouse, though Stripe has them (its payouts and its balance do);
+* unclaimed_bank_line: a Stripe-looking USD bank line that no payout claims (a deposit from another
+  Stripe account, or one Stripe never reported), left unclaimed: counted on its booking day, then
+  aging on every later day;
 * balance_drift: from its day on, the Stripe balance in JPY holds DRIFT_MINOR more than its
   transactions explain (what an unrecorded adjustment looks like to the ledger).
 * card_country_refund_spike: one day of USD refunds of charges paid with Canadian cards, a spike
@@ -41,7 +44,7 @@ from ledger.dbt_build import build_ledger
 from ledger.sources import source_tables, stripe_records
 from ledger.sources.bank.load import StatementFile, load_statement_file
 from sandbox import raw_tables, stripe_objects
-from sandbox.bank_deposits import bank_statements, plan_deposits
+from sandbox.bank_deposits import PayoutDeposit, bank_statements, plan_deposits
 from sandbox.bank_statements import write_bai2
 from sandbox.merchant import (
     BALANCE_TRANSACTION_SCHEMA, DAY, DISPUTE_FEE, World, WorldSpec, add_business_days, midnight_ts, simulate,
@@ -61,6 +64,8 @@ BANK_DELAY_BUSINESS_DAYS = 2
 DRIFT_MINOR = 25_000
 CARD_SPIKE_COUNTRY = "CA"
 CARD_SPIKE_REFUNDS = 8
+UNCLAIMED_LINE_MINOR = 123_457
+UNCLAIMED_LINE_TRACE = "ST-UNCLAIMED19"
 
 # kind -> (day offset from START, currency or None for all, metrics whose flag catches it, the slice
 # those metrics must name or None). Each day is a business day; they are weeks apart so that one's
@@ -70,6 +75,7 @@ INJECTIONS: dict[str, tuple[int, str | None, tuple[str, ...], str | None]] = {
     "refund_spike": (99, "eur", ("refund_rate",), None),
     "dispute_wave": (115, "usd", ("dispute_rate", "dispute_fees"), None),
     "bank_delay": (126, "eur", ("payout_delay_business_days", "unmatched_payouts"), None),
+    "unclaimed_bank_line": (135, "usd", ("unmatched_bank_lines", "unmatched_bank_lines_oldest_age_business_days"), None),
     "missing_ingestion_day": (144, None, ("ingestion_completeness", "transaction_count"), None),
     "balance_drift": (156, "jpy", ("balance_drift",), None),
     "card_country_refund_spike": (170, "usd", ("refund_rate_by_card_country",), CARD_SPIKE_COUNTRY),
@@ -256,6 +262,14 @@ def _load_bank_statement(connection, anomaly_world: AnomalyWorld) -> None:
             if d.currency == delay.currency and d.direction == "credit" and d.booking_date >= delay.start else d
             for d in deposits
         ]
+    unclaimed = anomaly_world.anomaly("unclaimed_bank_line")
+    if unclaimed is not None:
+        deposits.append(PayoutDeposit(
+            payout_ids=(), currency=unclaimed.currency, direction="credit", amount_minor=UNCLAIMED_LINE_MINOR,
+            booking_date=unclaimed.start, value_date=unclaimed.start, bank_reference=f"{unclaimed.currency.upper()}9000000019",
+            customer_reference=UNCLAIMED_LINE_TRACE, text=f"STRIPE TRANSFER {UNCLAIMED_LINE_TRACE} {world.spec.merchant_name}",
+        ))
+        deposits.sort(key=lambda d: (d.currency, d.booking_date, d.bank_reference))
     statements = bank_statements(world, deposits)
     created_at = datetime.fromtimestamp(world.as_of, tz=timezone.utc).replace(hour=6)
     with tempfile.TemporaryDirectory(prefix="anomaly-bank-") as folder:

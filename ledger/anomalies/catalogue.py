@@ -42,9 +42,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("unmatched_payouts", "reconciliation", "count", "payouts arrived but not on the bank statement"),
     Metric("unmatched_payouts_oldest_age_business_days", "reconciliation", "business_days", "oldest unmatched payout's age"),
     Metric("unmatched_bank_lines", "reconciliation", "count", "Stripe-looking bank lines matching no payout"),
+    Metric("unmatched_bank_lines_oldest_age_business_days", "reconciliation", "business_days",
+           "age of the oldest Stripe-looking bank line matching no payout"),
     Metric("suspense_postings", "suspense", "count", "postings to suspense"),
-    Metric("transactions_per_8_hours", "ingestion", "count", "transactions ingested"),
-    Metric("ingestion_completeness", "ingestion", "rate", "ingestion completeness (transactions per 8 hours against the usual shape)"),
+    Metric("transactions_per_hour", "ingestion", "count", "transactions ingested"),
+    Metric("ingestion_completeness", "ingestion", "rate", "ingestion completeness (transactions per hour against the usual shape)"),
     Metric("balance_drift", "balance", "minor", "Stripe balance minus the ledger's Stripe clearing"),
 )}
 METRICS |= {

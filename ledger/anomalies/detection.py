@@ -39,20 +39,37 @@ EVALUATION_SCHEMA = {
 
 
 def with_ingestion_completeness(metrics: pl.DataFrame, settings: pl.DataFrame) -> pl.DataFrame:
-    """Add `ingestion_completeness`: the share of the usual transactions per 8-hour block that arrived,
-    sum(min(actual, usual)) / sum(usual), the usual being each block's weekday median."""
-    blocks = metrics.filter(pl.col("metric") == "transactions_per_8_hours")
-    if blocks.is_empty():
+    """Add `ingestion_completeness`: the share of the usual transactions that arrived, hour by hour,
+    sum(min(actual, usual)) / sum(usual), the usual being the weekday median. Hours whose median is
+    below the `transactions_per_hour` row's `min_volume` are judged as one bucket, the day's quiet
+    hours together, against the weekday median of their sums: a quiet hour's 0 or 1 is noise (its
+    median is often 0), and min() would read every lull as data lost. A small merchant's day is thus
+    judged as a whole, a large one's busy hours one by one. Its `volume` is the day's usual
+    transactions, which the `ingestion_completeness` row's `min_volume` compares with (a day that
+    lost its data still has its usual volume)."""
+    hours = metrics.filter(pl.col("metric") == "transactions_per_hour")
+    if hours.is_empty():
         return metrics
-    weeks = int(settings.filter(pl.col("metric") == "transactions_per_8_hours")["history_weeks"].first() or 8)
-    usual = _weekday_history(blocks, weeks).group_by(*SERIES, "day").agg(usual=pl.col("past").median(), history=pl.len())
+    hourly = settings.filter(pl.col("metric") == "transactions_per_hour")
+    weeks = int(hourly["history_weeks"].first() or 8)
+    busy = int(hourly["min_volume"].first() or 0)
+    history = _weekday_history(hours, weeks)
+    buckets = history.group_by(*SERIES, "day").agg(usual_hour=pl.col("past").median()).select(
+        *SERIES, "day", bucket=pl.when(pl.col("usual_hour") >= busy).then(pl.col("dimension")).otherwise(pl.lit("quiet")))
+    by_bucket = ["day", "entity_id", "currency", "bucket"]
+    usual = (
+        history.join(buckets, on=[*SERIES, "day"])
+        .group_by(*by_bucket, "lag").agg(pl.col("past").sum())
+        .group_by(by_bucket).agg(usual=pl.col("past").median())
+    )
     completeness = (
-        blocks.join(usual, on=[*SERIES, "day"], how="inner")
+        hours.join(buckets, on=[*SERIES, "day"]).group_by(by_bucket).agg(pl.col("value").sum())
+        .join(usual, on=by_bucket)
         .group_by("day", "entity_id", "currency")
-        .agg(arrived=pl.min_horizontal("value", "usual").sum(), usual=pl.col("usual").sum(), volume=pl.col("volume").first())
+        .agg(arrived=pl.min_horizontal("value", "usual").sum(), usual=pl.col("usual").sum())
         .select("day", "entity_id", "currency", metric=pl.lit("ingestion_completeness"), dimension=pl.lit(""),
                 value=pl.when(pl.col("usual") > 0).then(pl.col("arrived") / pl.col("usual")), amount_minor=pl.lit(None, pl.Int64),
-                volume="volume")
+                volume=pl.col("usual").round().cast(pl.Int64))
     )
     return pl.concat([metrics, completeness.cast(metrics.schema)])
 
@@ -107,6 +124,8 @@ def _judge(rows: pl.DataFrame, running_from: date | None) -> pl.DataFrame:
     weekday_score = pl.when(scale > 0).then(deviation / scale)
     beyond = pl.when(pl.col("baseline_kind") == "previous_day").then(deviation.abs() > pl.col("min_deviation")).otherwise(
         weekday_score.abs() > pl.col("sensitivity"))
+    # What `volume` counts: the day's charges, or for the completeness the transactions usually ingested.
+    counted = pl.when(pl.col("metric") == "ingestion_completeness").then(pl.lit("transactions usually")).otherwise(pl.lit("charges"))
     on_side = (pl.col("direction") == "both") | ((pl.col("direction") == "up") & (deviation > 0)) | ((pl.col("direction") == "down") & (deviation < 0))
     status = (
         pl.when(pl.col("day") >= running_from if running_from else pl.lit(False)).then(pl.lit("not evaluated: the day is not over"))
@@ -118,7 +137,7 @@ def _judge(rows: pl.DataFrame, running_from: date | None) -> pl.DataFrame:
         .when(pl.col("history").fill_null(0) < pl.col("min_history_weeks")).then(
             pl.format("not evaluated: {} of {} past values needed", pl.col("history").fill_null(0), pl.col("min_history_weeks")))
         .when(pl.col("volume") < pl.col("min_volume")).then(
-            pl.format("not evaluated: {} charges, fewer than {}", pl.col("volume"), pl.col("min_volume")))
+            pl.format("not evaluated: {} {}, fewer than {}", pl.col("volume"), counted, pl.col("min_volume")))
         .when(beyond & on_side).then(pl.lit("flagged"))
         .otherwise(pl.lit("usual"))
     )

@@ -5,8 +5,8 @@ scan stays within the days asked for); polars shapes the result into one long fr
 
     day, entity_id, currency, metric, dimension, value, amount_minor, volume
 
-`dimension` narrows a metric (the fee type of a fee rate, the bank account of a payout delay, the
-8-hour block of an ingestion count; empty otherwise); `amount_minor` is the exact integer of a
+`dimension` narrows a metric (the fee type of a fee rate, the bank account of a payout delay or of
+an unmatched bank line's age, the hour of an ingestion count; empty otherwise); `amount_minor` is the exact integer of a
 money metric (`value` is the same number as a float, for the statistics); `volume` is the day's
 charge count in that entity and currency, which the seed's `min_volume` compares with. Every day
 of the window from the currency's first data in it has a row per series: a day without charges has
@@ -15,15 +15,16 @@ volume 0 and counts of 0, and rates of nothing (fee rate, refund rate, average t
 
 Slices (`<metric>_by_payment_method`, `<metric>_by_card_country`, catalogue.py): the charges whose
 source object the warehouse has (`stg_stripe__charges`: payment method type, card country), their
-refunds (through `stg_stripe__refunds`) and disputes (`stg_stripe__disputes`), per payment method
+refunds (`stg_stripe__refunds`) and disputes (`stg_stripe__disputes`, both by the balance
+transaction's source, the refund or dispute it moves money for), per payment method
 type and per card country; `dimension` is the slice ("card", "FR") and `volume` the slice's own
 charge count, so the seed's `min_volume` keeps a small country's handful of charges from being
 judged. A slice has rows on the days it has charges, refunds or disputes (a daily run and a whole
 window then compute the same rows); charges without a known source object are in no slice.
 
 Sources: the staging views of Stripe's balance transactions, fee details, payouts, balance
-snapshots, charges, refunds and disputes (thin renames of the raw tables, so a date filter reaches
-the scan), and the marts fct_payout_bank_matches, fct_reconciliation_exceptions,
+snapshots, charges, refunds, disputes and bank statement lines (thin renames of the raw tables, so a
+date filter reaches the scan), and the marts fct_payout_bank_matches, fct_reconciliation_exceptions,
 rpt_suspense_postings and fct_journal_lines.
 """
 
@@ -36,9 +37,8 @@ import polars as pl
 
 from ledger.anomalies.catalogue import METRICS
 
-HOURS_PER_BLOCK = 8
-# How far back a payout can have arrived and still count as unmatched on a day: older ones are
-# the reconciliation's exceptions, not news.
+# How far back a payout can have arrived (or a bank line been booked) and still count as unmatched
+# on a day: older ones are the reconciliation's exceptions, not news.
 UNMATCHED_LOOKBACK_DAYS = 31
 UNASSIGNED_ENTITY = "(unassigned)"
 # The charges' column each kind of slice groups by.
@@ -86,9 +86,9 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
         where transactions.reporting_category = 'charge' and transactions.day >= $3 and transactions.day < $4
         group by all
     """, window)
-    blocks = _frame(connection, f"""
+    hours = _frame(connection, f"""
         with transactions as ({transactions})
-        select day, entity_id, currency, hour // {HOURS_PER_BLOCK} as block, count(*) as transactions
+        select day, entity_id, currency, hour, count(*) as transactions
         from transactions where day >= $3 and day < $4
         group by all
     """, window)
@@ -102,12 +102,14 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
         ) as matches on matches.payout_id = payouts.payout_id
         where payouts.arrival_date >= $1 and payouts.arrival_date < $2
     """, [first_day - timedelta(days=UNMATCHED_LOOKBACK_DAYS), end])
+    # Bank lines matching no payout, booked within the lookback: counted on their booking day, aged on each later day.
     bank_lines = _frame(connection, f"""
-        select reference_date as day, coalesce(entity_id, '{UNASSIGNED_ENTITY}') as entity_id, currency, count(*) as unmatched_bank_lines
-        from fct_reconciliation_exceptions
-        where exception_type = 'unmatched_bank_line' and reference_date >= $1 and reference_date < $2
-        group by all
-    """, [first_day, end])
+        select exceptions.reference_date as booking_date, coalesce(exceptions.entity_id, '{UNASSIGNED_ENTITY}') as entity_id,
+               exceptions.currency, lines.bank_account_id
+        from fct_reconciliation_exceptions as exceptions
+        inner join stg_bank__statement_lines as lines on lines.bank_statement_line_id = exceptions.bank_statement_line_id
+        where exceptions.exception_type = 'unmatched_bank_line' and exceptions.reference_date >= $1 and exceptions.reference_date < $2
+    """, [first_day - timedelta(days=UNMATCHED_LOOKBACK_DAYS), end])
     suspense = _frame(connection, """
         select accounting_date as day, entity_id, currency, count(*) as suspense_postings
         from rpt_suspense_postings where accounting_date >= $1 and accounting_date < $2
@@ -115,6 +117,12 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
     """, [first_day, end])
     sliced = _frame(connection, f"""
         with transactions as ({transactions}),
+        -- What a refund's or a dispute's balance transaction has as its source, and the charge it is of.
+        claims as (
+            select refund_id as claim_id, charge_id, created_at from stg_stripe__refunds where created_at >= $1 and created_at < $2
+            union all
+            select dispute_id, charge_id, created_at from stg_stripe__disputes where created_at >= $1 and created_at < $2
+        ),
         sliced as (
             select transactions.*, charges.payment_method_type, charges.card_country
             from transactions
@@ -124,15 +132,9 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
             union all by name
             select transactions.*, charges.payment_method_type, charges.card_country
             from transactions
-            inner join stg_stripe__refunds as refunds on refunds.balance_transaction_id = transactions.balance_transaction_id
-            inner join stg_stripe__charges as charges on charges.charge_id = refunds.charge_id
-            where transactions.reporting_category = 'refund' and refunds.created_at >= $1 and refunds.created_at < $2
-            union all by name
-            select transactions.*, charges.payment_method_type, charges.card_country
-            from transactions
-            inner join stg_stripe__disputes as disputes on disputes.dispute_id = transactions.source_id
-            inner join stg_stripe__charges as charges on charges.charge_id = disputes.charge_id
-            where transactions.reporting_category = 'dispute' and disputes.created_at >= $1 and disputes.created_at < $2
+            inner join claims on claims.claim_id = transactions.source_id
+            inner join stg_stripe__charges as charges on charges.charge_id = claims.charge_id
+            where transactions.reporting_category in ('refund', 'dispute')
         )
         select day, entity_id, currency, payment_method_type, card_country,
                count(*) filter (where reporting_category = 'charge') as charges,
@@ -144,7 +146,7 @@ def compute_metrics(connection: duckdb.DuckDBPyConnection, first_day: date, last
         group by all
     """, window)
     drift = _balance_drift(connection, first_day, end, timezone)
-    return assemble(first_day, last_day, activity, fees, blocks, payouts, bank_lines, suspense, drift, sliced)
+    return assemble(first_day, last_day, activity, fees, hours, payouts, bank_lines, suspense, drift, sliced)
 
 
 def _balance_drift(connection: duckdb.DuckDBPyConnection, first_day: date, end: date, timezone: str) -> pl.DataFrame:
@@ -198,7 +200,7 @@ def _frame(connection: duckdb.DuckDBPyConnection, sql: str, parameters: list) ->
 
 
 def assemble(
-    first_day: date, last_day: date, activity: pl.DataFrame, fees: pl.DataFrame, blocks: pl.DataFrame, payouts: pl.DataFrame,
+    first_day: date, last_day: date, activity: pl.DataFrame, fees: pl.DataFrame, hours: pl.DataFrame, payouts: pl.DataFrame,
     bank_lines: pl.DataFrame, suspense: pl.DataFrame, drift: pl.DataFrame, sliced: pl.DataFrame,
 ) -> pl.DataFrame:
     """The long metrics frame from the per-source aggregates (plain frames, so a benchmark can
@@ -208,10 +210,12 @@ def assemble(
                          or [pl.DataFrame(schema={"entity_id": pl.String, "currency": pl.String})]).unique()
 
     days = pl.DataFrame({"day": pl.date_range(first_day, last_day, "1d", eager=True)})
-    keys = keys_of(activity, blocks, payouts, suspense, drift)
+    keys = keys_of(activity, hours, payouts, suspense, drift)
+    # A bank line booked before the window is still aging in it: its series starts with the window.
+    lines_seen = bank_lines.select(pl.max_horizontal(pl.col("booking_date"), pl.lit(first_day)).alias("day"), "entity_id", "currency")
     # A currency's days start at its first data in the window: days before a merchant (or a currency)
     # began are no history of zeros, against which its first real weeks would all read as anomalies.
-    first_seen = pl.concat([frame.select("day", "entity_id", "currency") for frame in (activity, blocks, suspense, drift, bank_lines) if frame.height]
+    first_seen = pl.concat([frame.select("day", "entity_id", "currency") for frame in (activity, hours, suspense, drift, lines_seen) if frame.height]
                            or [pl.DataFrame(schema={"day": pl.Date, "entity_id": pl.String, "currency": pl.String})])
     starts = first_seen.group_by("entity_id", "currency").agg(start=pl.col("day").min())
 
@@ -244,22 +248,23 @@ def assemble(
         .select("day", "entity_id", "currency", metric=pl.lit("fee_rate"), dimension=pl.col("fee_type"),
                 value=pl.when(pl.col("gross_minor") > 0).then(pl.col("fee_minor").fill_null(0) / pl.col("gross_minor")))
     )
-    block_counts = (
-        grid.join(pl.DataFrame({"block": list(range(24 // HOURS_PER_BLOCK))}, schema={"block": blocks.schema.get("block", pl.Int64)}), how="cross")
-        .join(blocks, on=["day", "entity_id", "currency", "block"], how="left")
-        .select("day", "entity_id", "currency", metric=pl.lit("transactions_per_8_hours"),
-                dimension=pl.format("{}h-{}h", pl.col("block") * HOURS_PER_BLOCK, (pl.col("block") + 1) * HOURS_PER_BLOCK),
+    hour_counts = (
+        grid.join(pl.DataFrame({"hour": range(24)}, schema={"hour": hours.schema.get("hour", pl.Int64)}), how="cross")
+        .join(hours, on=["day", "entity_id", "currency", "hour"], how="left")
+        .select("day", "entity_id", "currency", metric=pl.lit("transactions_per_hour"), dimension=pl.format("{}h", pl.col("hour").cast(pl.String).str.zfill(2)),
                 value=pl.col("transactions").fill_null(0))
     )
+    booked = (bank_lines.filter(pl.col("booking_date") >= first_day)
+              .group_by(pl.col("booking_date").alias("day"), "entity_id", "currency").agg(unmatched_bank_lines=pl.len()))
     counted = [
         days_grid.join(frame, on=["day", "entity_id", "currency"], how="left").select(
             "day", "entity_id", "currency", metric=pl.lit(name), dimension=pl.lit(""), value=pl.col(name).fill_null(0))
-        for name, frame, days_grid in (("unmatched_bank_lines", bank_lines, bank_grid), ("suspense_postings", suspense, grid))
+        for name, frame, days_grid in (("unmatched_bank_lines", booked, bank_grid), ("suspense_postings", suspense, grid))
     ]
     drift_metric = drift.select("day", "entity_id", "currency", metric=pl.lit("balance_drift"), dimension=pl.lit(""), value=pl.col("drift_minor"))
     frames = [
-        activity_metrics.with_columns(dimension=pl.lit("")), fee_rates, block_counts, *counted, drift_metric,
-        *_payout_metrics(grid, payouts),
+        activity_metrics.with_columns(dimension=pl.lit("")), fee_rates, hour_counts, *counted, drift_metric,
+        *_payout_metrics(grid, payouts), _bank_line_ages(bank_grid, bank_lines),
     ]
     long = pl.concat([f.select("day", "entity_id", "currency", "metric", "dimension", pl.col("value").cast(pl.Float64)) for f in frames])
     money = [name for name, metric in METRICS.items() if metric.unit == "minor"]
@@ -324,3 +329,18 @@ def _payout_metrics(grid: pl.DataFrame, payouts: pl.DataFrame) -> list[pl.DataFr
                          value=pl.col("oldest").fill_null(0)),
         delay,
     ]
+
+
+def _bank_line_ages(grid: pl.DataFrame, bank_lines: pl.DataFrame) -> pl.DataFrame:
+    """Per bank account, on each day: the oldest Stripe-looking line booked by then (within the
+    lookback) that no payout claims, in business days since its booking; 0 when none is open."""
+    accounts = grid.join(bank_lines.select("entity_id", "currency", "bank_account_id").unique(), on=["entity_id", "currency"])
+    open_on_day = (
+        accounts.join(bank_lines, on=["entity_id", "currency", "bank_account_id"])
+        .filter((pl.col("booking_date") <= pl.col("day")) & (pl.col("booking_date") > pl.col("day") - pl.duration(days=UNMATCHED_LOOKBACK_DAYS)))
+        .group_by("day", "entity_id", "currency", "bank_account_id")
+        .agg(oldest=pl.business_day_count(pl.col("booking_date"), pl.col("day")).max())
+    )
+    return accounts.join(open_on_day, on=["day", "entity_id", "currency", "bank_account_id"], how="left").select(
+        "day", "entity_id", "currency", metric=pl.lit("unmatched_bank_lines_oldest_age_business_days"),
+        dimension="bank_account_id", value=pl.col("oldest").fill_null(0))

@@ -1,11 +1,12 @@
 """The anomaly watch on the 180-day simulated worlds: each injected kind is flagged on its first day
 with its explanation, the clean twin raises none, a metric switched off in the seed is silent, and
-the Dagster asset sends one webhook message per day listing the day's flags (a real local server)."""
+the Dagster asset sends one webhook message per day listing the day's flags (a real local server)
+and plots the slices' numbers. The hourly ingestion completeness on a hand-built day."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -13,9 +14,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from ledger.anomalies.detection import evaluate, flags
-from ledger.anomalies.metrics import compute_metrics
-from ledger.anomalies.settings import load_settings
+from ledger.anomalies.detection import evaluate, flags, with_ingestion_completeness
+from ledger.anomalies.metrics import SCHEMA, compute_metrics
+from ledger.anomalies.settings import load_settings, read_settings_csv
 from ledger.anomalies.watch import store_folder, watch
 from ledger.dbt_build import load_configuration
 from orchestration.defs.anomalies.assets import close_anomalies
@@ -33,9 +34,12 @@ EXPECTED = {
     "dispute_wave": ("usd", "dispute_rate", "USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"),
     "bank_delay": ("eur", "unmatched_payouts",
                    "EUR payouts arrived but not on the bank statement 1 on Mon 2026-08-10; usual Mondays 0 ± 0 over 8 weeks"),
-    "missing_ingestion_day": ("eur", "ingestion_completeness",
-                              "EUR ingestion completeness (transactions per 8 hours against the usual shape) 0.00% on Fri 2026-08-28; "
-                              "usual Fridays 90.33% ± 14.12% over 8 weeks"),
+    "unclaimed_bank_line": ("usd", "unmatched_bank_lines",
+                            "USD Stripe-looking bank lines matching no payout 1 on Wed 2026-08-19; usual Wednesdays 0 ± 0 over 8 weeks"),
+    # USD's busy hours judged one by one (EUR's and JPY's quiet days as one bucket: test below).
+    "missing_ingestion_day": ("usd", "ingestion_completeness",
+                              "USD ingestion completeness (transactions per hour against the usual shape) 0.00% on Fri 2026-08-28; "
+                              "usual Fridays 90.23% ± 4.49% over 8 weeks"),
     "balance_drift": ("jpy", "balance_drift", "JPY Stripe balance minus the ledger's Stripe clearing -39319 on Wed 2026-09-09; the day before -64319"),
 }
 
@@ -73,12 +77,61 @@ def test_the_drift_flag_carries_the_injected_amount_to_the_minor_unit(worlds):
     assert row["amount_minor"] - int(row["baseline"]) == DRIFT_MINOR
 
 
+def test_an_unclaimed_bank_line_ages_per_bank_account_and_is_flagged_from_three_business_days(injected_flags, worlds):
+    line = anomaly_world(True).anomaly("unclaimed_bank_line")
+    ages = injected_flags.filter(pl.col("metric") == "unmatched_bank_lines_oldest_age_business_days")
+    # Booked Wed 2026-08-19: 3 business days old on Sat 2026-08-22, the first day past the seed's threshold.
+    first = ages.row(0, named=True)
+    assert (first["day"], first["entity_id"], first["currency"], first["dimension"], first["explanation"]) == (
+        date(2026, 8, 22), "(unassigned)", "usd", "USD-OPERATING-4410",
+        "USD USD-OPERATING-4410 age of the oldest Stripe-looking bank line matching no payout 3.0 business days on Sat 2026-08-22; "
+        "usual Saturdays 0.0 business days ± 0.0 business days over 8 weeks")
+    assert ages["day"].min() > line.start
+    # The series is per bank account: the EUR account's line of another Stripe account (day 2) ages on its own.
+    evaluations = _evaluations(worlds["injected"])
+    aged = evaluations.filter(pl.col("metric") == "unmatched_bank_lines_oldest_age_business_days", pl.col("day") == date(2026, 8, 24))
+    assert dict(aged.select("dimension", "value").iter_rows()) == {"EUR-OPERATING-4410": 0.0, "JPY-OPERATING-4410": 0.0, "USD-OPERATING-4410": 3.0}
+
+
+def test_the_missing_ingestion_day_is_flagged_in_every_currency(injected_flags):
+    missing = injected_flags.filter(pl.col("metric") == "ingestion_completeness", pl.col("day") == date(2026, 8, 28))
+    assert missing.select("currency", "explanation").rows() == [
+        (currency, f"{currency.upper()} ingestion completeness (transactions per hour against the usual shape) 0.00% on Fri 2026-08-28; {usual}")
+        for currency, usual in (("eur", "usual Fridays 100.00% ± 0.00% over 8 weeks"), ("jpy", "usual Fridays 100.00% ± 0.00% over 8 weeks"),
+                                ("usd", "usual Fridays 90.23% ± 4.49% over 8 weeks"))]
+
+
+def _hour_rows(day: date, counts: dict[int, int]) -> list[dict]:
+    return [{"day": day, "entity_id": "main", "currency": "usd", "metric": "transactions_per_hour", "dimension": f"{hour:02d}h",
+             "value": float(counts.get(hour, 0)), "amount_minor": None, "volume": 0} for hour in range(24)]
+
+
+def test_quiet_hours_are_judged_together_and_busy_hours_one_by_one():
+    # Four past Mondays: 10 transactions at 10h and at 11h (busy), and 3 scattered over quiet hours whose
+    # own medians are below the seed's 3 an hour; then two Mondays to judge.
+    mondays = [date(2026, 9, 7) + timedelta(weeks=n) for n in range(6)]
+    quiet = [{1: 1, 2: 1, 3: 1}, {4: 1, 5: 1, 6: 1}] * 2
+    history = [row for monday, scattered in zip(mondays, quiet) for row in _hour_rows(monday, {10: 10, 11: 10, **scattered})]
+    # Three transactions in quiet hours never seen before: the quiet bucket's usual 3, not a lull per hour.
+    usual_day = _hour_rows(mondays[4], {10: 10, 11: 10, 20: 1, 21: 1, 22: 1})
+    # The 11h hour lost: a busy hour is not made up by the others.
+    lost_hour = _hour_rows(mondays[5], {10: 12, 11: 0, 20: 1, 21: 1, 22: 1})
+    metrics = pl.DataFrame(history + usual_day + lost_hour, schema=SCHEMA)
+    completeness = with_ingestion_completeness(metrics, read_settings_csv()).filter(
+        pl.col("metric") == "ingestion_completeness", pl.col("day").is_in(mondays[4:]))
+    assert completeness.select("day", "value", "volume").rows() == [(mondays[4], 1.0, 23), (mondays[5], 13 / 23, 23)]
+
+
 def test_the_clean_twin_raises_no_flag(worlds):
     evaluations = _evaluations(worlds["clean"])
-    assert flags(evaluations).is_empty()
-    # And it was judged, not skipped: every enabled family has usual days.
-    judged = evaluations.filter(pl.col("status") == "usual")["family"].unique().sort().to_list()
-    assert judged == ["balance", "disputes", "fees", "ingestion", "payouts", "reconciliation", "refunds", "suspense", "volume"]
+    flagged = flags(evaluations)
+    print("clean twin flags per metric:", dict(flagged.group_by("metric").len().iter_rows()) or "none")
+    assert flagged.is_empty()
+    # And it was judged, not skipped: every enabled family has usual days, the completeness in every currency.
+    judged = evaluations.filter(pl.col("status") == "usual")
+    assert judged["family"].unique().sort().to_list() == [
+        "balance", "disputes", "fees", "ingestion", "payouts", "reconciliation", "refunds", "suspense", "volume"]
+    assert judged.filter(pl.col("metric") == "ingestion_completeness")["currency"].unique().sort().to_list() == ["eur", "jpy", "usd"]
 
 
 def test_a_metric_switched_off_in_the_seed_is_silent(worlds, tmp_path):
@@ -116,6 +169,11 @@ def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family
     assert not checks["anomalies_disputes"].passed
     assert checks["anomalies_disputes"].severity == dg.AssetCheckSeverity.WARN
     assert checks["anomalies_fees"].passed
+    # The slices' numbers are plotted over the partitions like the currency's own.
+    metadata = result.asset_materializations_for_node("close_anomalies")[0].metadata
+    assert metadata["main_usd_dispute_rate_by_card_country_US"].value == pytest.approx(3 / 28)
+    assert metadata["main_usd_dispute_rate"].value == pytest.approx(4 / 45)
+    assert metadata["main_usd_transaction_count_by_payment_method_card"].value == 45
 
 
 def test_a_successful_ledger_run_is_watched_for_the_same_days():

@@ -16,7 +16,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from ledger.alerts import AnomalyAlert, send
 from ledger.anomalies.alerted import new_flags, record_alerted
-from ledger.anomalies.catalogue import FAMILIES
+from ledger.anomalies.catalogue import FAMILIES, METRICS
 from ledger.anomalies.metrics import UNASSIGNED_ENTITY
 from ledger.anomalies.settings import AnomalySettingsMissing
 from ledger.anomalies.watch import WatchResult, store_folder, watch
@@ -28,12 +28,14 @@ from orchestration.partitions import REPORTING_TIMEZONE, daily_partitions
 
 WATCHED_MODELS = (
     "stg_stripe__balance_transactions", "stg_stripe__fee_details", "stg_stripe__payouts", "stg_stripe__balance_snapshots",
-    "stg_stripe__charges", "stg_stripe__refunds", "stg_stripe__disputes",
+    "stg_stripe__charges", "stg_stripe__refunds", "stg_stripe__disputes", "stg_bank__statement_lines",
     "fct_payout_bank_matches", "fct_reconciliation_exceptions", "rpt_suspense_postings", "fct_journal_lines",
 )
-# Plotted per entity and currency: Dagster draws numeric metadata over the partitions.
 REASONS_SHOWN = 3
-PLOTTED = ("gross_volume", "transaction_count", "fee_rate", "refund_rate", "dispute_rate", "ingestion_completeness", "balance_drift")
+# Plotted per entity and currency (and slice: payment method, card country): Dagster draws numeric
+# metadata over the partitions.
+PLOTTED = ("gross_volume", "transaction_count", "fee_rate", "refund_rate", "dispute_rate", "ingestion_completeness", "balance_drift",
+           *(name for name, metric in METRICS.items() if metric.slice))
 
 
 def check_name(family: str) -> str:
