@@ -224,7 +224,7 @@ def assemble(
                 .filter(pl.col("start").is_null() | (pl.col("day") >= pl.col("start"))).drop("start"))
 
     grid = grid_of(keys)
-    # Bank lines matching no payout belong to no entity: only their own count is kept under (unassigned).
+    # Bank lines matching no payout belong to no entity: only their own count and age are kept under (unassigned).
     bank_grid = grid_of(keys_of(keys, bank_lines))
     activity = grid.join(activity, on=["day", "entity_id", "currency"], how="left").with_columns(
         pl.col("charges", "gross_minor", "refunded_minor", "disputes", "dispute_fees_minor", "failed_payouts").fill_null(0)
