@@ -171,6 +171,9 @@ def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family
     assert checks["anomalies_fees"].passed
     # The slices' numbers are plotted over the partitions like the currency's own.
     metadata = result.asset_materializations_for_node("close_anomalies")[0].metadata
+    assert metadata["flags"].value == 3
+    assert ("| 2026-07-30 | main | USD | dispute_rate | USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks |"
+            in metadata["flags_table"].value.splitlines())
     assert metadata["main_usd_dispute_rate_by_card_country_US"].value == pytest.approx(3 / 28)
     assert metadata["main_usd_dispute_rate"].value == pytest.approx(4 / 45)
     assert metadata["main_usd_transaction_count_by_payment_method_card"].value == 45
