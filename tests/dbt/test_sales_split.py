@@ -212,38 +212,6 @@ def test_a_partial_refund_without_a_credit_note_reverses_pro_rata_with_the_remai
     assert any(remainders), "no refund of this world left a rounding remainder"
 
 
-def test_a_refund_of_a_charge_stripe_tax_taxed_reverses_its_tax_on_the_same_jurisdiction_account(built):
-    """From the simulator's objects: a refund of a charge without an invoice whose Stripe Tax transaction
-    its metadata names takes back refund x tax / gross (truncated) from that jurisdiction's payable
-    account, and the rest from its category's revenue account, to the minor unit."""
-    world, path = built
-    detail = sales(world)
-    transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
-    charges = {charge["id"]: charge for charge in detail.charges}
-    payable = {"US-CA": "2010", "US-NY": "2011", "US-TX": "2012", "DE": "2020", "FR": "2021", "JP": "2030"}
-    categories = {"services": "4010", "marketplace": "4020"}
-    expected: dict[str, dict[tuple[str, str], int]] = {}
-    for refund in detail.refunds:
-        charge = charges[refund["charge"]]
-        if TAX_TRANSACTION_KEY not in charge["metadata"] or refund["created"] < world.spec.start_ts:
-            continue
-        transaction = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
-        place = transaction["customer_details"]["address"]
-        jurisdiction = place["country"] + (f"-{place['state']}" if place["state"] else "")
-        tax = truncated(refund["amount"] * sum(line["amount_tax"] for line in transaction["line_items"]["data"]), charge["amount_captured"])
-        category = charge["metadata"]["revenue_category"]
-        expected[refund["balance_transaction"]] = {
-            (f"sale:revenue:{category}", categories[category]): refund["amount"] - tax,
-            **({(f"sale:tax:{jurisdiction}", payable[jurisdiction]): tax} if tax else {}),
-        }
-    booked: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for source, role, account, amount in query(path, """
-            select source_id, line_role, account_code, sum(amount_minor) from main.fct_journal_line_sources
-            where starts_with(line_role, 'sale:') and source_id in (select unnest(?::varchar[])) group by all""", [list(expected)]):
-        booked[source][(role, account)] = amount
-    assert len(expected) >= 3 and dict(booked) == expected
-
-
 def test_an_unknown_product_books_to_suspense_a_product_rule_and_net_discounts_apply(built, tmp_path):
     """One build of an edited project on a copy: a product Stripe no longer lists, another with its
     own revenue account, and discounts booked net."""
