@@ -159,6 +159,12 @@ def test_an_empty_revenue_section_says_why(tmp_path):
         connection.execute("delete from main.rpt_revenue_by_product")
         connection.execute("delete from main.rpt_tax_payable_by_jurisdiction")
         without_invoices = revenue_detail(connection, "main", PERIOD)
+        # Some of the period's charges without their source objects: the section says how many it leaves out.
+        connection.execute("""
+            delete from main.charge_documents where charge_id in (
+                select source_id from main.stg_stripe__balance_transactions
+                where entity_id = 'main' and reporting_category = 'charge' and strftime(created_at, '%Y-%m') = ? order by source_id limit 7)""", [PERIOD])
+        partly = revenue_detail(connection, "main", PERIOD)
         # What a ledger without Stripe's source objects has: no charge documents at all.
         connection.execute("delete from main.charge_documents")
         without_sources = revenue_detail(connection, "main", PERIOD)
@@ -170,10 +176,24 @@ def test_an_empty_revenue_section_says_why(tmp_path):
         "and charges without an invoice have no revenue category account (gl_sales_policy.csv uninvoiced_account_code, gl_revenue_accounts.csv "
         "match_on metadata): their revenue is booked by the mapping rules (see the trial balance).")
     assert without_invoices.taxes_empty.startswith(f"None: no tax was charged on main's sales in {PERIOD}")
-    assert not without_invoices.not_evaluated
+    assert not without_invoices.not_evaluated and without_invoices.incomplete == ""
+    assert partly.incomplete == (
+        f"Incomplete: 7 of the {charges} charges of {PERIOD} have no source objects loaded; their revenue is booked "
+        "whole to the mapping rules' accounts and is not in these tables.")
     assert without_sources.products_empty == without_sources.taxes_empty == (
         f"Not evaluated: Stripe's source objects (charges, invoices, products) were not loaded for the {charges} charge(s) of {PERIOD}, "
         "so their revenue is booked whole to the mapping rules' accounts (see the trial balance), not by product or jurisdiction; "
         "ingest them with their source objects (docs/ingestion.md)")
     assert without_sources.not_evaluated
-    assert with_no_sales.products_empty == f"None: main booked no charges in 2026-01."
+    assert with_no_sales.products_empty == "None: main booked no charges in 2026-01."
+
+    # The package says so where the tables would be, in the HTML (marked not evaluated) and in the sheets.
+    [package] = build_close_packages(ledger, Destination(directory=tmp_path / "package"), [PERIOD], "main", generated_at=datetime(2026, 11, 3, 9, 15))
+    document = lxml_html.fromstring(Path(package.html.location).read_bytes())
+    for table in ("revenue-by-product", "tax-by-jurisdiction"):
+        [row] = document.xpath(f"//table[@id='{table}']/tbody/tr")
+        [cell] = row.findall("td")
+        assert (cell.text_content().strip(), cell.get("class")) == (without_sources.products_empty, "not-evaluated")
+    workbook = openpyxl.load_workbook(package.workbook.location)
+    for sheet in (REVENUE_SHEET, TAX_SHEET):
+        assert [row[0] for row in workbook[sheet].iter_rows(min_row=2, values_only=True)] == [without_sources.products_empty]
