@@ -52,6 +52,9 @@ class JournalLine:
     exchange_rate: Decimal
     # A period-end revaluation line: no source records behind it (fct_fx_revaluation_lines).
     is_revaluation: bool = False
+    # What part of the line's account an ERP line carries: a product or a tax jurisdiction of the
+    # sales split (exporters/sales_detail.py); "" for the ledger's own lines.
+    detail: str = ""
 
     @property
     def debit_minor(self) -> int:
@@ -161,11 +164,12 @@ class ExportedFile:
 
 def parsed_line(
     external_id: str, currency: str, account_code: str, amount_minor: int, functional_currency: str = "", functional_amount_minor: int = 0,
+    detail: str = "",
 ) -> JournalLine:
-    """A line as read back from an export file: just what the totals proof compares."""
+    """A line as read back from an export file: what the totals proof compares, and the detail its text names."""
     return JournalLine(
         external_id, external_id, "", date.min, currency, account_code, "", "", "", amount_minor, "",
-        functional_currency, functional_amount_minor, Decimal(0),
+        functional_currency, functional_amount_minor, Decimal(0), detail=detail,
     )
 
 
@@ -228,11 +232,15 @@ def split_entry(entry: JournalEntry, max_lines: int, carry_account_code: str) ->
     return parts
 
 
+# The ledger's own fields: an ERP line's `detail` is how an export presents a ledger line, not the ledger.
+_FINGERPRINTED_FIELDS = tuple(field for field in JournalLine.__dataclass_fields__ if field != "detail")
+
+
 def ledger_fingerprint(lines: Iterable[JournalLine]) -> str:
     """sha256 over the lines' exported fields: equal fingerprints mean an unchanged period."""
     digest = hashlib.sha256()
     for line in lines:
-        digest.update(repr(tuple(getattr(line, field) for field in JournalLine.__dataclass_fields__)).encode())
+        digest.update(repr(tuple(getattr(line, field) for field in _FINGERPRINTED_FIELDS)).encode())
     return digest.hexdigest()
 
 

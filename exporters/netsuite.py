@@ -38,6 +38,7 @@ from exporters.journal import (
     prove_totals,
     split_entry,
 )
+from exporters.sales_detail import detail_of, line_text
 from ledger.money import exponent, format_decimals, parse_major, to_major
 
 HEADER = (
@@ -55,7 +56,7 @@ HEADER = (
     "Functional Debit",
     "Functional Credit",
 )
-ACCOUNT, DEBIT, CREDIT = HEADER[6], HEADER[7], HEADER[8]
+ACCOUNT, DEBIT, CREDIT, LINE_MEMO = HEADER[6], HEADER[7], HEADER[8], HEADER[9]
 FUNCTIONAL_CURRENCY, FUNCTIONAL_DEBIT, FUNCTIONAL_CREDIT = HEADER[10:]
 DEFAULT_DATE_FORMAT = "%m/%d/%Y"
 MAX_LINES_PER_ENTRY = 1000
@@ -177,7 +178,7 @@ def write_csv(lines: list[JournalLine], path: Path, options: NetSuiteOptions) ->
                         account_reference(line, options),
                         amount if line.debit_minor else "",
                         amount if line.credit_minor else "",
-                        line.account_name,
+                        line_text(line),
                         line.functional_currency.upper(),
                         functional if line.functional_amount_minor > 0 else "",
                         functional if line.functional_amount_minor < 0 else "",
@@ -197,7 +198,7 @@ def read_lines(path: Path, account_codes: Mapping[str, str]) -> list[JournalLine
             parsed_line(
                 row["External ID"], row["Currency"].lower(), account_codes.get(row[ACCOUNT], row[ACCOUNT]),
                 signed(row, DEBIT, CREDIT, row["Currency"]), row[FUNCTIONAL_CURRENCY].lower(),
-                signed(row, FUNCTIONAL_DEBIT, FUNCTIONAL_CREDIT, row[FUNCTIONAL_CURRENCY]),
+                signed(row, FUNCTIONAL_DEBIT, FUNCTIONAL_CREDIT, row[FUNCTIONAL_CURRENCY]), detail_of(row[LINE_MEMO]),
             )
             for row in csv.DictReader(stream)
         ]

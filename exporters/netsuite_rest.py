@@ -28,6 +28,7 @@ from exporters.journal import JournalEntry
 from exporters.http_retry import Outcome, RetryPolicy, send
 from exporters.netsuite import UnsupportedPrecisionError, netsuite_amount
 from exporters.netsuite_auth import NetSuiteAccount, NetSuiteAuthError
+from exporters.sales_detail import line_text
 from ledger import failpoints
 
 RECORD_PATH = "/record/v1/journalentry"
@@ -132,7 +133,7 @@ def journal_entry_body(entry: JournalEntry, references: NetSuiteReferences) -> d
             amount = netsuite_amount(line.amount_minor, line.currency, entry.external_id)
         except UnsupportedPrecisionError as error:
             raise RefusedEntry(str(error)) from None
-        items.append({"account": {"id": account_id}, "debit" if line.amount_minor > 0 else "credit": amount, "memo": line.account_name})
+        items.append({"account": {"id": account_id}, "debit" if line.amount_minor > 0 else "credit": amount, "memo": line_text(line)})
     return {
         "externalId": entry.external_id,
         "subsidiary": {"id": references.subsidiary_id},

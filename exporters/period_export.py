@@ -32,6 +32,7 @@ from exporters.manifest import LedgerRun
 from exporters.netsuite_rest import PushResult, VerifyResult
 from exporters.publish import PublishedFile, export_folder, publish
 from exporters.sap import sap_entries
+from exporters.sales_detail import itemize, load_line_details
 from exporters.sap_soap import SapPostResult
 from exporters.settings import ExportSettings
 
@@ -45,6 +46,9 @@ class PeriodLedger:
     period: str
     lines: list[JournalLine]
     sources: list[LineSource]
+    # The lines an ERP receives: the ledger's, with the sales split's per product and jurisdiction
+    # (exporters/sales_detail.py); loaded for the ERP targets only.
+    erp_lines: list[JournalLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,13 @@ def file_name(name: str, entity_id: str, period: str) -> str:
     return f"{stem}_{entity_id}_{period}{dot}{suffix}"
 
 
-def load_ledgers(warehouse: Path, wanted: list[str] | None, entity_id: str | None = None, with_sources: bool = False) -> list[PeriodLedger]:
+def load_ledgers(
+    warehouse: Path, wanted: list[str] | None, entity_id: str | None = None, with_sources: bool = False, for_erp: bool = False,
+) -> list[PeriodLedger]:
     """The lines of each entity's wanted periods (every period in the ledger when None; only `entity_id`
     when given), and their drill-down when asked: a big period has millions of source rows, which only
-    the accountants' journal needs. A wanted period without lines of any selected entity is refused."""
+    the accountants' journal needs; `for_erp`: with the lines itemized by product and jurisdiction.
+    A wanted period without lines of any selected entity is refused."""
     connection = duckdb.connect(str(warehouse), read_only=True)
     try:
         present = entity_periods(connection)
@@ -94,14 +101,16 @@ def load_ledgers(warehouse: Path, wanted: list[str] | None, entity_id: str | Non
         if missing:
             whose = f" for entity {entity_id!r}" if entity_id else ""
             raise ValueError(f"no journal lines{whose} in period(s) {missing}; the ledger has {available}")
-        return [
-            PeriodLedger(
-                entities[entity], period, load_journal_lines(connection, entity, period),
-                load_line_sources(connection, entity, period) if with_sources else [],
-            )
-            for entity, period in present
-            if wanted is None or period in wanted
-        ]
+        ledgers = []
+        for entity, period in present:
+            if wanted is not None and period not in wanted:
+                continue
+            lines = load_journal_lines(connection, entity, period)
+            ledgers.append(PeriodLedger(
+                entities[entity], period, lines, load_line_sources(connection, entity, period) if with_sources else [],
+                itemize(lines, load_line_details(connection, entity, period)) if for_erp else [],
+            ))
+        return ledgers
     finally:
         connection.close()
 
@@ -144,7 +153,7 @@ def _carried(warehouse: Path, settings: ExportSettings, target: str, push: bool 
     precision, policy = settings.currency_rules(target, push)
     with closing(duckdb.connect(str(warehouse), read_only=True)) as connection:
         rounding = load_rounding_account(connection, policy)
-    return lambda ledger: apply_policy(ledger.lines, ledger.period, precision, policy, rounding)
+    return lambda ledger: apply_policy(ledger.erp_lines, ledger.period, precision, policy, rounding)
 
 
 def export_periods(
@@ -152,7 +161,7 @@ def export_periods(
     entity_id: str | None = None,
 ) -> list[PeriodExport]:
     """Write, prove and publish the target's files for each entity's wanted periods."""
-    ledgers = load_ledgers(warehouse, wanted, entity_id, with_sources=target == "generic")
+    ledgers = load_ledgers(warehouse, wanted, entity_id, with_sources=target == "generic", for_erp=target in PUSH_TARGETS)
     # Every entity's ids first: a seed row missing one stops the run before any file is written.
     writers = {entity.entity_id: _writers(target, settings, entity) for entity in _entities(ledgers)}
     carried = _carried(warehouse, settings, target)
@@ -211,7 +220,7 @@ def push_periods(warehouse: Path, settings: ExportSettings, target: str, wanted:
         raise ValueError("pushing to NetSuite needs NETSUITE_ACCOUNT_ID and its credentials (see docs/exports.md)")
     if target == "sap" and settings.sap_push is None:
         raise ValueError("pushing to SAP needs SAP_URL, SAP_USER and SAP_PASSWORD (see docs/exports.md)")
-    ledgers = load_ledgers(warehouse, wanted, entity_id)
+    ledgers = load_ledgers(warehouse, wanted, entity_id, for_erp=True)
     # Every entity's ids first: one missing stops the run before anything is sent.
     pushers = {entity.entity_id: _pusher(target, settings, entity) for entity in _entities(ledgers)}
     carried = _carried(warehouse, settings, target, push=True)

@@ -30,6 +30,7 @@ from lxml import etree
 from exporters.http_retry import RetryPolicy, send
 from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write_bytes, parsed_line, prove_totals
 from exporters.sap import HEADER_TEXT_LENGTH, ITEM_TEXT_LENGTH, SapOptions, debit_credit_code, document_reference_id, sap_entries
+from exporters.sales_detail import detail_of, line_text
 from ledger import failpoints
 from ledger.money import parse_major
 
@@ -88,7 +89,7 @@ def bulk_request(entries: list[JournalEntry], options: SapOptions) -> bytes:
             _element(item, "AmountInCompanyCodeCurrency", options.amount(line.functional_amount_minor, line.functional_currency),
                      currencyCode=line.functional_currency.upper())
             _element(item, "DebitCreditCode", debit_credit_code(line))
-            _element(item, "DocumentItemText", line.account_name[:ITEM_TEXT_LENGTH])
+            _element(item, "DocumentItemText", line_text(line)[:ITEM_TEXT_LENGTH])
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -114,7 +115,7 @@ def read_lines(document: bytes, account_codes: dict[str, str]) -> list[JournalLi
             currency, functional_currency = amount.get("currencyCode").lower(), functional.get("currencyCode").lower()
             gl_account = item.findtext("GLAccount")
             line = parsed_line(reference, currency, account_codes.get(gl_account, gl_account), parse_major(amount.text, currency),
-                               functional_currency, parse_major(functional.text, functional_currency))
+                               functional_currency, parse_major(functional.text, functional_currency), detail_of(item.findtext("DocumentItemText") or ""))
             if debit_credit_code(line) != item.findtext("DebitCreditCode"):
                 raise SapSignError(f"{reference} item {item.findtext('ReferenceDocumentItem')}: {item.findtext('DebitCreditCode')} with amount {amount.text}")
             lines.append(line)

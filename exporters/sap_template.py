@@ -19,6 +19,7 @@ from pathlib import Path
 from exporters import xlsx
 from exporters.journal import ExportedFile, JournalEntry, JournalLine, atomic_write, format_rate, parsed_line, prove_totals
 from exporters.sap import HEADER_TEXT_LENGTH, ITEM_TEXT_LENGTH, SapOptions, document_reference_id, sap_entries
+from exporters.sales_detail import detail_of, line_text
 from ledger.money import parse_major
 
 HEADER_FIELDS = ("BUKRS", "BLART", "BLDAT", "BUDAT", "MONAT", "BKTXT", "WAERS", "KURSF_EXT", "XBLNR", "HWAER")
@@ -51,7 +52,7 @@ def _rows(entries: list[JournalEntry], options: SapOptions, amount, rate) -> lis
         rows += [[ITEM_BLOCK], ["Journal", *ITEM_FIELDS], ["Journal", *ITEM_LABELS]]
         for line in entry.lines:
             cell = amount(abs(line.amount_minor), line.currency)
-            rows.append([number, options.company_code, line.sap_gl_account, line.account_name[:ITEM_TEXT_LENGTH],
+            rows.append([number, options.company_code, line.sap_gl_account, line_text(line)[:ITEM_TEXT_LENGTH],
                          cell if line.amount_minor > 0 else "", cell if line.amount_minor < 0 else "",
                          amount(line.functional_amount_minor, line.functional_currency)])
     return rows
@@ -109,5 +110,6 @@ def read_journal_lines(rows: list[list[object]], account_codes: dict[str, str], 
             return parse_major(text, currency, decimal_separator if isinstance(value, str) else ".")
 
         parsed.append(parsed_line(reference, currency, account_codes.get(str(cells[2]), str(cells[2])),
-                                  minor(cells[4], currency) - minor(cells[5], currency), functional_currency, minor(cells[6], functional_currency)))
+                                  minor(cells[4], currency) - minor(cells[5], currency), functional_currency, minor(cells[6], functional_currency),
+                                  detail_of(str(cells[3]))))
     return parsed

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ledger.anomalies.catalogue import METRICS
 from ledger.dbt_project import DBT_PROJECT_DIR
+from ledger.tax_jurisdictions import jurisdiction_problem
 
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 ACCOUNT_TYPES = {"asset", "liability", "equity", "income", "expense", "other", "suspense"}
@@ -152,6 +153,8 @@ def sales_split_problems(seeds_dir: Path, entity_ids: set[str], unknown_account)
         found += _duplicates(rules, key)
         for row in rules:
             found += _rule_problems(row, key, match_on, f"one of {', '.join(match_on)}", entity_ids)
+            problem = jurisdiction_problem(row.values["match_value"]) if row.values["match_on"] == "jurisdiction" else None
+            found += [f"{row.where(*key)}: {problem}"] if problem else []
             found += unknown_account(row, "account_code", True, *key)
     return found
 

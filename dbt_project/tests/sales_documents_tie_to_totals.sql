@@ -4,84 +4,48 @@
 -- subtotal, their discounts to its discounts, their taxes (and shipping's) to its tax, and
 -- subtotal - discounts + tax + shipping to its total. A document whose lines were ingested in
 -- part would otherwise split a sale short. Returns each document and figure that differs.
+-- Both kinds of document keep the same figures, under these names: one query checks both.
+
+{%- set document_kinds = [
+    {'kind': 'invoice', 'documents': 'stg_stripe__invoices', 'id': 'invoice_id', 'lines': 'stg_stripe__invoice_line_items',
+     'taxes': 'stg_stripe__invoice_line_item_taxes', 'discount': 'total_discount_amount_minor', 'shipping_tax': 'shipping_tax_amount_minor'},
+    {'kind': 'credit_note', 'documents': 'stg_stripe__credit_notes', 'id': 'credit_note_id', 'lines': 'stg_stripe__credit_note_line_items',
+     'taxes': 'stg_stripe__credit_note_line_item_taxes', 'discount': 'discount_amount_minor', 'shipping_tax': none},
+] %}
 
 with
 
-invoice_lines as (
-
-    select
-        invoice_id as document_id,
-        sum(amount_minor) as subtotal_minor,
-        sum(coalesce(discount_amount_minor, 0)) as discount_minor
-    from {{ ref('stg_stripe__invoice_line_items') }}
-    group by invoice_id
-
-),
-
-invoice_taxes as (
-
-    select invoice_id as document_id, sum(amount_minor) as tax_minor
-    from {{ ref('stg_stripe__invoice_line_item_taxes') }}
-    group by invoice_id
-
-),
-
-credit_note_lines as (
-
-    select
-        credit_note_id as document_id,
-        sum(amount_minor) as subtotal_minor,
-        sum(coalesce(discount_amount_minor, 0)) as discount_minor
-    from {{ ref('stg_stripe__credit_note_line_items') }}
-    group by credit_note_id
-
-),
-
-credit_note_taxes as (
-
-    select credit_note_id as document_id, sum(amount_minor) as tax_minor
-    from {{ ref('stg_stripe__credit_note_line_item_taxes') }}
-    group by credit_note_id
-
-),
-
 documents as (
 
+    {%- for document in document_kinds %}
+    {% if not loop.first %}union all{% endif %}
     select
-        'invoice' as document_kind,
-        invoices.invoice_id as document_id,
-        invoices.currency,
-        invoices.subtotal_minor,
-        coalesce(invoices.total_discount_amount_minor, 0) as discount_minor,
-        coalesce(invoices.total_tax_amount_minor, 0) as tax_minor,
-        coalesce(invoices.shipping_minor, 0) as shipping_minor,
-        invoices.total_minor,
+        '{{ document.kind }}' as document_kind,
+        documents.{{ document.id }} as document_id,
+        documents.currency,
+        documents.subtotal_minor,
+        coalesce(documents.{{ document.discount }}, 0) as discount_minor,
+        coalesce(documents.total_tax_amount_minor, 0) as tax_minor,
+        coalesce(documents.shipping_minor, 0) as shipping_minor,
+        documents.total_minor,
         coalesce(lines.subtotal_minor, 0) as lines_subtotal_minor,
         coalesce(lines.discount_minor, 0) as lines_discount_minor,
-        coalesce(taxes.tax_minor, 0) + coalesce(invoices.shipping_tax_amount_minor, 0) as lines_tax_minor
-    from {{ ref('stg_stripe__invoices') }} as invoices
-    left join invoice_lines as lines
-        on invoices.invoice_id = lines.document_id
-    left join invoice_taxes as taxes
-        on invoices.invoice_id = taxes.document_id
-    union all
-    select
-        'credit_note',
-        notes.credit_note_id,
-        notes.currency,
-        notes.subtotal_minor,
-        coalesce(notes.discount_amount_minor, 0),
-        coalesce(notes.total_tax_amount_minor, 0),
-        coalesce(notes.shipping_minor, 0),
-        notes.total_minor,
-        coalesce(lines.subtotal_minor, 0),
-        coalesce(lines.discount_minor, 0),
         coalesce(taxes.tax_minor, 0)
-    from {{ ref('stg_stripe__credit_notes') }} as notes
-    left join credit_note_lines as lines
-        on notes.credit_note_id = lines.document_id
-    left join credit_note_taxes as taxes
-        on notes.credit_note_id = taxes.document_id
+        {%- if document.shipping_tax %} + coalesce(documents.{{ document.shipping_tax }}, 0){% endif %} as lines_tax_minor
+    from {{ ref(document.documents) }} as documents
+    left join (
+        select {{ document.id }}, sum(amount_minor) as subtotal_minor, sum(coalesce(discount_amount_minor, 0)) as discount_minor
+        from {{ ref(document.lines) }}
+        group by {{ document.id }}
+    ) as lines
+        on documents.{{ document.id }} = lines.{{ document.id }}
+    left join (
+        select {{ document.id }}, sum(amount_minor) as tax_minor
+        from {{ ref(document.taxes) }}
+        group by {{ document.id }}
+    ) as taxes
+        on documents.{{ document.id }} = taxes.{{ document.id }}
+    {%- endfor %}
 
 ),
 

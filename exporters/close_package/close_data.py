@@ -19,6 +19,8 @@ for an entity:
   entries (`exporters/close_package/adjustments.py`);
 - anomalies: the anomaly watch's flags of P's finished days and, per currency, the days it judged or
   why it judged none, from the metrics it stored (`exporters/close_package/anomalies.py`);
+- revenue by product and tax payable by jurisdiction: the sales split's marts for P, each empty table
+  saying why (`exporters/close_package/revenue_detail.py`);
 - suspense postings: every posting of the entity to a suspense account dated in or before P
   (`rpt_suspense_postings`: unmapped, or mapped to suspense by a rule), with its reason and its age
   in days at P's last day, or at the mart's build day while P is not over.
@@ -53,6 +55,7 @@ import duckdb
 
 from exporters.close_package.adjustments import LockedPeriodAdjustment, adjustments_to_locked_periods
 from exporters.close_package.anomalies import NOT_FROZEN, PeriodAnomalies, period_anomalies
+from exporters.close_package import revenue_detail as revenue
 from exporters.entities import Entity, load_entities, select_entities
 from exporters.journal import MissingRateError
 from ledger.bank_coverage import BankCoverage, bank_coverage
@@ -242,6 +245,9 @@ class CloseData:
     # The anomaly watch's flags of the period's days, or why it judged none (exporters/close_package/anomalies.py);
     # a copy frozen before this field existed reads back as NOT_FROZEN.
     anomalies: PeriodAnomalies = NOT_FROZEN
+    # Revenue by product and tax payable by jurisdiction (exporters/close_package/revenue_detail.py);
+    # a copy frozen before this field existed reads back as saying so.
+    revenue_detail: revenue.RevenueDetail = revenue.NOT_FROZEN
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -378,6 +384,7 @@ def _entity_close_data(
         adjustments=adjustments_to_locked_periods(connection, entity_id, period),
         anomalies=period_anomalies(connection, entity_id, period, period_days(period), currencies, default, context.generated_at,
                                    context.reporting_timezone),
+        revenue_detail=revenue.revenue_detail(connection, entity_id, period),
     )
 
 

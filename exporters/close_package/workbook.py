@@ -12,6 +12,7 @@ from exporters import xlsx
 from ledger.money import to_major
 from exporters.close_package.adjustments import add_adjustments_sheet
 from exporters.close_package.anomalies import add_anomalies_sheet
+from exporters.close_package.revenue_detail import add_revenue_detail_sheets
 from exporters.close_package.close_data import AGE_BUCKETS, CloseData, period_days
 from exporters.close_package.presentation import (
     ROLLFORWARD_LABELS, SIGN_OFF_ROLES, TIE_OUT_LABELS, bank_file_warnings_none, category_label, lock_text, no_chart_data, none_in_suspense,
@@ -86,6 +87,7 @@ def write_workbook(data: CloseData, path: Path) -> Path:
     ] or [(bank_file_warnings_none(data.lists_unassigned), None, None)])
     add_adjustments_sheet(workbook, data)
     add_anomalies_sheet(workbook, data)
+    add_revenue_detail_sheets(workbook, data)
     _daily_volume(workbook, data)
     _unmatched_by_age(workbook, data)
     xlsx.save(workbook, path, data.provenance.generated_at)

@@ -88,12 +88,12 @@ def test_dbt_build_stops_before_any_model_on_an_invalid_rule(tmp_path):
 
 
 def test_bad_sales_split_rows_are_named_by_line(tmp_path):
-    seeds = edited_seeds(tmp_path, "gl_tax_accounts", "jurisdiction,Ontario,,2099,no such account\ncounty,Kings,,2000,\n")
+    seeds = edited_seeds(tmp_path, "gl_tax_accounts", "jurisdiction,CA,,2099,no such account\ncounty,Kings,,2000,\n")
     with (seeds / "gl_sales_policy.csv").open("a") as handle:
         handle.write("main,gross,,4200,4000,2000,,,\n")
     assert accounting_config.problems(seeds) == [
         "gl_sales_policy.csv line 3 (entity_id='main', discount_treatment='gross'): discount_treatment must be contra_revenue or net",
-        "gl_tax_accounts.csv line 9 (match_on='jurisdiction', match_value='Ontario', entity_id=''): "
+        "gl_tax_accounts.csv line 9 (match_on='jurisdiction', match_value='CA', entity_id=''): "
         "account_code '2099' is not an account in gl_accounts.csv",
         "gl_tax_accounts.csv line 10 (match_on='county', match_value='Kings', entity_id=''): match_on must be one of tax_rate, jurisdiction",
     ]
@@ -111,4 +111,21 @@ def test_a_sales_policy_for_every_entity_is_required_and_contra_revenue_needs_it
         "gl_sales_policy.csv: no row without entity_id; one must give every entity's sales policy",
         "gl_sales_policy.csv line 2 (entity_id='main', discount_treatment='contra_revenue'): "
         "discount_account_code '' is not an account in gl_accounts.csv",
+    ]
+
+
+def test_a_tax_rule_naming_a_jurisdiction_not_as_the_ledger_does_says_the_iso_form(tmp_path):
+    """Such a row matches no tax and would leave it on the default tax account in silence."""
+    seeds = edited_seeds(tmp_path, "gl_tax_accounts", (
+        "jurisdiction,California,,2010,old name\njurisdiction,us-ny,,2011,\njurisdiction,US-ON,,2000,\n"
+        "jurisdiction,Germany,,2020,\njurisdiction,GB,,2022,\njurisdiction,US-TX,main,2012,\n"
+    ))
+    where = "gl_tax_accounts.csv line {} (match_on='jurisdiction', match_value='{}', entity_id='')"
+    iso = "the ledger names jurisdictions ISO style: the country's two-letter code, with a US sale's state ('US-CA', 'DE'; docs/ledger.md)"
+    assert accounting_config.problems(seeds) == [
+        "gl_tax_accounts.csv line 13 (match_on='jurisdiction', match_value='GB', entity_id=''): duplicates line 7; one row per match_on/match_value/entity_id",
+        f"{where.format(9, 'California')}: jurisdiction 'California' matches no tax: write 'US-CA'; {iso}",
+        f"{where.format(10, 'us-ny')}: jurisdiction 'us-ny' matches no tax: write 'US-NY'; {iso}",
+        f"{where.format(11, 'US-ON')}: jurisdiction 'US-ON' matches no tax: ON is not a US state (only US states are split out); {iso}",
+        f"{where.format(12, 'Germany')}: jurisdiction 'Germany' matches no tax: {iso}; match a tax rate without a country by its tax_rate id",
     ]

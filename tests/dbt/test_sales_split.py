@@ -15,7 +15,7 @@ from ledger.dbt_build import target_dir
 from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox.ground_truth import revenue_truth
 from sandbox.sales import sales
-from tests.dbt.builders import build, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
+from tests.dbt.builders import build, compiled_test_sql, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
 
 SPLIT_PROOFS = ("sales_split_ties_to_gross", "sales_documents_tie_to_totals", "tax_payable_ties_to_tax")
 
@@ -228,6 +228,11 @@ def test_an_unknown_product_books_to_suspense_a_product_rule_and_net_discounts_a
     project = project_copy(tmp_path / "dbt_project")
     with (project / "seeds" / "gl_revenue_accounts.csv").open("a") as handle:
         handle.write(f"product,{ruled},,4010,a product with its own account\n")
+    # The entity's own rule wins over the rule for every entity (2011), and a tax rate's over a jurisdiction's.
+    [(new_york_tax,)] = query(ledger, "select -sum(amount_minor) from main.int_balance_transaction_sales_split where jurisdiction = 'US-NY'")
+    [(texas_rate,)] = query(ledger, "select min(tax_rate_id) from main.stg_stripe__tax_rates where jurisdiction = 'US-TX'")
+    with (project / "seeds" / "gl_tax_accounts.csv").open("a") as handle:
+        handle.write(f"jurisdiction,US-NY,main,2000,the entity's own account\ntax_rate,{texas_rate},,2010,a rate's own account\n")
     policy = project / "seeds" / "gl_sales_policy.csv"
     policy.write_text(policy.read_text().replace(",contra_revenue,4050,", ",net,4050,"))
     with warehouse.connect(ledger) as connection:
@@ -245,6 +250,13 @@ def test_an_unknown_product_books_to_suspense_a_product_rule_and_net_discounts_a
     assert query(ledger, f"""
         select account_code, -sum(amount_minor) from main.fct_journal_line_sources
         where line_role = 'sale:revenue:{ruled}' and currency = 'usd' group by account_code""") == [("4010", ruled_net)]
+    assert new_york_tax > 0 and query(ledger, """
+        select account_code, -sum(amount_minor) from main.int_balance_transaction_sales_split where jurisdiction = 'US-NY' group by all""") == [
+        ("2000", new_york_tax)]
+    assert query(ledger, f"select distinct account_code from main.int_balance_transaction_sales_split where tax_rate_id = '{texas_rate}'") == [("2010",)]
+    assert query(ledger, f"""
+        select distinct account_code from main.int_balance_transaction_sales_split
+        where jurisdiction = 'US-TX' and tax_rate_id is distinct from '{texas_rate}'""") == [("2012",)]
 
 
 def test_a_locked_period_keeps_its_split_and_a_new_product_account_posts_as_adjustments(built, tmp_path):
@@ -270,3 +282,25 @@ def test_a_locked_period_keeps_its_split_and_a_new_product_account_posts_as_adju
         select account_code, sum(amount_minor) from main.fct_journal_lines
         where is_adjustment and currency = 'eur' and period = '2026-11' group by account_code"""))
     assert adjusted == {"4000": -moved, "4010": moved}
+
+
+def test_the_documents_proof_names_an_invoice_and_a_credit_note_ingested_in_part(built, tmp_path):
+    """The proof's own SQL, as dbt compiled it, on a copy missing one invoice line and one credit note line."""
+    _, path = built
+    ledger = copy_ledger(path, tmp_path / "ledger")
+    with warehouse.connect(ledger) as connection:
+        [(invoice, line, amount)] = connection.execute(f"""
+            select invoice_id, id, amount from {warehouse.landed_table('stripe_invoice_line_items')}
+            where amount > 0 and id not in (
+                select invoice_line_item_id from {warehouse.landed_table('stripe_credit_note_line_items')} where invoice_line_item_id is not null
+            )
+            order by id limit 1""").fetchall()
+        [(note, note_line, note_amount)] = connection.execute(f"""
+            select credit_note_id, id, amount from {warehouse.landed_table('stripe_credit_note_line_items')} where amount > 0 order by id limit 1""").fetchall()
+        connection.execute(f"delete from {warehouse.landed_table('stripe_invoice_line_items')} where id = ?", [line])
+        connection.execute(f"delete from {warehouse.landed_table('stripe_credit_note_line_items')} where id = ?", [note_line])
+    rows = query(ledger, f"select document_kind, document_id, figure, difference_minor from ({compiled_test_sql(path, 'sales_documents_tie_to_totals')})")
+    differing = {(kind, document, figure): difference for kind, document, figure, difference in rows}
+    assert differing[("invoice", invoice, "subtotal")] == -amount
+    assert differing[("credit_note", note, "subtotal")] == -note_amount
+    assert {(kind, document) for kind, document, _ in differing} == {("invoice", invoice), ("credit_note", note)}

@@ -3,7 +3,8 @@
 -- else the policy's `uninvoiced_account_code`; charges with neither are not documents).
 --   * `revenue`: a line item's amount (net of its discounts when the entity's discount treatment
 --     is `net`), to the account of its price, else its product, else the policy's default
---     (seeds/gl_revenue_accounts.csv, most specific first: entity, then price over product); a
+--     (seeds/gl_revenue_accounts.csv, most specific first: entity, then price over product, as
+--     macros/most_specific_rule.sql resolves it and the tax rules alike); a
 --     product Stripe did not list (absent from stg_stripe__products) books to suspense. A charge
 --     without an invoice has one revenue part, its captured amount less its tax, to the account of
 --     its metadata category;
@@ -170,23 +171,7 @@ revenue_rules as (
 
 revenue_candidates as (
 
-    select
-        sold_keys.entity_id,
-        sold_keys.product_id,
-        sold_keys.price_id,
-        revenue_rules.account_code,
-        (case when revenue_rules.entity_id is not null then 2 else 0 end)
-        + (case when revenue_rules.match_on = 'price' then 1 else 0 end) as specificity
-    from sold_keys
-    inner join revenue_rules
-        on coalesce(revenue_rules.entity_id, sold_keys.entity_id) = sold_keys.entity_id
-        and (
-            (revenue_rules.match_on = 'price' and revenue_rules.match_value = sold_keys.price_id)
-            or (revenue_rules.match_on = 'product' and revenue_rules.match_value = sold_keys.product_id)
-        )
-    qualify row_number() over (
-        partition by sold_keys.entity_id, sold_keys.product_id, sold_keys.price_id order by specificity desc
-    ) = 1
+    {{ most_specific_rule('sold_keys', 'revenue_rules', [('price', 'price_id'), ('product', 'product_id')]) }}
 
 ),
 
@@ -232,23 +217,7 @@ tax_rules as (
 
 tax_candidates as (
 
-    select
-        taxed_keys.entity_id,
-        taxed_keys.tax_rate_id,
-        taxed_keys.jurisdiction,
-        tax_rules.account_code,
-        (case when tax_rules.entity_id is not null then 2 else 0 end)
-        + (case when tax_rules.match_on = 'tax_rate' then 1 else 0 end) as specificity
-    from taxed_keys
-    inner join tax_rules
-        on coalesce(tax_rules.entity_id, taxed_keys.entity_id) = taxed_keys.entity_id
-        and (
-            (tax_rules.match_on = 'tax_rate' and tax_rules.match_value = taxed_keys.tax_rate_id)
-            or (tax_rules.match_on = 'jurisdiction' and tax_rules.match_value = taxed_keys.jurisdiction)
-        )
-    qualify row_number() over (
-        partition by taxed_keys.entity_id, taxed_keys.tax_rate_id, taxed_keys.jurisdiction order by specificity desc
-    ) = 1
+    {{ most_specific_rule('taxed_keys', 'tax_rules', [('tax_rate', 'tax_rate_id'), ('jurisdiction', 'jurisdiction')]) }}
 
 ),
 
