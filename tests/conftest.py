@@ -3,8 +3,10 @@ real close of it that every test reading a closed warehouse shares."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -34,7 +36,7 @@ SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
 FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 PAYOUTS_BY_HAND_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, manual_and_instant_payouts=True)
 # run_close exports the close's settings to os.environ (dbt reads them there): cleared for a close
-# and restored afterwards, so no test sees another's warehouse.
+# and restored afterwards (close_environment), so no test sees another's warehouse.
 CLOSE_VARIABLES = (
     "CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE",
     "CLOSE_BANK_INBOX", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI",
@@ -133,6 +135,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return SharedBuildScheduling(config, log)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def environment_of_the_file() -> Iterator[None]:
+    """os.environ as the file found it, after its last test: what a file's in-process closes set
+    (close_environment restores it around each close of this conftest) never reaches the
+    `stripe-close` subprocesses of the files after it in the same worker."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def stripe_fixtures() -> dict:
     return json.loads(STRIPE_FIXTURES.read_text())["resources"]
@@ -154,12 +167,27 @@ def stripe_server(small_world: World) -> Iterator[SandboxStripeServer]:
         yield server
 
 
+@contextlib.contextmanager
+def close_environment() -> Iterator[None]:
+    """Around an in-process close: the close variables cleared, then os.environ restored whole.
+
+    run_close sets the close's settings in os.environ for its dbt child; a variable that was not set
+    before would outlive the close (monkeypatch.delenv records nothing for an absent one) and reach
+    a later test's `stripe-close` subprocess (its bank inbox, its warehouse)."""
+    saved = dict(os.environ)
+    for name in CLOSE_VARIABLES:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def close_small_world(world: World, settings: CloseSettings, instance: dg.DagsterInstance) -> Closed:
     """A whole close of `world` (sandbox Stripe API over HTTP, the bank files in `settings.bank_inbox`)."""
     spec = world.spec
-    with pytest.MonkeyPatch.context() as patch, SandboxStripeServer(world, API_KEY) as server:
-        for name in CLOSE_VARIABLES:
-            patch.delenv(name, raising=False)
+    with close_environment(), SandboxStripeServer(world, API_KEY) as server:
         settings = dataclasses.replace(settings, stripe_api_base=server.url)
         result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), instance)
     return Closed(settings, instance, result)

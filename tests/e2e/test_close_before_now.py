@@ -15,7 +15,7 @@ from ledger.config import CloseSettings
 from orchestration.cli import _print_result
 from orchestration.close_run import run_close
 from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY, CLOSE_VARIABLES
+from tests.conftest import API_KEY, close_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +28,7 @@ def closed_before_now(small_world, tmp_path_factory):
         CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb", export_dir=workdir / "exports",
         stripe_api_key=API_KEY,
     )
-    with pytest.MonkeyPatch.context() as patch, SandboxStripeServer(small_world, API_KEY) as server:
-        for name in CLOSE_VARIABLES:
-            patch.delenv(name, raising=False)
+    with close_environment(), SandboxStripeServer(small_world, API_KEY) as server:
         settings = dataclasses.replace(settings, stripe_api_base=server.url)
         # Four days short of the sandbox's clock: the window does not reach "now".
         result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 5), dg.DagsterInstance.ephemeral())

@@ -17,7 +17,7 @@ from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, close_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_manual_and_instant_payouts_close_balanced_with_their_reasons(payouts_by
     world = payouts_by_hand_world
     spec = world.spec
     bank_files = write_sandbox_files(world, tmp_path / "sandbox")
-    with SandboxStripeServer(world, API_KEY) as server:
+    with close_environment(), SandboxStripeServer(world, API_KEY) as server:
         settings = dataclasses.replace(
             CloseSettings.from_env({}), source="sandbox", warehouse=tmp_path / "warehouse.duckdb", export_dir=tmp_path / "exports",
             stripe_api_key=API_KEY, stripe_api_base=server.url, bank_inbox=str(bank_files.bai2.parent),
