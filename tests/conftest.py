@@ -18,6 +18,7 @@ import pytest
 
 from ledger.config import CloseSettings
 from orchestration.close_run import CloseResult, run_close
+from orchestration.instance import persistent_instance
 from sandbox.merchant import World, WorldSpec, simulate
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
@@ -35,6 +36,9 @@ SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
 # A few days of sales in four currencies (JPY and KWD: 0 and 3 decimals), with their source objects.
 FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 PAYOUTS_BY_HAND_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, manual_and_instant_payouts=True)
+# An account settling in USD and KWD (3 decimals: NetSuite keeps 2), with a manual and an instant
+# USD payout: the KWD export exceptions and the payouts Stripe cannot itemize, in one close.
+KWD_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=15, currencies=("usd", "kwd"), manual_and_instant_payouts=True)
 # run_close exports the close's settings to os.environ (dbt reads them there): cleared for a close
 # and restored afterwards (close_environment), so no test sees another's warehouse.
 CLOSE_VARIABLES = (
@@ -49,6 +53,8 @@ CLOSE_VARIABLES = (
 # are built once per run instead, whichever worker asks first (tests/run_wide_builds.py).
 SHARED_BUILDS = {
     "tests/ledger/test_anomal": "anomaly_worlds",
+    "tests/e2e/test_unexportable_currency.py": "closed_kwd_world",
+    "tests/e2e/test_payouts_by_hand.py": "closed_kwd_world",
     "tests/e2e/test_close.py": "closed_small_world",
     "tests/e2e/test_spark_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
@@ -61,7 +67,7 @@ SHARED_BUILDS = {
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",
 }
 # The fixtures among those builds: a test using one from a file not listed above is refused at collection.
-SHARED_BUILD_FIXTURES = ("closed_small_world",)
+SHARED_BUILD_FIXTURES = ("closed_small_world", "closed_kwd_world")
 
 # The units (a file, or a shared build's files) that take longest, longest first: under xdist they
 # start first, so neither worker is left alone with a long one at the end. xdist gives a worker its
@@ -71,7 +77,7 @@ SHARED_BUILD_FIXTURES = ("closed_small_world",)
 SLOWEST_UNITS = (
     "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
     "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
-    "anomaly_worlds", "tests/e2e/test_unexportable_currency.py",
+    "anomaly_worlds", "closed_kwd_world",
 )
 
 
@@ -204,6 +210,29 @@ def closed_small_world(small_world: World, tmp_path_factory) -> Closed:
         stripe_api_key=API_KEY, bank_inbox=str(bank_files.bai2.parent),
     )
     return close_small_world(small_world, settings, dg.DagsterInstance.ephemeral())
+
+
+@pytest.fixture(scope="session")
+def kwd_world() -> World:
+    return simulate(KWD_WORLD)
+
+
+@pytest.fixture(scope="session")
+def closed_kwd_world(kwd_world: World, tmp_path_factory) -> Iterator[Closed]:
+    """One real close of the KWD world with its bank statements, period 2026-10, laid out as the CLI
+    lays it out (.close/warehouse.duckdb, .close/dagster on disk, exports): `stripe-close export`
+    of a copy finds the proofs it recorded. Read-only: a test that changes it works on a copy."""
+    workdir = tmp_path_factory.mktemp("kwd-close")
+    bank_files = write_sandbox_files(kwd_world, workdir / ".close" / "sandbox")
+    settings = dataclasses.replace(
+        CloseSettings.from_env({}), source="sandbox", warehouse=workdir / ".close" / "warehouse.duckdb", export_dir=workdir / "exports",
+        stripe_api_key=API_KEY, bank_inbox=str(bank_files.bai2.parent),
+    )
+    with close_environment():
+        os.environ["DAGSTER_HOME"] = str(workdir / ".close" / "dagster")
+        instance = persistent_instance()
+    with instance:
+        yield close_small_world(kwd_world, settings, instance)
 
 
 @pytest.fixture

@@ -7,58 +7,35 @@ warning check `every_entry_exported` fails without blocking anything, and SAP, w
 decimals for KWD, gets every entry. `stripe-close run` prints the refused entries and `stripe-close
 export` exports the close again as it did, or posts them in USD under the functional policy.
 
-One close of a two-currency world, with its Dagster instance on disk (.close/dagster, as the CLI
-keeps it) so that the `stripe-close export` of a copy finds the proofs it recorded.
+The tests read the suite's close of the KWD world (tests/conftest.py: closed_kwd_world), whose
+Dagster instance is on disk (.close/dagster, as the CLI keeps it) so that the `stripe-close export`
+of a copy finds the proofs it recorded.
 """
 
 import csv
-import dataclasses
 import json
-import os
 import shutil
-from datetime import timedelta
 
 import dagster as dg
 import duckdb
 import pytest
 
 from exporters.period_export import file_name
-from ledger.config import CloseSettings
 from orchestration.cli import _print_result
-from orchestration.close_run import run_close
-from orchestration.instance import persistent_instance
 from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
-from sandbox.merchant import WorldSpec, simulate
-from sandbox.outputs import write_sandbox_files
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY, close_environment
+from tests.conftest import KWD_WORLD
 from tests.e2e.test_cli import run_cli
 
 pytestmark = pytest.mark.e2e
 
 PERIOD = "2026-10"
-# Every day has a KWD sale (each day's KWD entries are refused); 15 sales a day are enough for it.
-KWD_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=15, currencies=("usd", "kwd"))
 REASON = "KWD has 3 decimals and NetSuite keeps 2 (NETSUITE_CURRENCY_POLICY kwd:refuse)"
 
 
-@pytest.fixture(scope="module")
-def closed(tmp_path_factory):
-    """The close in a folder laid out as the CLI lays it out (.close/warehouse.duckdb, .close/dagster, exports)."""
-    world = simulate(KWD_WORLD)
-    workdir = tmp_path_factory.mktemp("kwd-close")
-    bank_files = write_sandbox_files(world, workdir / ".close" / "sandbox")
-    with close_environment(), SandboxStripeServer(world, API_KEY) as server:
-        os.environ["DAGSTER_HOME"] = str(workdir / ".close" / "dagster")
-        settings = dataclasses.replace(
-            CloseSettings.from_env({}), source="sandbox", warehouse=workdir / ".close" / "warehouse.duckdb", export_dir=workdir / "exports",
-            stripe_api_key=API_KEY, stripe_api_base=server.url, bank_inbox=str(bank_files.bai2.parent),
-        )
-        instance = persistent_instance()
-        result = run_close(settings, KWD_WORLD.start, KWD_WORLD.start + timedelta(days=KWD_WORLD.days - 1), instance)
-    with instance:
-        yield world, settings, instance, result
+@pytest.fixture
+def closed(kwd_world, closed_kwd_world):
+    return kwd_world, closed_kwd_world.settings, closed_kwd_world.instance, closed_kwd_world.result
 
 
 def kwd_entries(warehouse) -> list[str]:
