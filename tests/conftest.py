@@ -9,7 +9,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -190,13 +190,27 @@ def close_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def close_small_world(world: World, settings: CloseSettings, instance: dg.DagsterInstance) -> Closed:
-    """A whole close of `world` (sandbox Stripe API over HTTP, the bank files in `settings.bank_inbox`)."""
+def close_small_world(world: World, settings: CloseSettings, instance: dg.DagsterInstance, last_day: date | None = None) -> Closed:
+    """A whole close of `world` (sandbox Stripe API over HTTP, the bank files in `settings.bank_inbox`),
+    of its every day or up to `last_day`."""
     spec = world.spec
     with close_environment(), SandboxStripeServer(world, API_KEY) as server:
         settings = dataclasses.replace(settings, stripe_api_base=server.url)
-        result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), instance)
+        result = run_close(settings, spec.start, last_day or spec.start + timedelta(days=spec.days - 1), instance)
     return Closed(settings, instance, result)
+
+
+def cli_layout(workdir: Path, bank_inbox: str = "") -> tuple[CloseSettings, dg.DagsterInstance]:
+    """Sandbox settings and an instance on disk laid out as the CLI lays them out in `workdir`
+    (.close/warehouse.duckdb, .close/dagster, exports): a `stripe-close` command run there finds the
+    proofs the close recorded."""
+    settings = dataclasses.replace(
+        CloseSettings.from_env({}), source="sandbox", warehouse=workdir / ".close" / "warehouse.duckdb", export_dir=workdir / "exports",
+        stripe_api_key=API_KEY, bank_inbox=bank_inbox,
+    )
+    with close_environment():
+        os.environ["DAGSTER_HOME"] = str(workdir / ".close" / "dagster")
+        return settings, persistent_instance()
 
 
 @pytest.fixture(scope="session")
@@ -224,13 +238,7 @@ def closed_kwd_world(kwd_world: World, tmp_path_factory) -> Iterator[Closed]:
     of a copy finds the proofs it recorded. Read-only: a test that changes it works on a copy."""
     workdir = tmp_path_factory.mktemp("kwd-close")
     bank_files = write_sandbox_files(kwd_world, workdir / ".close" / "sandbox")
-    settings = dataclasses.replace(
-        CloseSettings.from_env({}), source="sandbox", warehouse=workdir / ".close" / "warehouse.duckdb", export_dir=workdir / "exports",
-        stripe_api_key=API_KEY, bank_inbox=str(bank_files.bai2.parent),
-    )
-    with close_environment():
-        os.environ["DAGSTER_HOME"] = str(workdir / ".close" / "dagster")
-        instance = persistent_instance()
+    settings, instance = cli_layout(workdir, bank_inbox=str(bank_files.bai2.parent))
     with instance:
         yield close_small_world(kwd_world, settings, instance)
 
