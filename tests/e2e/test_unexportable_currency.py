@@ -99,7 +99,8 @@ def test_the_netsuite_asset_succeeds_with_its_exceptions_in_metadata_and_a_warni
 
 
 def test_the_cli_lists_the_refused_entries_and_posts_them_in_usd_under_the_functional_policy(closed, tmp_path, capsys):
-    """NetSuite keeps 2 decimals: the KWD entries are listed, the USD ones exported, and the close exits 0."""
+    """NetSuite keeps 2 decimals: the KWD entries are listed (as `stripe-close run` prints them), the USD
+    ones exported, and the close succeeds."""
     _, settings, _, result = closed
     _print_result(result)
     out = capsys.readouterr().out
