@@ -2,9 +2,9 @@
 
 The webserver and daemon run on a fresh embedded instance (the project's dagster.yaml), wired to a
 sandbox Stripe API whose simulated days end yesterday, with the sandbox's bank statements in the
-inbox. Before the UI starts, the test closes that history as `stripe-close run` does (run_close in
-its own process, on the same instance and folders: the ledger with its proofs, the exports, the close
-packages) and `stripe-close close` locks the first month. The UI then launches one run: the period status of that month, picked in the
+inbox. Before the UI starts, `stripe-close run` closes that history (the ledger with its proofs, the
+exports, the close packages; no UI needed, and recorded on the same instance) and `stripe-close close`
+locks the first month. The UI then launches one run: the period status of that month, picked in the
 launch dialog, which reads proven / locked / reconciled in words and links every file, served over
 http by the download server as `stripe-close ui` serves it. Screenshots go to test-artifacts/browser/.
 
@@ -12,9 +12,9 @@ Every wait is on a state (the server answers, the run succeeded, a check is rend
 generous ceiling: the machine may be busy.
 """
 
-import dataclasses
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,20 +27,19 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from orchestration.close_run import run_close
 from orchestration.download_server import serve_downloads
-from orchestration.instance import PROJECT_ROOT
+from orchestration.instance import INSTANCE_CONFIG, PROJECT_ROOT
 from orchestration.ui_session import stop_group, wait_until_serving
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY, cli_layout, close_environment
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
+API_KEY = "sk_test_browser_stripe_close"
 # Ceilings, not waits: each wait ends as soon as its state is reached.
 SERVER_CEILING_MS = 300_000
 RUN_CEILING_MS = 600_000
@@ -59,6 +58,9 @@ def dagster_ui(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)")
     workdir = tmp_path_factory.mktemp("ui")
+    home = workdir / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
     # Sixteen days ending yesterday: the first month has payouts arriving at the bank, so it reconciles.
     spec = WorldSpec(seed=5, start=date.today() - timedelta(days=16), days=16, transactions_per_day=10)
     world = simulate(spec)
@@ -66,24 +68,25 @@ def dagster_ui(tmp_path_factory):
     exports = workdir / "exports"
     port = free_port()
     with SandboxStripeServer(world, API_KEY) as stripe_api, serve_downloads(exports) as downloads:
-        settings, instance = cli_layout(workdir, bank_inbox=str(statements))
-        settings = dataclasses.replace(settings, stripe_api_base=stripe_api.url)
-        with instance, close_environment():
-            os.environ["CLOSE_DOWNLOAD_BASE_URL"] = downloads
-            run_close(settings, spec.start, date.today() - timedelta(days=1), instance)
         environment = {
             **os.environ,
-            **settings.process_environment(),
-            "DAGSTER_HOME": str(dagster_home(workdir)),
+            "DAGSTER_HOME": str(home),
+            "CLOSE_WAREHOUSE": str(workdir / "warehouse.duckdb"),
+            "CLOSE_EXPORT_DIR": str(exports),
+            "CLOSE_BANK_INBOX": str(statements),
             "CLOSE_DOWNLOAD_BASE_URL": downloads,
             "STRIPE_API_KEY": API_KEY,
+            "STRIPE_API_BASE": stripe_api.url,
+            "CLOSE_SOURCE": "sandbox",
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         environment.pop("CLOSE_EXPORT_S3_URI", None)
         period = f"{spec.start:%Y-%m}"
-        locked = subprocess.run([sys.executable, "-m", "orchestration.cli", "close", "--period", period, "--actor", CONTROLLER],
-                                cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800)
-        assert locked.returncode == 0, f"close: {locked.stdout[-2000:]}{locked.stderr[-3000:]}"
+        cli = [sys.executable, "-m", "orchestration.cli"]
+        for step in (["run", "--start", spec.start.isoformat(), "--end", (date.today() - timedelta(days=1)).isoformat()],
+                     ["close", "--period", period, "--actor", CONTROLLER]):
+            done = subprocess.run([*cli, *step], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800)
+            assert done.returncode == 0, f"{step[0]}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
             cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=(workdir / "dagster.log").open("w"),
@@ -181,14 +184,10 @@ def wait_for_state(page: Page, shown, workdir: Path) -> None:
             expect(shown).to_be_visible(timeout=15_000)
             return
         except AssertionError:
-            failed = run_failures(dagster_home(workdir))
+            failed = run_failures(workdir / "dagster_home")
             assert not failed, f"a run failed: {failed}; {(workdir / 'dagster.log').read_text()[-3000:]}"
             assert time.monotonic() < deadline, "the period status did not show the lock in time"
             page.reload()
-
-
-def dagster_home(workdir: Path) -> Path:
-    return workdir / ".close" / "dagster"
 
 
 def run_failures(home: Path) -> list[str]:
