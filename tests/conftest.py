@@ -3,11 +3,13 @@ real close of it that every test reading a closed warehouse shares."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 
 from ledger.config import CloseSettings
 from orchestration.close_run import CloseResult, run_close
+from orchestration.instance import persistent_instance
 from sandbox.merchant import World, WorldSpec, simulate
 from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
@@ -33,8 +36,11 @@ SMALL_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30)
 # A few days of sales in four currencies (JPY and KWD: 0 and 3 decimals), with their source objects.
 FOUR_CURRENCIES = WorldSpec(seed=5, days=10, transactions_per_day=30, currencies=("usd", "eur", "jpy", "kwd"), connect_transfers=True)
 PAYOUTS_BY_HAND_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, manual_and_instant_payouts=True)
+# An account settling in USD and KWD (3 decimals: NetSuite keeps 2), with a manual and an instant
+# USD payout: the KWD export exceptions and the payouts Stripe cannot itemize, in one close.
+KWD_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=15, currencies=("usd", "kwd"), manual_and_instant_payouts=True)
 # run_close exports the close's settings to os.environ (dbt reads them there): cleared for a close
-# and restored afterwards, so no test sees another's warehouse.
+# and restored afterwards (close_environment), so no test sees another's warehouse.
 CLOSE_VARIABLES = (
     "CLOSE_SOURCE", "CLOSE_WAREHOUSE", "CLOSE_EXPORT_DIR", "STRIPE_API_BASE", "CLOSE_ENTITY_ID", "CLOSE_REPORTING_TIMEZONE",
     "CLOSE_BANK_INBOX", "STRIPE_API_KEY", "CLOSE_EXPORT_S3_URI",
@@ -47,6 +53,8 @@ CLOSE_VARIABLES = (
 # are built once per run instead, whichever worker asks first (tests/run_wide_builds.py).
 SHARED_BUILDS = {
     "tests/ledger/test_anomal": "anomaly_worlds",
+    "tests/e2e/test_unexportable_currency.py": "closed_kwd_world",
+    "tests/e2e/test_payouts_by_hand.py": "closed_kwd_world",
     "tests/e2e/test_close.py": "closed_small_world",
     "tests/e2e/test_spark_close.py": "closed_small_world",
     "tests/exporters/close_package/": "closed_small_world",
@@ -59,7 +67,7 @@ SHARED_BUILDS = {
     "tests/exporters/test_entity_close_packages.py": "two_entity_ledger",
 }
 # The fixtures among those builds: a test using one from a file not listed above is refused at collection.
-SHARED_BUILD_FIXTURES = ("closed_small_world",)
+SHARED_BUILD_FIXTURES = ("closed_small_world", "closed_kwd_world")
 
 # The units (a file, or a shared build's files) that take longest, longest first: under xdist they
 # start first, so neither worker is left alone with a long one at the end. xdist gives a worker its
@@ -69,7 +77,7 @@ SHARED_BUILD_FIXTURES = ("closed_small_world",)
 SLOWEST_UNITS = (
     "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
     "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
-    "anomaly_worlds", "tests/e2e/test_unexportable_currency.py",
+    "anomaly_worlds", "closed_kwd_world",
 )
 
 
@@ -133,6 +141,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return SharedBuildScheduling(config, log)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def environment_of_the_file() -> Iterator[None]:
+    """os.environ as the file found it, after its last test: what a file's in-process closes set
+    (close_environment restores it around each close of this conftest) never reaches the
+    `stripe-close` subprocesses of the files after it in the same worker."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def stripe_fixtures() -> dict:
     return json.loads(STRIPE_FIXTURES.read_text())["resources"]
@@ -154,15 +173,44 @@ def stripe_server(small_world: World) -> Iterator[SandboxStripeServer]:
         yield server
 
 
-def close_small_world(world: World, settings: CloseSettings, instance: dg.DagsterInstance) -> Closed:
-    """A whole close of `world` (sandbox Stripe API over HTTP, the bank files in `settings.bank_inbox`)."""
+@contextlib.contextmanager
+def close_environment() -> Iterator[None]:
+    """Around an in-process close: the close variables cleared, then os.environ restored whole.
+
+    run_close sets the close's settings in os.environ for its dbt child; a variable that was not set
+    before would outlive the close (monkeypatch.delenv records nothing for an absent one) and reach
+    a later test's `stripe-close` subprocess (its bank inbox, its warehouse)."""
+    saved = dict(os.environ)
+    for name in CLOSE_VARIABLES:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def close_small_world(world: World, settings: CloseSettings, instance: dg.DagsterInstance, last_day: date | None = None) -> Closed:
+    """A whole close of `world` (sandbox Stripe API over HTTP, the bank files in `settings.bank_inbox`),
+    of its every day or up to `last_day`."""
     spec = world.spec
-    with pytest.MonkeyPatch.context() as patch, SandboxStripeServer(world, API_KEY) as server:
-        for name in CLOSE_VARIABLES:
-            patch.delenv(name, raising=False)
+    with close_environment(), SandboxStripeServer(world, API_KEY) as server:
         settings = dataclasses.replace(settings, stripe_api_base=server.url)
-        result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), instance)
+        result = run_close(settings, spec.start, last_day or spec.start + timedelta(days=spec.days - 1), instance)
     return Closed(settings, instance, result)
+
+
+def cli_layout(workdir: Path, bank_inbox: str = "") -> tuple[CloseSettings, dg.DagsterInstance]:
+    """Sandbox settings and an instance on disk laid out as the CLI lays them out in `workdir`
+    (.close/warehouse.duckdb, .close/dagster, exports): a `stripe-close` command run there finds the
+    proofs the close recorded."""
+    settings = dataclasses.replace(
+        CloseSettings.from_env({}), source="sandbox", warehouse=workdir / ".close" / "warehouse.duckdb", export_dir=workdir / "exports",
+        stripe_api_key=API_KEY, bank_inbox=bank_inbox,
+    )
+    with close_environment():
+        os.environ["DAGSTER_HOME"] = str(workdir / ".close" / "dagster")
+        return settings, persistent_instance()
 
 
 @pytest.fixture(scope="session")
@@ -176,6 +224,23 @@ def closed_small_world(small_world: World, tmp_path_factory) -> Closed:
         stripe_api_key=API_KEY, bank_inbox=str(bank_files.bai2.parent),
     )
     return close_small_world(small_world, settings, dg.DagsterInstance.ephemeral())
+
+
+@pytest.fixture(scope="session")
+def kwd_world() -> World:
+    return simulate(KWD_WORLD)
+
+
+@pytest.fixture(scope="session")
+def closed_kwd_world(kwd_world: World, tmp_path_factory) -> Iterator[Closed]:
+    """One real close of the KWD world with its bank statements, period 2026-10, laid out as the CLI
+    lays it out (.close/warehouse.duckdb, .close/dagster on disk, exports): `stripe-close export`
+    of a copy finds the proofs it recorded. Read-only: a test that changes it works on a copy."""
+    workdir = tmp_path_factory.mktemp("kwd-close")
+    bank_files = write_sandbox_files(kwd_world, workdir / ".close" / "sandbox")
+    settings, instance = cli_layout(workdir, bank_inbox=str(bank_files.bai2.parent))
+    with instance:
+        yield close_small_world(kwd_world, settings, instance)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import os
 import shutil
 from collections import defaultdict
 from datetime import timedelta
@@ -14,7 +15,7 @@ import pytest
 from ledger.money import parse_major
 from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
-from tests.conftest import close_small_world
+from tests.conftest import API_KEY, close_small_world
 
 pytestmark = pytest.mark.e2e
 
@@ -161,3 +162,11 @@ def test_the_close_evaluates_every_blocking_check_of_the_code_location(closed_sm
     assert {record.run_id for record in records.values()} == {closed.result.run_id}
     assert failing_blocking_checks(closed.instance) == []
     assert closed.result.failed_checks == ()
+
+
+def test_the_close_leaves_os_environ_as_it_found_it(closed_small_world):
+    """run_close sets the close's settings in os.environ for its dbt child: a later test's
+    `stripe-close` subprocess must not inherit this close's bank inbox, warehouse or key."""
+    settings = closed_small_world.settings
+    close_values = {str(settings.warehouse), str(settings.export_dir), settings.bank_inbox, settings.stripe_api_base, API_KEY}
+    assert sorted(name for name, value in os.environ.items() if value in close_values) == []

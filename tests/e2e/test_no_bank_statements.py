@@ -1,9 +1,18 @@
-"""A close with no bank statements never looks reconciled: "bank reconciliation NOT performed: no
-statements for EUR, JPY, USD" in the CLI summary, the close package (HTML, XLSX, its command's
-output), the Dagster metadata, and a failing warning check, instead of zeros.
+"""A close that could not evaluate everything says so, and never shows it as passed or as zero.
 
-One real `stripe-close run` of the small world against the sandbox Stripe API with no bank inbox
-(as a user who has not configured CLOSE_BANK_INBOX yet); the tests read its warehouse.
+No bank statements: "bank reconciliation NOT performed: no statements for EUR, JPY, USD" in the CLI
+summary, the close package (HTML, XLSX, its command's output), the Dagster metadata, and a failing
+warning check, instead of zeros.
+
+A window that ends before Stripe's "now" (a first backfill of an earlier month): the sandbox Stripe
+API's clock is the end of the simulated days, so ingestion records no balance snapshot, and the
+clearing = Stripe balance proof has nothing to compare with. The close succeeds; the proof says it
+was not evaluated, naming each currency's last day, as a warning, not a failure, and the
+roll-forward proof runs and passes.
+
+One real close of the small world, four days short of the sandbox's clock, against the sandbox
+Stripe API with no bank inbox (as a user who has not configured CLOSE_BANK_INBOX yet), laid out as
+`stripe-close run` lays it out; the tests read its warehouse, its result and its recorded proofs.
 """
 
 import shutil
@@ -18,11 +27,12 @@ import pytest
 from lxml import html as lxml_html
 
 from ledger.bank_coverage import bank_coverage
+from orchestration.cli import _print_result
+from orchestration.close_run import CloseResult
 from orchestration.defs.reporting.assets import BANK_RECONCILIATION_CHECK, close_package
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.finance_metadata import reconciliation_metadata
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY
+from tests.conftest import cli_layout, close_small_world
 from tests.e2e.test_cli import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -34,25 +44,30 @@ NOT_PERFORMED = "bank reconciliation NOT performed: no statements for EUR, JPY, 
 class UnreconciledClose:
     folder: Path
     warehouse: Path
-    stdout: str
+    result: CloseResult
 
 
 @pytest.fixture(scope="module")
 def unreconciled(small_world, tmp_path_factory) -> UnreconciledClose:
     folder = tmp_path_factory.mktemp("no-statements")
     spec = small_world.spec
-    with SandboxStripeServer(small_world, API_KEY) as server:
-        result = run_cli(
-            "run", "--start", f"{spec.start}", "--end", f"{spec.start + timedelta(days=spec.days - 1)}", cwd=folder,
-            env={"STRIPE_API_KEY": API_KEY, "STRIPE_API_BASE": server.url, "CLOSE_SOURCE": "sandbox"},
-        )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return UnreconciledClose(folder, folder / ".close" / "warehouse.duckdb", result.stdout)
+    settings, instance = cli_layout(folder)
+    with instance:
+        # Four days short of the sandbox's clock: the window does not reach "now".
+        closed = close_small_world(small_world, settings, instance, last_day=spec.start + timedelta(days=spec.days - 5))
+    return UnreconciledClose(folder, settings.warehouse, closed.result)
 
 
-def test_the_run_summary_says_the_bank_reconciliation_was_not_performed(unreconciled):
-    assert f"Bank: {NOT_PERFORMED}\n" in unreconciled.stdout
-    assert "payouts matched to the statement" not in unreconciled.stdout
+@pytest.fixture
+def run_summary(unreconciled, capsys) -> str:
+    """What `stripe-close run` prints for the close."""
+    _print_result(unreconciled.result)
+    return capsys.readouterr().out
+
+
+def test_the_run_summary_says_the_bank_reconciliation_was_not_performed(run_summary):
+    assert f"Bank: {NOT_PERFORMED}\n" in run_summary
+    assert "payouts matched to the statement" not in run_summary
 
 
 def test_coverage_names_every_currency_with_payouts_and_no_statements(unreconciled, closed_small_world):
@@ -96,7 +111,7 @@ def test_the_package_command_says_not_performed_instead_of_zeros(unreconciled, t
     for currency in ("eur", "jpy", "usd"):
         [row] = page.xpath(f"//table[@id='tie-outs-{currency}']/tbody/tr[@data-control='bank']")
         assert row.xpath("td")[-1].text_content() == f"not evaluated: no bank statements for {currency.upper()} in 2026-10"
-    # The command reads the proofs `stripe-close run` recorded on the instance in .close/dagster.
+    # The command reads the proofs the close recorded on the instance in .close/dagster.
     results = {row.get("data-result") for row in page.xpath("//table[@id='proofs']/tbody/tr")}
     assert results and results <= {"passed", "warning"}, results
 
@@ -132,3 +147,29 @@ def test_the_reconciliation_metadata_says_not_performed(unreconciled, closed_sma
         assert reconciliation_metadata(connection)["bank_reconciliation"] == NOT_PERFORMED
     with duckdb.connect(str(closed_small_world.settings.warehouse), read_only=True) as connection:
         assert reconciliation_metadata(connection)["bank_reconciliation"] == "performed for every currency with payouts due at the bank"
+
+
+def test_the_close_succeeds_and_warns_that_the_balance_proof_is_not_evaluated(unreconciled):
+    result = unreconciled.result
+    with duckdb.connect(str(unreconciled.warehouse), read_only=True) as connection:
+        assert connection.execute("select count(*) from raw.stripe_balance_snapshots").fetchone() == (0,)
+        last_days = connection.execute(
+            "select currency, strftime(max(created)::date, '%Y-%m-%d') from raw.stripe_balance_transactions group by all order by 1").fetchall()
+    assert [currency for currency, _ in last_days] == ["eur", "jpy", "usd"]
+    assert result.failed_checks == ()
+    assert result.export_files
+    problems = [f"not evaluated: no Stripe balance snapshot covers {day}; run up to now or use the roll-forward" for _, day in last_days]
+    # dbt's warning says each problem of its rows once (currencies whose ledgers end the same day
+    # share one); its rows name the currencies. The GX suites say the same (tests/orchestration/test_quality_checks.py).
+    assert dict(result.warnings)["snapshot_covers_ledger"] == "; ".join(dict.fromkeys(problems))
+
+
+def test_the_roll_forward_proof_still_runs_and_passes(unreconciled):
+    assert "assert_stripe_balance_rolls_forward" in unreconciled.result.passed_checks
+    assert "clearing_equals_stripe_balance" in unreconciled.result.passed_checks
+
+
+def test_stripe_close_run_prints_the_warning(run_summary):
+    [warning] = [line for line in run_summary.splitlines() if line.startswith("Warning: snapshot_covers_ledger: ")]
+    assert warning.startswith("Warning: snapshot_covers_ledger: not evaluated: no Stripe balance snapshot covers 2026-10-")
+    assert warning.endswith("; run up to now or use the roll-forward")

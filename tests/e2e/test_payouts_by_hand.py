@@ -1,38 +1,23 @@
 """A whole close of a world with a manual and an instant payout, ingested with the stripe SDK over
 HTTP from the sandbox API: the payouts land with the reason Stripe cannot itemize them, the proofs
-pass (the payout proof covers automatic payouts only) and the ledger equals the ground truth."""
+pass (the payout proof covers automatic payouts only) and the ledger equals the ground truth.
 
-import dataclasses
-from datetime import timedelta
+The suite's close of the KWD world (tests/conftest.py: closed_kwd_world) has them, in USD.
+"""
 
-import dagster as dg
 import duckdb
 import pytest
 
-from ledger.config import CloseSettings
 from ledger.sources.stripe_records import not_itemizable_reason
-from orchestration.close_run import run_close
 from sandbox import stripe_objects
 from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
-from sandbox.outputs import write_sandbox_files
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY
 
 pytestmark = pytest.mark.e2e
 
 
-def test_manual_and_instant_payouts_close_balanced_with_their_reasons(payouts_by_hand_world, tmp_path):
-    world = payouts_by_hand_world
-    spec = world.spec
-    bank_files = write_sandbox_files(world, tmp_path / "sandbox")
-    with SandboxStripeServer(world, API_KEY) as server:
-        settings = dataclasses.replace(
-            CloseSettings.from_env({}), source="sandbox", warehouse=tmp_path / "warehouse.duckdb", export_dir=tmp_path / "exports",
-            stripe_api_key=API_KEY, stripe_api_base=server.url, bank_inbox=str(bank_files.bai2.parent),
-        )
-        result = run_close(settings, spec.start, spec.start + timedelta(days=spec.days - 1), dg.DagsterInstance.ephemeral())
-
+def test_manual_and_instant_payouts_close_balanced_with_their_reasons(kwd_world, closed_kwd_world):
+    world, settings, result = kwd_world, closed_kwd_world.settings, closed_kwd_world.result
     truth = ground_truth(world, plan_deposits(world))
     assert {(row.currency, row.account_code): row.balance_minor for row in result.trial_balance} == truth.gl_balances
     assert result.failed_checks == ()

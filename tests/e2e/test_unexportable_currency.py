@@ -4,50 +4,38 @@
 The NetSuite file holds every USD entry, each KWD entry is an export exception naming entity,
 currency, target and reason (asset metadata, manifest, exceptions file, the run's result), the
 warning check `every_entry_exported` fails without blocking anything, and SAP, which keeps 3
-decimals for KWD, gets every entry.
+decimals for KWD, gets every entry. `stripe-close run` prints the refused entries and `stripe-close
+export` exports the close again as it did, or posts them in USD under the functional policy.
+
+The tests read the suite's close of the KWD world (tests/conftest.py: closed_kwd_world), whose
+Dagster instance is on disk (.close/dagster, as the CLI keeps it) so that the `stripe-close export`
+of a copy finds the proofs it recorded.
 """
 
 import csv
-import dataclasses
 import json
-from datetime import timedelta
+import shutil
 
 import dagster as dg
 import duckdb
 import pytest
 
 from exporters.period_export import file_name
-from ledger.config import CloseSettings
-from orchestration.close_run import run_close
+from orchestration.cli import _print_result
 from sandbox.bank_deposits import plan_deposits
 from sandbox.ground_truth import ground_truth
-from sandbox.merchant import WorldSpec, simulate
-from sandbox.outputs import write_sandbox_files
-from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY, CLOSE_VARIABLES
+from tests.conftest import KWD_WORLD
+from tests.e2e.test_cli import run_cli
 
 pytestmark = pytest.mark.e2e
 
 PERIOD = "2026-10"
-KWD_WORLD = WorldSpec(seed=11, days=12, transactions_per_day=30, currencies=("usd", "kwd"))
 REASON = "KWD has 3 decimals and NetSuite keeps 2 (NETSUITE_CURRENCY_POLICY kwd:refuse)"
 
 
-@pytest.fixture(scope="module")
-def closed(tmp_path_factory):
-    world = simulate(KWD_WORLD)
-    workdir = tmp_path_factory.mktemp("kwd-close")
-    bank_files = write_sandbox_files(world, workdir / "sandbox")
-    instance = dg.DagsterInstance.ephemeral()
-    with pytest.MonkeyPatch.context() as patch, SandboxStripeServer(world, API_KEY) as server:
-        for name in CLOSE_VARIABLES:
-            patch.delenv(name, raising=False)
-        settings = dataclasses.replace(
-            CloseSettings.from_env({}), source="sandbox", warehouse=workdir / "warehouse.duckdb", export_dir=workdir / "exports",
-            stripe_api_key=API_KEY, stripe_api_base=server.url, bank_inbox=str(bank_files.bai2.parent),
-        )
-        result = run_close(settings, KWD_WORLD.start, KWD_WORLD.start + timedelta(days=KWD_WORLD.days - 1), instance)
-    return world, settings, instance, result
+@pytest.fixture
+def closed(kwd_world, closed_kwd_world):
+    return kwd_world, closed_kwd_world.settings, closed_kwd_world.instance, closed_kwd_world.result
 
 
 def kwd_entries(warehouse) -> list[str]:
@@ -108,3 +96,31 @@ def test_the_netsuite_asset_succeeds_with_its_exceptions_in_metadata_and_a_warni
     assert (netsuite_check.passed, netsuite_check.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert netsuite_check.metadata["refused_entries"].value == len(kwd_entries(settings.warehouse))
     assert sap_check.passed
+
+
+def test_the_cli_lists_the_refused_entries_and_posts_them_in_usd_under_the_functional_policy(closed, tmp_path, capsys):
+    """NetSuite keeps 2 decimals: the KWD entries are listed (as `stripe-close run` prints them), the USD
+    ones exported, and the close succeeds."""
+    _, settings, _, result = closed
+    _print_result(result)
+    out = capsys.readouterr().out
+    refused = [line for line in out.splitlines() if line.startswith(f"  netsuite main {PERIOD} STRIPE-main-")]
+    assert len(refused) >= KWD_WORLD.days
+    assert all(line.endswith(REASON) and "-KWD (KWD debit " in line for line in refused)
+    assert f"Exported with exceptions: {len(refused)} entries not exported" in out
+
+    # The export command says the same, and with the functional policy posts them in USD instead.
+    copy = tmp_path / "close"
+    shutil.copytree(settings.export_dir.parent, copy)
+    export = run_cli("export", "--period", PERIOD, cwd=copy)
+    assert export.returncode == 0, export.stderr[-3000:]
+    assert f"Exported with exceptions: {len(refused)} entries not exported" in export.stdout
+    folder = copy / "exports" / "main" / PERIOD
+    assert f"  {folder / 'netsuite_journal_entries_main_2026-10.csv'}" in export.stdout
+    assert f"  {folder / 'netsuite_export_exceptions_main_2026-10.csv'}" in export.stdout
+    functional = run_cli("export", "--period", PERIOD, cwd=copy, env={"NETSUITE_CURRENCY_POLICY": "kwd:functional"})
+    assert functional.returncode == 0, functional.stderr[-3000:]
+    assert "with exceptions" not in functional.stdout
+    assert functional.stdout.count(": posted_in_functional_currency: KWD has 3 decimals") == len(refused)
+    with (folder / "netsuite_export_exceptions_main_2026-10.csv").open(newline="") as stream:
+        assert [row["action"] for row in csv.DictReader(stream)] == ["posted_in_functional_currency"] * len(refused)

@@ -18,7 +18,7 @@ from ledger.sources.stripe_http import StripeAccessDenied
 from ledger.sources.stripe_permissions import refusal
 from sandbox.merchant import simulate
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
-from tests.conftest import API_KEY, CLOSE_VARIABLES
+from tests.conftest import API_KEY
 
 NO_ACCOUNT = ServerBehaviour(refused_endpoints=("/v1/account",))
 NO_PAYOUTS = ServerBehaviour(refused_endpoints=("/v1/payouts",))
@@ -91,9 +91,8 @@ def test_a_wrong_key_fails_with_one_line_naming_the_endpoint(small_world, window
 
 def test_the_cli_says_one_line_and_exits_1_when_an_endpoint_is_refused(small_world, tmp_path):
     with SandboxStripeServer(small_world, API_KEY, behaviour=NO_PAYOUTS) as server:
-        # Without what an in-process close of another test left in os.environ (its bank inbox, ...).
         environment = {
-            **{name: value for name, value in os.environ.items() if name not in CLOSE_VARIABLES}, "CLOSE_SOURCE": "api", "CLOSE_WAREHOUSE": str(tmp_path / "w.duckdb"), "STRIPE_API_KEY": API_KEY,
+            **os.environ, "CLOSE_SOURCE": "api", "CLOSE_WAREHOUSE": str(tmp_path / "w.duckdb"), "STRIPE_API_KEY": API_KEY,
             "STRIPE_API_BASE": server.url,
         }
         start, end = small_world.spec.start.isoformat(), at(small_world.as_of - 1).date().isoformat()
@@ -110,9 +109,8 @@ def test_the_cli_says_one_line_and_exits_1_when_an_endpoint_is_refused(small_wor
 
 def test_a_close_run_ends_with_one_line_and_exit_1_when_an_endpoint_is_refused(small_world, tmp_path):
     with SandboxStripeServer(small_world, API_KEY, behaviour=NO_PAYOUTS) as server:
-        # Without what an in-process close of another test left in os.environ (its bank inbox, ...).
         environment = {
-            **{name: value for name, value in os.environ.items() if name not in CLOSE_VARIABLES}, "CLOSE_SOURCE": "api", "CLOSE_WAREHOUSE": str(tmp_path / "w.duckdb"), "STRIPE_API_KEY": API_KEY,
+            **os.environ, "CLOSE_SOURCE": "api", "CLOSE_WAREHOUSE": str(tmp_path / "w.duckdb"), "STRIPE_API_KEY": API_KEY,
             "STRIPE_API_BASE": server.url, "DAGSTER_HOME": str(tmp_path / "dagster"), "CLOSE_EXPORT_DIR": str(tmp_path / "exports"),
         }
         start, end = small_world.spec.start.isoformat(), at(small_world.as_of - 1).date().isoformat()
