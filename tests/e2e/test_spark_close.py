@@ -1,14 +1,13 @@
-"""The ledger built on Apache Spark (dbt-spark, a local pyspark session) equals the ledger DuckDB
-built from the same raw records, to the minor unit.
+"""The close built on Apache Spark (dbt-spark, a local pyspark session) equals the close DuckDB
+built from the same raw records, to the minor unit: the journal, the trial balance and the bank
+reconciliation (matches, returns, exceptions), with the blocking proofs that read them passing.
 
 It reads the session's shared close of the small world (Stripe API and bank statements, three
 currencies including JPY, a failed payout, a combined deposit) rather than closing a world of its
-own: its raw tables go to Spark as parquet (ledger.spark_landing) and the models Spark builds in
-test time so far (`SPARK_MODELS`) are built there, with their proofs, by
+own: its raw tables go to Spark as parquet (ledger.spark_landing) and the close's models
+(`SPARK_MODELS` and everything upstream) are built there, with their proofs, by one
 `ledger.dbt_build.build_ledger` with CLOSE_ENGINE=spark: one Spark session, started in this process
-by dbt-spark. Spark's tables are read back through that session. The journal and trial balance
-compile for Spark but wait on bank matching, whose plan Spark takes minutes to optimize
-(docs/operations.md, what is left).
+by dbt-spark. Spark's tables are read back through `ledger.marts.open_marts`, as exports read them.
 
 Java is the one prerequisite the Python environment cannot carry; the Makefile installs it
 (`make test` depends on it), so the tests skip, saying so, only on a machine without it.
@@ -16,14 +15,15 @@ Java is the one prerequisite the Python environment cannot carry; the Makefile i
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from ledger.dbt_build import build_ledger
+from ledger.dbt_build import build_ledger, target_dir
+from ledger.marts import open_marts
 from tests.dbt.builders import copy_ledger
 
 pytestmark = [
@@ -31,11 +31,18 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime on PATH: Spark needs one (make test installs default-jre-headless)"),
 ]
 
-# What Spark builds and proves today (docs/operations.md, "Running on Spark"): the GL mapping of
-# every balance transaction and its fee split, and the payouts and bank lines bank matching reads.
+# The close's outputs, and what its blocking proofs read besides (the journal's drill-down, the
+# balance snapshots the clearing proof compares with): everything upstream builds too.
 SPARK_MODELS = (
-    "+int_balance_transactions_mapped", "+int_balance_transaction_fees_split",
-    "+int_bank_payouts", "+int_bank_statement_lines_deduplicated",
+    "+fct_journal_lines", "+fct_journal_line_sources", "+rpt_trial_balance", "+stg_stripe__balance_snapshots",
+    "+fct_payout_bank_matches", "+fct_payout_bank_returns", "+fct_reconciliation_exceptions",
+)
+# The blocking proofs of the journal, trial balance and bank matching (dbt_project/tests/): each
+# must have run on Spark and passed, not merely not failed.
+BLOCKING_PROOFS = (
+    "journal_balances", "trial_balance_ties", "booked_once", "lines_tie_to_sources",
+    "payouts_equal_their_transactions", "clearing_equals_stripe_balance",
+    "assert_bank_matches_cover_each_payout_once", "assert_bank_lines_matched_to_one_payout_or_one_group",
 )
 
 MAPPED_COLUMNS = (
@@ -51,20 +58,24 @@ BANK_LINE_COLUMNS = (
 
 @pytest.fixture(scope="module")
 def spark_built(closed_small_world, tmp_path_factory):
-    """(the shared DuckDB warehouse, a function running SQL on the Spark build of the same raw records)."""
+    """(the shared DuckDB warehouse, a function running SQL on the Spark build of the same raw records,
+    dbt's results of that build by node name)."""
     duckdb_warehouse = closed_small_world.settings.warehouse
     # A copy: the build writes its dbt target and Spark folder beside the warehouse it is given.
     copy = copy_ledger(duckdb_warehouse, tmp_path_factory.mktemp("spark-close"))
     started = time.perf_counter()
     build_ledger(copy, {"CLOSE_ENGINE": "spark"}, select=SPARK_MODELS)
     print(f"\nSpark build of {', '.join(SPARK_MODELS)} on the small world: {time.perf_counter() - started:.1f} s")
+    results = json.loads((target_dir(copy) / "run_results.json").read_text())["results"]
+    statuses = {result["unique_id"].rsplit(".", 1)[-1]: result["status"] for result in results}
+    # Read as exports read the marts: through the one interface of both engines.
+    with open_marts(copy, {"CLOSE_ENGINE": "spark"}) as marts:
+        yield duckdb_warehouse, lambda sql, parameters=(): marts.execute(sql, parameters).fetchall(), statuses
     from pyspark.sql import SparkSession
 
     # dbt-spark's session, still open in this process; stopped after, so the rest of the worker's
     # tests do not share the machine with its executors.
-    session = SparkSession.builder.getOrCreate()
-    yield duckdb_warehouse, lambda sql: [tuple(row) for row in session.sql(sql).collect()]
-    session.stop()
+    SparkSession.builder.getOrCreate().stop()
 
 
 def in_order(rows: list[tuple]) -> list[tuple]:
@@ -73,8 +84,8 @@ def in_order(rows: list[tuple]) -> list[tuple]:
 
 
 def duckdb_rows(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return in_order(connection.execute(sql).fetchall())
+    with open_marts(warehouse, {"CLOSE_ENGINE": "duckdb"}) as marts:
+        return in_order(marts.execute(sql).fetchall())
 
 
 @pytest.mark.parametrize(("table", "columns"), [
@@ -84,15 +95,66 @@ def duckdb_rows(warehouse: Path, sql: str) -> list[tuple]:
     ("int_bank_statement_lines_deduplicated", BANK_LINE_COLUMNS),
 ])
 def test_spark_builds_the_same_table_as_duckdb(spark_built, table, columns):
-    duckdb_warehouse, on_spark = spark_built
+    duckdb_warehouse, on_spark, _ = spark_built
     expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")
     assert expected, f"the shared close has no {table} rows to compare"
     assert in_order(on_spark(f"select {columns} from main.{table}")) == expected
 
 
+def duckdb_columns(warehouse: Path, table: str) -> str:
+    with open_marts(warehouse, {"CLOSE_ENGINE": "duckdb"}) as marts:
+        names = marts.execute(
+            "select column_name from information_schema.columns where table_schema = 'main' and table_name = ?"
+            " order by ordinal_position", [table],
+        ).fetchall()
+    return ", ".join(name for (name,) in names)
+
+
+@pytest.mark.parametrize("table", [
+    "fct_journal_lines", "rpt_trial_balance", "fct_payout_bank_matches", "fct_payout_bank_returns", "fct_reconciliation_exceptions",
+])
+def test_spark_closes_the_same_books_as_duckdb(spark_built, table):
+    """Every column of the close's journal, trial balance and bank reconciliation, row for row."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    columns = duckdb_columns(duckdb_warehouse, table)
+    expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")
+    assert expected, f"the shared close has no {table} rows to compare"
+    assert in_order(on_spark(f"select {columns} from main.{table}")) == expected
+
+
+def test_spark_trial_balance_equals_duckdb_per_currency(spark_built):
+    """Debits, credits and lines per entity and currency to the minor unit, in at least two currencies."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    totals = (
+        "select entity_id, currency, cast(sum(debit_minor) as bigint), cast(sum(credit_minor) as bigint),"
+        " cast(sum(balance_minor) as bigint), count(*) from main.rpt_trial_balance group by entity_id, currency"
+    )
+    expected = duckdb_rows(duckdb_warehouse, totals)
+    assert in_order(on_spark(totals)) == expected
+    assert len({row[1] for row in expected}) >= 2, expected
+    assert all(row[4] == 0 for row in expected), expected
+
+
+def test_marts_read_with_parameters_alike_on_both_engines(spark_built):
+    """`?` parameters bound by each engine (ledger.marts): the journal per currency, as an export reads a period."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    per_currency = "select cast(sum(abs(amount_minor)) as bigint), count(*) from main.fct_journal_lines where currency = ? and period = ?"
+    with open_marts(duckdb_warehouse, {"CLOSE_ENGINE": "duckdb"}) as marts:
+        periods = marts.execute("select distinct currency, period from main.fct_journal_lines order by 1, 2").fetchall()
+        expected = {key: marts.execute(per_currency, key).fetchone() for key in periods}
+    assert len(periods) >= 2, periods
+    assert {key: on_spark(per_currency, key)[0] for key in periods} == expected
+
+
+def test_blocking_proofs_run_and_pass_on_spark(spark_built):
+    """Each proof ran on Spark and passed: one left out of the build is not evaluated, not passed."""
+    _, _, statuses = spark_built
+    assert {proof: statuses.get(proof, "not evaluated") for proof in BLOCKING_PROOFS} == dict.fromkeys(BLOCKING_PROOFS, "pass")
+
+
 def test_spark_maps_the_same_amounts_to_each_account(spark_built):
     """Gross, fee and net per currency and account, to the minor unit, in at least two currencies."""
-    duckdb_warehouse, on_spark = spark_built
+    duckdb_warehouse, on_spark, _ = spark_built
     totals = (
         "select currency, gross_account_code, stripe_fee_account_code, cast(sum(amount_minor) as bigint),"
         " cast(sum(fee_minor) as bigint), cast(sum(net_minor) as bigint), count(*)"
@@ -105,7 +167,7 @@ def test_spark_maps_the_same_amounts_to_each_account(spark_built):
 
 def test_seeds_load_on_spark_as_written(spark_built):
     """Empty cells are null and decimals exact (dbt-spark's own loader gave the text 'None' and floats)."""
-    duckdb_warehouse, on_spark = spark_built
+    duckdb_warehouse, on_spark, _ = spark_built
     for seed in ("gl_mapping_rules", "fx_rates", "gl_accounts"):
         assert in_order(on_spark(f"select * from accounting.{seed}")) == duckdb_rows(duckdb_warehouse, f"select * from accounting.{seed}"), seed
     assert on_spark("select count(*) from accounting.gl_mapping_rules where fee_account_code = 'None'") == [(0,)]
