@@ -18,11 +18,9 @@ the other entries are exported (or pushed) all the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import duckdb
 
 from exporters import generic, netsuite, sap_soap, sap_template
 from exporters.currency_policy import AppliedPolicy, CurrencyException, apply_policy, load_rounding_account, write_exceptions_csv
@@ -35,6 +33,7 @@ from exporters.sap import sap_entries
 from exporters.sales_detail import itemize, load_line_details
 from exporters.sap_soap import SapPostResult
 from exporters.settings import ExportSettings
+from ledger.marts import open_marts
 
 TARGETS = ("netsuite", "sap", "generic")
 PUSH_TARGETS = ("netsuite", "sap")
@@ -91,8 +90,7 @@ def load_ledgers(
     when given), and their drill-down when asked: a big period has millions of source rows, which only
     the accountants' journal needs; `for_erp`: with the lines itemized by product and jurisdiction.
     A wanted period without lines of any selected entity is refused."""
-    connection = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with open_marts(warehouse) as connection:
         present = entity_periods(connection)
         entities = {entity.entity_id: entity for entity in select_entities(load_entities(connection), {entity for entity, _ in present}, entity_id)}
         present = [(entity, period) for entity, period in present if entity in entities]
@@ -111,8 +109,6 @@ def load_ledgers(
                 itemize(lines, load_line_details(connection, entity, period)) if for_erp else [],
             ))
         return ledgers
-    finally:
-        connection.close()
 
 
 def _entities(ledgers: list[PeriodLedger]) -> list[Entity]:
@@ -151,7 +147,7 @@ def _carried(warehouse: Path, settings: ExportSettings, target: str, push: bool 
     if target not in PUSH_TARGETS:
         return lambda ledger: AppliedPolicy(ledger.lines, [])
     precision, policy = settings.currency_rules(target, push)
-    with closing(duckdb.connect(str(warehouse), read_only=True)) as connection:
+    with open_marts(warehouse) as connection:
         rounding = load_rounding_account(connection, policy)
     return lambda ledger: apply_policy(ledger.erp_lines, ledger.period, precision, policy, rounding)
 

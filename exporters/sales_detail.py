@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-import duckdb
-
 from exporters.journal import JournalLine
+from ledger.marts import MartsReader
 
 # Line text (NetSuite line memo, SAP item text) of an itemized line: its detail first, so SAP's 50
 # characters keep it whole, then the account's name.
@@ -43,12 +42,12 @@ _LINE_DETAILS = """
                 when component_kind in ('revenue', 'discount') then 'category ' || revenue_category
             end as detail
         from main.int_balance_transaction_sales_split
-        where entity_id = $entity
+        where entity_id = ?
     )
     select sources.journal_entry_id, sources.account_code, details.detail, cast(sum(sources.amount_minor) as bigint)
     from main.fct_journal_line_sources as sources
     inner join details on sources.line_role = details.line_role
-    where sources.entity_id = $entity and sources.period = $period and details.detail is not null
+    where sources.entity_id = ? and sources.period = ? and details.detail is not null
     group by all
     order by 1, 2
 """
@@ -58,10 +57,10 @@ _LINE_DETAILS = """
 LineKey = tuple[str, str]
 
 
-def load_line_details(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> dict[LineKey, list[tuple[str, int]]]:
+def load_line_details(connection: MartsReader, entity_id: str, period: str) -> dict[LineKey, list[tuple[str, int]]]:
     """(journal entry, account) -> [(detail, amount_minor), ...] of the entity's period, for the lines holding sales parts."""
     details: dict[LineKey, list[tuple[str, int]]] = defaultdict(list)
-    for entry_id, account_code, detail, amount_minor in connection.execute(_LINE_DETAILS, {"entity": entity_id, "period": period}).fetchall():
+    for entry_id, account_code, detail, amount_minor in connection.execute(_LINE_DETAILS, (entity_id, entity_id, period)).fetchall():
         details[entry_id, account_code].append((detail, amount_minor))
     return dict(details)
 

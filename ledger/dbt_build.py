@@ -140,6 +140,7 @@ def build_ledger(
     window: CloseWindow | None = None,
     proofs: bool = True,
     select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> str:
     """`dbt build` on `warehouse`, in this process; returns dbt's log, or raises LedgerBuildFailed naming culprits.
 
@@ -151,7 +152,8 @@ def build_ledger(
     only when the configuration differs from what `warehouse` last loaded (ledger.dbt_seeds).
 
     `select` (dbt selectors) builds those nodes alone, with the seeds: e.g. the models Spark
-    builds so far (docs/operations.md, "Running on Spark").
+    builds so far (docs/operations.md, "Running on Spark"). `exclude` (dbt selectors) leaves nodes
+    out of it: e.g. the generic column tests, where a test wants the singular proofs alone.
     """
     options, settings = _project_options(warehouse, project_dir), {**_settings(warehouse, environment), **window_settings(window)}
     manifest = parse_project(options, settings, project_dir)
@@ -167,7 +169,8 @@ def build_ledger(
         command += ["--select", *select, "resource_type:seed", "--indirect-selection", "cautious"]
     elif configuration_loaded:
         command += dbt_seeds.selection_without_configuration(manifest)
-    command += [] if proofs else ["--exclude", "resource_type:test"]
+    excluded = [*exclude, *([] if proofs else ["resource_type:test"])]
+    command += ["--exclude", *excluded] if excluded else []
     output = _run_build(command, warehouse, settings, project_dir)
     if not configuration_loaded and not on_spark:
         dbt_seeds.record_loaded(warehouse, configuration)

@@ -347,3 +347,20 @@
 {% macro spark__list_any(list_expression, item_name, predicate) -%}
     exists({{ list_expression }}, {{ item_name }} -> {{ predicate }})
 {%- endmacro %}
+
+{#- A hook replacing every row of `table` with the rows of `select_sql`. Spark's parquet tables
+    take no `delete`: an `insert overwrite` is one statement that does both. -#}
+{% macro replace_rows(table, select_sql) -%}
+    {{ return(adapter.dispatch('replace_rows')(table, select_sql)) }}
+{%- endmacro %}
+
+{% macro default__replace_rows(table, select_sql) -%}
+    delete from {{ table }};
+    insert into {{ table }}
+    {{ select_sql }}
+{%- endmacro %}
+
+{% macro spark__replace_rows(table, select_sql) -%}
+    insert overwrite {{ table }}
+    {{ select_sql }}
+{%- endmacro %}

@@ -39,8 +39,7 @@
     on the current basis. No process writes the warehouse while dbt holds it, so the newest
     `_loaded_at` now is the newest the build read. -#}
 {% macro record_journal_build_mark() -%}
-    delete from close.journal_build_marks;
-    insert into close.journal_build_marks
+    {%- set mark -%}
     select
         (select max(loaded_through) from (
             {%- for relation in journal_raw_sources() %}
@@ -49,6 +48,8 @@
         )),
         '{{ journal_build_basis() }}',
         now()
+    {%- endset -%}
+    {{ replace_rows('close.journal_build_marks', mark) }}
 {%- endmacro %}
 
 {#- The days a build rewrites in the incremental journal models, from int_journal_rebuild_days:

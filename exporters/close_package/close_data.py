@@ -51,14 +51,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from exporters.close_package.adjustments import LockedPeriodAdjustment, adjustments_to_locked_periods
 from exporters.close_package.anomalies import NOT_FROZEN, PeriodAnomalies, period_anomalies
 from exporters.close_package import revenue_detail as revenue
 from exporters.entities import Entity, load_entities, select_entities
 from exporters.journal import MissingRateError
 from ledger.bank_coverage import BankCoverage, bank_coverage
+from ledger.marts import MartsReader, open_marts
 from exporters.close_package.status import NOT_RECORDED, LockStatus, ProofResults, Provenance, lock_status, provenance
 from exporters.close_package.tie_outs import InTransitPayout, TieOut, UnsettledLine, in_transit_payouts, tie_outs, unsettled_at_period_end
 from ledger.checks.snapshot_coverage import NOT_COVERED_BY_A_SNAPSHOT
@@ -311,16 +310,13 @@ def load_close_data(
     all read before anything is written; refuses a period without journal lines of those entities.
     `generated_at` is the time the package shows: the caller reads the clock, once."""
     check_period(period)
-    connection = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with open_marts(warehouse) as connection:
         context = PackageContext(proofs, dagster_run_id, generated_at, reporting_timezone)
         return read_close_data(connection, period, default_entity_id, entity_id, context)
-    finally:
-        connection.close()
 
 
 def read_close_data(
-    connection: duckdb.DuckDBPyConnection, period: str, default_entity_id: str, entity_id: str | None, context: PackageContext,
+    connection: MartsReader, period: str, default_entity_id: str, entity_id: str | None, context: PackageContext,
 ) -> list[CloseData]:
     """`load_close_data` on an open connection: a lock reads them in its own transaction to freeze them."""
     check_period(period)
@@ -329,7 +325,7 @@ def read_close_data(
     return [_entity_close_data(connection, entity, period, as_of_date, entity.entity_id == default_entity_id, context) for entity in entities]
 
 
-def package_entities(connection: duckdb.DuckDBPyConnection, period: str, entity_id: str | None = None) -> list[Entity]:
+def package_entities(connection: MartsReader, period: str, entity_id: str | None = None) -> list[Entity]:
     """The entities with journal lines through `period` (only `entity_id` when given); refuses none."""
     with_lines = [row[0] for row in connection.execute("select distinct entity_id from main.fct_journal_lines where period <= ?", [period]).fetchall()]
     entities = select_entities(load_entities(connection), with_lines, entity_id)
@@ -344,7 +340,7 @@ def package_entities(connection: duckdb.DuckDBPyConnection, period: str, entity_
 
 
 def _entity_close_data(
-    connection: duckdb.DuckDBPyConnection, entity: Entity, period: str, as_of_date: date | None, default: bool, context: PackageContext,
+    connection: MartsReader, entity: Entity, period: str, as_of_date: date | None, default: bool, context: PackageContext,
 ) -> CloseData:
     entity_id = entity.entity_id
     bank = BankScope(entity_id, unassigned=default)
@@ -388,7 +384,7 @@ def _entity_close_data(
     )
 
 
-def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[TrialBalanceLine, ...]:
+def trial_balance_lines(connection: MartsReader, entity_id: str, period: str) -> tuple[TrialBalanceLine, ...]:
     rows = connection.execute(
         """
         select
@@ -408,7 +404,7 @@ def trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, p
     return tuple(TrialBalanceLine(*row) for row in rows)
 
 
-def _provenance(connection: duckdb.DuckDBPyConnection, entity: Entity, period: str, context: PackageContext) -> Provenance:
+def _provenance(connection: MartsReader, entity: Entity, period: str, context: PackageContext) -> Provenance:
     try:
         return provenance(connection, entity, period, context.dagster_run_id, context.generated_at)
     except MissingRateError as error:
@@ -416,7 +412,7 @@ def _provenance(connection: duckdb.DuckDBPyConnection, entity: Entity, period: s
         raise CloseDataError(f"entity {entity.entity_id!r} period {period}: {error}") from error
 
 
-def functional_trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[FunctionalTrialBalanceLine, ...]:
+def functional_trial_balance_lines(connection: MartsReader, entity_id: str, period: str) -> tuple[FunctionalTrialBalanceLine, ...]:
     """The translated journal and the revaluation lines, per account in the functional currency."""
     rows = connection.execute(
         """
@@ -450,7 +446,7 @@ def functional_trial_balance_lines(connection: duckdb.DuckDBPyConnection, entity
     return tuple(FunctionalTrialBalanceLine(*row) for row in rows)
 
 
-def _bank_file_warnings(connection: duckdb.DuckDBPyConnection) -> tuple[BankFileWarning, ...]:
+def _bank_file_warnings(connection: MartsReader) -> tuple[BankFileWarning, ...]:
     """The warnings stored with the current version of every loaded statement file: they name no entity,
     so, like the unassigned bank lines, the default entity's package lists them."""
     rows = connection.execute(
@@ -460,7 +456,7 @@ def _bank_file_warnings(connection: duckdb.DuckDBPyConnection) -> tuple[BankFile
     return tuple(BankFileWarning(*row) for row in rows)
 
 
-def _rollforward(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[RollforwardLine, ...]:
+def _rollforward(connection: MartsReader, entity_id: str, period: str) -> tuple[RollforwardLine, ...]:
     rows = connection.execute(
         "select currency, category, description, net_amount_minor from main.rpt_stripe_balance_rollforward "
         "where entity_id = ? and period = ? order by currency, stripe_account_id, row_order",
@@ -503,7 +499,7 @@ _PAYOUT_STANDINGS = f"""
 """
 
 
-def payout_standings(connection: duckdb.DuckDBPyConnection, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[PayoutStanding, ...]:
+def payout_standings(connection: MartsReader, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[PayoutStanding, ...]:
     """The scope's payouts arriving in `period` (None: all), each with where it stands at the bank."""
     rows = connection.execute(
         f"select payout_id, currency, status, cast(amount_minor as bigint), cast(difference_minor as bigint) from ({_PAYOUT_STANDINGS})",
@@ -512,7 +508,7 @@ def payout_standings(connection: duckdb.DuckDBPyConnection, period: str | None, 
     return tuple(sorted((PayoutStanding(*row) for row in rows), key=lambda payout: (payout.currency, _STATUS_ORDER[payout.status], payout.payout_id)))
 
 
-def reconciliation_lines(connection: duckdb.DuckDBPyConnection, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[ReconciliationLine, ...]:
+def reconciliation_lines(connection: MartsReader, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[ReconciliationLine, ...]:
     """Per currency and status: the scope's payouts arriving in `period` (None: all), and the
     unmatched bank lines booked in it when the scope holds them."""
     rows = connection.execute(
@@ -536,7 +532,7 @@ def reconciliation_lines(connection: duckdb.DuckDBPyConnection, period: str | No
     return tuple(sorted((ReconciliationLine(*row) for row in rows), key=lambda line: (line.currency, _STATUS_ORDER[line.status])))
 
 
-def unmatched_payouts(connection: duckdb.DuckDBPyConnection, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[UnmatchedPayout, ...]:
+def unmatched_payouts(connection: MartsReader, period: str | None, bank: BankScope = EVERY_ENTITY) -> tuple[UnmatchedPayout, ...]:
     """Payouts not (confidently) at the bank: in transit, overdue, amount differences, ambiguous; once each."""
     rows = connection.execute(
         f"""
@@ -551,7 +547,7 @@ def unmatched_payouts(connection: duckdb.DuckDBPyConnection, period: str | None,
     return tuple(UnmatchedPayout(*row) for row in rows)
 
 
-def _exceptions(connection: duckdb.DuckDBPyConnection, period: str, bank: BankScope) -> tuple[ExceptionItem, ...]:
+def _exceptions(connection: MartsReader, period: str, bank: BankScope) -> tuple[ExceptionItem, ...]:
     rows = connection.execute(
         f"""
         select
@@ -569,7 +565,7 @@ def _exceptions(connection: duckdb.DuckDBPyConnection, period: str, bank: BankSc
     return tuple(ExceptionItem(*row) for row in rows)
 
 
-def _suspense_postings(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[SuspensePosting, ...]:
+def _suspense_postings(connection: MartsReader, entity_id: str, period: str) -> tuple[SuspensePosting, ...]:
     rows = connection.execute(
         """
         select
@@ -584,7 +580,7 @@ def _suspense_postings(connection: duckdb.DuckDBPyConnection, entity_id: str, pe
     return tuple(SuspensePosting(*row) for row in rows)
 
 
-def _daily_volume(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> tuple[DailyVolume, ...]:
+def _daily_volume(connection: MartsReader, entity_id: str, period: str) -> tuple[DailyVolume, ...]:
     rows = connection.execute(
         """
         select sources.accounting_date, sources.currency, count(*), cast(sum(transactions.amount_minor) as bigint)

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import duckdb
-
 from exporters import xlsx
+from ledger.marts import MartsReader
 from ledger.money import to_major
 
 if TYPE_CHECKING:
@@ -87,22 +86,22 @@ NOT_FROZEN = RevenueDetail((), (), *(("Not shown: this package was frozen at its
                            not_evaluated=True)
 
 
-def revenue_detail(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> RevenueDetail:
-    parameters = {"entity": entity_id, "period": period}
+def revenue_detail(connection: MartsReader, entity_id: str, period: str) -> RevenueDetail:
+    parameters = (entity_id, period)
     products = tuple(ProductRevenue(*row) for row in connection.execute(
         """
         select
             currency, product_id, product_name, revenue_category, revenue_account_code,
             sales_minor, discounts_minor, credited_minor, refunded_minor, net_revenue_minor, is_unknown_product
         from main.rpt_revenue_by_product
-        where entity_id = $entity and period = $period
+        where entity_id = ? and period = ?
         order by currency, product_id nulls last, revenue_category
         """, parameters).fetchall())
     taxes = tuple(JurisdictionTax(*row) for row in connection.execute(
         """
         select currency, jurisdiction, account_code, tax_collected_minor, tax_credited_minor, tax_refunded_minor, tax_payable_minor
         from main.rpt_tax_payable_by_jurisdiction
-        where entity_id = $entity and period = $period
+        where entity_id = ? and period = ?
         order by currency, jurisdiction nulls last, account_code
         """, parameters).fetchall())
     charges, known, invoiced = connection.execute(
@@ -112,7 +111,7 @@ def revenue_detail(connection: duckdb.DuckDBPyConnection, entity_id: str, period
             select distinct source_id
             from main.fct_journal_line_sources
             where source_kind = 'balance_transaction' and (line_role = 'gross' or starts_with(line_role, 'sale:'))
-                and not is_adjustment and entity_id = $entity and period = $period
+                and not is_adjustment and entity_id = ? and period = ?
         )
         select count(*), count(documents.charge_id), count(documents.invoice_id)
         from booked

@@ -14,7 +14,8 @@ deposits as (
 
     select
         payout_id,
-        list(bank_statement_line_id order by booking_date, bank_statement_line_id) as deposit_line_ids,
+        {{ ordered_list_agg('bank_statement_line_id', struct_of([('booking_date', 'booking_date'), ('bank_statement_line_id', 'bank_statement_line_id')])) }}
+            as deposit_line_ids,
         min(booking_date) as deposit_booking_date,
         min(match_rule) as deposit_match_rule
     from candidates
