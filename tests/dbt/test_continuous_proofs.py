@@ -141,3 +141,24 @@ def test_a_windowed_build_catches_a_fault_planted_on_a_day_it_rewrites_and_prove
     assert query(windowed, "select accounting_date, reason from main.int_journal_rebuild_days") == [
         (None, "no earlier build on the same settings, seeds and models"),
     ]
+
+
+def test_a_windowed_build_proves_a_payout_whose_link_landed_late(tmp_path):
+    """A transaction Stripe lists late inside a payout of last week: the payout's day is outside the
+    window, yet the hourly run proves that payout again and names it."""
+    windowed = copy_ledger(small_world_ledger(), tmp_path / "windowed")
+    window = CloseWindow(date(2026, 10, 13), date(2026, 10, 15))
+    [(payout_id, amount_minor)] = query(windowed, """
+        select payout_id, amount_minor from main.stg_stripe__payouts
+        where is_automatic and reconciliation_status = 'completed' and currency = 'usd' and created_at < '2026-10-10'
+        order by created_at, payout_id limit 1""")
+    late = transaction("txn_late_in_payout", "charge", "charge", 5_000, 175, created=ts("2026-10-03", 9))
+    land(windowed, [late], links=[(payout_id, "txn_late_in_payout")])
+
+    with pytest.raises(LedgerBuildFailed) as raised:
+        build_ledger(windowed, window=window)
+    failures = {failure.name: failure.culprits for failure in raised.value.failures}
+    assert [(row["payout_id"], row["payout_minor"], row["difference_minor"]) for row in failures["payouts_equal_their_transactions"]] == [
+        (payout_id, amount_minor, 4_825),
+    ]
+    assert query(windowed, "select payout_id from main.int_journal_rebuild_payouts") == [(payout_id,)]
