@@ -29,7 +29,7 @@
     {%- if days is none -%}
         true
     {%- else -%}
-        (accounting_date in ({% for day in days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor %}) or is_adjustment)
+        ({{ day_in('accounting_date', days) }} or is_adjustment)
     {%- endif -%}
 {%- endmacro %}
 
@@ -39,4 +39,9 @@
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ close_window_scope() }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the date `date_expression` is one of `days` (YYYY-MM-DD strings, at least one). -#}
+{% macro day_in(date_expression, days) -%}
+    {{ date_expression }} in ({% for day in days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}

@@ -52,6 +52,17 @@
     {{ replace_rows('close.journal_build_marks', mark) }}
 {%- endmacro %}
 
+{#- On-run-end: after a build in which a model or proof failed, the journal forgets its mark, so the
+    next build, windowed or not, rewrites and proves every day. A windowed build proves only the
+    days it rewrites (macros/proof_scope.sql), trusting the others to have passed when last
+    rewritten: a failure kept the mark would be proven on no later run. On DuckDB only: a Spark
+    build is a whole build (docs/operations.md), and its parquet tables take no delete. -#}
+{% macro forget_journal_build_mark_after_a_failure(results) -%}
+    {%- if execute and target.type == 'duckdb' and results | selectattr('status', 'in', ['error', 'fail']) | list | length > 0 -%}
+        delete from close.journal_build_marks
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The days a build rewrites in the incremental journal models, from int_journal_rebuild_days:
     none for every day (no window, or nothing to go on), else a list of YYYY-MM-DD. -#}
 {% macro journal_rebuild_days() -%}

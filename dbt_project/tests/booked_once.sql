@@ -1,5 +1,5 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_journal_line_sources'}}, 'description': 'Every transaction booked once. Every Stripe balance transaction with a movement is in exactly one journal entry: none missing, none doubled. When it fails: the rows name the transactions; run the ledger again for their days, and report it if it persists.'}) }}
--- depends_on: {{ ref('fct_journal_line_sources') }}
+-- depends_on: {{ ref('fct_journal_line_sources') }}, {{ ref('int_journal_rebuild_days') }}, {{ ref('stg_close__period_locks') }}
 -- Proof 1: every balance transaction with a movement is booked under exactly one original journal
 -- entry (adjusting entries cite it), with its gross on at most one gross line and the lines of its
 -- sale's parts (roles `sale:...`, int_balance_transaction_sales_split), and exactly its net on Stripe
@@ -8,12 +8,38 @@
 -- It reads the drill-down where it is stored: one row per posted record with its lines
 -- (fct_journal_source_records, whose gross and clearing lines it filters without unnesting) and
 -- the frozen lines of locked periods. A stray fee line still breaks the per-currency sum.
+-- A windowed build proves the transactions it may have changed: those whose records it rewrote
+-- (close_window_scope: the rebuilt days and every adjustment), those dated on a rebuilt day (a
+-- transaction missing from the journal has no record) and those of locked periods (their late facts
+-- become adjustments). The other days' records are as the last build proved them (a failed build
+-- leaves no mark: the next one proves every day). Each record's lines sum to zero, so the
+-- per-currency sum over the proven records is zero when the whole is.
+{%- set rebuild_days = journal_rebuild_days() %}
 
 with
 
+{% if rebuild_days is not none -%}
+proven as (
+
+    select source_id as balance_transaction_id
+    from {{ ref('fct_journal_source_records') }}
+    where source_kind = 'balance_transaction'
+        and {{ close_window_scope() }}
+    union
+    select balance_transaction_id
+    from {{ ref('stg_stripe__balance_transactions') }}
+    where {{ day_in(accounting_date('created_at'), rebuild_days) }}
+        or {{ period_in(format_date(accounting_date('created_at'), '%Y-%m'), locked_periods()) }}
+
+),
+
+{% endif -%}
 transactions as (
 
     select * from {{ ref('stg_stripe__balance_transactions') }}
+    {%- if rebuild_days is not none %}
+    semi join proven using (balance_transaction_id)
+    {%- endif %}
     where amount_minor <> 0 or fee_minor <> 0 or net_minor <> 0
 
 ),
@@ -24,6 +50,10 @@ posted_records as not materialized (
 
     select source_id, currency, original_journal_entry_id, is_adjustment, lines
     from {{ ref('fct_journal_source_records') }}
+    {%- if rebuild_days is not none %}
+    semi join proven
+        on source_id = proven.balance_transaction_id
+    {%- endif %}
     where source_kind = 'balance_transaction'
 
 ),
@@ -31,6 +61,10 @@ posted_records as not materialized (
 frozen_lines as not materialized (
 
     select * from {{ ref('stg_close__locked_journal_line_sources') }}
+    {%- if rebuild_days is not none %}
+    semi join proven
+        on source_id = proven.balance_transaction_id
+    {%- endif %}
     where source_kind = 'balance_transaction'
 
 ),

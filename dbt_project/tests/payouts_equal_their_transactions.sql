@@ -2,12 +2,19 @@
 -- Proof 4: each reconciled automatic payout's amount equals the net of the transactions it settled
 -- (its own payout transaction excluded), its own transaction is exactly minus its amount, and no
 -- transaction is settled by two payouts. Returns the payout, the numbers and the culprit.
+-- A windowed build proves the payouts whose records landed since the last build
+-- (int_journal_rebuild_payouts), and the other payouts' links to their transactions (claimed twice).
+-- depends_on: {{ ref('int_journal_rebuild_payouts') }}
+{%- set every_payout = execute and run_query("select count(*) from " ~ ref('int_journal_rebuild_payouts') ~ " where payout_id is null").columns[0].values()[0] > 0 %}
 
 with
 
 payouts as (
 
     select * from {{ ref('stg_stripe__payouts') }}
+    {%- if execute and not every_payout %}
+    semi join {{ ref('int_journal_rebuild_payouts') }} as proven using (payout_id)
+    {%- endif %}
     where is_automatic and reconciliation_status = 'completed'
 
 ),
@@ -15,6 +22,12 @@ payouts as (
 links as (
 
     select * from {{ ref('stg_stripe__payout_transactions') }}
+    {%- if execute and not every_payout %}
+    where balance_transaction_id in (
+        select balance_transaction_id from {{ ref('stg_stripe__payout_transactions') }}
+        semi join {{ ref('int_journal_rebuild_payouts') }} as proven using (payout_id)
+    )
+    {%- endif %}
 
 ),
 

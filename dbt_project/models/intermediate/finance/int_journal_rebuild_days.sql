@@ -5,6 +5,9 @@
 --   * the days of balance transactions (and their fee details, or payout links under the payout
 --     granularity, or the charge, refund, credit note or invoice payment their sales split books
 --     from) landed since the last build, however old their `created`: late facts;
+--   * the days of charges and refunds whose sale changed since the last build: an invoice, credit
+--     note, line item, line tax or discount, a product or tax rate they name, a charge's metadata
+--     or Stripe Tax transaction landed late (int_sales_document_components books from them);
 --   * the days a payout's bank move left or reached since the last build (a bank line matched
 --     late moves the arrival from the arrival date to the booking date; a payout that failed
 --     after arriving brings a return);
@@ -23,6 +26,10 @@
 -- depends_on: {{ ref('stg_stripe__payout_transactions') }}, {{ ref('stg_stripe__balance_transactions') }}
 -- depends_on: {{ journal_raw_sources() | join(', ') }}
 -- depends_on: {{ source('stripe', 'stripe_charges') }}, {{ source('stripe', 'stripe_refunds') }}, {{ source('stripe', 'stripe_credit_notes') }}, {{ source('stripe', 'stripe_invoice_payments') }}
+-- depends_on: {{ source('stripe', 'stripe_invoices') }}, {{ source('stripe', 'stripe_invoice_line_items') }}, {{ source('stripe', 'stripe_invoice_line_item_taxes') }}
+-- depends_on: {{ source('stripe', 'stripe_invoice_line_item_discounts') }}, {{ source('stripe', 'stripe_credit_note_line_items') }}, {{ source('stripe', 'stripe_credit_note_line_item_taxes') }}
+-- depends_on: {{ source('stripe', 'stripe_products') }}, {{ source('stripe', 'stripe_tax_rates') }}, {{ source('stripe', 'stripe_charge_metadata') }}
+-- depends_on: {{ source('stripe', 'stripe_tax_transactions') }}, {{ source('stripe', 'stripe_tax_transaction_line_items') }}
 
 {%- if window is none or mark is none or mark[1] != journal_build_basis() or stored is none %}
 
@@ -52,6 +59,80 @@ landed_transactions as (
     select id as balance_transaction_id, created
     from {{ source('stripe', 'stripe_balance_transactions') }}
     where _loaded_at > timestamp '{{ mark[0] }}'
+
+),
+
+-- The sales documents whose parts changed since the last build (int_sales_document_components):
+-- an invoice, credit note, line item, line tax or discount landed late, or a product or tax rate
+-- they name (a product Stripe had not listed booked to suspense; a tax rate's jurisdiction picks
+-- its account). Reads the landed rows, then the line items of the few products and rates.
+landed_invoices as (
+
+    select id as invoice_id from {{ source('stripe', 'stripe_invoices') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select invoice_id from {{ source('stripe', 'stripe_invoice_line_items') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select invoice_id from {{ source('stripe', 'stripe_invoice_line_item_taxes') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select invoice_id from {{ source('stripe', 'stripe_invoice_line_item_discounts') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select invoice_id from {{ source('stripe', 'stripe_invoice_line_items') }}
+    where product_id in (select id from {{ source('stripe', 'stripe_products') }} where _loaded_at > timestamp '{{ mark[0] }}')
+    union
+    select invoice_id from {{ source('stripe', 'stripe_invoice_line_item_taxes') }}
+    where tax_rate_id in (select id from {{ source('stripe', 'stripe_tax_rates') }} where _loaded_at > timestamp '{{ mark[0] }}')
+
+),
+
+-- A credit note line takes the product of the invoice line it credits: an invoice's change is its credit notes'.
+landed_credit_notes as (
+
+    select credit_note_id from {{ source('stripe', 'stripe_credit_note_line_items') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select credit_note_id from {{ source('stripe', 'stripe_credit_note_line_item_taxes') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select credit_note_id from {{ source('stripe', 'stripe_credit_note_line_item_taxes') }}
+    where tax_rate_id in (select id from {{ source('stripe', 'stripe_tax_rates') }} where _loaded_at > timestamp '{{ mark[0] }}')
+    union
+    select id from {{ source('stripe', 'stripe_credit_notes') }}
+    where invoice_id in (select invoice_id from landed_invoices)
+
+),
+
+-- Charges whose sale changed: those paying a changed invoice, and those without one whose metadata
+-- (revenue category, Stripe Tax transaction) or Stripe Tax transaction landed late.
+landed_sale_charges as (
+
+    select charges.id as charge_id
+    from {{ source('stripe', 'stripe_charges') }} as charges
+    semi join (
+        select payment_intent_id from {{ source('stripe', 'stripe_invoice_payments') }}
+        where invoice_id in (select invoice_id from landed_invoices)
+    ) as payments
+        on charges.payment_intent_id = payments.payment_intent_id
+    union
+    select charge_id from {{ source('stripe', 'stripe_charge_metadata') }} where _loaded_at > timestamp '{{ mark[0] }}'
+    union
+    select charge_id from {{ source('stripe', 'stripe_charge_metadata') }}
+    where key = 'tax_transaction'
+        and value in (
+            select id from {{ source('stripe', 'stripe_tax_transactions') }} where _loaded_at > timestamp '{{ mark[0] }}'
+            union
+            select tax_transaction_id from {{ source('stripe', 'stripe_tax_transaction_line_items') }} where _loaded_at > timestamp '{{ mark[0] }}'
+        )
+
+),
+
+-- Their balance transactions, and those of the refunds they split by (pro rata of the charge's
+-- document, or a changed credit note's parts).
+landed_sales as (
+
+    select balance_transaction_id from {{ source('stripe', 'stripe_charges') }}
+    where id in (select charge_id from landed_sale_charges)
+    union
+    select balance_transaction_id from {{ source('stripe', 'stripe_refunds') }}
+    where charge_id in (select charge_id from landed_sale_charges)
+        or id in (select refund_id from {{ source('stripe', 'stripe_credit_notes') }} where id in (select credit_note_id from landed_credit_notes))
 
 ),
 
@@ -93,18 +174,23 @@ landed_beside as (
 
 late_transactions as (
 
-    select * from landed_transactions
+    select *, 'a balance transaction landed since the last build' as reason from landed_transactions
     union all
-    select transactions.id as balance_transaction_id, transactions.created
+    select transactions.id, transactions.created, 'a balance transaction landed since the last build'
     from {{ source('stripe', 'stripe_balance_transactions') }} as transactions
     semi join landed_beside
         on transactions.id = landed_beside.balance_transaction_id
+    union all
+    select transactions.id, transactions.created, 'what a charge or refund sold landed since the last build'
+    from {{ source('stripe', 'stripe_balance_transactions') }} as transactions
+    semi join landed_sales
+        on transactions.id = landed_sales.balance_transaction_id
 
 ),
 
 late_days as (
 
-    select {{ accounting_date('created') }} as accounting_date, 'a balance transaction landed since the last build' as reason
+    select {{ accounting_date('created') }} as accounting_date, reason
     from late_transactions
     {%- if granularity == 'payout' %}
     union all

@@ -63,7 +63,7 @@ transactions as (
 
     select * from transactions_dated
     {%- if rebuild_days is not none %}
-    where entry_date in ({% for day in rebuild_days %}date '{{ day }}'{{ ', ' if not loop.last }}{% endfor %})
+    where {{ day_in('entry_date', rebuild_days) }}
         or {{ period_in(format_date('entry_date', '%Y-%m'), locked_periods()) }}
     {%- endif %}
 

@@ -10,7 +10,7 @@
     pre_hook="{{ delete_close_window_scope() }}",
     post_hook="{{ record_journal_build_mark() }}",
 ) }}
--- depends_on: {{ ref('int_journal_rebuild_days') }}
+-- depends_on: {{ ref('int_journal_rebuild_days') }}, {{ ref('int_journal_rebuild_payouts') }} (read against the mark this model's post-hook moves)
 
 -- The general ledger: one line per journal entry and account, signed minor units (debit positive);
 -- every entry sums to zero. Entries are daily summaries per entity and currency by default (var
