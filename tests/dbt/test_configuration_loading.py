@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from ledger import dbt_runner, dbt_seeds
-from ledger.dbt_build import LedgerBuildFailed, target_dir
+from ledger.dbt_build import LedgerBuildFailed, parse_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
 from tests.dbt.builders import build, copy_ledger, project_copy, query, small_world_ledger
 
@@ -79,14 +79,16 @@ def test_seeds_loaded_by_another_runner_are_loaded_again_by_the_next_build(ledge
 def test_a_new_process_uses_the_saved_parse_until_a_project_file_changes(ledger, tmp_path):
     project = project_copy(tmp_path / "project")
     warehouse_file = ledger
-    build(warehouse_file, project_dir=project)
+    settings = {"CLOSE_JOURNAL_GRANULARITY": "daily"}
+    # The parse a build makes first (ledger.dbt_build.build_ledger), without the build after it.
+    parse_ledger(warehouse_file, settings, project_dir=project)
     saved = target_dir(warehouse_file) / dbt_runner.SAVED_PARSE
     assert saved.exists()
 
     def parse_in_a_new_process() -> bool:
         """True when the new process found the saved parse (dbt wrote no new partial parse)."""
         script = ("import sys; from pathlib import Path; from ledger.dbt_build import parse_ledger; "
-                  "parse_ledger(Path(sys.argv[1]), {'CLOSE_JOURNAL_GRANULARITY': 'daily'}, project_dir=Path(sys.argv[2]))")
+                  f"parse_ledger(Path(sys.argv[1]), {settings!r}, project_dir=Path(sys.argv[2]))")
         partial_parse = target_dir(warehouse_file) / "partial_parse.msgpack"
         before = partial_parse.stat().st_mtime_ns
         subprocess.run([sys.executable, "-c", script, str(warehouse_file), str(project)], check=True)

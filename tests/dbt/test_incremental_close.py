@@ -57,19 +57,35 @@ IN_WINDOW = "in the close window"
 LANDED_LATE = "a balance transaction landed since the last build"
 
 
-def test_a_windowed_build_after_new_days_equals_a_full_build(tmp_path):
+def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(tmp_path):
+    """An hourly run after Stripe showed new days and transactions of earlier days (listed late, or
+    backfilled): it books them where a whole build would, without waiting for one."""
     new = [
         transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
         transaction("txn_window_jpy", "charge", "charge", 9_000, 324, currency="jpy", created=ts("2026-10-14", 8)),
         transaction("txn_window_refund", "refund", "refund", -2_000, 0, created=ts("2026-10-14", 9)),
+        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
+        transaction("txn_late_jpy", "refund", "refund", -2_000, 0, currency="jpy", created=ts("2026-10-09", 23)),
     ]
     windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)))
     assert journal(windowed) == journal(full)
-    booked = query(windowed, "select source_id, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_window_%' order by all")
-    assert ("txn_window_jpy", "gross", -9_000) in booked and ("txn_window_refund", "stripe_clearing", -2_000) in booked
+    assert rebuilt_days(windowed) == [
+        ("2026-10-05", LANDED_LATE), ("2026-10-09", LANDED_LATE),
+        ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", f"{LANDED_LATE}; {IN_WINDOW}"),
+    ]
+    in_window = query(windowed, "select source_id, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_window_%' order by all")
+    assert ("txn_window_jpy", "gross", -9_000) in in_window and ("txn_window_refund", "stripe_clearing", -2_000) in in_window
+    booked = query(windowed, "select source_id, accounting_date::varchar, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_late_%' order by all")
+    assert booked == [
+        ("txn_late_jpy", "2026-10-09", "gross", 2_000), ("txn_late_jpy", "2026-10-09", "stripe_clearing", -2_000),
+        ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
+        ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
+    ]
 
 
-def test_after_a_lock_a_windowed_build_books_a_late_fact_as_an_adjustment(tmp_path):
+def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build_books_them(tmp_path):
+    """A late fact of the locked month is an adjusting entry in November; one of an open day before
+    the window is booked on its own day."""
     def lock_october(path):
         period_close.lock_period(path, "2026-10", actor="controller")
         # A windowed build right after the lock would serve October the old way: it is refused.
@@ -84,44 +100,6 @@ def test_after_a_lock_a_windowed_build_books_a_late_fact_as_an_adjustment(tmp_pa
 
     new = [
         transaction("txn_late_october", "charge", "charge", 12_345, 388, created=ts("2026-10-07", 9)),
-        transaction("txn_november", "charge", "charge", 7_000, 233, created=ts("2026-11-02", 9)),
-    ]
-    windowed, full = windowed_and_full(tmp_path, lock_october, new, CloseWindow(date(2026, 11, 2), date(2026, 11, 3)))
-    assert journal(windowed) == journal(full)
-    adjustments = query(windowed, "select account_code, amount_minor from main.fct_journal_lines where is_adjustment order by account_code")
-    assert adjustments == [("1010", 11_957), ("4000", -12_345), ("6000", 388)]
-
-
-def test_a_windowed_build_books_late_facts_dated_before_its_window(tmp_path):
-    """An hourly run after Stripe showed transactions of earlier days (listed late, or backfilled):
-    it books them where a whole build would, without waiting for one."""
-    new = [
-        transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
-        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
-        transaction("txn_late_jpy", "refund", "refund", -2_000, 0, currency="jpy", created=ts("2026-10-09", 23)),
-    ]
-    windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)))
-    assert journal(windowed) == journal(full)
-    assert rebuilt_days(windowed) == [
-        ("2026-10-05", LANDED_LATE), ("2026-10-09", LANDED_LATE), ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", IN_WINDOW),
-    ]
-    booked = query(windowed, "select source_id, accounting_date::varchar, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_late_%' order by all")
-    assert booked == [
-        ("txn_late_jpy", "2026-10-09", "gross", 2_000), ("txn_late_jpy", "2026-10-09", "stripe_clearing", -2_000),
-        ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
-        ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
-    ]
-
-
-def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build_books_them(tmp_path):
-    """A late fact of the locked month is an adjusting entry in November; one of an open day before
-    the window is booked on its own day."""
-    def lock_october(path):
-        period_close.lock_period(path, "2026-10", actor="controller")
-        build_ledger(path)  # as `stripe-close close` does after locking
-
-    new = [
-        transaction("txn_late_october", "charge", "charge", 12_345, 388, created=ts("2026-10-07", 9)),
         transaction("txn_late_november", "charge", "charge", 4_000, 146, created=ts("2026-11-01", 9)),
         transaction("txn_november", "charge", "charge", 7_000, 233, created=ts("2026-11-03", 9)),
     ]
@@ -129,6 +107,8 @@ def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build
     assert journal(windowed) == journal(full)
     # October's day is locked: rewriting it would change nothing, its change is the adjustment.
     assert rebuilt_days(windowed) == [("2026-11-01", LANDED_LATE), ("2026-11-03", f"{LANDED_LATE}; {IN_WINDOW}")]
+    adjustments = query(windowed, "select account_code, amount_minor from main.fct_journal_lines where is_adjustment order by account_code")
+    assert adjustments == [("1010", 11_957), ("4000", -12_345), ("6000", 388)]
     lines = query(windowed, """
         select accounting_date::varchar, is_adjustment, account_code, amount_minor from main.fct_journal_lines
         where accounting_date >= date '2026-11-01' and account_code in ('1010', '4000', '6000') order by all""")
@@ -207,15 +187,16 @@ def test_a_new_window_keeps_dbts_partial_parse_and_a_half_window_is_refused(tmp_
             env={**environment, "CLOSE_WINDOW_START": "", "CLOSE_WINDOW_END": "", **window}, capture_output=True, text=True, check=False)
 
     assert dbt(["parse"], tmp_path / "parsed").returncode == 0
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(tmp_path / "parsed" / "partial_parse.msgpack", run)
+    run, half = tmp_path / "run", tmp_path / "half"
+    for target in (run, half):
+        target.mkdir()
+        shutil.copy(tmp_path / "parsed" / "partial_parse.msgpack", target)
     journal_models = ["--select", "int_journal_rebuild_days", "fct_journal_source_records", "fct_journal_lines"]
     assert dbt(["run", *journal_models], run, CLOSE_WINDOW_START="2026-10-13", CLOSE_WINDOW_END="2026-10-15").returncode == 0
     assert "Partial parsing enabled, no changes found, skipping parsing" in (run / "dbt.log").read_text()
     [compiled] = (run / "compiled").rglob("fct_journal_lines.sql")
     assert "(accounting_date in (date '2026-10-13', date '2026-10-14') or is_adjustment)" in compiled.read_text()
 
-    refused = dbt(["compile", "--select", "fct_journal_lines"], tmp_path / "half", CLOSE_WINDOW_START="2026-10-13")
+    refused = dbt(["compile", "--select", "fct_journal_lines"], half, CLOSE_WINDOW_START="2026-10-13")
     assert refused.returncode != 0
     assert "CLOSE_WINDOW_END is 'None'; give CLOSE_WINDOW_START and CLOSE_WINDOW_END as YYYY-MM-DD (end exclusive), or neither" in refused.stdout

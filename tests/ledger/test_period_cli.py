@@ -8,6 +8,9 @@ from ledger.checks.suites import SUITES
 from orchestration.cli import main
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
+ESC = "\x1b"
+KEY = "sk_test_never_in_a_log_4242"
+
 
 @pytest.fixture
 def warehouse(tmp_path, monkeypatch):
@@ -16,14 +19,32 @@ def warehouse(tmp_path, monkeypatch):
     return path
 
 
-def test_close_proves_locks_and_serves_the_frozen_period(warehouse, capsys):
+def test_close_proves_locks_and_serves_the_frozen_period_showing_dbt_and_the_proofs_as_lines(warehouse, monkeypatch, capsys):
+    """One close checked twice over: what it did to the warehouse (stdout), and how it showed its
+    progress (stderr, one line per step; dbt's log in a file, without the API key)."""
+    monkeypatch.setenv("STRIPE_API_KEY", KEY)
     assert main(["close", "--period", "2026-10", "--actor", "controller"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     lines = query(warehouse, "select count(*) from main.fct_journal_lines where period = '2026-10'")[0][0]
     assert f"Locked 2026-10" in out and f"by controller: {lines:,} journal lines" in out
     assert period_close.locked_periods(warehouse) == ["2026-10"]
     # The rebuilt ledger serves October from its frozen copy.
     assert query(warehouse, "select bool_and(is_locked) from main.fct_journal_line_sources where period = '2026-10'") == [(True,)]
+
+    assert ESC not in err
+    err_lines = err.splitlines()
+    # Built twice (to prove, then to serve the frozen month), each counted n/N as dbt finishes its nodes.
+    built = [line for line in err_lines if line.startswith("dbt build: ") and line.endswith(" done")]
+    assert len(built) == 2
+    for line in built:
+        done, total = line.removeprefix("dbt build: ").split(" ")[0].split("/")
+        assert done == total and int(total.replace(",", "")) > 100
+    assert f"Great Expectations proofs: {len(SUITES)}/{len(SUITES)} proofs done" in err_lines, err
+    assert not any("Concurrency:" in line or "OK created" in line for line in err_lines), "dbt's log is not on the terminal"
+    [log] = (warehouse.parent / "logs").glob("close-*.log")
+    text = log.read_text()
+    assert "Concurrency: 3 threads" in text and "OK created sql table model main.fct_journal_lines" in text
+    assert KEY not in text and "4242" not in text
 
     assert main(["close", "--period", "2026-10"]) == 1
     assert "2026-10 was NOT locked: period 2026-10 is already locked" in capsys.readouterr().err
@@ -85,30 +106,6 @@ def test_an_empty_period_is_locked_only_with_allow_empty(warehouse, capsys):
     assert main(["close", "--period", "2026-09", "--allow-empty", "--actor", "controller"]) == 0
     assert "Locked 2026-09" in capsys.readouterr().out
     assert period_close.locked_periods(warehouse) == ["2026-09"]
-
-
-ESC = "\x1b"
-KEY = "sk_test_never_in_a_log_4242"
-
-
-def test_close_shows_dbt_nodes_and_proofs_as_lines_and_keeps_dbt_logs_in_a_file(warehouse, monkeypatch, capsys):
-    monkeypatch.setenv("STRIPE_API_KEY", KEY)
-    assert main(["close", "--period", "2026-10"]) == 0
-    err = capsys.readouterr().err
-    assert ESC not in err
-    lines = err.splitlines()
-    # Built twice (to prove, then to serve the frozen month), each counted n/N as dbt finishes its nodes.
-    built = [line for line in lines if line.startswith("dbt build: ") and line.endswith(" done")]
-    assert len(built) == 2
-    for line in built:
-        done, total = line.removeprefix("dbt build: ").split(" ")[0].split("/")
-        assert done == total and int(total.replace(",", "")) > 100
-    assert f"Great Expectations proofs: {len(SUITES)}/{len(SUITES)} proofs done" in lines, err
-    assert not any("Concurrency:" in line or "OK created" in line for line in lines), "dbt's log is not on the terminal"
-    [log] = (warehouse.parent / "logs").glob("close-*.log")
-    text = log.read_text()
-    assert "Concurrency: 3 threads" in text and "OK created sql table model main.fct_journal_lines" in text
-    assert KEY not in text and "4242" not in text
 
 
 def test_verbose_puts_dbt_logs_on_stderr_and_writes_no_log_file(warehouse, capsys):

@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import pytest
 from lxml import html as lxml_html
 
 from exporters.close_package.package import build_close_packages
@@ -31,10 +32,17 @@ def first_period_and_lines(path):
         return connection.execute("select period, count(*) from main.fct_journal_lines group by period order by period limit 1").fetchone()
 
 
-def test_a_proven_ledger_is_locked_with_its_lines(tmp_path):
-    path = copy_ledger(small_world_ledger(), tmp_path)
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory):
+    """A copy of the small world's ledger with its first period locked by the job: (path, period, lines, the run).
+    Read-only: the lock proves the whole ledger, once for the tests that read it."""
+    path = copy_ledger(small_world_ledger(), tmp_path_factory.mktemp("locked"))
     period, lines = first_period_and_lines(path)
-    result = lock(path, period)
+    return path, period, lines, lock(path, period)
+
+
+def test_a_proven_ledger_is_locked_with_its_lines(locked):
+    path, period, lines, result = locked
     assert result.success
     assert result.output_for_node("lock_or_reopen_period") == {"period": period, "action": "lock", "journal_lines": lines, "close_packages": ["main"]}
     assert period_close.locked_periods(path) == [period]
@@ -72,14 +80,14 @@ def test_an_empty_period_is_locked_only_when_the_run_config_allows_it(tmp_path):
     assert period_close.locked_periods(path) == ["2026-09"]
 
 
-def test_a_locked_package_shows_the_proofs_of_the_lock_at_its_time_ever_after(tmp_path):
+def test_a_locked_package_shows_the_proofs_of_the_lock_at_its_time_ever_after(locked, tmp_path):
     """The job's instance holds no check result (nothing evaluated there): the frozen package shows
     the proofs the lock ran itself, each passed at the lock's time, and keeps them through later builds."""
-    path = copy_ledger(small_world_ledger(), tmp_path / "ledger")
-    period, _ = first_period_and_lines(path)
-    assert lock(path, period).success
-    [locked] = period_close.lock_states(path)
-    at = locked.locked_at.replace(microsecond=0)
+    path, period, _, result = locked
+    assert result.success
+    path = copy_ledger(path, tmp_path / "ledger")  # built again below
+    [lock_state] = period_close.lock_states(path)
+    at = lock_state.locked_at.replace(microsecond=0)
 
     def package(folder: Path) -> tuple[dict, str, str]:
         [built] = build_close_packages(path, Destination(directory=folder), [period], "main")
