@@ -36,13 +36,21 @@ from ledger import warehouse
 from ledger.checks.validate import run_suites
 from ledger.dbt_build import CloseWindow, build_ledger, load_configuration, parse_ledger, target_dir
 from ledger.sources.stripe_api import STREAMS, StripeApiSettings, Window, ingest, plan_window
-from orchestration.bench import BENCH_API_KEY, StageFigures, in_a_fresh_process, measured, start_sandbox
+from orchestration.bench import BENCH_API_KEY, RssSampler, StageFigures, in_a_fresh_process, measured, start_sandbox
 from sandbox.merchant import MIN_DAYS, OWN_ACCOUNT_ID, WorldSpec, simulate
 from sandbox.raw_tables import load_world
 
 HOUR = timedelta(hours=1)
+# The busiest merchant the benchmark simulates: about 1,250 transactions an hour.
+BUSIEST_DAY = 30_000
 # The late facts: transactions of the last minutes before the close window, not yet in a payout.
 LATE_SPAN = timedelta(minutes=10)
+
+
+def default_transactions_per_day(histories: list[int]) -> int:
+    """One rate for every history, so that each hourly run reads the same hour: the busiest day up to
+    BUSIEST_DAY at which the smallest history still spans the sandbox's MIN_DAYS."""
+    return max(1, min(BUSIEST_DAY, min(histories) // MIN_DAYS))
 
 
 def history_spec(history: int, transactions_per_day: int, seed: int) -> WorldSpec:
@@ -77,15 +85,19 @@ def continuous_benchmark(history: int, transactions_per_day: int, seed: int, wor
     figures: dict[str, StageFigures] = {}
     me = psutil.Process()
     server, url = start_sandbox(spec)
+    # The stand-in for Stripe is no part of the hourly run, but its memory decides whether the bench can run at all.
+    server_memory = RssSampler(psutil.Process(server.pid), include_children=False)
     try:
-        with measured(figures, "dbt_parse", me):
-            parse_ledger(warehouse_file)
-        with measured(figures, "ingest", me) as stage:
-            landed = _ingest_the_hour(url, warehouse_file, end, window.start)
-            stage.extra = landed
+        with server_memory:
+            with measured(figures, "dbt_parse", me):
+                parse_ledger(warehouse_file)
+            with measured(figures, "ingest", me) as stage:
+                landed = _ingest_the_hour(url, warehouse_file, end, window.start)
+                stage.extra = landed
     finally:
         server.terminate()
         server.wait()
+    print(f"{'sandbox':<12} peak {server_memory.peak_mb:8.1f} MiB  (the sandbox Stripe server, from its start to the end of the ingestion)", flush=True)
     with measured(figures, "dbt_build", me) as stage:
         build_ledger(warehouse_file, window=window)
         stage.extra = {"rebuilt_days": _rebuilt_days(warehouse_file), "slowest_nodes": slowest_nodes(warehouse_file),
@@ -113,6 +125,7 @@ def continuous_benchmark(history: int, transactions_per_day: int, seed: int, wor
         "hourly_peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
         "whole_build_wall_s": round(whole["whole_build"].wall_s, 2),
         "whole_build_cpu_s": whole["whole_build"].cpu_s,
+        "sandbox_peak_rss_mb": round(server_memory.peak_mb, 1),
         "stages": hourly,
     }
 
