@@ -7,7 +7,8 @@ Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payou
 `sandbox.sales` (charges, refunds, disputes, invoices with their lines, invoice payments, credit
 notes with theirs, products, prices, tax rates, Connect transfers): list (filter `created`) and
 retrieve by id; Stripe Tax transactions (`GET /v1/tax/transactions/{id}`, their lines inline) by id
-only, as Stripe serves them. The
+only, as Stripe serves them. Their sales detail is built once per world, by the first request that
+needs it (requests arriving meanwhile wait for that build) or before serving (`build_sources`). The
 `Stripe-Account` header acts as a connected account (a world of its own); an account the key
 cannot reach is refused as Stripe does (403). Lists are newest first with
 `limit` (1-100, default 10), `starting_after`, `ending_before`, `has_more` and `url`, exactly as
