@@ -9,7 +9,8 @@ Per history size (each in a fresh process, as a deployment starts each run):
    when the history was read, as Stripe lists some transactions late). The history has no balance
    snapshot (Stripe's balance would include the late facts). The ledger is built whole once, with
    the saved parse and the loaded configuration a deployment keeps (not counted).
-2. The hourly run, timed stage by stage (wall and CPU): ingestion from the sandbox Stripe API over
+2. The hourly run, timed stage by stage (wall and CPU): ingestion of balance transactions and
+   payouts (no source objects, as the history has none) from the sandbox Stripe API over
    HTTP (the real stripe SDK: the incremental window from the cursors, with its overlap, and the
    re-read of the late facts' ten minutes, as `stripe-close ingest --start` would), the windowed
    ledger build (yesterday and today, dbt with every proof) and the Great Expectations suites.
@@ -159,7 +160,9 @@ def _land_history(spec: WorldSpec, warehouse_file: Path, history_end: datetime, 
 
 def _ingest_the_hour(url: str, warehouse_file: Path, now: datetime, window_start: date) -> dict[str, int]:
     """The hourly ingestion from the sandbox API, then the re-read of the late facts' minutes."""
-    settings = StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=100)
+    # No source objects: the history has none (see _land_history), so the hour's refunds would refund
+    # charges whose invoices and products were never read.
+    settings = StripeApiSettings(api_key=BENCH_API_KEY, api_base=url, max_requests_per_second=100, source_objects="off")
     late_from = datetime.combine(window_start, datetime.min.time(), tzinfo=timezone.utc) - LATE_SPAN
     with warehouse.connect(warehouse_file) as connection:
         hour = ingest(settings, connection, plan_window(connection, settings, None, None, now, first_run_days=2), now=now)
