@@ -50,7 +50,7 @@ bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --objects 20000 --requests-per-second 25
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --source data_pipeline
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --sizes 1000000,10000000
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench continuous --histories 1000000,11000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench continuous --histories 100000,300000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 1000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench parse

@@ -33,7 +33,6 @@ from orchestration.bench import RssSampler
 from sandbox import data_pipeline as delivery
 from sandbox.local_s3 import LocalS3
 from sandbox.merchant import WorldSpec, simulate
-from sandbox.sales import sales
 from sandbox.stripe_api import SandboxStripeServer, ServerBehaviour
 
 BENCH_API_KEY = "sk_test_bench_ingest"
@@ -60,9 +59,9 @@ class ApiBenchmark:
 
 def _serve(spec: WorldSpec, behaviour: ServerBehaviour, pipe: Connection) -> None:
     """The sandbox API in a child process: report the address, serve until told to stop."""
-    world = simulate(spec)
-    sales(world)  # the source objects are built before the clock starts, not on the first request for them
-    server = SandboxStripeServer(world, BENCH_API_KEY, behaviour=behaviour).start()
+    server = SandboxStripeServer(simulate(spec), BENCH_API_KEY, behaviour=behaviour)
+    server.build_sources()  # before the clock starts, not on the first request for them
+    server.start()
     pipe.send(server.url)
     pipe.recv()
     server.stop()

@@ -57,11 +57,12 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
         description="Per history size, in a fresh process: land that many transactions, then time the hourly run "
         "(ingest the last hour and late facts from the sandbox API, windowed ledger build, every proof) "
         "and a whole build for comparison.")
-    bench_continuous.add_argument("--histories", default="1000000,11000000",
-                                  help="comma-separated history sizes in transactions (default 1000000,11000000)")
+    bench_continuous.add_argument("--histories", default="100000,300000",
+                                  help="comma-separated history sizes in transactions (default 100000,300000)")
     bench_continuous.add_argument("--history", type=at_least(1), default=None, help="one history size, in this process")
-    bench_continuous.add_argument("--transactions-per-day", type=at_least(24), default=30_000,
-                                  help="the merchant's transactions a day (default 30,000: about 1,250 an hour)")
+    bench_continuous.add_argument("--transactions-per-day", type=at_least(24), default=None,
+                                  help=f"the merchant's transactions a day (default: the smallest history over {MIN_DAYS} days, "
+                                       "at most 30,000, about 1,250 an hour)")
     bench_continuous.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
     bench_continuous.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouses go")
     bench_continuous.set_defaults(handler=_bench_continuous)
@@ -138,12 +139,13 @@ def _bench_close(args: argparse.Namespace) -> int:
 
 
 def _bench_continuous(args: argparse.Namespace) -> int:
-    from orchestration.bench_continuous import history_spec, run_continuous_benchmark
+    from orchestration.bench_continuous import default_transactions_per_day, history_spec, run_continuous_benchmark
 
     histories = [args.history] if args.history else [int(size) for size in args.histories.split(",")]
+    transactions_per_day = args.transactions_per_day or default_transactions_per_day(histories)
     for history in histories:
         try:
-            history_spec(history, args.transactions_per_day, args.seed)
+            history_spec(history, transactions_per_day, args.seed)
         except ValueError as too_short:
             raise UserMistake(str(too_short)) from None
-    return run_continuous_benchmark(histories, args.transactions_per_day, args.seed, Path(args.workdir) / "continuous")
+    return run_continuous_benchmark(histories, transactions_per_day, args.seed, Path(args.workdir) / "continuous")

@@ -7,7 +7,8 @@ Served: `GET /v1/balance_transactions` (filters `created[gt|gte|lt|lte]`, `payou
 `sandbox.sales` (charges, refunds, disputes, invoices with their lines, invoice payments, credit
 notes with theirs, products, prices, tax rates, Connect transfers): list (filter `created`) and
 retrieve by id; Stripe Tax transactions (`GET /v1/tax/transactions/{id}`, their lines inline) by id
-only, as Stripe serves them. The
+only, as Stripe serves them. Their sales detail is built once per world, by the first request that
+needs it (requests arriving meanwhile wait for that build) or before serving (`build_sources`). The
 `Stripe-Account` header acts as a connected account (a world of its own); an account the key
 cannot reach is refused as Stripe does (403). Lists are newest first with
 `limit` (1-100, default 10), `starting_after`, `ending_before`, `has_more` and `url`, exactly as
@@ -279,12 +280,24 @@ class SandboxStripe:
         self._payout_position = {row["id"]: position for position, row in enumerate(self._payouts)}
         self._source_lists: dict[str, _ObjectList] | None = None
         self._by_id: dict[str, dict[str, Any]] = {}
+        # Requests are served on a thread each: the ones that arrive while the sales detail is being
+        # built wait for that one build (a build per request once took 19 GB and every client's timeout).
+        self._sources_lock = threading.Lock()
+
+    def build_sources(self) -> None:
+        """Build the world's source objects now (about a millisecond per transaction), so that no
+        request waits for them: `sandbox serve` does before it says where it listens."""
+        self._sources()
 
     def _sources(self) -> dict[str, "_ObjectList"]:
-        """The world's source objects per resource, built on the first request that needs them."""
+        """The world's source objects per resource, built once, by the first request that needs them."""
         if self._source_lists is None:
-            self._source_lists = {resource: _ObjectList(objects, f"/v1/{resource}") for resource, objects in sales(self.world).by_resource().items()}
-            self._by_id = {obj["id"]: obj for objects in sales(self.world).by_resource().values() for obj in objects}
+            with self._sources_lock:
+                if self._source_lists is None:
+                    by_resource = sales(self.world).by_resource()
+                    self._by_id = {obj["id"]: obj for objects in by_resource.values() for obj in objects}
+                    # Set last: a request that finds the lists without the lock finds `_by_id` complete too.
+                    self._source_lists = {resource: _ObjectList(objects, f"/v1/{resource}") for resource, objects in by_resource.items()}
         return self._source_lists
 
     def list_sources(self, resource: str, query: Query) -> dict[str, Any]:
@@ -564,6 +577,11 @@ class SandboxStripeServer:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def build_sources(self) -> None:
+        """Every account's source objects, built before the first request instead of during it."""
+        for store in self._stores.values():
+            store.build_sources()
 
     def set_clock(self, clock: int) -> None:
         for store in self._stores.values():

@@ -342,3 +342,70 @@ def test_tax_transactions_are_retrieved_by_id_and_transfers_listed_with_exactly_
     for transfer in transfers:
         assert_same_shape(stripe_fixtures["transfer"], transfer, transfer["id"])
     assert refused.value.http_status == 404
+
+
+
+@pytest.fixture
+def sales_builds(monkeypatch) -> list[int]:
+    """The transaction count of every world whose sales detail is built while the test runs."""
+    from sandbox import sales as sales_module
+
+    builds: list[int] = []
+    real_build = sales_module._build
+
+    def counted_build(world):
+        builds.append(world.balance_transactions.num_rows)
+        return real_build(world)
+
+    monkeypatch.setattr(sales_module, "_build", counted_build)
+    return builds
+
+
+def test_workers_asking_at_once_for_expanded_sources_get_them_from_one_build(sales_builds):
+    """The bench's hourly ingestion: eight workers' first pages, all `expand[]=data.source`, reach a
+    server that has not built its sales detail yet. Each must get the charges in place, and the detail
+    be built once: a build per waiting request ran the sandbox out of memory (19 GB for 300,000
+    transactions) and past the client's timeout."""
+    import threading
+
+    from sandbox.merchant import simulate
+    from tests.conftest import SMALL_WORLD
+
+    world = simulate(SMALL_WORLD)
+    workers = 8
+    all_asking = threading.Barrier(workers)
+    pages: list[list[dict]] = []
+
+    def first_page(server) -> None:
+        all_asking.wait()
+        page = client(server).v1.balance_transactions.list(params={"limit": 100, "type": "charge", "expand": ["data.source"]})
+        pages.append([transaction.to_dict() for transaction in page.data])
+
+    with SandboxStripeServer(world, API_KEY) as server:
+        threads = [threading.Thread(target=first_page, args=(server,)) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sales_builds == [world.balance_transactions.num_rows]
+    assert len(pages) == workers
+    for page in pages:
+        assert len(page) == 100
+        assert all(transaction["source"]["object"] == "charge" and transaction["source"]["amount"] == transaction["amount"] for transaction in page)
+
+
+def test_sources_built_ahead_are_not_built_again_by_requests(sales_builds):
+    """`sandbox serve` builds the sales detail before it gives its address (`--source-objects ahead`):
+    requests then find it built."""
+    from sandbox.merchant import simulate
+    from tests.conftest import SMALL_WORLD
+
+    world = simulate(SMALL_WORLD)
+    server = SandboxStripeServer(world, API_KEY)
+    server.build_sources()
+    assert sales_builds == [world.balance_transactions.num_rows]
+    with server:
+        charges = client(server).v1.charges.list(params={"limit": 3}).data
+        expanded = client(server).v1.balance_transactions.list(params={"limit": 3, "type": "charge", "expand": ["data.source"]}).data
+    assert len(charges) == 3 and all(transaction.source.object == "charge" for transaction in expanded)
+    assert sales_builds == [world.balance_transactions.num_rows]
