@@ -77,3 +77,9 @@ def test_a_partitioned_run_reads_the_seed_files_as_edited(tmp_path, monkeypatch)
     credits, metadata, evaluated = close_the_day()
     assert credits == [("4100", -1_000)]
     assert "configuration" not in metadata and unique_codes in evaluated
+
+    # One seed materialized alone (from the UI) loads only itself: nothing is recorded, so the next
+    # run loads and tests them all.
+    rules.write_text(rules.read_text().replace("reporting_category,charge,,,4100,", CHARGE_RULE, 1))
+    dg.materialize([seeds], selection=[rules_key], instance=instance, resources=resources)
+    assert query(warehouse, "select count(*) from information_schema.tables where table_name = 'configuration_loaded'") == [(0,)]

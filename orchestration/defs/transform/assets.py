@@ -80,7 +80,8 @@ def dbt_project_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.Ass
             yield from unchanged_configuration(context, since)
             return
         yield from _dbt_build(context, dbt, warehouse, {"DBT_INDIRECT_SELECTION": "cautious"}, "accounting configuration")
-        if configuration is not None:
+        # A subset (one seed materialized from the UI) loaded only part of what the fingerprint covers.
+        if configuration is not None and set(context.selected_asset_keys) == set(context.assets_def.keys):
             dbt_seeds.record_loaded(warehouse.file, configuration)
 
     @dbt_assets(
