@@ -80,8 +80,9 @@ def dbt_project_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.Ass
             yield from unchanged_configuration(context, since)
             return
         yield from _dbt_build(context, dbt, warehouse, {"DBT_INDIRECT_SELECTION": "cautious"}, "accounting configuration")
-        # A subset (one seed materialized from the UI) loaded only part of what the fingerprint covers.
-        if configuration is not None and set(context.selected_asset_keys) == set(context.assets_def.keys):
+        # A subset (one seed materialized from the UI, or the seeds without their tests) loaded or
+        # tested only part of what the fingerprint covers.
+        if configuration is not None and not context.is_subset:
             dbt_seeds.record_loaded(warehouse.file, configuration)
 
     @dbt_assets(
