@@ -180,11 +180,20 @@ def build_ledger(
 def load_configuration(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> None:
     """Load and test the accounting configuration (the seeds) alone, and record it as loaded."""
     options, settings = _project_options(warehouse, project_dir), _settings(warehouse, environment)
-    configuration = dbt_seeds.configuration_fingerprint(parse_project(options, settings, project_dir))
+    configuration = recordable_configuration(warehouse, environment, project_dir)
     command = ["build", *options, "--select", "resource_type:seed", "--indirect-selection", "cautious", "--full-refresh"]
     _run_build(command, warehouse, settings, project_dir)
-    if settings["CLOSE_ENGINE"] == "duckdb":
+    if configuration is not None:
         dbt_seeds.record_loaded(warehouse, configuration)
+
+
+def recordable_configuration(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> str | None:
+    """The fingerprint of the configuration in `project_dir` (ledger.dbt_seeds), or None on Spark,
+    whose seeds load with every build (the record is kept in the DuckDB file)."""
+    options, settings = _project_options(warehouse, project_dir), _settings(warehouse, environment)
+    if settings["CLOSE_ENGINE"] != "duckdb":
+        return None
+    return dbt_seeds.configuration_fingerprint(parse_project(options, settings, project_dir))
 
 
 def _run_build(command: list[str], warehouse: Path, settings: Mapping[str, str], project_dir: Path) -> str:

@@ -1,6 +1,7 @@
 """The accounting configuration (seeds) is loaded and tested when it changes, not on every build;
 and a new process finds the parse of the one before it."""
 
+import json
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import duckdb
 import pytest
 
 from ledger import dbt_runner, dbt_seeds
-from ledger.dbt_build import LedgerBuildFailed, parse_ledger, target_dir
+from ledger.dbt_build import LedgerBuildFailed, load_configuration, parse_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
 from tests.dbt.builders import build, copy_ledger, project_copy, query, small_world_ledger
 
@@ -65,6 +66,28 @@ def test_an_edited_seed_is_loaded_and_a_bad_one_fails_naming_the_row(ledger, tmp
                for f in raised.value.failures)
     # Nothing records the failed load, so the build after the fix loads the seeds again.
     assert query(ledger, "select count(*) from information_schema.tables where table_name = 'configuration_loaded'") == [(0,)]
+
+
+def build_in_a_new_process(warehouse_file, project) -> dict:
+    """A real `dbt build` in a fresh Python process, as each hourly `stripe-close` run and Dagster run is."""
+    script = ("import sys; from pathlib import Path; from ledger.dbt_build import build_ledger; "
+              "build_ledger(Path(sys.argv[1]), {'CLOSE_JOURNAL_GRANULARITY': 'daily'}, project_dir=Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", script, str(warehouse_file), str(project)], check=True, capture_output=True)
+    return json.loads((target_dir(warehouse_file) / "run_results.json").read_text())
+
+
+def test_a_new_process_leaves_the_seeds_a_long_lived_one_loaded_alone_until_a_seed_changes(ledger, tmp_path):
+    project = project_copy(tmp_path / "project")
+    # A long-lived process (a harness, the Dagster daemon's code server) loads the seeds twice: its
+    # second load records the fingerprint of a project it has already built once.
+    load_configuration(ledger, project_dir=project)
+    load_configuration(ledger, project_dir=project)
+    assert seeds_run(build_in_a_new_process(ledger, project)) == []
+
+    with (project / "seeds" / "gl_accounts.csv").open("a") as accounts:
+        accounts.write("4999,Other Stripe income,income,4999,499900\n")
+    assert len(seeds_run(build_in_a_new_process(ledger, project))) == SEED_COUNT
+    assert query(ledger, "select account_name from accounting.gl_accounts where account_code = '4999'") == [("Other Stripe income",)]
 
 
 def test_seeds_loaded_by_another_runner_are_loaded_again_by_the_next_build(ledger, tmp_path):

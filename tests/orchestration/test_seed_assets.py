@@ -4,6 +4,7 @@ every partitioned ledger run before the models that read it."""
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
+from ledger import dbt_seeds
 from ledger.dbt_project import dbt_executable
 from orchestration.definitions import defs
 from orchestration.defs.resources import WarehouseResource
@@ -45,15 +46,40 @@ def test_a_partitioned_run_reads_the_seed_files_as_edited(tmp_path, monkeypatch)
     resources = {"dbt": dbt, "warehouse": WarehouseResource(path=str(warehouse))}
     instance = dg.DagsterInstance.ephemeral()
 
-    def close_the_day() -> list[tuple]:
-        result = dg.materialize([seeds, models], partition_key="2026-10-05", instance=instance, resources=resources)
-        materialized = {event.asset_key: event.materialization.partition for event in result.get_asset_materialization_events()}
-        assert materialized[dg.AssetKey(["accounting", "gl_mapping_rules"])] is None
-        assert materialized[dg.AssetKey("fct_journal_lines")] == "2026-10-05"
-        return query(warehouse, "select account_code, amount_minor from main.fct_journal_lines where amount_minor < 0 order by all")
+    rules_key = dg.AssetKey(["accounting", "gl_mapping_rules"])
+    unique_codes = dg.AssetCheckKey(dg.AssetKey(["accounting", "gl_accounts"]), "unique_gl_accounts_account_code")
 
-    assert close_the_day() == [("4000", -1_000)]
+    def close_the_day() -> tuple[list[tuple], dict, set[dg.AssetCheckKey]]:
+        """The day's credits, the mapping rules' materialization metadata and the seed checks the run evaluated."""
+        result = dg.materialize([seeds, models], partition_key="2026-10-05", instance=instance, resources=resources)
+        materialized = {event.asset_key: event.materialization for event in result.get_asset_materialization_events()}
+        assert materialized[rules_key].partition is None
+        assert materialized[dg.AssetKey("fct_journal_lines")].partition == "2026-10-05"
+        evaluated = {evaluation.asset_check_key for evaluation in result.get_asset_check_evaluations() if evaluation.asset_key in seeds.keys}
+        credits = query(warehouse, "select account_code, amount_minor from main.fct_journal_lines where amount_minor < 0 order by all")
+        return credits, materialized[rules_key].metadata, evaluated
+
+    credits, metadata, evaluated = close_the_day()
+    assert credits == [("4000", -1_000)]
+    assert "configuration" not in metadata and unique_codes in evaluated
+    loaded_at = query(warehouse, f"select loaded_at from {dbt_seeds.FINGERPRINT_TABLE}")[0][0]
+
+    # The next run finds the configuration it would load already loaded: it says so and runs no
+    # seed test (nothing shown as passed that did not run).
+    credits, metadata, evaluated = close_the_day()
+    assert credits == [("4000", -1_000)]
+    assert metadata["configuration"] == dg.TextMetadataValue(f"unchanged since {loaded_at:%Y-%m-%d %H:%M:%S} UTC, not reloaded")
+    assert evaluated == set()
+
     rules = project / "seeds" / "gl_mapping_rules.csv"
     assert CHARGE_RULE in rules.read_text()
     rules.write_text(rules.read_text().replace(CHARGE_RULE, "reporting_category,charge,,,4100,", 1))
-    assert close_the_day() == [("4100", -1_000)]
+    credits, metadata, evaluated = close_the_day()
+    assert credits == [("4100", -1_000)]
+    assert "configuration" not in metadata and unique_codes in evaluated
+
+    # One seed materialized alone (from the UI) loads only itself: nothing is recorded, so the next
+    # run loads and tests them all.
+    rules.write_text(rules.read_text().replace("reporting_category,charge,,,4100,", CHARGE_RULE, 1))
+    dg.materialize([seeds], selection=[rules_key], instance=instance, resources=resources)
+    assert query(warehouse, "select count(*) from information_schema.tables where table_name = 'configuration_loaded'") == [(0,)]

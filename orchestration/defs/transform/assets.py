@@ -18,6 +18,7 @@ again, a new window in the environment keeps its partial parse (about 2.7 s less
 import os
 import shutil
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -25,8 +26,8 @@ from unittest import mock
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ledger import accounting_config, progress
-from ledger.dbt_build import CloseWindow, window_settings
+from ledger import accounting_config, dbt_seeds, progress
+from ledger.dbt_build import CloseWindow, recordable_configuration, window_settings
 from orchestration import groups
 from orchestration.dbt_test_descriptions import describe_test
 from orchestration.defs.resources import WarehouseResource
@@ -70,9 +71,19 @@ def dbt_project_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.Ass
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=LedgerTranslator(), pool="duckdb", select=SEEDS)
     def accounting_config_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        """Loads the accounting configuration with `dbt build`: the seeds, and their data tests as asset checks."""
+        """Loads the accounting configuration with `dbt build`: the seeds, and their data tests as asset
+        checks; or, when the warehouse already holds this configuration, says since when and loads nothing."""
         require_valid_configuration(dbt)
+        configuration = recordable_configuration(warehouse.file, project_dir=Path(dbt.project_dir))
+        since = dbt_seeds.loaded_since(warehouse.file, configuration) if configuration else None
+        if since:
+            yield from unchanged_configuration(context, since)
+            return
         yield from _dbt_build(context, dbt, warehouse, {"DBT_INDIRECT_SELECTION": "cautious"}, "accounting configuration")
+        # A subset (one seed materialized from the UI, or the seeds without their tests) loaded or
+        # tested only part of what the fingerprint covers.
+        if configuration is not None and not context.is_subset:
+            dbt_seeds.record_loaded(warehouse.file, configuration)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -104,6 +115,15 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+def unchanged_configuration(context: dg.AssetExecutionContext, since: datetime):
+    """A materialization of each seed that says it was not reloaded. Its tests are not run, so they
+    report nothing here (their last evaluation stands), never a pass."""
+    note = f"unchanged since {since:%Y-%m-%d %H:%M:%S} UTC, not reloaded"
+    context.log.info(f"accounting configuration {note}")
+    for key in sorted(context.selected_asset_keys):
+        yield dg.MaterializeResult(asset_key=key, metadata={"configuration": note})
 
 
 def require_valid_configuration(dbt: DbtCliResource) -> None:
