@@ -22,6 +22,7 @@ from ledger.sources import source_tables, stripe_records
 from sandbox import stripe_objects
 from sandbox.merchant import World
 from sandbox.sales import sales
+from sandbox.sales_columns import source_object_tables
 
 SOURCE = "sandbox"
 TIMESTAMP = pa.timestamp("us")
@@ -128,11 +129,12 @@ def source_object_rows(world: World, loaded_at: datetime) -> dict[str, pa.Table]
     return {table: pa.concat_tables(tables) for table, tables in parts.items() if tables}
 
 
-def load_world(connection: duckdb.DuckDBPyConnection, world: World, source_objects: bool = True) -> dict[str, int]:
+def load_world(connection: duckdb.DuckDBPyConnection, world: World, source_objects: bool = True, generated_sales: bool = False) -> dict[str, int]:
     """Land the whole world into the raw tables, its source objects too unless `source_objects` is
     false; returns the row count per table. The source objects are built object by object
-    (`sandbox.sales`): about a millisecond per balance transaction, which a million-row benchmark
-    of the balance transactions alone need not pay."""
+    (`sandbox.sales`, what the sandbox API serves): about a millisecond per balance transaction.
+    With `generated_sales` they are drawn column-wise instead (`sandbox.sales_columns`: the same
+    tables and kinds of rows, other draws), in seconds per million, for benchmarks."""
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     transactions, fee_details = balance_transaction_rows(world, loaded_at)
     payouts, links = payout_rows(world, loaded_at)
@@ -142,10 +144,14 @@ def load_world(connection: duckdb.DuckDBPyConnection, world: World, source_objec
     for table, rows in [
         ("stripe_balance_transactions", transactions), ("stripe_fee_details", fee_details),
         ("stripe_payouts", payouts), ("stripe_payout_transactions", links), ("stripe_balance_snapshots", snapshot),
-        *(source_object_rows(world, loaded_at).items() if source_objects else ()),
+        *(_source_objects(world, loaded_at, generated_sales).items() if source_objects else ()),
     ]:
         counts[table] = _insert(connection, table, rows)
     return counts
+
+
+def _source_objects(world: World, loaded_at: datetime, generated: bool) -> dict[str, pa.Table]:
+    return source_object_tables(world, SOURCE, loaded_at) if generated else source_object_rows(world, loaded_at)
 
 
 def _insert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
