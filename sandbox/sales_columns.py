@@ -21,6 +21,7 @@ differ. Personal columns stay null, as ingestion leaves them by default.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
@@ -43,12 +44,32 @@ PRODUCT_KEYS = tuple(catalog.PRODUCTS)
 RATE_KEYS = tuple(catalog.TAX_RATES)
 # Percentages in thousandths (8.875 % -> 8875): integer arithmetic for Decimal's ROUND_HALF_UP.
 RATE_MILLI = np.array([int(catalog.TAX_RATES[key].percentage * 1000) for key in RATE_KEYS], np.int64)
-STANDARD_RATED = np.array([catalog.TAX_RATES[key].taxability_reason == "standard_rated" for key in RATE_KEYS])
+# Balance transactions drawn at a time (whole days, at least CHUNK_DAYS): bounds the memory of a
+# ten-million world. A refund finds its charge within its own chunk, as the partial capture and the
+# dispute (days 1 and 2) do in the first.
+CHUNK_TRANSACTIONS = 1_000_000
+CHUNK_DAYS = 3
+
+
+def source_object_chunks(world: World, source: str, loaded_at: datetime) -> Iterator[dict[str, pa.Table]]:
+    """The source-object raw tables of the world's objects created by `as_of`, by table name, a
+    chunk of days at a time (the catalog with the first); ids never repeat between chunks."""
+    generator = _Generator(world)
+    events = generator.events
+    per_day = max(1, events.height // max(1, world.spec.days))
+    days = max(CHUNK_DAYS, -(-CHUNK_TRANSACTIONS // per_day))
+    window = ((pl.col("created") - world.spec.start_ts) // (days * DAY)).clip(lower_bound=0).alias("window")
+    for first, (_, chunk) in enumerate(events.with_columns(window).partition_by("window", as_dict=True, maintain_order=True).items()):
+        yield generator.tables(chunk.drop("window"), source, loaded_at, with_catalog=first == 0)
 
 
 def source_object_tables(world: World, source: str, loaded_at: datetime) -> dict[str, pa.Table]:
-    """Every source-object raw table of the world's objects created by `as_of`, by table name."""
-    return _Generator(world).tables(source, loaded_at)
+    """Every source-object raw table of the world's objects created by `as_of`, whole, by table name."""
+    parts: dict[str, list[pa.Table]] = {}
+    for chunk in source_object_chunks(world, source, loaded_at):
+        for name, table in chunk.items():
+            parts.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(tables) for name, tables in parts.items()}
 
 
 def _round_half_up(numerator: np.ndarray, denominator: np.ndarray | int) -> np.ndarray:
@@ -93,7 +114,9 @@ class _Generator:
                        .sort(["created", "id"]).with_row_index("sequence", offset=1))
         self.frames: dict[str, pl.DataFrame] = {}
 
-    def tables(self, source: str, loaded_at: datetime) -> dict[str, pa.Table]:
+    def tables(self, events: pl.DataFrame, source: str, loaded_at: datetime, with_catalog: bool) -> dict[str, pa.Table]:
+        """The raw tables of the objects of `events` (a chunk of whole days, in order)."""
+        self.events, self.frames = events, {}
         charges = self._charges(self.events.filter(pl.col("event") == "charge"))
         charges, refunds = self._refunds(charges)
         charges = self._dispute(charges)
@@ -102,17 +125,18 @@ class _Generator:
         self._tax_transactions(charges)
         self._charge_rows(charges)
         self.frames["stripe_refunds"] = refunds.drop("sequence")
-        catalog_objects = {"products": self.catalog.detail.products, "prices": self.catalog.detail.prices,
-                           "tax_rates": self.catalog.detail.tax_rates}
+        detail = self.catalog.detail
+        objects = {"products": detail.products, "prices": detail.prices, "tax_rates": detail.tax_rates} if with_catalog else {}
+        detail.transfers = []
         for row in self.events.filter(pl.col("event") == "transfer").to_dicts():
             self.catalog.transfer(row)
-        catalog_objects["transfers"] = self.catalog.detail.transfers
+        objects["transfers"] = detail.transfers
         tables = {}
         for table in source_tables.TABLES:
             if table.name in self.frames:
-                tables[table.name] = _landed(table, self.frames[table.name], source, loaded_at)
-        for resource, objects in catalog_objects.items():
-            tables.update(source_tables.rows(resource, objects, source, loaded_at))
+                tables[table.name] = _landed(table, self.frames.pop(table.name), source, loaded_at)
+        for resource, items in objects.items():
+            tables.update(source_tables.rows(resource, items, source, loaded_at))
         return tables
 
     # -- charges ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ledger import warehouse
 from sandbox import catalog
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.raw_tables import SOURCE, load_world, source_object_rows
+from sandbox import sales_columns
 from sandbox.sales_columns import source_object_tables
 from tests.dbt.builders import build, statuses
 
@@ -27,11 +28,23 @@ def world():
 
 @pytest.fixture(scope="module")
 def built(world, tmp_path_factory):
-    """The world landed with its generated source objects and built by dbt: (warehouse, run results)."""
+    """The world landed with its generated source objects, in chunks of three days as a big world
+    is, and built by dbt: (warehouse, run results)."""
     path = tmp_path_factory.mktemp("generated-sales") / "warehouse.duckdb"
-    with warehouse.connect(path) as connection:
+    with warehouse.connect(path) as connection, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sales_columns, "CHUNK_TRANSACTIONS", 100)
         load_world(connection, world, generated_sales=True)
     return path, build(path)
+
+
+def test_a_big_world_is_drawn_a_few_days_at_a_time_and_no_id_repeats(world, monkeypatch):
+    monkeypatch.setattr(sales_columns, "CHUNK_TRANSACTIONS", 100)
+    chunks = list(sales_columns.source_object_chunks(world, SOURCE, LOADED_AT))
+    # Ten days in chunks of three (the first also holds what came before the world); the catalog once.
+    assert len(chunks) == 4 and [len(chunk.get("stripe_products", [])) for chunk in chunks] == [len(catalog.PRODUCTS), 0, 0, 0]
+    for name, key in [("stripe_charges", "id"), ("stripe_invoices", "id"), ("stripe_invoice_line_items", "id"), ("stripe_credit_notes", "id")]:
+        ids = [value for chunk in chunks for value in chunk[name][key].to_pylist()]
+        assert len(ids) == len(set(ids)) > 0, name
 
 
 def one(path, sql):
