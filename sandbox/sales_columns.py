@@ -16,7 +16,8 @@ What differs from the object path, by design: ids are derived from the charge's 
 object), a charge is refunded at most once (a refund takes the largest charge of a block of
 earlier charges of its currency; when that one is too small, a charge from before the world, twice
 the refund and without invoice, as `sandbox.sales` does when nothing fits), and the random draws
-differ. Personal columns stay null, as ingestion leaves them by default.
+differ. A big world is drawn a chunk of whole days at a time (`source_object_chunks`), so memory
+follows the chunk, not the world. Personal columns stay null, as ingestion leaves them by default.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def _body(ids: pl.Series) -> pl.Series:
 
 
 class _Generator:
+    """The world's sale events in order (numbered as `sandbox.sales` numbers them), one random stream,
+    the sandbox's catalog; `tables` draws the objects of one chunk of them."""
+
     def __init__(self, world: World) -> None:
         self.world = world
         self.rng = np.random.default_rng([world.spec.seed, 17, 1])

@@ -95,8 +95,9 @@ def test_every_invoice_and_credit_note_ties_to_its_charge_or_refund(built):
 
 def test_the_sales_have_the_shape_of_the_sandboxs(built, world):
     path, _ = built
-    rates = {row[0] for row in duckdb.connect(str(path), read_only=True).execute(
-        "select distinct r.jurisdiction from raw.stripe_invoice_line_item_taxes t join raw.stripe_tax_rates r on r.id = t.tax_rate_id").fetchall()}
+    with duckdb.connect(str(path), read_only=True) as connection:
+        rates = {row[0] for row in connection.execute(
+            "select distinct r.jurisdiction from raw.stripe_invoice_line_item_taxes t join raw.stripe_tax_rates r on r.id = t.tax_rate_id").fetchall()}
     assert rates == {catalog.TAX_RATES[key].jurisdiction for code in world.spec.currencies for key in catalog.RATES_BY_CURRENCY[code]}
     products, fixed_lines, custom_lines, most_lines = one(path, """
         select count(distinct l.product_id), count(*) filter (where p.unit_amount is not null), count(*) filter (where p.unit_amount is null),
