@@ -78,7 +78,7 @@ def _simulate_and_load(spec: WorldSpec, warehouse_file: Path, source_objects: bo
     simulate_s = time.perf_counter() - started
     started = time.perf_counter()
     with warehouse.connect(warehouse_file) as connection:
-        counts = load_world(connection, world, source_objects)
+        counts = load_world(connection, world, source_objects, generated_sales=True)
     # What a deployed ledger keeps from its previous run: the saved parse and the loaded configuration.
     load_configuration(warehouse_file)
     return simulate_s, time.perf_counter() - started, counts

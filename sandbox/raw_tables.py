@@ -10,6 +10,7 @@ rows ingestion lands them in (`ledger.sources.source_tables`), personal data lef
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import duckdb
@@ -22,6 +23,7 @@ from ledger.sources import source_tables, stripe_records
 from sandbox import stripe_objects
 from sandbox.merchant import World
 from sandbox.sales import sales
+from sandbox.sales_columns import source_object_chunks
 
 SOURCE = "sandbox"
 TIMESTAMP = pa.timestamp("us")
@@ -128,30 +130,45 @@ def source_object_rows(world: World, loaded_at: datetime) -> dict[str, pa.Table]
     return {table: pa.concat_tables(tables) for table, tables in parts.items() if tables}
 
 
-def load_world(connection: duckdb.DuckDBPyConnection, world: World, source_objects: bool = True) -> dict[str, int]:
+def load_world(connection: duckdb.DuckDBPyConnection, world: World, source_objects: bool = True, generated_sales: bool = False) -> dict[str, int]:
     """Land the whole world into the raw tables, its source objects too unless `source_objects` is
     false; returns the row count per table. The source objects are built object by object
-    (`sandbox.sales`): about a millisecond per balance transaction, which a million-row benchmark
-    of the balance transactions alone need not pay."""
+    (`sandbox.sales`, what the sandbox API serves): about a millisecond per balance transaction.
+    With `generated_sales` they are drawn column-wise instead (`sandbox.sales_columns`: the same
+    tables and kinds of rows, other draws), in seconds per million and a chunk of days at a time, for benchmarks."""
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    transactions, fee_details = balance_transaction_rows(world, loaded_at)
-    payouts, links = payout_rows(world, loaded_at)
-    as_of = datetime.fromtimestamp(world.as_of, tz=timezone.utc).replace(tzinfo=None)
-    snapshot = stripe_records.balance_snapshot_rows(stripe_objects.balance(world, world.as_of), as_of, SOURCE, loaded_at)
-    counts = {}
-    for table, rows in [
-        ("stripe_balance_transactions", transactions), ("stripe_fee_details", fee_details),
-        ("stripe_payouts", payouts), ("stripe_payout_transactions", links), ("stripe_balance_snapshots", snapshot),
-        *(source_object_rows(world, loaded_at).items() if source_objects else ()),
-    ]:
+    counts: dict[str, int] = {}
+    # One table at a time, each let go once inserted: a big world's rows are not all held at once.
+    for table, rows in _balance_rows(world, loaded_at):
         counts[table] = _insert(connection, table, rows)
+    if not source_objects:
+        return counts
+    chunks = source_object_chunks(world, SOURCE, loaded_at) if generated_sales else [source_object_rows(world, loaded_at)]
+    for chunk in chunks:
+        for table in list(chunk):
+            # Later chunks append: their ids are new (sales_columns), so no keyed upsert is needed.
+            counts[table] = counts.get(table, 0) + _insert(connection, table, chunk.pop(table), append=table in counts)
     return counts
 
 
-def _insert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
-    """A plain insert into an empty table (a benchmark's fresh warehouse), else the keyed upsert."""
+def _balance_rows(world: World, loaded_at: datetime) -> Iterator[tuple[str, pa.Table]]:
+    transactions, fee_details = balance_transaction_rows(world, loaded_at)
+    yield "stripe_balance_transactions", transactions
+    del transactions
+    yield "stripe_fee_details", fee_details
+    del fee_details
+    payouts, links = payout_rows(world, loaded_at)
+    yield "stripe_payouts", payouts
+    yield "stripe_payout_transactions", links
+    as_of = datetime.fromtimestamp(world.as_of, tz=timezone.utc).replace(tzinfo=None)
+    yield "stripe_balance_snapshots", stripe_records.balance_snapshot_rows(stripe_objects.balance(world, world.as_of), as_of, SOURCE, loaded_at)
+
+
+def _insert(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, append: bool = False) -> int:
+    """A plain insert into an empty table (a benchmark's fresh warehouse) or when told to `append`
+    new rows, else the keyed upsert."""
     [(existing,)] = connection.execute(f"select count(*) from {warehouse.RAW_SCHEMA}.{table}").fetchall()
-    if existing:
+    if existing and not append:
         return warehouse.upsert(connection, table, rows)
     connection.register("world_rows", rows)
     try:
