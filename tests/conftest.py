@@ -76,7 +76,7 @@ SHARED_BUILD_FIXTURES = ("closed_small_world", "closed_kwd_world")
 # the backfill), and the remaining units go to whichever worker runs short first.
 SLOWEST_UNITS = (
     "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
-    "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
+    "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/dbt/test_continuous_proofs.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
     "anomaly_worlds", "closed_kwd_world",
 )
 
