@@ -304,3 +304,25 @@ def test_the_documents_proof_names_an_invoice_and_a_credit_note_ingested_in_part
     assert differing[("invoice", invoice, "subtotal")] == -amount
     assert differing[("credit_note", note, "subtotal")] == -note_amount
     assert {(kind, document) for kind, document, _ in differing} == {("invoice", invoice), ("credit_note", note)}
+
+
+def test_a_credit_note_whose_invoice_never_landed_books_to_suspense_saying_what_is_missing(built, tmp_path):
+    """Source objects switched on after a history without them: a refund's credit note lands, the
+    invoice it credits never did. Its lines have no product; the suspense list says why (a null
+    reason failed the build's not-null test) and the books still balance."""
+    _, path = built
+    ledger = copy_ledger(path, tmp_path / "ledger")
+    with warehouse.connect(ledger) as connection:
+        [(invoice, note)] = connection.execute(f"""
+            select invoice_id, min(id) from {warehouse.landed_table('stripe_credit_notes')}
+            where invoice_id is not null group by invoice_id order by invoice_id limit 1""").fetchall()
+        connection.execute(f"delete from {warehouse.landed_table('stripe_invoices')} where id = ?", [invoice])
+        for table in ("stripe_invoice_line_items", "stripe_invoice_line_item_discounts", "stripe_invoice_line_item_taxes", "stripe_invoice_payments"):
+            connection.execute(f"delete from {warehouse.landed_table(table)} where invoice_id = ?", [invoice])
+    results = statuses(build(ledger))
+
+    assert {name: status for name, status in results.items() if status not in ("pass", "warn", "success")} == {}
+    assert results["assert_no_suspense_postings"] == "warn"
+    reasons = query(ledger, "select distinct reason from main.rpt_suspense_postings where reason like '%' || ? || '%'", [note])
+    assert reasons == [(f"no product on {note}: its lines name none (the invoice lines a credit note credits are not loaded, "
+                        "or a custom line); ingest the invoice or correct the document",)]

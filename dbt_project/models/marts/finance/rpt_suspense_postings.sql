@@ -102,9 +102,17 @@ unknown_product_postings as (
         transactions.description,
         {{ control_account('suspense') }} as suspense_account_code,
         cast(sum(unknown.amount_minor) as bigint) as suspense_amount_minor,
-        'unknown product ' || string_agg(distinct unknown.product_id, ', ' order by unknown.product_id)
-            || ' on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
-            || ': not among Stripe''s products; ingest the product or correct the document' as reason,
+        -- A line naming no product: a credit note line whose invoice line never landed (source
+        -- objects switched on after the invoice was created), or a custom line.
+        case
+            when count(unknown.product_id) = 0
+                then 'no product on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
+                    || ': its lines name none (the invoice lines a credit note credits are not loaded, or a custom line); '
+                    || 'ingest the invoice or correct the document'
+            else 'unknown product ' || string_agg(distinct unknown.product_id, ', ' order by unknown.product_id)
+                || ' on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
+                || ': not among Stripe''s products; ingest the product or correct the document'
+        end as reason,
         null::integer as mapping_rule_line
     from (select * from sales_split where is_unknown_product) as unknown
     inner join transactions
