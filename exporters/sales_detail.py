@@ -49,7 +49,7 @@ _LINE_DETAILS = """
     inner join details on sources.line_role = details.line_role
     where sources.entity_id = ? and sources.period = ? and details.detail is not null
     group by all
-    order by 1, 2
+    order by 1, 2, 3
 """
 
 
