@@ -67,7 +67,8 @@ def load_line_details(connection: MartsReader, entity_id: str, period: str) -> d
 
 def itemize(lines: list[JournalLine], details: dict[LineKey, list[tuple[str, int]]]) -> list[JournalLine]:
     """`lines` with each line holding sales parts replaced by one line per detail, and one without
-    detail for what else it holds. Revaluation and FX rounding lines have no sales parts."""
+    detail for what else it holds. Revaluation and FX rounding lines have no sales parts. A line
+    whose parts are not all on its own side (debit or credit) stays whole, without detail."""
     itemized: list[JournalLine] = []
     for line in lines:
         parts = [] if line.is_revaluation else [(detail, amount) for detail, amount in details.get((line.journal_entry_id, line.account_code), []) if amount]
@@ -76,6 +77,11 @@ def itemize(lines: list[JournalLine], details: dict[LineKey, list[tuple[str, int
             continue
         rest = line.amount_minor - sum(amount for _, amount in parts)
         parts += [("", rest)] if rest else []
+        if any((amount > 0) != (line.amount_minor > 0) for _, amount in parts):
+            # A day's refunds of one product exceeding its sales: a part on the other side would
+            # add to both the file's debits and credits, which then no longer tie to the trial balance.
+            itemized.append(line)
+            continue
         shares = [_truncated_share(line.functional_amount_minor, amount, line.amount_minor) for _, amount in parts]
         shares[0] += line.functional_amount_minor - sum(shares)
         itemized += [
