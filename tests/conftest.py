@@ -53,6 +53,7 @@ CLOSE_VARIABLES = (
 # are built once per run instead, whichever worker asks first (tests/run_wide_builds.py).
 SHARED_BUILDS = {
     "tests/ledger/test_anomal": "anomaly_worlds",
+    "tests/browser/": "closed_kwd_world",
     "tests/e2e/test_unexportable_currency.py": "closed_kwd_world",
     "tests/e2e/test_payouts_by_hand.py": "closed_kwd_world",
     "tests/e2e/test_close.py": "closed_small_world",
@@ -75,9 +76,9 @@ SHARED_BUILD_FIXTURES = ("closed_small_world", "closed_kwd_world")
 # the browser test (one) each start with the unit after the next (the small world's close group and
 # the backfill), and the remaining units go to whichever worker runs short first.
 SLOWEST_UNITS = (
-    "tests/e2e/test_fault_injection.py", "tests/browser/", "closed_small_world", "tests/orchestration/test_backfill.py",
+    "tests/e2e/test_fault_injection.py", "closed_kwd_world", "closed_small_world", "tests/orchestration/test_backfill.py",
     "tests/e2e/test_cli.py", "tests/dbt/test_incremental_close.py", "tests/dbt/test_continuous_proofs.py", "tests/exporters/test_export_e2e.py", "two_entity_ledger",
-    "anomaly_worlds", "closed_kwd_world",
+    "anomaly_worlds",
 )
 
 

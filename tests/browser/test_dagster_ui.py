@@ -1,12 +1,13 @@
 """The close in the Dagster UI, as a finance person sees it: headless Chromium against `dagster dev`.
 
-The webserver and daemon run on a fresh embedded instance (the project's dagster.yaml), wired to a
-sandbox Stripe API whose simulated days end yesterday, with the sandbox's bank statements in the
-inbox. Before the UI starts, `stripe-close run` closes that history (the ledger with its proofs, the
-exports, the close packages; no UI needed, and recorded on the same instance) and `stripe-close close`
-locks the first month. The UI then launches one run: the period status of that month, picked in the
-launch dialog, which reads proven / locked / reconciled in words and links every file, served over
-http by the download server as `stripe-close ui` serves it. Screenshots go to test-artifacts/browser/.
+The webserver and daemon run on a copy of the suite's close of the KWD world (tests/conftest.py:
+closed_kwd_world): its warehouse, its exports and close packages, and its embedded instance on disk
+(the project's dagster.yaml) holding the close's runs and proofs as `stripe-close run` records them,
+with the sandbox's bank statements in the inbox. While `dagster dev` starts, `stripe-close close`
+locks the world's month in the copy (the lock does not touch the instance). The UI then launches
+one run: the period status of that month, picked in the launch dialog, which reads proven / locked
+/ reconciled in words and links every file, served over http by the download server as
+`stripe-close ui` serves it. Screenshots go to test-artifacts/browser/.
 
 Every wait is on a state (the server answers, the run succeeded, a check is rendered) with a
 generous ceiling: the machine may be busy.
@@ -19,7 +20,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -28,18 +28,16 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from orchestration.download_server import serve_downloads
-from orchestration.instance import INSTANCE_CONFIG, PROJECT_ROOT
+from orchestration.instance import PROJECT_ROOT
 from orchestration.ui_session import stop_group, wait_until_serving
-from sandbox.merchant import WorldSpec, simulate
-from sandbox.outputs import write_sandbox_files
 from sandbox.stripe_api import SandboxStripeServer
+from tests.conftest import API_KEY
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
-API_KEY = "sk_test_browser_stripe_close"
 # Ceilings, not waits: each wait ends as soon as its state is reached.
 SERVER_CEILING_MS = 300_000
 RUN_CEILING_MS = 600_000
@@ -54,26 +52,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory):
+def dagster_ui(kwd_world, closed_kwd_world, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)")
-    workdir = tmp_path_factory.mktemp("ui")
-    home = workdir / "dagster_home"
-    home.mkdir()
-    shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
-    # Sixteen days ending yesterday: the first month has payouts arriving at the bank, so it reconciles.
-    spec = WorldSpec(seed=5, start=date.today() - timedelta(days=16), days=16, transactions_per_day=10)
-    world = simulate(spec)
-    statements = write_sandbox_files(world, workdir / "sandbox").bai2.parent
+    # The close is laid out as the CLI lays it out (cli_layout): .close/warehouse.duckdb, .close/dagster, exports.
+    closed_folder = closed_kwd_world.settings.export_dir.parent
+    workdir = tmp_path_factory.mktemp("ui") / "close"
+    shutil.copytree(closed_folder, workdir)
     exports = workdir / "exports"
     port = free_port()
-    with SandboxStripeServer(world, API_KEY) as stripe_api, serve_downloads(exports) as downloads:
+    with SandboxStripeServer(kwd_world, API_KEY) as stripe_api, serve_downloads(exports) as downloads:
         environment = {
             **os.environ,
-            "DAGSTER_HOME": str(home),
-            "CLOSE_WAREHOUSE": str(workdir / "warehouse.duckdb"),
+            "DAGSTER_HOME": str(workdir / ".close" / "dagster"),
+            "CLOSE_WAREHOUSE": str(workdir / ".close" / "warehouse.duckdb"),
             "CLOSE_EXPORT_DIR": str(exports),
-            "CLOSE_BANK_INBOX": str(statements),
+            "CLOSE_BANK_INBOX": str(workdir / Path(closed_kwd_world.settings.bank_inbox).relative_to(closed_folder)),
             "CLOSE_DOWNLOAD_BASE_URL": downloads,
             "STRIPE_API_KEY": API_KEY,
             "STRIPE_API_BASE": stripe_api.url,
@@ -81,18 +75,19 @@ def dagster_ui(tmp_path_factory):
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         environment.pop("CLOSE_EXPORT_S3_URI", None)
-        period = f"{spec.start:%Y-%m}"
-        cli = [sys.executable, "-m", "orchestration.cli"]
-        for step in (["run", "--start", spec.start.isoformat(), "--end", (date.today() - timedelta(days=1)).isoformat()],
-                     ["close", "--period", period, "--actor", CONTROLLER]):
-            done = subprocess.run([*cli, *step], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800)
-            assert done.returncode == 0, f"{step[0]}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+        period = f"{kwd_world.spec.start:%Y-%m}"
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
             cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=(workdir / "dagster.log").open("w"),
             start_new_session=True,
         )
         try:
+            # The lock, meanwhile: it proves and freezes the warehouse and records nothing on the instance.
+            lock = subprocess.run(
+                [sys.executable, "-m", "orchestration.cli", "close", "--period", period, "--actor", CONTROLLER],
+                cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=1800,
+            )
+            assert lock.returncode == 0, f"close: {lock.stdout[-2000:]}{lock.stderr[-3000:]}"
             base = f"http://127.0.0.1:{port}"
             if not wait_until_serving(f"{base}/server_info", server, SERVER_CEILING_MS / 1000):
                 pytest.fail(f"dagster dev did not come up:\n{(workdir / 'dagster.log').read_text()[-3000:]}")
@@ -133,7 +128,7 @@ def test_a_controller_reads_the_period_status_and_downloads_the_package(dagster_
         expect(page.get_by_text(group, exact=True).first).to_be_visible()
     page.screenshot(path=ARTIFACTS / "1-asset-graph.png")
 
-    # The proofs the CLI's close evaluated, each with what it proves, in the checks tab.
+    # The proofs the close evaluated and recorded on the instance, each with what it proves, in the checks tab.
     page.goto(f"{base}/assets/fct_journal_lines?view=checks")
     # The checks are listed by name; the first is selected, so choose the balance proof.
     page.get_by_text("journal_balances", exact=True).first.click()
@@ -184,7 +179,7 @@ def wait_for_state(page: Page, shown, workdir: Path) -> None:
             expect(shown).to_be_visible(timeout=15_000)
             return
         except AssertionError:
-            failed = run_failures(workdir / "dagster_home")
+            failed = run_failures(workdir / ".close" / "dagster")
             assert not failed, f"a run failed: {failed}; {(workdir / 'dagster.log').read_text()[-3000:]}"
             assert time.monotonic() < deadline, "the period status did not show the lock in time"
             page.reload()
