@@ -30,7 +30,7 @@ from sandbox.erp_sandboxes import netsuite_references
 from sandbox.netsuite_server import SandboxNetSuiteServer, TokenBasedCredentials
 from sandbox.sap_server import SandboxSapServer
 from sandbox.stripe_api import SandboxStripeServer
-from tests.conftest import API_KEY, CLOSE_VARIABLES
+from tests.conftest import API_KEY, CLOSE_VARIABLES, SANDBOX_REQUESTS_PER_SECOND
 from tests.exporters.conftest import S3_ENVIRONMENT
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +61,7 @@ def closed(small_world, tmp_path_factory):
             "NETSUITE_ACCOUNT_ID": "7654321-sb1", "NETSUITE_REST_URL": netsuite_server.url, "NETSUITE_CONSUMER_KEY": "ck-e2e",
             "NETSUITE_TOKEN_ID": "tid-e2e", "NETSUITE_REFERENCES_FILE": str(workdir / "netsuite_references.csv"), "NETSUITE_VERIFY": "1",
             "SAP_URL": sap_server.url, "SAP_USER": "STRIPE_COMM", "SAP_PASSWORD": SAP_PASSWORD, **NETSUITE_SECRETS,
+            "STRIPE_MAX_REQUESTS_PER_SECOND": SANDBOX_REQUESTS_PER_SECOND,
         }
         for name, value in environment.items():
             patch.setenv(name, value)
