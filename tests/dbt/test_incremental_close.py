@@ -1,6 +1,7 @@
 """A windowed build (CLOSE_WINDOW_START/_END, incremental journal models) after new data
 gives the same journal, drill-down and trial balance as a build of everything."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ledger import period_close, warehouse
-from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger
+from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
@@ -81,6 +82,48 @@ def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(
         ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
         ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
     ]
+
+
+RECONCILIATION = {
+    name: f"select * from main.{name} order by all"
+    for name in ("fct_payout_bank_matches", "fct_reconciliation_exceptions", "rpt_stripe_balance_rollforward", "rpt_payout_reconciliation")
+}
+
+
+def nodes_run(path) -> dict[str, str]:
+    """The last build's nodes (dbt's names) and how each ended."""
+    results = json.loads((target_dir(path) / "run_results.json").read_text())["results"]
+    return {result["unique_id"].split(".", 2)[-1]: result["status"] for result in results}
+
+
+def test_an_hourly_build_runs_only_what_the_new_rows_reach_and_equals_a_whole_build(tmp_path):
+    """After a complete build, an hourly run that brought balance transactions and a snapshot (new
+    days and a late fact) runs the models downstream of those tables and every proof that reads
+    them, not the staging views and tests of the tables that received nothing (disputes, invoices,
+    bank lines); its journal, trial balance, reconciliation and proofs are a whole build's."""
+    daily = {"CLOSE_JOURNAL_GRANULARITY": "daily"}  # as the small world was built
+    new = [
+        transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
+        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
+    ]
+    windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)), daily)
+    hourly, whole = nodes_run(windowed), nodes_run(full)
+    assert journal(windowed) == journal(full)
+    assert {name: query(windowed, sql) for name, sql in RECONCILIATION.items()} == {name: query(full, sql) for name, sql in RECONCILIATION.items()}
+    assert query(windowed, "select source_id, accounting_date::varchar, amount_minor from main.fct_journal_line_sources "
+                           "where source_id = 'txn_late_usd' and line_role = 'gross'") == [("txn_late_usd", "2026-10-05", -12_345)]
+    # Unchanged tables: their views and tests are as the complete build left them.
+    for unchanged in ("stg_stripe__disputes", "stg_stripe__invoices", "stg_bank__statement_lines", "int_sales_policies"):
+        assert unchanged in whole and unchanged not in hourly
+    assert not any(name.startswith("columns_not_null_stg_stripe__disputes") for name in hourly)
+    # What the new rows reach, the proofs of the books and the clock's models run, and pass.
+    for reached in ("stg_stripe__balance_transactions", "fct_journal_lines", "rpt_trial_balance", "fct_payout_bank_matches",
+                    "booked_once", "journal_balances", "trial_balance_ties", "clearing_equals_stripe_balance",
+                    "assert_stripe_balance_rolls_forward", "payouts_equal_their_transactions", "fct_reconciliation_exceptions",
+                    "rpt_suspense_postings"):
+        assert hourly[reached] in ("success", "pass"), reached
+    assert set(hourly.values()) <= {"success", "pass", "warn"}
+    assert len(hourly) < len(whole) - 60
 
 
 def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build_books_them(tmp_path):
