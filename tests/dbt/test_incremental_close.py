@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ledger import period_close, warehouse
-from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger, target_dir
+from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger, load_configuration, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
@@ -124,6 +124,16 @@ def test_an_hourly_build_runs_only_what_the_new_rows_reach_and_equals_a_whole_bu
         assert hourly[reached] in ("success", "pass"), reached
     assert set(hourly.values()) <= {"success", "pass", "warn"}
     assert len(hourly) < len(whole) - 60
+
+
+def test_any_other_dbt_run_makes_the_next_windowed_build_run_every_node(tmp_path):
+    """A run by another runner (here the configuration's load, as Dagster's seeds step runs it) may
+    leave nodes built otherwise: it voids the record of the last complete build as it starts."""
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    recorded = "select count(*) from information_schema.tables where table_schema = 'close' and table_name = 'complete_build_sources'"
+    assert query(path, recorded) == [(1,)]
+    load_configuration(path)
+    assert query(path, recorded) == [(0,)]
 
 
 def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build_books_them(tmp_path):
