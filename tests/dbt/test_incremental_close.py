@@ -39,7 +39,12 @@ def land_with_snapshot(path, transactions):
     ], "pending": []}, as_of=as_of)
 
 
-def windowed_and_full(tmp_path, prepare, new_transactions, window: CloseWindow, environment: dict | None = None):
+# The settings the small world was built with (tests/dbt/builders.py): a windowed build on the same
+# ones runs only the nodes the new rows reach (ledger.dbt_window_selection).
+AS_BUILT = {"CLOSE_JOURNAL_GRANULARITY": "daily"}
+
+
+def windowed_and_full(tmp_path, prepare, new_transactions, window: CloseWindow, environment: dict | None = AS_BUILT):
     """The same warehouse after `prepare` and new data, built once with `window` and once whole."""
     windowed = copy_ledger(small_world_ledger(), tmp_path / "windowed")
     prepare(windowed)
@@ -54,36 +59,6 @@ def rebuilt_days(path) -> list[tuple[str | None, str]]:
     return [(day and day.isoformat(), reason) for day, reason in query(path, "select * from main.int_journal_rebuild_days order by all")]
 
 
-IN_WINDOW = "in the close window"
-LANDED_LATE = "a balance transaction landed since the last build"
-
-
-def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(tmp_path):
-    """An hourly run after Stripe showed new days and transactions of earlier days (listed late, or
-    backfilled): it books them where a whole build would, without waiting for one."""
-    new = [
-        transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
-        transaction("txn_window_jpy", "charge", "charge", 9_000, 324, currency="jpy", created=ts("2026-10-14", 8)),
-        transaction("txn_window_refund", "refund", "refund", -2_000, 0, created=ts("2026-10-14", 9)),
-        transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
-        transaction("txn_late_jpy", "refund", "refund", -2_000, 0, currency="jpy", created=ts("2026-10-09", 23)),
-    ]
-    windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)))
-    assert journal(windowed) == journal(full)
-    assert rebuilt_days(windowed) == [
-        ("2026-10-05", LANDED_LATE), ("2026-10-09", LANDED_LATE),
-        ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", f"{LANDED_LATE}; {IN_WINDOW}"),
-    ]
-    in_window = query(windowed, "select source_id, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_window_%' order by all")
-    assert ("txn_window_jpy", "gross", -9_000) in in_window and ("txn_window_refund", "stripe_clearing", -2_000) in in_window
-    booked = query(windowed, "select source_id, accounting_date::varchar, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_late_%' order by all")
-    assert booked == [
-        ("txn_late_jpy", "2026-10-09", "gross", 2_000), ("txn_late_jpy", "2026-10-09", "stripe_clearing", -2_000),
-        ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
-        ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
-    ]
-
-
 RECONCILIATION = {
     name: f"select * from main.{name} order by all"
     for name in ("fct_payout_bank_matches", "fct_reconciliation_exceptions", "rpt_stripe_balance_rollforward", "rpt_payout_reconciliation")
@@ -96,22 +71,28 @@ def nodes_run(path) -> dict[str, str]:
     return {result["unique_id"].split(".", 2)[-1]: result["status"] for result in results}
 
 
-def test_an_hourly_build_runs_only_what_the_new_rows_reach_and_equals_a_whole_build(tmp_path):
-    """After a complete build, an hourly run that brought balance transactions and a snapshot (new
-    days and a late fact) runs the models downstream of those tables and every proof that reads
-    them, not the staging views and tests of the tables that received nothing (disputes, invoices,
-    bank lines); its journal, trial balance, reconciliation and proofs are a whole build's."""
-    daily = {"CLOSE_JOURNAL_GRANULARITY": "daily"}  # as the small world was built
+IN_WINDOW = "in the close window"
+LANDED_LATE = "a balance transaction landed since the last build"
+
+
+def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(tmp_path):
+    """An hourly run after Stripe showed new days and transactions of earlier days (listed late, or
+    backfilled): it books them where a whole build would, without waiting for one. It runs the
+    models downstream of the tables that received rows (balance transactions, fee details, the
+    balance snapshot) and every proof that reads them, not the staging views and tests of the
+    tables that received nothing (disputes, invoices, bank lines); its journal, trial balance,
+    reconciliation and proofs are a whole build's."""
     new = [
         transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
+        transaction("txn_window_jpy", "charge", "charge", 9_000, 324, currency="jpy", created=ts("2026-10-14", 8)),
+        transaction("txn_window_refund", "refund", "refund", -2_000, 0, created=ts("2026-10-14", 9)),
         transaction("txn_late_usd", "charge", "charge", 12_345, 388, created=ts("2026-10-05", 9)),
+        transaction("txn_late_jpy", "refund", "refund", -2_000, 0, currency="jpy", created=ts("2026-10-09", 23)),
     ]
-    windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)), daily)
+    windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)))
     hourly, whole = nodes_run(windowed), nodes_run(full)
     assert journal(windowed) == journal(full)
     assert {name: query(windowed, sql) for name, sql in RECONCILIATION.items()} == {name: query(full, sql) for name, sql in RECONCILIATION.items()}
-    assert query(windowed, "select source_id, accounting_date::varchar, amount_minor from main.fct_journal_line_sources "
-                           "where source_id = 'txn_late_usd' and line_role = 'gross'") == [("txn_late_usd", "2026-10-05", -12_345)]
     # Unchanged tables: their views and tests are as the complete build left them.
     for unchanged in ("stg_stripe__disputes", "stg_stripe__invoices", "stg_bank__statement_lines", "int_sales_policies"):
         assert unchanged in whole and unchanged not in hourly
@@ -124,6 +105,18 @@ def test_an_hourly_build_runs_only_what_the_new_rows_reach_and_equals_a_whole_bu
         assert hourly[reached] in ("success", "pass"), reached
     assert set(hourly.values()) <= {"success", "pass", "warn"}
     assert len(hourly) < len(whole) - 60
+    assert rebuilt_days(windowed) == [
+        ("2026-10-05", LANDED_LATE), ("2026-10-09", LANDED_LATE),
+        ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", f"{LANDED_LATE}; {IN_WINDOW}"),
+    ]
+    in_window = query(windowed, "select source_id, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_window_%' order by all")
+    assert ("txn_window_jpy", "gross", -9_000) in in_window and ("txn_window_refund", "stripe_clearing", -2_000) in in_window
+    booked = query(windowed, "select source_id, accounting_date::varchar, line_role, amount_minor from main.fct_journal_line_sources where source_id like 'txn_late_%' order by all")
+    assert booked == [
+        ("txn_late_jpy", "2026-10-09", "gross", 2_000), ("txn_late_jpy", "2026-10-09", "stripe_clearing", -2_000),
+        ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
+        ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
+    ]
 
 
 def test_any_other_dbt_run_makes_the_next_windowed_build_run_every_node(tmp_path):
