@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ledger import dbt_seeds
+from ledger import dbt_seeds, dbt_window_selection
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.dbt_runner import DBT_THREADS, parse_project, run_dbt
 from ledger.engine import close_engine, spark_dir
@@ -149,7 +149,9 @@ def build_ledger(
 
     With a `window`, the incremental journal models rewrite only the rows dated inside it (and the
     adjusting rows); without one, they are rebuilt whole (--full-refresh). The seeds are loaded
-    only when the configuration differs from what `warehouse` last loaded (ledger.dbt_seeds).
+    only when the configuration differs from what `warehouse` last loaded (ledger.dbt_seeds). After
+    a complete build of the same project and settings, a windowed build runs only the nodes whose
+    inputs changed since (ledger.dbt_window_selection).
 
     `select` (dbt selectors) builds those nodes alone, with the seeds: e.g. the models Spark
     builds so far (docs/operations.md, "Running on Spark"). `exclude` (dbt selectors) leaves nodes
@@ -164,9 +166,17 @@ def build_ledger(
     # The record of the loaded configuration is kept in the DuckDB file: on Spark the seeds load every build.
     configuration_loaded = not on_spark and dbt_seeds.loaded_fingerprint(warehouse) == configuration
     command = ["build", *options, "--threads", str(DBT_THREADS), *([] if window else ["--full-refresh"])]
+    # Whether this build leaves every node built and proven on what it read (ledger.dbt_window_selection).
+    complete = not (on_spark or select or exclude or not proofs)
+    fingerprint = dbt_window_selection.project_fingerprint(manifest, settings) if complete else ""
+    last_complete = dbt_window_selection.recorded(warehouse, fingerprint) if complete and configuration_loaded else None
+    narrowed = window is not None and last_complete is not None
+    changed, reading = dbt_window_selection.changed_sources(warehouse, manifest, last_complete or {}) if complete else ([], {})
     if select:
         # Tests whose every parent is selected: a proof that also reads an unselected model is left out.
         command += ["--select", *select, "resource_type:seed", "--indirect-selection", "cautious"]
+    elif narrowed:
+        command += dbt_window_selection.selection(manifest, changed)
     elif configuration_loaded:
         command += dbt_seeds.selection_without_configuration(manifest)
     excluded = [*exclude, *([] if proofs else ["resource_type:test"])]
@@ -174,6 +184,8 @@ def build_ledger(
     output = _run_build(command, warehouse, settings, project_dir)
     if not configuration_loaded and not on_spark:
         dbt_seeds.record_loaded(warehouse, configuration)
+    if complete:
+        dbt_window_selection.record(warehouse, fingerprint, reading)
     return output
 
 

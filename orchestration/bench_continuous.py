@@ -13,7 +13,8 @@ Per history size (each in a fresh process, as a deployment starts each run):
    payouts (no source objects, as the history has none) from the sandbox Stripe API over
    HTTP (the real stripe SDK: the incremental window from the cursors, with its overlap, and the
    re-read of the late facts' ten minutes, as `stripe-close ingest --start` would), the windowed
-   ledger build (yesterday and today, dbt with every proof) and the Great Expectations suites.
+   ledger build (yesterday and today: the nodes whose inputs the hour changed, with every proof
+   that reads them, ledger.dbt_window_selection) and the Great Expectations suites.
    Every proof must pass: a fast wrong ledger is no result.
 3. For comparison, a whole build with every proof on the same data: what an hourly run had to do
    before windowed builds booked late facts.
@@ -116,7 +117,7 @@ def continuous_benchmark(history: int, transactions_per_day: int, seed: int, wor
     with measured(whole, "whole_build", me) as stage:
         build_ledger(warehouse_file)
         _require_passing(run_suites(warehouse_file))
-        stage.extra = {"slowest_nodes": slowest_nodes(warehouse_file)}
+        stage.extra = {"slowest_nodes": slowest_nodes(warehouse_file), "node_seconds": node_seconds(warehouse_file)}
     return {
         "history_transactions": history_counts["stripe_balance_transactions"],
         "hour_transactions": landed["balance_transactions"],

@@ -1,6 +1,7 @@
 """A windowed build (CLOSE_WINDOW_START/_END, incremental journal models) after new data
 gives the same journal, drill-down and trial balance as a build of everything."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ledger import period_close, warehouse
-from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger
+from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger, load_configuration, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
@@ -38,7 +39,12 @@ def land_with_snapshot(path, transactions):
     ], "pending": []}, as_of=as_of)
 
 
-def windowed_and_full(tmp_path, prepare, new_transactions, window: CloseWindow, environment: dict | None = None):
+# The settings the small world was built with (tests/dbt/builders.py): a windowed build on the same
+# ones runs only the nodes the new rows reach (ledger.dbt_window_selection).
+AS_BUILT = {"CLOSE_JOURNAL_GRANULARITY": "daily"}
+
+
+def windowed_and_full(tmp_path, prepare, new_transactions, window: CloseWindow, environment: dict | None = AS_BUILT):
     """The same warehouse after `prepare` and new data, built once with `window` and once whole."""
     windowed = copy_ledger(small_world_ledger(), tmp_path / "windowed")
     prepare(windowed)
@@ -53,13 +59,29 @@ def rebuilt_days(path) -> list[tuple[str | None, str]]:
     return [(day and day.isoformat(), reason) for day, reason in query(path, "select * from main.int_journal_rebuild_days order by all")]
 
 
+RECONCILIATION = {
+    name: f"select * from main.{name} order by all"
+    for name in ("fct_payout_bank_matches", "fct_reconciliation_exceptions", "rpt_stripe_balance_rollforward", "rpt_payout_reconciliation")
+}
+
+
+def nodes_run(path) -> dict[str, str]:
+    """The last build's nodes (dbt's names) and how each ended."""
+    results = json.loads((target_dir(path) / "run_results.json").read_text())["results"]
+    return {result["unique_id"].split(".", 2)[-1]: result["status"] for result in results}
+
+
 IN_WINDOW = "in the close window"
 LANDED_LATE = "a balance transaction landed since the last build"
 
 
 def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(tmp_path):
     """An hourly run after Stripe showed new days and transactions of earlier days (listed late, or
-    backfilled): it books them where a whole build would, without waiting for one."""
+    backfilled): it books them where a whole build would, without waiting for one. It runs the
+    models downstream of the tables that received rows (balance transactions, fee details, the
+    balance snapshot) and every proof that reads them, not the staging views and tests of the
+    tables that received nothing (disputes, invoices, bank lines); its journal, trial balance,
+    reconciliation and proofs are a whole build's."""
     new = [
         transaction("txn_window_usd", "charge", "charge", 50_000, 1_480, created=ts("2026-10-13", 20)),
         transaction("txn_window_jpy", "charge", "charge", 9_000, 324, currency="jpy", created=ts("2026-10-14", 8)),
@@ -68,7 +90,21 @@ def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(
         transaction("txn_late_jpy", "refund", "refund", -2_000, 0, currency="jpy", created=ts("2026-10-09", 23)),
     ]
     windowed, full = windowed_and_full(tmp_path, lambda path: None, new, CloseWindow(date(2026, 10, 13), date(2026, 10, 15)))
+    hourly, whole = nodes_run(windowed), nodes_run(full)
     assert journal(windowed) == journal(full)
+    assert {name: query(windowed, sql) for name, sql in RECONCILIATION.items()} == {name: query(full, sql) for name, sql in RECONCILIATION.items()}
+    # Unchanged tables: their views and tests are as the complete build left them.
+    for unchanged in ("stg_stripe__disputes", "stg_stripe__invoices", "stg_bank__statement_lines", "int_sales_policies"):
+        assert unchanged in whole and unchanged not in hourly
+    assert not any(name.startswith("columns_not_null_stg_stripe__disputes") for name in hourly)
+    # What the new rows reach, the proofs of the books and the clock's models run, and pass.
+    for reached in ("stg_stripe__balance_transactions", "fct_journal_lines", "rpt_trial_balance", "fct_payout_bank_matches",
+                    "booked_once", "journal_balances", "trial_balance_ties", "clearing_equals_stripe_balance",
+                    "assert_stripe_balance_rolls_forward", "payouts_equal_their_transactions", "fct_reconciliation_exceptions",
+                    "rpt_suspense_postings"):
+        assert hourly[reached] in ("success", "pass"), reached
+    assert set(hourly.values()) <= {"success", "pass", "warn"}
+    assert len(hourly) < len(whole) - 60
     assert rebuilt_days(windowed) == [
         ("2026-10-05", LANDED_LATE), ("2026-10-09", LANDED_LATE),
         ("2026-10-13", f"{LANDED_LATE}; {IN_WINDOW}"), ("2026-10-14", f"{LANDED_LATE}; {IN_WINDOW}"),
@@ -81,6 +117,16 @@ def test_a_windowed_build_books_new_days_and_late_facts_dated_before_its_window(
         ("txn_late_usd", "2026-10-05", "fee:stripe_fee", 388), ("txn_late_usd", "2026-10-05", "gross", -12_345),
         ("txn_late_usd", "2026-10-05", "stripe_clearing", 11_957),
     ]
+
+
+def test_any_other_dbt_run_makes_the_next_windowed_build_run_every_node(tmp_path):
+    """A run by another runner (here the configuration's load, as Dagster's seeds step runs it) may
+    leave nodes built otherwise: it voids the record of the last complete build as it starts."""
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    recorded = "select count(*) from information_schema.tables where table_schema = 'close' and table_name = 'complete_build_sources'"
+    assert query(path, recorded) == [(1,)]
+    load_configuration(path)
+    assert query(path, recorded) == [(0,)]
 
 
 def test_with_a_locked_period_late_facts_before_the_window_book_as_a_whole_build_books_them(tmp_path):
