@@ -20,7 +20,7 @@
 -- units. A credit note line takes the product and price of the invoice line it credits.
 -- `component_order` orders a document's parts, revenue lines first by position: the first takes
 -- the rounding remainder when a payment or refund covers only part of the document
--- (int_balance_transaction_sales_split).
+-- (int_balance_transaction_sales_split). `document_total_minor`: the sum of the document's parts.
 -- A table: the split reads it and its test checks it; as a view each of them computed it again
 -- (31 s for the test alone at a million transactions).
 
@@ -382,11 +382,14 @@ final as (
         account_code,
         is_unknown_product,
         cast(amount_minor as bigint) as amount_minor,
-        row_number() over (
-            partition by document_kind, document_id
-            order by kind_order, line_position nulls last, tax_position nulls last, account_code
-        ) as component_order
+        row_number() over document_parts as component_order,
+        -- What a payment or refund of the whole document moves: its shares are the parts themselves.
+        cast(sum(amount_minor) over (partition by document_kind, document_id) as bigint) as document_total_minor
     from unioned
+    window document_parts as (
+        partition by document_kind, document_id
+        order by kind_order, line_position nulls last, tax_position nulls last, account_code
+    )
 
 )
 
