@@ -15,15 +15,14 @@
 --     with no account, no row (the mapping rule's account keeps the gross).
 -- Pro rata: each part takes amount x part / document total, truncated toward zero in integer
 -- minor units; what the truncation leaves (less than one minor unit per part) goes to the
--- document's first part, the revenue line of its first line item (component_order 1). A
--- transaction that pays or refunds its whole document therefore books its parts exactly.
+-- document's first part, the revenue line of its first line item (the first by kind, line and
+-- tax position). A transaction that pays or refunds its whole document books its parts exactly.
 -- A table: the journal, the revenue and tax marts and their proofs read it.
 -- Most transactions move exactly their document's total (a charge paying its invoice, a refund
 -- its credit note): their parts are the document's, with no division and no remainder; only the
--- others (pro rata) are divided and summed per transaction. One join each: the transactions to
--- the charges and refunds (one list of sale sources), and those to the documents' parts by
--- document id (Stripe ids are unique across object types); each part carries its document's
--- total (int_sales_document_components), so no aggregate of the parts is joined back.
+-- others (pro rata) are divided, ranked and summed per transaction. One join each: the
+-- transactions to the charges and refunds (one list of sale sources), to their documents' totals
+-- and to the documents' parts, by document id (Stripe ids are unique across object types).
 
 with
 
@@ -86,6 +85,20 @@ sale_sources as (
 
 ),
 
+components as (
+
+    select * from {{ ref('int_sales_document_components') }}
+
+),
+
+document_totals as (
+
+    select document_id, sum(amount_minor) as total_minor
+    from components
+    group by document_id
+
+),
+
 documented as (
 
     select
@@ -97,10 +110,14 @@ documented as (
         sale_sources.charge_id,
         sale_sources.refund_id,
         sale_sources.document_id,
-        sale_sources.split_basis
+        sale_sources.split_basis,
+        document_totals.total_minor as document_total_minor
     from transactions
     inner join sale_sources
         on transactions.source_id = sale_sources.source_id
+    inner join document_totals
+        on sale_sources.document_id = document_totals.document_id
+    where document_totals.total_minor <> 0
 
 ),
 
@@ -120,7 +137,9 @@ allocated as {{ materialized_cte() }} (
         documented.charge_id,
         documented.refund_id,
         components.component_kind,
-        components.component_order,
+        components.kind_order,
+        components.line_position,
+        components.tax_position,
         components.product_id,
         components.price_id,
         components.revenue_category,
@@ -129,24 +148,28 @@ allocated as {{ materialized_cte() }} (
         components.account_code,
         components.is_unknown_product,
         components.amount_minor as component_minor,
-        components.document_total_minor,
+        documented.document_total_minor,
         case documented.amount_minor
-            when components.document_total_minor then components.amount_minor
-            when -components.document_total_minor then -components.amount_minor
+            when documented.document_total_minor then components.amount_minor
+            when -documented.document_total_minor then -components.amount_minor
         end as exact_share_minor
     from documented
-    inner join {{ ref('int_sales_document_components') }} as components
+    inner join components
         on documented.document_id = components.document_id
-    where components.document_total_minor <> 0
 
 ),
 
--- Integer division truncates toward zero, so a refund's shares mirror a charge's.
+-- Integer division truncates toward zero, so a refund's shares mirror a charge's. The first part
+-- (revenue lines first by position) is ranked here, among the few transactions divided.
 pro_rata_shares as (
 
     select
         *,
-        cast({{ integer_divide('cast(transaction_amount_minor as hugeint) * component_minor', 'document_total_minor') }} as bigint) as share_minor
+        cast({{ integer_divide('cast(transaction_amount_minor as hugeint) * component_minor', 'document_total_minor') }} as bigint) as share_minor,
+        row_number() over (
+            partition by balance_transaction_id
+            order by kind_order, line_position nulls last, tax_position nulls last, account_code
+        ) as part_rank
     from allocated
     where exact_share_minor is null
 
@@ -167,7 +190,7 @@ documented_parts as (
         charge_id, refund_id, component_kind, product_id, price_id, revenue_category, tax_rate_id, jurisdiction,
         account_code, is_unknown_product,
         share_minor + case
-            when component_order = 1
+            when part_rank = 1
                 then transaction_amount_minor - sum(share_minor) over (partition by balance_transaction_id)
             else 0
         end
