@@ -85,7 +85,8 @@ sale_sources as (
 
 ),
 
-components as (
+-- Read three times (totals, whole and pro rata parts): each reads the table, rather than a copy.
+components as {{ inlined_cte() }} (
 
     select * from {{ ref('int_sales_document_components') }}
 
@@ -99,7 +100,8 @@ document_totals as (
 
 ),
 
-documented as (
+-- Materialized: the whole and the pro rata parts read it, each its own transactions.
+documented as {{ materialized_cte() }} (
 
     select
         transactions.balance_transaction_id,
@@ -111,7 +113,9 @@ documented as (
         sale_sources.refund_id,
         sale_sources.document_id,
         sale_sources.split_basis,
-        document_totals.total_minor as document_total_minor
+        document_totals.total_minor as document_total_minor,
+        -- Whether the transaction moves its document's whole total, either way.
+        abs(transactions.amount_minor) = abs(document_totals.total_minor) as moves_whole_document
     from transactions
     inner join sale_sources
         on transactions.source_id = sale_sources.source_id
@@ -121,9 +125,42 @@ documented as (
 
 ),
 
--- Each transaction with its document's parts; a part's share is exact when the transaction moves
--- the document's whole total (either way), else left to the pro rata below.
-allocated as {{ materialized_cte() }} (
+-- A transaction moving its document's whole total books the parts themselves (negated for a
+-- refund of a charge's document).
+whole_parts as (
+
+    select
+        documented.balance_transaction_id,
+        documented.entity_id,
+        documented.currency,
+        documented.accounting_date,
+        documented.split_basis,
+        components.document_kind,
+        documented.document_id,
+        documented.charge_id,
+        documented.refund_id,
+        components.component_kind,
+        components.product_id,
+        components.price_id,
+        components.revenue_category,
+        components.tax_rate_id,
+        components.jurisdiction,
+        components.account_code,
+        components.is_unknown_product,
+        case when documented.amount_minor = documented.document_total_minor
+            then components.amount_minor else -components.amount_minor
+        end as share_minor
+    from documented
+    inner join components
+        on documented.document_id = components.document_id
+    where documented.moves_whole_document
+
+),
+
+-- The others take each part x amount / total, truncated toward zero (so a refund's shares mirror
+-- a charge's); the first part (revenue lines first by position) is ranked here, among the few
+-- transactions divided, and takes what the truncation leaves.
+pro_rata_shares as (
 
     select
         documented.balance_transaction_id,
@@ -137,9 +174,6 @@ allocated as {{ materialized_cte() }} (
         documented.charge_id,
         documented.refund_id,
         components.component_kind,
-        components.kind_order,
-        components.line_position,
-        components.tax_position,
         components.product_id,
         components.price_id,
         components.revenue_category,
@@ -147,43 +181,21 @@ allocated as {{ materialized_cte() }} (
         components.jurisdiction,
         components.account_code,
         components.is_unknown_product,
-        components.amount_minor as component_minor,
-        documented.document_total_minor,
-        case documented.amount_minor
-            when documented.document_total_minor then components.amount_minor
-            when -documented.document_total_minor then -components.amount_minor
-        end as exact_share_minor
+        cast({{ integer_divide('cast(documented.amount_minor as hugeint) * components.amount_minor', 'documented.document_total_minor') }} as bigint) as share_minor,
+        row_number() over (
+            partition by documented.balance_transaction_id
+            order by components.kind_order, components.line_position nulls last, components.tax_position nulls last, components.account_code
+        ) as part_rank
     from documented
     inner join components
         on documented.document_id = components.document_id
-
-),
-
--- Integer division truncates toward zero, so a refund's shares mirror a charge's. The first part
--- (revenue lines first by position) is ranked here, among the few transactions divided.
-pro_rata_shares as (
-
-    select
-        *,
-        cast({{ integer_divide('cast(transaction_amount_minor as hugeint) * component_minor', 'document_total_minor') }} as bigint) as share_minor,
-        row_number() over (
-            partition by balance_transaction_id
-            order by kind_order, line_position nulls last, tax_position nulls last, account_code
-        ) as part_rank
-    from allocated
-    where exact_share_minor is null
+    where not documented.moves_whole_document
 
 ),
 
 documented_parts as (
 
-    select
-        balance_transaction_id, entity_id, currency, accounting_date, split_basis, document_kind, document_id,
-        charge_id, refund_id, component_kind, product_id, price_id, revenue_category, tax_rate_id, jurisdiction,
-        account_code, is_unknown_product,
-        exact_share_minor as share_minor
-    from allocated
-    where exact_share_minor is not null
+    select * from whole_parts
     union all
     select
         balance_transaction_id, entity_id, currency, accounting_date, split_basis, document_kind, document_id,
