@@ -148,6 +148,17 @@ def test_the_split_proofs_ran_and_passed(built):
         name: "pass" for name in (*SPLIT_PROOFS, "booked_once", "journal_balances")}
 
 
+def test_the_sales_models_read_or_tested_more_than_once_are_tables(built):
+    """A view is computed again by every model and test that reads it: at a million transactions the
+    documents' parts were computed twice (31 s for their test alone), the charges' documents five
+    times and the transactions' charges four times (docs/benchmarks.md, "Ledger close")."""
+    _, path = built
+    names = ("int_sales_document_components", "int_charge_sales_documents", "int_balance_transaction_charges")
+    assert dict(query(path, """
+        select table_name, table_type from information_schema.tables
+        where table_schema = 'main' and table_name in ?""", [list(names)])) == {name: "BASE TABLE" for name in names}
+
+
 def test_a_credit_note_reverses_its_lines_exactly(built):
     """A refund with a credit note of several lines, tax and shipping books each of them, debited."""
     _, path = built

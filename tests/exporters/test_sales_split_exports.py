@@ -172,7 +172,9 @@ def test_an_empty_revenue_section_says_why(tmp_path):
     with duckdb.connect(str(ledger)) as connection:
         # What a merchant without invoices has: its charges, none paying an invoice, and no split.
         connection.execute("create table main.charge_documents as select * replace (cast(null as varchar) as invoice_id) from main.int_charge_sales_documents")
-        connection.execute("create or replace view main.int_charge_sales_documents as select * from main.charge_documents")
+        # The model is a table: replaced by a view of the edited copy, which the steps below edit further.
+        connection.execute("drop table main.int_charge_sales_documents")
+        connection.execute("create view main.int_charge_sales_documents as select * from main.charge_documents")
         connection.execute("delete from main.rpt_revenue_by_product")
         connection.execute("delete from main.rpt_tax_payable_by_jurisdiction")
         without_invoices = revenue_detail(connection, "main", PERIOD)

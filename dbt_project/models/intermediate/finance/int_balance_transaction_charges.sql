@@ -1,7 +1,11 @@
+{{ config(materialized='table') }}
+
 -- The charge behind each balance transaction whose source is a charge, or a refund or dispute of
 -- one: what Stripe's itemized reports print beside the amounts (charge, payment intent, invoice,
 -- subscription, customer, card). Stripe ids are unique across object types, so one join on
 -- `source_id` finds the object whatever its type.
+-- A table: rpt_payout_reconciliation reads it and three tests check it; as a view each test joined
+-- the transactions to their charges again (23 s for `unique` alone at a million transactions).
 
 with
 

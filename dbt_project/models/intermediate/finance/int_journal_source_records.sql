@@ -97,12 +97,13 @@ split_totals as (
 ),
 
 -- What each charge or refund sold, one list per transaction (int_balance_transaction_sales_split):
--- revenue per product, discounts, tax per rate, shipping. A line per role and account.
+-- revenue per product, discounts, tax per rate, shipping. A line per role and account, in that
+-- order (a struct sorts by its fields in order).
 sales_splits as (
 
     select
         balance_transaction_id,
-        list({{ journal_line('line_role', 'account_code', 'amount_minor') }} order by line_role, account_code) as lines,
+        {{ sorted_list_agg(journal_line('line_role', 'account_code', 'amount_minor')) }} as lines,
         sum(amount_minor) as split_minor
     from (
         select split.balance_transaction_id, split.line_role, split.account_code, sum(split.amount_minor) as amount_minor

@@ -15,9 +15,14 @@
 --     with no account, no row (the mapping rule's account keeps the gross).
 -- Pro rata: each part takes amount x part / document total, truncated toward zero in integer
 -- minor units; what the truncation leaves (less than one minor unit per part) goes to the
--- document's first part, the revenue line of its first line item (component_order 1). A
--- transaction that pays or refunds its whole document therefore books its parts exactly.
+-- document's first part, the revenue line of its first line item (the first by kind, line and
+-- tax position). A transaction that pays or refunds its whole document books its parts exactly.
 -- A table: the journal, the revenue and tax marts and their proofs read it.
+-- Most transactions move exactly their document's total (a charge paying its invoice, a refund
+-- its credit note): their parts are the document's, with no division and no remainder; only the
+-- others (pro rata) are divided, ranked and summed per transaction. One join each: the
+-- transactions to the charges and refunds (one list of sale sources), to their documents' totals
+-- and to the documents' parts, by document id (Stripe ids are unique across object types).
 
 with
 
@@ -37,13 +42,7 @@ transactions as (
 
 charges as (
 
-    select * from {{ ref('int_charge_sales_documents') }}
-
-),
-
-refunds as (
-
-    select refund_id, charge_id from {{ ref('stg_stripe__refunds') }}
+    select charge_id, invoice_id from {{ ref('int_charge_sales_documents') }}
 
 ),
 
@@ -56,27 +55,29 @@ credit_notes_by_refund as (
 
 ),
 
-sales_sources as (
+-- The document each charge and refund books from: its credit note, else its charge's invoice,
+-- else its charge (int_sales_document_components lists a charge only when its account is known).
+sale_sources as (
 
     select
-        transactions.*,
-        charges.charge_id,
-        null as refund_id,
-        charges.invoice_id,
-        null as credit_note_id
-    from transactions
-    inner join charges
-        on transactions.source_id = charges.charge_id
+        charge_id as source_id,
+        charge_id,
+        cast(null as varchar) as refund_id,
+        coalesce(invoice_id, charge_id) as document_id,
+        case when invoice_id is not null then 'invoice' else 'charge' end as split_basis
+    from charges
     union all
     select
-        transactions.*,
+        refunds.refund_id,
         refunds.charge_id,
         refunds.refund_id,
-        charges.invoice_id,
-        credit_notes_by_refund.credit_note_id
-    from transactions
-    inner join refunds
-        on transactions.source_id = refunds.refund_id
+        coalesce(credit_notes_by_refund.credit_note_id, charges.invoice_id, refunds.charge_id),
+        case
+            when credit_notes_by_refund.credit_note_id is not null then 'credit_note'
+            when charges.invoice_id is not null then 'invoice_pro_rata'
+            else 'charge_pro_rata'
+        end
+    from {{ ref('stg_stripe__refunds') }} as refunds
     left join charges
         on refunds.charge_id = charges.charge_id
     left join credit_notes_by_refund
@@ -84,7 +85,8 @@ sales_sources as (
 
 ),
 
-components as materialized (
+-- Read three times (totals, whole and pro rata parts): each reads the table, rather than a copy.
+components as {{ inlined_cte() }} (
 
     select * from {{ ref('int_sales_document_components') }}
 
@@ -92,34 +94,73 @@ components as materialized (
 
 document_totals as (
 
-    select document_kind, document_id, sum(amount_minor) as total_minor
+    select document_id, sum(amount_minor) as total_minor
     from components
-    group by all
+    group by document_id
 
 ),
 
--- The document each transaction books from: its credit note, else its charge's invoice, else
--- its charge (int_sales_document_components lists a charge only when its account is known).
-documented as (
+-- Materialized: the whole and the pro rata parts read it, each its own transactions.
+documented as {{ materialized_cte() }} (
 
     select
-        *,
-        case
-            when credit_note_id is not null then 'credit_note'
-            when invoice_id is not null then 'invoice'
-            else 'charge'
-        end as document_kind,
-        coalesce(credit_note_id, invoice_id, charge_id) as document_id,
-        case
-            when credit_note_id is not null then 'credit_note'
-            when invoice_id is not null then case when refund_id is null then 'invoice' else 'invoice_pro_rata' end
-            else case when refund_id is null then 'charge' else 'charge_pro_rata' end
-        end as split_basis
-    from sales_sources
+        transactions.balance_transaction_id,
+        transactions.entity_id,
+        transactions.currency,
+        transactions.accounting_date,
+        transactions.amount_minor,
+        sale_sources.charge_id,
+        sale_sources.refund_id,
+        sale_sources.document_id,
+        sale_sources.split_basis,
+        document_totals.total_minor as document_total_minor,
+        -- Whether the transaction moves its document's whole total, either way.
+        abs(transactions.amount_minor) = abs(document_totals.total_minor) as moves_whole_document
+    from transactions
+    inner join sale_sources
+        on transactions.source_id = sale_sources.source_id
+    inner join document_totals
+        on sale_sources.document_id = document_totals.document_id
+    where document_totals.total_minor <> 0
 
 ),
 
-allocated as (
+-- A transaction moving its document's whole total books the parts themselves (negated for a
+-- refund of a charge's document).
+whole_parts as (
+
+    select
+        documented.balance_transaction_id,
+        documented.entity_id,
+        documented.currency,
+        documented.accounting_date,
+        documented.split_basis,
+        components.document_kind,
+        documented.document_id,
+        documented.charge_id,
+        documented.refund_id,
+        components.component_kind,
+        components.product_id,
+        components.price_id,
+        components.revenue_category,
+        components.tax_rate_id,
+        components.jurisdiction,
+        components.account_code,
+        components.is_unknown_product,
+        case when documented.amount_minor = documented.document_total_minor
+            then components.amount_minor else -components.amount_minor
+        end as share_minor
+    from documented
+    inner join components
+        on documented.document_id = components.document_id
+    where documented.moves_whole_document
+
+),
+
+-- The others take each part x amount / total, truncated toward zero (so a refund's shares mirror
+-- a charge's); the first part (revenue lines first by position) is ranked here, among the few
+-- transactions divided, and takes what the truncation leaves.
+pro_rata_shares as (
 
     select
         documented.balance_transaction_id,
@@ -128,12 +169,11 @@ allocated as (
         documented.accounting_date,
         documented.amount_minor as transaction_amount_minor,
         documented.split_basis,
-        documented.document_kind,
+        components.document_kind,
         documented.document_id,
         documented.charge_id,
         documented.refund_id,
         components.component_kind,
-        components.component_order,
         components.product_id,
         components.price_id,
         components.revenue_category,
@@ -141,29 +181,32 @@ allocated as (
         components.jurisdiction,
         components.account_code,
         components.is_unknown_product,
-        -- Integer division truncates toward zero, so a refund's shares mirror a charge's.
-        cast(cast(documented.amount_minor as hugeint) * components.amount_minor // document_totals.total_minor as bigint) as share_minor
+        cast({{ integer_divide('cast(documented.amount_minor as hugeint) * components.amount_minor', 'documented.document_total_minor') }} as bigint) as share_minor,
+        row_number() over (
+            partition by documented.balance_transaction_id
+            order by components.kind_order, components.line_position nulls last, components.tax_position nulls last, components.account_code
+        ) as part_rank
     from documented
-    inner join document_totals
-        on documented.document_kind = document_totals.document_kind
-        and documented.document_id = document_totals.document_id
     inner join components
-        on documented.document_kind = components.document_kind
-        and documented.document_id = components.document_id
-    where document_totals.total_minor <> 0
+        on documented.document_id = components.document_id
+    where not documented.moves_whole_document
 
 ),
 
 documented_parts as (
 
+    select * from whole_parts
+    union all
     select
-        * exclude (share_minor, transaction_amount_minor, component_order),
+        balance_transaction_id, entity_id, currency, accounting_date, split_basis, document_kind, document_id,
+        charge_id, refund_id, component_kind, product_id, price_id, revenue_category, tax_rate_id, jurisdiction,
+        account_code, is_unknown_product,
         share_minor + case
-            when component_order = 1
+            when part_rank = 1
                 then transaction_amount_minor - sum(share_minor) over (partition by balance_transaction_id)
             else 0
-        end as share_minor
-    from allocated
+        end
+    from pro_rata_shares
 
 ),
 

@@ -1,6 +1,10 @@
+{{ config(materialized='table') }}
+
 -- Each charge with what explains its sale: the invoice it pays (an invoice payment of its payment
 -- intent), else the category its metadata names under the entity's policy key
 -- (seeds/gl_sales_policy.csv `uninvoiced_metadata_key`). One row per charge.
+-- A table: three sales models read it (one of them twice, through int_uninvoiced_charge_taxes)
+-- and two tests check it; as a view each of them joined the charges to their metadata again.
 
 with
 

@@ -83,8 +83,12 @@ postings as (
         and transactions.currency = suspense_classifications.currency
         and transactions.entity_id is not distinct from suspense_classifications.entity_id
     where transactions.amount_minor <> 0
-        -- A sale whose parts are known books them instead of its gross (below when unknown).
-        and transactions.balance_transaction_id not in (select balance_transaction_id from sales_split)
+        -- A sale whose parts are known books them instead of its gross (below when unknown). An
+        -- anti join: `not in` a subquery of millions of rows also looks for a null among them.
+        and not exists (
+            select 1 from sales_split
+            where sales_split.balance_transaction_id = transactions.balance_transaction_id
+        )
 
 ),
 
