@@ -64,8 +64,9 @@ def test_listing_and_expanding_land_identical_source_tables_and_expanding_takes_
     assert len(rows["stripe_charges"]) == len(detail.charges) and len(rows["stripe_invoices"]) == len(detail.invoices)
     assert len(rows["stripe_invoice_line_items"]) == sum(len(invoice["lines"]["data"]) for invoice in detail.invoices)
     assert listed.source_rows["stripe_credit_note_line_item_taxes"] == sum(len(note["lines"]["data"]) for note in detail.credit_notes)
-    # Stripe Tax transactions, read by id from the charges that name them; Connect transfers.
+    # Stripe Tax transactions, read by id from the charges and refunds (reversals) that name them; Connect transfers.
     assert [row[0] for row in rows["stripe_tax_transactions"]] == sorted(t["id"] for t in detail.tax_transactions)
+    assert {row[1] for row in rows["stripe_tax_transactions"]} == {"transaction", "reversal"}
     assert len(rows["stripe_tax_transaction_line_items"]) == len(detail.tax_transactions) > 0
     assert [row[0] for row in rows["stripe_transfers"]] == sorted(t["id"] for t in detail.transfers) and detail.transfers
     assert off.requests < expanded.requests < listed.requests

@@ -9,10 +9,13 @@
 --     invoice's parts (int_sales_document_components);
 --   * `credit_note`: a refund a credit note accounts for books the credit note's parts;
 --   * `invoice_pro_rata`: a refund without a credit note books its charge's invoice's parts pro rata;
+--   * `tax_reversal`: a refund of a charge without an invoice that names a Stripe Tax reversal books
+--     the reversal's tax exactly and the rest to revenue (int_stripe_tax_reversal_components);
 --   * `charge`, `charge_pro_rata`: a charge without an invoice, and its refunds, book to the revenue
 --     account of its metadata category (seeds/gl_revenue_accounts.csv, `match_on` metadata), else
---     the policy's `uninvoiced_account_code`, less any tax int_uninvoiced_charge_taxes gives it;
---     with no account, no row (the mapping rule's account keeps the gross).
+--     the policy's `uninvoiced_account_code`, less any tax int_uninvoiced_charge_taxes gives it (a
+--     refund without a Stripe Tax reversal pro rata); with no account, no row (the mapping rule's
+--     account keeps the gross).
 -- Pro rata: each part takes amount x part / document total, truncated toward zero in integer
 -- minor units; what the truncation leaves (less than one minor unit per part) goes to the
 -- document's first part, the revenue line of its first line item (component_order 1). A
@@ -56,6 +59,13 @@ credit_notes_by_refund as (
 
 ),
 
+tax_reversals_by_refund as (
+
+    select refund_id, tax_transaction_id as tax_reversal_id
+    from {{ ref('int_refund_stripe_tax_reversals') }}
+
+),
+
 sales_sources as (
 
     select
@@ -63,7 +73,8 @@ sales_sources as (
         charges.charge_id,
         null as refund_id,
         charges.invoice_id,
-        null as credit_note_id
+        null as credit_note_id,
+        null as tax_reversal_id
     from transactions
     inner join charges
         on transactions.source_id = charges.charge_id
@@ -73,7 +84,8 @@ sales_sources as (
         refunds.charge_id,
         refunds.refund_id,
         charges.invoice_id,
-        credit_notes_by_refund.credit_note_id
+        credit_notes_by_refund.credit_note_id,
+        tax_reversals_by_refund.tax_reversal_id
     from transactions
     inner join refunds
         on transactions.source_id = refunds.refund_id
@@ -81,12 +93,16 @@ sales_sources as (
         on refunds.charge_id = charges.charge_id
     left join credit_notes_by_refund
         on refunds.refund_id = credit_notes_by_refund.refund_id
+    left join tax_reversals_by_refund
+        on refunds.refund_id = tax_reversals_by_refund.refund_id
 
 ),
 
 components as materialized (
 
     select * from {{ ref('int_sales_document_components') }}
+    union all by name
+    select * from {{ ref('int_stripe_tax_reversal_components') }}
 
 ),
 
@@ -99,7 +115,8 @@ document_totals as (
 ),
 
 -- The document each transaction books from: its credit note, else its charge's invoice, else
--- its charge (int_sales_document_components lists a charge only when its account is known).
+-- its Stripe Tax reversal, else its charge (int_sales_document_components lists a charge only
+-- when its account is known).
 documented as (
 
     select
@@ -107,12 +124,14 @@ documented as (
         case
             when credit_note_id is not null then 'credit_note'
             when invoice_id is not null then 'invoice'
+            when tax_reversal_id is not null then 'tax_reversal'
             else 'charge'
         end as document_kind,
-        coalesce(credit_note_id, invoice_id, charge_id) as document_id,
+        coalesce(credit_note_id, invoice_id, tax_reversal_id, charge_id) as document_id,
         case
             when credit_note_id is not null then 'credit_note'
             when invoice_id is not null then case when refund_id is null then 'invoice' else 'invoice_pro_rata' end
+            when tax_reversal_id is not null then 'tax_reversal'
             else case when refund_id is null then 'charge' else 'charge_pro_rata' end
         end as split_basis
     from sales_sources
