@@ -245,8 +245,9 @@ class RevenueTruth:
     (`tax_by_jurisdiction`) plus the Stripe Tax of charges without an invoice (`stripe_tax_charged`) less
 the tax their refunds' Stripe Tax reversals gave back (`stripe_tax_reversed`, positive).
     Charges without an invoice are `uninvoiced` by their metadata's `revenue_category`, net of their
-    Stripe Tax; refunds with neither a credit note nor a Stripe Tax reversal are
-    `refunds_without_credit_note` (how they split is the ledger's policy). Only charges of the world's own transactions count (not those from before
+    Stripe Tax, and `uninvoiced_reversed` what refunds with a Stripe Tax reversal took back from them
+    (the refund less the reversal's tax); refunds with neither a credit note nor a Stripe Tax
+    reversal are `refunds_without_credit_note` (how they split is the ledger's policy). Only charges of the world's own transactions count (not those from before
     it that a refund reaches back to), except in `stripe_tax_by_jurisdiction`: the tax of every
     Stripe Tax transaction, as ingestion stages them. Jurisdictions are ISO style, the country and
     `-STATE` for a US state (`US-CA`, `DE`, `iso_jurisdiction`); a rate without a country keeps its
@@ -263,6 +264,7 @@ the tax their refunds' Stripe Tax reversals gave back (`stripe_tax_reversed`, po
     stripe_tax_by_jurisdiction: dict[tuple[str, str], int]
     stripe_tax_charged: dict[tuple[str, str], int]
     stripe_tax_reversed: dict[tuple[str, str], int]
+    uninvoiced_reversed: dict[tuple[str, str], int]
 
     def revenue_by_product(self) -> dict[tuple[str, str], int]:
         keys = set(self.product_sales) | set(self.product_credited)
@@ -312,10 +314,13 @@ def revenue_truth(world: World) -> RevenueTruth:
             sums["uninvoiced"][(charge["currency"], charge["metadata"]["revenue_category"])] += charge["amount"] - tax
             if place is not None:
                 sums["stripe_tax_charged"][(charge["currency"], place)] += tax
+    charges = {charge["id"]: charge for charge in detail.charges}
     for refund in detail.refunds:
         if refund["id"] in reversals:
             place, tax = reversals[refund["id"]]
             sums["stripe_tax_reversed"][(refund["currency"], place)] -= tax
+            category = charges[refund["charge"]]["metadata"]["revenue_category"]
+            sums["uninvoiced_reversed"][(refund["currency"], category)] += refund["amount"] + tax
         elif refund["id"] not in credited_refunds:
             sums["refunds_without_credit_note"][refund["currency"]] += refund["amount"]
     return RevenueTruth(**{name: dict(values) for name, values in sums.items()})

@@ -121,11 +121,16 @@ def test_a_tax_transaction_stripe_does_not_know_is_a_warning_and_the_rest_lands(
     detail = sales(world)
     taxed = [charge for charge in detail.charges if source_tables.TAX_TRANSACTION_KEY in charge["metadata"]]
     taxed[0]["metadata"][source_tables.TAX_TRANSACTION_KEY] = "tax_mistyped"  # the merchant's own text
+    reversing = [refund for refund in detail.refunds if source_tables.TAX_TRANSACTION_KEY in refund["metadata"]]
+    reversing[0]["metadata"][source_tables.TAX_TRANSACTION_KEY] = "tax_reversal_mistyped"
     stats = ingest_api(world, tmp_path / "w.duckdb")
-    assert stats.warnings == [
+    assert sorted(stats.warnings) == [
         f"charge {taxed[0]['id']} names Stripe Tax transaction 'tax_mistyped' in its metadata (tax_transaction), "
+        "which Stripe does not know (HTTP 404): its tax is not landed",
+        f"refund {reversing[0]['id']} names Stripe Tax transaction 'tax_reversal_mistyped' in its metadata (tax_transaction), "
         "which Stripe does not know (HTTP 404): its tax is not landed"]
-    assert len(source_rows(tmp_path / "w.duckdb")["stripe_tax_transactions"]) == len(taxed) - 1 > 0
+    # Every other transaction lands: the sales' and the reversals' the refunds name.
+    assert len(source_rows(tmp_path / "w.duckdb")["stripe_tax_transactions"]) == len(taxed) - 1 + len(reversing) - 1 > len(taxed)
     assert stats.balance_transactions == world.balance_transactions.num_rows
 
 
