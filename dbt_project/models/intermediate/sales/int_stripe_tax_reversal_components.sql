@@ -26,6 +26,16 @@ charge_components as (
 
 ),
 
+-- The account each charge's tax of a jurisdiction booked to.
+charge_tax_accounts as (
+
+    select document_id as charge_id, jurisdiction, min(account_code) as account_code
+    from charge_components
+    where component_kind = 'tax'
+    group by all
+
+),
+
 policies as (
 
     select * from {{ ref('int_sales_policies') }}
@@ -42,12 +52,7 @@ documents as (
         revenue.entity_id,
         revenue.revenue_category,
         revenue.account_code as revenue_account_code,
-        coalesce(
-            (select min(tax.account_code) from charge_components as tax
-             where tax.document_id = reversals.charge_id and tax.component_kind = 'tax'
-                and tax.jurisdiction is not distinct from reversals.jurisdiction),
-            policies.default_tax_account_code
-        ) as tax_account_code
+        coalesce(charge_tax_accounts.account_code, policies.default_tax_account_code) as tax_account_code
     from reversals
     inner join refunds
         on reversals.refund_id = refunds.refund_id
@@ -56,6 +61,9 @@ documents as (
         and revenue.component_kind = 'revenue'
     inner join policies
         on revenue.entity_id = policies.entity_id
+    left join charge_tax_accounts
+        on reversals.charge_id = charge_tax_accounts.charge_id
+        and reversals.jurisdiction is not distinct from charge_tax_accounts.jurisdiction
 
 ),
 
