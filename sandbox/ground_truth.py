@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -125,80 +126,114 @@ def _rate_jurisdictions(detail: SalesDetail) -> dict[str, str]:
     return {rate["id"]: iso_jurisdiction(rate["country"], rate["state"]) or rate["jurisdiction"] for rate in detail.tax_rates}
 
 
-def _stripe_taxes(detail: SalesDetail) -> dict[str, tuple[str, int]]:
-    """Charge id -> (jurisdiction, tax) of the Stripe Tax transaction its metadata names."""
+def _stripe_tax(transaction: dict) -> tuple[str, int]:
+    """A Stripe Tax transaction's (jurisdiction, tax): negative for a reversal."""
+    place = transaction["customer_details"]["address"]
+    return iso_jurisdiction(place["country"], place["state"]), sum(line["amount_tax"] for line in transaction["line_items"]["data"])
+
+
+def _stripe_taxes(detail: SalesDetail, objects: list[dict]) -> dict[str, tuple[str, int]]:
+    """Charge or refund id -> (jurisdiction, tax) of the Stripe Tax transaction its metadata names:
+    a charge's transaction, a refund's reversal (negative)."""
     transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
-    taxes = {}
-    for charge in detail.charges:
-        if TAX_TRANSACTION_KEY in charge["metadata"]:
-            transaction = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
-            place = transaction["customer_details"]["address"]
-            taxes[charge["id"]] = (iso_jurisdiction(place["country"], place["state"]),
-                                   sum(line["amount_tax"] for line in transaction["line_items"]["data"]))
-    return taxes
+    return {item["id"]: _stripe_tax(transactions[item["metadata"][TAX_TRANSACTION_KEY]])
+            for item in objects if TAX_TRANSACTION_KEY in item["metadata"]}
 
 
-def _document_parts(document: dict, jurisdiction: dict[str, str]) -> list[tuple[str, int]]:
-    """An invoice's or credit note's parts as (account, amount), adding up to its total: each line's
-    revenue, then the discounts, the taxes and the shipping, the first line's revenue first."""
+def _document_parts(document: dict, jurisdiction: dict[str, str]) -> list[tuple[tuple[str, str | None], int]]:
+    """An invoice's or credit note's parts as ((account, jurisdiction of a tax), amount), adding up to its
+    total: each line's revenue, then the discounts, the taxes and the shipping, the first line's revenue first."""
     lines = document["lines"]["data"]
-    parts = [(REVENUE, line["amount"]) for line in lines]
-    parts += [(DISCOUNTS, -sum(d["amount"] for d in line.get("discount_amounts") or [])) for line in lines]
-    parts += [(TAX_ACCOUNTS.get(jurisdiction[tax["tax_rate_details"]["tax_rate"]], DEFAULT_TAX), tax["amount"])
-              for line in lines for tax in line["taxes"]]
-    return parts + [(SHIPPING, document["amount_shipping"])]
+    parts = [((REVENUE, None), line["amount"]) for line in lines]
+    parts += [((DISCOUNTS, None), -sum(d["amount"] for d in line.get("discount_amounts") or [])) for line in lines]
+    parts += [((TAX_ACCOUNTS.get(place, DEFAULT_TAX), place), tax["amount"])
+              for line in lines for tax in line["taxes"] for place in [jurisdiction[tax["tax_rate_details"]["tax_rate"]]]]
+    return parts + [((SHIPPING, None), document["amount_shipping"])]
 
 
-def _pro_rata(amount: int, parts: list[tuple[str, int]]) -> dict[str, int]:
+def _pro_rata(amount: int, parts: list[tuple[object, int]]) -> dict[object, int]:
     """`amount` booked over `parts` in their proportions, as the ledger does: each part's share
     truncated toward zero, the remainder on the first part; credits negative (journal signs)."""
     total = sum(part for _, part in parts)
     shares = [abs(amount * part) // abs(total) * (1 if (amount * part >= 0) == (total > 0) else -1) for _, part in parts]
     shares[0] += amount - sum(shares)
-    booked: dict[str, int] = defaultdict(int)
-    for (account, _), share in zip(parts, shares):
-        booked[account] -= share
+    booked: dict[object, int] = defaultdict(int)
+    for (key, _), share in zip(parts, shares):
+        booked[key] -= share
     return booked
 
 
-def _sales_split(world: World) -> dict[tuple[str, str], int]:
-    """How the sales split moves each visible charge's and refund's gross from its event's account to
-    the accounts of what it sold: invoices' and credit notes' parts exactly, refunds without a credit
-    note pro rata of their charge's invoice, charges without an invoice to their category's account
-    less the tax Stripe Tax computed on them, which books to its jurisdiction's tax account."""
+def _booked_sales(world: World) -> list[tuple[str, dict, int, dict[tuple[str, str | None], int]]]:
+    """Each visible charge's and refund's sale as the ledger splits it: (currency, its balance
+    transaction row, gross, journal amount per (account, tax jurisdiction)). Invoices' and credit
+    notes' parts exactly, refunds without a credit note pro rata of their charge's invoice; charges
+    without an invoice to their category's account less the tax Stripe Tax computed on them, booked
+    to its jurisdiction's tax account; their refunds by their Stripe Tax reversal's tax exactly, else
+    pro rata."""
     from sandbox.sales import sales  # the detail is built only when asked for
 
     detail = sales(world)
     jurisdiction = _rate_jurisdictions(detail)
-    stripe_taxes = _stripe_taxes(detail)
+    stripe_taxes = _stripe_taxes(detail, detail.charges)
+    reversals = _stripe_taxes(detail, detail.refunds)
     invoices = {invoice["id"]: invoice for invoice in detail.invoices}
     invoice_of_intent = {payment["payment"]["payment_intent"]: invoices[payment["invoice"]] for payment in detail.invoice_payments}
     note_of_refund = {refund["refund"]: note for note in detail.credit_notes for refund in note["refunds"]}
     charges = {charge["id"]: charge for charge in detail.charges}
     visible = {row["id"]: row for row in world.balance_transactions.filter(
-        np.asarray(world.balance_transactions.column("created").to_numpy() <= world.as_of)).select(["id", "amount", "event"]).to_pylist()}
+        np.asarray(world.balance_transactions.column("created").to_numpy() <= world.as_of)).select(["id", "amount", "event", "created"]).to_pylist()}
 
-    def parts_of(charge: dict) -> list[tuple[str, int]]:
+    def uninvoiced(charge: dict, amount: int, place: str | None, tax: int) -> list[tuple[tuple[str, str | None], int]]:
+        revenue = [((CATEGORY_ACCOUNTS[charge["metadata"]["revenue_category"]], None), amount - tax)]
+        return revenue + [((TAX_ACCOUNTS.get(place, DEFAULT_TAX), place), tax)] if tax else revenue
+
+    def parts_of(charge: dict) -> list[tuple[tuple[str, str | None], int]]:
         invoice = invoice_of_intent.get(charge["payment_intent"])
         if invoice is not None:
             return _document_parts(invoice, jurisdiction)
-        place, tax = stripe_taxes.get(charge["id"], (None, 0))
-        revenue = [(CATEGORY_ACCOUNTS[charge["metadata"]["revenue_category"]], charge["amount_captured"] - tax)]
-        return revenue + [(TAX_ACCOUNTS.get(place, DEFAULT_TAX), tax)] if tax else revenue
+        return uninvoiced(charge, charge["amount_captured"], *stripe_taxes.get(charge["id"], (None, 0)))
 
-    moved: dict[tuple[str, str], int] = defaultdict(int)
-    for source, parts in [
-        *((charge, parts_of(charge)) for charge in detail.charges),
-        *((refund, _document_parts(note_of_refund[refund["id"]], jurisdiction) if refund["id"] in note_of_refund
-          else parts_of(charges[refund["charge"]])) for refund in detail.refunds),
-    ]:
+    def refund_parts(refund: dict) -> list[tuple[tuple[str, str | None], int]]:
+        charge = charges[refund["charge"]]
+        if refund["id"] in note_of_refund:
+            return _document_parts(note_of_refund[refund["id"]], jurisdiction)
+        if refund["id"] in reversals and invoice_of_intent.get(charge["payment_intent"]) is None:
+            place, tax = reversals[refund["id"]]
+            return uninvoiced(charge, refund["amount"], place, -tax)
+        return parts_of(charge)
+
+    booked = []
+    for source, parts in [*((charge, parts_of(charge)) for charge in detail.charges),
+                          *((refund, refund_parts(refund)) for refund in detail.refunds)]:
         row = visible.get(source["balance_transaction"])
-        if row is None:
-            continue
-        moved[(source["currency"], EVENT_ACCOUNTS[row["event"]][0])] += row["amount"]
-        for account, amount in _pro_rata(row["amount"], parts).items():
-            moved[(source["currency"], account)] += amount
+        if row is not None:
+            booked.append((source["currency"], row, row["amount"], _pro_rata(row["amount"], parts)))
+    return booked
+
+
+def _sales_split(world: World) -> dict[tuple[str, str], int]:
+    """How the sales split moves each visible charge's and refund's gross from its event's account to
+    the accounts of what it sold (`_booked_sales`)."""
+    moved: dict[tuple[str, str], int] = defaultdict(int)
+    for currency, row, gross, parts in _booked_sales(world):
+        moved[(currency, EVENT_ACCOUNTS[row["event"]][0])] += gross
+        for (account, _), amount in parts.items():
+            moved[(currency, account)] += amount
     return moved
+
+
+def tax_payable_by_period(world: World) -> dict[tuple[str, str, str], int]:
+    """Tax payable per (currency, jurisdiction, UTC month of the transaction) as the ledger must book
+    it, positive for a liability: invoices' and Stripe Tax's tax, less credit notes' and Stripe Tax
+    reversals' exactly, less the pro rata share of refunds with neither. Tax without a jurisdiction
+    (shipping's) is left out."""
+    payable: dict[tuple[str, str, str], int] = defaultdict(int)
+    for currency, row, _, parts in _booked_sales(world):
+        period = datetime.fromtimestamp(row["created"], tz=timezone.utc).strftime("%Y-%m")
+        for (_, place), amount in parts.items():
+            if place is not None:
+                payable[(currency, place, period)] -= amount
+    return {key: amount for key, amount in payable.items() if amount}
 
 
 @dataclass(frozen=True)
@@ -207,10 +242,12 @@ class RevenueTruth:
 
     Revenue by product is `product_sales - product_discounts - product_credited`; tax payable by
     jurisdiction is `tax_charged_by_jurisdiction()`: invoices' tax less credit notes'
-    (`tax_by_jurisdiction`) plus the Stripe Tax of charges without an invoice (`stripe_tax_charged`).
+    (`tax_by_jurisdiction`) plus the Stripe Tax of charges without an invoice (`stripe_tax_charged`) less
+the tax their refunds' Stripe Tax reversals gave back (`stripe_tax_reversed`, positive).
     Charges without an invoice are `uninvoiced` by their metadata's `revenue_category`, net of their
-    Stripe Tax; refunds without a credit note are `refunds_without_credit_note` (how they split is
-    the ledger's policy). Only charges of the world's own transactions count (not those from before
+    Stripe Tax, and `uninvoiced_reversed` what refunds with a Stripe Tax reversal took back from them
+    (the refund less the reversal's tax); refunds with neither a credit note nor a Stripe Tax
+    reversal are `refunds_without_credit_note` (how they split is the ledger's policy). Only charges of the world's own transactions count (not those from before
     it that a refund reaches back to), except in `stripe_tax_by_jurisdiction`: the tax of every
     Stripe Tax transaction, as ingestion stages them. Jurisdictions are ISO style, the country and
     `-STATE` for a US state (`US-CA`, `DE`, `iso_jurisdiction`); a rate without a country keeps its
@@ -226,15 +263,18 @@ class RevenueTruth:
     refunds_without_credit_note: dict[str, int]
     stripe_tax_by_jurisdiction: dict[tuple[str, str], int]
     stripe_tax_charged: dict[tuple[str, str], int]
+    stripe_tax_reversed: dict[tuple[str, str], int]
+    uninvoiced_reversed: dict[tuple[str, str], int]
 
     def revenue_by_product(self) -> dict[tuple[str, str], int]:
         keys = set(self.product_sales) | set(self.product_credited)
         return {key: self.product_sales.get(key, 0) - self.product_discounts.get(key, 0) - self.product_credited.get(key, 0) for key in keys}
 
     def tax_charged_by_jurisdiction(self) -> dict[tuple[str, str], int]:
-        """The tax sales charged less what credit notes gave back, invoices' and Stripe Tax's."""
-        keys = set(self.tax_by_jurisdiction) | set(self.stripe_tax_charged)
-        return {key: self.tax_by_jurisdiction.get(key, 0) + self.stripe_tax_charged.get(key, 0) for key in keys}
+        """The tax sales charged less what credit notes and Stripe Tax reversals gave back, invoices' and Stripe Tax's."""
+        keys = set(self.tax_by_jurisdiction) | set(self.stripe_tax_charged) | set(self.stripe_tax_reversed)
+        return {key: self.tax_by_jurisdiction.get(key, 0) + self.stripe_tax_charged.get(key, 0) - self.stripe_tax_reversed.get(key, 0)
+                for key in keys}
 
 
 def revenue_truth(world: World) -> RevenueTruth:
@@ -242,7 +282,8 @@ def revenue_truth(world: World) -> RevenueTruth:
 
     detail = sales(world)
     jurisdiction = _rate_jurisdictions(detail)
-    stripe_taxes = _stripe_taxes(detail)
+    stripe_taxes = _stripe_taxes(detail, detail.charges)
+    reversals = _stripe_taxes(detail, detail.refunds)
     product_of_line: dict[str, str] = {}
     sums: dict[str, dict] = {name: defaultdict(int) for name in RevenueTruth.__dataclass_fields__}
     in_world = {charge["id"] for charge in detail.charges if charge["created"] >= world.spec.start_ts}
@@ -273,7 +314,13 @@ def revenue_truth(world: World) -> RevenueTruth:
             sums["uninvoiced"][(charge["currency"], charge["metadata"]["revenue_category"])] += charge["amount"] - tax
             if place is not None:
                 sums["stripe_tax_charged"][(charge["currency"], place)] += tax
+    charges = {charge["id"]: charge for charge in detail.charges}
     for refund in detail.refunds:
-        if refund["id"] not in credited_refunds:
+        if refund["id"] in reversals:
+            place, tax = reversals[refund["id"]]
+            sums["stripe_tax_reversed"][(refund["currency"], place)] -= tax
+            category = charges[refund["charge"]]["metadata"]["revenue_category"]
+            sums["uninvoiced_reversed"][(refund["currency"], category)] += refund["amount"] + tax
+        elif refund["id"] not in credited_refunds:
             sums["refunds_without_credit_note"][refund["currency"]] += refund["amount"]
     return RevenueTruth(**{name: dict(values) for name, values in sums.items()})

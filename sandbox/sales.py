@@ -12,7 +12,13 @@ dispute disputes an earlier USD charge. A few charges without an invoice (every 
 in a currency with a standard rate) had their tax computed by Stripe Tax: a `tax.transaction` (tax
 exclusive, one line: the net and its tax at the rate of the customer's jurisdiction, the
 currency's jurisdictions in turn) that the charge's metadata names (`tax_transaction`), since
-Stripe lists no tax transactions; each costs ingestion a request. A Connect
+Stripe lists no tax transactions; each costs ingestion a request. Some refunds take back such a sale
+(TAX_REFUND_EVERY): in full a Stripe Tax charge from before the world (last month's sale), or part of
+one (of the world when one has enough left, else from before it, twice the refund); as the merchant
+records each refund's tax with Stripe Tax, a `reversal` transaction (`mode` full: the original's
+amounts negated; partial: the refund split in the original's proportions, tax rounded half up)
+follows, named in the refund's metadata (`tax_transaction`), except for every
+MISSING_REVERSAL_EVERY-th sequence (a checkout that forgot: the ledger reverses those pro rata). A Connect
 transfer's transaction (WorldSpec.connect_transfers) gets its `transfer`. Everything is deterministic from the world's seed, drawn
 from its own random stream, so the world's transactions are the same as without it.
 
@@ -52,6 +58,13 @@ COUPON_ID = "SAVE10"
 # country: how a simulated world injects an anomaly into one card country (sandbox.anomaly_worlds).
 CARD_COUNTRY_REFUND = re.compile(r"\(refund of an? (?P<country>[A-Z]{2}) card\)$")
 STRIPE_TAX_EVERY = 10
+# A refund whose sequence is FULL_TAX_REFUND modulo TAX_REFUND_EVERY refunds a Stripe Tax charge in
+# full, PARTIAL_TAX_REFUND in part (in a currency with a standard rate). The merchant records no
+# reversal for a refund whose sequence is a multiple of MISSING_REVERSAL_EVERY.
+TAX_REFUND_EVERY = 6
+FULL_TAX_REFUND = 1
+PARTIAL_TAX_REFUND = 4
+MISSING_REVERSAL_EVERY = 5
 
 
 @dataclass
@@ -116,6 +129,9 @@ class _Builder:
         # Charges without an invoice so far, and Stripe Tax transactions per currency: who is taxed, at which rate.
         self._uninvoiced = 0
         self._stripe_taxed: dict[str, int] = {}
+        self._tax_transactions: dict[str, dict[str, Any]] = {}
+        # Per currency: the world's Stripe Tax charges in `created` order, for the refunds that take one back.
+        self._stripe_tax_charges: dict[str, list[dict[str, Any]]] = {}
         # Per currency: charges in `created` order, for refunds to find theirs.
         self._charge_times: dict[str, list[int]] = {}
         self._charge_list: dict[str, list[dict[str, Any]]] = {}
@@ -169,8 +185,10 @@ class _Builder:
 
     # -- charges and invoices --------------------------------------------------------------
 
-    def charge(self, row: dict[str, Any], sequence: int, *, captured: int | None = None, invoiced: bool | None = None) -> None:
-        """The charge behind a `charge` balance transaction (gross `amount`), with its invoice if invoiced."""
+    def charge(self, row: dict[str, Any], sequence: int, *, captured: int | None = None, invoiced: bool | None = None,
+               stripe_tax: bool | None = None) -> None:
+        """The charge behind a `charge` balance transaction (gross `amount`), with its invoice if invoiced;
+        taxed by Stripe Tax when `stripe_tax` (None: every STRIPE_TAX_EVERY-th charge without an invoice)."""
         currency, gross, created = row["currency"], row["amount"], row["created"]
         rng = self.rng
         customer = self.detail.customers[int(rng.integers(CUSTOMERS))]
@@ -186,8 +204,10 @@ class _Builder:
         charge_id, payment_intent = row["source"], self.id("pi", row["source"])
         standard_rates = [key for key in catalog.RATES_BY_CURRENCY[currency] if catalog.TAX_RATES[key].taxability_reason == "standard_rated"]
         if not invoiced and captured is None and standard_rates:
-            self._uninvoiced += 1
-            if self._uninvoiced % STRIPE_TAX_EVERY == 0:
+            if stripe_tax is None:
+                self._uninvoiced += 1
+                stripe_tax = self._uninvoiced % STRIPE_TAX_EVERY == 0
+            if stripe_tax:
                 taxed = self._stripe_taxed[currency] = self._stripe_taxed.get(currency, 0) + 1
                 rate = catalog.TAX_RATES[standard_rates[taxed % len(standard_rates)]]
                 metadata[TAX_TRANSACTION_KEY] = self._tax_transaction(row, customer, payment_intent, order, rate)
@@ -215,6 +235,8 @@ class _Builder:
         if created >= self.world.spec.start_ts:
             self._charge_times.setdefault(currency, []).append(created)
             self._charge_list.setdefault(currency, []).append(charge)
+            if TAX_TRANSACTION_KEY in metadata:
+                self._stripe_tax_charges.setdefault(currency, []).append(charge)
         if invoiced:
             self._invoice(charge, customer, gross, sequence)
 
@@ -312,15 +334,43 @@ class _Builder:
             metadata=None, object="tax.transaction_line_item", product=None, quantity=1, reference=order, reversal=None,
             tax_behavior="exclusive", tax_code="txcd_10000000", type="transaction",
         )
-        self.detail.tax_transactions.append(shaped(
+        self._tax_transactions[transaction_id] = shaped(
             "tax.transaction", created=created, currency=currency, customer=customer["id"],
             customer_details={"address": address(customer["line1"], "Springfield", "12345", rate.state, rate.country),
                               "address_source": "billing", "ip_address": None, "tax_ids": [], "taxability_override": "none"},
             id=transaction_id, line_items=listed([line], f"/v1/tax/transactions/{transaction_id}/line_items"), livemode=False,
             metadata=None, object="tax.transaction", posted_at=created, reference=payment_intent, reversal=None,
             ship_from_details=None, shipping_cost=None, tax_date=created, type="transaction",
-        ))
+        )
+        self.detail.tax_transactions.append(self._tax_transactions[transaction_id])
         return transaction_id
+
+    def _tax_reversal(self, charge: dict[str, Any], refund: dict[str, Any]) -> str:
+        """The reversal transaction recording `refund`'s tax (POST /v1/tax/transactions/create_reversal):
+        `mode` full when the refund takes back the whole charge (the original's amounts negated), else
+        partial, the refund split in the original's proportions (its tax rounded half up); returns its id."""
+        original = self._tax_transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
+        [line] = original["line_items"]["data"]
+        if refund["amount"] == charge["amount_captured"]:
+            amount, tax = line["amount"], line["amount_tax"]
+        else:
+            tax = _round(Decimal(refund["amount"]) * line["amount_tax"] / charge["amount_captured"])
+            amount = refund["amount"] - tax
+        reversal_id = self.id("tax", refund["id"])
+        reversed_line = shaped(
+            "tax.transaction_line_item", amount=-amount, amount_tax=-tax, id=self.id("tax_li", reversal_id), livemode=False,
+            metadata=None, object="tax.transaction_line_item", product=None, quantity=1, reference=f"{line['reference']}-refund",
+            reversal={"original_line_item": line["id"]}, tax_behavior=line["tax_behavior"], tax_code=line["tax_code"], type="reversal",
+        )
+        self.detail.tax_transactions.append(shaped(
+            "tax.transaction", created=refund["created"], currency=original["currency"], customer=original["customer"],
+            customer_details=original["customer_details"], id=reversal_id,
+            line_items=listed([reversed_line], f"/v1/tax/transactions/{reversal_id}/line_items"), livemode=False, metadata=None,
+            object="tax.transaction", posted_at=refund["created"], reference=f"{original['reference']}-{refund['id']}",
+            reversal={"original_transaction": original["id"]}, ship_from_details=None, shipping_cost=None,
+            tax_date=original["tax_date"], type="reversal",
+        ))
+        return reversal_id
 
     def transfer(self, row: dict[str, Any]) -> None:
         """The Connect transfer behind a `transfer` balance transaction (a debit: the transfer's amount is positive)."""
@@ -338,8 +388,10 @@ class _Builder:
     def refund(self, row: dict[str, Any], sequence: int, charge: dict[str, Any] | None = None, reason: str | None = "requested_by_customer") -> None:
         amount = -row["amount"]
         country = CARD_COUNTRY_REFUND.search(row["description"] or "")
-        charge = (charge or self._refundable(row["currency"], row["created"], amount, country and country["country"])
-                  or self._earlier_charge(row, amount, sequence))
+        if charge is None:
+            drawn = self._refundable(row["currency"], row["created"], amount, country and country["country"])
+            # The draw is made whichever charge is refunded, so the random stream stays the world's.
+            charge = (None if country else self._stripe_tax_refund(row, amount, sequence)) or drawn or self._earlier_charge(row, amount, sequence)
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
         refund = shaped(
@@ -349,6 +401,8 @@ class _Builder:
             status="succeeded", transfer_reversal=None, customer=charge["customer"], customer_account=None,
             payment_method=charge["payment_method"],
         )
+        if TAX_TRANSACTION_KEY in charge["metadata"] and reason == "requested_by_customer" and sequence % MISSING_REVERSAL_EVERY:
+            refund["metadata"][TAX_TRANSACTION_KEY] = self._tax_reversal(charge, refund)
         charge["refunds"]["data"].append(refund)
         self.detail.refunds.append(refund)
         invoice = self._invoice_of_charge.get(charge["id"])
@@ -364,13 +418,29 @@ class _Builder:
                       and card_country in (None, c["payment_method_details"]["card"]["country"])]
         return candidates[int(self.rng.integers(len(candidates)))] if candidates else None
 
-    def _earlier_charge(self, row: dict[str, Any], amount: int, sequence: int) -> dict[str, Any]:
+    def _stripe_tax_refund(self, row: dict[str, Any], amount: int, sequence: int) -> dict[str, Any] | None:
+        """The Stripe Tax charge a refund takes back, if its sequence says so (TAX_REFUND_EVERY): in full, one
+        from before the world of the refund's amount; in part, the world's latest with enough left, else one
+        from before the world."""
+        turn = sequence % TAX_REFUND_EVERY
+        if turn not in (FULL_TAX_REFUND, PARTIAL_TAX_REFUND) or not any(
+                catalog.TAX_RATES[key].taxability_reason == "standard_rated" for key in catalog.RATES_BY_CURRENCY[row["currency"]]):
+            return None
+        if turn == FULL_TAX_REFUND:
+            return self._earlier_charge(row, amount, sequence, whole=True)
+        fitting = [charge for charge in self._stripe_tax_charges.get(row["currency"], [])
+                   if charge["created"] < row["created"] and charge["amount_captured"] - charge["amount_refunded"] >= amount]
+        return fitting[-1] if fitting else self._earlier_charge(row, amount, sequence, stripe_tax=True)
+
+    def _earlier_charge(self, row: dict[str, Any], amount: int, sequence: int, *, whole: bool = False,
+                        stripe_tax: bool | None = None) -> dict[str, Any]:
         """A charge from before the world (its balance transaction is not in it), for a refund no charge of the
-        world can carry: twice the refund, without an invoice. Ingestion by `created` window reaches it only by id."""
+        world can carry: twice the refund (the refund itself when `whole`, taxed by Stripe Tax), without an
+        invoice. Ingestion by `created` window reaches it only by id."""
         charge_id = self.id("ch", "before", row["source"])
-        before = {"currency": row["currency"], "amount": 2 * amount, "created": self.world.spec.start_ts - 10 * DAY,
+        before = {"currency": row["currency"], "amount": amount if whole else 2 * amount, "created": self.world.spec.start_ts - 10 * DAY,
                   "source": charge_id, "id": self.id("txn", "before", row["source"])}
-        self.charge(before, sequence, invoiced=False)
+        self.charge(before, sequence, invoiced=False, stripe_tax=True if whole else stripe_tax)
         return self._charges_by_id[charge_id]
 
     def _credit_note(self, invoice: dict[str, Any], refund: dict[str, Any], sequence: int) -> None:

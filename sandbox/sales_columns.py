@@ -8,7 +8,8 @@ customer, card and metadata; for most, an invoice whose lines (catalog items at 
 the rest at a custom price), 10 % coupon, shipping and tax at one rate of the customer's
 jurisdiction total exactly the gross; Stripe Tax transactions for some charges without invoice;
 refunds with, for about half of those of invoiced charges, a credit note splitting the refund in
-the invoice's proportions; the dispute, the partial capture and Connect transfers. The catalog
+the invoice's proportions, and for those of Stripe Tax charges a reversal transaction (named in the
+refund's metadata; none for every MISSING_REVERSAL_EVERY-th sequence); the dispute, the partial capture and Connect transfers. The catalog
 (products, prices, tax rates) and the few transfers come from `sandbox.sales` itself, object by
 object, so their ids and values are the sandbox's own.
 
@@ -16,7 +17,8 @@ What differs from the object path, by design: ids are derived from the charge's 
 object), a charge is refunded at most once (a refund takes the largest charge of a block of
 earlier charges of its currency; when that one is too small, a charge from before the world, twice
 the refund and without invoice, as `sandbox.sales` does when nothing fits), and the random draws
-differ. A big world is drawn a chunk of whole days at a time (`source_object_chunks`), so memory
+differ; a refund that takes back a Stripe Tax sale (`sandbox.sales.TAX_REFUND_EVERY`) always takes one from
+before the world (the object path prefers the world's own for a partial one). A big world is drawn a chunk of whole days at a time (`source_object_chunks`), so memory
 follows the chunk, not the world. Personal columns stay null, as ingestion leaves them by default.
 """
 
@@ -34,8 +36,8 @@ from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox import catalog
 from sandbox.merchant import DAY, PARTIAL_CAPTURE, World
 from sandbox.sales import (
-    CREDIT_NOTE_EVERY, CUSTOMERS, DISCOUNT_PERCENT, DISCOUNT_SHARE, INVOICED_SHARE, SHIPPING_SHARE, STRIPE_TAX_EVERY,
-    _Builder,
+    CREDIT_NOTE_EVERY, CUSTOMERS, DISCOUNT_PERCENT, DISCOUNT_SHARE, FULL_TAX_REFUND, INVOICED_SHARE, MISSING_REVERSAL_EVERY,
+    PARTIAL_TAX_REFUND, SHIPPING_SHARE, STRIPE_TAX_EVERY, TAX_REFUND_EVERY, _Builder,
 )
 
 # Earlier charges of its currency a refund chooses from (the largest): wide enough that nearly
@@ -45,6 +47,8 @@ PRODUCT_KEYS = tuple(catalog.PRODUCTS)
 RATE_KEYS = tuple(catalog.TAX_RATES)
 # Percentages in thousandths (8.875 % -> 8875): integer arithmetic for Decimal's ROUND_HALF_UP.
 RATE_MILLI = np.array([int(catalog.TAX_RATES[key].percentage * 1000) for key in RATE_KEYS], np.int64)
+STANDARD_RATES = {code: [key for key in rates if catalog.TAX_RATES[key].taxability_reason == "standard_rated"]
+                  for code, rates in catalog.RATES_BY_CURRENCY.items()}
 # Balance transactions drawn at a time (whole days, at least CHUNK_DAYS): bounds the memory of a
 # ten-million world. A refund finds its charge within its own chunk, as the partial capture and the
 # dispute (days 1 and 2) do in the first.
@@ -128,7 +132,7 @@ class _Generator:
         self._credit_notes(refunds, lines)
         self._tax_transactions(charges)
         self._charge_rows(charges)
-        self.frames["stripe_refunds"] = refunds.drop("sequence")
+        self.frames["stripe_refunds"] = self._tax_reversals(refunds, charges).drop("sequence")
         detail = self.catalog.detail
         objects = {"products": detail.products, "prices": detail.prices, "tax_rates": detail.tax_rates} if with_catalog else {}
         detail.transfers = []
@@ -166,7 +170,7 @@ class _Generator:
             pl.Series("card_funding", np.array(catalog.CARD_FUNDING, object)[rng.integers(len(catalog.CARD_FUNDING), size=count)], pl.String),
             pl.Series("category", np.array(catalog.UNINVOICED_CATEGORIES, object)[
                 rng.integers(len(catalog.UNINVOICED_CATEGORIES), size=count)], pl.String),
-            pl.lit(False).alias("disputed"),
+            pl.lit(False).alias("disputed"), pl.lit(False).alias("stripe_tax"),
         )
 
     def _refunds(self, charges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -189,15 +193,21 @@ class _Generator:
             chosen.append(theirs.with_columns(pl.Series("rank", rank, pl.UInt32)).join(picked, on="rank", how="left"))
         refunds = pl.concat(chosen).sort("sequence") if chosen else refunds.with_columns(
             pl.lit(None, pl.String).alias("charge_id"), pl.lit(None, pl.Int64).alias("fits"), pl.lit(None, pl.Int64).alias("charged"))
-        fits = (pl.col("fits") >= pl.col("refund_amount")) & (pl.col("charged") < pl.col("created"))
+        # A refund that takes back a Stripe Tax sale takes one from before the world: the refund itself
+        # (in full) or twice it (in part).
+        turn = pl.col("sequence") % TAX_REFUND_EVERY
+        stripe_tax = pl.col("currency").is_in([code for code, rates in STANDARD_RATES.items() if rates]) & turn.is_in(
+            [FULL_TAX_REFUND, PARTIAL_TAX_REFUND])
+        fits = (pl.col("fits") >= pl.col("refund_amount")) & (pl.col("charged") < pl.col("created")) & ~stripe_tax
         body = _body(refunds["source"])
         refunds = refunds.with_columns(
             pl.when(fits).then(pl.col("charge_id")).otherwise(pl.lit("ch_before") + body).alias("charge_id"),
-            pl.lit("requested_by_customer").alias("reason"), (~fits.fill_null(False)).alias("before_world"))
+            pl.lit("requested_by_customer").alias("reason"), (~fits.fill_null(False)).alias("before_world"), stripe_tax.alias("stripe_tax"))
+        multiple = pl.when(turn == FULL_TAX_REFUND).then(1).otherwise(2)
         before = refunds.filter(pl.col("before_world")).select(
             "charge_id", (pl.lit("txn_before") + body.filter(refunds["before_world"])).alias("balance_transaction_id"), "sequence", "currency",
-            pl.lit(start - 10 * DAY).alias("created"), (2 * pl.col("refund_amount")).alias("amount"),
-            (2 * pl.col("refund_amount")).alias("amount_captured"))
+            pl.lit(start - 10 * DAY).alias("created"), (multiple * pl.col("refund_amount")).alias("amount"),
+            (multiple * pl.col("refund_amount")).alias("amount_captured"), "stripe_tax")
         before = before.with_columns(
             pl.lit(False).alias("partial"), pl.lit(False).alias("invoiced"),
             *[pl.lit(value).alias(name) for name, value in charges.select("customer", "card_brand", "card_country", "card_funding").row(0, named=True).items()],
@@ -388,10 +398,11 @@ class _Generator:
     def _tax_transactions(self, charges: pl.DataFrame) -> None:
         """Every STRIPE_TAX_EVERY-th charge without invoice in a currency with a standard rate: its Stripe Tax
         transaction (tax exclusive: net + tax = gross), at the rates of its currency's jurisdictions in turn."""
-        standard = {code: [key for key in rates if catalog.TAX_RATES[key].taxability_reason == "standard_rated"]
-                    for code, rates in catalog.RATES_BY_CURRENCY.items()}
-        eligible = charges.filter(~pl.col("invoiced") & ~pl.col("partial") & pl.col("currency").is_in([c for c, r in standard.items() if r]))
-        taxed = eligible.sort("sequence").gather_every(STRIPE_TAX_EVERY, offset=STRIPE_TAX_EVERY - 1)
+        standard = STANDARD_RATES
+        eligible = charges.filter(~pl.col("invoiced") & ~pl.col("partial") & ~pl.col("stripe_tax")
+                                  & pl.col("currency").is_in([c for c, r in standard.items() if r]))
+        taxed = pl.concat([eligible.sort("sequence").gather_every(STRIPE_TAX_EVERY, offset=STRIPE_TAX_EVERY - 1),
+                           charges.filter(pl.col("stripe_tax"))]).sort("sequence")
         turn = taxed.select(pl.int_range(pl.len()).over("currency").alias("turn"))["turn"].to_numpy() + 1
         rate = np.array([RATE_KEYS.index(standard[code][n % len(standard[code])]) for code, n in zip(taxed["currency"].to_list(), turn)], np.int64)
         gross = taxed["amount_captured"].to_numpy().astype(np.int64)
@@ -414,6 +425,38 @@ class _Generator:
             pl.lit(1).alias("quantity"), pl.Series("amount", net), pl.Series("amount_tax", gross - net), pl.lit("exclusive").alias("tax_behavior"),
             pl.lit("txcd_10000000").alias("tax_code"))
         self.taxed = pl.DataFrame({"charge_id": taxed["charge_id"], "tax_transaction": frame["id"]})
+
+    def _tax_reversals(self, refunds: pl.DataFrame, charges: pl.DataFrame) -> pl.DataFrame:
+        """The reversal transaction of each refund of a Stripe Tax charge (but every MISSING_REVERSAL_EVERY-th
+        sequence), as `sandbox.sales` records it: the refund split in the original's proportions, its tax
+        rounded half up (a whole refund: the original's amounts); returns the refunds, naming theirs in metadata."""
+        transactions = self.frames["stripe_tax_transactions"]
+        lines = self.frames["stripe_tax_transaction_line_items"]
+        originals = (self.taxed.join(transactions.rename({"id": "tax_transaction"}), on="tax_transaction")
+                     .join(lines.select(pl.col("tax_transaction_id").alias("tax_transaction"), pl.col("id").alias("line_id"),
+                                        pl.col("reference").alias("line_reference"), pl.col("amount").alias("line_amount"),
+                                        "amount_tax", "tax_behavior", "tax_code"), on="tax_transaction"))
+        reversed_ = (refunds.filter((pl.col("reason") == "requested_by_customer") & (pl.col("sequence") % MISSING_REVERSAL_EVERY != 0))
+                     .join(originals.drop("created", "currency", "posted_at", "type"), on="charge_id")
+                     .join(charges.select("charge_id", "amount_captured"), on="charge_id"))
+        tax = _round_half_up(reversed_["amount"].to_numpy().astype(np.int64) * reversed_["amount_tax"].to_numpy(),
+                             reversed_["amount_captured"].to_numpy().astype(np.int64))
+        reversed_ = reversed_.with_columns(pl.Series("reversed_tax", tax, pl.Int64),
+                                           (pl.lit("tax_re") + _body(reversed_["id"])).alias("reversal_id"))
+        self.frames["stripe_tax_transactions"] = pl.concat([transactions, reversed_.select(
+            pl.col("reversal_id").alias("id"), pl.lit("reversal").alias("type"), (pl.col("reference") + "-" + pl.col("id")).alias("reference"),
+            "currency", "customer_id", "customer_country", "customer_state", "address_source", "taxability_override", "created",
+            pl.col("created").alias("posted_at"), "tax_date", pl.col("tax_transaction").alias("reversed_transaction_id"),
+        )], how="diagonal")
+        self.frames["stripe_tax_transaction_line_items"] = pl.concat([lines, reversed_.select(
+            (pl.lit("tax_li_re") + _body(reversed_["id"])).alias("id"), pl.col("reversal_id").alias("tax_transaction_id"),
+            pl.lit(0, pl.Int32).alias("position"), pl.lit("reversal").alias("type"), (pl.col("line_reference") + "-refund").alias("reference"),
+            pl.lit(1).alias("quantity"), (pl.col("reversed_tax") - pl.col("amount")).alias("amount"), (-pl.col("reversed_tax")).alias("amount_tax"),
+            "tax_behavior", "tax_code", pl.col("line_id").alias("reversed_line_item_id"),
+        )], how="diagonal")
+        named = reversed_.select("id", (pl.lit(f'{{"{TAX_TRANSACTION_KEY}":"') + pl.col("reversal_id") + '"}').alias("named"))
+        return refunds.join(named, on="id", how="left", maintain_order="left").with_columns(
+            pl.coalesce("named", "metadata").alias("metadata")).drop("named")
 
     def _charge_rows(self, charges: pl.DataFrame) -> None:
         customers = pl.Series([customer["id"] for customer in self.catalog.detail.customers])

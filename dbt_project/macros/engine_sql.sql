@@ -365,3 +365,16 @@
     insert overwrite {{ table }}
     {{ select_sql }}
 {%- endmacro %}
+
+{#- The text of a top-level key of a JSON object held as text (Stripe `metadata`), null when absent. -#}
+{% macro json_text(json_expression, key) -%}
+    {{ return(adapter.dispatch('json_text')(json_expression, key)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_expression, key) -%}
+    json_extract_string({{ json_expression }}, '$.{{ key }}')
+{%- endmacro %}
+
+{% macro spark__json_text(json_expression, key) -%}
+    get_json_object({{ json_expression }}, '$.{{ key }}')
+{%- endmacro %}

@@ -458,16 +458,21 @@ def _note_refusal(stats: IngestStats, refused: str) -> None:
 
 def _tax_transaction_jobs(connection: duckdb.DuckDBPyConnection, fetcher: StripeFetcher, account_id: str | None,
                           to_rows: _SourceRows) -> list[Callable[[], Iterator[tuple[str, Any]]]]:
-    """Jobs reading the Stripe Tax transactions landed charges name (`TAX_TRANSACTION_KEY`) and not
-    landed yet, one by id each, with their line items (`expand[]=line_items`, then paged if more).
-    The metadata is the merchant's own text: an id Stripe does not know is a warning, not a stop."""
+    """Jobs reading the Stripe Tax transactions landed charges name (`TAX_TRANSACTION_KEY`: the sale's
+    transaction) and landed refunds name (the same key in their metadata: the reversal recording the
+    refund's tax) and not landed yet, one by id each, with their line items (`expand[]=line_items`,
+    then paged if more). The metadata is the merchant's own text: an id Stripe does not know is a
+    warning, not a stop."""
     missing = [tuple(row) for row in connection.execute(
-        "select value, min(charge_id) from raw.stripe_charge_metadata where key = ? and value is not null "
-        "and stripe_account_id is not distinct from ? and value not in (select id from raw.stripe_tax_transactions) group by value order by 1",
-        [source_tables.TAX_TRANSACTION_KEY, account_id],
+        "select value, min(named_by) from ("
+        "select value, 'charge ' || charge_id as named_by, stripe_account_id from raw.stripe_charge_metadata where key = ? "
+        "union all select json_extract_string(metadata, '$.' || ?), 'refund ' || id, stripe_account_id from raw.stripe_refunds"
+        ") where value is not null and stripe_account_id is not distinct from ? "
+        "and value not in (select id from raw.stripe_tax_transactions) group by value order by 1",
+        [source_tables.TAX_TRANSACTION_KEY, source_tables.TAX_TRANSACTION_KEY, account_id],
     ).fetchall()]
 
-    def read(transaction_id: str, charge_id: str) -> Iterator[tuple[str, Any]]:
+    def read(transaction_id: str, named_by: str) -> Iterator[tuple[str, Any]]:
         try:
             transaction = fetcher.fetch(f"/v1/tax/transactions/{transaction_id}", {"expand": ["line_items"]})
             lines = transaction["line_items"]
@@ -481,12 +486,12 @@ def _tax_transaction_jobs(connection: duckdb.DuckDBPyConnection, fetcher: Stripe
         except stripe.InvalidRequestError as unknown:
             if unknown.http_status != 404:
                 raise
-            yield "unknown", (f"charge {charge_id} names Stripe Tax transaction {transaction_id!r} in its metadata "
+            yield "unknown", (f"{named_by} names Stripe Tax transaction {transaction_id!r} in its metadata "
                               f"({source_tables.TAX_TRANSACTION_KEY}), which Stripe does not know (HTTP 404): its tax is not landed")
             return
         yield "sources", to_rows("tax_transactions", [transaction])
 
-    return [lambda transaction_id=transaction_id, charge_id=charge_id: read(transaction_id, charge_id) for transaction_id, charge_id in missing]
+    return [lambda transaction_id=transaction_id, named_by=named_by: read(transaction_id, named_by) for transaction_id, named_by in missing]
 
 
 def _links_job(fetcher: StripeFetcher, payout_id: str) -> Callable[[], Iterator[tuple[str, Any]]]:

@@ -1,8 +1,9 @@
 """The GL split of sales (issue #17 item 2) on the shared four-currency ledger (USD, EUR, JPY 0 and
 KWD 3 decimals; the real SDK ingested the sandbox API's source objects, a real `dbt build` booked
 and proved them): revenue per product, tax per jurisdiction and the categories of charges without
-an invoice equal the simulator's truth to the minor unit; refunds reverse exactly (credit notes)
-or pro rata (the rounding remainder on the document's first revenue line); a product Stripe does
+an invoice equal the simulator's truth to the minor unit; refunds reverse exactly (credit notes,
+Stripe Tax reversals) or pro rata (the rounding remainder on the document's first revenue line);
+tax payable per jurisdiction and period equals the truth net of reversals; a product Stripe does
 not list books to suspense and the warning check says so."""
 
 import json
@@ -13,7 +14,7 @@ import pytest
 from ledger import period_close, warehouse
 from ledger.dbt_build import target_dir
 from ledger.sources.source_tables import TAX_TRANSACTION_KEY
-from sandbox.ground_truth import revenue_truth
+from sandbox.ground_truth import revenue_truth, tax_payable_by_period
 from sandbox.sales import sales
 from tests.dbt.builders import build, compiled_test_sql, copy_ledger, four_currency_sales_ledger, project_copy, query, statuses
 
@@ -125,7 +126,102 @@ def test_a_charge_without_an_invoice_books_its_stripe_tax_to_its_jurisdictions_p
         booked[source][(role, account)] = amount
     assert dict(booked) == expected
     assert {role.removeprefix("sale:tax:") for lines in expected.values() for role, _ in lines if role.startswith("sale:tax:")} >= {
-        "US-CA", "US-NY", "US-TX", "JP"}
+        "US-NY", "US-TX", "DE", "JP"}
+
+
+def stripe_tax_refunds(world) -> list[tuple[dict, dict, dict, dict | None]]:
+    """The world's refunds of Stripe Tax charges: (refund, charge, its tax transaction, the refund's reversal or None)."""
+    detail = sales(world)
+    transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
+    charges = {charge["id"]: charge for charge in detail.charges}
+    return [(refund, charge, transactions[charge["metadata"][TAX_TRANSACTION_KEY]], transactions.get(refund["metadata"].get(TAX_TRANSACTION_KEY)))
+            for refund in detail.refunds for charge in [charges[refund["charge"]]] if TAX_TRANSACTION_KEY in charge["metadata"]]
+
+
+def tax_of(transaction: dict) -> tuple[str, int]:
+    """A Stripe Tax transaction's jurisdiction as the ledger names it, and its tax (negative for a reversal)."""
+    place = transaction["customer_details"]["address"]
+    return place["country"] + (f"-{place['state']}" if place["state"] else ""), sum(line["amount_tax"] for line in transaction["line_items"]["data"])
+
+
+def assert_refunds_reverse_their_reversals_tax(world, path, refunds) -> list[tuple[int, int]]:
+    """Each refund's journal lines: its reversal's tax to its jurisdiction's payable account, debited, and
+    the rest of the refund to its category's revenue account, to the minor unit. Returns per refund
+    (reversal tax, the pro rata share the ledger would have taken)."""
+    payable = {"US-CA": "2010", "US-NY": "2011", "US-TX": "2012", "DE": "2020", "FR": "2021", "JP": "2030"}
+    categories = {"services": "4010", "marketplace": "4020"}
+    expected, compared = {}, []
+    for refund, charge, original, reversal in refunds:
+        place, reversed_tax = tax_of(reversal)
+        assert reversal["reversal"]["original_transaction"] == original["id"] and reversal["type"] == "reversal"
+        category = charge["metadata"]["revenue_category"]
+        expected[refund["balance_transaction"]] = {
+            (f"sale:revenue:{category}", categories[category]): refund["amount"] + reversed_tax,
+            (f"sale:tax:{place}", payable[place]): -reversed_tax,
+        }
+        compared.append((-reversed_tax, refund["amount"] * tax_of(original)[1] // charge["amount_captured"]))
+    booked: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    for source, role, account, amount in query(path, """
+            select source_id, line_role, account_code, sum(amount_minor) from main.fct_journal_line_sources
+            where starts_with(line_role, 'sale:') and source_id in (select unnest(?::varchar[])) group by all""", [list(expected)]):
+        booked[source][(role, account)] = amount
+    assert dict(booked) == expected
+    # Booked from the reversal itself, which the split names as the document.
+    documents = dict(query(path, """
+        select distinct refund_id, document_id from main.int_balance_transaction_sales_split
+        where split_basis = 'tax_reversal' and refund_id in (select unnest(?::varchar[]))""", [[refund["id"] for refund, *_ in refunds]]))
+    assert documents == {refund["id"]: reversal["id"] for refund, _, _, reversal in refunds}
+    return compared
+
+
+def test_a_full_refund_of_a_stripe_tax_charge_reverses_its_tax_by_its_reversal_exactly(built):
+    """A refund of a whole Stripe Tax charge (a sale from before the world), recorded with a reversal
+    (`mode` full: the original's amounts negated), books the reversal's tax back per jurisdiction."""
+    world, path = built
+    full = [(refund, charge, original, reversal) for refund, charge, original, reversal in stripe_tax_refunds(world)
+            if reversal is not None and refund["amount"] == charge["amount_captured"]]
+    assert full
+    for _, charge, original, reversal in full:
+        assert [line["amount_tax"] for line in reversal["line_items"]["data"]] == [-line["amount_tax"] for line in original["line_items"]["data"]]
+    assert_refunds_reverse_their_reversals_tax(world, path, full)
+
+
+def test_a_partial_refund_of_a_stripe_tax_charge_reverses_its_tax_by_its_reversal_not_pro_rata(built):
+    """A part refund recorded with a partial reversal books the reversal's tax (Stripe's rounding, here
+    half up), not the ledger's pro rata share (truncated); the world's own charges among them."""
+    world, path = built
+    partial = [(refund, charge, original, reversal) for refund, charge, original, reversal in stripe_tax_refunds(world)
+               if reversal is not None and refund["amount"] < charge["amount_captured"]]
+    assert any(charge["created"] >= world.spec.start_ts for _, charge, _, _ in partial)
+    compared = assert_refunds_reverse_their_reversals_tax(world, path, partial)
+    assert any(reversed_tax != pro_rata for reversed_tax, pro_rata in compared), "every reversal equals the pro rata share: the test proves nothing"
+
+
+def test_a_refund_of_a_stripe_tax_charge_without_a_reversal_reverses_its_tax_pro_rata(built):
+    """Without a reversal, the refund takes the charge's tax pro rata (truncated), the remainder on revenue."""
+    world, path = built
+    unrecorded = [(refund, charge, original) for refund, charge, original, reversal in stripe_tax_refunds(world) if reversal is None]
+    assert any(refund["amount"] < charge["amount_captured"] for refund, charge, _ in unrecorded)
+    for refund, charge, original in unrecorded:
+        place, tax = tax_of(original)
+        share = truncated(-refund["amount"] * tax, charge["amount_captured"])
+        category = charge["metadata"]["revenue_category"]
+        assert sale_lines(path, refund["balance_transaction"]) == {f"sale:revenue:{category}": refund["amount"] + share, f"sale:tax:{place}": -share}
+        assert dict(query(path, "select distinct refund_id, split_basis from main.int_balance_transaction_sales_split where refund_id = ?",
+                          [refund["id"]])) == {refund["id"]: "charge_pro_rata"}
+
+
+def test_tax_payable_per_jurisdiction_and_period_equals_the_truth_net_of_reversals(built):
+    world, path = built
+    reported = {(currency, place, period): amount for currency, place, period, amount in query(path, """
+        select currency, jurisdiction, period, sum(tax_payable_minor) from main.rpt_tax_payable_by_jurisdiction
+        where jurisdiction is not null group by all having sum(tax_payable_minor) <> 0""")}
+    assert reported == tax_payable_by_period(world)
+    # Reversals gave tax back in every currency Stripe Tax applies to (KWD: no standard rate, no Stripe Tax).
+    assert {currency for currency, _ in revenue_truth(world).stripe_tax_reversed} == {"usd", "eur", "jpy"}
+    [(credited,)] = query(path, """select sum(amount_minor) from main.int_balance_transaction_sales_split
+                                   where split_basis = 'tax_reversal' and component_kind = 'tax'""")
+    assert credited == sum(revenue_truth(world).stripe_tax_reversed.values()) > 0
 
 
 def test_every_charge_books_its_sale_and_nothing_on_the_single_revenue_line(built):
@@ -160,28 +256,32 @@ def test_the_sales_models_read_or_tested_more_than_once_are_tables(built):
 
 
 def test_a_credit_note_reverses_its_lines_exactly(built):
-    """A refund with a credit note of several lines, tax and shipping books each of them, debited."""
+    """A refund with a credit note books each of its lines, taxes and shipping, debited; among them a
+    note of several lines and one with shipping."""
     _, path = built
-    [(refund_transaction, note)] = query(path, """
-        select split.balance_transaction_id, split.document_id
+    notes = query(path, """
+        select split.balance_transaction_id, split.document_id,
+               count(*) filter (where component_kind = 'revenue'), count(*) filter (where component_kind = 'shipping')
         from main.int_balance_transaction_sales_split as split
         where split.split_basis = 'credit_note'
-        group by all
-        having count(*) filter (where component_kind = 'revenue') > 1 and count(*) filter (where component_kind = 'shipping') = 1
-        order by split.balance_transaction_id limit 1""")
-    expected: dict[str, int] = defaultdict(int)
-    for product, amount in query(path, """
-            select invoice_lines.product_id, notes.amount_minor from main.stg_stripe__credit_note_line_items as notes
-            join main.stg_stripe__invoice_line_items as invoice_lines using (invoice_line_item_id) where notes.credit_note_id = ?""", [note]):
-        expected[f"sale:revenue:{product}"] += amount
-    for rate, amount in query(path, """
-            select tax_rate_id, amount_minor from main.stg_stripe__credit_note_line_item_taxes
-            where credit_note_id = ? and amount_minor <> 0""", [note]):
-        expected[f"sale:tax:{rate}"] += amount
-    [(shipping, total)] = query(path, "select shipping_minor, total_minor from main.stg_stripe__credit_notes where credit_note_id = ?", [note])
-    expected["sale:shipping"] = shipping
-    assert sale_lines(path, refund_transaction) == dict(expected)
-    assert sum(expected.values()) == total == -query(path, "select amount_minor from main.stg_stripe__balance_transactions where balance_transaction_id = ?", [refund_transaction])[0][0]
+        group by all order by 1""")
+    assert any(lines > 1 for _, _, lines, _ in notes) and any(shipping == 1 for *_, shipping in notes)
+    for refund_transaction, note, _, _ in notes:
+        expected: dict[str, int] = defaultdict(int)
+        for product, amount in query(path, """
+                select invoice_lines.product_id, notes.amount_minor from main.stg_stripe__credit_note_line_items as notes
+                join main.stg_stripe__invoice_line_items as invoice_lines using (invoice_line_item_id) where notes.credit_note_id = ?""", [note]):
+            expected[f"sale:revenue:{product}"] += amount
+        for rate, amount in query(path, """
+                select tax_rate_id, amount_minor from main.stg_stripe__credit_note_line_item_taxes
+                where credit_note_id = ? and amount_minor <> 0""", [note]):
+            expected[f"sale:tax:{rate}"] += amount
+        [(shipping, total)] = query(path, "select shipping_minor, total_minor from main.stg_stripe__credit_notes where credit_note_id = ?", [note])
+        if shipping:
+            expected["sale:shipping"] = shipping
+        assert sale_lines(path, refund_transaction) == dict(expected), note
+        assert sum(expected.values()) == total == -query(
+            path, "select amount_minor from main.stg_stripe__balance_transactions where balance_transaction_id = ?", [refund_transaction])[0][0]
 
 
 def truncated(numerator: int, denominator: int) -> int:
@@ -258,9 +358,16 @@ def test_an_unknown_product_books_to_suspense_a_product_rule_and_net_discounts_a
     assert -sum(amount for _, amount in suspense) == lost_amount
     assert query(ledger, "select -sum(amount_minor) from main.fct_journal_lines where account_code = '9999' and currency = 'jpy'") == [(lost_amount,)]
     assert query(ledger, "select count(*) from main.fct_journal_lines where account_code = '4050'") == [(0,)]
+    # The rule's account holds the product's sales net of discounts; refunds without a credit note take
+    # them back pro rata of other parts now (no discount part), so each may move a rounding unit.
+    [(rebuilt_net, pro_rata_refunds)] = query(ledger, f"""
+        select -sum(amount_minor), count(distinct balance_transaction_id) filter (where split_basis = 'invoice_pro_rata')
+        from main.int_balance_transaction_sales_split
+        where currency = 'usd' and component_kind in ('revenue', 'discount') and product_id = '{ruled}'""")
     assert query(ledger, f"""
         select account_code, -sum(amount_minor) from main.fct_journal_line_sources
-        where line_role = 'sale:revenue:{ruled}' and currency = 'usd' group by account_code""") == [("4010", ruled_net)]
+        where line_role = 'sale:revenue:{ruled}' and currency = 'usd' group by account_code""") == [("4010", rebuilt_net)]
+    assert abs(rebuilt_net - ruled_net) <= pro_rata_refunds
     assert new_york_tax > 0 and query(ledger, """
         select account_code, -sum(amount_minor) from main.int_balance_transaction_sales_split where jurisdiction = 'US-NY' group by all""") == [
         ("2000", new_york_tax)]

@@ -5,6 +5,7 @@ from collections import defaultdict
 
 import pytest
 
+from ledger.sources.source_tables import TAX_TRANSACTION_KEY
 from sandbox.ground_truth import revenue_truth
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.sales import sales
@@ -66,6 +67,39 @@ def test_refunds_and_disputes_reach_an_earlier_charge_with_enough_left(world):
     assert charges[dispute["charge"]]["disputed"] and charges[dispute["charge"]]["amount"] >= dispute["amount"]
 
 
+def test_refunds_of_stripe_tax_sales_record_full_and_partial_reversals_of_the_charges_transaction(world):
+    """A refund of a Stripe Tax charge names (metadata `tax_transaction`) a reversal of the charge's
+    transaction: the refund split in its proportions, the tax rounded half up, negative; a whole
+    refund negates the original (Stripe's `mode` full). Some refunds have none (pro rata in the ledger)."""
+    detail = sales(world)
+    transactions = {transaction["id"]: transaction for transaction in detail.tax_transactions}
+    charges = {charge["id"]: charge for charge in detail.charges}
+    kinds = defaultdict(int)
+    for refund in detail.refunds:
+        charge = charges[refund["charge"]]
+        if TAX_TRANSACTION_KEY not in charge["metadata"]:
+            assert TAX_TRANSACTION_KEY not in refund["metadata"]
+            continue
+        original = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
+        if TAX_TRANSACTION_KEY not in refund["metadata"]:
+            kinds["unrecorded"] += 1
+            continue
+        reversal = transactions[refund["metadata"][TAX_TRANSACTION_KEY]]
+        [line], [original_line] = reversal["line_items"]["data"], original["line_items"]["data"]
+        assert (reversal["type"], reversal["reversal"], line["type"], line["reversal"]) == (
+            "reversal", {"original_transaction": original["id"]}, "reversal", {"original_line_item": original_line["id"]})
+        assert reversal["customer_details"] == original["customer_details"] and reversal["created"] == refund["created"]
+        assert line["amount"] + line["amount_tax"] == -refund["amount"]
+        assert -line["amount_tax"] == (2 * refund["amount"] * original_line["amount_tax"] + charge["amount_captured"]) // (2 * charge["amount_captured"])
+        if refund["amount"] == charge["amount_captured"]:
+            assert (line["amount"], line["amount_tax"]) == (-original_line["amount"], -original_line["amount_tax"])
+            kinds["full"] += 1
+        else:
+            kinds["partial"] += 1
+    assert kinds["full"] and kinds["partial"] and kinds["unrecorded"]
+    assert len({t["reference"] for t in detail.tax_transactions}) == len(detail.tax_transactions)
+
+
 def test_revenue_tax_and_shipping_truth_ties_to_the_balance_transactions_to_the_minor_unit(world):
     truth = revenue_truth(world)
     transactions = world.balance_transactions.to_pylist()
@@ -76,7 +110,8 @@ def test_revenue_tax_and_shipping_truth_ties_to_the_balance_transactions_to_the_
         credit_noted = refunded - truth.refunds_without_credit_note.get(currency, 0)
         booked = (sum(v for (c, _), v in truth.revenue_by_product().items() if c == currency)
                   + sum(v for (c, _), v in truth.tax_charged_by_jurisdiction().items() if c == currency)
-                  + truth.shipping.get(currency, 0) + sum(v for (c, _), v in truth.uninvoiced.items() if c == currency))
+                  + truth.shipping.get(currency, 0) + sum(v for (c, _), v in truth.uninvoiced.items() if c == currency)
+                  - sum(v for (c, _), v in truth.uninvoiced_reversed.items() if c == currency))
         assert booked == charged - credit_noted, currency
 
 

@@ -84,12 +84,22 @@ def test_every_invoice_and_credit_note_ties_to_its_charge_or_refund(built):
         select count(*), count(*) filter (where l.amount + l.amount_tax <> c.amount)
         from raw.stripe_tax_transactions t join raw.stripe_tax_transaction_line_items l on l.tax_transaction_id = t.id
         join raw.stripe_charge_metadata m on m.key = 'tax_transaction' and m.value = t.id join raw.stripe_charges c on c.id = m.charge_id""")
+    # A refund of a Stripe Tax charge names its reversal: of the charge's transaction, negative, the refund in all.
+    reversed_ = one(path, """
+        select count(*),
+               count(*) filter (where l.amount + l.amount_tax <> -r.amount or t.reversed_transaction_id <> m.value or l.amount_tax > 0
+                                or t.type <> 'reversal'),
+               count(*) filter (where r.amount = c.amount_captured)
+        from raw.stripe_refunds r join raw.stripe_tax_transactions t on t.id = json_extract_string(r.metadata, '$.tax_transaction')
+        join raw.stripe_tax_transaction_line_items l on l.tax_transaction_id = t.id join raw.stripe_charges c on c.id = r.charge_id
+        join raw.stripe_charge_metadata m on m.charge_id = c.id and m.key = 'tax_transaction'""")
     transactions = one(path, "select count(*) from raw.stripe_balance_transactions where type = 'charge'")
     charges = one(path, "select count(*) from raw.stripe_charges where balance_transaction_id in (select id from raw.stripe_balance_transactions)")
     assert untied_invoices[0] > 1_000 and untied_invoices[1] == 0
     assert untied_notes[0] > 20 and untied_notes[1] == 0
     assert overrefunded == (0,)
     assert untaxed[0] > 10 and untaxed[1] == 0
+    assert reversed_[0] > 5 and reversed_[1] == 0 and 0 < reversed_[2] < reversed_[0]
     assert charges == transactions
 
 

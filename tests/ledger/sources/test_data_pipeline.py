@@ -66,6 +66,9 @@ def test_api_and_data_pipeline_give_identical_raw_tables(world_name, request, la
     assert all(rows for table, rows in from_api.items() if table != "stripe_transfers")
     assert len(from_api["stripe_transfers"]) == len(sales(world).transfers) == (2 if world_name == "connect_transfers_world" else 0)
     assert len(from_api["stripe_tax_transactions"]) == len(sales(world).tax_transactions)
+    # The reversals of refunds' tax land in the same table as the sales' transactions, from both sources.
+    reversals = sorted(t["id"] for t in sales(world).tax_transactions if t["type"] == "reversal")
+    assert sorted(row[0] for row in from_api["stripe_tax_transactions"] if row[1] == "reversal") == reversals and reversals
     assert from_pipeline == from_api
     assert stats.balance_transactions == world.balance_transactions.num_rows
     # The Connect transfer in `transfers` is not a payout.

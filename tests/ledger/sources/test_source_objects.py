@@ -64,8 +64,9 @@ def test_listing_and_expanding_land_identical_source_tables_and_expanding_takes_
     assert len(rows["stripe_charges"]) == len(detail.charges) and len(rows["stripe_invoices"]) == len(detail.invoices)
     assert len(rows["stripe_invoice_line_items"]) == sum(len(invoice["lines"]["data"]) for invoice in detail.invoices)
     assert listed.source_rows["stripe_credit_note_line_item_taxes"] == sum(len(note["lines"]["data"]) for note in detail.credit_notes)
-    # Stripe Tax transactions, read by id from the charges that name them; Connect transfers.
+    # Stripe Tax transactions, read by id from the charges and refunds (reversals) that name them; Connect transfers.
     assert [row[0] for row in rows["stripe_tax_transactions"]] == sorted(t["id"] for t in detail.tax_transactions)
+    assert {row[1] for row in rows["stripe_tax_transactions"]} == {"transaction", "reversal"}
     assert len(rows["stripe_tax_transaction_line_items"]) == len(detail.tax_transactions) > 0
     assert [row[0] for row in rows["stripe_transfers"]] == sorted(t["id"] for t in detail.transfers) and detail.transfers
     assert off.requests < expanded.requests < listed.requests
@@ -120,11 +121,16 @@ def test_a_tax_transaction_stripe_does_not_know_is_a_warning_and_the_rest_lands(
     detail = sales(world)
     taxed = [charge for charge in detail.charges if source_tables.TAX_TRANSACTION_KEY in charge["metadata"]]
     taxed[0]["metadata"][source_tables.TAX_TRANSACTION_KEY] = "tax_mistyped"  # the merchant's own text
+    reversing = [refund for refund in detail.refunds if source_tables.TAX_TRANSACTION_KEY in refund["metadata"]]
+    reversing[0]["metadata"][source_tables.TAX_TRANSACTION_KEY] = "tax_reversal_mistyped"
     stats = ingest_api(world, tmp_path / "w.duckdb")
-    assert stats.warnings == [
+    assert sorted(stats.warnings) == [
         f"charge {taxed[0]['id']} names Stripe Tax transaction 'tax_mistyped' in its metadata (tax_transaction), "
+        "which Stripe does not know (HTTP 404): its tax is not landed",
+        f"refund {reversing[0]['id']} names Stripe Tax transaction 'tax_reversal_mistyped' in its metadata (tax_transaction), "
         "which Stripe does not know (HTTP 404): its tax is not landed"]
-    assert len(source_rows(tmp_path / "w.duckdb")["stripe_tax_transactions"]) == len(taxed) - 1 > 0
+    # Every other transaction lands: the sales' and the reversals' the refunds name.
+    assert len(source_rows(tmp_path / "w.duckdb")["stripe_tax_transactions"]) == len(taxed) - 1 + len(reversing) - 1 > len(taxed)
     assert stats.balance_transactions == world.balance_transactions.num_rows
 
 

@@ -7,7 +7,8 @@
 --     from) landed since the last build, however old their `created`: late facts;
 --   * the days of charges and refunds whose sale changed since the last build: an invoice, credit
 --     note, line item, line tax or discount, a product or tax rate they name, a charge's metadata
---     or Stripe Tax transaction landed late (int_sales_document_components books from them);
+--     or Stripe Tax transaction, a refund's Stripe Tax reversal landed late
+--     (int_sales_document_components and int_stripe_tax_reversal_components book from them);
 --   * the days a payout's bank move left or reached since the last build (a bank line matched
 --     late moves the arrival from the arrival date to the booking date; a payout that failed
 --     after arriving brings a return);
@@ -124,7 +125,7 @@ landed_sale_charges as (
 ),
 
 -- Their balance transactions, and those of the refunds they split by (pro rata of the charge's
--- document, or a changed credit note's parts).
+-- document, a changed credit note's parts, or a Stripe Tax reversal the refund names landed late).
 landed_sales as (
 
     select balance_transaction_id from {{ source('stripe', 'stripe_charges') }}
@@ -133,6 +134,11 @@ landed_sales as (
     select balance_transaction_id from {{ source('stripe', 'stripe_refunds') }}
     where charge_id in (select charge_id from landed_sale_charges)
         or id in (select refund_id from {{ source('stripe', 'stripe_credit_notes') }} where id in (select credit_note_id from landed_credit_notes))
+        or {{ json_text('metadata', 'tax_transaction') }} in (
+            select id from {{ source('stripe', 'stripe_tax_transactions') }} where _loaded_at > timestamp '{{ mark[0] }}'
+            union
+            select tax_transaction_id from {{ source('stripe', 'stripe_tax_transaction_line_items') }} where _loaded_at > timestamp '{{ mark[0] }}'
+        )
 
 ),
 

@@ -1,5 +1,9 @@
 {{ config(materialized='table') }}
 
+{#- The sales documents' parts, by name in both (Spark has no union by name). -#}
+{% set component_columns = 'document_kind, document_id, entity_id, component_kind, product_id, price_id, revenue_category, tax_rate_id,'
+    ~ ' jurisdiction, account_code, is_unknown_product, amount_minor, kind_order, line_position, tax_position' %}
+
 -- What each charge and refund sold, as the journal books it in place of one gross line: one row
 -- per balance transaction and part of its sale (revenue per product, discounts, tax per tax rate,
 -- shipping), with the part's account and signed journal amount (debit positive). The rows of a
@@ -9,10 +13,13 @@
 --     invoice's parts (int_sales_document_components);
 --   * `credit_note`: a refund a credit note accounts for books the credit note's parts;
 --   * `invoice_pro_rata`: a refund without a credit note books its charge's invoice's parts pro rata;
+--   * `tax_reversal`: a refund of a charge without an invoice that names a Stripe Tax reversal books
+--     the reversal's tax exactly and the rest to revenue (int_stripe_tax_reversal_components);
 --   * `charge`, `charge_pro_rata`: a charge without an invoice, and its refunds, book to the revenue
 --     account of its metadata category (seeds/gl_revenue_accounts.csv, `match_on` metadata), else
---     the policy's `uninvoiced_account_code`, less any tax int_uninvoiced_charge_taxes gives it;
---     with no account, no row (the mapping rule's account keeps the gross).
+--     the policy's `uninvoiced_account_code`, less any tax int_uninvoiced_charge_taxes gives it (a
+--     refund without a Stripe Tax reversal pro rata); with no account, no row (the mapping rule's
+--     account keeps the gross).
 -- Pro rata: each part takes amount x part / document total, truncated toward zero in integer
 -- minor units; what the truncation leaves (less than one minor unit per part) goes to the
 -- document's first part, the revenue line of its first line item (the first by kind, line and
@@ -55,14 +62,22 @@ credit_notes_by_refund as (
 
 ),
 
+tax_reversals_by_refund as (
+
+    select refund_id, tax_transaction_id as tax_reversal_id
+    from {{ ref('int_refund_stripe_tax_reversals') }}
+
+),
+
 -- The document each charge and refund books from: its credit note, else its charge's invoice,
--- else its charge (int_sales_document_components lists a charge only when its account is known).
+-- else its Stripe Tax reversal, else its charge (int_sales_document_components lists a charge
+-- only when its account is known).
 sale_sources as (
 
     select
         charge_id as source_id,
         charge_id,
-        cast(null as varchar) as refund_id,
+        cast(null as string) as refund_id,
         coalesce(invoice_id, charge_id) as document_id,
         case when invoice_id is not null then 'invoice' else 'charge' end as split_basis
     from charges
@@ -71,10 +86,11 @@ sale_sources as (
         refunds.refund_id,
         refunds.charge_id,
         refunds.refund_id,
-        coalesce(credit_notes_by_refund.credit_note_id, charges.invoice_id, refunds.charge_id),
+        coalesce(credit_notes_by_refund.credit_note_id, charges.invoice_id, tax_reversals_by_refund.tax_reversal_id, refunds.charge_id),
         case
             when credit_notes_by_refund.credit_note_id is not null then 'credit_note'
             when charges.invoice_id is not null then 'invoice_pro_rata'
+            when tax_reversals_by_refund.tax_reversal_id is not null then 'tax_reversal'
             else 'charge_pro_rata'
         end
     from {{ ref('stg_stripe__refunds') }} as refunds
@@ -82,13 +98,17 @@ sale_sources as (
         on refunds.charge_id = charges.charge_id
     left join credit_notes_by_refund
         on refunds.refund_id = credit_notes_by_refund.refund_id
+    left join tax_reversals_by_refund
+        on refunds.refund_id = tax_reversals_by_refund.refund_id
 
 ),
 
--- Read three times (totals, whole and pro rata parts): each reads the table, rather than a copy.
+-- Read three times (totals, whole and pro rata parts): each reads the tables, rather than a copy.
 components as {{ inlined_cte() }} (
 
-    select * from {{ ref('int_sales_document_components') }}
+    select {{ component_columns }} from {{ ref('int_sales_document_components') }}
+    union all
+    select {{ component_columns }} from {{ ref('int_stripe_tax_reversal_components') }}
 
 ),
 

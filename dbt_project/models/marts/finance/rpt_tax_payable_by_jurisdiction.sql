@@ -2,8 +2,9 @@
 -- journal books it from each sale's tax parts (int_balance_transaction_sales_split), in minor
 -- units, positive for a liability:
 --   tax_collected_minor  the tax charges collected
---   tax_credited_minor   the tax refunds with a credit note gave back (the credit note's tax)
---   tax_refunded_minor   the tax refunds without a credit note gave back, pro rata of the invoice
+--   tax_credited_minor   the tax refunds gave back by a document of their own: a credit note's tax,
+--                        or a Stripe Tax reversal's (int_stripe_tax_reversal_components)
+--   tax_refunded_minor   the tax refunds without either gave back, pro rata of the invoice or charge
 --   tax_payable_minor = collected - credited - refunded
 -- Periods are the transactions' accounting months. Tax on shipping, which carries no tax rate,
 -- has no jurisdiction. Jurisdictions are ISO style (`US-CA`, `DE`), whether the tax came from an
@@ -32,9 +33,9 @@ final as (
 
         ---------- numerics
         cast(coalesce(-sum(amount_minor) filter (where refund_id is null), 0) as bigint) as tax_collected_minor,
-        cast(coalesce(sum(amount_minor) filter (where split_basis = 'credit_note'), 0) as bigint) as tax_credited_minor,
+        cast(coalesce(sum(amount_minor) filter (where split_basis in ('credit_note', 'tax_reversal')), 0) as bigint) as tax_credited_minor,
         cast(coalesce(sum(amount_minor) filter (
-            where refund_id is not null and split_basis <> 'credit_note'
+            where refund_id is not null and split_basis not in ('credit_note', 'tax_reversal')
         ), 0) as bigint) as tax_refunded_minor,
         cast(-sum(amount_minor) as bigint) as tax_payable_minor
 
