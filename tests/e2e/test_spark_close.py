@@ -1,7 +1,8 @@
 """What Apache Spark builds of the close (dbt-spark, a local pyspark session) equals what DuckDB
-built from the same raw records, to the minor unit: the GL mapping and fee split, and bank
-matching to its marts (every rule's candidates, the matches, the returns), with the blocking bank
-proofs run and passed. The journal and trial balance are not built on Spark yet (docs/operations.md).
+built from the same raw records, to the minor unit: the GL mapping and fee split, the sales split,
+the journal (its lines, drill-down and trial balance), bank matching to its marts (every rule's
+candidates, the matches, the returns) and the reconciliation exceptions, with the blocking proofs
+of the books and of the bank run on Spark and passed.
 
 It reads the session's shared close of the small world (Stripe API and bank statements, three
 currencies including JPY, a failed payout, a combined deposit) rather than closing a world of its
@@ -32,16 +33,24 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime on PATH: Spark needs one (make test installs default-jre-headless)"),
 ]
 
-# What Spark builds and proves today (docs/operations.md, "Running on Spark"): the GL mapping of
-# every balance transaction and its fee split, and bank matching to its marts (the payouts and
-# lines, each rule's candidates, the matches and the returns of failed payouts).
+# What Spark builds and proves today (docs/operations.md, "Running on Spark"): the journal to its
+# trial balance and drill-down (with the GL mapping, fee and sales splits before it), bank matching
+# to its marts (the payouts and lines, each rule's candidates, the matches and the returns of failed
+# payouts) and the reconciliation exceptions. The balance snapshots are selected for proof 5 alone.
 SPARK_MODELS = (
-    "+int_balance_transactions_mapped", "+int_balance_transaction_fees_split",
-    "+fct_payout_bank_matches", "+fct_payout_bank_returns",
+    "+fct_journal_lines", "+rpt_trial_balance", "+fct_journal_line_sources",
+    "+fct_payout_bank_matches", "+fct_payout_bank_returns", "+fct_reconciliation_exceptions",
+    "stg_stripe__balance_snapshots",
 )
-# The blocking proofs of bank matching (dbt_project/tests/bank/): each must have run on Spark and
-# passed, not merely not failed.
-BLOCKING_PROOFS = ("assert_bank_matches_cover_each_payout_once", "assert_bank_lines_matched_to_one_payout_or_one_group")
+# The blocking proofs of the books (DESIGN.md section 5: booked once, entries and trial balance
+# balance, the drill-down ties, payouts equal their transactions, clearing equals Stripe's balance)
+# and of bank matching (dbt_project/tests/bank/): each must have run on Spark and passed, not
+# merely not failed.
+BLOCKING_PROOFS = (
+    "booked_once", "journal_balances", "trial_balance_ties", "lines_tie_to_sources", "payouts_equal_their_transactions",
+    "clearing_equals_stripe_balance",
+    "assert_bank_matches_cover_each_payout_once", "assert_bank_lines_matched_to_one_payout_or_one_group",
+)
 
 MAPPED_COLUMNS = (
     "balance_transaction_id, entity_id, balance_transaction_type, reporting_category, currency, amount_minor, fee_minor,"
@@ -119,6 +128,32 @@ def test_spark_reconciles_the_bank_as_duckdb(spark_built, table):
     expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")
     assert expected, f"the shared close has no {table} rows to compare"
     assert in_order(on_spark(f"select {columns} from main.{table}")) == expected
+
+
+@pytest.mark.parametrize("table", [
+    "int_balance_transaction_sales_split", "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance",
+    "fct_reconciliation_exceptions",
+])
+def test_spark_books_and_reconciles_as_duckdb(spark_built, table):
+    """Every column of the journal lines, their drill-down, the trial balance and the reconciliation
+    exceptions (with the sales split the journal books from), row for row, amounts to the minor unit."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    columns = duckdb_columns(duckdb_warehouse, table)
+    expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")
+    assert expected, f"the shared close has no {table} rows to compare"
+    assert in_order(on_spark(f"select {columns} from main.{table}")) == expected
+
+
+def test_spark_trial_balance_per_currency_is_duckdb_s(spark_built):
+    """Debits and credits per currency, to the minor unit, in at least two currencies, summing to zero."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    totals = (
+        "select currency, cast(sum(debit_minor) as bigint), cast(sum(credit_minor) as bigint),"
+        " cast(sum(balance_minor) as bigint), count(*) from main.rpt_trial_balance group by currency"
+    )
+    expected = duckdb_rows(duckdb_warehouse, totals)
+    assert in_order(on_spark(totals)) == expected
+    assert len(expected) >= 2 and all(balance == 0 and debit > 0 for _, debit, _, balance, _ in expected), expected
 
 
 def test_marts_read_with_parameters_alike_on_both_engines(spark_built):

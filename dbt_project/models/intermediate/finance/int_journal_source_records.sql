@@ -102,7 +102,8 @@ sales_splits as (
 
     select
         balance_transaction_id,
-        list({{ journal_line('line_role', 'account_code', 'amount_minor') }} order by line_role, account_code) as lines,
+        -- Sorted by role, then account: the struct's first fields (one line per role and account).
+        {{ sorted_list_agg(journal_line('line_role', 'account_code', 'amount_minor')) }} as lines,
         sum(amount_minor) as split_minor
     from (
         select split.balance_transaction_id, split.line_role, split.account_code, sum(split.amount_minor) as amount_minor

@@ -142,7 +142,7 @@ allocated as (
         components.account_code,
         components.is_unknown_product,
         -- Integer division truncates toward zero, so a refund's shares mirror a charge's.
-        cast(cast(documented.amount_minor as hugeint) * components.amount_minor // document_totals.total_minor as bigint) as share_minor
+        cast({{ integer_divide('cast(documented.amount_minor as ' ~ wide_integer() ~ ') * components.amount_minor', 'document_totals.total_minor') }} as bigint) as share_minor
     from documented
     inner join document_totals
         on documented.document_kind = document_totals.document_kind
@@ -157,7 +157,7 @@ allocated as (
 documented_parts as (
 
     select
-        * exclude (share_minor, transaction_amount_minor, component_order),
+        {{ star_except(['share_minor', 'transaction_amount_minor', 'component_order']) }},
         share_minor + case
             when component_order = 1
                 then transaction_amount_minor - sum(share_minor) over (partition by balance_transaction_id)
