@@ -84,7 +84,7 @@ sales_sources as (
 
 ),
 
-components as materialized (
+components as {{ materialized_cte() }} (
 
     select * from {{ ref('int_sales_document_components') }}
 

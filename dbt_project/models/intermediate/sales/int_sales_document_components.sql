@@ -84,7 +84,7 @@ uninvoiced_charges as (
 ),
 
 -- Every line of the three kinds of document, with what it sold. Materialized: five parts read it.
-document_lines as materialized (
+document_lines as {{ materialized_cte() }} (
 
     select
         'invoice' as document_kind, invoice_id as document_id, invoice_line_item_id as document_line_id,
@@ -121,7 +121,7 @@ documents as (
 
 ),
 
-line_taxes as materialized (
+line_taxes as {{ materialized_cte() }} (
 
     select
         'invoice' as document_kind, taxes.invoice_line_item_id as document_line_id, taxes.position as tax_position,
