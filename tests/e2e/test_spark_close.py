@@ -36,11 +36,12 @@ pytestmark = [
 # What Spark builds and proves today (docs/operations.md, "Running on Spark"): the journal to its
 # trial balance and drill-down (with the GL mapping, fee and sales splits before it), bank matching
 # to its marts (the payouts and lines, each rule's candidates, the matches and the returns of failed
-# payouts) and the reconciliation exceptions. The balance snapshots are selected for proof 5 alone.
+# payouts), the reconciliation exceptions, Stripe's payout reconciliation and balance roll-forward.
+# The balance snapshots are selected for the proofs that compare with them (3 and 5).
 SPARK_MODELS = (
     "+fct_journal_lines", "+rpt_trial_balance", "+fct_journal_line_sources",
-    "+fct_payout_bank_matches", "+fct_payout_bank_returns", "+fct_reconciliation_exceptions",
-    "stg_stripe__balance_snapshots",
+    "+fct_payout_bank_matches", "+fct_payout_bank_returns", "+fct_reconciliation_exceptions", "+rpt_payout_reconciliation",
+    "+rpt_stripe_balance_rollforward", "stg_stripe__balance_snapshots",
 )
 # The blocking proofs of the books (DESIGN.md section 5: booked once, entries and trial balance
 # balance, the drill-down ties, payouts equal their transactions, clearing equals Stripe's balance)
@@ -48,7 +49,7 @@ SPARK_MODELS = (
 # merely not failed.
 BLOCKING_PROOFS = (
     "booked_once", "journal_balances", "trial_balance_ties", "lines_tie_to_sources", "payouts_equal_their_transactions",
-    "clearing_equals_stripe_balance",
+    "clearing_equals_stripe_balance", "assert_stripe_balance_rolls_forward",
     "assert_bank_matches_cover_each_payout_once", "assert_bank_lines_matched_to_one_payout_or_one_group",
 )
 
@@ -77,6 +78,8 @@ def spark_built(closed_small_world, tmp_path_factory):
     build_ledger(copy, {"CLOSE_ENGINE": "spark"}, select=SPARK_MODELS, exclude=("test_type:generic",))
     print(f"\nSpark build of {', '.join(SPARK_MODELS)} on the small world: {time.perf_counter() - started:.1f} s")
     results = json.loads((target_dir(copy) / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda result: -result["execution_time"])[:8]
+    print("slowest nodes: " + ", ".join(f"{result['unique_id'].rsplit('.', 1)[-1]} {result['execution_time']:.1f} s" for result in slowest))
     statuses = {result["unique_id"].rsplit(".", 1)[-1]: result["status"] for result in results}
     # Read as exports read the marts: through the one interface of both engines.
     with open_marts(copy, {"CLOSE_ENGINE": "spark"}) as marts:
@@ -132,11 +135,12 @@ def test_spark_reconciles_the_bank_as_duckdb(spark_built, table):
 
 @pytest.mark.parametrize("table", [
     "int_balance_transaction_sales_split", "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance",
-    "fct_reconciliation_exceptions",
+    "fct_reconciliation_exceptions", "rpt_payout_reconciliation", "rpt_stripe_balance_rollforward",
 ])
 def test_spark_books_and_reconciles_as_duckdb(spark_built, table):
-    """Every column of the journal lines, their drill-down, the trial balance and the reconciliation
-    exceptions (with the sales split the journal books from), row for row, amounts to the minor unit."""
+    """Every column of the journal lines, their drill-down, the trial balance, the reconciliation
+    exceptions, the payout reconciliation and the roll-forward (with the sales split the journal
+    books from), row for row, amounts to the minor unit."""
     duckdb_warehouse, on_spark, _ = spark_built
     columns = duckdb_columns(duckdb_warehouse, table)
     expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")

@@ -1,3 +1,5 @@
+{{ config(materialized=reused_model_materialization()) }}
+
 -- Each charge with what explains its sale: the invoice it pays (an invoice payment of its payment
 -- intent), else the category its metadata names under the entity's policy key
 -- (seeds/gl_sales_policy.csv `uninvoiced_metadata_key`). One row per charge.

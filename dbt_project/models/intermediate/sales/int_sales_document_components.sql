@@ -1,3 +1,5 @@
+{{ config(materialized=reused_model_materialization()) }}
+
 -- The parts of every sales document, one row each, with its GL account. The documents: invoices,
 -- credit notes, and charges without an invoice whose revenue account is known (a metadata rule,
 -- else the policy's `uninvoiced_account_code`; charges with neither are not documents).
