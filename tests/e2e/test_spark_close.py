@@ -7,7 +7,7 @@ of the books and of the bank run on Spark and passed.
 It reads the session's shared close of the small world (Stripe API and bank statements, three
 currencies including JPY, a failed payout, a combined deposit) rather than closing a world of its
 own: its raw tables go to Spark as parquet (ledger.spark_landing) and the close's models
-(`SPARK_MODELS` and everything upstream) are built there, with their proofs, by one
+(`ledger.engine.SPARK_MODELS` and everything upstream) are built there, with their proofs, by one
 `ledger.dbt_build.build_ledger` with CLOSE_ENGINE=spark: one Spark session, started in this process
 by dbt-spark. Spark's tables are read back through `ledger.marts.open_marts`, as exports read them.
 
@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from ledger.dbt_build import build_ledger, target_dir
+from ledger.engine import SPARK_MODELS
 from ledger.marts import open_marts
 from tests.dbt.builders import copy_ledger
 
@@ -33,16 +34,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime on PATH: Spark needs one (make test installs default-jre-headless)"),
 ]
 
-# What Spark builds and proves today (docs/operations.md, "Running on Spark"): the journal to its
-# trial balance and drill-down (with the GL mapping, fee and sales splits before it), bank matching
-# to its marts (the payouts and lines, each rule's candidates, the matches and the returns of failed
-# payouts), the reconciliation exceptions, Stripe's payout reconciliation and balance roll-forward.
-# The balance snapshots are selected for the proofs that compare with them (3 and 5).
-SPARK_MODELS = (
-    "+fct_journal_lines", "+rpt_trial_balance", "+fct_journal_line_sources",
-    "+fct_payout_bank_matches", "+fct_payout_bank_returns", "+fct_reconciliation_exceptions", "+rpt_payout_reconciliation",
-    "+rpt_stripe_balance_rollforward", "stg_stripe__balance_snapshots",
-)
 # The blocking proofs of the books (DESIGN.md section 5: booked once, entries and trial balance
 # balance, the drill-down ties, payouts equal their transactions, clearing equals Stripe's balance)
 # and of bank matching (dbt_project/tests/bank/): each must have run on Spark and passed, not
