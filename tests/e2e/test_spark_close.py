@@ -1,8 +1,9 @@
 """What Apache Spark builds of the close (dbt-spark, a local pyspark session) equals what DuckDB
 built from the same raw records, to the minor unit: the GL mapping and fee split, the sales split,
 the journal (its lines, drill-down and trial balance), bank matching to its marts (every rule's
-candidates, the matches, the returns) and the reconciliation exceptions, with the blocking proofs
-of the books and of the bank run on Spark and passed.
+candidates, the matches, the returns), the reconciliation exceptions, Stripe's payout
+reconciliation and balance roll-forward, with the blocking proofs of the books and of the bank run
+on Spark and passed.
 
 It reads the session's shared close of the small world (Stripe API and bank statements, three
 currencies including JPY, a failed payout, a combined deposit) rather than closing a world of its
