@@ -11,6 +11,12 @@ build, as every build after the first, leaves the unchanged seeds alone (ledger.
 Great Expectations is imported with this module, before any stage, and not counted. Peak memory covers this process; the simulation runs in a child process that has
 exited before the measured stages start. With several sizes (each in a process of its own) the
 figures show how time grows; the last line printed is one JSON object, for scripts.
+
+With `--engine spark` it builds what Spark builds so far (ledger.engine.SPARK_MODELS, with their
+singular proofs) twice from the same raw tables: on DuckDB, then on a local Spark session
+(dbt-spark, `local[2]`), and prints both. The Spark figure includes writing the raw tables as
+parquet and starting the session (a JVM, its memory counted with this process's; its CPU is
+reported apart, `jvm_cpu_s`). The GX suites read DuckDB and are not run.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import psutil
 from ledger import warehouse
 from ledger.checks.validate import run_suites
 from ledger.dbt_build import build_ledger, load_configuration, parse_ledger
+from ledger.engine import SPARK_MODELS
 from orchestration.bench import StageFigures, in_a_fresh_process, measured
 from sandbox.merchant import WorldSpec, simulate
 from sandbox.raw_tables import load_world
@@ -33,7 +40,7 @@ from sandbox.raw_tables import load_world
 BENCH_CURRENCIES = ("usd", "eur", "gbp", "jpy", "kwd")
 
 
-def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, source_objects: bool = False) -> dict:
+def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, source_objects: bool = False, engine: str = "duckdb") -> dict:
     """One size: returns its figures; raises if a proof fails (a fast wrong ledger is no result)."""
     spec = WorldSpec(seed=seed, days=days, transactions_per_day=max(1, transactions // days), currencies=BENCH_CURRENCIES)
     shutil.rmtree(workdir, ignore_errors=True)
@@ -51,16 +58,20 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, sour
     me = psutil.Process()
     with measured(figures, "dbt_parse", me):
         parse_ledger(warehouse_file)
-    with measured(figures, "dbt_build", me):
-        build_ledger(warehouse_file)
-    with measured(figures, "gx_checks", me) as stage:
-        results = run_suites(warehouse_file)
-        stage.extra = {"suites": len(results), "failed": [r.name for r in results if not r.success]}
-    failed = [r.describe() for r in results if not r.success]
-    if failed:
-        raise RuntimeError("a proof failed on the benchmark world:\n" + "\n".join(failed))
+    if engine == "spark":
+        _build_on_both_engines(warehouse_file, figures, me)
+    else:
+        with measured(figures, "dbt_build", me):
+            build_ledger(warehouse_file)
+        with measured(figures, "gx_checks", me) as stage:
+            results = run_suites(warehouse_file)
+            stage.extra = {"suites": len(results), "failed": [r.name for r in results if not r.success]}
+        failed = [r.describe() for r in results if not r.success]
+        if failed:
+            raise RuntimeError("a proof failed on the benchmark world:\n" + "\n".join(failed))
     return {
         "transactions": counts["stripe_balance_transactions"],
+        "engine": engine,
         "source_objects": source_objects,
         "wall_s": round(sum(f.wall_s for f in figures.values()), 2),
         "peak_rss_mb": round(max(f.peak_rss_mb for f in figures.values()), 1),
@@ -70,6 +81,18 @@ def close_benchmark(transactions: int, days: int, seed: int, workdir: Path, sour
         "stages": {name: f.as_dict() for name, f in figures.items()},
     }
 
+
+
+def _build_on_both_engines(warehouse_file: Path, figures: dict[str, StageFigures], me: psutil.Process) -> None:
+    """What Spark builds so far, with its singular proofs, on DuckDB and then on Spark (the column
+    tests left out on both: Spark pays a second or more per node for each)."""
+    selection = {"select": SPARK_MODELS, "exclude": ("test_type:generic",)}
+    with measured(figures, "duckdb_same_models", me):
+        build_ledger(warehouse_file, {"CLOSE_ENGINE": "duckdb"}, **selection)
+    with measured(figures, "spark_build", me) as stage:
+        build_ledger(warehouse_file, {"CLOSE_ENGINE": "spark"}, **selection)
+        jvm = [child for child in me.children(recursive=True) if child.name() == "java"]
+        stage.extra = {"jvm_cpu_s": round(sum(sum(child.cpu_times()[:2]) for child in jvm), 2)}
 
 
 def _simulate_and_load(spec: WorldSpec, warehouse_file: Path, source_objects: bool) -> tuple[float, float, dict[str, int]]:
@@ -84,19 +107,19 @@ def _simulate_and_load(spec: WorldSpec, warehouse_file: Path, source_objects: bo
     return simulate_s, time.perf_counter() - started, counts
 
 
-def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path, source_objects: bool) -> dict:
+def _in_a_fresh_process(size: int, days: int, seed: int, workdir: Path, source_objects: bool, engine: str) -> dict:
     """One size in its own `stripe-close bench close` process, as a deployment starts each run:
     nothing parsed or imported by the size before it. Its output is passed on; its JSON line returned."""
     return in_a_fresh_process(["close", "--transactions", str(size), "--days", str(days), "--seed", str(seed), "--workdir", str(workdir.parent),
-                               *(["--source-objects"] if source_objects else [])],
+                               *(["--source-objects"] if source_objects else []), "--engine", engine],
                               f"the benchmark of {size:,} transactions")
 
 
-def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path, source_objects: bool = False) -> int:
+def run_close_benchmark(sizes: list[int], days: int, seed: int, workdir: Path, source_objects: bool = False, engine: str = "duckdb") -> int:
     if len(sizes) == 1:
-        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]), source_objects)]
+        runs = [close_benchmark(sizes[0], days, seed, workdir / str(sizes[0]), source_objects, engine)]
     else:
-        runs = [_in_a_fresh_process(size, days, seed, workdir, source_objects) for size in sizes]
+        runs = [_in_a_fresh_process(size, days, seed, workdir, source_objects, engine) for size in sizes]
     if len(runs) > 1:
         base = runs[0]
         print("Scaling (seconds per million transactions should stay flat if time grows linearly):")

@@ -16,6 +16,7 @@ from exporters.close_package.frozen import lock_with_packages
 from ledger import accounting_config, period_close
 from ledger.config import CloseSettings
 from ledger.dbt_build import LedgerBuildFailed, build_ledger, build_warnings
+from ledger.engine import ENGINES
 from orchestration.cli_args import UserMistake, add_command, at_least, period
 from orchestration.cli_guards import require_built
 from orchestration.wording import counted
@@ -49,6 +50,8 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
     bench_close.add_argument("--source-objects", action="store_true",
                              help="land source objects too (charges, invoices, credit notes, the catalog, ...), drawn "
                                   "column-wise (sandbox.sales_columns): seconds per million transactions, not counted")
+    bench_close.add_argument("--engine", choices=ENGINES, default="duckdb",
+                             help="spark: build what Spark builds so far on DuckDB, then on a local Spark session, and print both")
     bench_close.set_defaults(handler=_bench_close)
 
     bench_continuous = add_command(
@@ -135,7 +138,7 @@ def _bench_close(args: argparse.Namespace) -> int:
     from orchestration.bench_close import run_close_benchmark
 
     sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.transactions]
-    return run_close_benchmark(sizes, args.days, args.seed, Path(args.workdir) / "close", args.source_objects)
+    return run_close_benchmark(sizes, args.days, args.seed, Path(args.workdir) / "close", args.source_objects, args.engine)
 
 
 def _bench_continuous(args: argparse.Namespace) -> int:

@@ -5,6 +5,6 @@
     {%- if var("reporting_timezone") == 'UTC' -%}
     cast({{ utc_timestamp }} as date)
     {%- else -%}
-    cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', {{ utc_timestamp }})) as date)
+    cast({{ local_timestamp(utc_timestamp, var("reporting_timezone")) }} as date)
     {%- endif -%}
 {%- endmacro %}

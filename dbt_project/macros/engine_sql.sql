@@ -378,3 +378,56 @@
 {% macro spark__json_text(json_expression, key) -%}
     get_json_object({{ json_expression }}, '$.{{ key }}')
 {%- endmacro %}
+
+{#- An integer type wide enough for a product of two amounts in minor units (beyond bigint). -#}
+{% macro wide_integer() -%}
+    {{ return(adapter.dispatch('wide_integer')()) }}
+{%- endmacro %}
+
+{% macro default__wide_integer() -%}
+    hugeint
+{%- endmacro %}
+
+{% macro spark__wide_integer() -%}
+    decimal(38, 0)
+{%- endmacro %}
+
+{#- The sum of `expression` (an expression of `item_name`) over the items of a list; null for an
+    empty list on DuckDB, 0 on Spark (callers coalesce). -#}
+{% macro list_sum_of(list_expression, item_name, expression) -%}
+    {{ return(adapter.dispatch('list_sum_of')(list_expression, item_name, expression)) }}
+{%- endmacro %}
+
+{% macro default__list_sum_of(list_expression, item_name, expression) -%}
+    list_sum(list_transform({{ list_expression }}, lambda {{ item_name }}: {{ expression }}))
+{%- endmacro %}
+
+{% macro spark__list_sum_of(list_expression, item_name, expression) -%}
+    aggregate({{ list_expression }}, cast(0 as bigint), (total, {{ item_name }}) -> total + {{ expression }})
+{%- endmacro %}
+
+{#- A UTC timestamp as the wall-clock time of `timezone` (a time zone name), without zone. -#}
+{% macro local_timestamp(utc_timestamp, timezone) -%}
+    {{ return(adapter.dispatch('local_timestamp')(utc_timestamp, timezone)) }}
+{%- endmacro %}
+
+{% macro default__local_timestamp(utc_timestamp, timezone) -%}
+    cast(timezone('{{ timezone }}', timezone('UTC', {{ utc_timestamp }})) as timestamp)
+{%- endmacro %}
+
+{% macro spark__local_timestamp(utc_timestamp, timezone) -%}
+    from_utc_timestamp({{ utc_timestamp }}, '{{ timezone }}')
+{%- endmacro %}
+
+{#- The first days of the months from `start_month` to `end_month` inclusive (both first days), as a list. -#}
+{% macro month_list(start_month, end_month) -%}
+    {{ return(adapter.dispatch('month_list')(start_month, end_month)) }}
+{%- endmacro %}
+
+{% macro default__month_list(start_month, end_month) -%}
+    generate_series({{ start_month }}, {{ end_month }}, interval 1 month)
+{%- endmacro %}
+
+{% macro spark__month_list(start_month, end_month) -%}
+    sequence({{ start_month }}, {{ end_month }}, interval 1 month)
+{%- endmacro %}

@@ -2,11 +2,11 @@
     no grouping ('12.34' USD, '1234' JPY, '1.235' KWD). Integer arithmetic only, never float. -#}
 {% macro format_major(amount_minor, exponent) -%}
     case
-        when {{ exponent }} = 0 then cast({{ amount_minor }} as varchar)
+        when {{ exponent }} = 0 then cast({{ amount_minor }} as string)
         else
             (case when {{ amount_minor }} < 0 then '-' else '' end)
-            || cast(abs({{ amount_minor }}) // cast(pow(10, {{ exponent }}) as bigint) as varchar)
+            || cast({{ integer_divide('abs(' ~ amount_minor ~ ')', 'cast(pow(10, ' ~ exponent ~ ') as bigint)') }} as string)
             || '.'
-            || lpad(cast(abs({{ amount_minor }}) % cast(pow(10, {{ exponent }}) as bigint) as varchar), {{ exponent }}, '0')
+            || lpad(cast(abs({{ amount_minor }}) % cast(pow(10, {{ exponent }}) as bigint) as string), {{ exponent }}, '0')
     end
 {%- endmacro %}

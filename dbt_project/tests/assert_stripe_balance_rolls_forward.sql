@@ -55,7 +55,7 @@ balances_at_snapshot as (
     select
         snapshots.currency,
         snapshots.stripe_account_id,
-        strftime(snapshots.as_of_at, '%Y-%m-%d %H:%M:%S') as period,
+        {{ format_date('snapshots.as_of_at', '%Y-%m-%d %H:%M:%S') }} as period,
         'transactions up to the snapshot <> Stripe balance snapshot' as problem,
         coalesce(transactions.balance_minor, 0) as computed_minor,
         snapshots.balance_minor as reported_minor,

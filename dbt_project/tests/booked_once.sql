@@ -46,7 +46,7 @@ transactions as (
 
 -- Read twice, by the per-transaction and the per-currency checks: scanning the stored records
 -- again costs less than holding ten million of them in between.
-posted_records as not materialized (
+posted_records as {{ inlined_cte() }} (
 
     select source_id, currency, original_journal_entry_id, is_adjustment, lines
     from {{ ref('fct_journal_source_records') }}
@@ -58,7 +58,7 @@ posted_records as not materialized (
 
 ),
 
-frozen_lines as not materialized (
+frozen_lines as {{ inlined_cte() }} (
 
     select * from {{ ref('stg_close__locked_journal_line_sources') }}
     {%- if rebuild_days is not none %}
@@ -76,18 +76,18 @@ booked_parts as (
         source_id,
         original_journal_entry_id,
         is_adjustment,
-        len(list_filter(gross_lines, lambda line: line.line_role = 'gross')) as gross_rows,
-        len(clearing_lines) as clearing_rows,
-        coalesce(list_sum(list_transform(gross_lines, lambda line: -line.amount_minor)), 0) as gross_minor,
-        coalesce(list_sum(list_transform(clearing_lines, lambda line: line.amount_minor)), 0) as clearing_minor
+        {{ list_length(list_where('gross_lines', 'line', "line.line_role = 'gross'")) }} as gross_rows,
+        {{ list_length('clearing_lines') }} as clearing_rows,
+        coalesce({{ list_sum_of('gross_lines', 'line', '-line.amount_minor') }}, 0) as gross_minor,
+        coalesce({{ list_sum_of('clearing_lines', 'line', 'line.amount_minor') }}, 0) as clearing_minor
     from (
         select
             *,
-            list_filter(lines, lambda line: line.line_role = 'gross' or starts_with(line.line_role, 'sale:')) as gross_lines,
-            list_filter(lines, lambda line: line.line_role = 'stripe_clearing') as clearing_lines
+            {{ list_where('lines', 'line', "line.line_role = 'gross' or line.line_role like 'sale:%'") }} as gross_lines,
+            {{ list_where('lines', 'line', "line.line_role = 'stripe_clearing'") }} as clearing_lines
         from posted_records
     )
-    where len(gross_lines) + len(clearing_lines) > 0
+    where {{ list_length('gross_lines') }} + {{ list_length('clearing_lines') }} > 0
     union all
     select
         source_id,
@@ -95,10 +95,10 @@ booked_parts as (
         is_adjustment,
         case when line_role = 'gross' then 1 else 0 end,
         case when line_role = 'stripe_clearing' then 1 else 0 end,
-        case when line_role = 'gross' or starts_with(line_role, 'sale:') then -amount_minor else 0 end,
+        case when line_role = 'gross' or line_role like 'sale:%' then -amount_minor else 0 end,
         case when line_role = 'stripe_clearing' then amount_minor else 0 end
     from frozen_lines
-    where line_role in ('gross', 'stripe_clearing') or starts_with(line_role, 'sale:')
+    where line_role in ('gross', 'stripe_clearing') or line_role like 'sale:%'
 
 ),
 
@@ -151,12 +151,12 @@ per_currency as (
     select
         currency as culprit,
         'balance transactions booked in ' || upper(currency) || ' do not sum to zero' as problem,
-        null::bigint as amount_minor,
-        null::bigint as gross_minor,
-        null::bigint as net_minor,
+        cast(null as bigint) as amount_minor,
+        cast(null as bigint) as gross_minor,
+        cast(null as bigint) as net_minor,
         cast(sum(booked_minor) as bigint) as clearing_minor
     from (
-        select currency, list_sum(list_transform(lines, lambda line: line.amount_minor)) as booked_minor from posted_records
+        select currency, {{ list_sum_of('lines', 'line', 'line.amount_minor') }} as booked_minor from posted_records
         union all
         select currency, amount_minor from frozen_lines
     )

@@ -11,10 +11,10 @@ posted_parts as (
 
     select
         source_id,
-        unnest(list_filter(lines, lambda line: line.line_role = 'gross' or starts_with(line.line_role, 'sale:')), recursive := true)
+        {{ unnest_fields(list_where('lines', 'line', "line.line_role = 'gross' or line.line_role like 'sale:%'")) }}
     from {{ ref('fct_journal_source_records') }}
     where source_kind = 'balance_transaction'
-        and len(list_filter(lines, lambda line: starts_with(line.line_role, 'sale:'))) > 0
+        and {{ list_length(list_where('lines', 'line', "line.line_role like 'sale:%'")) }} > 0
 
 ),
 
@@ -23,7 +23,7 @@ frozen_parts as (
     select source_id, line_role, account_code, amount_minor
     from {{ ref('stg_close__locked_journal_line_sources') }}
     where source_kind = 'balance_transaction'
-        and (line_role = 'gross' or starts_with(line_role, 'sale:'))
+        and (line_role = 'gross' or line_role like 'sale:%')
 
 ),
 
@@ -32,12 +32,12 @@ parts as (
 
     select
         source_id as balance_transaction_id,
-        coalesce(-sum(amount_minor) filter (where starts_with(line_role, 'sale:revenue')), 0) as revenue_minor,
-        coalesce(-sum(amount_minor) filter (where starts_with(line_role, 'sale:tax')), 0) as tax_minor,
+        coalesce(-sum(amount_minor) filter (where line_role like 'sale:revenue%'), 0) as revenue_minor,
+        coalesce(-sum(amount_minor) filter (where line_role like 'sale:tax%'), 0) as tax_minor,
         coalesce(-sum(amount_minor) filter (where line_role = 'sale:shipping'), 0) as shipping_minor,
-        coalesce(sum(amount_minor) filter (where starts_with(line_role, 'sale:discount')), 0) as discounts_minor,
+        coalesce(sum(amount_minor) filter (where line_role like 'sale:discount%'), 0) as discounts_minor,
         coalesce(-sum(amount_minor) filter (where line_role = 'gross'), 0) as unsplit_gross_minor,
-        count(*) filter (where starts_with(line_role, 'sale:')) as sale_lines
+        count(*) filter (where line_role like 'sale:%') as sale_lines
     from (
         select source_id, line_role, amount_minor from posted_parts
         union all

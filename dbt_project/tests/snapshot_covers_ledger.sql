@@ -32,7 +32,7 @@ select
     clearing.currency,
     clearing.ledger_through,
     clearing.stripe_clearing_minor,
-    'not evaluated: no Stripe balance snapshot covers ' || strftime(clearing.ledger_through, '%Y-%m-%d')
+    'not evaluated: no Stripe balance snapshot covers ' || {{ format_date('clearing.ledger_through', '%Y-%m-%d') }}
         || '; run up to now or use the roll-forward' as problem
 from clearing
 where clearing.entity_id not in (select entity_id from snapshots where entity_id is not null)

@@ -13,7 +13,7 @@ posted_taxes as (
         entity_id,
         currency,
         coalesce(original_accounting_date, accounting_date) as accounting_date,
-        unnest(list_filter(lines, lambda line: starts_with(line.line_role, 'sale:tax')), recursive := true)
+        {{ unnest_fields(list_where('lines', 'line', "line.line_role like 'sale:tax%'")) }}
     from {{ ref('fct_journal_source_records') }}
     where source_kind = 'balance_transaction'
 
@@ -23,13 +23,13 @@ frozen_taxes as (
 
     select entity_id, currency, coalesce(original_accounting_date, accounting_date) as accounting_date, account_code, amount_minor
     from {{ ref('stg_close__locked_journal_line_sources') }}
-    where starts_with(line_role, 'sale:tax')
+    where line_role like 'sale:tax%'
 
 ),
 
 booked as (
 
-    select entity_id, currency, account_code, strftime(accounting_date, '%Y-%m') as period, -sum(amount_minor) as booked_minor
+    select entity_id, currency, account_code, {{ format_date('accounting_date', '%Y-%m') }} as period, -sum(amount_minor) as booked_minor
     from (
         select entity_id, currency, accounting_date, account_code, amount_minor from posted_taxes
         union all

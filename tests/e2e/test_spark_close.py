@@ -1,12 +1,14 @@
 """What Apache Spark builds of the close (dbt-spark, a local pyspark session) equals what DuckDB
-built from the same raw records, to the minor unit: the GL mapping and fee split, and bank
-matching to its marts (every rule's candidates, the matches, the returns), with the blocking bank
-proofs run and passed. The journal and trial balance are not built on Spark yet (docs/operations.md).
+built from the same raw records, to the minor unit: the GL mapping and fee split, the sales split,
+the journal (its lines, drill-down and trial balance), bank matching to its marts (every rule's
+candidates, the matches, the returns), the reconciliation exceptions, Stripe's payout
+reconciliation and balance roll-forward, with the blocking proofs of the books and of the bank run
+on Spark and passed.
 
 It reads the session's shared close of the small world (Stripe API and bank statements, three
 currencies including JPY, a failed payout, a combined deposit) rather than closing a world of its
 own: its raw tables go to Spark as parquet (ledger.spark_landing) and the close's models
-(`SPARK_MODELS` and everything upstream) are built there, with their proofs, by one
+(`ledger.engine.SPARK_MODELS` and everything upstream) are built there, with their proofs, by one
 `ledger.dbt_build.build_ledger` with CLOSE_ENGINE=spark: one Spark session, started in this process
 by dbt-spark. Spark's tables are read back through `ledger.marts.open_marts`, as exports read them.
 
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from ledger.dbt_build import build_ledger, target_dir
+from ledger.engine import SPARK_MODELS
 from ledger.marts import open_marts
 from tests.dbt.builders import copy_ledger
 
@@ -32,16 +35,15 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime on PATH: Spark needs one (make test installs default-jre-headless)"),
 ]
 
-# What Spark builds and proves today (docs/operations.md, "Running on Spark"): the GL mapping of
-# every balance transaction and its fee split, and bank matching to its marts (the payouts and
-# lines, each rule's candidates, the matches and the returns of failed payouts).
-SPARK_MODELS = (
-    "+int_balance_transactions_mapped", "+int_balance_transaction_fees_split",
-    "+fct_payout_bank_matches", "+fct_payout_bank_returns",
+# The blocking proofs of the books (DESIGN.md section 5: booked once, entries and trial balance
+# balance, the drill-down ties, payouts equal their transactions, clearing equals Stripe's balance)
+# and of bank matching (dbt_project/tests/bank/): each must have run on Spark and passed, not
+# merely not failed.
+BLOCKING_PROOFS = (
+    "booked_once", "journal_balances", "trial_balance_ties", "lines_tie_to_sources", "payouts_equal_their_transactions",
+    "clearing_equals_stripe_balance", "assert_stripe_balance_rolls_forward",
+    "assert_bank_matches_cover_each_payout_once", "assert_bank_lines_matched_to_one_payout_or_one_group",
 )
-# The blocking proofs of bank matching (dbt_project/tests/bank/): each must have run on Spark and
-# passed, not merely not failed.
-BLOCKING_PROOFS = ("assert_bank_matches_cover_each_payout_once", "assert_bank_lines_matched_to_one_payout_or_one_group")
 
 MAPPED_COLUMNS = (
     "balance_transaction_id, entity_id, balance_transaction_type, reporting_category, currency, amount_minor, fee_minor,"
@@ -68,6 +70,8 @@ def spark_built(closed_small_world, tmp_path_factory):
     build_ledger(copy, {"CLOSE_ENGINE": "spark"}, select=SPARK_MODELS, exclude=("test_type:generic",))
     print(f"\nSpark build of {', '.join(SPARK_MODELS)} on the small world: {time.perf_counter() - started:.1f} s")
     results = json.loads((target_dir(copy) / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda result: -result["execution_time"])[:8]
+    print("slowest nodes: " + ", ".join(f"{result['unique_id'].rsplit('.', 1)[-1]} {result['execution_time']:.1f} s" for result in slowest))
     statuses = {result["unique_id"].rsplit(".", 1)[-1]: result["status"] for result in results}
     # Read as exports read the marts: through the one interface of both engines.
     with open_marts(copy, {"CLOSE_ENGINE": "spark"}) as marts:
@@ -119,6 +123,33 @@ def test_spark_reconciles_the_bank_as_duckdb(spark_built, table):
     expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")
     assert expected, f"the shared close has no {table} rows to compare"
     assert in_order(on_spark(f"select {columns} from main.{table}")) == expected
+
+
+@pytest.mark.parametrize("table", [
+    "int_balance_transaction_sales_split", "fct_journal_lines", "fct_journal_line_sources", "rpt_trial_balance",
+    "fct_reconciliation_exceptions", "rpt_payout_reconciliation", "rpt_stripe_balance_rollforward",
+])
+def test_spark_books_and_reconciles_as_duckdb(spark_built, table):
+    """Every column of the journal lines, their drill-down, the trial balance, the reconciliation
+    exceptions, the payout reconciliation and the roll-forward (with the sales split the journal
+    books from), row for row, amounts to the minor unit."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    columns = duckdb_columns(duckdb_warehouse, table)
+    expected = duckdb_rows(duckdb_warehouse, f"select {columns} from main.{table}")
+    assert expected, f"the shared close has no {table} rows to compare"
+    assert in_order(on_spark(f"select {columns} from main.{table}")) == expected
+
+
+def test_spark_trial_balance_per_currency_is_duckdb_s(spark_built):
+    """Debits and credits per currency, to the minor unit, in at least two currencies, summing to zero."""
+    duckdb_warehouse, on_spark, _ = spark_built
+    totals = (
+        "select currency, cast(sum(debit_minor) as bigint), cast(sum(credit_minor) as bigint),"
+        " cast(sum(balance_minor) as bigint), count(*) from main.rpt_trial_balance group by currency"
+    )
+    expected = duckdb_rows(duckdb_warehouse, totals)
+    assert in_order(on_spark(totals)) == expected
+    assert len(expected) >= 2 and all(balance == 0 and debit > 0 for _, debit, _, balance, _ in expected), expected
 
 
 def test_marts_read_with_parameters_alike_on_both_engines(spark_built):

@@ -26,7 +26,7 @@ charges as (
 -- The object each transaction moved, with its charge and the amount the customer saw.
 charge_sources as (
 
-    select charge_id as source_id, charge_id, amount_minor, currency, cast(null as varchar) as dispute_reason
+    select charge_id as source_id, charge_id, amount_minor, currency, cast(null as string) as dispute_reason
     from charges
 
     union all

@@ -49,7 +49,7 @@ final as (
         case when lines.taxable_minor <> 0
             then cast(
                 sign(lines.tax_minor) * sign(lines.taxable_minor)
-                * ((2 * abs(lines.tax_minor) * 1000000 + abs(lines.taxable_minor)) // (2 * abs(lines.taxable_minor)))
+                * {{ integer_divide('2 * abs(lines.tax_minor) * 1000000 + abs(lines.taxable_minor)', '2 * abs(lines.taxable_minor)') }}
                 as decimal(18, 0)) * 0.0001
         end as effective_tax_rate_percent,
         transactions.tax_at

@@ -13,7 +13,7 @@
 
 {%- if window is none or mark is none or mark[1] != journal_build_basis() %}
 
-select cast(null as varchar) as payout_id
+select cast(null as string) as payout_id
 
 {%- else %}
 

@@ -103,6 +103,7 @@ sales_splits as (
 
     select
         balance_transaction_id,
+        -- Sorted by role, then account: the struct's first fields (one line per role and account).
         {{ sorted_list_agg(journal_line('line_role', 'account_code', 'amount_minor')) }} as lines,
         sum(amount_minor) as split_minor
     from (

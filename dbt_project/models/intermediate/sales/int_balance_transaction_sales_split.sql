@@ -201,7 +201,7 @@ pro_rata_shares as (
         components.jurisdiction,
         components.account_code,
         components.is_unknown_product,
-        cast({{ integer_divide('cast(documented.amount_minor as hugeint) * components.amount_minor', 'documented.document_total_minor') }} as bigint) as share_minor,
+        cast({{ integer_divide('cast(documented.amount_minor as ' ~ wide_integer() ~ ') * components.amount_minor', 'documented.document_total_minor') }} as bigint) as share_minor,
         row_number() over (
             partition by documented.balance_transaction_id
             order by components.kind_order, components.line_position nulls last, components.tax_position nulls last, components.account_code

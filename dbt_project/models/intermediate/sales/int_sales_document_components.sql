@@ -88,7 +88,7 @@ uninvoiced_charges as (
 ),
 
 -- Every line of the three kinds of document, with what it sold. Materialized: five parts read it.
-document_lines as materialized (
+document_lines as {{ materialized_cte() }} (
 
     select
         'invoice' as document_kind, invoice_id as document_id, invoice_line_item_id as document_line_id,
@@ -125,7 +125,7 @@ documents as (
 
 ),
 
-line_taxes as materialized (
+line_taxes as {{ materialized_cte() }} (
 
     select
         'invoice' as document_kind, taxes.invoice_line_item_id as document_line_id, taxes.position as tax_position,
@@ -371,15 +371,28 @@ shipping_components as (
 
 ),
 
+-- Each kind's columns by name, null where a kind has none (a union by name, which Spark lacks).
 unioned as (
 
-    select * from revenue_components
-    union all by name
-    select * from discount_components
-    union all by name
-    select * from tax_components
-    union all by name
-    select * from shipping_components
+    select
+        document_kind, document_id, entity_id, component_kind, kind_order, line_position, null as tax_position,
+        product_id, price_id, revenue_category, null as tax_rate_id, null as jurisdiction, account_code, is_unknown_product, amount_minor
+    from revenue_components
+    union all
+    select
+        document_kind, document_id, entity_id, component_kind, kind_order, line_position, null,
+        product_id, price_id, null, null, null, account_code, is_unknown_product, amount_minor
+    from discount_components
+    union all
+    select
+        document_kind, document_id, entity_id, component_kind, kind_order, line_position, tax_position,
+        product_id, price_id, null, tax_rate_id, jurisdiction, account_code, is_unknown_product, amount_minor
+    from tax_components
+    union all
+    select
+        document_kind, document_id, entity_id, component_kind, kind_order, null, null,
+        null, null, null, null, null, account_code, is_unknown_product, amount_minor
+    from shipping_components
 
 ),
 

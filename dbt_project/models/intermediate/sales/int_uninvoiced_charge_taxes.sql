@@ -22,7 +22,7 @@ final as (
 
     select
         stripe_taxes.charge_id,
-        cast(null as varchar) as tax_rate_id,
+        cast(null as string) as tax_rate_id,
         stripe_taxes.jurisdiction,
         stripe_taxes.tax_minor as amount_minor
     from stripe_taxes

@@ -91,9 +91,9 @@ candidate_items as (
         booking_date as reference_date,
         match_rule,
         count(*) over (partition by payout_id, match_rule) as candidate_count,
-        cast(null as varchar) as file_name,
-        cast(null as varchar) as file_sha256,
-        cast(null as varchar) as description
+        cast(null as string) as file_name,
+        cast(null as string) as file_sha256,
+        cast(null as string) as description
     from candidates
     where candidate_status in ('ambiguous', 'amount_difference')
 
@@ -131,7 +131,7 @@ payout_items as (
             else 'payout_in_transit'
         end as exception_type,
         open_payouts.payout_id,
-        cast(null as varchar) as bank_statement_line_id,
+        cast(null as string) as bank_statement_line_id,
         open_payouts.stripe_account_id,
         open_payouts.entity_id,
         open_payouts.currency,
@@ -142,11 +142,11 @@ payout_items as (
                 then open_payouts.arrival_date
             else open_payouts.created_date
         end as reference_date,
-        cast(null as varchar) as match_rule,
+        cast(null as string) as match_rule,
         cast(0 as bigint) as candidate_count,
-        cast(null as varchar) as file_name,
-        cast(null as varchar) as file_sha256,
-        cast(null as varchar) as description
+        cast(null as string) as file_name,
+        cast(null as string) as file_sha256,
+        cast(null as string) as description
     from open_payouts
     cross join window_rule
 
@@ -156,20 +156,20 @@ line_items as (
 
     select
         'unmatched_bank_line' as exception_type,
-        cast(null as varchar) as payout_id,
+        cast(null as string) as payout_id,
         lines.bank_statement_line_id,
         -- no payout, so no Stripe account: unassigned to any entity
-        cast(null as varchar) as stripe_account_id,
-        cast(null as varchar) as entity_id,
+        cast(null as string) as stripe_account_id,
+        cast(null as string) as entity_id,
         lines.currency,
         lines.signed_amount_minor as amount_minor,
         cast(null as bigint) as difference_minor,
         lines.booking_date as reference_date,
-        cast(null as varchar) as match_rule,
+        cast(null as string) as match_rule,
         cast(0 as bigint) as candidate_count,
-        cast(null as varchar) as file_name,
-        cast(null as varchar) as file_sha256,
-        cast(null as varchar) as description
+        cast(null as string) as file_name,
+        cast(null as string) as file_sha256,
+        cast(null as string) as description
     from lines
     where lines.is_stripe_like
         and lines.bank_statement_line_id not in (select bank_statement_line_id from candidates)
@@ -188,22 +188,21 @@ file_warning_items as (
 
     select
         'bank_file_warning' as exception_type,
-        cast(null as varchar) as payout_id,
-        cast(null as varchar) as bank_statement_line_id,
-        cast(null as varchar) as stripe_account_id,
-        cast(null as varchar) as entity_id,
-        cast(null as varchar) as currency,
+        cast(null as string) as payout_id,
+        cast(null as string) as bank_statement_line_id,
+        cast(null as string) as stripe_account_id,
+        cast(null as string) as entity_id,
+        cast(null as string) as currency,
         cast(null as bigint) as amount_minor,
         cast(null as bigint) as difference_minor,
         -- loaded after the as-of date (the last booking date) counts as open since then: age 0, not negative
         least(cast(current_files.loaded_at as date), as_of.as_of_date) as reference_date,
-        cast(null as varchar) as match_rule,
+        cast(null as string) as match_rule,
         cast(0 as bigint) as candidate_count,
         current_files.file_name,
         current_files.file_sha256,
-        warning.description
-    from current_files
-    cross join unnest(current_files.warnings) as warning(description)
+        current_files.description
+    from (select *, {{ unnest_as('warnings', 'description') }} from current_files) as current_files
     cross join as_of
 
 ),

@@ -1,5 +1,10 @@
 -- A view: the drill-down line by line, computed when read from the stored records
 -- (fct_journal_source_records), which hold each source id once.
+{%- set source_columns = [
+    'journal_line_id', 'journal_entry_id', 'entity_id', 'account_code', 'source_kind', 'source_id', 'line_role',
+    'currency', 'amount_minor', 'accounting_date', 'period', 'original_journal_entry_id', 'original_accounting_date',
+    'is_adjustment', 'is_locked',
+] -%}
 {{ config(materialized='view') }}
 
 -- Drill-down: the source records (balance transactions, payout arrivals and returns) behind every
@@ -9,14 +14,14 @@ with
 
 frozen as (
 
-    select * exclude (locked_period), true as is_locked
+    select {{ source_columns | reject('equalto', 'is_locked') | join(', ') }}, true as is_locked
     from {{ ref('stg_close__locked_journal_line_sources') }}
 
 ),
 
 records as (
 
-    select *, unnest(lines) as line
+    select *, {{ unnest_as('lines', 'line') }}
     from {{ ref('fct_journal_source_records') }}
 
 ),
@@ -45,9 +50,9 @@ posted as (
 
 final as (
 
-    select * from frozen
-    union all by name
-    select * from posted
+    select {{ source_columns | join(', ') }} from frozen
+    union all
+    select {{ source_columns | join(', ') }} from posted
 
 )
 

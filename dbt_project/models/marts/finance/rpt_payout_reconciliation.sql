@@ -51,7 +51,7 @@ charge_metadata as (
     select
         charge_id,
         {%- for key in metadata_keys %}
-        max(value) filter (where key = '{{ key }}') as "payment_metadata[{{ key }}]"{{ "," if not loop.last }}
+        max(value) filter (where key = '{{ key }}') as {{ adapter.quote('payment_metadata[' ~ key ~ ']') }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('stg_stripe__charge_metadata') }}
     where key in ({% for key in metadata_keys %}'{{ key }}'{{ ", " if not loop.last }}{% endfor %})
@@ -74,9 +74,9 @@ final as (
     select
         transactions.balance_transaction_id,
         transactions.created_at as created_utc,
-        cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', transactions.created_at)) as timestamp) as created,
+        {{ local_timestamp('transactions.created_at', var("reporting_timezone")) }} as created,
         transactions.available_at as available_on_utc,
-        cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', transactions.available_at)) as timestamp) as available_on,
+        {{ local_timestamp('transactions.available_at', var("reporting_timezone")) }} as available_on,
         transactions.currency,
         {{ format_major('transactions.amount_minor', 'coalesce(exponents.exponent, 2)') }} as gross,
         {{ format_major('transactions.fee_minor', 'coalesce(exponents.exponent, 2)') }} as fee,
@@ -93,7 +93,7 @@ final as (
         charges.charge_id,
         charges.payment_intent_id,
         charges.charge_created_at as charge_created_utc,
-        cast(timezone('{{ var("reporting_timezone") }}', timezone('UTC', charges.charge_created_at)) as timestamp) as charge_created,
+        {{ local_timestamp('charges.charge_created_at', var("reporting_timezone")) }} as charge_created,
         charges.invoice_id,
         charges.invoice_number,
         charges.subscription_id,
@@ -105,7 +105,7 @@ final as (
         charges.statement_descriptor,
         charges.dispute_reason,
         {%- for key in metadata_keys %}
-        charge_metadata."payment_metadata[{{ key }}]",
+        charge_metadata.{{ adapter.quote('payment_metadata[' ~ key ~ ']') }},
         {%- endfor %}
         payouts.payout_id as automatic_payout_id,
         cast(payouts.arrival_date as timestamp) as automatic_payout_effective_at_utc,
@@ -114,7 +114,7 @@ final as (
         payouts.payout_status,
         payouts.trace_id_value as trace_id,
         payouts.trace_id_status,
-        strftime(payouts.arrival_date, '%Y-%m') as period
+        {{ format_date('payouts.arrival_date', '%Y-%m') }} as period
     from payout_transactions
     inner join payouts
         on payout_transactions.payout_id = payouts.payout_id

@@ -44,7 +44,7 @@ movements as (
         stripe_account_id,
         entity_id,
         currency,
-        strftime(month_start, '%Y-%m') as period,
+        {{ format_date('month_start', '%Y-%m') }} as period,
         cast(sum(case when category = 'activity' then net_minor else 0 end) as bigint) as activity_minor,
         cast(sum(case when category = 'payouts' then net_minor else 0 end) as bigint) as payouts_minor
     from dated
@@ -59,19 +59,19 @@ periods as (
         currencies.stripe_account_id,
         currencies.entity_id,
         currencies.currency,
-        strftime(months.month_start, '%Y-%m') as period
+        {{ format_date('currencies.month_start', '%Y-%m') }} as period
     from (
-        select stripe_account_id, entity_id, currency, min(period) as first_period, max(period) as last_period
-        from movements
-        group by all
+        select
+            stripe_account_id,
+            entity_id,
+            currency,
+            {{ unnest_as(month_list("cast(first_period || '-01' as date)", "cast(last_period || '-01' as date)"), 'month_start') }}
+        from (
+            select stripe_account_id, entity_id, currency, min(period) as first_period, max(period) as last_period
+            from movements
+            group by all
+        )
     ) as currencies
-    cross join lateral (
-        select unnest(generate_series(
-            cast(currencies.first_period || '-01' as date),
-            cast(currencies.last_period || '-01' as date),
-            interval 1 month
-        )) as month_start
-    ) as months
 
 ),
 
@@ -110,7 +110,7 @@ unpivoted as (
     from balances
     union all
     select stripe_account_id, entity_id, currency, period, 4, 'ending_balance',
-        'Ending balance (' || strftime(last_day(cast(period || '-01' as date)), '%Y-%m-%d') || ')',
+        'Ending balance (' || {{ format_date("last_day(cast(period || '-01' as date))", '%Y-%m-%d') }} || ')',
         starting_minor + activity_minor + payouts_minor
     from balances
 
