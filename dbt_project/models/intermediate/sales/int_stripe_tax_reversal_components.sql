@@ -32,7 +32,7 @@ charge_tax_accounts as (
     select document_id as charge_id, jurisdiction, min(account_code) as account_code
     from charge_components
     where component_kind = 'tax'
-    group by all
+    group by document_id, jurisdiction
 
 ),
 
