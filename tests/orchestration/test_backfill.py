@@ -1,9 +1,9 @@
 """Partitioned closes on the sandbox: `stripe-close backfill` of a month, and the same ledger from
 partitioned runs (the month's days, then one day again) as from an unpartitioned close.
 
-The CLI backfills October into one warehouse and instance; an unpartitioned ingestion and a full
-dbt build of the same data go into another. One month, not two: a range run records every asset
-once per day, and those events are most of a backfill's time on SQLite.
+The CLI backfills February into one warehouse and instance; an unpartitioned ingestion and a full
+dbt build of the same data go into another. One month, not two, and the shortest (28 days, not
+31): a range run records every asset once per day, and those events are most of a backfill's time.
 """
 
 import csv
@@ -34,13 +34,13 @@ from tests.conftest import API_KEY
 
 pytestmark = pytest.mark.e2e
 
-OCTOBER = WorldSpec(seed=23, start=date(2026, 10, 12), days=10, transactions_per_day=12)
+FEBRUARY = WorldSpec(seed=23, start=date(2026, 2, 10), days=10, transactions_per_day=12)
 LEDGER_TABLES = ("main.fct_journal_lines", "main.fct_journal_line_sources", "main.rpt_trial_balance", "main.rpt_stripe_balance_rollforward")
 
 
 @pytest.fixture(scope="module")
 def world():
-    return simulate(OCTOBER)
+    return simulate(FEBRUARY)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def stripe_api(world):
 
 @pytest.fixture(scope="module")
 def backfilled(stripe_api, tmp_path_factory):
-    """`stripe-close backfill --from 2026-10 --to 2026-10` against the sandbox, on a fresh instance."""
+    """`stripe-close backfill --from 2026-02 --to 2026-02` against the sandbox, on a fresh instance."""
     workdir = tmp_path_factory.mktemp("backfill")
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("CLOSE_", "DAGSTER_", "STRIPE_"))}
     environment |= {
@@ -60,7 +60,7 @@ def backfilled(stripe_api, tmp_path_factory):
         "DAGSTER_HOME": str(workdir / "dagster"),
     }
     completed = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "backfill", "--from", "2026-10", "--to", "2026-10"],
+        [sys.executable, "-m", "orchestration.cli", "backfill", "--from", "2026-02", "--to", "2026-02"],
         env=environment, capture_output=True, text=True, timeout=900, cwd=workdir,
     )
     return workdir, completed
@@ -81,12 +81,12 @@ def test_the_backfill_runs_the_days_then_the_months_and_prints_them(backfilled):
     workdir, completed = backfilled
     assert completed.returncode == 0, completed.stderr[-3000:]
     ledger_line, *rest = [line for line in completed.stdout.splitlines() if line.startswith(("ledger_close_job", "period_export_job"))]
-    assert ledger_line.startswith("ledger_close_job 2026-10-01..2026-10-31: run ") and " succeeded; " in ledger_line
+    assert ledger_line.startswith("ledger_close_job 2026-02-01..2026-02-28: run ") and " succeeded; " in ledger_line
     [export_line] = rest
-    assert export_line.startswith("period_export_job 2026-10..2026-10: run ") and " succeeded; 5 assets materialized" in export_line
+    assert export_line.startswith("period_export_job 2026-02..2026-02: run ") and " succeeded; 5 assets materialized" in export_line
     passed, total = ledger_line.split("succeeded; ")[1].split(", ")[1].split(" checks")[0].split(" of ")
     assert passed == total and int(total) > 20
-    assert f"  netsuite_journal_csv: {workdir / 'exports' / 'main' / '2026-10' / 'netsuite_journal_entries_main_2026-10.csv'}" in completed.stdout
+    assert f"  netsuite_journal_csv: {workdir / 'exports' / 'main' / '2026-02' / 'netsuite_journal_entries_main_2026-02.csv'}" in completed.stdout
 
 
 def test_the_instance_records_every_day_and_month_of_the_backfill(backfilled):
@@ -100,8 +100,8 @@ def test_the_instance_records_every_day_and_month_of_the_backfill(backfilled):
             raw = instance.get_materialized_partitions(dg.AssetKey(["stripe", "stripe_balance_transactions"]))
     finally:
         os.environ.pop("DAGSTER_HOME") if previous is None else os.environ.update(DAGSTER_HOME=previous)
-    assert days == raw == {date(2026, 10, day).isoformat() for day in range(1, 32)}
-    assert months == {"2026-10"}
+    assert days == raw == {date(2026, 2, day).isoformat() for day in range(1, 29)}
+    assert months == {"2026-02"}
 
 
 def test_the_ledger_run_evaluates_the_standalone_proofs_that_the_exports_require(backfilled):
@@ -132,9 +132,9 @@ def test_the_month_is_exported_and_equals_its_ledger(backfilled, world):
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         # The journal in its transaction currencies, plus the month-end revaluation (in USD).
         ledger = connection.execute(
-            f"select currency, account_code, sum(amount_minor)::bigint from ({FUNCTIONAL_JOURNAL}) where period = '2026-10' group by all"
+            f"select currency, account_code, sum(amount_minor)::bigint from ({FUNCTIONAL_JOURNAL}) where period = '2026-02' group by all"
         ).fetchall()
-    exported = netsuite.read_lines(workdir / "exports" / "main" / "2026-10" / "netsuite_journal_entries_main_2026-10.csv", accounts)
+    exported = netsuite.read_lines(workdir / "exports" / "main" / "2026-02" / "netsuite_journal_entries_main_2026-02.csv", accounts)
     assert ledger and net_by_currency_and_account(exported) == {(c, a): amount for c, a, amount in ledger if amount}
 
 
@@ -149,7 +149,7 @@ def test_partitioned_runs_give_the_same_ledger_as_an_unpartitioned_close(backfil
     workdir, completed = backfilled
     assert completed.returncode == 0, completed.stderr[-3000:]
     monkeypatch.setenv("CLOSE_SOURCE", "sandbox")
-    last_day = OCTOBER.start + timedelta(days=OCTOBER.days - 1)
+    last_day = FEBRUARY.start + timedelta(days=FEBRUARY.days - 1)
 
     def materialize(warehouse: Path, assets: list, **selection) -> str:
         monkeypatch.setenv("CLOSE_WAREHOUSE", str(warehouse))  # dbt's profile reads it
@@ -166,7 +166,7 @@ def test_partitioned_runs_give_the_same_ledger_as_an_unpartitioned_close(backfil
     # dbt's folder for the run (compiled SQL, manifest, partial parse) is removed after its success.
     assert list((DBT_PROJECT_DIR / "target").glob(f"ledger_dbt_models-{run_id[:7]}-*")) == []
     unpartitioned = tmp_path / "unpartitioned.duckdb"
-    window = {"start_date": OCTOBER.start.isoformat(), "end_date": last_day.isoformat()}
+    window = {"start_date": FEBRUARY.start.isoformat(), "end_date": last_day.isoformat()}
     materialize(unpartitioned, [stripe_ingest], run_config={"ops": {"stripe_ingest": {"config": window}}})
     build_ledger(unpartitioned)
     assert snapshot(partitioned) == snapshot(unpartitioned)
