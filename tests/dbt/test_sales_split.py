@@ -110,23 +110,25 @@ def test_a_charge_without_an_invoice_books_its_stripe_tax_to_its_jurisdictions_p
     expected: dict[str, dict[tuple[str, str], int]] = {}
     for charge in detail.charges:
         if TAX_TRANSACTION_KEY in charge["metadata"] and charge["created"] >= world.spec.start_ts:
-            transaction = transactions[charge["metadata"][TAX_TRANSACTION_KEY]]
-            place = transaction["customer_details"]["address"]
-            jurisdiction = place["country"] + (f"-{place['state']}" if place["state"] else "")
-            tax = sum(line["amount_tax"] for line in transaction["line_items"]["data"])
+            jurisdiction, tax = tax_of(transactions[charge["metadata"][TAX_TRANSACTION_KEY]])
             category = charge["metadata"]["revenue_category"]
             expected[charge["balance_transaction"]] = {
                 (f"sale:revenue:{category}", categories[category]): -(charge["amount"] - tax),
                 (f"sale:tax:{jurisdiction}", payable[jurisdiction]): -tax,
             }
+    assert booked_sale_lines(path, list(expected)) == expected
+    assert {role.removeprefix("sale:tax:") for lines in expected.values() for role, _ in lines if role.startswith("sale:tax:")} >= {
+        "US-NY", "US-TX", "DE", "JP"}
+
+
+def booked_sale_lines(path, source_ids: list[str]) -> dict[str, dict[tuple[str, str], int]]:
+    """The journal's sale lines of these sources: per source, (line role, account) -> amount."""
     booked: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for source, role, account, amount in query(path, """
             select source_id, line_role, account_code, sum(amount_minor) from main.fct_journal_line_sources
-            where starts_with(line_role, 'sale:') and source_id in (select unnest(?::varchar[])) group by all""", [list(expected)]):
+            where starts_with(line_role, 'sale:') and source_id in (select unnest(?::varchar[])) group by all""", [source_ids]):
         booked[source][(role, account)] = amount
-    assert dict(booked) == expected
-    assert {role.removeprefix("sale:tax:") for lines in expected.values() for role, _ in lines if role.startswith("sale:tax:")} >= {
-        "US-NY", "US-TX", "DE", "JP"}
+    return dict(booked)
 
 
 def stripe_tax_refunds(world) -> list[tuple[dict, dict, dict, dict | None]]:
@@ -160,12 +162,7 @@ def assert_refunds_reverse_their_reversals_tax(world, path, refunds) -> list[tup
             (f"sale:tax:{place}", payable[place]): -reversed_tax,
         }
         compared.append((-reversed_tax, refund["amount"] * tax_of(original)[1] // charge["amount_captured"]))
-    booked: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for source, role, account, amount in query(path, """
-            select source_id, line_role, account_code, sum(amount_minor) from main.fct_journal_line_sources
-            where starts_with(line_role, 'sale:') and source_id in (select unnest(?::varchar[])) group by all""", [list(expected)]):
-        booked[source][(role, account)] = amount
-    assert dict(booked) == expected
+    assert booked_sale_lines(path, list(expected)) == expected
     # Booked from the reversal itself, which the split names as the document.
     documents = dict(query(path, """
         select distinct refund_id, document_id from main.int_balance_transaction_sales_split

@@ -3,6 +3,16 @@
 {#- The sales documents' parts, by name in both (Spark has no union by name). -#}
 {% set component_columns = 'document_kind, document_id, entity_id, component_kind, product_id, price_id, revenue_category, tax_rate_id,'
     ~ ' jurisdiction, account_code, is_unknown_product, amount_minor, kind_order, line_position, tax_position' %}
+{#- What a transaction's part carries, from the transaction (documented) or the part (components):
+    the whole and the pro-rata parts select them alike. -#}
+{% set part_columns = [
+    ('documented', 'balance_transaction_id'), ('documented', 'entity_id'), ('documented', 'currency'),
+    ('documented', 'accounting_date'), ('documented', 'split_basis'), ('components', 'document_kind'),
+    ('documented', 'document_id'), ('documented', 'charge_id'), ('documented', 'refund_id'),
+    ('components', 'component_kind'), ('components', 'product_id'), ('components', 'price_id'),
+    ('components', 'revenue_category'), ('components', 'tax_rate_id'), ('components', 'jurisdiction'),
+    ('components', 'account_code'), ('components', 'is_unknown_product'),
+] %}
 
 -- What each charge and refund sold, as the journal books it in place of one gross line: one row
 -- per balance transaction and part of its sale (revenue per product, discounts, tax per tax rate,
@@ -150,23 +160,7 @@ documented as {{ materialized_cte() }} (
 whole_parts as (
 
     select
-        documented.balance_transaction_id,
-        documented.entity_id,
-        documented.currency,
-        documented.accounting_date,
-        documented.split_basis,
-        components.document_kind,
-        documented.document_id,
-        documented.charge_id,
-        documented.refund_id,
-        components.component_kind,
-        components.product_id,
-        components.price_id,
-        components.revenue_category,
-        components.tax_rate_id,
-        components.jurisdiction,
-        components.account_code,
-        components.is_unknown_product,
+        {% for source, column in part_columns %}{{ source }}.{{ column }},{% endfor %}
         case when documented.amount_minor = documented.document_total_minor
             then components.amount_minor else -components.amount_minor
         end as share_minor
@@ -183,24 +177,8 @@ whole_parts as (
 pro_rata_shares as (
 
     select
-        documented.balance_transaction_id,
-        documented.entity_id,
-        documented.currency,
-        documented.accounting_date,
+        {% for source, column in part_columns %}{{ source }}.{{ column }},{% endfor %}
         documented.amount_minor as transaction_amount_minor,
-        documented.split_basis,
-        components.document_kind,
-        documented.document_id,
-        documented.charge_id,
-        documented.refund_id,
-        components.component_kind,
-        components.product_id,
-        components.price_id,
-        components.revenue_category,
-        components.tax_rate_id,
-        components.jurisdiction,
-        components.account_code,
-        components.is_unknown_product,
         cast({{ integer_divide('cast(documented.amount_minor as ' ~ wide_integer() ~ ') * components.amount_minor', 'documented.document_total_minor') }} as bigint) as share_minor,
         row_number() over (
             partition by documented.balance_transaction_id
@@ -218,9 +196,7 @@ documented_parts as (
     select * from whole_parts
     union all
     select
-        balance_transaction_id, entity_id, currency, accounting_date, split_basis, document_kind, document_id,
-        charge_id, refund_id, component_kind, product_id, price_id, revenue_category, tax_rate_id, jurisdiction,
-        account_code, is_unknown_product,
+        {% for _, column in part_columns %}{{ column }},{% endfor %}
         share_minor + case
             when part_rank = 1
                 then transaction_amount_minor - sum(share_minor) over (partition by balance_transaction_id)
