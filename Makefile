@@ -44,12 +44,14 @@ ui: $(STAMP)
 
 # The issues' benchmarks at their sizes, one after the other, then the fault-injection sweep
 # (about an hour on 2 cores).
-bench: $(STAMP)
+bench: $(STAMP) $(JAVA)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench --transactions 1000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --source-objects off
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --objects 20000 --requests-per-second 25
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench ingest --source data_pipeline
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --sizes 1000000,10000000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --transactions 1000000 --source-objects
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --transactions 100000 --engine spark
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench continuous --histories 100000,300000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 1000000
