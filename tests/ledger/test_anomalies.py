@@ -161,20 +161,23 @@ def test_the_asset_sends_one_message_listing_the_days_flags_and_warns_per_family
     assert result.success and again.success
     [message] = received  # one message for the day; the re-run sends nothing new
     assert message["text"] == (
-        ":mag: stripe-close: 3 new anomalies on Thu 2026-07-30\n"
+        ":mag: stripe-close: 4 new anomalies on Thu 2026-07-30\n"
         "- main: USD dispute fees 60.00 on Thu 2026-07-30; usual Thursdays 0.00 ± 0.00 over 8 weeks\n"
         "- main: USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks\n"
-        "- main: USD dispute rate for US cards 10.71% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
+        "- main: USD dispute rate for CA cards 9.09% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks\n"
+        "- main: USD dispute rate for US cards 8.70% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks"
     )
     assert not checks["anomalies_disputes"].passed
     assert checks["anomalies_disputes"].severity == dg.AssetCheckSeverity.WARN
     assert checks["anomalies_fees"].passed
     # The slices' numbers are plotted over the partitions like the currency's own.
     metadata = result.asset_materializations_for_node("close_anomalies")[0].metadata
-    assert metadata["flags"].value == 3
+    assert metadata["flags"].value == 4
     assert ("| 2026-07-30 | main | USD | dispute_rate | USD dispute rate 8.89% on Thu 2026-07-30; usual Thursdays 0.00% ± 0.00% over 8 weeks |"
             in metadata["flags_table"].value.splitlines())
-    assert metadata["main_usd_dispute_rate_by_card_country_US"].value == pytest.approx(3 / 28)
+    # The day's 45 USD charges and 4 disputes: 23 and 2 on US cards, 22 and 2 on CA cards.
+    assert metadata["main_usd_dispute_rate_by_card_country_US"].value == pytest.approx(2 / 23)
+    assert metadata["main_usd_dispute_rate_by_card_country_CA"].value == pytest.approx(2 / 22)
     assert metadata["main_usd_dispute_rate"].value == pytest.approx(4 / 45)
     assert metadata["main_usd_transaction_count_by_payment_method_card"].value == 45
 

@@ -40,7 +40,7 @@ def test_a_refund_spike_on_one_card_country_is_flagged_naming_the_slice(injected
     spike = anomaly_world(True).anomaly("card_country_refund_spike")
     on_day = flags(injected).filter(pl.col("day") == spike.start, pl.col("metric") == "refund_rate_by_card_country")
     assert on_day.select("currency", "dimension", "explanation").rows() == [
-        ("usd", "CA", "USD refund rate for CA cards 30.17% on Wed 2026-09-23; usual Wednesdays 2.73% ± 1.13% over 8 weeks")]
+        ("usd", "CA", "USD refund rate for CA cards 34.97% on Wed 2026-09-23; usual Wednesdays 2.06% ± 2.09% over 8 weeks")]
     # The other USD card country, the same day, is usual.
     us = injected.filter(pl.col("day") == spike.start, pl.col("metric") == "refund_rate_by_card_country", pl.col("dimension") == "US")
     assert us["status"].to_list() == ["usual"]
@@ -63,7 +63,7 @@ def test_a_small_card_country_is_not_judged_and_the_clean_twin_has_no_slice_flag
     # ... and never for a country with a handful of charges a day (FR: about 5).
     fr = slices.filter(pl.col("metric") == "refund_rate_by_card_country", pl.col("dimension") == "FR")
     assert fr.filter(pl.col("status").is_in(["usual", "flagged"])).is_empty()
-    assert fr.filter(pl.col("day") == date(2026, 9, 23))["status"].to_list() == ["not evaluated: 9 charges, fewer than 20"]
+    assert fr.filter(pl.col("day") == date(2026, 9, 23))["status"].to_list() == ["not evaluated: 6 charges, fewer than 20"]
 
 
 def test_a_slice_switched_off_in_the_seed_is_silent(anomaly_worlds):
@@ -122,8 +122,8 @@ def test_the_asset_alerts_a_rejudged_day_once_with_only_its_new_flags(anomaly_wo
     [materialization] = later.asset_materializations_for_node("close_anomalies")
     assert materialization.metadata["rejudged_days"].value == "2026-07-30"
     headers = [message["text"].splitlines()[0] for message in received]
-    assert headers[0] == ":mag: stripe-close: 3 new anomalies on Thu 2026-07-30"
-    # The day's second message lists only what the late refunds added: none of the three already sent.
+    assert headers[0] == ":mag: stripe-close: 4 new anomalies on Thu 2026-07-30"
+    # The day's second message lists only what the late refunds added: none of the four already sent.
     [again] = [message["text"] for message in received[1:] if message["text"].splitlines()[0].endswith("on Thu 2026-07-30")]
     lines = again.splitlines()[1:]
     assert lines and all(" refund rate " in line for line in lines)
