@@ -69,15 +69,20 @@ def _dbt_versions(manifest) -> dict[str, str]:
     return {"dbt-core": manifest.metadata.dbt_version, adapter: importlib.metadata.version(adapter)}
 
 
+def defining_fields(node) -> dict:
+    """What defines a manifest node (DEFINING_FIELDS), without the dbt-internal macros it called."""
+    fields = {name: value for name, value in node.to_dict().items() if name in DEFINING_FIELDS}
+    fields["depends_on"].pop("macros", None)
+    return fields
+
+
 def configuration_fingerprint(manifest) -> str:
     """What the seeds and their tests are: the same fingerprint means the same tables and verdicts,
     in any process (a fresh one or one that has already built the project) and any environment."""
     nodes = [node for node in manifest.nodes.values() if node.resource_type == "seed"] + _seed_only_tests(manifest)
     described = [_dbt_versions(manifest)]
     for node in sorted(nodes, key=lambda node: node.unique_id):
-        fields = {name: value for name, value in node.to_dict().items() if name in DEFINING_FIELDS}
-        fields["depends_on"].pop("macros")
-        described.append((fields, _project_macros_called(manifest, node)))
+        described.append((defining_fields(node), _project_macros_called(manifest, node)))
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -52,11 +52,7 @@ def project_fingerprint(manifest, settings: Mapping[str, str]) -> str:
         (node for node in manifest.nodes.values() if node.resource_type in ("model", "test", "operation")),
         key=lambda node: node.unique_id,
     )
-    described = [dbt_seeds.configuration_fingerprint(manifest)]
-    for node in nodes:
-        fields = {name: value for name, value in node.to_dict().items() if name in dbt_seeds.DEFINING_FIELDS}
-        fields["depends_on"].pop("macros", None)
-        described.append(fields)
+    described = [dbt_seeds.configuration_fingerprint(manifest), *(dbt_seeds.defining_fields(node) for node in nodes)]
     described.append(sorted((macro.unique_id, macro.macro_sql) for macro in manifest.macros.values() if macro.package_name == project))
     seen = {**os.environ, **settings}
     described.append(sorted(
@@ -109,8 +105,7 @@ def recorded(warehouse_file: Path, fingerprint: str) -> dict[str, str | None] | 
     (another project or settings, a failed build, a run by another runner since)."""
     if not Path(warehouse_file).exists():
         return None
-    connection = duckdb.connect(str(warehouse_file), read_only=True)
-    try:
+    with duckdb.connect(str(warehouse_file), read_only=True) as connection:
         schema, table = RECORD_TABLE.split(".")
         if not connection.execute(
             "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
@@ -118,8 +113,6 @@ def recorded(warehouse_file: Path, fingerprint: str) -> dict[str, str | None] | 
             return None
         rows = connection.execute(f"select source_id, loaded_through from {RECORD_TABLE} where fingerprint = ?", [fingerprint]).fetchall()
         return {source_id: loaded for source_id, loaded in rows} or None
-    finally:
-        connection.close()
 
 
 def changed_sources(warehouse_file: Path, manifest, before: Mapping[str, str | None]) -> tuple[list[str], dict[str, str | None]]:
@@ -127,11 +120,8 @@ def changed_sources(warehouse_file: Path, manifest, before: Mapping[str, str | N
     build will read (nothing before the warehouse's first load)."""
     if not Path(warehouse_file).exists():
         return [], {}
-    connection = duckdb.connect(str(warehouse_file), read_only=True)
-    try:
+    with duckdb.connect(str(warehouse_file), read_only=True) as connection:
         now = loaded_through(connection, manifest, before)
-    finally:
-        connection.close()
     changed = [unique_id for unique_id, loaded in now.items() if loaded is None or unique_id not in before or loaded != before[unique_id]]
     return sorted(changed), now
 
@@ -145,9 +135,6 @@ def selection(manifest, changed: list[str]) -> list[str]:
 
 def record(warehouse_file: Path, fingerprint: str, read: Mapping[str, str | None]) -> None:
     """After a successful build: the project it built and, per source, the newest rows it read."""
-    connection = duckdb.connect(str(warehouse_file))
-    try:
+    with duckdb.connect(str(warehouse_file)) as connection:
         connection.execute(f"create or replace table {RECORD_TABLE} (fingerprint varchar not null, source_id varchar not null, loaded_through varchar)")
         connection.executemany(f"insert into {RECORD_TABLE} values (?, ?, ?)", [[fingerprint, source_id, loaded] for source_id, loaded in sorted(read.items())])
-    finally:
-        connection.close()
