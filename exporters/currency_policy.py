@@ -132,7 +132,7 @@ def load_rounding_account(connection: duckdb.DuckDBPyConnection, policy: Currenc
         """
         select accounts.account_code, accounts.account_name, accounts.netsuite_account, accounts.sap_gl_account
         from accounting.gl_control_accounts as controls
-        inner join accounting.gl_accounts as accounts on controls.account_code::varchar = accounts.account_code::varchar
+        inner join accounting.gl_accounts as accounts on cast(controls.account_code as string) = cast(accounts.account_code as string)
         where controls.account_role = ?
         """,
         [ROUNDING_ROLE],

@@ -48,9 +48,9 @@ def load_entities(connection: duckdb.DuckDBPyConnection) -> dict[str, Entity]:
     rows = connection.execute(
         """
         select
-            cast(entity_id as varchar), coalesce(cast(entity_name as varchar), ''), coalesce(cast(stripe_account_id as varchar), ''),
-            coalesce(trim(cast(netsuite_subsidiary as varchar)), ''), coalesce(trim(cast(sap_company_code as varchar)), ''),
-            cast(functional_currency as varchar)
+            cast(entity_id as string), coalesce(cast(entity_name as string), ''), coalesce(cast(stripe_account_id as string), ''),
+            coalesce(trim(cast(netsuite_subsidiary as string)), ''), coalesce(trim(cast(sap_company_code as string)), ''),
+            cast(functional_currency as string)
         from accounting.entities
         order by entity_id
         """

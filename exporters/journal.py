@@ -264,7 +264,7 @@ class MissingRateError(ValueError):
 
 def entity_periods(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """Every (entity, period) that has journal lines, in order."""
-    return connection.execute(f"select distinct entity_id, period from ({FUNCTIONAL_JOURNAL}) order by all").fetchall()
+    return connection.execute(f"select distinct entity_id, period from ({FUNCTIONAL_JOURNAL}) as lines order by 1, 2").fetchall()
 
 
 def load_journal_lines(connection: duckdb.DuckDBPyConnection, entity_id: str, period: str) -> list[JournalLine]:
@@ -301,7 +301,7 @@ def load_line_sources(connection: duckdb.DuckDBPyConnection, entity_id: str, per
             sources.journal_line_id, sources.journal_entry_id, sources.account_code, sources.source_kind,
             sources.source_id, sources.line_role, sources.currency, sources.amount_minor, sources.accounting_date
         from main.fct_journal_line_sources as sources
-        where sources.entity_id = ? and strftime(sources.accounting_date, '%Y-%m') = ?
+        where sources.entity_id = ? and substr(cast(sources.accounting_date as string), 1, 7) = ?
         order by sources.journal_line_id, sources.source_id, sources.line_role
         """,
         [entity_id, period],

@@ -16,11 +16,14 @@ from ledger.config import ConfigError
 
 ENGINES = ("duckdb", "spark")
 # What Spark builds and proves so far, with everything upstream (dbt selectors; docs/operations.md,
-# "Running on Spark"): the journal to its trial balance and drill-down, bank matching to its marts,
-# the reconciliation exceptions, Stripe's payout reconciliation and balance roll-forward. The
-# balance snapshots are selected for the proofs that compare with them (3 and 5).
+# "Running on Spark"): the journal to its trial balance and drill-down, its translation into each
+# entity's functional currency and the FX revaluation (what the exports read), revenue by product,
+# tax payable by jurisdiction and the suspense postings, bank matching to its marts, the
+# reconciliation exceptions, Stripe's payout reconciliation and balance roll-forward. The balance
+# snapshots are selected for the proofs that compare with them (3 and 5).
 SPARK_MODELS = (
-    "+fct_journal_lines", "+rpt_trial_balance", "+fct_journal_line_sources",
+    "+fct_journal_lines", "+rpt_trial_balance", "+fct_journal_line_sources", "+fct_fx_revaluation_lines",
+    "+rpt_revenue_by_product", "+rpt_tax_payable_by_jurisdiction", "+rpt_suspense_postings",
     "+fct_payout_bank_matches", "+fct_payout_bank_returns", "+fct_reconciliation_exceptions", "+rpt_payout_reconciliation",
     "+rpt_stripe_balance_rollforward", "stg_stripe__balance_snapshots",
 )

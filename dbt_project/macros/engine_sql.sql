@@ -431,3 +431,53 @@
 {% macro spark__month_list(start_month, end_month) -%}
     sequence({{ start_month }}, {{ end_month }}, interval 1 month)
 {%- endmacro %}
+
+{#- An as-of join: each row of the left side with the `relation` row of equal `columns` whose
+    `right_date` is the latest on or before `left_date` (DuckDB's `asof` join). Spark has none: it
+    joins each row to the one span [right_date, next right_date) holding `left_date`, which is the
+    same row when `relation` has one row per `columns` and date (fx_rates' uniqueness test). -#}
+{% macro asof_join(join_kind, left_alias, relation, alias, columns, left_date, right_date) -%}
+    {{ return(adapter.dispatch('asof_join')(join_kind, left_alias, relation, alias, columns, left_date, right_date)) }}
+{%- endmacro %}
+
+{% macro default__asof_join(join_kind, left_alias, relation, alias, columns, left_date, right_date) -%}
+    asof {{ join_kind }} join {{ relation }} as {{ alias }}
+        on {% for column in columns %}{{ left_alias }}.{{ column }} = {{ alias }}.{{ column }} and {% endfor -%}
+        {{ left_date }} >= {{ alias }}.{{ right_date }}
+{%- endmacro %}
+
+{% macro spark__asof_join(join_kind, left_alias, relation, alias, columns, left_date, right_date) -%}
+    {{ join_kind }} join (
+        select *, lead({{ right_date }}) over (partition by {{ columns | join(', ') }} order by {{ right_date }}) as asof_next_date
+        from {{ relation }}
+    ) as {{ alias }}
+        on {% for column in columns %}{{ left_alias }}.{{ column }} = {{ alias }}.{{ column }} and {% endfor -%}
+        {{ left_date }} >= {{ alias }}.{{ right_date }}
+        and ({{ alias }}.asof_next_date is null or {{ left_date }} < {{ alias }}.asof_next_date)
+{%- endmacro %}
+
+{#- The distinct values of `expression` in a group, sorted, joined by `separator`. -#}
+{% macro sorted_distinct_string_agg(expression, separator) -%}
+    {{ return(adapter.dispatch('sorted_distinct_string_agg')(expression, separator)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_string_agg(expression, separator) -%}
+    string_agg(distinct {{ expression }}, '{{ separator }}' order by {{ expression }})
+{%- endmacro %}
+
+{% macro spark__sorted_distinct_string_agg(expression, separator) -%}
+    array_join(array_sort(collect_set({{ expression }})), '{{ separator }}')
+{%- endmacro %}
+
+{#- The current time in UTC, without zone. -#}
+{% macro utc_now() -%}
+    {{ return(adapter.dispatch('utc_now')()) }}
+{%- endmacro %}
+
+{% macro default__utc_now() -%}
+    cast(timezone('UTC', now()) as timestamp)
+{%- endmacro %}
+
+{% macro spark__utc_now() -%}
+    to_utc_timestamp(current_timestamp(), current_timezone())
+{%- endmacro %}

@@ -12,6 +12,10 @@
 -- served, so a rate edited after a lock changes neither the locked month nor its reversal; the
 -- next open month end absorbs the difference.
 
+{%- set entry_line_columns -%}
+    journal_entry_id, entity_id, account_code, currency, functional_currency, fx_rate, functional_amount_minor, accounting_date, period
+{%- endset %}
+
 with
 
 translated as (
@@ -22,7 +26,7 @@ translated as (
 
 frozen as (
 
-    select * exclude (locked_period)
+    select {{ star_except(['locked_period']) }}
     from {{ ref('stg_close__locked_fx_revaluation_lines') }}
 
 ),
@@ -66,12 +70,12 @@ month_ends as (
 
     select
         entity_id,
-        strftime(month_start, '%Y-%m') as period,
+        {{ format_date('month_start', '%Y-%m') }} as period,
         cast(month_start + interval 1 month - interval 1 day as date) as month_end
     from (
-        select entity_id, unnest(generate_series(first_month, last_month, interval 1 month)) as month_start
+        select entity_id, {{ unnest_as(month_list('first_month', 'last_month'), 'month_start') }}
         from entity_spans
-    )
+    ) as months
 
 ),
 
@@ -142,10 +146,7 @@ revalued as (
         {{ to_functional_minor('balances.balance_minor', 'rates.rate', 'transactional.exponent', 'functional.exponent') }}
             - balances.carried_functional_minor as revaluation_minor
     from balances
-    asof inner join rates
-        on balances.currency = rates.currency
-        and balances.functional_currency = rates.functional_currency
-        and balances.month_end >= rates.rate_date
+    {{ asof_join('inner', 'balances', 'rates', 'rates', ['currency', 'functional_currency'], 'balances.month_end', 'rate_date') }}
     left join exponents as functional
         on balances.functional_currency = functional.currency
     left join exponents as transactional
@@ -206,13 +207,13 @@ computed_revaluations as (
         'revaluation' as fx_line_kind,
         true as is_fx_difference,
         'Unrealized FX revaluation of ' || upper(entry_lines.currency) || ' balances at '
-            || strftime(entry_lines.accounting_date, '%Y-%m-%d') as memo,
+            || {{ format_date('entry_lines.accounting_date', '%Y-%m-%d') }} as memo,
         entry_lines.accounting_date,
         entry_lines.period
     from (
-        select * from account_lines
-        union all by name
-        select * from offset_lines
+        select {{ entry_line_columns }} from account_lines
+        union all
+        select {{ entry_line_columns }} from offset_lines
     ) as entry_lines
     left join accounts
         on entry_lines.account_code = accounts.account_code
@@ -221,9 +222,9 @@ computed_revaluations as (
 
 served_revaluations as (
 
-    select * from computed_revaluations
-    union all by name
-    select * from frozen
+    select {{ fx_line_columns() }} from computed_revaluations
+    union all
+    select {{ fx_line_columns() }} from frozen
     where fx_line_kind = 'revaluation'
 
 ),
@@ -244,21 +245,21 @@ computed_reversals as (
         -functional_amount_minor as functional_amount_minor,
         'revaluation_reversal' as fx_line_kind,
         true as is_fx_difference,
-        'Reversal of ' || journal_entry_id || ' of ' || strftime(accounting_date, '%Y-%m-%d') as memo,
+        'Reversal of ' || journal_entry_id || ' of ' || {{ format_date('accounting_date', '%Y-%m-%d') }} as memo,
         cast(accounting_date + interval 1 day as date) as accounting_date,
-        strftime(accounting_date + interval 1 day, '%Y-%m') as period
+        {{ format_date('accounting_date + interval 1 day', '%Y-%m') }} as period
     from served_revaluations
 
 ),
 
 final as (
 
-    select * from served_revaluations
-    union all by name
-    select * from computed_reversals
+    select {{ fx_line_columns() }} from served_revaluations
+    union all
+    select {{ fx_line_columns() }} from computed_reversals
     where period not in (select period from locks)
-    union all by name
-    select * from frozen
+    union all
+    select {{ fx_line_columns() }} from frozen
     where fx_line_kind = 'revaluation_reversal'
 
 )

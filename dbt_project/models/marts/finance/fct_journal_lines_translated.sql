@@ -10,7 +10,7 @@ with
 
 frozen as (
 
-    select * exclude (locked_period)
+    select {{ star_except(['locked_period']) }}
     from {{ ref('stg_close__locked_journal_lines_translated') }}
 
 ),
@@ -66,10 +66,7 @@ rated as (
             else rates.rate
         end as fx_rate
     from lines_with_currency
-    asof left join rates
-        on lines_with_currency.currency = rates.currency
-        and lines_with_currency.functional_currency = rates.functional_currency
-        and lines_with_currency.accounting_date >= rates.rate_date
+    {{ asof_join('left', 'lines_with_currency', 'rates', 'rates', ['currency', 'functional_currency'], 'lines_with_currency.accounting_date', 'rate_date') }}
 
 ),
 
@@ -128,11 +125,11 @@ rounding_differences as (
 
 final as (
 
-    select * from frozen
-    union all by name
-    select * from translated
-    union all by name
-    select * from rounding_differences
+    select {{ fx_line_columns() }} from frozen
+    union all
+    select {{ fx_line_columns() }} from translated
+    union all
+    select {{ fx_line_columns() }} from rounding_differences
 
 )
 

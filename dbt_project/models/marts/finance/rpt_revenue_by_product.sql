@@ -35,7 +35,7 @@ final as (
         max(split.account_code) filter (where split.component_kind = 'revenue') as revenue_account_code,
 
         ---------- strings
-        strftime(split.accounting_date, '%Y-%m') as period,
+        {{ format_date('split.accounting_date', '%Y-%m') }} as period,
         split.currency,
         any_value(products.name) as product_name,
         split.revenue_category,
@@ -59,7 +59,7 @@ final as (
     from split
     left join products
         on split.product_id = products.product_id
-    group by split.entity_id, split.product_id, strftime(split.accounting_date, '%Y-%m'), split.currency, split.revenue_category
+    group by split.entity_id, split.product_id, {{ format_date('split.accounting_date', '%Y-%m') }}, split.currency, split.revenue_category
 
 )
 

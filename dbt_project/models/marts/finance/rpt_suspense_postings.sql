@@ -110,14 +110,14 @@ unknown_product_postings as (
         -- objects switched on after the invoice was created), or a custom line.
         case
             when count(unknown.product_id) = 0
-                then 'no product on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
+                then 'no product on ' || {{ sorted_distinct_string_agg('unknown.document_id', ', ') }}
                     || ': its lines name none (the invoice lines a credit note credits are not loaded, or a custom line); '
                     || 'ingest the invoice or correct the document'
-            else 'unknown product ' || string_agg(distinct unknown.product_id, ', ' order by unknown.product_id)
-                || ' on ' || string_agg(distinct unknown.document_id, ', ' order by unknown.document_id)
+            else 'unknown product ' || {{ sorted_distinct_string_agg('unknown.product_id', ', ') }}
+                || ' on ' || {{ sorted_distinct_string_agg('unknown.document_id', ', ') }}
                 || ': not among Stripe''s products; ingest the product or correct the document'
         end as reason,
-        null::integer as mapping_rule_line
+        cast(null as integer) as mapping_rule_line
     from (select * from sales_split where is_unknown_product) as unknown
     inner join transactions
         on unknown.balance_transaction_id = transactions.balance_transaction_id
@@ -129,14 +129,15 @@ final as (
 
     select
         *,
-        strftime(accounting_date, '%Y-%m') as period,
-        {{ accounting_date("cast(timezone('UTC', now()) as timestamp)") }} as aged_as_of,
-        date_diff('day', accounting_date, {{ accounting_date("cast(timezone('UTC', now()) as timestamp)") }}) as age_days
+        {{ format_date('accounting_date', '%Y-%m') }} as period,
+        {{ accounting_date(utc_now()) }} as aged_as_of,
+        {{ days_between('accounting_date', accounting_date(utc_now())) }} as age_days
     from (
+        -- The same columns in the same order (Spark has no union by name).
         select * from postings
-        union all by name
+        union all
         select * from unknown_product_postings
-    )
+    ) as suspense_postings
 
 )
 

@@ -27,7 +27,7 @@ final as (
         account_code,
 
         ---------- strings
-        strftime(accounting_date, '%Y-%m') as period,
+        {{ format_date('accounting_date', '%Y-%m') }} as period,
         currency,
         jurisdiction,
 
@@ -40,7 +40,7 @@ final as (
         cast(-sum(amount_minor) as bigint) as tax_payable_minor
 
     from taxes
-    group by entity_id, account_code, strftime(accounting_date, '%Y-%m'), currency, jurisdiction
+    group by entity_id, account_code, {{ format_date('accounting_date', '%Y-%m') }}, currency, jurisdiction
 
 )
 
