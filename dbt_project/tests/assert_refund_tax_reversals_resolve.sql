@@ -8,17 +8,10 @@ with
 
 named as (
 
-    select
-        refund_id,
-        charge_id,
-        {{ json_text('metadata', 'tax_transaction') }} as tax_transaction_id
+    select refund_id, charge_id, tax_transaction_id
     from {{ ref('stg_stripe__refunds') }}
-
-),
-
-resolved as (
-
-    select refund_id from {{ ref('int_refund_stripe_tax_reversals') }}
+    where tax_transaction_id is not null
+        and refund_id not in (select refund_id from {{ ref('int_refund_stripe_tax_reversals') }})
 
 ),
 
@@ -59,8 +52,6 @@ final as (
         on named.tax_transaction_id = transactions.tax_transaction_id
     left join charge_taxes
         on named.charge_id = charge_taxes.charge_id
-    where named.tax_transaction_id is not null
-        and named.refund_id not in (select refund_id from resolved)
 
 )
 
