@@ -48,6 +48,17 @@ def edited(tmp_path_factory):
         [custom_line] = connection.execute(f"""
             update {raw('stripe_credit_note_line_items')} set type = 'custom_line_item', invoice_line_item_id = null
             where credit_note_id = ? returning id""", [custom_only]).fetchall()
+        # A second credit note names the refund of a third (a copy of its lines under new ids).
+        [(doubled, doubled_refund)] = connection.execute(f"""
+            select id, refund_id from {raw('stripe_credit_notes')}
+            where refund_amount = total and id not in (?, ?) order by id limit 1""", [out_of_band, custom_only]).fetchall()
+        connection.execute(f"insert into {raw('stripe_credit_notes')} select * replace ('cn_second_note' as id) from {raw('stripe_credit_notes')} where id = ?",
+                           [doubled])
+        connection.execute(f"""insert into {raw('stripe_credit_note_line_items')} select * replace ('cn2' || id as id, 'cn_second_note' as credit_note_id)
+                               from {raw('stripe_credit_note_line_items')} where credit_note_id = ?""", [doubled])
+        connection.execute(f"""insert into {raw('stripe_credit_note_line_item_taxes')}
+                               select * replace ('cn2' || line_item_id as line_item_id, 'cn_second_note' as credit_note_id)
+                               from {raw('stripe_credit_note_line_item_taxes')} where credit_note_id = ?""", [doubled])
         # Three refunds with a reversal of their charge's tax name something else.
         recorded = [refund for refund in stripe_tax_refunds(world) if refund[3] is not None]
         unknown = recorded[0]
@@ -60,6 +71,7 @@ def edited(tmp_path_factory):
     results = statuses(build(ledger))
     return world, ledger, results, {
         "out_of_band": out_of_band, "custom_only": custom_only, "custom_line": custom_line[0], "misnamed": misnamed,
+        "doubled": (doubled, doubled_refund),
         "refunds": {refund["id"]: (refund, charge, original) for refund, charge, original, _ in (unknown, foreign, sale)},
         "foreign_original": unknown[2]["id"], "foreign_own": foreign[2]["id"],
     }
@@ -171,3 +183,19 @@ def test_a_refund_naming_a_reversal_the_ledger_cannot_use_books_pro_rata_and_the
                                      f"{shapes['foreign_original']}, not of its charge {foreign_charge['id']}'s {shapes['foreign_own']}: {suffix}"),
         sale: (misnamed[sale], f"refund {sale} names Stripe Tax transaction {misnamed[sale]}, which is a transaction, not a reversal: {suffix}"),
     }
+
+
+def test_a_refund_two_credit_notes_name_books_by_the_first_and_the_warning_names_both(edited):
+    """Stripe lets several credit notes link one refund; the ledger books it by one note: the first,
+    exactly here (the refund is its total), and the warning lists the refund, both notes and the sum."""
+    _, path, results, shapes = edited
+    note, refund = shapes["doubled"]
+    assert results["assert_refund_credit_notes_resolve"] == "warn"
+    transaction, amount = refund_transaction(path, note)
+    booked: dict[str, int] = defaultdict(int)
+    for role, part in credit_note_parts(path, note):
+        booked[role] += part
+    assert sale_lines(path, transaction) == dict(booked) and sum(booked.values()) == -amount
+    rows = query(path, f"select refund_id, reason from ({compiled_test_sql(path, 'assert_refund_credit_notes_resolve')})")
+    assert rows == [(refund, f"refund {refund} of {-amount} minor units is named by 2 credit notes ({note}, cn_second_note) refunding "
+                             f"{-2 * amount} in all: booked by {note} alone, pro rata of its parts")]
