@@ -18,6 +18,8 @@ import dagster as dg
 import duckdb
 
 from exporters.close_package.close_data import PayoutStanding, ReconciliationLine, payout_standings, reconciliation_lines, unmatched_payouts
+from exporters.close_package.frozen import lock_proofs
+from exporters.close_package.status import PASSED, WARNED, ProofResults
 from exporters.publish import Destination
 from ledger import period_close
 from ledger.bank_coverage import BankCoverage, bank_coverage
@@ -46,6 +48,9 @@ class PeriodStatus:
     ages: dict[str, int]
     downloads: list[Download]
     download_base: str
+    # The proofs the period's lock ran itself, frozen with its close packages (None: open, or locked
+    # before packages were frozen at lock). A lock from the CLI runs them outside Dagster.
+    lock_proofs: ProofResults | None = None
 
 
 def read_period_status(
@@ -59,9 +64,10 @@ def read_period_status(
         reconciliation = reconciliation_lines(connection, period)
         standings = payout_standings(connection, period)
         ages = {payout.payout_id: payout.age_business_days for payout in unmatched_payouts(connection, period)}
+        recorded_at_lock = lock_proofs(connection, period) if locks else None
     return PeriodStatus(
         period, proofs, proof_descriptions, locks[0] if locks else None, events[-1] if events else None, coverage, reconciliation, standings,
-        ages, period_downloads(destination, period, download_base), download_base,
+        ages, period_downloads(destination, period, download_base), download_base, recorded_at_lock,
     )
 
 
@@ -74,7 +80,11 @@ def _when(moment: datetime | float) -> str:
 
 
 def proven_text(status: PeriodStatus) -> str:
-    """'Yes: all 24 blocking proofs passed, ...' or what stands in the way, worst first."""
+    """'Yes: all 24 blocking proofs passed, ...' or what stands in the way, worst first. A locked
+    period answers with its lock's own proof run, as its frozen close package does: `stripe-close
+    close` runs them outside Dagster, so the instance may hold none, or older ones."""
+    if status.lock is not None and status.lock_proofs is not None and status.lock_proofs.all_passed:
+        return _proven_at_lock(status, status.lock, status.lock_proofs)
     proofs = status.proofs
     failed = [proof for proof in proofs if proof.state == "failed"]
     unevaluated = [proof for proof in proofs if proof.state in ("not evaluated", "stale")]
@@ -90,6 +100,19 @@ def proven_text(status: PeriodStatus) -> str:
     text = f"Yes: all {len(proofs)} blocking proofs passed on the ledger as last built" + (f" (latest {_when(latest)})" if latest else "")
     if warnings:
         text += "; but " + "; ".join(f"{proof.key.name}: {proof.description or 'warning'}" for proof in warnings)
+    return text
+
+
+def _proven_at_lock(status: PeriodStatus, lock: period_close.PeriodLock, recorded: ProofResults) -> str:
+    text = (f"Yes: all {len(recorded.results)} blocking proofs passed when {status.period} was locked by {lock.locked_by} on "
+            f"{_when(lock.locked_at)} (the lock's own proof run, frozen with its close package)")
+    warnings = [result for result in recorded.results if result.status == WARNED]
+    if warnings:
+        text += "; but " + "; ".join(f"{result.name.split(':')[-1]}: {result.detail or 'warning'}" for result in warnings)
+    failed_now = [proof.key.name for proof in status.proofs if proof.state == "failed"]
+    if failed_now:
+        text += (f". Since then {counted(len(failed_now), 'blocking proof')} failed on the ledger as it is ({', '.join(failed_now)}): "
+                 "the locked books stand, exports are blocked")
     return text
 
 
@@ -145,6 +168,13 @@ def reconciled_text(status: PeriodStatus) -> str:
 
 def proofs_table(status: PeriodStatus) -> str:
     lines = ["| Proof | Result | Evaluated | What it proves, and what to do when it fails |", "|---|---|---|---|"]
+    if status.lock is not None and status.lock_proofs is not None and status.lock_proofs.all_passed:
+        for result in status.lock_proofs.results:
+            asset, _, check = result.name.rpartition(":")
+            outcome = "passed" if result.status == PASSED else f"warning: {result.detail}" if result.detail else result.status
+            evaluated = f"{_when(result.evaluated_at)}, at the lock" if result.evaluated_at else "at the lock"
+            lines.append(f"| {check} ({asset}) | {outcome} | {evaluated} | {' '.join(result.description.split())} |")
+        return "\n".join(lines)
     for proof in status.proofs:
         result = {"passed": "passed", "failed": "**FAILED**", "warning": "warning", "stale": "not evaluated since the ledger was rebuilt",
                   "not evaluated": "not evaluated"}[proof.state]

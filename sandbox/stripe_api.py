@@ -20,7 +20,7 @@ they have at that time, and every response's `Date` header tells it (as Stripe's
 
 `ServerBehaviour` makes it behave like Stripe under load: a latency per request, a per-key rate
 limit and a per-key-and-endpoint one, each answered with 429 and its `Stripe-Rate-Limited-Reason`
-(`global-rate`, `endpoint-rate`), bursts of injected 429s (lock timeouts, with
+(`global-rate`, `endpoint-rate`; a `Retry-After` only when asked), bursts of injected 429s (lock timeouts, with
 `Stripe-Should-Retry: true`) and 5xx, and balance transactions that become visible only some
 time after their `created` (Stripe's listing lag, the reason ingestion re-reads an overlap). It also
 acts as a restricted key that lacks some permissions: the endpoints in `refused_endpoints` answer
@@ -73,10 +73,14 @@ class ServerBehaviour:
     failure_rate: float = 0.0
     failure_statuses: tuple[int, ...] = (429, 500, 503)
     burst_length: int = 1
-    # Per API key, like Stripe's global limit (100/s live, 25/s test); None for no limit.
+    # Per API key, like Stripe's global limit (100/s live, 25/s test); None for no limit, 0 for a
+    # budget other integrations have spent (every request refused).
     rate_limit_per_second: float | None = None
     # Per API key and endpoint (`/v1/balance_transactions`, ids aside), like Stripe's per-endpoint limit.
     endpoint_rate_limit_per_second: float | None = None
+    # A `Retry-After` (seconds) on rate-limit 429s, as a proxy in front of Stripe may send; Stripe
+    # documents none, so None sends none.
+    rate_limit_retry_after_s: float | None = None
     # Endpoints the key may not read (a restricted key without the permission, a proxy that drops them).
     refused_endpoints: tuple[str, ...] = ()
     # Share of balance transactions that become listable only `late_seconds` after `created`.
@@ -94,7 +98,8 @@ class _Faults:
         self._burst_left = 0
         self._burst_status = 0
         self._lock = threading.Lock()
-        # Per key: a token bucket holding one second of requests.
+        # Per key: a token bucket holding one second of requests, and at least one request (a rate
+        # below one a second admits one request, then one each 1/rate seconds).
         self._buckets: dict[str, tuple[float, float]] = {}
 
     def injected(self) -> int | None:
@@ -118,10 +123,13 @@ class _Faults:
     def _over_limit(self, bucket: str, rate: float | None) -> bool:
         if rate is None:
             return False
+        if rate == 0:
+            return True
+        capacity = max(rate, 1.0)
         with self._lock:
             now = time.monotonic()
-            tokens, last = self._buckets.get(bucket, (rate, now))
-            tokens = min(rate, tokens + (now - last) * rate)
+            tokens, last = self._buckets.get(bucket, (capacity, now))
+            tokens = min(capacity, tokens + (now - last) * rate)
             if tokens < 1:
                 self._buckets[bucket] = (tokens, now)
                 return True
@@ -426,7 +434,7 @@ class _Handler(BaseHTTPRequestHandler):
             key = self._authenticate()
             reason = self.server.faults.rate_limited_reason(key, _endpoint(self.path))
             if reason:
-                raise _rate_limited(reason)
+                raise _rate_limited(reason, self.server.behaviour.rate_limit_retry_after_s)
             injected = self.server.faults.injected()
             if injected is not None:
                 raise _injected_error(injected)
@@ -490,9 +498,11 @@ def _endpoint(path: str) -> str:
     return "/" + "/".join(urlsplit(path).path.strip("/").split("/")[:2])
 
 
-def _rate_limited(reason: str) -> StripeError:
+def _rate_limited(reason: str, retry_after_s: float | None) -> StripeError:
     error = StripeError(429, "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.", code="rate_limit")
     error.headers = {"Stripe-Rate-Limited-Reason": reason}
+    if retry_after_s is not None:
+        error.headers["Retry-After"] = f"{retry_after_s:g}"
     return error
 
 

@@ -130,6 +130,19 @@ def load_package_data(
     return figures
 
 
+def lock_proofs(connection: duckdb.DuckDBPyConnection, period: str) -> ProofResults | None:
+    """The proofs the lock of `period` ran itself, as its packages froze them (one record for every
+    entity: one lock, one proof run); None when the period is not locked or was locked before
+    packages were frozen at lock (the instance's record is then all there is)."""
+    if not _has_table(connection, _TABLE):
+        return None
+    row = connection.execute(
+        f"""select packages.entity_id, packages.close_data from {_TABLE} as packages
+            join close.period_locks as locks on locks.period = packages.locked_period
+            where packages.locked_period = ? and packages.frozen_at_lock order by packages.entity_id limit 1""", [period]).fetchone()
+    return None if row is None else _decode(row[1], row[0], period).proofs
+
+
 def _store(connection: duckdb.DuckDBPyConnection, figures: list[CloseData], frozen_at: datetime, at_lock: bool) -> None:
     connection.executemany(
         f"insert into {_TABLE} (locked_period, entity_id, frozen_at_lock, frozen_at, close_data) values (?, ?, ?, ?, ?)",

@@ -431,6 +431,9 @@ def test_a_credit_note_whose_invoice_never_landed_books_to_suspense_saying_what_
         [(invoice, note)] = connection.execute(f"""
             select invoice_id, min(id) from {warehouse.landed_table('stripe_credit_notes')}
             where invoice_id is not null group by invoice_id order by invoice_id limit 1""").fetchall()
+        credited_lines = ", ".join(line for (line,) in connection.execute(f"""
+            select distinct invoice_line_item_id from {warehouse.landed_table('stripe_credit_note_line_items')} where credit_note_id = ?
+            order by 1""", [note]).fetchall())
         connection.execute(f"delete from {warehouse.landed_table('stripe_invoices')} where id = ?", [invoice])
         for table in ("stripe_invoice_line_items", "stripe_invoice_line_item_discounts", "stripe_invoice_line_item_taxes", "stripe_invoice_payments"):
             connection.execute(f"delete from {warehouse.landed_table(table)} where invoice_id = ?", [invoice])
@@ -439,5 +442,5 @@ def test_a_credit_note_whose_invoice_never_landed_books_to_suspense_saying_what_
     assert {name: status for name, status in results.items() if status not in ("pass", "warn", "success")} == {}
     assert results["assert_no_suspense_postings"] == "warn"
     reasons = query(ledger, "select distinct reason from main.rpt_suspense_postings where reason like '%' || ? || '%'", [note])
-    assert reasons == [(f"no product on {note}: its lines name none (the invoice lines a credit note credits are not loaded, "
-                        "or a custom line); ingest the invoice or correct the document",)]
+    assert reasons == [(f"no product on {note}: the invoice lines it credits are not loaded ({credited_lines}); "
+                        "ingest the invoice or correct the document",)]

@@ -12,9 +12,10 @@ import pytest
 import requests
 
 from exporters.close_package.close_data import PayoutStanding, ReconciliationLine
+from exporters.close_package.frozen import lock_with_packages
 from ledger import period_close
 from ledger.bank_coverage import BankCoverage
-from orchestration.defs.export.guard import blocking_checks
+from orchestration.defs.export.guard import blocking_checks, proofs_at_lock
 from orchestration.defs.reporting.status import close_status
 from orchestration.defs.resources import ExportResource, WarehouseResource
 from orchestration.download_server import serve_downloads
@@ -102,6 +103,29 @@ def test_on_an_instance_that_never_ran_the_proofs_nothing_reads_as_proven(closed
         f"{len(files)} files written, not served: set CLOSE_DOWNLOAD_BASE_URL to the URL the exports folder is served at (stripe-close ui serves it)"
     )
     assert all(isinstance(value, dg.PathMetadataValue) for key, value in metadata["_raw"].items() if key.startswith("Download "))
+
+
+def test_a_period_locked_from_the_cli_reads_proven_by_its_locks_own_proof_run(closed_small_world, tmp_path, monkeypatch):
+    """`stripe-close close` runs the proofs itself, outside Dagster, and freezes them with the close
+    package: the status answers with that run, as the package does, not with the instance's record
+    (here none: the CLI's proofs never reached it), and names the warning the lock ran with."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(closed_small_world.settings.warehouse, warehouse)
+    warned = "Got 1 result, configured to warn if != 0"
+    lock = lock_with_packages(warehouse, PERIOD, "main", "controller@example.com", proofs=proofs_at_lock({"snapshot_covers_ledger": warned}))
+    monkeypatch.delenv(DOWNLOAD_BASE_VARIABLE, raising=False)
+    with dg.DagsterInstance.ephemeral() as fresh:
+        metadata = materialize(warehouse, closed_small_world.settings.export_dir, fresh)
+    count = len(blocking_checks())
+    assert metadata["Proven"] == (
+        f"Yes: all {count} blocking proofs passed when {PERIOD} was locked by controller@example.com on {lock.locked_at:%Y-%m-%d %H:%M} UTC "
+        f"(the lock's own proof run, frozen with its close package); but snapshot_covers_ledger: {warned}"
+    )
+    table = metadata["Blocking proofs"].splitlines()
+    assert len(table) == 2 + count and not any("| not evaluated" in row or "FAILED" in row for row in table)
+    assert sum(f"| {lock.locked_at:%Y-%m-%d %H:%M} UTC, at the lock |" in row for row in table) == count
+    [snapshot_row] = [row for row in table if row.startswith("| snapshot_covers_ledger (")]
+    assert f"| warning: {warned} |" in snapshot_row
 
 
 def status_without_statements(currency: str) -> PeriodStatus:

@@ -200,6 +200,20 @@ def test_the_rate_limit_is_per_key_and_says_why(small_world):
         assert get(server, "/v1/balance", key="sk_test_other_key").status_code == 401
 
 
+def test_a_rate_below_one_a_second_admits_one_request_and_zero_admits_none(small_world):
+    """The bucket holds at least one request: a limit of one request per 1,000 s serves the first and
+    refuses the next (with the Retry-After asked for); a spent budget (0) refuses every request."""
+    slow = ServerBehaviour(rate_limit_per_second=0.001, rate_limit_retry_after_s=0.5)
+    with SandboxStripeServer(small_world, API_KEY, behaviour=slow) as server:
+        first, second = get(server, "/v1/balance"), get(server, "/v1/balance")
+    assert (first.status_code, second.status_code, second.headers["Retry-After"]) == (200, 429, "0.5")
+    assert "Retry-After" not in first.headers
+    with SandboxStripeServer(small_world, API_KEY, behaviour=ServerBehaviour(rate_limit_per_second=0)) as server:
+        refused = [get(server, "/v1/balance") for _ in range(3)]
+    assert [response.status_code for response in refused] == [429, 429, 429]
+    assert all(response.headers["Stripe-Rate-Limited-Reason"] == "global-rate" and "Retry-After" not in response.headers for response in refused)
+
+
 def test_the_endpoint_rate_limit_is_per_endpoint_and_says_why(small_world):
     with SandboxStripeServer(small_world, API_KEY, behaviour=ServerBehaviour(endpoint_rate_limit_per_second=5)) as server:
         listed = [get(server, "/v1/balance_transactions?limit=1") for _ in range(20)]

@@ -8,11 +8,9 @@ with
 
 named as (
 
-    select
-        refund_id,
-        charge_id,
-        {{ json_text('metadata', 'tax_transaction') }} as tax_transaction_id
+    select refund_id, charge_id, tax_transaction_id
     from {{ ref('stg_stripe__refunds') }}
+    where tax_transaction_id is not null
 
 ),
 

@@ -92,6 +92,23 @@ postings as (
 
 ),
 
+-- Per credit note, its lines that credit no loaded invoice line: custom lines (Stripe's
+-- `custom_line_item`, which name none) and lines whose invoice line never landed.
+credit_note_lines_without_product as (
+
+    select
+        credit_lines.credit_note_id as document_id,
+        {{ sorted_distinct_string_agg('case when credit_lines.invoice_line_item_id is null then credit_lines.credit_note_line_item_id end', ', ') }}
+            as custom_line_ids,
+        {{ sorted_distinct_string_agg('credit_lines.invoice_line_item_id', ', ') }} as missing_invoice_line_ids
+    from {{ ref('stg_stripe__credit_note_line_items') }} as credit_lines
+    left join {{ ref('stg_stripe__invoice_line_items') }} as invoice_lines
+        on credit_lines.invoice_line_item_id = invoice_lines.invoice_line_item_id
+    where invoice_lines.invoice_line_item_id is null
+    group by credit_lines.credit_note_id
+
+),
+
 -- The parts of sales that book to suspense: products Stripe does not list, one row per transaction.
 unknown_product_postings as (
 
@@ -107,12 +124,22 @@ unknown_product_postings as (
         {{ control_account('suspense') }} as suspense_account_code,
         cast(sum(unknown.amount_minor) as bigint) as suspense_amount_minor,
         -- A line naming no product: a credit note line whose invoice line never landed (source
-        -- objects switched on after the invoice was created), or a custom line.
+        -- objects switched on after the invoice was created: loading it fixes it), or a custom line
+        -- (no product to load: a person books it), or a document line without one.
         case
+            when count(unknown.product_id) = 0 and count(lines.missing_invoice_line_ids) > 0
+                then 'no product on ' || {{ sorted_distinct_string_agg('unknown.document_id', ', ') }}
+                    || ': the invoice lines it credits are not loaded ('
+                    || {{ sorted_distinct_string_agg('lines.missing_invoice_line_ids', ', ') }}
+                    || '); ingest the invoice or correct the document'
+            when count(unknown.product_id) = 0 and count(lines.custom_line_ids) > 0
+                then 'custom line ' || {{ sorted_distinct_string_agg('lines.custom_line_ids', ', ') }}
+                    || ' on ' || {{ sorted_distinct_string_agg('unknown.document_id', ', ') }}
+                    || ': a credit note line of type custom_line_item credits no product; '
+                    || 'reclassify it from suspense to the account it reverses'
             when count(unknown.product_id) = 0
                 then 'no product on ' || {{ sorted_distinct_string_agg('unknown.document_id', ', ') }}
-                    || ': its lines name none (the invoice lines a credit note credits are not loaded, or a custom line); '
-                    || 'ingest the invoice or correct the document'
+                    || ': its lines name none; correct the document'
             else 'unknown product ' || {{ sorted_distinct_string_agg('unknown.product_id', ', ') }}
                 || ' on ' || {{ sorted_distinct_string_agg('unknown.document_id', ', ') }}
                 || ': not among Stripe''s products; ingest the product or correct the document'
@@ -121,6 +148,9 @@ unknown_product_postings as (
     from (select * from sales_split where is_unknown_product) as unknown
     inner join transactions
         on unknown.balance_transaction_id = transactions.balance_transaction_id
+    left join credit_note_lines_without_product as lines
+        on unknown.product_id is null
+        and unknown.document_id = lines.document_id
     group by all
 
 ),

@@ -16,6 +16,7 @@ renamed as (
         balance_transaction_id,
         stripe_account_id,
         {{ stripe_account_entity('source.stripe_account_id') }} as entity_id,
+        {{ json_text('metadata', 'tax_transaction') }} as tax_transaction_id,
 
         ---------- strings
         lower(currency) as currency,
