@@ -53,6 +53,7 @@ bench: $(STAMP) $(JAVA)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --transactions 1000000 --source-objects
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench close --transactions 100000 --engine spark
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench continuous --histories 100000,300000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench continuous --histories 1000000,11000000 --transactions-per-day 30000 --simulated-days 33
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 100000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench match --payouts 1000000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/stripe-close bench parse

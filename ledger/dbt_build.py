@@ -128,9 +128,11 @@ def _settings(warehouse: Path, environment: Mapping[str, str] | None) -> dict[st
     return settings
 
 
-def parse_ledger(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> None:
-    """Parse the dbt project for builds of `warehouse` in this process, ahead of the first build."""
-    parse_project(_project_options(warehouse, project_dir), _settings(warehouse, environment), project_dir)
+def parse_ledger(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR):
+    """Parse the dbt project for builds of `warehouse` in this process (ahead of the first build, or
+    to plan one): returns the manifest and the settings dbt sees."""
+    settings = _settings(warehouse, environment)
+    return parse_project(_project_options(warehouse, project_dir), settings, project_dir), settings
 
 
 def build_ledger(
@@ -168,15 +170,12 @@ def build_ledger(
     command = ["build", *options, "--threads", str(DBT_THREADS), *([] if window else ["--full-refresh"])]
     # Whether this build leaves every node built and proven on what it read (ledger.dbt_window_selection).
     complete = not (on_spark or select or exclude or not proofs)
-    fingerprint = dbt_window_selection.project_fingerprint(manifest, settings) if complete else ""
-    last_complete = dbt_window_selection.recorded(warehouse, fingerprint) if complete and configuration_loaded else None
-    narrowed = window is not None and last_complete is not None
-    changed, reading = dbt_window_selection.changed_sources(warehouse, manifest, last_complete or {}) if complete else ([], {})
+    plan = dbt_window_selection.plan(warehouse, manifest, settings, window is not None, configuration_loaded) if complete else None
     if select:
         # Tests whose every parent is selected: a proof that also reads an unselected model is left out.
         command += ["--select", *select, "resource_type:seed", "--indirect-selection", "cautious"]
-    elif narrowed:
-        command += dbt_window_selection.selection(manifest, changed)
+    elif plan is not None and plan.changed is not None:
+        command += dbt_window_selection.selection(manifest, plan.changed)
     elif configuration_loaded:
         command += dbt_seeds.selection_without_configuration(manifest)
     excluded = [*exclude, *([] if proofs else ["resource_type:test"])]
@@ -184,8 +183,8 @@ def build_ledger(
     output = _run_build(command, warehouse, settings, project_dir)
     if not configuration_loaded and not on_spark:
         dbt_seeds.record_loaded(warehouse, configuration)
-    if complete:
-        dbt_window_selection.record(warehouse, fingerprint, reading)
+    if plan is not None:
+        dbt_window_selection.record(warehouse, plan.fingerprint, plan.reading)
     return output
 
 

@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -44,9 +45,11 @@ CLOCK_TAG = "reads_the_clock"
 PLACE_SETTINGS = ("CLOSE_WAREHOUSE", "CLOSE_SPARK_DIR", "CLOSE_WINDOW_START", "CLOSE_WINDOW_END")
 
 
-def project_fingerprint(manifest, settings: Mapping[str, str]) -> str:
+def project_fingerprint(manifest, settings: Mapping[str, str], runner: str = "") -> str:
     """What the project builds and proves, and with which settings: the configuration (ledger.dbt_seeds),
-    every model and test as defined, the project's macros, and the CLOSE_ and DBT_ settings dbt sees."""
+    every model and test as defined, the project's macros, and the CLOSE_ and DBT_ settings dbt sees.
+    A `runner` that keeps its own record of what was proven (Dagster's check evaluations) narrows
+    only after its own complete builds."""
     project = manifest.metadata.project_name
     nodes = sorted(
         (node for node in manifest.nodes.values() if node.resource_type in ("model", "test", "operation")),
@@ -58,6 +61,7 @@ def project_fingerprint(manifest, settings: Mapping[str, str]) -> str:
     described.append(sorted(
         (name, value) for name, value in seen.items() if name.startswith(("CLOSE_", "DBT_")) and name not in PLACE_SETTINGS
     ))
+    described.append(runner)
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -126,11 +130,47 @@ def changed_sources(warehouse_file: Path, manifest, before: Mapping[str, str | N
     return sorted(changed), now
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a complete build runs and, when it succeeds, records: its `fingerprint`, the sources it
+    reads up to where (`reading`), and `changed`: the sources to select downstream of, or None
+    when every node runs (no window, or no complete build of this fingerprint to narrow from)."""
+
+    fingerprint: str
+    reading: dict[str, str | None]
+    changed: list[str] | None
+
+
+def plan(warehouse_file: Path, manifest, settings: Mapping[str, str], windowed: bool, configuration_loaded: bool, runner: str = "") -> Plan:
+    """The plan of a complete build of `manifest` with `settings` (ledger.dbt_build, the Dagster models asset)."""
+    fingerprint = project_fingerprint(manifest, settings, runner)
+    last_complete = recorded(warehouse_file, fingerprint) if configuration_loaded else None
+    changed, reading = changed_sources(warehouse_file, manifest, last_complete or {})
+    return Plan(fingerprint, reading, changed if windowed and last_complete is not None else None)
+
+
 def selection(manifest, changed: list[str]) -> list[str]:
     """dbt build arguments for the models downstream of the `changed` sources and the clock, and every
     test that reads one of them (or reads a changed source)."""
     names = {source.unique_id: f"source:{source.source_name}.{source.name}+" for source in manifest.sources.values()}
     return ["--select", *[names[unique_id] for unique_id in changed], f"tag:{CLOCK_TAG}", "--indirect-selection", "eager"]
+
+
+def selected_nodes(manifest, changed: list[str]) -> set[str]:
+    """The unique ids of the models and tests `selection(manifest, changed)` has dbt run: the nodes
+    downstream of the `changed` sources, the models that read the clock, and every test that reads
+    one of those or a changed source (for a runner that names what to leave out rather than what to
+    run: Dagster selects its assets itself)."""
+    nodes = [node for node in manifest.nodes.values() if node.resource_type in ("model", "test")]
+    reached = set(changed)
+    grown = True
+    while grown:
+        before = len(reached)
+        reached |= {node.unique_id for node in nodes if node.resource_type == "model" and reached.intersection(node.depends_on.nodes)}
+        grown = len(reached) > before
+    reached |= {node.unique_id for node in nodes if node.resource_type == "model" and CLOCK_TAG in node.tags}
+    reached |= {node.unique_id for node in nodes if node.resource_type == "test" and reached.intersection(node.depends_on.nodes)}
+    return reached - set(changed)
 
 
 def record(warehouse_file: Path, fingerprint: str, read: Mapping[str, str | None]) -> None:

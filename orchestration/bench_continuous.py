@@ -38,6 +38,7 @@ from ledger import warehouse
 from ledger.checks.validate import run_suites
 from ledger.dbt_build import CloseWindow, build_ledger, load_configuration, parse_ledger, target_dir
 from ledger.sources.stripe_api import STREAMS, StripeApiSettings, Window, ingest, plan_window
+from orchestration.bench_earlier_history import land_earlier_copies
 from orchestration.bench import BENCH_API_KEY, RssSampler, StageFigures, in_a_fresh_process, measured, start_sandbox
 from sandbox.merchant import MIN_DAYS, OWN_ACCOUNT_ID, WorldSpec, simulate
 from sandbox.raw_tables import load_world
@@ -55,30 +56,54 @@ def default_transactions_per_day(histories: list[int]) -> int:
     return max(1, min(BUSIEST_DAY, min(histories) // MIN_DAYS))
 
 
-def history_spec(history: int, transactions_per_day: int, seed: int) -> WorldSpec:
-    """The simulated merchant whose history holds about `history` transactions."""
+@dataclasses.dataclass(frozen=True)
+class HistoryPlan:
+    """The simulated world, and how many copies of its span land before it (bench_earlier_history)."""
+
+    world: WorldSpec
+    earlier_copies: int = 0
+
+
+def history_spec(history: int, transactions_per_day: int, seed: int, simulated_days: int | None = None,
+                 world_start: date | None = None) -> HistoryPlan:
+    """The simulated merchant whose history holds about `history` transactions: simulated whole, or
+    with `simulated_days` its last days simulated (from `world_start`, so that every history of a run
+    reads the same hour) and the days before them copies of those."""
     days = history // transactions_per_day
     if days < MIN_DAYS:
         raise ValueError(f"a history of {history:,} transactions at {transactions_per_day:,} a day is {days} days; "
                          f"the sandbox needs at least {MIN_DAYS}: give more transactions or fewer a day")
-    return WorldSpec(seed=seed, days=days, transactions_per_day=transactions_per_day)
+    if simulated_days is None:
+        return HistoryPlan(WorldSpec(seed=seed, days=days, transactions_per_day=transactions_per_day))
+    simulated = min(days, simulated_days)
+    start = world_start or WorldSpec.start
+    return HistoryPlan(WorldSpec(seed=seed, start=start, days=simulated, transactions_per_day=transactions_per_day),
+                       earlier_copies=round(days / simulated) - 1)
 
 
-def continuous_benchmark(history: int, transactions_per_day: int, seed: int, workdir: Path) -> dict:
+def simulated_world_start(histories: list[int], transactions_per_day: int, simulated_days: int) -> date:
+    """Where the simulated days start: the longest history's copies begin on WorldSpec's first day
+    (the fx rates seed covers it), and every shorter history simulates the same days."""
+    longest = max(histories) // transactions_per_day
+    return WorldSpec.start + timedelta(days=max(0, longest - simulated_days))
+
+
+def continuous_benchmark(history: int, plan: HistoryPlan, workdir: Path) -> dict:
     """One history size: the hourly run's figures and the whole build's; raises if a proof fails."""
-    spec = history_spec(history, transactions_per_day, seed)
+    spec = plan.world
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     warehouse_file = (workdir / "warehouse.duckdb").resolve()
     end = datetime.fromtimestamp(spec.end_ts, tz=timezone.utc)
     # The hourly run just after the last hour: yesterday and today, as the continuous_close schedule.
     window = CloseWindow(end.date() - timedelta(days=1), end.date() + timedelta(days=1))
-    print(f"Benchmark continuous: {spec.days} days of {spec.transactions_per_day:,} transactions a day, then the hour to "
+    print(f"Benchmark continuous: {spec.days} days of {spec.transactions_per_day:,} transactions a day"
+          + (f" after {plan.earlier_copies} copies of them" if plan.earlier_copies else "") + ", then the hour to "
           f"{end:%Y-%m-%d %H:%M} UTC; close window {window.start} to {window.end} (exclusive)", flush=True)
 
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        history_counts, late_ids = pool.apply(_land_history, (spec, warehouse_file, end - HOUR, window.start))
+        history_counts, late_ids = pool.apply(_land_history, (plan, warehouse_file, end - HOUR, window.start))
     load_configuration(warehouse_file)
     build_ledger(warehouse_file)
     print(f"{'history':<12} {time.perf_counter() - started:9.2f} s  (not counted: simulate, land, build whole) "
@@ -132,10 +157,10 @@ def continuous_benchmark(history: int, transactions_per_day: int, seed: int, wor
     }
 
 
-def _land_history(spec: WorldSpec, warehouse_file: Path, history_end: datetime, window_start: date) -> tuple[dict[str, int], list[str]]:
+def _land_history(plan: HistoryPlan, warehouse_file: Path, history_end: datetime, window_start: date) -> tuple[dict[str, int], list[str]]:
     """In a child process: the world as Stripe showed it at `history_end`, less the late facts and
-    the balance snapshot. Returns the row counts and the late facts' ids."""
-    world = simulate(spec)
+    the balance snapshot, after the plan's earlier copies of it. Returns the row counts and the late facts' ids."""
+    world = simulate(plan.world)
     history = dataclasses.replace(world, as_of=int(history_end.timestamp()))
     late_from = datetime.combine(window_start, datetime.min.time()) - LATE_SPAN
     with warehouse.connect(warehouse_file) as connection:
@@ -153,6 +178,8 @@ def _land_history(spec: WorldSpec, warehouse_file: Path, history_end: datetime, 
             # The API stamps the account it read (the sandbox's own): the history carries it too.
             for table in warehouse.STRIPE_ACCOUNT_TABLES:
                 connection.execute(f"update {warehouse.landed_table(table)} set stripe_account_id = ?", [OWN_ACCOUNT_ID])
+            counts["stripe_balance_transactions"] += land_earlier_copies(
+                connection, plan.earlier_copies, datetime.combine(plan.world.start, datetime.min.time()), plan.world.days)
             # Where a run that read everything up to an hour ago leaves the cursors.
             for stream in STREAMS:
                 warehouse.write_cursor(connection, stream, history_end.replace(tzinfo=None))
@@ -213,16 +240,21 @@ def node_seconds(warehouse_file: Path) -> dict[str, dict[str, float]]:
     return kinds
 
 
-def _in_a_fresh_process(history: int, transactions_per_day: int, seed: int, workdir: Path) -> dict:
+def _in_a_fresh_process(history: int, transactions_per_day: int, seed: int, simulated: list[str], workdir: Path) -> dict:
     return in_a_fresh_process(["continuous", "--history", str(history), "--transactions-per-day", str(transactions_per_day), "--seed", str(seed),
-                               "--workdir", str(workdir.parent)], f"the continuous benchmark on {history:,} transactions")
+                               *simulated, "--workdir", str(workdir.parent)], f"the continuous benchmark on {history:,} transactions")
 
 
-def run_continuous_benchmark(histories: list[int], transactions_per_day: int, seed: int, workdir: Path) -> int:
+def run_continuous_benchmark(histories: list[int], transactions_per_day: int, seed: int, workdir: Path,
+                             simulated_days: int | None = None, world_start: date | None = None) -> int:
+    if simulated_days is not None:
+        world_start = world_start or simulated_world_start(histories, transactions_per_day, simulated_days)
     if len(histories) == 1:
-        runs = [continuous_benchmark(histories[0], transactions_per_day, seed, workdir / str(histories[0]))]
+        plan = history_spec(histories[0], transactions_per_day, seed, simulated_days, world_start)
+        runs = [continuous_benchmark(histories[0], plan, workdir / str(histories[0]))]
     else:
-        runs = [_in_a_fresh_process(history, transactions_per_day, seed, workdir) for history in histories]
+        simulated = [] if simulated_days is None else ["--simulated-days", str(simulated_days), "--world-start", world_start.isoformat()]
+        runs = [_in_a_fresh_process(history, transactions_per_day, seed, simulated, workdir) for history in histories]
     print("Hourly run (ingest + windowed ledger + every proof) against the whole build, per history:")
     for run in runs:
         print(f"  {run['history_transactions']:>12,} history  {run['hour_transactions']:>6,} new + {run['late_facts']} late  "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from exporters.close_package.frozen import lock_with_packages
@@ -67,6 +68,10 @@ def register(subcommands: argparse._SubParsersAction, bench_targets: argparse._S
                                   help=f"the merchant's transactions a day (default: the smallest history over {MIN_DAYS} days, "
                                        "at most 30,000, about 1,250 an hour)")
     bench_continuous.add_argument("--seed", type=int, default=7, help="the simulation's seed (default 7)")
+    bench_continuous.add_argument("--simulated-days", type=at_least(MIN_DAYS), default=None,
+                                  help="simulate only the last N days of every history (the same days for each) and land the days "
+                                       "before them as copies of those (default: simulate each history whole)")
+    bench_continuous.add_argument("--world-start", type=date.fromisoformat, default=None, help=argparse.SUPPRESS)
     bench_continuous.add_argument("--workdir", type=Path, default=Path(".close/bench"), help="where the benchmark's warehouses go")
     bench_continuous.set_defaults(handler=_bench_continuous)
 
@@ -148,7 +153,8 @@ def _bench_continuous(args: argparse.Namespace) -> int:
     transactions_per_day = args.transactions_per_day or default_transactions_per_day(histories)
     for history in histories:
         try:
-            history_spec(history, transactions_per_day, args.seed)
+            history_spec(history, transactions_per_day, args.seed, args.simulated_days)
         except ValueError as too_short:
             raise UserMistake(str(too_short)) from None
-    return run_continuous_benchmark(histories, transactions_per_day, args.seed, Path(args.workdir) / "continuous")
+    return run_continuous_benchmark(histories, transactions_per_day, args.seed, Path(args.workdir) / "continuous",
+                                    args.simulated_days, args.world_start)

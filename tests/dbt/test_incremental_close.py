@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import period_close, warehouse
-from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger, load_configuration, target_dir
+from ledger import dbt_window_selection, period_close, warehouse
+from ledger.dbt_build import CloseWindow, LedgerBuildFailed, build_ledger, load_configuration, parse_ledger, target_dir
+from ledger.dbt_runner import run_dbt
 from ledger.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.dbt.builders import copy_ledger, land, query, small_world_ledger, transaction, ts
 
@@ -246,3 +247,23 @@ def test_a_new_window_keeps_dbts_partial_parse_and_a_half_window_is_refused(tmp_
     refused = dbt(["compile", "--select", "fct_journal_lines"], half, CLOSE_WINDOW_START="2026-10-13")
     assert refused.returncode != 0
     assert "CLOSE_WINDOW_END is 'None'; give CLOSE_WINDOW_START and CLOSE_WINDOW_END as YYYY-MM-DD (end exclusive), or neither" in refused.stdout
+
+
+def test_the_nodes_a_runner_that_names_what_to_leave_out_runs_are_those_dbt_selects_for_a_windowed_build(tmp_path):
+    """Dagster selects its assets itself, so its models asset names to dbt what a windowed build
+    leaves out (orchestration/defs/transform/narrowing.py): what it runs must be what dbt selects
+    for `build_ledger`'s windowed build on the same changed sources, tests included."""
+    path = copy_ledger(small_world_ledger(), tmp_path)
+    manifest, settings = parse_ledger(path, AS_BUILT)
+    changed = sorted(source.unique_id for source in manifest.sources.values()
+                     if source.name in ("stripe_balance_transactions", "stripe_payout_transactions", "period_locks"))
+    assert len(changed) == 3
+    options = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target_dir(path))]
+    listed, output = run_dbt(["ls", *options, *dbt_window_selection.selection(manifest, changed), "--resource-type", "model",
+                              "--resource-type", "test", "--output", "json", "--output-keys", "unique_id"], settings, DBT_PROJECT_DIR)
+    assert listed.success, output
+    dbt_selects = {json.loads(line)["unique_id"] for line in listed.result}
+    every_node = {node.unique_id for node in manifest.nodes.values() if node.resource_type in ("model", "test")}
+    assert dbt_window_selection.selected_nodes(manifest, changed) == dbt_selects
+    assert "model.stripe_close.fct_journal_lines" in dbt_selects and "model.stripe_close.stg_stripe__disputes" not in dbt_selects
+    assert 60 < len(dbt_selects) < len(every_node) - 60

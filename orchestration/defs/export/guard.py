@@ -28,6 +28,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from exporters.close_package.status import FAILED, NOT_EVALUATED, PASSED, WARNED, ProofResult, ProofResults
 from orchestration.defs.transform.assets import accounting_config_seeds, ledger_dbt_models
+from orchestration.defs.transform.narrowing import LEFT_OUT_TAG
 
 GUARDED_MODELS = (
     "stg_stripe__payout_transactions", "fct_journal_lines", "fct_journal_line_sources", "fct_journal_source_records", "rpt_trial_balance",
@@ -76,6 +77,8 @@ class ProofVerdict:
     reason: str = ""
     description: str = ""
     evaluated_at: float | None = None
+    # The run that planned the check and left it out, its inputs unchanged since this evaluation.
+    left_out_by: str | None = None
 
     @property
     def name(self) -> str:
@@ -94,6 +97,10 @@ def proof_verdicts(instance: dg.DagsterInstance) -> list[ProofVerdict]:
     verdicts = []
     for key in blocking:
         record = records.get(key)
+        left_out_by = record.run_id if record is not None and _left_out(instance, record) else None
+        if left_out_by:
+            earlier = instance.event_log_storage.get_asset_check_execution_history(key, limit=1, status=EVALUATED)
+            record = earlier[0] if earlier else None
         if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
             verdicts.append(ProofVerdict(key, "not evaluated", "not evaluated"))
             continue
@@ -101,16 +108,30 @@ def proof_verdicts(instance: dg.DagsterInstance) -> list[ProofVerdict]:
         description = (evaluation.description if evaluation is not None else None) or ""
         if record.status == AssetCheckExecutionRecordStatus.FAILED:
             warning = evaluation is not None and evaluation.severity == dg.AssetCheckSeverity.WARN
-            verdicts.append(ProofVerdict(key, "warning" if warning else "failed", "" if warning else "failed", description, record.event.timestamp))
+            verdicts.append(ProofVerdict(key, "warning" if warning else "failed", "" if warning else "failed", description, record.event.timestamp,
+                                         left_out_by))
             continue
         built = materializations[key.asset_key]
         # A check that ran in the run that last built its asset ran after it: dbt tests follow their model.
         if built is not None and record.run_id != built.run_id and record.event.timestamp < built.timestamp:
             stale = f"stale: evaluated in run {record.run_id}, before {key.asset_key.to_user_string()} was rebuilt in run {built.run_id}"
-            verdicts.append(ProofVerdict(key, "stale", stale, description, record.event.timestamp))
+            verdicts.append(ProofVerdict(key, "stale", stale, description, record.event.timestamp, left_out_by))
             continue
-        verdicts.append(ProofVerdict(key, "passed", "", description, record.event.timestamp))
+        verdicts.append(ProofVerdict(key, "passed", "", description, record.event.timestamp, left_out_by))
     return verdicts
+
+
+EVALUATED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+
+
+def _left_out(instance: dg.DagsterInstance, record) -> bool:
+    """Whether the check was planned in a run of the models asset that left it out on purpose (its
+    inputs unchanged since its last evaluation: transform/narrowing.py) and succeeded; a check a
+    failed, running or untagged run did not evaluate is not evaluated."""
+    if record.status != AssetCheckExecutionRecordStatus.PLANNED:
+        return False
+    run = instance.get_run_by_id(record.run_id)
+    return run is not None and run.status == dg.DagsterRunStatus.SUCCESS and LEFT_OUT_TAG in run.tags
 
 
 # How the close package words each state (exporters/close_package/status.py).

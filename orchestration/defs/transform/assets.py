@@ -17,7 +17,7 @@ again, a new window in the environment keeps its partial parse (about 2.7 s less
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,12 @@ from unittest import mock
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ledger import accounting_config, dbt_seeds, progress
+from ledger import accounting_config, dbt_seeds, dbt_window_selection, progress
 from ledger.dbt_build import CloseWindow, recordable_configuration, window_settings
 from orchestration import groups
 from orchestration.dbt_test_descriptions import describe_test
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.transform.narrowing import LEFT_OUT_TAG, plan_models_build
 from orchestration.defs.transform.project import dbt_project
 from orchestration.finance_metadata import with_dbt_metadata
 from orchestration.partitions import daily_partitions
@@ -95,8 +96,16 @@ def dbt_project_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.Ass
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def ledger_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        """Builds the ledger with `dbt build`: the models, and every data test as an asset check."""
-        yield from _dbt_build(context, dbt, warehouse, window_settings(run_window(context)), "dbt build")
+        """Builds the ledger with `dbt build`: the models, and every data test as an asset check; a
+        windowed run after a complete one only what the sources that changed since reach (narrowing)."""
+        window = run_window(context)
+        build = plan_models_build(context, warehouse.file, Path(dbt.project_dir), window)
+        if build.left_out:
+            context.instance.add_run_tags(context.run_id, {LEFT_OUT_TAG: str(build.left_out)})
+            context.log.info(f"{build.left_out} models and tests left out: their inputs are unchanged since the last complete build")
+        yield from _dbt_build(context, dbt, warehouse, {**window_settings(window), **build.settings}, "dbt build", build.arguments, build.left_out)
+        if build.plan is not None:
+            dbt_window_selection.record(warehouse.file, build.plan.fingerprint, build.plan.reading)
 
     return accounting_config_seeds, ledger_dbt_models
 
@@ -104,13 +113,14 @@ def dbt_project_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.Ass
 accounting_config_seeds, ledger_dbt_models = dbt_project_assets(dbt_project)
 
 
-def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, settings: dict[str, str], step: str):
+def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, settings: dict[str, str], step: str,
+               arguments: Sequence[str] = (), left_out: int = 0):
     # dagster-dbt starts dbt with this process's environment, as it is when `cli` is called. dbt's
     # lines go to the run's log (the UI, a CLI command's log file), never a terminal: no color codes.
     with mock.patch.dict(os.environ, {**settings, "DBT_USE_COLORS": "false"}):
-        invocation = dbt.cli(["build"], context=context)
+        invocation = dbt.cli(["build", *arguments], context=context)
     # One event per model, seed and test as dbt finishes it: counted live, before the metadata holds them back.
-    nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys), step)
+    nodes = progress.step("dbt", "node", len(context.selected_asset_keys) + len(context.selected_asset_check_keys) - left_out, step)
     yield from with_dbt_metadata(context, progress.counted(invocation.stream(), nodes), warehouse.file, invocation.target_path)
     # Each invocation has its own target folder (compiled SQL, a 1.4 MB manifest, the partial parse):
     # kept after a failure to read, removed after a success, or an hourly close would fill the disk.
