@@ -21,10 +21,9 @@ from pathlib import Path
 
 from ledger import dbt_seeds
 from ledger.dbt_runner import PROJECT_FOLDERS
+from ledger.dbt_window_selection import PLACE_SETTINGS
 
 FOLDER = Path("target") / "configuration_fingerprints"
-# Settings that say where, not what: the same project gives the same fingerprint for any warehouse.
-PLACE_SETTINGS = ("CLOSE_WAREHOUSE", "CLOSE_SPARK_DIR", "CLOSE_WINDOW_START", "CLOSE_WINDOW_END")
 READ_SETTING = re.compile(rb"""env_var\(\s*['"](\w+)['"]""")
 
 
@@ -52,10 +51,10 @@ def _name(project_dir: Path, seen: Mapping[str, str]) -> str:
         content = path.read_bytes()
         read.update(name.decode() for name in READ_SETTING.findall(content))
         digest.update(f"{path.relative_to(project_dir)}\0{len(content)}\0".encode() + content)
-    # The settings the project reads, and dbt's own (DBT_ flags change how it parses).
+    # The settings the project reads but where the warehouse is, and dbt's own (DBT_ flags change how it parses).
     for name in sorted(name for name in seen if (name in read or name.startswith("DBT_")) and name not in PLACE_SETTINGS):
         digest.update(f"{name}={seen[name]}\0".encode())
-    adapter = "dbt-duckdb"
+    adapter = "dbt-duckdb"  # the only engine whose warehouse records a loaded configuration
     digest.update(f"dbt-core {importlib.metadata.version('dbt-core')}\0{adapter} {importlib.metadata.version(adapter)}\0".encode())
     digest.update(Path(dbt_seeds.__file__).read_bytes())
     return digest.hexdigest()
