@@ -138,6 +138,7 @@ def test_one_parse_serves_every_warehouse_of_the_same_name_and_dbt_writes_to_the
     result, output = dbt_runner.run_dbt(["seed", *options, "--select", "entities"], {"CLOSE_WAREHOUSE": str(second), "CLOSE_ENGINE": "duckdb"}, project)
     assert result.success, output
     assert len(dbt_runner._manifests) == parses
+    assert (target_dir(second) / dbt_runner.SAVED_PARSE).exists(), "a new process building it would parse again"
     entities = len((project / "seeds" / "entities.csv").read_text().splitlines()) - 1
     assert query(second, "select count(*) from accounting.entities") == [(entities,)]
     assert not (tmp_path / "one" / "warehouse.duckdb").exists()
