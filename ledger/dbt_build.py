@@ -21,6 +21,7 @@ from ledger import dbt_seeds, dbt_window_selection
 from ledger.dbt_project import DBT_PROJECT_DIR
 from ledger.dbt_runner import DBT_THREADS, parse_project, run_dbt
 from ledger.engine import close_engine, spark_dir
+from ledger.remembered_fingerprints import remembered_fingerprint
 from ledger.spark_landing import write_raw_parquet
 
 CULPRITS_SHOWN = 10
@@ -200,11 +201,13 @@ def load_configuration(warehouse: Path, environment: Mapping[str, str] | None = 
 
 def recordable_configuration(warehouse: Path, environment: Mapping[str, str] | None = None, project_dir: Path = DBT_PROJECT_DIR) -> str | None:
     """The fingerprint of the configuration in `project_dir` (ledger.dbt_seeds), or None on Spark,
-    whose seeds load with every build (the record is kept in the DuckDB file)."""
+    whose seeds load with every build (the record is kept in the DuckDB file). Parsed only for
+    project files and settings no process has fingerprinted before (ledger.remembered_fingerprints)."""
     options, settings = _project_options(warehouse, project_dir), _settings(warehouse, environment)
     if settings["CLOSE_ENGINE"] != "duckdb":
         return None
-    return dbt_seeds.configuration_fingerprint(parse_project(options, settings, project_dir))
+    return remembered_fingerprint(
+        project_dir, settings, lambda: dbt_seeds.configuration_fingerprint(parse_project(options, settings, project_dir)))
 
 
 def _run_build(command: list[str], warehouse: Path, settings: Mapping[str, str], project_dir: Path) -> str:

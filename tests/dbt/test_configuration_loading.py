@@ -9,8 +9,9 @@ import duckdb
 import pytest
 
 from ledger import dbt_runner, dbt_seeds
-from ledger.dbt_build import LedgerBuildFailed, load_configuration, parse_ledger, target_dir
+from ledger.dbt_build import LedgerBuildFailed, load_configuration, parse_ledger, recordable_configuration, target_dir
 from ledger.dbt_project import DBT_PROJECT_DIR
+from ledger.remembered_fingerprints import remembered_fingerprint
 from tests.dbt.builders import build, copy_ledger, project_copy, query, small_world_ledger
 
 # Every seed file of the project is loaded (the accounting configuration, the bank's and the anomaly watch's).
@@ -122,3 +123,64 @@ def test_a_new_process_uses_the_saved_parse_until_a_project_file_changes(ledger,
     model.write_text(model.read_text() + "\n-- edited\n")
     assert not parse_in_a_new_process()
     assert parse_in_a_new_process()
+
+
+
+
+def test_one_parse_serves_every_warehouse_of_the_same_name_and_dbt_writes_to_the_one_it_is_given(tmp_path):
+    project = project_copy(tmp_path / "project")
+    parse_ledger(tmp_path / "one" / "warehouse.duckdb", project_dir=project)
+    parses = len(dbt_runner._manifests)
+    # Each test's, bench's or close's new warehouse used to cost a parse (5 s of CPU in a warm process).
+    second = tmp_path / "two" / "warehouse.duckdb"
+    options = ["--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(target_dir(second))]
+    # The settings ledger.dbt_build gives dbt, with another warehouse of the same name.
+    result, output = dbt_runner.run_dbt(["seed", *options, "--select", "entities"], {"CLOSE_WAREHOUSE": str(second), "CLOSE_ENGINE": "duckdb"}, project)
+    assert result.success, output
+    assert len(dbt_runner._manifests) == parses
+    assert (target_dir(second) / dbt_runner.SAVED_PARSE).exists(), "a new process building it would parse again"
+    entities = len((project / "seeds" / "entities.csv").read_text().splitlines()) - 1
+    assert query(second, "select count(*) from accounting.entities") == [(entities,)]
+    assert not (tmp_path / "one" / "warehouse.duckdb").exists()
+
+    # Another name is another database in every relation: parsed again.
+    parse_ledger(tmp_path / "three" / "other.duckdb", project_dir=project)
+    assert len(dbt_runner._manifests) == parses + 1
+    other = list(dbt_runner._manifests.values())[-1]
+    assert other.nodes["model.stripe_close.fct_journal_lines"].relation_name == '"other"."main"."fct_journal_lines"'
+
+
+def fingerprint_in_a_new_process(warehouse_file, project) -> tuple[str, bool]:
+    """(the configuration fingerprint a fresh process finds for `warehouse_file`, whether it parsed the project)."""
+    script = ("import sys; from pathlib import Path; from ledger import dbt_runner; from ledger.dbt_build import recordable_configuration; "
+              "print(recordable_configuration(Path(sys.argv[1]), project_dir=Path(sys.argv[2])), bool(dbt_runner._manifests))")
+    output = subprocess.run([sys.executable, "-c", script, str(warehouse_file), str(project)], check=True, capture_output=True, text=True).stdout
+    fingerprint, parsed = output.split()
+    return fingerprint, parsed == "True"
+
+
+def test_a_new_process_finds_the_configuration_fingerprint_of_a_parse_without_parsing(tmp_path):
+    project = project_copy(tmp_path / "project")
+    # Each Dagster run of a new warehouse used to parse the project to know whether its seeds were loaded.
+    parsed = recordable_configuration(tmp_path / "one" / "warehouse.duckdb", project_dir=project)
+    assert parsed == dbt_seeds.configuration_fingerprint(next(iter(dbt_runner._manifests.values())))
+    assert fingerprint_in_a_new_process(tmp_path / "two" / "other.duckdb", project) == (parsed, False)
+
+
+def test_a_remembered_fingerprint_is_asked_again_for_a_changed_project_file_or_a_setting_the_project_reads(tmp_path):
+    project = project_copy(tmp_path / "project")
+    asked: list[str] = []
+
+    def fingerprint(settings: dict) -> str:
+        return remembered_fingerprint(project, settings, lambda: asked.append("parse") or f"parse {len(asked)}")
+
+    daily = {"CLOSE_JOURNAL_GRANULARITY": "daily", "CLOSE_WAREHOUSE": str(tmp_path / "one.duckdb")}
+    assert fingerprint(daily) == "parse 1"
+    # Where the warehouse is and what the project does not read are not the configuration.
+    assert fingerprint({**daily, "CLOSE_WAREHOUSE": str(tmp_path / "two.duckdb"), "CLOSE_EXPORT_DIR": str(tmp_path)}) == "parse 1"
+    assert fingerprint({**daily, "CLOSE_JOURNAL_GRANULARITY": "payout"}) == "parse 2"
+    assert fingerprint({**daily, "DBT_STATIC_PARSER": "false"}) == "parse 3"
+    with (project / "seeds" / "gl_accounts.csv").open("a") as accounts:
+        accounts.write("4999,Other Stripe income,income,4999,499900\n")
+    assert fingerprint(daily) == "parse 4"
+    assert fingerprint(daily) == "parse 4"
