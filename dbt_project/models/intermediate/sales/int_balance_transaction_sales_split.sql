@@ -1,15 +1,14 @@
 {{ config(materialized='table') }}
 
 {#- The sales documents' parts, by name in both (Spark has no union by name). -#}
-{% set component_columns = 'document_kind, document_id, entity_id, component_kind, product_id, price_id, revenue_category, tax_rate_id,'
+{% set component_columns = 'document_id, entity_id, component_kind, product_id, revenue_category, tax_rate_id,'
     ~ ' jurisdiction, account_code, is_unknown_product, amount_minor, kind_order, line_position, tax_position' %}
 {#- What a transaction's part carries, from the transaction (documented) or the part (components):
     the whole and the pro-rata parts select them alike. -#}
 {% set part_columns = [
     ('documented', 'balance_transaction_id'), ('documented', 'entity_id'), ('documented', 'currency'),
-    ('documented', 'accounting_date'), ('documented', 'split_basis'), ('components', 'document_kind'),
-    ('documented', 'document_id'), ('documented', 'charge_id'), ('documented', 'refund_id'),
-    ('components', 'component_kind'), ('components', 'product_id'), ('components', 'price_id'),
+    ('documented', 'accounting_date'), ('documented', 'split_basis'), ('documented', 'document_id'),
+    ('documented', 'refund_id'), ('components', 'component_kind'), ('components', 'product_id'),
     ('components', 'revenue_category'), ('components', 'tax_rate_id'), ('components', 'jurisdiction'),
     ('components', 'account_code'), ('components', 'is_unknown_product'),
 ] %}
@@ -86,7 +85,6 @@ sale_sources as (
 
     select
         charge_id as source_id,
-        charge_id,
         cast(null as string) as refund_id,
         coalesce(invoice_id, charge_id) as document_id,
         case when invoice_id is not null then 'invoice' else 'charge' end as split_basis
@@ -94,7 +92,6 @@ sale_sources as (
     union all
     select
         refunds.refund_id,
-        refunds.charge_id,
         refunds.refund_id,
         coalesce(credit_notes_by_refund.credit_note_id, charges.invoice_id, tax_reversals_by_refund.tax_reversal_id, refunds.charge_id),
         case
@@ -139,7 +136,6 @@ documented as {{ materialized_cte() }} (
         transactions.currency,
         transactions.accounting_date,
         transactions.amount_minor,
-        sale_sources.charge_id,
         sale_sources.refund_id,
         sale_sources.document_id,
         sale_sources.split_basis,
@@ -212,12 +208,9 @@ final as (
         ---------- ids
         balance_transaction_id,
         entity_id,
-        charge_id,
         refund_id,
-        document_kind,
         document_id,
         product_id,
-        price_id,
         tax_rate_id,
         account_code,
 

@@ -35,7 +35,6 @@ final as (
     select
         charges.charge_id,
         charges.entity_id,
-        charges.payment_intent_id,
         invoices_by_payment_intent.invoice_id,
         charge_metadata.value as revenue_category,
         coalesce(charges.amount_captured_minor, charges.amount_minor) as captured_minor

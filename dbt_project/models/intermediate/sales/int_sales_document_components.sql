@@ -404,7 +404,6 @@ final as (
         entity_id,
         component_kind,
         product_id,
-        price_id,
         revenue_category,
         tax_rate_id,
         jurisdiction,

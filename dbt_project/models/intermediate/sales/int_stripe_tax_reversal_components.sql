@@ -92,7 +92,6 @@ final as (
         entity_id,
         component_kind,
         cast(null as string) as product_id,
-        cast(null as string) as price_id,
         revenue_category,
         cast(null as string) as tax_rate_id,
         jurisdiction,
