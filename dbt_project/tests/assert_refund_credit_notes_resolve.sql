@@ -12,7 +12,7 @@ notes_by_refund as (
         refund_id,
         count(*) as note_count,
         min(credit_note_id) as booked_by,
-        string_agg(credit_note_id, ', ' order by credit_note_id) as credit_note_ids,
+        {{ sorted_distinct_string_agg('credit_note_id', ', ') }} as credit_note_ids,
         sum(refund_amount_minor) as refunded_minor
     from {{ ref('stg_stripe__credit_notes') }}
     where refund_id is not null
