@@ -171,7 +171,7 @@ def build_ledger(
     command = ["build", *options, "--threads", str(DBT_THREADS), *([] if window else ["--full-refresh"])]
     # Whether this build leaves every node built and proven on what it read (ledger.dbt_window_selection).
     complete = not (on_spark or select or exclude or not proofs)
-    plan = dbt_window_selection.plan(warehouse, manifest, settings, project_dir, window is not None, configuration_loaded) if complete else None
+    plan = dbt_window_selection.plan(warehouse, manifest, settings, window is not None, configuration_loaded) if complete else None
     if select:
         # Tests whose every parent is selected: a proof that also reads an unselected model is left out.
         command += ["--select", *select, "resource_type:seed", "--indirect-selection", "cautious"]

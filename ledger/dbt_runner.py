@@ -24,7 +24,6 @@ import dataclasses
 import logging
 import os
 import pickle
-import re
 import threading
 from itertools import chain
 from collections.abc import Mapping
@@ -61,23 +60,11 @@ _lock = threading.Lock()
 _manifests: dict[tuple, object] = {}
 
 
-def project_files(project_dir: Path) -> list[Path]:
-    """Every file of the dbt project a parse reads."""
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    return files + [path for folder in PROJECT_FOLDERS for path in sorted((project_dir / folder).rglob("*")) if path.is_file()]
-
-
-READ_SETTING = re.compile(rb"""env_var\(\s*['"](\w+)['"]""")
-
-
-def settings_read(project_dir: Path) -> set[str]:
-    """The environment variables the project reads (`env_var(...)` in any of its files)."""
-    return {name.decode() for path in project_files(Path(project_dir)) for name in READ_SETTING.findall(path.read_bytes())}
-
-
 def _project_state(project_dir: Path) -> tuple:
     """Every project file with its modification time: what a parse depends on besides settings."""
-    return tuple((str(path), path.stat().st_mtime_ns) for path in project_files(project_dir))
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    files += [path for folder in PROJECT_FOLDERS for path in sorted((project_dir / folder).rglob("*")) if path.is_file()]
+    return tuple((str(path), path.stat().st_mtime_ns) for path in files)
 
 
 def _settings_key() -> tuple:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from ledger import dbt_runner, dbt_seeds, warehouse
+from ledger import dbt_seeds, warehouse
 
 RECORD_TABLE = "close.complete_build_sources"
 # Models whose rows depend on the day the build runs (the age of a suspense posting, of a bank item).
@@ -45,11 +45,9 @@ CLOCK_TAG = "reads_the_clock"
 PLACE_SETTINGS = ("CLOSE_WAREHOUSE", "CLOSE_SPARK_DIR", "CLOSE_WINDOW_START", "CLOSE_WINDOW_END")
 
 
-def project_fingerprint(manifest, settings: Mapping[str, str], project_dir: Path, runner: str = "") -> str:
+def project_fingerprint(manifest, settings: Mapping[str, str], runner: str = "") -> str:
     """What the project builds and proves, and with which settings: the configuration (ledger.dbt_seeds),
-    every model and test as defined, the project's macros, the settings the project reads and dbt's own
-    (DBT_). Settings the project never reads (where exports go, a failpoint's trace) change nothing it
-    builds: a close resumed after a crash, with other such settings, records what a clean run records.
+    every model and test as defined, the project's macros, and the CLOSE_ and DBT_ settings dbt sees.
     A `runner` that keeps its own record of what was proven (Dagster's check evaluations) narrows
     only after its own complete builds."""
     project = manifest.metadata.project_name
@@ -60,9 +58,8 @@ def project_fingerprint(manifest, settings: Mapping[str, str], project_dir: Path
     described = [dbt_seeds.configuration_fingerprint(manifest), *(dbt_seeds.defining_fields(node) for node in nodes)]
     described.append(sorted((macro.unique_id, macro.macro_sql) for macro in manifest.macros.values() if macro.package_name == project))
     seen = {**os.environ, **settings}
-    read = dbt_runner.settings_read(project_dir)
     described.append(sorted(
-        (name, value) for name, value in seen.items() if (name in read or name.startswith("DBT_")) and name not in PLACE_SETTINGS
+        (name, value) for name, value in seen.items() if name.startswith(("CLOSE_", "DBT_")) and name not in PLACE_SETTINGS
     ))
     described.append(runner)
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
@@ -144,10 +141,9 @@ class Plan:
     changed: list[str] | None
 
 
-def plan(warehouse_file: Path, manifest, settings: Mapping[str, str], project_dir: Path, windowed: bool, configuration_loaded: bool,
-         runner: str = "") -> Plan:
+def plan(warehouse_file: Path, manifest, settings: Mapping[str, str], windowed: bool, configuration_loaded: bool, runner: str = "") -> Plan:
     """The plan of a complete build of `manifest` with `settings` (ledger.dbt_build, the Dagster models asset)."""
-    fingerprint = project_fingerprint(manifest, settings, project_dir, runner)
+    fingerprint = project_fingerprint(manifest, settings, runner)
     last_complete = recorded(warehouse_file, fingerprint) if configuration_loaded else None
     changed, reading = changed_sources(warehouse_file, manifest, last_complete or {})
     return Plan(fingerprint, reading, changed if windowed and last_complete is not None else None)

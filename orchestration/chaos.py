@@ -52,8 +52,10 @@ WAIT_MESSAGES = ("waiting for the warehouse", "waiting for Dagster run")
 # bank, build, proofs) first, then the exports, the package and the pushes.
 SWEEP_ORDER = ("warehouse.commit", "dbt.event", "export.write", "gx.suite", "push.netsuite", "package.html", "push.sap")
 # Columns that record when a row was written, not what the books say (with every `*_at` column);
-# `loaded_through`: the load time of the newest raw row the journal was last built from.
-VOLATILE_COLUMNS = ("as_of", "loaded_through")
+# `loaded_through`: the load time of the newest raw row the journal was last built from;
+# `complete_build_sources.fingerprint`: the hash of the settings of the process that made the last
+# complete build (ledger.dbt_window_selection), which names each close's own export and bank folders.
+VOLATILE_COLUMNS = ("as_of", "loaded_through", "complete_build_sources.fingerprint")
 # What a close package states about the run that made it: its id, when, and when each proof was evaluated.
 STATED_TIMES_AND_RUNS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 BOOK_MARTS = (
@@ -234,7 +236,7 @@ def _table_digest(connection: duckdb.DuckDBPyConnection, schema: str, table: str
         name for (name,) in connection.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position", [schema, table]
         ).fetchall()
-        if name not in VOLATILE_COLUMNS and not name.endswith("_at")
+        if name not in VOLATILE_COLUMNS and f"{table}.{name}" not in VOLATILE_COLUMNS and not name.endswith("_at")
     ]
     rows = connection.execute(f'select {", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)} from "{schema}"."{table}"').fetchall()
     digest = hashlib.sha256(repr(sorted(repr(row).replace(str(folder), "<close>") for row in rows)).encode()).hexdigest()

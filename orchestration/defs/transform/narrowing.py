@@ -59,7 +59,7 @@ def plan_models_build(context: dg.AssetExecutionContext, warehouse_file: Path, p
         return ModelsBuild(None)
     manifest, settings = parse_ledger(warehouse_file, window_settings(window), project_dir)
     configuration_loaded = dbt_seeds.loaded_fingerprint(warehouse_file) == dbt_seeds.configuration_fingerprint(manifest)
-    plan = dbt_window_selection.plan(warehouse_file, manifest, settings, project_dir, window is not None, configuration_loaded, RUNNER)
+    plan = dbt_window_selection.plan(warehouse_file, manifest, settings, window is not None, configuration_loaded, RUNNER)
     if plan.changed is None:
         return ModelsBuild(plan)
     runs = dbt_window_selection.selected_nodes(manifest, plan.changed)
