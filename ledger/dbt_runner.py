@@ -60,11 +60,15 @@ _lock = threading.Lock()
 _manifests: dict[tuple, object] = {}
 
 
+def project_files(project_dir: Path) -> list[Path]:
+    """Every file of the dbt project a parse reads."""
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    return files + [path for folder in PROJECT_FOLDERS for path in sorted((project_dir / folder).rglob("*")) if path.is_file()]
+
+
 def _project_state(project_dir: Path) -> tuple:
     """Every project file with its modification time: what a parse depends on besides settings."""
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    files += [path for folder in PROJECT_FOLDERS for path in sorted((project_dir / folder).rglob("*")) if path.is_file()]
-    return tuple((str(path), path.stat().st_mtime_ns) for path in files)
+    return tuple((str(path), path.stat().st_mtime_ns) for path in project_files(project_dir))
 
 
 def _settings_key() -> tuple:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ledger import dbt_seeds
-from ledger.dbt_runner import PROJECT_FOLDERS
+from ledger.dbt_runner import project_files
 from ledger.dbt_window_selection import PLACE_SETTINGS
 
 FOLDER = Path("target") / "configuration_fingerprints"
@@ -44,10 +44,8 @@ def remembered_fingerprint(project_dir: Path, settings: Mapping[str, str], finge
 
 
 def _name(project_dir: Path, seen: Mapping[str, str]) -> str:
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    files += [path for folder in PROJECT_FOLDERS for path in sorted((project_dir / folder).rglob("*")) if path.is_file()]
     digest, read = hashlib.sha256(), set()
-    for path in files:
+    for path in project_files(project_dir):
         content = path.read_bytes()
         read.update(name.decode() for name in READ_SETTING.findall(content))
         digest.update(f"{path.relative_to(project_dir)}\0{len(content)}\0".encode() + content)
